@@ -1,0 +1,72 @@
+"""The family registry: family name → spec model, footprint builder, substrate builder.
+
+Example:
+    >>> from kisubstrate.families.registry import families
+    >>> sorted(f for f in families() if f in ("bga", "lga", "pga", "wlcsp"))
+    ['bga', 'lga', 'pga', 'wlcsp']
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from typing import Any, Callable
+
+FootprintBuilder = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Family:
+    """A registered package family.
+
+    Attributes:
+        name: the ``family:`` value in specs.
+        spec: pydantic model validating the spec.
+        footprint: builds the board-side footprint(s) ``(spec) -> list[FootprintGeom]``, or None.
+        substrate: builds the package substrate board ``(spec) -> BoardGeom``, or None.
+        summary: one line for ``kisubstrate list`` and the plugin dialog.
+    """
+
+    name: str
+    spec: type
+    footprint: Callable[[Any], list] | None = None
+    substrate: Callable[[Any], Any] | None = None
+    summary: str = ""
+
+
+_REGISTRY: dict[str, Family] = {}
+_DISCOVERED = False
+
+
+def register(fam: Family) -> Family:
+    """Add a family to the registry (a module calls this at import time)."""
+    if fam.name in _REGISTRY and _REGISTRY[fam.name] is not fam:
+        raise ValueError(f"family '{fam.name}' registered twice")
+    _REGISTRY[fam.name] = fam
+    return fam
+
+
+def discover() -> None:
+    """Import every module of ``kisubstrate.families`` so that each registers itself."""
+    global _DISCOVERED
+    if _DISCOVERED:
+        return
+    import kisubstrate.families as pkg
+
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        if info.name != "registry" and not info.name.startswith("_"):
+            importlib.import_module(f"{pkg.__name__}.{info.name}")
+    _DISCOVERED = True
+
+
+def families() -> dict[str, Family]:
+    """All registered families by name."""
+    discover()
+    return dict(_REGISTRY)
+
+
+def get(name: str) -> Family:
+    """The family called ``name`` (KeyError if unknown)."""
+    discover()
+    return _REGISTRY[name]

@@ -1,0 +1,1 @@
+"""Layer 2: neutral geometry IR (pads, graphics, boards) built from specs with numpy and shapely."""

@@ -1,0 +1,186 @@
+"""Footprint geometry IR: pads as struct-of-arrays groups, graphics as small frozen records.
+
+Coordinates are mm in KiCad's frame (x right, y down), snapped to 1 nm. Pads that
+share a padstack live in one :class:`PadGroup` with numpy coordinate arrays, so a
+10 000-ball grid costs a few array operations, not 10 000 objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import shapely
+
+PadKind = Literal["smd", "thru_hole", "np_thru_hole"]
+PadShape = Literal["circle", "rect", "roundrect", "oval"]
+
+
+@dataclass(frozen=True)
+class PadGroup:
+    """Pads with one padstack: same kind, shape, size, drill, layers and mask margin.
+
+    Attributes:
+        names: pad numbers (ball names), one per pad.
+        x, y: pad centres (mm), numpy float arrays.
+        kind: KiCad pad type.
+        shape: copper shape; ``size`` is (width, height) in mm.
+        drill: hole diameter (mm) for plated / non-plated holes, else None.
+        layers: KiCad layer names of the padstack.
+        mask_margin: per-pad solder-mask expansion (mm, negative = mask-defined); None inherits.
+        paste_margin: per-pad solder-paste margin (mm); None inherits.
+        roundrect_ratio: corner radius / min(size) for ``roundrect``.
+        properties: KiCad fabrication property, e.g. ``pad_prop_bga``.
+        nets: optional net name per pad ("" = no net).
+    """
+
+    names: list[str]
+    x: np.ndarray
+    y: np.ndarray
+    kind: PadKind
+    shape: PadShape
+    size: tuple[float, float]
+    layers: tuple[str, ...]
+    drill: float | None = None
+    mask_margin: float | None = None
+    paste_margin: float | None = None
+    roundrect_ratio: float = 0.25
+    properties: tuple[str, ...] = ()
+    nets: list[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @property
+    def radius(self) -> float:
+        """Radius of the circumscribed circle of one pad's copper (mm)."""
+        w, h = self.size
+        return 0.5 * float(np.hypot(w, h)) if self.shape != "circle" else 0.5 * w
+
+    def outlines(self, grow: float = 0.0) -> np.ndarray:
+        """Conservative shapely outlines of every pad, grown by ``grow`` mm (for rule checks).
+
+        Circles become circumscribed polygons (never smaller than the true circle).
+        """
+        w, h = self.size[0] + 2 * grow, self.size[1] + 2 * grow
+        if self.shape == "circle":
+            proto = circumscribed_circle(0.5 * w)
+        elif self.shape == "rect":
+            proto = shapely.box(-w / 2, -h / 2, w / 2, h / 2)
+        else:
+            radius = self.roundrect_ratio * min(self.size) + grow if self.shape == "roundrect" \
+                else 0.5 * min(w, h)
+            radius = min(radius, 0.5 * min(w, h))
+            core = shapely.box(-w / 2 + radius, -h / 2 + radius, w / 2 - radius, h / 2 - radius)
+            proto = circumscribed_buffer(core, radius) if radius > 0 else shapely.box(-w / 2, -h / 2, w / 2, h / 2)
+        coords = shapely.get_coordinates(proto)
+        n = len(self.names)
+        rings = coords[None, :, :] + np.stack([self.x, self.y], axis=1)[:, None, :]
+        return shapely.polygons(rings.reshape(n, -1, 2))
+
+
+def circumscribed_circle(radius: float, *, segments: int = 32) -> shapely.Polygon:
+    """A polygon that contains the circle of ``radius`` (vertices at radius / cos(π/n))."""
+    r = radius / np.cos(np.pi / segments)
+    angles = np.linspace(0, 2 * np.pi, segments, endpoint=False) + np.pi / segments
+    return shapely.Polygon(np.stack([r * np.cos(angles), r * np.sin(angles)], axis=1))
+
+
+def circumscribed_buffer(geom: shapely.Geometry, distance: float, *, quad_segs: int = 8) -> shapely.Geometry:
+    """``shapely.buffer`` that never under-approximates round parts (outer polygon of the arcs)."""
+    return shapely.buffer(geom, distance / np.cos(np.pi / (4 * quad_segs)), quad_segs=quad_segs)
+
+
+@dataclass(frozen=True)
+class Line:
+    """A straight line on a graphic layer."""
+
+    start: tuple[float, float]
+    end: tuple[float, float]
+    layer: str
+    width: float
+
+
+@dataclass(frozen=True)
+class Poly:
+    """A polygon (closed) on a graphic layer."""
+
+    points: tuple[tuple[float, float], ...]
+    layer: str
+    width: float
+    fill: bool = False
+
+
+@dataclass(frozen=True)
+class Circle:
+    """A circle on a graphic layer."""
+
+    center: tuple[float, float]
+    radius: float
+    layer: str
+    width: float
+    fill: bool = False
+
+
+@dataclass(frozen=True)
+class Text:
+    """A user text (``${REFERENCE}`` on F.Fab) or a footprint field position."""
+
+    text: str
+    at: tuple[float, float]
+    layer: str
+    size: float = 1.0
+    thickness: float = 0.15
+
+
+Graphic = Line | Poly | Circle | Text
+
+
+@dataclass(frozen=True)
+class Model3D:
+    """3D model reference of a footprint."""
+
+    path: str
+    offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    scale: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    rotate: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class FootprintGeom:
+    """Everything a footprint file holds, in neutral form.
+
+    ``body`` is the package outline (shapely polygon), ``courtyard`` the courtyard
+    polygon; ``provenance`` records where each derived size came from (rule, factor,
+    source) for descriptions, reports and the library's provenance table.
+    """
+
+    name: str
+    family: str
+    description: str
+    tags: str
+    attr: str  # "smd" | "through_hole"
+    pads: list[PadGroup]
+    graphics: list[Graphic]
+    body: shapely.Polygon
+    courtyard: shapely.Polygon
+    reference_at: tuple[float, float]
+    value_at: tuple[float, float]
+    mask_margin: float | None = None
+    model: Model3D | None = None
+    provenance: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, float | str] = field(default_factory=dict)
+
+    @property
+    def pad_count(self) -> int:
+        """Number of pads (balls, lands, pins)."""
+        return sum(len(g) for g in self.pads)
+
+    def pad_table(self) -> list[tuple[str, float, float, float, float]]:
+        """(name, x, y, width, height) of every pad, in file order (handy for tests)."""
+        rows = []
+        for g in self.pads:
+            for name, x, y in zip(g.names, g.x.tolist(), g.y.tolist()):
+                rows.append((name, x, y, g.size[0], g.size[1]))
+        return rows

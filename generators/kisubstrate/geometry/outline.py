@@ -1,0 +1,107 @@
+"""Package drawings shared by footprint families: fab outline, silk, courtyard, texts (KLC).
+
+All functions are pure: they take sizes in mm and return IR graphics.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import shapely
+
+from kisubstrate.geometry.ir import Circle, Graphic, Line, PadGroup, Poly, Text
+from kisubstrate.model.units import snap
+
+
+def round_out(value: float, grid: float) -> float:
+    """Round a coordinate away from zero to ``grid`` (mm), e.g. courtyards on 0.01 mm.
+
+    >>> round_out(7.0001, 0.01), round_out(-7.0001, 0.01), round_out(8.0, 0.01)
+    (7.01, -7.01, 8.0)
+    """
+    steps = abs(value) / grid
+    n = math.ceil(steps - 1e-9)
+    return snap(math.copysign(n * grid, value))
+
+
+def fab_outline(body: tuple[float, float], *, bevel: float, width: float,
+                center: tuple[float, float] = (0.0, 0.0)) -> Poly:
+    """Body outline on F.Fab with a pin-1 bevel at the top-left corner (KLC F5.2 / IPC-7351C)."""
+    bx, by = body[0] / 2, body[1] / 2
+    cx, cy = center
+    b = min(bevel, 0.25 * min(body))
+    pts = ((cx - bx + b, cy - by), (cx + bx, cy - by), (cx + bx, cy + by), (cx - bx, cy + by),
+           (cx - bx, cy - by + b))
+    return Poly(tuple((snap(x), snap(y)) for x, y in pts), "F.Fab", width)
+
+
+def pad_keepout(pads: list[PadGroup], *, grow: float, near: shapely.Geometry | None = None,
+                reach: float = 0.0) -> shapely.Geometry:
+    """Union of pad outlines grown by ``grow`` mm; only pads within ``reach`` of ``near`` count."""
+    parts = []
+    for group in pads:
+        if near is not None:
+            dist = shapely.distance(near, shapely.points(group.x, group.y))
+            keep = dist <= group.radius + grow + reach
+            if not keep.any():
+                continue
+            sub = PadGroup(names=[n for n, k in zip(group.names, keep) if k], x=group.x[keep],
+                           y=group.y[keep], kind=group.kind, shape=group.shape, size=group.size,
+                           layers=group.layers, roundrect_ratio=group.roundrect_ratio)
+            parts.append(sub.outlines(grow))
+        else:
+            parts.append(group.outlines(grow))
+    if not parts:
+        return shapely.Polygon()
+    return shapely.union_all(np.concatenate(parts))
+
+
+def silk_outline(body: tuple[float, float], pads: list[PadGroup], *, offset: float, width: float,
+                 clearance: float, mask_margin: float, center: tuple[float, float] = (0.0, 0.0),
+                 marker: float = 0.5) -> list[Graphic]:
+    """Silk outline ``offset`` outside the body, clipped clear of pads, plus a pin-1 triangle.
+
+    The copper keep-out is each pad grown by its mask margin + ``clearance`` + half the
+    line width, so the drawn line keeps ``clearance`` from copper and mask openings.
+    """
+    bx, by = body[0] / 2 + offset, body[1] / 2 + offset
+    cx, cy = center
+    ring = shapely.LineString([(cx - bx, cy - by), (cx + bx, cy - by), (cx + bx, cy + by),
+                               (cx - bx, cy + by), (cx - bx, cy - by)])
+    grow = max(mask_margin, 0.0) + clearance + width / 2
+    keepout = pad_keepout(pads, grow=grow, near=ring, reach=0.0)
+    corner = (cx - bx, cy - by)
+    tri = shapely.Polygon([corner, (corner[0] - marker, corner[1]), (corner[0], corner[1] - marker)])
+    keepout = shapely.union(keepout, shapely.buffer(tri, width / 2 + 1e-9, quad_segs=2))
+    visible = shapely.difference(ring, keepout) if not keepout.is_empty else ring
+    out: list[Graphic] = []
+    for part in shapely.get_parts(shapely.line_merge(visible)):
+        coords = shapely.get_coordinates(part)
+        for (x0, y0), (x1, y1) in zip(coords[:-1], coords[1:]):
+            if math.hypot(x1 - x0, y1 - y0) >= 0.01:
+                out.append(Line((snap(x0), snap(y0)), (snap(x1), snap(y1)), "F.SilkS", width))
+    if not shapely.intersects(shapely.buffer(tri, width / 2), pad_keepout(pads, grow=max(mask_margin, 0) +
+                                                                           clearance, near=tri)):
+        out.append(Poly(tuple((snap(x), snap(y)) for x, y in tri.exterior.coords[:-1]), "F.SilkS", width,
+                        fill=True))
+    else:  # no room at the corner: a dot outside the corner instead
+        out.append(Circle((snap(corner[0] - marker), snap(corner[1] - marker)), marker / 4, "F.SilkS",
+                          width, fill=True))
+    return out
+
+
+def courtyard_rect(extent: tuple[float, float, float, float], *, offset: float, grid: float,
+                   width: float) -> tuple[Poly, shapely.Polygon]:
+    """Courtyard rectangle: ``extent`` (minx, miny, maxx, maxy) + ``offset``, on ``grid`` (KLC F5.3)."""
+    minx, miny, maxx, maxy = extent
+    x0, y0 = round_out(minx - offset, grid), round_out(miny - offset, grid)
+    x1, y1 = round_out(maxx + offset, grid), round_out(maxy + offset, grid)
+    pts = ((x0, y0), (x1, y0), (x1, y1), (x0, y1))
+    return Poly(pts, "F.CrtYd", width), shapely.box(x0, y0, x1, y1)
+
+
+def fab_reference(body: tuple[float, float], center: tuple[float, float] = (0.0, 0.0)) -> Text:
+    """``${REFERENCE}`` on F.Fab, 0.5–1.0 mm high depending on the body (KLC F5.2)."""
+    size = min(1.0, max(0.5, round(min(body) * 0.2, 2)))
+    return Text("${REFERENCE}", center, "F.Fab", size=size, thickness=round(size * 0.15, 3))

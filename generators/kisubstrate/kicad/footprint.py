@@ -1,0 +1,132 @@
+"""FootprintGeom → ``.kicad_mod`` text (KiCad 9 format ``20241229``), deterministic.
+
+No UUIDs (as KiCad's own generator), no timestamps, numbers with ≤ 6 decimals, items
+in KiCad's native order. Pads are rendered through a per-value string cache, since a
+100 × 100 grid repeats only 200 distinct coordinates.
+
+Example:
+    >>> from kisubstrate.api import generate_footprint
+    >>> text = write_footprint(generate_footprint({"family": "bga", "body": [3, 3], "pitch": 1,
+    ...                                            "layout": [2, 2], "ball_diameter": 0.5}).geometry)
+    >>> text.splitlines()[0]
+    '(footprint "BGA-4_3.0x3.0mm_Layout2x2_P1.0mm_Ball0.5mm_Pad0.4mm_NSMD"'
+"""
+
+from __future__ import annotations
+
+from kisubstrate import GENERATOR, __version__
+from kisubstrate.geometry.ir import Circle, FootprintGeom, Line, PadGroup, Poly, Text
+from kisubstrate.kicad.sexpr import Q, Raw, S, dumps, quote
+from kisubstrate.model.units import fmt
+
+FORMAT_VERSION = 20241229
+GENERATOR_VERSION = ".".join(__version__.split(".")[:2])
+
+
+def _stroke(width: float) -> S:
+    return S("stroke", S("width", float(width)), S("type", "solid"))
+
+
+def _effects(size: float, thickness: float) -> S:
+    return S("effects", S("font", S("size", float(size), float(size)), S("thickness", float(thickness))))
+
+
+def _xy(p: tuple[float, float]) -> list:
+    return [float(p[0]), float(p[1])]
+
+
+def graphic_node(g) -> S:
+    """One graphic item as an ``fp_*`` node."""
+    if isinstance(g, Line):
+        return S("fp_line", S("start", *_xy(g.start)), S("end", *_xy(g.end)), _stroke(g.width),
+                 S("layer", Q(g.layer)))
+    if isinstance(g, Poly):
+        return S("fp_poly", S("pts", *[S("xy", *_xy(p)) for p in g.points]), _stroke(g.width),
+                 S("fill", "yes" if g.fill else "no"), S("layer", Q(g.layer)))
+    if isinstance(g, Circle):
+        return S("fp_circle", S("center", *_xy(g.center)), S("end", float(g.center[0] + g.radius),
+                                                             float(g.center[1])),
+                 _stroke(g.width), S("fill", "yes" if g.fill else "no"), S("layer", Q(g.layer)))
+    if isinstance(g, Text):
+        return S("fp_text", "user", Q(g.text), S("at", *_xy(g.at), 0), S("layer", Q(g.layer)),
+                 _effects(g.size, g.thickness))
+    raise TypeError(f"unknown graphic {g!r}")
+
+
+def _pad_lines(group: PadGroup, depth: int = 1, *, with_nets: bool = False) -> str:
+    """Render every pad of a group; coordinates formatted once per distinct value."""
+    ind = "\t" * depth
+    ind2 = ind + "\t"
+    w, h = group.size
+    cache: dict[float, str] = {}
+
+    def f(v: float) -> str:
+        s = cache.get(v)
+        if s is None:
+            s = cache[v] = fmt(v)
+        return s
+
+    tail = [f"{ind2}(size {fmt(w)} {fmt(h)})"]
+    if group.drill is not None:
+        tail.append(f"{ind2}(drill {fmt(group.drill)})")
+    for prop in group.properties:
+        tail.append(f"{ind2}(property {prop})")
+    tail.append(f"{ind2}(layers {' '.join(quote(layer) for layer in group.layers)})")
+    if group.kind == "thru_hole":
+        tail.append(f"{ind2}(remove_unused_layers no)")
+    if group.shape == "roundrect":
+        tail.append(f"{ind2}(roundrect_rratio {fmt(group.roundrect_ratio)})")
+    if group.mask_margin is not None:
+        tail.append(f"{ind2}(solder_mask_margin {fmt(group.mask_margin)})")
+    if group.paste_margin is not None:
+        tail.append(f"{ind2}(solder_paste_margin {fmt(group.paste_margin)})")
+    tail_text = "\n".join(tail)
+    head = f"{ind}(pad "
+    kind_shape = f" {group.kind} {group.shape}\n{ind2}(at "
+    close = f"\n{ind})"
+    nets = group.nets if with_nets else None
+    out = []
+    xs, ys = group.x.tolist(), group.y.tolist()
+    for i, name in enumerate(group.names):
+        net = ""
+        if nets is not None and nets[i]:
+            net = f"\n{ind2}(net {i + 1} {quote(nets[i])})"
+        out.append(f"{head}{quote(name)}{kind_shape}{f(xs[i])} {f(ys[i])})\n{tail_text}{net}{close}")
+    return "\n".join(out)
+
+
+def write_footprint(fp: FootprintGeom, *, model_path: str | None = None, with_nets: bool = False) -> str:
+    """The ``.kicad_mod`` text of a footprint (ends with a newline).
+
+    Args:
+        model_path: overrides the 3D model path (library export uses its own library).
+        with_nets: write pad nets (board copies only; library footprints carry none).
+    """
+    root = S("footprint", Q(fp.name),
+             S("version", FORMAT_VERSION), S("generator", Q(GENERATOR)),
+             S("generator_version", Q(GENERATOR_VERSION)), S("layer", Q("F.Cu")),
+             S("descr", Q(fp.description)), S("tags", Q(fp.tags)),
+             S("property", Q("Reference"), Q("REF**"), S("at", *_xy(fp.reference_at), 0),
+               S("layer", Q("F.SilkS")), _effects(1.0, 0.15)),
+             S("property", Q("Value"), Q(fp.name), S("at", *_xy(fp.value_at), 0),
+               S("layer", Q("F.Fab")), _effects(1.0, 0.15)))
+    if fp.mask_margin is not None:
+        root.add(S("solder_mask_margin", float(fp.mask_margin)))
+    root.add(S("attr", fp.attr))
+    order = {"F.SilkS": 0, "F.CrtYd": 1, "F.Fab": 2}
+    shapes = [g for g in fp.graphics if not isinstance(g, Text)]
+    texts = [g for g in fp.graphics if isinstance(g, Text)]
+    for g in sorted(shapes, key=lambda g: order.get(g.layer, 3)):
+        root.add(graphic_node(g))
+    for t in texts:
+        root.add(graphic_node(t))
+    for group in fp.pads:
+        root.add(Raw(_pad_lines(group, with_nets=with_nets)))
+    root.add(S("embedded_fonts", "no"))
+    path = model_path if model_path is not None else (fp.model.path if fp.model else None)
+    if path:
+        m = fp.model
+        offset, scale, rotate = (m.offset, m.scale, m.rotate) if m else ((0, 0, 0), (1, 1, 1), (0, 0, 0))
+        root.add(S("model", Q(path), S("offset", S("xyz", *map(float, offset))),
+                   S("scale", S("xyz", *map(float, scale))), S("rotate", S("xyz", *map(float, rotate)))))
+    return dumps(root) + "\n"

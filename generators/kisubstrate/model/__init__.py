@@ -1,0 +1,1 @@
+"""Layer 1: spec models, rule profiles and units (no geometry, no KiCad)."""

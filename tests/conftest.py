@@ -1,0 +1,85 @@
+"""Shared fixtures: KiCad oracles (kicad-cli, pcbnew through Debian's python3), example specs.
+
+KiCad tests skip with a reason when KiCad is absent, unless ``KISUBSTRATE_REQUIRE_KICAD=1``
+(CI), where a missing KiCad is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "footprints" / "examples"
+SYSTEM_PYTHON = "/usr/bin/python3"
+sys.path.insert(0, str(ROOT / "generators"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def require_kicad(what: str) -> None:
+    """Skip (or fail in CI) when a KiCad piece is missing."""
+    msg = f"KiCad not available: {what}"
+    if os.environ.get("KISUBSTRATE_REQUIRE_KICAD") == "1":
+        pytest.fail(msg + " (KISUBSTRATE_REQUIRE_KICAD=1)")
+    pytest.skip(msg)
+
+
+@pytest.fixture(scope="session")
+def kicad_cli() -> str:
+    """Path of kicad-cli (KiCad 9)."""
+    path = shutil.which("kicad-cli")
+    if not path:
+        require_kicad("kicad-cli not on PATH")
+    out = subprocess.run([path, "version"], capture_output=True, text=True).stdout.strip()
+    if not out.startswith("9."):
+        require_kicad(f"kicad-cli is {out!r}, need 9.x")
+    return path
+
+
+def _pcbnew_ok() -> bool:
+    if not Path(SYSTEM_PYTHON).exists():
+        return False
+    r = subprocess.run([SYSTEM_PYTHON, "-c", "import pcbnew"], capture_output=True)
+    return r.returncode == 0
+
+
+@pytest.fixture(scope="session")
+def pcbnew_python() -> str:
+    """An interpreter that imports pcbnew (Debian's python3 with KiCad's bindings)."""
+    if not _pcbnew_ok():
+        require_kicad("pcbnew does not import in /usr/bin/python3")
+    return SYSTEM_PYTHON
+
+
+def run_pcbnew(python: str, script: str, *args: str, timeout: float = 300) -> dict | list:
+    """Run a script with pcbnew's interpreter; it must print one JSON document on stdout's last line."""
+    r = subprocess.run([python, "-c", script, *args], capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, f"pcbnew script failed:\n{r.stderr[-3000:]}"
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def example_files() -> list[Path]:
+    """Every bundled example spec."""
+    return sorted(EXAMPLES.glob("*.yaml"))
+
+
+@pytest.fixture
+def cli_runner():
+    """Run the CLI in-process: returns (exit code, stdout, stderr)."""
+    from click.testing import CliRunner
+
+    from kisubstrate.cli import cli
+
+    runner = CliRunner()
+
+    def run(*args: str):
+        result = runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
+        return result.exit_code, result.stdout, result.stderr
+
+    return run
