@@ -99,7 +99,7 @@ def footprint(specs: tuple[Path, ...], output: Path, no_check: bool, force: bool
         if output.suffix != ".pretty":
             raise_input(f"output '{output}' must be a KiCad library folder ending in .pretty")
         loaded = load_specs(specs)
-        results = [r for ls in loaded for r in build_footprints(ls.spec, source=ls.file)]
+        results = [r for ls in loaded for r in _located(ls, lambda ls=ls: build_footprints(ls.spec, source=ls.file))]
         if not results:
             raise_input("no footprint families in the given specs (substrate specs: use 'kisubstrate substrate')")
         bad = [r.report for r in results if not r.report.ok]
@@ -124,6 +124,19 @@ def footprint(specs: tuple[Path, ...], output: Path, no_check: bool, force: bool
     sys.exit(run_guarded(body))
 
 
+def _located(loaded, fn: Callable[[], list]) -> list:
+    """Run ``fn`` for one loaded spec; a SpecError without a file gets the spec's file and package."""
+    from kisubstrate.model.errors import SpecError
+
+    try:
+        return fn()
+    except SpecError as exc:
+        if exc.file:
+            raise
+        raise SpecError(exc.reason, file=loaded.file, package=exc.package or loaded.label,
+                        field=exc.field) from None
+
+
 def raise_input(message: str) -> None:
     """Raise a SpecError from a front end (exit code 2)."""
     from kisubstrate.model.errors import SpecError
@@ -141,7 +154,7 @@ def check(specs: tuple[Path, ...], fmt: str) -> None:
         from kisubstrate.api import check_spec, load_specs
 
         loaded = load_specs(specs)
-        reports = [rep for ls in loaded for rep in check_spec(ls.spec)]
+        reports = [rep for ls in loaded for rep in _located(ls, lambda ls=ls: check_spec(ls.spec))]
         _report_out(reports, fmt)
         return EXIT_OK if all(r.ok for r in reports) else EXIT_VIOLATIONS
 

@@ -43,7 +43,7 @@ from kisubstrate.geometry.ir import FootprintGeom, Model3D, PadGroup, Text
 from kisubstrate.geometry.outline import (courtyard_rect, fab_outline, fab_reference, round_out,
                                           silk_outline)
 from kisubstrate.model.base import KLC_NAME_CHARS, length
-from kisubstrate.model.errors import SpecError
+from kisubstrate.model.errors import FieldError, SpecError
 from kisubstrate.model.grid import GridSpec
 from kisubstrate.model.land import land_diameter
 from kisubstrate.model.rules import RuleSet, load_rules
@@ -145,10 +145,11 @@ class GridArraySpec(GridSpec):
         for axis, span, body, off in (("x", span_x, self.body[0], self.offset[0]),
                                       ("y", span_y, self.body[1], self.offset[1])):
             if span / 2 + abs(off) > body / 2 + 1e-9:
-                raise ValueError(f"the grid spans {span:g} mm in {axis} (offset {off:g}) but the body is "
+                raise FieldError("offset" if off else "body",
+                                 f"the grid spans {span:g} mm in {axis} (offset {off:g}) but the body is "
                                  f"{body:g} mm: ball centres would lie outside the body")
         if self.pad_count_expected() == 0:
-            raise ValueError("every site is depopulated: the footprint would have no pads")
+            raise FieldError("missing", "every site is depopulated: the footprint would have no pads")
         return self
 
 
@@ -171,7 +172,7 @@ class _BallSpec(GridArraySpec):
                 land_diameter(self.ball_diameter, rule="ipc7351b", ball_type=self.ball_type,
                               level=self.land_level)
             except SpecError as exc:
-                raise ValueError(exc.reason) from None
+                raise FieldError("ball_diameter", exc.reason) from None
         return self
 
     def land(self):
@@ -212,9 +213,11 @@ class LgaSpec(GridArraySpec):
     @model_validator(mode="after")
     def _needs_land(self) -> "LgaSpec":
         if self.pad_diameter is None and self.land_diameter is None:
-            raise ValueError("an LGA needs pad_diameter (board land) or land_diameter (package land)")
+            raise FieldError("pad_diameter",
+                             "an LGA needs pad_diameter (board land) or land_diameter (package land)")
         if self.land_mm() >= min(self.pitch_xy):
-            raise ValueError(f"land {self.land_mm():g} mm must be smaller than the pitch {min(self.pitch_xy):g} mm")
+            raise FieldError("pad_diameter" if self.pad_diameter is not None else "land_diameter",
+                             f"land {self.land_mm():g} mm must be smaller than the pitch {min(self.pitch_xy):g} mm")
         return self
 
     def land_mm(self) -> float:

@@ -3,15 +3,47 @@
 from __future__ import annotations
 
 import math
+import typing
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from kisubstrate.model.errors import FieldError
+
+
+def _type_args(annotation: Any) -> set[Any]:
+    """Every type named in an annotation (through unions, tuples, lists, Optional)."""
+    out = {annotation}
+    for arg in typing.get_args(annotation):
+        out |= _type_args(arg)
+    return out
+
+
+def _holds_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return True
+    return isinstance(value, (list, tuple)) and any(_holds_bool(v) for v in value)
 
 
 class SpecModel(BaseModel):
     """Base of every spec model: frozen, strict about unknown keys."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, data: Any) -> Any:
+        # pydantic reads True as 1.0; YAML turns yes/no/on/off into booleans, so `pitch: yes` would be 1 mm
+        if isinstance(data, dict):
+            for key, value in data.items():
+                info = cls.model_fields.get(key) if isinstance(key, str) else None
+                if info is None or not _holds_bool(value):
+                    continue
+                kinds = _type_args(info.annotation)
+                if bool not in kinds and (float in kinds or int in kinds):
+                    raise FieldError(key, f"expected a number, got {value!r} (YAML reads yes/no/on/off/"
+                                          "true/false as booleans)")
+        return data
 
 
 def _finite(v: float) -> float:

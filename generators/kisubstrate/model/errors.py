@@ -25,3 +25,18 @@ class SpecError(KisubstrateError):
             parts.append(f"field '{field}'")
         prefix = ": ".join(parts)
         super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class FieldError(ValueError):
+    """A validator's complaint about one field (mm values in the message).
+
+    Raise it from pydantic validators (it is a ``ValueError``) so the loader can name
+    the field even when the check spans several fields, e.g. ``ball_diameter`` vs ``pitch``.
+
+    >>> FieldError("missing", "ball 'I3' does not exist").field
+    'missing'
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field

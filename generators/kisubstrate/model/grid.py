@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from kisubstrate.model.base import SpecModel, length
-from kisubstrate.model.errors import SpecError
+from kisubstrate.model.errors import FieldError, SpecError
 
 JEDEC_ALPHABET = "ABCDEFGHJKLMNPRTUVWY"
 """Row letters used by JEDEC ball maps: A–Z without I, O, Q, S, X, Z."""
@@ -69,6 +69,11 @@ def parse_ball_name(name: str, rows: list[str]) -> tuple[int, int] | None:
 
 
 MAX_SIDE = 400
+
+
+def _row_span(letters: list[str]) -> str:
+    """'A..E' style description of the row names in use."""
+    return letters[0] if len(letters) == 1 else f"{letters[0]}..{letters[-1]}"
 _RANGE_RE = re.compile(r"^([A-Z]+[0-9]+)\s*:\s*([A-Z]+[0-9]+)$")
 
 
@@ -222,8 +227,11 @@ class GridSpec(SpecModel):
             parsed = [parse_ball_name(e, letters) for e in ends]
             for e, p in zip(ends, parsed):
                 if p is None or not (0 <= p[1] < self.columns):
-                    raise ValueError(f"ball '{e}' does not exist on a {self.columns}x{self.rows} grid "
-                                     f"(rows {letters[0]}..{letters[-1]}, columns 1..{self.columns})")
+                    shown = e if m else str(item).strip()
+                    within = f" in range '{str(item).strip()}'" if m else ""
+                    raise FieldError("missing", f"ball '{shown}'{within} does not exist on a "
+                                     f"{self.columns}x{self.rows} grid (rows {_row_span(letters)}, "
+                                     f"columns 1..{self.columns})")
             if m:
                 (r0, c0), (r1, c1) = parsed  # type: ignore[misc]
                 sites += [(r, c) for r in range(min(r0, r1), max(r0, r1) + 1)
@@ -235,23 +243,37 @@ class GridSpec(SpecModel):
     @model_validator(mode="after")
     def _grid_consistent(self) -> "GridSpec":
         if isinstance(self.pitch, tuple) and len(self.pitch) != 2:
-            raise ValueError("pitch must be one number or [x, y]")
+            raise FieldError("pitch", "pitch must be one number or [x, y]")
         for block, name in ((self.center_void, "center_void"), (self.center_island, "center_island")):
             if block is not None:
                 if block[0] > self.columns or block[1] > self.rows:
-                    raise ValueError(f"{name} {list(block)} is larger than the {self.columns}x{self.rows} grid")
+                    raise FieldError(name, f"{name} {list(block)} is larger than the "
+                                     f"{self.columns}x{self.rows} grid")
                 if (self.columns - block[0]) % 2 or (self.rows - block[1]) % 2:
-                    raise ValueError(f"{name} {list(block)} cannot be centred on a {self.columns}x{self.rows} "
-                                     "grid (columns and rows must differ by an even number)")
+                    raise FieldError(name, f"{name} {list(block)} cannot be centred on a "
+                                     f"{self.columns}x{self.rows} grid (columns and rows must differ by an "
+                                     "even number)")
         if self.center_island is not None and self.perimeter_rings is None:
-            raise ValueError("center_island needs perimeter_rings")
+            raise FieldError("center_island", "center_island needs perimeter_rings (it is the block kept "
+                             "inside the perimeter void)")
         if self.perimeter_rings is not None and 2 * self.perimeter_rings >= min(self.layout):
-            raise ValueError(f"perimeter_rings {self.perimeter_rings} leaves no void in a "
-                             f"{self.columns}x{self.rows} grid")
+            raise FieldError("perimeter_rings", f"perimeter_rings {self.perimeter_rings} leaves no void in a "
+                             f"{self.columns}x{self.rows} grid (at most {(min(self.layout) - 1) // 2})")
         self.expand_missing()
         if self.ball_map is not None and self.ball_map.names is not None:
             shape = (len(self.ball_map.names[0]), len(self.ball_map.names))
             if shape != self.layout:
-                raise ValueError(f"ball map {self.ball_map.path} is {shape[0]}x{shape[1]} "
+                raise FieldError("ball_map", f"ball map '{self.ball_map.path}' is {shape[0]}x{shape[1]} "
                                  f"(columns x rows) but layout is {self.columns}x{self.rows}")
+        if self.ball_map is not None and self.ball_map.nets:
+            if self.ball_map.names is not None:
+                known = {n for row in self.ball_map.names for n in row if n}
+                unknown = [b for b, _ in self.ball_map.nets if b not in known]
+            else:
+                letters = self.row_letters()
+                unknown = [b for b, _ in self.ball_map.nets
+                           if (p := parse_ball_name(b, letters)) is None or not 0 <= p[1] < self.columns]
+            if unknown:
+                raise FieldError("ball_map", f"ball map '{self.ball_map.path}' names balls that do not exist "
+                                 f"on a {self.columns}x{self.rows} grid: {', '.join(unknown[:5])}")
         return self

@@ -9,6 +9,7 @@ the package (name or ``#index``, with its line) and the field.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -16,7 +17,8 @@ from typing import Any, Callable
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from kisubstrate.model.errors import SpecError
+from kisubstrate.model.base import KLC_NAME_CHARS
+from kisubstrate.model.errors import FieldError, SpecError
 
 TOP_LEVEL_KEYS = ("packages", "defaults")
 
@@ -39,7 +41,11 @@ def package_label(raw: Any, index: int) -> str:
 
 
 def _lines(text: str) -> tuple[list[int], list[dict[str, int]]]:
-    """Line numbers (1-based) of each package and of each key inside it."""
+    """Line numbers (1-based) of each package and of each key inside it.
+
+    Raises:
+        SpecError: a key given twice in one package (YAML would silently keep the last).
+    """
     try:
         root = yaml.compose(text)
     except yaml.YAMLError:
@@ -53,17 +59,41 @@ def _lines(text: str) -> tuple[list[int], list[dict[str, int]]]:
                     pkg_lines.append(item.start_mark.line + 1)
                     keys = {}
                     if isinstance(item, yaml.MappingNode):
-                        keys = {k.value: k.start_mark.line + 1 for k, _ in item.value}
+                        for k, _ in item.value:
+                            if k.value in keys:
+                                raise SpecError(f"key given twice (lines {keys[k.value]} and "
+                                                f"{k.start_mark.line + 1}); keep one",
+                                                package=f"#{len(pkg_lines)} (line {pkg_lines[-1]})",
+                                                field=str(k.value))
+                            keys[k.value] = k.start_mark.line + 1
                     key_lines.append(keys)
     return pkg_lines, key_lines
+
+
+def _is_branch_tag(part: str) -> bool:
+    """pydantic's loc entries that name a union branch or validator, not a field."""
+    return part.startswith("function-") or part in ("float", "int", "str", "bool", "list", "dict") \
+        or "[" in part
 
 
 def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> tuple[str, str]:
     """(field path, message) for the first error of a pydantic ValidationError."""
     err = exc.errors(include_url=False)[0]
-    loc = [str(p) for p in err["loc"] if not str(p).startswith("function-")]
-    field = ".".join(loc)
+    # drop pydantic's union-branch and validator tags ('float', 'tuple[float, float]', 'function-after[..]')
+    raw_loc = [p for p in err["loc"] if isinstance(p, int) or not _is_branch_tag(str(p))]
+    loc = [str(p) for p in raw_loc]
+    union = len(raw_loc) != len(err["loc"]) and any(_is_branch_tag(str(p)) and not str(p).startswith("function-")
+                                                  for p in err["loc"])
     kind = err["type"]
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, FieldError):
+        loc = [*loc, cause.field]
+    elif kind == "value_error" and not loc:
+        # a cross-field check whose message starts with the field it is about ("ball_diameter 0.8 mm ...")
+        first = str(err["msg"]).removeprefix("Value error, ").split(" ")[0]
+        if first in model.model_fields:
+            loc = [first]
+    field = "".join(f"[{p}]" if p.isdigit() and i else (f".{p}" if i else p) for i, p in enumerate(loc))
     if kind == "extra_forbidden":
         known = list(model.model_fields)
         close = difflib.get_close_matches(loc[-1], known, n=1) if loc else []
@@ -74,6 +104,23 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> t
     msg = err["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
+    ctx = err.get("ctx") or {}
+    if msg.startswith("Input should be "):
+        msg = "must be " + msg[len("Input should be "):]
+    limits = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}
+    if kind in limits and loc:
+        info = model.model_fields.get(loc[0])
+        extra = info.json_schema_extra if info is not None and isinstance(info.json_schema_extra, dict) else {}
+        unit = f" {extra['unit']}" if "unit" in extra else ""
+        limit = next(v for k, v in ctx.items() if k in ("gt", "ge", "lt", "le"))
+        msg = f"must be {limits[kind]} {limit:g}{unit}"
+    if kind == "string_pattern_mismatch" and (err.get("ctx") or {}).get("pattern") == KLC_NAME_CHARS:
+        msg = ("may only use letters, digits and _ . , + - and must start with a letter or digit "
+               "(no spaces or slashes: it becomes the file name)")
+    elif union and loc:
+        info = model.model_fields.get(loc[0])
+        if info is not None and info.description:
+            msg = f"expected {info.description}"
     if "input" in err and kind not in ("model_type", "dict_type") and not isinstance(err["input"], dict):
         shown = repr(err["input"])
         if len(shown) > 60:
@@ -131,7 +178,10 @@ def load_spec_file(path: str | Path, resolve: Callable[[str], type[BaseModel]],
     if not isinstance(defaults, dict):
         raise SpecError("'defaults' must be a mapping of keys shared by every package", file=file,
                         field="defaults")
-    pkg_lines, key_lines = _lines(text)
+    try:
+        pkg_lines, key_lines = _lines(text)
+    except SpecError as exc:
+        raise SpecError(exc.reason, file=file, package=exc.package, field=exc.field) from None
     context = {"base_dir": str(path.parent)}
     loaded: list[LoadedSpec] = []
     seen_names: dict[str, str] = {}
@@ -156,19 +206,21 @@ def load_spec_file(path: str | Path, resolve: Callable[[str], type[BaseModel]],
             spec = model.model_validate(merged, context=context)
         except ValidationError as exc:
             field, msg = describe_validation_error(exc, model)
-            top = field.split(".")[0]
+            top = re.split(r"[.\[]", field)[0]
             if i < len(key_lines) and top in key_lines[i]:
                 line = f" (line {key_lines[i][top]})"
             raise SpecError(msg, file=file, package=f"{label}{line}", field=field or None) from None
-        except SpecError as exc:  # raised by validators that read side files
-            raise SpecError(exc.reason, file=exc.file or file, package=f"{label}{line}",
-                            field=exc.field) from None
+        except SpecError as exc:  # raised by validators that read side files (rule profile, ball map)
+            if exc.field and i < len(key_lines) and exc.field in key_lines[i]:
+                line = f" (line {key_lines[i][exc.field]})"
+            reason = exc.reason if not exc.file or exc.file == file else f"{exc.file}: {exc.reason}"
+            raise SpecError(reason, file=file, package=f"{label}{line}", field=exc.field) from None
         name = getattr(spec, "resolved_name", None)
         if name:
             if name in seen_names:
                 raise SpecError(f"two packages produce the same name '{name}' ({seen_names[name]} and "
-                                f"{label}); give one a different 'name'", file=file,
+                                f"#{i + 1}); give one a different 'name'", file=file,
                                 package=f"{label}{line}", field="name")
-            seen_names[name] = label
+            seen_names[name] = f"#{i + 1}"
         loaded.append(LoadedSpec(file=file, index=i, label=label, spec=spec))
     return loaded

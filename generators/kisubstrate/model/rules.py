@@ -56,6 +56,9 @@ class RuleSet(SpecModel):
     drill_allowance: float = length("PGA: hole diameter over the maximum pin diameter", ge=0, le=2,
                                     default=0.2)
     drill_step: float = length("PGA: drills round up to this step", ge=0, le=1, default=0.05)
+    fab_tolerance: float = length("IPC-7351B F: board fabrication (land size/position) tolerance", ge=0,
+                                  le=1, default=0.1)
+    placement_tolerance: float = length("IPC-7351B P: part placement tolerance", ge=0, le=1, default=0.05)
 
     silk_width: float = length("silk line width (KLC F5.1)", le=1, default=0.12)
     fab_width: float = length("fab line width (KLC F5.2)", le=1, default=0.1)
@@ -104,18 +107,25 @@ def load_rules(name_or_path: str = "ipc-default", *, base_dir: str | None = None
         if not path.exists():
             raise SpecError(f"unknown rule profile '{name_or_path}' (shipped: "
                             f"{', '.join(available_profiles())}; or give a .yaml path)", field="rules")
+    where = str(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
-        raise SpecError(f"cannot read rule profile: {exc.strerror}", file=str(path), field="rules") from None
+        raise SpecError(f"cannot read rule profile: {exc.strerror or exc}", file=where, field="rules") from None
+    except UnicodeDecodeError:
+        raise SpecError("rule profile is not UTF-8 text", file=where, field="rules") from None
     except yaml.YAMLError as exc:
-        raise SpecError(f"rule profile is not valid YAML: {exc}", file=str(path)) from None
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise SpecError(f"rule profile is not valid YAML{at}: {getattr(exc, 'problem', None) or exc}",
+                        file=where, field="rules") from None
     if not isinstance(data, dict):
-        raise SpecError("rule profile must be a mapping of rule names to values", file=str(path))
+        raise SpecError("rule profile must be a mapping of rule names to values", file=where, field="rules")
     data.setdefault("name", path.stem)
     try:
         return RuleSet.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise SpecError(err["msg"], file=str(path), field=field) from None
+        from kisubstrate.model.loader import describe_validation_error
+
+        field, msg = describe_validation_error(exc, RuleSet)
+        raise SpecError(f"rule '{field}': {msg}" if field else msg, file=where, field="rules") from None
