@@ -97,6 +97,13 @@ class GridArraySpec(GridSpec):
         """The rule profile this package is checked against."""
         return load_rules(self.rules or DEFAULT_RULES[self.family])
 
+    @property
+    def nearest_pitch(self) -> float:
+        """Centre distance of the closest populated neighbours (mm): on a staggered grid the
+        nearest balls are diagonal (or two sites apart), not one site pitch apart."""
+        px, py = self.pitch_xy
+        return min(px, py) if self.stagger is None else min(2 * px, 2 * py, math.hypot(px, py))
+
     # -- names -------------------------------------------------------------------------------
     def pad_count_expected(self) -> int:
         """Number of populated sites (after depopulation and ball map)."""
@@ -164,9 +171,9 @@ class _BallSpec(GridArraySpec):
 
     @model_validator(mode="after")
     def _ball_fits_pitch(self) -> "_BallSpec":
-        if self.ball_diameter >= min(self.pitch_xy):
+        if self.ball_diameter >= self.nearest_pitch:
             raise ValueError(f"ball_diameter {self.ball_diameter:g} mm must be smaller than the pitch "
-                             f"{min(self.pitch_xy):g} mm (neighbouring balls would touch)")
+                             f"{self.nearest_pitch:g} mm (neighbouring balls would touch)")
         if self.land_rule == "ipc7351b" and self.pad_diameter is None:
             try:
                 land_diameter(self.ball_diameter, rule="ipc7351b", ball_type=self.ball_type,
@@ -215,9 +222,9 @@ class LgaSpec(GridArraySpec):
         if self.pad_diameter is None and self.land_diameter is None:
             raise FieldError("pad_diameter",
                              "an LGA needs pad_diameter (board land) or land_diameter (package land)")
-        if self.land_mm() >= min(self.pitch_xy):
+        if self.land_mm() >= self.nearest_pitch:
             raise FieldError("pad_diameter" if self.pad_diameter is not None else "land_diameter",
-                             f"land {self.land_mm():g} mm must be smaller than the pitch {min(self.pitch_xy):g} mm")
+                             f"land {self.land_mm():g} mm must be smaller than the pitch {self.nearest_pitch:g} mm")
         return self
 
     def land_mm(self) -> float:
@@ -239,7 +246,7 @@ class PgaSpec(GridArraySpec):
 
     @model_validator(mode="after")
     def _pin_fits(self) -> "PgaSpec":
-        if self.pin_diameter >= min(self.pitch_xy):
+        if self.pin_diameter >= self.nearest_pitch:
             raise ValueError(f"pin_diameter {self.pin_diameter:g} mm must be smaller than the pitch")
         if self.drill is not None and self.drill <= self.pin_diameter:
             raise ValueError(f"drill {self.drill:g} mm must be larger than pin_diameter {self.pin_diameter:g} mm")
