@@ -27,7 +27,9 @@ from kisubstrate import __version__
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT = 0, 1, 2
 
 # Sub-commands contributed by other modules: name -> "module:function" (lazy import).
-EXTRA_COMMANDS: dict[str, str] = {}
+EXTRA_COMMANDS: dict[str, str] = {
+    "library": "kisubstrate.library:library_command",
+}
 
 
 def examples_dir() -> Path:
