@@ -72,8 +72,7 @@ class PadGroup:
             radius = self.roundrect_ratio * min(self.size) + grow if self.shape == "roundrect" \
                 else 0.5 * min(w, h)
             radius = min(radius, 0.5 * min(w, h))
-            core = shapely.box(-w / 2 + radius, -h / 2 + radius, w / 2 - radius, h / 2 - radius)
-            proto = circumscribed_buffer(core, radius) if radius > 0 else shapely.box(-w / 2, -h / 2, w / 2, h / 2)
+            proto = circumscribed_roundrect(w, h, radius) if radius > 0 else shapely.box(-w / 2, -h / 2, w / 2, h / 2)
         coords = shapely.get_coordinates(proto)
         n = len(self.names)
         rings = coords[None, :, :] + np.stack([self.x, self.y], axis=1)[:, None, :]
@@ -85,6 +84,32 @@ def circumscribed_circle(radius: float, *, segments: int = 32) -> shapely.Polygo
     r = radius / np.cos(np.pi / segments)
     angles = np.linspace(0, 2 * np.pi, segments, endpoint=False) + np.pi / segments
     return shapely.Polygon(np.stack([r * np.cos(angles), r * np.sin(angles)], axis=1))
+
+
+def circumscribed_roundrect(w: float, h: float, radius: float, *, quad_segs: int = 8) -> shapely.Polygon:
+    """A w × h rectangle with corners rounded by ``radius`` (mm), as a polygon that contains it.
+
+    Straight sides are exact (a buffered core would push them out by r·(1/cos − 1)); each
+    corner arc is replaced by its circumscribed polyline, whose first and last segments lie
+    on the tangents that continue the sides.
+
+    >>> p = circumscribed_roundrect(0.5, 0.5, 0.125)
+    >>> [round(v, 9) for v in p.bounds]
+    [-0.25, -0.25, 0.25, 0.25]
+    """
+    step = (np.pi / 2) / quad_segs
+    far = radius / np.cos(step / 2)
+    cx, cy = w / 2 - radius, h / 2 - radius
+    pts = []
+    for k, (sx, sy) in enumerate(((1, 1), (-1, 1), (-1, -1), (1, -1))):
+        start = k * np.pi / 2
+        ox, oy = sx * cx, sy * cy
+        pts.append((ox + radius * np.cos(start), oy + radius * np.sin(start)))
+        ang = start + step * (np.arange(quad_segs) + 0.5)
+        pts += list(zip(ox + far * np.cos(ang), oy + far * np.sin(ang)))
+        end = start + np.pi / 2
+        pts.append((ox + radius * np.cos(end), oy + radius * np.sin(end)))
+    return shapely.Polygon(pts)
 
 
 def circumscribed_buffer(geom: shapely.Geometry, distance: float, *, quad_segs: int = 8) -> shapely.Geometry:
