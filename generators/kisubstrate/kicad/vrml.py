@@ -1,0 +1,165 @@
+"""FootprintGeom → VRML 2.0 3D model (``.wrl``) of the package: body, balls / pins / lands.
+
+KiCad reads VRML 2.0 with 1 unit = 0.1 inch (2.54 mm); the model's +y is the footprint's −y
+(KiCad's footprint frame is y-down, the 3D frame y-up); z = 0 is the board surface.
+
+Only node types KiCad's VRML 2 reader implements are used (``Shape``, ``Appearance``,
+``Material``, ``IndexedFaceSet``, ``Coordinate``, ``Transform``, ``Group``, ``DEF``/``USE``):
+spheres and cylinders are meshed here, because KiCad does not read the ``Sphere`` or
+``Cylinder`` primitives. Each pad group's terminal is defined once and placed with
+``Transform { translation … children USE … }``, so a 1000-ball BGA costs ≈ 55 kB.
+
+What is drawn is decided by the pads, not the family name, so families added later get a
+sensible model without touching this module:
+
+* SMD pads with ``pad_prop_bga`` → solder balls (ellipsoids: ball diameter wide, collapsed
+  to the stand-off high), body on top of the balls;
+* plated through-hole pads → pins (cylinders of the pin diameter, ``pin_length`` below the
+  board), body on stand-offs;
+* other SMD pads → lands (thin boxes or discs of the pad size), body on the lands.
+
+Example:
+    >>> from kisubstrate.api import generate_footprint
+    >>> geom = generate_footprint({"family": "bga", "body": [3, 3], "pitch": 1, "layout": [2, 2],
+    ...                            "ball_diameter": 0.5}).geometry
+    >>> text = vrml_model(geom)
+    >>> text.splitlines()[0], text.count("DEF T0") + text.count("USE T0")
+    ('#VRML V2.0 utf8', 4)
+"""
+
+from __future__ import annotations
+
+import math
+
+from kisubstrate.geometry.ir import FootprintGeom, PadGroup
+
+MM_PER_UNIT = 2.54
+LAND_THICKNESS = 0.05  # mm, copper-coloured package lands (LGA / no-lead)
+
+BODY_COLOURS = {"wlcsp": (0.12, 0.14, 0.22), "pga": (0.62, 0.55, 0.45)}
+DEFAULT_BODY_COLOUR = (0.15, 0.15, 0.15)
+BALL_COLOUR = (0.78, 0.78, 0.80)
+PIN_COLOUR = (0.86, 0.72, 0.32)
+LAND_COLOUR = (0.86, 0.72, 0.32)
+MARK_COLOUR = (0.85, 0.85, 0.85)
+
+
+def _u(mm: float) -> str:
+    """A length in mm as VRML units (4 decimals = 0.25 µm), never ``-0.0000``."""
+    s = f"{mm / MM_PER_UNIT:.4f}"
+    return "0.0000" if s == "-0.0000" else s
+
+
+def _material(rgb: tuple[float, float, float], *, shininess: float = 0.2, specular: float = 0.2) -> str:
+    r, g, b = rgb
+    return (f"appearance Appearance {{ material Material {{ diffuseColor {r:g} {g:g} {b:g} "
+            f"specularColor {specular:g} {specular:g} {specular:g} shininess {shininess:g} }} }}")
+
+
+def _faceset(points: list[tuple[float, float, float]], faces: list[tuple[int, ...]]) -> str:
+    pts = ", ".join(f"{_u(x)} {_u(y)} {_u(z)}" for x, y, z in points)
+    idx = ", ".join(" ".join(map(str, f)) + " -1" for f in faces)
+    return (f"geometry IndexedFaceSet {{ solid TRUE creaseAngle 0.9\n"
+            f"    coord Coordinate {{ point [ {pts} ] }}\n    coordIndex [ {idx} ] }}")
+
+
+def box_mesh(x0: float, y0: float, z0: float, x1: float, y1: float, z1: float):
+    """Points and faces (counter-clockwise seen from outside) of an axis-aligned box (mm)."""
+    pts = [(x0, y0, z0), (x1, y0, z0), (x1, y1, z0), (x0, y1, z0),
+           (x0, y0, z1), (x1, y0, z1), (x1, y1, z1), (x0, y1, z1)]
+    faces = [(0, 3, 2, 1), (4, 5, 6, 7), (0, 1, 5, 4), (1, 2, 6, 5), (2, 3, 7, 6), (3, 0, 4, 7)]
+    return pts, faces
+
+
+def ellipsoid_mesh(rx: float, rz: float, zc: float, *, segments: int = 12, bands: int = 6):
+    """A closed ellipsoid (radius ``rx`` in x/y, ``rz`` in z, centre height ``zc``), all mm."""
+    pts = [(0.0, 0.0, zc - rz)]
+    for k in range(1, bands):
+        phi = -math.pi / 2 + math.pi * k / bands
+        r, z = rx * math.cos(phi), zc + rz * math.sin(phi)
+        for s in range(segments):
+            a = 2 * math.pi * s / segments
+            pts.append((r * math.cos(a), r * math.sin(a), z))
+    pts.append((0.0, 0.0, zc + rz))
+    top = len(pts) - 1
+    faces: list[tuple[int, ...]] = []
+    ring = lambda k, s: 1 + k * segments + s % segments  # noqa: E731 - index of ring k, segment s
+    for s in range(segments):
+        faces.append((0, ring(0, s + 1), ring(0, s)))
+        faces.append((top, ring(bands - 2, s), ring(bands - 2, s + 1)))
+        for k in range(bands - 2):
+            faces.append((ring(k, s), ring(k, s + 1), ring(k + 1, s + 1), ring(k + 1, s)))
+    return pts, faces
+
+
+def cylinder_mesh(radius: float, z0: float, z1: float, *, segments: int = 12):
+    """A closed vertical cylinder (prism with ``segments`` sides) from ``z0`` to ``z1`` (mm)."""
+    pts = []
+    for z in (z0, z1):
+        for s in range(segments):
+            a = 2 * math.pi * s / segments
+            pts.append((radius * math.cos(a), radius * math.sin(a), z))
+    n = segments
+    faces: list[tuple[int, ...]] = [tuple(range(n - 1, -1, -1)), tuple(range(n, 2 * n))]
+    for s in range(n):
+        faces.append((s, (s + 1) % n, n + (s + 1) % n, n + s))
+    return pts, faces
+
+
+def _terminal(group: PadGroup, geom: FootprintGeom, standoff: float, pin_length: float):
+    """(kind, points, faces, colour) of one terminal of a pad group, at the origin."""
+    ball = float(geom.meta.get("ball", 0.0) or 0.0)
+    if group.kind == "thru_hole":
+        r = 0.5 * (ball if ball > 0 else 0.6 * (group.drill or group.size[0]))
+        return ("pin", *cylinder_mesh(r, -pin_length, standoff), PIN_COLOUR)
+    if "pad_prop_bga" in group.properties and ball > 0:
+        return ("ball", *ellipsoid_mesh(0.5 * ball, 0.5 * standoff, 0.5 * standoff), BALL_COLOUR)
+    w, h = group.size
+    if group.shape == "circle":
+        return ("land", *cylinder_mesh(0.5 * w, 0.0, LAND_THICKNESS), LAND_COLOUR)
+    return ("land", *box_mesh(-w / 2, -h / 2, 0.0, w / 2, h / 2, LAND_THICKNESS), LAND_COLOUR)
+
+
+def vrml_model(geom: FootprintGeom, *, pin_length: float = 3.0) -> str:
+    """VRML 2.0 text of a footprint's package (see the module docstring); ends with a newline.
+
+    Args:
+        geom: the footprint; uses ``body``, ``pads`` and ``meta`` (``height``, ``ball`` in mm).
+        pin_length: length of through-hole pins below the board (mm).
+    """
+    minx, miny, maxx, maxy = (float(v) for v in geom.body.bounds)
+    height = float(geom.meta.get("height", 1.0) or 1.0)
+    ball = float(geom.meta.get("ball", 0.0) or 0.0)
+    kinds = {("pin" if g.kind == "thru_hole" else "ball" if "pad_prop_bga" in g.properties and ball > 0
+              else "land") for g in geom.pads}
+    if "ball" in kinds:
+        standoff = 0.6 * ball  # collapsed SAC ball: ~60 % of its nominal diameter
+    elif "pin" in kinds:
+        standoff = min(1.0, 0.3 * height)
+    else:
+        standoff = LAND_THICKNESS
+    standoff = min(standoff, 0.8 * height)
+    out = ["#VRML V2.0 utf8",
+           f"# {geom.name}",
+           "# generated by kisubstrate; units 2.54 mm (KiCad VRML convention); z = 0 is the board"]
+    colour = BODY_COLOURS.get(geom.family, DEFAULT_BODY_COLOUR)
+    pts, faces = box_mesh(minx, -maxy, standoff, maxx, -miny, height)
+    out.append(f"DEF BODY Shape {{ {_material(colour, shininess=0.1, specular=0.1)}\n  {_faceset(pts, faces)} }}")
+    # pin-1 mark: a thin light square on the top face at the A1 (top-left) corner
+    side = max(0.1, min(1.0, 0.12 * min(maxx - minx, maxy - miny)))
+    inset = 0.5 * side
+    x0, y1 = minx + inset, -miny - inset
+    pts, faces = box_mesh(x0, y1 - side, height, x0 + side, y1, height + 0.01)
+    out.append(f"DEF PIN1 Shape {{ {_material(MARK_COLOUR)}\n  {_faceset(pts, faces)} }}")
+    for k, group in enumerate(geom.pads):
+        _, pts, faces, col = _terminal(group, geom, standoff, pin_length)
+        xs, ys = group.x.tolist(), group.y.tolist()
+        if not xs:
+            continue
+        # the first terminal defines the shape, the others reuse it
+        out.append(f"Transform {{ translation {_u(xs[0])} {_u(-ys[0])} 0 children [\n"
+                   f"  DEF T{k} Shape {{ {_material(col, shininess=0.6, specular=0.6)}\n"
+                   f"  {_faceset(pts, faces)} }}\n] }}")
+        out.append("\n".join(f"Transform {{ translation {_u(x)} {_u(-y)} 0 children USE T{k} }}"
+                              for x, y in zip(xs[1:], ys[1:])))
+    return "\n".join(out) + "\n"

@@ -1,0 +1,678 @@
+"""Library export for board designers: a library definition → a ready KiCad footprint library.
+
+``kisubstrate library footprints/library.yaml -o footprints/kisubstrate_Packages`` writes::
+
+    DIR/<Lib>.pretty/<name>.kicad_mod     every footprint (rule-checked before anything is written)
+    DIR/<Lib>.3dshapes/<name>.wrl         a VRML 2.0 model per footprint (kisubstrate.kicad.vrml)
+    DIR/renders/<name>.svg                kicad-cli fp export svg, one call for the whole library
+    DIR/fp-lib-table                      the row to paste into a project or global table
+    DIR/catalogue.md                      every footprint with its render and land provenance
+    DIR/provenance.csv                    footprint, item, size, rule, factor, source
+
+The definition (YAML) is compact: *sections*, each one family, either explicit ``packages``
+or a ``sweep`` (cartesian product of value lists) × ``variants`` (overlays), with the grid
+``layout`` fitted to the body (``layout: fit``, ``edge`` = minimum body edge to the outer
+ball centre, mm) or the body fitted to the grid (``body: fit``)::
+
+    library: kisubstrate_Packages
+    models: project                 # project | pcm | stock | a template with {lib} and {name}
+    sections:
+      - title: BGA 0.8 mm
+        family: bga
+        defaults: {pitch: 0.8, ball_diameter: 0.4}
+        layout: fit
+        edge: 0.9
+        sweep: {body: [8, 10, 12]}
+        variants: [{}, {perimeter_rings: 3, min_layout: 12}]
+
+Families that are not grid arrays (QFN, SON, PoP top lands …) add a section with
+``packages:`` or a ``sweep`` over their own keys; nothing here needs to know them.
+Output is byte-identical on re-run (no dates, fixed ordering, the SVG title with its date
+stripped); build and write run in a process pool (both cores), renders in one kicad-cli call.
+
+Example:
+    >>> lib = LibraryDef.from_dict({"library": "Demo", "sections": [
+    ...     {"title": "t", "family": "bga", "defaults": {"pitch": 1.0, "ball_diameter": 0.5},
+    ...      "layout": "fit", "edge": 1.0, "sweep": {"body": [5, 7]}}]})
+    >>> [(p["body"], p["layout"]) for _, p in lib.packages]
+    [([5.0, 5.0], [4, 4]), ([7.0, 7.0], [6, 6])]
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import click
+import yaml
+
+from kisubstrate.model.errors import SpecError
+
+MODEL_PRESETS = {
+    "project": "${KIPRJMOD}/{lib}.3dshapes/{name}.wrl",
+    "pcm": "${KICAD9_3RD_PARTY}/3dmodels/{pcm_dir}/{lib}.3dshapes/{name}.wrl",
+    "stock": "${KICAD9_3DMODEL_DIR}/{lib}.3dshapes/{name}.wrl",
+}
+LIB_URI = {
+    "project": "${KIPRJMOD}/{lib}.pretty",
+    "pcm": "${KICAD9_3RD_PARTY}/footprints/{pcm_dir}/{lib}.pretty",
+    "stock": "${KICAD9_FOOTPRINT_DIR}/{lib}.pretty",
+}
+RENDER_LAYERS = "F.Cu,F.SilkS,F.CrtYd,F.Fab"
+TOP_KEYS = ("library", "description", "models", "pcm_id", "sections")
+SECTION_KEYS = ("title", "family", "note", "defaults", "packages", "sweep", "variants", "layout", "body",
+                "edge")
+VARIANT_FILTERS = ("min_layout", "max_layout", "parity")
+_LIB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.+-]{0,99}$")
+_PCM_ID = re.compile(r"^[a-zA-Z][-a-zA-Z0-9.]{0,98}[a-zA-Z0-9]$")
+
+
+# ----------------------------------------------------------------------------------------------
+# the definition
+@dataclass
+class Section:
+    """One family block of the library (title shown as a catalogue heading)."""
+
+    title: str
+    family: str
+    note: str = ""
+
+
+@dataclass
+class LibraryDef:
+    """An expanded library definition: name, model-path mode and package dicts per section."""
+
+    name: str
+    description: str = ""
+    models: str = "project"
+    pcm_id: str = "org.kisubstrate.packages"
+    file: str = ""
+    base_dir: str = "."
+    sections: list[Section] = field(default_factory=list)
+    packages: list[tuple[int, dict]] = field(default_factory=list)  # (section index, package dict)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "LibraryDef":
+        """Read a library YAML file (raises :class:`SpecError`, located)."""
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise SpecError("file not found", file=str(path)) from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark else ""
+            raise SpecError(f"invalid YAML{where}", file=str(path)) from None
+        return cls.from_dict(data, file=str(path), base_dir=str(path.parent))
+
+    @classmethod
+    def from_dict(cls, data: Any, *, file: str = "", base_dir: str = ".") -> "LibraryDef":
+        """Expand a definition mapping (see the module docstring)."""
+        if not isinstance(data, dict):
+            raise SpecError("top level must be a mapping with 'library:' and 'sections:'", file=file)
+        for key in data:
+            if key not in TOP_KEYS:
+                raise SpecError(f"unknown top-level key '{key}' (known: {', '.join(TOP_KEYS)})", file=file)
+        name = data.get("library")
+        if not isinstance(name, str) or not _LIB_NAME.match(name):
+            raise SpecError("'library' must be a library name (letters, digits, _ . + -)", file=file,
+                            field="library")
+        lib = cls(name=name, description=str(data.get("description", "") or "").strip(),
+                  models=str(data.get("models", "project")), pcm_id=str(data.get("pcm_id", cls.pcm_id)),
+                  file=file, base_dir=base_dir)
+        if not _PCM_ID.match(lib.pcm_id):
+            raise SpecError("'pcm_id' must match the PCM identifier pattern (no underscores)", file=file,
+                            field="pcm_id")
+        sections = data.get("sections")
+        if not isinstance(sections, list) or not sections:
+            raise SpecError("'sections' must be a non-empty list", file=file, field="sections")
+        for k, sec in enumerate(sections):
+            lib._add_section(k, sec)
+        return lib
+
+    def _add_section(self, k: int, sec: Any) -> None:
+        where = f"section #{k + 1}"
+        if not isinstance(sec, dict):
+            raise SpecError("a section must be a mapping", file=self.file, package=where)
+        where = f"section '{sec.get('title', k + 1)}'"
+        for key in sec:
+            if key not in SECTION_KEYS:
+                raise SpecError(f"unknown section key '{key}' (known: {', '.join(SECTION_KEYS)})",
+                                file=self.file, package=where)
+        family = sec.get("family")
+        if not isinstance(family, str):
+            raise SpecError("required field is missing", file=self.file, package=where, field="family")
+        self.sections.append(Section(title=str(sec.get("title", family)), family=family,
+                                     note=str(sec.get("note", "") or "").strip()))
+        index = len(self.sections) - 1
+        defaults = dict(sec.get("defaults") or {})
+        defaults.setdefault("family", family)
+        explicit = sec.get("packages") or []
+        if not isinstance(explicit, list):
+            raise SpecError("'packages' must be a list", file=self.file, package=where, field="packages")
+        for raw in explicit:
+            if not isinstance(raw, dict):
+                raise SpecError("each package must be a mapping", file=self.file, package=where,
+                                field="packages")
+            self.packages.append((index, {**defaults, **raw}))
+        sweep = sec.get("sweep")
+        if sweep is None:
+            if not explicit:
+                raise SpecError("a section needs 'packages' or 'sweep'", file=self.file, package=where)
+            return
+        if not isinstance(sweep, dict) or not all(isinstance(v, list) and v for v in sweep.values()):
+            raise SpecError("'sweep' maps keys to non-empty lists of values", file=self.file, package=where,
+                            field="sweep")
+        variants = sec.get("variants") or [{}]
+        if not isinstance(variants, list) or not all(isinstance(v, dict) for v in variants):
+            raise SpecError("'variants' must be a list of mappings", file=self.file, package=where,
+                            field="variants")
+        keys = list(sweep)
+        for combo in itertools.product(*(sweep[key] for key in keys)):
+            base = dict(defaults)
+            for key, value in zip(keys, combo):
+                # a mapping in a sweep list overlays several keys at once (e.g. pitch + land)
+                base.update(value if isinstance(value, dict) else {key: value})
+            for var in variants:
+                pkg = {**base, **{k: v for k, v in var.items() if k not in VARIANT_FILTERS}}
+                pkg = self._fit(pkg, sec, where)
+                if pkg is None:
+                    continue
+                n = min(pkg.get("layout", [0, 0]))
+                if n < var.get("min_layout", 0) or n > var.get("max_layout", 10 ** 6):
+                    continue
+                if "parity" in var and (n % 2 == 0) != (var["parity"] == "even"):
+                    continue
+                self.packages.append((index, pkg))
+
+    def _fit(self, pkg: dict, sec: dict, where: str) -> dict | None:
+        """Square shorthands and ``layout: fit`` / ``body: fit`` (grid families)."""
+        for key in ("body", "layout"):
+            if isinstance(pkg.get(key), (int, float)):
+                pkg[key] = [pkg[key], pkg[key]]
+        if isinstance(pkg.get("body"), list):
+            pkg["body"] = [float(v) for v in pkg["body"]]
+        mode_layout, mode_body = sec.get("layout"), sec.get("body")
+        if mode_layout is None and mode_body is None:
+            return pkg
+        edge = sec.get("edge")
+        if not isinstance(edge, (int, float)) or edge < 0:
+            raise SpecError("'layout: fit' / 'body: fit' need 'edge' (mm, >= 0)", file=self.file,
+                            package=where, field="edge")
+        pitch = pkg.get("pitch")
+        px, py = (pitch, pitch) if isinstance(pitch, (int, float)) else tuple(pitch or (0, 0))
+        if not px or not py:
+            raise SpecError("fitting needs 'pitch'", file=self.file, package=where, field="pitch")
+        if mode_layout == "fit":
+            bx, by = pkg["body"]
+            # as many balls as fit with their centres >= edge from the body edge
+            pkg["layout"] = [int(math.floor((bx - 2 * edge) / px + 1e-6)) + 1,
+                             int(math.floor((by - 2 * edge) / py + 1e-6)) + 1]
+            if min(pkg["layout"]) < 2:
+                return None
+        elif mode_body == "fit":
+            cols, rows = pkg["layout"]
+            pkg["body"] = [round((cols - 1) * px + 2 * edge, 3), round((rows - 1) * py + 2 * edge, 3)]
+        else:
+            raise SpecError("'layout' / 'body' at section level may only be 'fit'", file=self.file,
+                            package=where)
+        return pkg
+
+    # -- paths ---------------------------------------------------------------------------------
+    @property
+    def pcm_dir(self) -> str:
+        """The PCM install folder name: identifier with '.' → '_'."""
+        return self.pcm_id.replace(".", "_")
+
+    def model_path(self, name: str, models: str | None = None) -> str:
+        """The 3D model path written into footprint ``name`` (mode preset or template)."""
+        mode = models or self.models
+        template = MODEL_PRESETS.get(mode)
+        if template is None:
+            if "{name}" not in mode:
+                raise SpecError(f"models must be one of {', '.join(MODEL_PRESETS)} or a template with "
+                                "{lib} and {name}", field="models")
+            template = mode
+        return _fill(template, lib=self.name, name=name, pcm_dir=self.pcm_dir)
+
+    def lib_uri(self, models: str | None = None) -> str:
+        """The ``uri`` of the fp-lib-table row matching the model mode."""
+        mode = models or self.models
+        return _fill(LIB_URI.get(mode, LIB_URI["project"]), lib=self.name, pcm_dir=self.pcm_dir)
+
+
+def _fill(template: str, **values: str) -> str:
+    """Replace ``{key}`` placeholders (not str.format: KiCad's ``${VAR}`` stays as it is)."""
+    for key, value in values.items():
+        template = template.replace("{" + key + "}", value)
+    return template
+
+
+# ----------------------------------------------------------------------------------------------
+# building (runs in worker processes)
+@dataclass
+class Entry:
+    """One built library footprint with everything the export writes about it."""
+
+    index: int
+    section: int
+    name: str
+    family: str
+    pads: int
+    kicad_mod: str
+    vrml: str
+    ok: bool
+    report: str
+    provenance: list[dict[str, str]]
+    summary: dict[str, str]
+
+
+def _split_provenance(item: str, text: str, land=None) -> dict[str, str]:
+    """(value, rule, factor, source) from a provenance sentence like ``land 0.32 mm: rule, factor (source)``."""
+    head, sep, rest = text.partition(": ")
+    if not sep or not re.match(r"^\w+ [-\d.]+ mm$", head):
+        head, rest = "", text
+    m = re.search(r"(-?\d+(?:\.\d+)?) mm", head or text)
+    value = m.group(1) if m else ""
+    if land is not None:
+        return {"value_mm": f"{land.diameter:g}", "rule": land.rule, "factor": land.factor,
+                "source": land.source}
+    source = ""
+    body = rest.strip()
+    if body.endswith(")"):
+        depth = 0
+        for i in range(len(body) - 1, -1, -1):
+            depth += {")": 1, "(": -1}.get(body[i], 0)
+            if depth == 0:
+                source, body = body[i + 1:-1], body[:i].rstrip()
+                break
+    rule, _, factor = body.partition(", ")
+    return {"value_mm": value, "rule": rule, "factor": factor, "source": source}
+
+
+def _summary(geom, spec) -> dict[str, str]:
+    from kisubstrate.model.units import fmt
+
+    minx, miny, maxx, maxy = geom.body.bounds
+    meta = geom.meta
+    px, py = meta.get("pitch_x"), meta.get("pitch_y")
+    pitch = "" if px is None else (fmt(px) if px == py else f"{fmt(px)}x{fmt(py)}")
+    return {"body": f"{fmt(maxx - minx)}x{fmt(maxy - miny)}", "pitch": pitch,
+            "land": fmt(meta["land"]) if "land" in meta else "",
+            "ball": fmt(meta["ball"]) if meta.get("ball") else "",
+            "rules": str(meta.get("rules", "")), "source": getattr(spec, "source", "") or ""}
+
+
+def _build_chunk(job: tuple[list[tuple[int, int, dict]], str, str, dict]) -> list[Entry]:
+    """Build, check and render text for a chunk of packages (worker process)."""
+    from kisubstrate.api import build_footprints, validate_spec, write_footprint
+    from kisubstrate.kicad.vrml import vrml_model
+
+    items, base_dir, lib_name, model_paths = job
+    out = []
+    for index, section, pkg in items:
+        spec = validate_spec(pkg, base_dir=base_dir)
+        for res in build_footprints(spec):
+            geom = res.geometry
+            land = None
+            if "land" in geom.provenance and getattr(spec, "pad_diameter", 1) is None and hasattr(spec, "land"):
+                land = spec.land()
+            prov = [{"footprint": geom.name, "family": geom.family, "item": item,
+                     **_split_provenance(item, text, land if item == "land" else None), "text": text}
+                    for item, text in sorted(geom.provenance.items())]
+            model = model_paths.get(geom.name) or model_paths["__template__"].replace("{name}", geom.name)
+            out.append(Entry(index=index, section=section, name=geom.name, family=geom.family,
+                             pads=geom.pad_count, kicad_mod=write_footprint(geom, model_path=model),
+                             vrml=vrml_model(geom, pin_length=float(getattr(spec, "pin_length", 3.0) or 3.0)),
+                             ok=res.report.ok, report=res.report.text(), provenance=prov,
+                             summary=_summary(geom, spec)))
+    return out
+
+
+def build_library(lib: LibraryDef, *, jobs: int | None = None, models: str | None = None,
+                  progress: Callable[[int], None] | None = None) -> list[Entry]:
+    """Build every footprint of a library in a process pool; entries in definition order.
+
+    Args:
+        jobs: worker processes (default: every core); 1 builds in this process.
+        models: model-path mode overriding the definition's.
+        progress: called with the number of packages finished after each chunk.
+
+    Raises:
+        SpecError: a package is invalid (located: file, section, field) or two share a name.
+    """
+    from kisubstrate.api import validate_spec
+
+    # validate up front so that a mistake is reported before any work is spread out
+    for i, (sec, pkg) in enumerate(lib.packages):
+        try:
+            suffix = pkg.pop("name_suffix", None)
+            spec = validate_spec(pkg, base_dir=lib.base_dir)
+            if suffix:  # e.g. "_SquareLands": tells apart variants the default name does not
+                pkg["name"] = f"{spec.resolved_name}{suffix}"
+                validate_spec(pkg, base_dir=lib.base_dir)
+        except SpecError as exc:
+            shown = {k: v for k, v in pkg.items() if k in ("family", "body", "pitch", "layout")}
+            raise SpecError(exc.reason, file=lib.file,
+                            package=f"section '{lib.sections[sec].title}' {json.dumps(shown)}",
+                            field=exc.field) from None
+    template = lib.model_path("{name}", models)
+    items = [(i, sec, pkg) for i, (sec, pkg) in enumerate(lib.packages)]
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    # small chunks keep both workers busy to the end (big grids cost 10x small ones)
+    size = max(1, min(16, len(items) // (jobs * 8) or 1))
+    chunks = [items[k:k + size] for k in range(0, len(items), size)]
+    payload = [(c, lib.base_dir, lib.name, {"__template__": template}) for c in chunks]
+    entries: list[Entry] = []
+    if jobs == 1 or len(chunks) == 1:
+        for p in payload:
+            entries += _build_chunk(p)
+            if progress:
+                progress(len(p[0]))
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for p, part in zip(payload, pool.map(_build_chunk, payload)):
+                entries += part
+                if progress:
+                    progress(len(p[0]))
+    seen: dict[str, int] = {}
+    for e in entries:
+        if e.name in seen:
+            raise SpecError(f"two packages produce the footprint '{e.name}'", file=lib.file,
+                            package=f"section '{lib.sections[e.section].title}'", field="name")
+        seen[e.name] = e.index
+    return entries
+
+
+# ----------------------------------------------------------------------------------------------
+# renders, catalogue, provenance
+def _hide_fields(text: str) -> str:
+    """A render copy of a footprint: Reference / Value fields hidden (thumbnails show the part)."""
+    return re.sub(r'(\(property "(?:Reference|Value)" "[^"]*"\s*\(at [^)]*\))', r"\1 (hide yes)", text)
+
+
+def compact_svg(text: str) -> str:
+    """Deterministic, lossless compaction of a kicad-cli SVG.
+
+    Drops the ``<title>`` (it carries the export date), collapses whitespace inside tags and
+    merges consecutive groups with the same style (KiCad opens one group per pad).
+    """
+    text = re.sub(r"<title>.*?</title>", "", text, flags=re.S)
+    tokens = [re.sub(r"\s+", " ", t).strip() for t in re.split(r"(?=<)", text)]
+    out: list[str] = []
+    stack: list[str] = []
+    last_closed: str | None = None
+    for tok in tokens:
+        if not tok:
+            continue
+        if tok.startswith("<g ") or tok == "<g>":
+            if out and out[-1] == "</g>" and last_closed == tok:
+                out.pop()
+            else:
+                out.append(tok)
+            stack.append(tok)
+            last_closed = None
+        elif tok == "</g>":
+            last_closed = stack.pop() if stack else None
+            out.append(tok)
+        else:
+            out.append(tok)
+            last_closed = None
+    return "\n".join(out) + "\n"
+
+
+def render_svgs(entries: list[Entry], kicad_cli: str, *, lib_name: str) -> dict[str, str]:
+    """SVG render (compacted) of every footprint: one ``kicad-cli fp export svg`` call."""
+    with tempfile.TemporaryDirectory(prefix="kisubstrate-render-") as tmp:
+        pretty = Path(tmp) / f"{lib_name}.pretty"
+        pretty.mkdir()
+        for e in entries:
+            (pretty / f"{e.name}.kicad_mod").write_text(_hide_fields(e.kicad_mod), encoding="utf-8")
+        out = Path(tmp) / "svg"
+        r = subprocess.run([kicad_cli, "fp", "export", "svg", str(pretty), "-o", str(out), "-l", RENDER_LAYERS],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"kicad-cli fp export svg failed ({r.returncode}): {r.stderr[-500:]}")
+        svgs = {}
+        for e in entries:
+            f = out / f"{e.name}.svg"
+            if not f.exists():
+                raise RuntimeError(f"kicad-cli wrote no render for {e.name}")
+            svgs[e.name] = compact_svg(f.read_text(encoding="utf-8"))
+        return svgs
+
+
+PROVENANCE_FIELDS = ["footprint", "family", "item", "value_mm", "rule", "factor", "source", "text"]
+
+
+def provenance_csv(entries: Iterable[Entry]) -> str:
+    """The provenance table as CSV (LF line ends)."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=PROVENANCE_FIELDS, lineterminator="\n")
+    w.writeheader()
+    for e in entries:
+        for row in e.provenance:
+            w.writerow(row)
+    return buf.getvalue()
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def catalogue_md(lib: LibraryDef, entries: list[Entry], *, renders: bool, models: str | None = None) -> str:
+    """The catalogue page (GitHub-flavoured Markdown with inline SVG images)."""
+    from kisubstrate import __version__
+
+    by_section: dict[int, list[Entry]] = {}
+    for e in entries:
+        by_section.setdefault(e.section, []).append(e)
+    lines = [f"# {lib.name}: footprint catalogue", ""]
+    if lib.description:
+        lines += [lib.description, ""]
+    lines += [f"{len(entries)} footprints, {sum(e.pads for e in entries)} pads, generated by kisubstrate "
+              f"{__version__} from `{Path(lib.file).name or 'library.yaml'}`. Every footprint passed its rule "
+              "profile before it was written. 3D models: "
+              f"`{lib.model_path('<name>', models)}`. Land provenance for every footprint: "
+              "[provenance.csv](provenance.csv) and the last column below.", "", "## Contents", ""]
+    for k, sec in enumerate(lib.sections):
+        if k in by_section:
+            anchor = re.sub(r"[^a-z0-9 -]", "", sec.title.lower()).replace(" ", "-")
+            lines.append(f"- [{sec.title}](#{anchor}) ({len(by_section[k])})")
+    lines.append("")
+    for k, sec in enumerate(lib.sections):
+        group = by_section.get(k)
+        if not group:
+            continue
+        lines += [f"## {sec.title}", ""]
+        if sec.note:
+            lines += [sec.note, ""]
+        head = ("| Render | Footprint | Pads | Body (mm) | Pitch (mm) | Land (mm) | Rules | Provenance |",
+                "|---|---|---|---|---|---|---|---|")
+        lines += list(head)
+        for e in group:
+            s = e.summary
+            img = f'<img src="renders/{e.name}.svg" width="160" alt="{e.name}">' if renders else ""
+            prov = "<br>".join(_md(f"**{r['item']}**: {r['text']}") for r in e.provenance)
+            lines.append(f"| {img} | `{e.name}` | {e.pads} | {s['body']} | {s['pitch']} | {s['land']} | "
+                         f"{s['rules']} | {prov} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def fp_lib_table(lib: LibraryDef, *, models: str | None = None) -> str:
+    """An ``fp-lib-table`` holding the library's row (paste the row into an existing table)."""
+    descr = (lib.description.splitlines() or [""])[0].replace('"', "'")[:200]
+    return ("(fp_lib_table\n\t(version 7)\n"
+            f'\t(lib (name "{lib.name}")(type "KiCad")(uri "{lib.lib_uri(models)}")(options "")'
+            f'(descr "{descr}"))\n)\n')
+
+
+# ----------------------------------------------------------------------------------------------
+# export
+@dataclass
+class ExportResult:
+    """What :func:`export_library` did, with timings (s)."""
+
+    entries: list[Entry]
+    files: list[Path]
+    changed: list[Path]
+    removed: list[Path]
+    seconds: dict[str, float]
+    violations: list[Entry]
+
+    @property
+    def total(self) -> float:
+        """Whole-export wall time (s)."""
+        return sum(self.seconds.values())
+
+
+def _prune(out: Path, keep: set[Path], folders: list[Path]) -> list[Path]:
+    """Delete files kisubstrate wrote earlier into ``folders`` that the library no longer has."""
+    from kisubstrate.io import MANIFEST, atomic_write
+
+    removed = []
+    for folder in folders:
+        man_path = folder / MANIFEST
+        try:
+            man = json.loads(man_path.read_text())
+        except (OSError, ValueError):
+            continue
+        stale = sorted(n for n in man if (folder / n) not in keep)
+        for name in stale:
+            p = folder / name
+            if p.exists() and hashlib_sha(p) == man[name]:
+                p.unlink()
+                removed.append(p)
+            man.pop(name)
+        if stale:
+            atomic_write(man_path, (json.dumps(dict(sorted(man.items())), indent=1) + "\n").encode())
+    return removed
+
+
+def hashlib_sha(path: Path) -> str:
+    """SHA-256 of a file (hex)."""
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def export_library(spec: str | Path, output: str | Path, *, models: str | None = None,
+                   renders: bool = True, jobs: int | None = None, force: bool = False,
+                   check: bool = True, kicad_cli: str | None = None,
+                   progress: bool = False) -> ExportResult:
+    """Build a library definition and write the library folder (see the module docstring).
+
+    Nothing is written when a footprint violates its rules (``check``) or the input is invalid.
+
+    Args:
+        models: 3D model path mode (``project``, ``pcm``, ``stock`` or a ``{lib}``/``{name}`` template).
+        renders: run ``kicad-cli fp export svg`` (needs KiCad; skipped with ``False``).
+        jobs: worker processes (default: every core).
+        progress: show a rich progress bar on stderr.
+
+    Raises:
+        SpecError: invalid definition.
+        RuntimeError: kicad-cli missing or failing while ``renders`` is on.
+    """
+    from kisubstrate.io import OutputPlan
+
+    out = Path(output)
+    lib = LibraryDef.load(spec)
+    if models is not None:
+        lib.model_path("x", models)  # validates the mode
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if progress:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), transient=False) as bar:
+            task = bar.add_task(f"building {lib.name}", total=len(lib.packages))
+            entries = build_library(lib, jobs=jobs, models=models,
+                                    progress=lambda n: bar.advance(task, n))
+    else:
+        entries = build_library(lib, jobs=jobs, models=models)
+    seconds["build"] = time.perf_counter() - t0
+    bad = [e for e in entries if not e.ok]
+    if bad and check:
+        return ExportResult(entries, [], [], [], seconds, bad)
+    svgs: dict[str, str] = {}
+    if renders:
+        t0 = time.perf_counter()
+        cli = kicad_cli or shutil.which("kicad-cli")
+        if not cli:
+            raise RuntimeError("kicad-cli not found: install KiCad 9 or pass --no-renders")
+        svgs = render_svgs(entries, cli, lib_name=lib.name)
+        seconds["render"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    plan = OutputPlan()
+    pretty, shapes, rdir = out / f"{lib.name}.pretty", out / f"{lib.name}.3dshapes", out / "renders"
+    for e in entries:
+        plan.add(pretty / f"{e.name}.kicad_mod", e.kicad_mod)
+        plan.add(shapes / f"{e.name}.wrl", e.vrml)
+        if e.name in svgs:
+            plan.add(rdir / f"{e.name}.svg", svgs[e.name])
+    plan.add(out / "fp-lib-table", fp_lib_table(lib, models=models))
+    plan.add(out / "provenance.csv", provenance_csv(entries))
+    plan.add(out / "catalogue.md", catalogue_md(lib, entries, renders=renders, models=models))
+    changed = plan.commit(force=force)
+    removed = _prune(out, set(plan.files), [pretty, shapes] + ([rdir] if renders else []))
+    seconds["write"] = time.perf_counter() - t0
+    return ExportResult(entries, sorted(plan.files), changed, removed, seconds, [])
+
+
+# ----------------------------------------------------------------------------------------------
+@click.command(name="library")
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="library folder to write (holds <Lib>.pretty, <Lib>.3dshapes, renders/, catalogue)")
+@click.option("--models", default=None,
+              help="3D model paths: project (${KIPRJMOD}), pcm (${KICAD9_3RD_PARTY}/3dmodels/<id>), stock "
+                   "(${KICAD9_3DMODEL_DIR}) or a template with {lib} and {name}; default from SPEC")
+@click.option("--no-renders", is_flag=True, help="skip the kicad-cli SVG renders")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="worker processes (default: all cores)")
+@click.option("--no-check", is_flag=True, help="write despite rule violations (prints a warning)")
+@click.option("--force", is_flag=True, help="overwrite files changed since kisubstrate wrote them")
+@click.option("-q", "--quiet", is_flag=True, help="no progress bar")
+def library_command(spec: Path, output: Path, models: str | None, no_renders: bool, jobs: int | None,
+                    no_check: bool, force: bool, quiet: bool) -> None:
+    """Export the footprint library defined in SPEC (e.g. footprints/library.yaml) into OUTPUT."""
+    import sys
+
+    from kisubstrate.cli import EXIT_OK, EXIT_VIOLATIONS, run_guarded
+
+    def body() -> int:
+        res = export_library(spec, output, models=models, renders=not no_renders, jobs=jobs, force=force,
+                             check=not no_check, progress=not quiet)
+        if res.violations:
+            for e in res.violations:
+                click.echo(e.report)
+            click.echo(f"{len(res.violations)} footprint(s) violate their rules; nothing written "
+                       "(--no-check writes anyway)", err=True)
+            return EXIT_VIOLATIONS
+        if no_check and any(not e.ok for e in res.entries):
+            click.echo(f"warning: wrote {sum(not e.ok for e in res.entries)} footprint(s) with rule violations",
+                       err=True)
+        n = len(res.entries)
+        t = res.total
+        parts = ", ".join(f"{k} {v:.2f} s" for k, v in res.seconds.items())
+        click.echo(f"library {output}: {n} footprints, {sum(e.pads for e in res.entries)} pads, "
+                   f"{len(res.files)} files ({len(res.changed)} changed, {len(res.removed)} removed) "
+                   f"in {t:.2f} s ({parts}; {1000 * t / max(n, 1):.1f} ms per footprint)")
+        return EXIT_OK
+
+    sys.exit(run_guarded(body))
