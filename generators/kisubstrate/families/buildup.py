@@ -1,0 +1,254 @@
+"""Build-up package (``family: buildup``): die in a metal-carrier cavity, stacked microvia columns, ball grid.
+
+::
+
+    die side (copper 1 = KiCad F.Cu)   ┌carrier plane┐  ┌──die (face up)──┐  ┌carrier┐
+                                        ▓▓▓▓▓▓▓▓▓▓▓▓▓ ·· ▒ pad   …   pad ▒ ·· ▓▓▓▓▓▓▓
+    dielectric 1 ───────────────────────────────────────── ║ microvia ║ ──────────────
+    copper 2 (trace layer, ring 0)            ═══════ trace ╝          ╚ column …
+    dielectric 2 …
+    copper N (terminal side, B.Cu)      ● ball lands with via-in-pad (stacked microvias)
+
+Routing (deterministic, no search): the terminal grid is split into rings from the
+outside in; ring ``k`` is routed on trace layer ``k + 1`` (copper 2 … N-1). Every die
+pad gets a column of microvias from copper 1 down to its trace layer (stacked, or
+staggered outward by ``vias.stagger``), a short escape segment perpendicular to its
+die edge, and one straight segment to its ball, where a stacked column continues to
+the ball land on copper N. Pads and balls are matched in angular order around the die
+(with the best cyclic shift), so traces on one layer do not cross. A board the rules
+reject is reported, never written.
+
+Example:
+    >>> from kisubstrate.families.buildup import BuildupSpec, build_board
+    >>> spec = BuildupSpec.model_validate({
+    ...     "family": "buildup", "body": [6, 6],
+    ...     "stackup": {"layers": [{"copper": 0.015}, {"dielectric": 0.035}, {"copper": 0.015},
+    ...                            {"dielectric": 0.035}, {"copper": 0.015}]},
+    ...     "dies": [{"size": [2, 2], "pads": {"peripheral": {"per_side": 4, "pitch": 0.3}}}],
+    ...     "terminals": {"pitch": 1.0, "layout": [5, 5], "ball_diameter": 0.5}})
+    >>> board = build_board(spec)
+    >>> board.copper, len(board.nets) - 1, sorted(set(board.vias.kind))
+    (3, 17, ['micro'])
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import numpy as np
+import shapely
+from pydantic import Field, model_validator
+
+from kisubstrate.families.grid_array import BgaSpec, PgaSpec, build_grid_array
+from kisubstrate.families.registry import Family, register
+from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Drawing, Zone
+from kisubstrate.geometry.grid import ball_grid, grid_mask
+from kisubstrate.model.base import SpecModel, length
+from kisubstrate.model.errors import SpecError
+from kisubstrate.model.substrate import SubstrateSpec
+from kisubstrate.model.units import snap
+
+
+class Carrier(SpecModel):
+    """The metal carrier around the die: a copper plane region on copper 1 with the cavity cut out."""
+
+    net: str = Field("CARRIER", max_length=60, description="net of the carrier plane")
+    cavity_gap: float = length("gap between die edge and cavity wall", le=5, default=0.1)
+    material: Literal["copper", "aluminium"] = Field("copper", description="carrier metal (documentation)")
+
+
+class BuildupSpec(SubstrateSpec):
+    """Build-up package substrate (seed 004): die in a carrier cavity, build-up layers, ball grid."""
+
+    family: Literal["buildup"] = "buildup"
+    carrier: Carrier | None = Field(default_factory=Carrier, description="metal carrier; null for none")
+    escape: float = length("escape segment beyond the die edge before fanning out", le=5, default=0.1)
+
+    @model_validator(mode="after")
+    def _enough_layers(self) -> "BuildupSpec":
+        if self.stackup.copper_count < 3:
+            raise ValueError("a build-up substrate needs at least 3 copper layers (die level, one trace "
+                             "layer, ball level)")
+        return self
+
+    def footprint_spec(self) -> BgaSpec | PgaSpec:
+        """The board-side footprint spec of this package from the same terminal grid."""
+        t = self.terminals
+        grid = {k: getattr(t, k) for k in ("pitch", "layout", "missing", "center_void", "perimeter_rings",
+                                          "center_island", "stagger", "offset", "ball_map", "row_alphabet")}
+        common = dict(body=self.body, rules=self.footprint_rules, source=self.source,
+                      name=f"{self.resolved_name}_Footprint", **grid)
+        if t.kind == "pin":
+            return PgaSpec(family="pga", pin_diameter=t.ball_diameter, pad_diameter=t.board_pad_diameter, **common)
+        return BgaSpec(family="bga", ball_diameter=t.ball_diameter, pad_diameter=t.board_pad_diameter, **common)
+
+
+def terminal_sites(spec: SubstrateSpec):
+    """Populated terminal sites (names, x, y, row, col) in the substrate frame = package top view (mm)."""
+    t = spec.terminals
+    mask = grid_mask(columns=t.columns, rows=t.rows, stagger=t.stagger, center_void=t.center_void,
+                     perimeter_rings=t.perimeter_rings, center_island=t.center_island)
+    for r, c in t.expand_missing():
+        mask[r, c] = False
+    names = [list(r) for r in t.ball_map.names] if t.ball_map and t.ball_map.names else None
+    return ball_grid(columns=t.columns, rows=t.rows, pitch=t.pitch_xy, offset=t.offset, mask=mask,
+                     alphabet=t.row_alphabet, names=names)
+
+
+def _assign(pad_ang: np.ndarray, ball_ang: np.ndarray) -> np.ndarray:
+    """ball index per pad: rank-order matching by angle with the cyclic shift of least squared error."""
+    p_order = np.argsort(pad_ang, kind="stable")
+    b_order = np.argsort(ball_ang, kind="stable")
+    n = len(p_order)
+    pa, ba = pad_ang[p_order], ball_ang[b_order]
+    best, best_cost = 0, math.inf
+    for s in range(n):
+        d = np.angle(np.exp(1j * (np.roll(pa, -s) - ba)))
+        cost = float(np.dot(d, d))
+        if cost < best_cost - 1e-12:
+            best, best_cost = s, cost
+    out = np.empty(n, np.int64)
+    out[np.roll(p_order, -best)] = b_order
+    return out
+
+
+def build_board(spec: BuildupSpec) -> BoardGeom:
+    """Build the substrate board of a build-up package (see the module docstring for the scheme)."""
+    rules = spec.substrate_rules()
+    ncu = spec.stackup.copper_count
+    last = ncu - 1
+    trace_layers = ncu - 2
+    micro = spec.micro()
+    width = spec.width()
+    bx, by = spec.body[0] / 2, spec.body[1] / 2
+    b = BoardBuilder(spec.resolved_name, copper=ncu, outline=shapely.box(-bx, -by, bx, by))
+    t = spec.terminals
+    sites = terminal_sites(spec)
+    ring = np.minimum(np.minimum(sites.row, t.rows - 1 - sites.row), np.minimum(sites.col, t.columns - 1 - sites.col))
+
+    # -- die pads ------------------------------------------------------------------------------
+    pads = []  # (die, pad, x, y, nx, ny, edge distance)
+    for die in spec.dies:
+        dx, dy = die.position
+        w, h = die.size
+        for p in die.pad_list():
+            # outward normal of the nearest die edge
+            gaps = (w / 2 - p.x, w / 2 + p.x, h / 2 - p.y, h / 2 + p.y)
+            k = int(np.argmin(gaps))
+            normal = ((1, 0), (-1, 0), (0, 1), (0, -1))[k]
+            pads.append((die, p, dx + p.x, dy + p.y, normal, gaps[k]))
+    npads = len(pads)
+    ball_net: dict[str, str] = t.ball_map.net_of if t.ball_map is not None else {}
+
+    # -- choose balls: rings from the outside in, one trace layer per ring -----------------------
+    usable = np.nonzero(ring < trace_layers)[0]
+    fixed: dict[int, int] = {}  # pad index -> site index (pad net given and a ball carries it)
+    site_of_net: dict[str, int] = {}
+    for i, name in enumerate(sites.names):
+        if ball_net.get(name):
+            site_of_net.setdefault(ball_net[name], i)
+    for i, (_die, p, *_rest) in enumerate(pads):
+        if p.net and p.net in site_of_net:
+            fixed[i] = site_of_net[p.net]
+    taken = set(fixed.values())
+    free_sites = [s for s in usable.tolist() if s not in taken and not ball_net.get(sites.names[s])]
+    need = npads - len(fixed)
+    if need > len(free_sites):
+        raise SpecError(f"{npads} die pads but only {len(free_sites) + len(fixed)} balls in the outer "
+                        f"{trace_layers} ring(s) reachable with {trace_layers} trace layer(s): add copper "
+                        "layers or balls", field="stackup.layers")
+    # fill rings outside-in; spread the partial ring evenly
+    chosen: list[int] = []
+    for k in range(trace_layers):
+        in_ring = [s for s in free_sites if ring[s] == k]
+        room = need - len(chosen)
+        if room <= 0:
+            break
+        if len(in_ring) <= room:
+            chosen += in_ring
+        else:
+            ang = np.arctan2(sites.y[in_ring], sites.x[in_ring])
+            order = [in_ring[j] for j in np.argsort(ang, kind="stable")]
+            pick = np.unique(np.floor(np.arange(room) * len(order) / room).astype(int))
+            chosen += [order[j] for j in pick]
+    auto = [i for i in range(npads) if i not in fixed]
+    target = dict(fixed)
+    if auto:
+        cx = float(np.mean([pads[i][2] for i in auto]))
+        cy = float(np.mean([pads[i][3] for i in auto]))
+        pad_ang = np.array([math.atan2(pads[i][3] - cy, pads[i][2] - cx) for i in auto])
+        ch = np.array(chosen)
+        ball_ang = np.arctan2(sites.y[ch] - cy, sites.x[ch] - cx)
+        match = _assign(pad_ang, ball_ang)
+        for j, i in enumerate(auto):
+            target[i] = int(ch[match[j]])
+
+    # -- nets -------------------------------------------------------------------------------------
+    net_of_site: dict[int, int] = {}
+    for i, (die, p, *_r) in enumerate(pads):
+        name = p.net or ball_net.get(sites.names[target[i]]) or f"{die.name}_{p.name}"
+        net_of_site[target[i]] = b.net(name)
+
+    # -- die pads, columns, traces, ball columns --------------------------------------------------
+    for i, (die, p, x, y, (nx, ny), edge) in enumerate(pads):
+        s = target[i]
+        layer = int(ring[s]) + 1
+        net = net_of_site[s]
+        b.pad(die.name, p.name, x, y, die.pads.size, layer=0, net=net)
+        cx_, cy_ = x, y
+        for hop in range(layer):
+            hx = cx_ + (nx * spec.vias.stagger if spec.vias.columns == "staggered" and hop else 0.0)
+            hy = cy_ + (ny * spec.vias.stagger if spec.vias.columns == "staggered" and hop else 0.0)
+            if (hx, hy) != (cx_, cy_):
+                b.track(cx_, cy_, hx, hy, width, layer=hop, net=net)
+            b.via(hx, hy, micro.pad, micro.drill, hop, hop + 1, net=net, kind="micro")
+            cx_, cy_ = hx, hy
+        reach = edge + spec.escape + (spec.carrier.cavity_gap if spec.carrier else 0.0)
+        ex, ey = snap(x + nx * reach), snap(y + ny * reach)
+        if abs(ex - cx_) + abs(ey - cy_) > 1e-9:
+            b.track(cx_, cy_, ex, ey, width, layer=layer, net=net)
+        sx, sy = float(sites.x[s]), float(sites.y[s])
+        b.track(ex, ey, sx, sy, width, layer=layer, net=net)
+        for hop in range(layer, last):
+            b.via(sx, sy, micro.pad, micro.drill, hop, hop + 1, net=net, kind="micro")
+
+    # -- ball lands on the last layer --------------------------------------------------------------
+    land = t.land_mm()
+    overlap = 0.05
+    mask = rules.mask_margin if t.mask == "nsmd" else -min(overlap, land / 4)
+    for i, name in enumerate(sites.names):
+        net = net_of_site.get(i) or (b.net(ball_net[name]) if ball_net.get(name) else 0)
+        b.pad("BALLS", name, float(sites.x[i]), float(sites.y[i]), land, layer=last, net=net, mask=mask)
+
+    # -- carrier plane with the cavity, cavity rule area, drawings ---------------------------------
+    dies_poly = shapely.union_all([shapely.box(d.position[0] - d.size[0] / 2, d.position[1] - d.size[1] / 2,
+                                               d.position[0] + d.size[0] / 2, d.position[1] + d.size[1] / 2)
+                                   for d in spec.dies])
+    if spec.carrier is not None:
+        cavity = shapely.buffer(dies_poly, spec.carrier.cavity_gap, join_style="mitre")
+        region = shapely.box(-bx, -by, bx, by).buffer(-rules.copper_to_edge - 0.01, join_style="mitre")
+        plane = shapely.difference(region, cavity)
+        b.zones.append(Zone(name="carrier", layers=(0,), outline=region, net=b.net(spec.carrier.net),
+                            fill=plane))
+        b.zones.append(Zone(name="cavity", layers=(0,), outline=cavity,
+                            keepout={"tracks": False, "vias": True, "pads": True, "copperpour": False,
+                                     "footprints": True}))
+        b.drawings.append(Drawing(tuple(shapely.get_coordinates(cavity.exterior)[:-1].tolist()), "User.1",
+                                  label="cavity"))
+        b.meta["cavity"] = cavity
+    for d in spec.dies:
+        x0, y0 = d.position[0] - d.size[0] / 2, d.position[1] - d.size[1] / 2
+        b.drawings.append(Drawing(((x0, y0), (x0 + d.size[0], y0), (x0 + d.size[0], y0 + d.size[1]),
+                                   (x0, y0 + d.size[1])), "F.Fab", width=0.05, label=f"die {d.name}"))
+    b.meta.update(dies=dies_poly, body=shapely.box(-bx, -by, bx, by), spec=spec)
+    return b.build()
+
+
+def build_footprint(spec: BuildupSpec):
+    """The board-side land pattern of this package (the shared grid-array builder)."""
+    return build_grid_array(spec.footprint_spec())
+
+
+register(Family(name="buildup", spec=BuildupSpec, footprint=build_footprint, substrate=build_board,
+                summary="build-up package substrate: die in a metal-carrier cavity, stacked microvias, balls"))

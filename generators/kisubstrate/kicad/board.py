@@ -1,0 +1,165 @@
+"""``.kicad_pcb`` writer (format 20241229) for a :class:`~kisubstrate.geometry.board.BoardGeom`.
+
+Pads are written inside footprints (KiCad has no free pads): one footprint per pad
+owner (a die ``U1`` on ``F.Cu``, the ball grid ``BALLS`` on ``B.Cu``) at the origin
+with rotation 0, so pad coordinates in the file are board coordinates. Zones carry
+their computed fill (kicad-cli cannot refill), split into hole-free pieces. Every item
+has a uuid5 of the board name and the item's stable key, so regenerated boards diff
+cleanly and DRC items map back to ours (:func:`item_uuid`).
+
+Example:
+    >>> item_uuid("demo", "via/0")
+    '2ba76fb3-5887-5fba-9fb8-a7cce9d6ce52'
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+import shapely
+
+from kisubstrate import __version__
+from kisubstrate.geometry.board import BoardGeom
+from kisubstrate.kicad.layers import LayerMap, layers_block, stackup_block
+from kisubstrate.kicad.sexpr import quote
+from kisubstrate.model.units import fmt
+
+FORMAT_VERSION = 20241229
+NAMESPACE = uuid.UUID("6f2b1f0e-3c1d-4e38-9a7e-2d5c0b9a4e11")
+
+
+def item_uuid(board: str, key: str) -> str:
+    """Deterministic uuid5 of an item ``key`` on board ``board``."""
+    return str(uuid.uuid5(NAMESPACE, f"{board}/{key}"))
+
+
+def _pts(coords) -> str:
+    return " ".join(f"(xy {fmt(float(x))} {fmt(float(y))})" for x, y in coords)
+
+
+def _hole_free(geom: shapely.Geometry) -> list[shapely.Polygon]:
+    """Split polygons with holes by vertical lines through each hole, so KiCad gets simple outlines."""
+    out = []
+    for poly in getattr(geom, "geoms", [geom]):
+        if poly.is_empty:
+            continue
+        if not poly.interiors:
+            out.append(shapely.normalize(poly))
+            continue
+        minx, miny, maxx, maxy = poly.bounds
+        cuts = sorted({round(shapely.Polygon(h).centroid.x, 6) for h in poly.interiors})
+        edges = [minx - 1] + cuts + [maxx + 1]
+        for a, b2 in zip(edges, edges[1:]):
+            part = shapely.intersection(poly, shapely.box(a, miny - 1, b2, maxy + 1))
+            out += _hole_free(part)
+    return out
+
+
+def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0) -> str:
+    """The ``.kicad_pcb`` text of a board (ends with a newline)."""
+    name = geom.name
+    lm = LayerMap(geom.copper)
+    lay = [lm.name(i) for i in range(geom.copper)]
+    nets = geom.nets
+    qnet = [quote(n) for n in nets]
+    L: list[str] = []
+    thickness = stackup.thickness() + 2 * stackup.mask_thickness
+    L += ["(kicad_pcb", f"\t(version {FORMAT_VERSION})", '\t(generator "kisubstrate")',
+          f'\t(generator_version "{__version__}")', "\t(general", f"\t\t(thickness {fmt(thickness)})",
+          "\t\t(legacy_teardrops no)", "\t)", '\t(paper "A4")', layers_block(lm), "\t(setup",
+          stackup_block(stackup, lm), "\t\t(pad_to_mask_clearance 0)",
+          "\t\t(allow_soldermask_bridges_in_footprints no)", "\t\t(tenting front back)", "\t)"]
+    for code, n in enumerate(nets):
+        L.append(f"\t(net {code} {qnet[code]})")
+
+    # -- footprints (pad owners) -----------------------------------------------------------------
+    p = geom.pads
+    owners = sorted(set(p.owner), key=lambda o: (o == "BALLS", o))
+    for owner in owners:
+        idx = [i for i, o in enumerate(p.owner) if o == owner]
+        back = all(lay[p.layer[i]] == "B.Cu" for i in idx)
+        side = "B" if back else "F"
+        ref = "J1" if owner == "BALLS" else owner
+        fu = item_uuid(name, f"fp/{owner}")
+        mirror = " (justify mirror)" if back else ""
+        L += [f'\t(footprint "kisubstrate:{name}_{owner}"', f'\t\t(layer "{side}.Cu")', f'\t\t(uuid "{fu}")',
+              "\t\t(at 0 0)",
+              f'\t\t(property "Reference" "{ref}" (at 0 0 0) (layer "{side}.Fab") (hide yes) '
+              f'(uuid "{item_uuid(name, f"fp/{owner}/ref")}") (effects (font (size 0.5 0.5) (thickness 0.08)){mirror}))',
+              f'\t\t(property "Value" "{owner}" (at 0 0.8 0) (layer "{side}.Fab") (hide yes) '
+              f'(uuid "{item_uuid(name, f"fp/{owner}/value")}") (effects (font (size 0.5 0.5) (thickness 0.08)){mirror}))',
+              "\t\t(attr smd board_only exclude_from_pos_files exclude_from_bom)"]
+        for i in idx:
+            layer = lay[p.layer[i]]
+            layers = quote(layer)
+            mask = ""
+            if not np.isnan(p.mask[i]):
+                layers += f' "{layer[0]}.Mask"'
+                mask = f" (solder_mask_margin {fmt(float(p.mask[i]))})"
+            netc = int(p.net[i])
+            net = f" (net {netc} {qnet[netc]})" if netc else ""
+            L.append(f'\t\t(pad {quote(p.name[i])} smd {p.shape[i]} (at {fmt(float(p.x[i]))} {fmt(float(p.y[i]))}) '
+                     f'(size {fmt(float(p.w[i]))} {fmt(float(p.h[i]))}) (layers {layers}){mask}{net} '
+                     f'(uuid "{item_uuid(name, p.key(i))}"))')
+        L += ["\t\t(embedded_fonts no)", "\t)"]
+
+    # -- outline and drawings ----------------------------------------------------------------------
+    coords = shapely.get_coordinates(shapely.normalize(geom.outline).exterior)[:-1]
+    L.append(f"\t(gr_poly (pts {_pts(coords)}) (stroke (width 0.05) (type solid)) (fill no) "
+             f'(layer "Edge.Cuts") (uuid "{item_uuid(name, "edge")}"))')
+    for k, d in enumerate(geom.drawings):
+        if d.closed:
+            L.append(f"\t(gr_poly (pts {_pts(d.points)}) (stroke (width {fmt(d.width)}) (type solid)) (fill no) "
+                     f'(layer "{d.layer}") (uuid "{item_uuid(name, f"drawing/{k}")}"))')
+
+    # -- tracks and vias ---------------------------------------------------------------------------
+    t = geom.tracks
+    x1, y1, x2, y2 = (a.tolist() for a in (t.x1, t.y1, t.x2, t.y2))
+    for i in range(len(t)):
+        L.append(f"\t(segment (start {fmt(x1[i])} {fmt(y1[i])}) (end {fmt(x2[i])} {fmt(y2[i])}) "
+                 f'(width {fmt(float(t.width[i]))}) (layer "{lay[t.layer[i]]}") (net {int(t.net[i])}) '
+                 f'(uuid "{item_uuid(name, t.key(i))}"))')
+    v = geom.vias
+    vx, vy = v.x.tolist(), v.y.tolist()
+    for i in range(len(v)):
+        top, bot = int(v.top[i]), int(v.bottom[i])
+        kind = v.kind[i]
+        if kind == "micro" and not lm.adjacent(top, bot):
+            kind = "blind"
+        if kind == "through" or (top == 0 and bot == geom.copper - 1 and kind != "micro"):
+            word = ""
+        else:
+            word = f"{kind} "
+        L.append(f"\t(via {word}(at {fmt(vx[i])} {fmt(vy[i])}) (size {fmt(float(v.size[i]))}) "
+                 f'(drill {fmt(float(v.drill[i]))}) (layers "{lay[top]}" "{lay[bot]}") (net {int(v.net[i])}) '
+                 f'(uuid "{item_uuid(name, v.key(i))}"))')
+
+    # -- zones and rule areas --------------------------------------------------------------------
+    for z in geom.zones:
+        zl = [lay[i] for i in z.layers]
+        layer_tok = f'(layer "{zl[0]}")' if len(zl) == 1 else "(layers " + " ".join(quote(x) for x in zl) + ")"
+        outline = shapely.get_coordinates(shapely.normalize(z.outline).exterior)[:-1]
+        L += ["\t(zone", f"\t\t(net {z.net})", f"\t\t(net_name {qnet[z.net]})", f"\t\t{layer_tok}",
+              f'\t\t(uuid "{item_uuid(name, z.key)}")', f'\t\t(name "{z.name}")', "\t\t(hatch edge 0.5)"]
+        if z.keepout is not None:
+            k = z.keepout
+            word = {True: "allowed", False: "not_allowed"}
+            L += ["\t\t(connect_pads (clearance 0))", "\t\t(min_thickness 0.025)", "\t\t(filled_areas_thickness no)",
+                  f"\t\t(keepout (tracks {word[k['tracks']]}) (vias {word[k['vias']]}) (pads {word[k['pads']]}) "
+                  f"(copperpour {word[k['copperpour']]}) (footprints {word[k['footprints']]}))",
+                  "\t\t(fill (thermal_gap 0.2) (thermal_bridge_width 0.2))",
+                  f"\t\t(polygon (pts {_pts(outline)}))", "\t)"]
+            continue
+        L += [f"\t\t(connect_pads (clearance {fmt(carrier_clearance)}))", "\t\t(min_thickness 0.025)",
+              "\t\t(filled_areas_thickness no)",
+              "\t\t(fill yes (thermal_gap 0.2) (thermal_bridge_width 0.2) (island_removal_mode 1))",
+              f"\t\t(polygon (pts {_pts(outline)}))"]
+        if z.fill is not None:
+            for piece in _hole_free(z.fill):
+                pc = shapely.get_coordinates(piece.exterior)[:-1]
+                for zname in zl:
+                    L.append(f'\t\t(filled_polygon (layer "{zname}") (pts {_pts(pc)}))')
+        L.append("\t)")
+    L += ["\t(embedded_fonts no)", ")"]
+    return "\n".join(L) + "\n"

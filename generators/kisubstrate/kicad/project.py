@@ -1,0 +1,106 @@
+"""``.kicad_pro`` (partial JSON: rule minima, net classes, severities) and ``.kicad_dru`` writers.
+
+KiCad fills every key the partial project leaves out with its defaults. Board-setup
+minima apply even when a custom rule is looser, so they are set from the substrate
+profile. Creepage is switched off (new in KiCad 9, on by default, and super-linear).
+Every number in the ``.kicad_dru`` carries a unit: one bare number makes KiCad drop the
+whole file silently (a test appends a canary rule to prove the file is applied).
+
+Example:
+    >>> from kisubstrate.model.substrate import load_substrate_rules
+    >>> text = write_dru(load_substrate_rules("substrate-buildup"))
+    >>> "(constraint hole_size (min 0.06mm))" in text
+    True
+"""
+
+from __future__ import annotations
+
+import json
+
+from kisubstrate.model.units import fmt
+
+SEVERITY_KEYS = (
+    "annular_width", "clearance", "connection_width", "copper_edge_clearance", "copper_sliver",
+    "courtyards_overlap", "creepage", "diff_pair_gap_out_of_range", "diff_pair_uncoupled_length_too_long",
+    "drill_out_of_range", "duplicate_footprints", "extra_footprint", "footprint", "footprint_symbol_mismatch",
+    "footprint_type_mismatch", "hole_clearance", "hole_to_hole", "holes_co_located", "invalid_outline",
+    "isolated_copper", "item_on_disabled_layer", "items_not_allowed", "length_out_of_range",
+    "lib_footprint_issues", "lib_footprint_mismatch", "malformed_courtyard", "microvia_drill_out_of_range",
+    "mirrored_text_on_front_layer", "missing_courtyard", "missing_footprint", "net_conflict",
+    "nonmirrored_text_on_back_layer", "npth_inside_courtyard", "padstack", "pth_inside_courtyard",
+    "shorting_items", "silk_edge_clearance", "silk_over_copper", "silk_overlap", "skew_out_of_range",
+    "solder_mask_bridge", "starved_thermal", "text_height", "text_on_edge_cuts", "text_thickness",
+    "through_hole_pad_without_hole", "too_many_vias", "track_angle", "track_dangling", "track_segment_length",
+    "track_width", "tracks_crossing", "unconnected_items", "unresolved_variable", "via_dangling",
+    "via_diameter", "zones_intersect")
+"""DRC rule-severity keys of KiCad 9 (``board.design_settings.rule_severities``)."""
+
+
+def write_project(name: str, rules, *, width: float, micro, only: tuple[str, ...] | None = None) -> str:
+    """The partial ``.kicad_pro`` JSON text.
+
+    Args:
+        rules: a :class:`~kisubstrate.model.substrate.SubstrateRules`.
+        width: routed trace width (mm) for the Default net class.
+        micro: microvia :class:`~kisubstrate.model.substrate.ViaSize`.
+        only: if given, every DRC test except these is set to ``ignore`` (e.g. ``("clearance",)``).
+    """
+    severities = {"creepage": "ignore", "lib_footprint_issues": "ignore", "lib_footprint_mismatch": "ignore",
+                  "missing_courtyard": "ignore", "isolated_copper": "warning"}
+    if only is not None:
+        severities = {k: ("error" if k in only else "ignore") for k in SEVERITY_KEYS}
+    min_via = min(rules.via_pad, micro.pad)
+    data = {
+        "board": {"design_settings": {
+            "rules": {
+                "min_clearance": rules.clearance, "min_track_width": min(rules.trace_width, width),
+                "min_via_annular_width": rules.annular_ring, "min_via_diameter": min_via,
+                "min_through_hole_diameter": min(rules.via_drill, micro.drill),
+                "min_microvia_diameter": micro.pad, "min_microvia_drill": micro.drill,
+                "min_hole_to_hole": rules.hole_to_hole, "min_hole_clearance": rules.clearance,
+                "min_copper_edge_clearance": rules.copper_to_edge, "min_connection": 0.0,
+                "min_text_height": 0.1, "min_text_thickness": 0.01, "solder_mask_to_copper_clearance": 0.0,
+                "min_groove_width": 0.0, "min_resolved_spokes": 1, "min_silk_clearance": 0.0},
+            "rule_severities": dict(sorted(severities.items()))}},
+        "meta": {"filename": f"{name}.kicad_pro", "version": 3},
+        "net_settings": {"classes": [{
+            "name": "Default", "clearance": rules.clearance, "track_width": width,
+            "via_diameter": rules.via_pad, "via_drill": rules.via_drill,
+            "microvia_diameter": micro.pad, "microvia_drill": micro.drill,
+            "diff_pair_gap": rules.clearance, "diff_pair_width": width, "diff_pair_via_gap": rules.clearance,
+            "wire_width": 6, "bus_width": 12, "line_style": 0, "priority": 2147483647,
+            "pcb_color": "rgba(0, 0, 0, 0.000)", "schematic_color": "rgba(0, 0, 0, 0.000)"}],
+            "meta": {"version": 4}},
+    }
+    return json.dumps(data, indent=2) + "\n"
+
+
+def mm(value: float) -> str:
+    """A length with its unit for ``.kicad_dru`` (never a bare number)."""
+    return f"{fmt(value)}mm"
+
+
+def write_dru(rules, *, micro=None, width: float | None = None, extra: str = "") -> str:
+    """The ``.kicad_dru`` text: microvia sizes, trace width, cavity and hole rules (units on every number)."""
+    micro_drill = micro.drill if micro is not None else rules.microvia_drill
+    micro_pad = micro.pad if micro is not None else rules.microvia_pad
+    w = width if width is not None else rules.trace_width
+    lines = [
+        "(version 1)",
+        f"# kisubstrate substrate rules, profile {rules.name}",
+        '(rule "microvia_size"',
+        "\t(condition \"A.Via_Type == 'Micro'\")",
+        f"\t(constraint hole_size (min {mm(micro_drill)}))",
+        f"\t(constraint via_diameter (min {mm(micro_pad)}))",
+        f"\t(constraint annular_width (min {mm(rules.annular_ring)})))",
+        '(rule "substrate_trace_width"',
+        "\t(condition \"A.Type == 'Track'\")",
+        f"\t(constraint track_width (min {mm(min(rules.trace_width, w))})))",
+        '(rule "substrate_clearance"',
+        f"\t(constraint clearance (min {mm(rules.clearance)}))",
+        f"\t(constraint hole_to_hole (min {mm(rules.hole_to_hole)}))",
+        f"\t(constraint edge_clearance (min {mm(rules.copper_to_edge)})))",
+    ]
+    if extra:
+        lines.append(extra)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,484 @@
+"""Substrate spec models: stackup and materials, outline, dies, terminals, vias, rule profile.
+
+A substrate spec describes a package's own multi-layer board (all lengths in mm)::
+
+    stackup:                      # top (die side) first
+      layers:
+        - copper: 0.015           # L1: die level (die pads, carrier)
+        - dielectric: 0.035
+          material: ABF
+        - copper: 0.015           # L2 ...
+      materials: {MyFilm: {epsilon_r: 3.0, loss_tangent: 0.005}}   # extends MATERIALS
+    dies: [{size: [6, 6], pads: {peripheral: {per_side: 24, pitch: 0.2}}}]
+    terminals: {pitch: 1.0, layout: [14, 14], ball_diameter: 0.5}  # the footprint GridSpec
+
+Physical copper layers are numbered 1..N from the die side (top) to the terminal side
+(bottom); see :mod:`kisubstrate.kicad.layers` for how they become KiCad layers (odd N too).
+
+Example:
+    >>> st = Stackup.model_validate({"layers": [{"copper": 0.015}, {"dielectric": 0.03, "material": "ABF"},
+    ...                                          {"copper": 0.015}]})
+    >>> st.copper_count, st.dielectrics()[0].material, st.material("ABF").epsilon_r
+    (2, 'ABF', 3.3)
+    >>> load_substrate_rules("substrate-buildup").microvia_drill
+    0.06
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+
+from kisubstrate.model.base import KLC_NAME_CHARS, SpecModel, length
+from kisubstrate.model.errors import SpecError
+from kisubstrate.model.grid import GridSpec
+
+
+class Material(SpecModel):
+    """A dielectric material: relative permittivity and loss tangent (at ~1 GHz)."""
+
+    epsilon_r: float = Field(gt=1.0, le=100.0, description="relative permittivity εr")
+    loss_tangent: float = Field(ge=0.0, le=1.0, description="dielectric loss tangent tanδ")
+    description: str = Field("", description="what it is / where the numbers come from")
+
+
+MATERIALS: dict[str, Material] = {
+    name: Material(epsilon_r=er, loss_tangent=tan, description=desc) for name, er, tan, desc in (
+        ("FR-4", 4.5, 0.02, "KiCad stackup preset"),
+        ("FR-5", 4.3, 0.017, "high-Tg epoxy glass (typical datasheet value)"),
+        ("FR408-HR", 3.69, 0.0091, "KiCad stackup preset"),
+        ("epoxy", 3.8, 0.02, "unfilled epoxy mould / build-up resin (typical)"),
+        ("BT", 4.2, 0.012, "bismaleimide-triazine core (sample substrate4L placeholder)"),
+        ("ABF", 3.3, 0.008, "Ajinomoto build-up film (sample substrate4L placeholder)"),
+        ("polyimide", 3.5, 0.003, "polyimide film (KiCad preset family)"),
+        ("BCB", 2.65, 0.0008, "benzocyclobutene (Cyclotene datasheet typical)"),
+        ("PTFE", 2.1, 0.0002, "KiCad stackup preset"),
+        ("ceramic", 9.8, 0.0002, "96 % alumina (typical)"),
+        ("LTCC", 7.8, 0.002, "low-temperature co-fired ceramic (typical)"),
+        ("glass", 5.3, 0.005, "glass core (typical)"),
+    )}
+"""Built-in dielectric table; a spec's ``stackup.materials`` extends or overrides it."""
+
+
+class StackLayer(SpecModel):
+    """One layer of the stack: either ``copper: thickness`` or ``dielectric: thickness`` (+ material)."""
+
+    copper: float | None = length("copper thickness", le=1.0, default=None)
+    dielectric: float | None = length("dielectric thickness", le=5.0, default=None)
+    material: str | None = Field(None, description="dielectric material (MATERIALS or stackup.materials)")
+    type: Literal["core", "prepreg"] = Field("prepreg", description="KiCad dielectric type")
+    name: str | None = Field(None, max_length=40, description="user name of a copper layer (e.g. 'RDL1')")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "StackLayer":
+        if (self.copper is None) == (self.dielectric is None):
+            raise ValueError("each stack layer is either 'copper: <mm>' or 'dielectric: <mm>'")
+        if self.copper is not None and self.material is not None:
+            raise ValueError("a copper layer has no dielectric material")
+        return self
+
+    @property
+    def is_copper(self) -> bool:
+        """True for a copper layer."""
+        return self.copper is not None
+
+    @property
+    def thickness(self) -> float:
+        """Thickness in mm."""
+        return float(self.copper if self.copper is not None else self.dielectric)  # type: ignore[arg-type]
+
+
+MAX_COPPER = 32
+
+
+class Stackup(SpecModel):
+    """Ordered copper/dielectric layers (die side first), materials, mask and finish."""
+
+    layers: list[StackLayer] = Field(description="copper and dielectric layers, die side (top) first")
+    materials: dict[str, Material] = Field(default_factory=dict, description="extra / overriding materials")
+    default_material: str = Field("ABF", description="material of dielectrics that name none")
+    mask_thickness: float = length("solder-mask thickness (both sides)", le=0.2, default=0.02)
+    finish: str = Field("ENEPIG", max_length=40, description="copper finish (KiCad copper_finish)")
+
+    @model_validator(mode="after")
+    def _alternates(self) -> "Stackup":
+        kinds = [lay.is_copper for lay in self.layers]
+        if len(kinds) < 3 or not kinds[0] or not kinds[-1]:
+            raise ValueError("a stackup starts and ends with copper and has at least two copper layers")
+        for a, b in zip(kinds, kinds[1:]):
+            if a == b:
+                raise ValueError("copper and dielectric layers must alternate")
+        if self.copper_count > MAX_COPPER:
+            raise ValueError(f"{self.copper_count} copper layers: KiCad supports at most {MAX_COPPER}")
+        for lay in self.dielectrics():
+            self.material(lay.material or self.default_material)
+        return self
+
+    def material(self, name: str) -> Material:
+        """Properties of a material by name (spec table first, then :data:`MATERIALS`).
+
+        Raises:
+            ValueError: unknown material (pydantic turns it into a located SpecError).
+        """
+        if name in self.materials:
+            return self.materials[name]
+        folded = {k.lower(): v for k, v in MATERIALS.items()}
+        if name.lower() in folded:
+            return folded[name.lower()]
+        raise ValueError(f"unknown material '{name}'; known: {', '.join(sorted(MATERIALS))} "
+                         "(add it under stackup.materials with epsilon_r and loss_tangent)")
+
+    @property
+    def copper_count(self) -> int:
+        """Number of physical copper layers."""
+        return sum(1 for lay in self.layers if lay.is_copper)
+
+    def coppers(self) -> list[StackLayer]:
+        """Copper layers, top first."""
+        return [lay for lay in self.layers if lay.is_copper]
+
+    def dielectrics(self) -> list[StackLayer]:
+        """Dielectric layers, top first (dielectric k lies between copper k and k+1, 0-based)."""
+        return [lay for lay in self.layers if not lay.is_copper]
+
+    def thickness(self) -> float:
+        """Total thickness without mask (mm)."""
+        return sum(lay.thickness for lay in self.layers)
+
+    def hop_depth(self, upper: int) -> float:
+        """Depth of a microvia from copper ``upper`` to ``upper + 1`` (0-based): dielectric + target foil (mm).
+
+        IPC-2226 measures the aspect ratio over dielectric + foil from the laser side.
+        """
+        return self.dielectrics()[upper].thickness + self.coppers()[upper + 1].thickness
+
+
+class PeripheralPads(SpecModel):
+    """Bond pads in one row along each die edge, centred on the edge."""
+
+    per_side: int | tuple[int, int, int, int] = Field(
+        description="pads per side, or [top, right, bottom, left]")
+    pitch: float = length("pad pitch along the edge", le=5)
+    inset: float = length("pad centre distance from the die edge", le=5, default=0.15)
+
+    def counts(self) -> tuple[int, int, int, int]:
+        """Pads on the top, right, bottom and left edges."""
+        return self.per_side if isinstance(self.per_side, tuple) else (self.per_side,) * 4  # type: ignore[return-value]
+
+    @field_validator("per_side")
+    @classmethod
+    def _positive(cls, v):
+        values = v if isinstance(v, tuple) else (v,)
+        if not all(0 <= n <= 2000 for n in values) or sum(values) == 0:
+            raise ValueError("pads per side must be 0..2000 and not all zero")
+        return v
+
+
+class AreaPads(SpecModel):
+    """An area bump array on the die (centred)."""
+
+    pitch: float = length("bump pitch", le=5)
+    layout: tuple[int, int] = Field(description="columns, rows")
+
+
+class DiePad(SpecModel):
+    """One die pad from a die pad map: name, position relative to the die centre (mm), net."""
+
+    name: str
+    x: float
+    y: float
+    net: str = ""
+
+
+def read_die_pad_map(path: Path) -> list[DiePad]:
+    """Read a die pad map CSV with header ``pad,x,y[,net]`` (mm, relative to the die centre)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise SpecError(f"cannot read die pad map '{path}': {exc.strerror or exc}", field="pad_map") from None
+    rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)
+            and not r[0].lstrip().startswith("#")]
+    if not rows or [c.strip().lower() for c in rows[0][:3]] != ["pad", "x", "y"]:
+        raise SpecError(f"die pad map '{path}' needs the header 'pad,x,y[,net]'", field="pad_map")
+    pads, seen = [], set()
+    for lineno, row in enumerate(rows[1:], start=2):
+        try:
+            name, x, y = row[0].strip(), float(row[1]), float(row[2])
+        except (IndexError, ValueError):
+            raise SpecError(f"die pad map '{path}' row {lineno}: expected name, x, y", field="pad_map") from None
+        if not name or name in seen or not (math.isfinite(x) and math.isfinite(y)):
+            raise SpecError(f"die pad map '{path}' row {lineno}: empty, repeated or invalid pad", field="pad_map")
+        seen.add(name)
+        pads.append(DiePad(name=name, x=x, y=y, net=row[3].strip() if len(row) > 3 else ""))
+    if not pads:
+        raise SpecError(f"die pad map '{path}' lists no pads", field="pad_map")
+    return pads
+
+
+class DiePads(SpecModel):
+    """Exactly one of: peripheral rows, an area array, or a pad map CSV."""
+
+    peripheral: PeripheralPads | None = None
+    area: AreaPads | None = None
+    map: list[DiePad] | None = Field(None, description="CSV path: pad,x,y[,net] relative to the die centre")
+    size: float = length("pad (copper / bump) diameter", le=2, default=0.1)
+
+    @field_validator("map", mode="before")
+    @classmethod
+    def _read_map(cls, v, info: ValidationInfo):
+        if v is None or isinstance(v, list):
+            return v
+        if not isinstance(v, str):
+            raise ValueError("map must be the path of a CSV file")
+        base = Path((info.context or {}).get("base_dir", "."))
+        path = Path(v)
+        return read_die_pad_map(path if path.is_absolute() else base / path)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "DiePads":
+        if sum(x is not None for x in (self.peripheral, self.area, self.map)) != 1:
+            raise ValueError("give exactly one of peripheral, area or map")
+        return self
+
+
+class DieSpec(SpecModel):
+    """A die placed on the substrate (its pads land on copper layer 1)."""
+
+    name: str = Field("U1", pattern=r"^[A-Za-z][A-Za-z0-9_]*$", description="reference designator")
+    size: tuple[float, float] = Field(description="die x, y", json_schema_extra={"unit": "mm"})
+    position: tuple[float, float] = Field((0.0, 0.0), description="die centre relative to the body centre")
+    thickness: float = length("die thickness", le=5, default=0.2)
+    face: Literal["up", "down"] = Field("up", description="active face towards the build-up (up) or flipped")
+    pads: DiePads
+
+    def pad_list(self) -> list[DiePad]:
+        """Every pad with its position relative to the die centre, in a stable order.
+
+        Peripheral pads run clockwise from the top-left (top edge left→right, right edge
+        top→bottom, …) and are named ``1, 2, …``; area bumps use ``A1`` style names.
+        """
+        p = self.pads
+        w, h = self.size
+        out: list[DiePad] = []
+        if p.map is not None:
+            return list(p.map)
+        if p.area is not None:
+            from kisubstrate.model.grid import row_names
+            cols, rows = p.area.layout
+            letters = row_names(rows)
+            for r in range(rows):
+                for c in range(cols):
+                    out.append(DiePad(name=f"{letters[r]}{c + 1}", x=(c - (cols - 1) / 2) * p.area.pitch,
+                                      y=(r - (rows - 1) / 2) * p.area.pitch))
+            return out
+        per = p.peripheral
+        assert per is not None
+        top, right, bottom, left = per.counts()
+        n = 0
+        for count, side in ((top, "top"), (right, "right"), (bottom, "bottom"), (left, "left")):
+            for k in range(count):
+                t = (k - (count - 1) / 2) * per.pitch
+                if side == "top":
+                    x, y = t, -h / 2 + per.inset
+                elif side == "right":
+                    x, y = w / 2 - per.inset, t
+                elif side == "bottom":
+                    x, y = -t, h / 2 - per.inset
+                else:
+                    x, y = -w / 2 + per.inset, -t
+                n += 1
+                out.append(DiePad(name=str(n), x=x, y=y))
+        return out
+
+    @model_validator(mode="after")
+    def _pads_on_die(self) -> "DieSpec":
+        w, h = self.size
+        if not all(0 < s <= 100 for s in self.size):
+            raise ValueError("die sides must be > 0 and <= 100 mm")
+        r = self.pads.size / 2
+        for pad in self.pad_list():
+            if abs(pad.x) + r > w / 2 + 1e-9 or abs(pad.y) + r > h / 2 + 1e-9:
+                raise ValueError(f"die pad {pad.name} at ({pad.x:g}, {pad.y:g}) lies outside the "
+                                 f"{w:g} x {h:g} mm die")
+        per = self.pads.peripheral
+        if per is not None:
+            for count, side in zip(per.counts(), (w, h, w, h)):
+                if (count - 1) * per.pitch + 2 * r > side - 2 * per.inset + 1e-9 and count > 1:
+                    raise ValueError(f"{count} pads at {per.pitch:g} mm pitch do not fit a {side:g} mm die edge")
+        return self
+
+
+class Terminals(GridSpec):
+    """The ball / bump / pin grid on the outermost (bottom) layer: the footprint families' GridSpec."""
+
+    kind: Literal["ball", "bump", "pin"] = Field("ball", description="solder ball, bump or pin")
+    ball_diameter: float = length("ball / bump / pin diameter", le=10)
+    land: float | None = length("substrate land (copper) diameter; default 0.8 x ball", le=10, default=None)
+    mask: Literal["nsmd", "smd"] = Field("smd", description="substrate ball pads: smd (mask-defined, usual "
+                                         "for substrates) or nsmd")
+    board_pad_diameter: float | None = length("board-side land for the footprint; default IPC-7352", le=10,
+                                              default=None)
+
+    def land_mm(self) -> float:
+        """Substrate ball land diameter (mm)."""
+        return self.land if self.land is not None else round(0.8 * self.ball_diameter, 4)
+
+
+class ViaSize(SpecModel):
+    """Drill and capture-pad diameters of one via kind (mm)."""
+
+    drill: float = length("finished hole diameter", le=2)
+    pad: float = length("capture / landing pad diameter", le=3)
+
+    @model_validator(mode="after")
+    def _pad_over_drill(self) -> "ViaSize":
+        if self.pad <= self.drill:
+            raise ValueError(f"pad {self.pad:g} mm must be larger than the drill {self.drill:g} mm")
+        return self
+
+
+class ViaSpec(SpecModel):
+    """Via sizes and how microvia columns are built."""
+
+    micro: ViaSize | None = Field(None, description="laser microvia (one dielectric); default from the profile")
+    blind: ViaSize | None = Field(None, description="blind / buried via (several dielectrics)")
+    through: ViaSize | None = Field(None, description="mechanically drilled through via")
+    columns: Literal["stacked", "staggered"] = Field(
+        "stacked", description="stacked: each microvia sits on the one below; staggered: offset per hop")
+    stagger: float = length("staggered columns: offset of each hop (mm)", ge=0, le=2, default=0.0)
+
+
+class SubstrateRules(SpecModel):
+    """Substrate design-rule profile (mm unless stated); every value cites a source in ``sources``."""
+
+    name: str = "custom"
+    description: str = ""
+    sources: dict[str, str] = Field(default_factory=dict)
+    trace_width: float = length("minimum / routed trace width", le=2)
+    clearance: float = length("copper-to-copper clearance between nets", le=2)
+    microvia_drill: float = length("microvia drill", le=1)
+    microvia_pad: float = length("microvia capture pad", le=2)
+    via_drill: float = length("mechanical via drill", le=2)
+    via_pad: float = length("mechanical via pad", le=3)
+    annular_ring: float = length("minimum annular ring", ge=0, gt=None, le=1)
+    hole_to_hole: float = length("minimum drill-edge to drill-edge (mechanical holes)", ge=0, gt=None, le=5)
+    copper_to_edge: float = length("copper to board edge", ge=0, gt=None, le=5)
+    microvia_aspect_ratio: float = Field(1.0, gt=0, le=5, description="max depth / drill")
+    microvia_max_depth: float = length("max microvia depth (IPC-2226: 0.25 mm)", le=2, default=0.25)
+    max_stack: int = Field(4, ge=1, le=32, description="max microvias stacked on each other")
+    mask_web: float = length("minimum solder-mask web", ge=0, gt=None, le=2)
+    mask_margin: float = length("NSMD mask expansion per side", ge=0, gt=None, le=1)
+
+
+def _profile_dir() -> Path:
+    return Path(str(resources.files("kisubstrate") / "data" / "rules"))
+
+
+@lru_cache(maxsize=32)
+def load_substrate_rules(name_or_path: str = "substrate-buildup") -> SubstrateRules:
+    """Load a substrate rule profile by shipped name (``substrate-*``) or YAML path.
+
+    Raises:
+        SpecError: unknown profile or invalid values.
+    """
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        path = _profile_dir() / f"{name_or_path}.yaml"
+    if not path.exists():
+        shipped = sorted(p.stem for p in _profile_dir().glob("substrate-*.yaml"))
+        raise SpecError(f"unknown substrate rule profile '{name_or_path}' (shipped: {', '.join(shipped)})",
+                        field="rules")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data.setdefault("name", path.stem)
+        return SubstrateRules.model_validate(data)
+    except (OSError, yaml.YAMLError, AttributeError) as exc:
+        raise SpecError(f"cannot read substrate rule profile: {exc}", file=str(path), field="rules") from None
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise SpecError(err["msg"], file=str(path), field=".".join(str(p) for p in err["loc"])) from None
+
+
+class SubstrateSpec(SpecModel):
+    """Fields shared by every substrate family (a family subclasses it and fixes ``family``)."""
+
+    family: str
+    name: str | None = Field(None, pattern=KLC_NAME_CHARS, max_length=200, description="board / package name")
+    source: str = Field("", max_length=500, description="datasheet or drawing reference")
+    body: tuple[float, float] = Field(description="package body x, y", json_schema_extra={"unit": "mm"})
+    stackup: Stackup
+    dies: list[DieSpec] = Field(min_length=1, max_length=16)
+    terminals: Terminals
+    vias: ViaSpec = Field(default_factory=ViaSpec)
+    rules: str = Field("substrate-buildup", description="substrate rule profile name or YAML path")
+    footprint_rules: str = Field("ipc-default", description="rule profile of the board-side footprint")
+    trace_width: float | None = length("routed trace width (default: profile minimum)", le=2, default=None)
+
+    @field_validator("rules")
+    @classmethod
+    def _rules_exist(cls, v: str, info: ValidationInfo) -> str:
+        base = (info.context or {}).get("base_dir")
+        path = Path(v)
+        if path.suffix in (".yaml", ".yml") and base and not path.is_absolute():
+            v = str(Path(base) / path)
+        load_substrate_rules(v)
+        return v
+
+    @field_validator("body")
+    @classmethod
+    def _body_positive(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not all(0 < b <= 500 and math.isfinite(b) for b in v):
+            raise ValueError("body sides must be > 0 and <= 500 mm")
+        return v
+
+    def substrate_rules(self) -> SubstrateRules:
+        """The substrate rule profile."""
+        return load_substrate_rules(self.rules)
+
+    def rule_set(self):
+        """The footprint rule profile (for the board-side land pattern of this package)."""
+        from kisubstrate.model.rules import load_rules
+
+        return load_rules(self.footprint_rules)
+
+    def micro(self) -> ViaSize:
+        """Microvia size: the spec's, else the profile's."""
+        r = self.substrate_rules()
+        return self.vias.micro or ViaSize(drill=r.microvia_drill, pad=r.microvia_pad)
+
+    def width(self) -> float:
+        """Routed trace width (mm)."""
+        return self.trace_width if self.trace_width is not None else self.substrate_rules().trace_width
+
+    @property
+    def resolved_name(self) -> str:
+        """Board name: ``name`` or a descriptive default."""
+        if self.name:
+            return self.name
+        t = self.terminals
+        return (f"{self.family.upper()}-Substrate_{self.body[0]:g}x{self.body[1]:g}mm_"
+                f"{self.stackup.copper_count}L_P{t.pitch_xy[0]:g}mm")
+
+    @model_validator(mode="after")
+    def _inside_body(self) -> "SubstrateSpec":
+        bx, by = self.body[0] / 2, self.body[1] / 2
+        for die in self.dies:
+            (dx, dy), (w, h) = die.position, die.size
+            if abs(dx) + w / 2 > bx + 1e-9 or abs(dy) + h / 2 > by + 1e-9:
+                raise ValueError(f"die {die.name} ({w:g} x {h:g} mm at {dx:g}, {dy:g}) lies outside the body")
+        t = self.terminals
+        px, py = t.pitch_xy
+        for axis, n, p, half, off in (("x", t.columns, px, bx, t.offset[0]), ("y", t.rows, py, by, t.offset[1])):
+            if (n - 1) * p / 2 + abs(off) + t.land_mm() / 2 > half + 1e-9:
+                raise ValueError(f"terminal grid ({n} x {p:g} mm in {axis}) does not fit in the body")
+        if t.land_mm() >= min(px, py):
+            raise ValueError(f"terminal land {t.land_mm():g} mm must be smaller than the pitch")
+        return self
