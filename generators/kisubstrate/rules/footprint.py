@@ -59,6 +59,8 @@ def _pair_violations(groups: list[PadGroup], *, rule: str, required: float, laye
     i, j, gap = circle_pairs(x, y, radii, within=required - EPS)
     both_circles = circ[i] & circ[j]
     for a, b, d in zip(i[both_circles].tolist(), j[both_circles].tolist(), gap[both_circles].tolist()):
+        if names[a] == names[b] and names[a]:  # same pad number = same net (EP and its vias)
+            continue
         where = closest_point_between(x[a], y[a], radii[a], x[b], y[b], radii[b])
         out.append(Violation(rule, (names[a], names[b]), (round(where[0], 6), round(where[1], 6)), layer,
                              round(d, 6), required))
@@ -69,6 +71,8 @@ def _pair_violations(groups: list[PadGroup], *, rule: str, required: float, laye
         pi, pj, dist = polygon_pairs(outlines, within=required - EPS)
         mixed = ~(circ[pi] & circ[pj])
         for a, b, d in zip(pi[mixed].tolist(), pj[mixed].tolist(), dist[mixed].tolist()):
+            if names[a] == names[b] and names[a]:
+                continue
             if d == 0:  # overlapping: report the overlap depth as a negative gap
                 inter = shapely.intersection(outlines[a], outlines[b])
                 d = -float(np.sqrt(max(inter.area, 0.0)))
@@ -81,7 +85,7 @@ def _pair_violations(groups: list[PadGroup], *, rule: str, required: float, laye
 
 def check_copper_clearance(fp: FootprintGeom, rules: RuleSet) -> tuple[list[Violation], int]:
     """Pad-to-pad copper gaps below ``rules.copper_clearance``."""
-    groups = [g for g in fp.pads if g.kind != "np_thru_hole"]
+    groups = [g for g in fp.pads if g.kind != "np_thru_hole" and any(layer.endswith(".Cu") for layer in g.layers)]
     if not groups:
         return [], 0
     return _pair_violations(groups, rule="copper_clearance", required=rules.copper_clearance,

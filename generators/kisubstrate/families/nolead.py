@@ -1,0 +1,682 @@
+"""No-lead packages (``family: qfn`` and ``family: son``): IPC-7351B land calculator.
+
+Lands follow IPC-7351B §3 with RMS tolerance stacking (mm)::
+
+    Zmax = Lmin + 2·Jt + √(CL² + F² + P²)      outer land edge to outer land edge
+    Gmin = Smax − 2·Jh − √(CS² + F² + P²)      inner land edge to inner land edge
+    X    = Wmin + 2·Js + √(CW² + F² + P²)      land width
+
+with L = lead span (body − 2·pull-back), S = L − 2·lead length (RMS tolerance
+√(L_tol² + 2·T_tol²)), W = lead width; Jt/Jh/Js the toe/heel/side goals of Table 3-15
+(toe fillet) or Table 3-18 (pull-back leads) for the density level; F and P the
+fabrication and placement tolerances of the rule profile. Z, G and X are rounded to
+``round_to`` (IPC-7351B round-off 0.05 mm, as KiCad's generator does); the land is
+``(Z − G)/2`` long, centred at ``(Z + G)/4``. As in KiCad's generator, the heel is pulled
+back when needed so that every land keeps ``ep_lead_clearance`` from the exposed pad.
+
+Pads are numbered counter-clockwise from pin 1 (top of the left side, going down), the
+exposed pad is N + 1 with ``pad_prop_heatsink`` and its paste split into a grid of
+paste-only pads; optional thermal vias sit inside it.
+
+Example:
+    >>> spec = QfnSpec(family="qfn", leads=32, pitch=0.5, body="5 +/- 0.1", lead_width="0.18 .. 0.30",
+    ...                lead_length="0.3 .. 0.5", exposed_pad="2.95 .. 3.1 .. 3.25")
+    >>> spec.resolved_name
+    'QFN-32-1EP_5x5mm_P0.5mm_EP3.1x3.1mm'
+    >>> fp = build_nolead(spec)[0]
+    >>> fp.pad_table()[0]
+    ('1', -2.4375, -1.75, 0.875, 0.25)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import shapely
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from kisubstrate import __version__
+from kisubstrate.families.registry import Family, register
+from kisubstrate.geometry.ir import FootprintGeom, Model3D, PadGroup
+from kisubstrate.geometry.outline import courtyard_rect, fab_outline, fab_reference, silk_outline
+from kisubstrate.model.base import KLC_NAME_CHARS, SpecModel, length
+from kisubstrate.model.rules import RuleSet, load_rules
+from kisubstrate.model.toleranced import Toleranced
+from kisubstrate.model.units import fmt, snap
+
+LIBRARY = "Package_DFN_QFN"
+
+# IPC-7351B goals per density level (mm), via kicad-footprint-generator ipc_definitions.yaml
+FILLETS: dict[str, dict[str, dict[str, float]]] = {
+    "toe": {  # Table 3-15: flat no-lead (QFN/DFN/SON) with toe fillet
+        "least": {"toe": 0.2, "heel": 0.0, "side": -0.04, "courtyard": 0.1},
+        "nominal": {"toe": 0.3, "heel": 0.0, "side": -0.04, "courtyard": 0.25},
+        "most": {"toe": 0.4, "heel": 0.0, "side": -0.04, "courtyard": 0.5},
+    },
+    "pull_back": {  # Table 3-18: flat no-lead, leads pulled back from the body edge
+        "least": {"toe": -0.05, "heel": -0.05, "side": -0.05, "courtyard": 0.1},
+        "nominal": {"toe": 0.0, "heel": 0.0, "side": 0.0, "courtyard": 0.25},
+        "most": {"toe": 0.05, "heel": 0.05, "side": 0.05, "courtyard": 0.5},
+    },
+}
+TABLE_NAME = {"toe": "IPC-7351B Table 3-15 (flat no-lead, toe fillet)",
+              "pull_back": "IPC-7351B Table 3-18 (flat no-lead, pull-back)"}
+ROUNDRECT_RATIO = 0.25  # KLC / kicad-footprint-generator: 25 % ...
+ROUNDRECT_MAX_RADIUS = 0.25  # ... but at most 0.25 mm
+PASTE_PAD_TARGET = 1.5  # auto paste grid: about one paste pad per 1.5 mm of exposed pad
+MIN_PASTE_PAD = 0.1
+
+
+def _pair(v: Any) -> Any:
+    """A scalar stands for the same value in x and y."""
+    if isinstance(v, (list, tuple)):
+        return tuple(v)
+    return (v, v)
+
+
+class ThermalVias(SpecModel):
+    """Thermal vias in the exposed pad (tented plated holes, numbered as the exposed pad)."""
+
+    count: tuple[int, int] = Field(description="vias in x and y (columns, rows)")
+    drill: float = length("via drill diameter", le=2, default=0.2)
+    grid: tuple[float, float] | None = Field(None, description="via pitch x, y (mm); default: the "
+                                             "exposed pad divided by count", json_schema_extra={"unit": "mm"})
+    paste_via_clearance: float = length("paste kept this far from via holes", ge=0, le=2, default=0.1)
+
+    @field_validator("count", "grid", mode="before")
+    @classmethod
+    def _pairs(cls, v: Any) -> Any:
+        return None if v is None else _pair(v)
+
+    @field_validator("count")
+    @classmethod
+    def _count_ok(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if not all(1 <= n <= 50 for n in v):
+            raise ValueError("via count per axis must be 1..50")
+        return v
+
+    @field_validator("grid")
+    @classmethod
+    def _grid_ok(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and not all(0 < g <= 20 for g in v):
+            raise ValueError("via grid must be > 0 and <= 20 mm")
+        return v
+
+
+class NoLeadSpec(SpecModel):
+    """Flat no-lead package (QFN / SON / DFN), all lengths mm, top view, pin 1 top-left::
+
+                 ◄────────────── body x ──────────────►
+               ┌◣──────────────────────────────────────┐ ▲
+               │   ▯   ▯   ▯   ▯   ▯   ▯   ▯   ▯      │ │   ▯ = lead: width b (lead_width),
+           1 ▭ │                                       │ ▭   length L (lead_length) measured
+           2 ▭ │      ┌───────────────────────┐        │ ▭   inward from the lead end
+           ⋮ ▭ │      │   exposed pad (EP)    │        │ ▭   ◄pitch► between lead centres
+             ▭ │      │    exposed_pad x, y    │        │ ▭
+             ▭ │      └───────────────────────┘        │ ▭  body y
+               │   ▯   ▯   ▯   ▯   ▯   ▯   ▯   ▯      │ │
+               └───────────────────────────────────────┘ ▼
+                ▲ lead end flush with the body edge, or set back by pull_back
+
+           lead span (lead end to lead end) = body − 2·pull_back
+           inner span S                     = lead span − 2·L
+           qfn: leads on four sides (leads_per_side = [top/bottom, left/right]);
+           son: leads on the left and right sides only.
+
+    Toleranced values accept ``0.25``, ``"0.25 +/- 0.05"``, ``"0.4 +0.1 -0.05"``,
+    ``"0.18 .. 0.30"`` or ``"0.18 .. 0.25 .. 0.30"`` (see :mod:`kisubstrate.model.toleranced`).
+    """
+
+    family: str
+    name: str | None = Field(None, pattern=KLC_NAME_CHARS, max_length=200,
+                             description="footprint name; default is the KLC name")
+    source: str = Field("", max_length=500, description="datasheet URL or JEDEC outline")
+    manufacturer: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-]*$", max_length=40,
+                                     description="name prefix for non-generic parts (KLC), e.g. Texas")
+    part_number: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-]*$", max_length=40,
+                                    description="package code after the manufacturer, e.g. RGE0024H")
+    package_type: str | None = Field(None, pattern=r"^[A-Za-z][A-Za-z0-9]*$", max_length=20,
+                                     description="name prefix, e.g. QFN, VQFN, DFN, WSON (default per family)")
+    leads: int | None = Field(None, ge=2, le=1000, description="total number of leads (excluding the EP)")
+    leads_per_side: tuple[int, int] | None = Field(
+        None, description="qfn: leads on each of top/bottom and each of left/right; son: per side")
+    pitch: float = length("lead pitch (centre to centre)", le=10)
+    body: tuple[Toleranced, Toleranced] = Field(description="body size x, y (toleranced; one value = square)")
+    lead_width: Toleranced = Field(description="lead (terminal) width b, toleranced")
+    lead_length: Toleranced = Field(description="lead (terminal) length L, toleranced")
+    pull_back: Toleranced | None = Field(None, description="distance of the lead end from the body edge "
+                                         "(pull-back leads, IPC-7351B Table 3-18); absent = flush leads")
+    exposed_pad: tuple[Toleranced, Toleranced] | None = Field(
+        None, description="exposed (thermal) pad size x, y of the package, toleranced")
+    ep_land: tuple[float, float] | None = Field(None, description="board land of the exposed pad "
+                                                "(default: the nominal exposed pad)",
+                                                json_schema_extra={"unit": "mm"})
+    ep_number: int | None = Field(None, ge=1, description="pad number of the exposed pad (default N + 1)")
+    ep_paste_grid: tuple[int, int] | None = Field(None, description="paste pads on the exposed pad "
+                                                  "(x, y); default about one per 1.5 mm")
+    ep_paste_coverage: float = Field(0.65, ge=0.2, le=1.0, description="paste area / exposed-pad area "
+                                     "(kicad-footprint-generator default 0.65)")
+    thermal_vias: ThermalVias | None = Field(None, description="thermal vias in the exposed pad")
+    density: Literal["least", "nominal", "most"] = Field(
+        "nominal", description="IPC-7351B density level: least (C), nominal (B), most (A)")
+    fillets: Literal["auto", "toe", "pull_back"] = Field(
+        "auto", description="auto: Table 3-18 when pull_back is given, else Table 3-15")
+    pad_size: tuple[float, float] | None = Field(
+        None, description="fixed datasheet land [length along the lead, width]; overrides IPC sizes",
+        json_schema_extra={"unit": "mm"})
+    pad_span: tuple[float, float] | None = Field(
+        None, description="with pad_size: land centre to centre across the package [x, y] (default: "
+        "outer land edge at the IPC toe)", json_schema_extra={"unit": "mm"})
+    ep_lead_clearance: float = length("minimum land-to-exposed-pad gap; the heel is pulled back to keep it "
+                                      "(kicad-footprint-generator min_ep_to_pad_clearance)", ge=0, le=2,
+                                      default=0.2)
+    round_to: float = length("Z, G and X round to this (IPC-7351B round-off)", le=0.1, default=0.05)
+    pad_shape: Literal["roundrect", "rect"] = Field("roundrect", description="lead land shape "
+                                                    "(roundrect: 25 %, radius <= 0.25 mm)")
+    height: float | None = length("package height (3D model)", le=10, default=None)
+    rules: str | None = Field(None, description="rule profile name or YAML path (default ipc-default)")
+    courtyard: float | None = length("courtyard offset override (default: IPC courtyard excess of the "
+                                     "density level)", ge=0, le=10, default=None)
+
+    # -- field coercion ------------------------------------------------------------------------
+    @field_validator("body", "exposed_pad", "ep_land", "pad_span", "ep_paste_grid", mode="before")
+    @classmethod
+    def _xy(cls, v: Any) -> Any:
+        if v is None:
+            return v
+        if isinstance(v, (list, tuple)) and len(v) != 2:
+            raise ValueError("give one value (square) or two values [x, y]")
+        return _pair(v)
+
+    @field_validator("leads_per_side", mode="before")
+    @classmethod
+    def _per_side(cls, v: Any) -> Any:
+        if v is None or isinstance(v, (list, tuple)):
+            return v
+        return (v, v)
+
+    @field_validator("rules")
+    @classmethod
+    def _rules_exist(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is None:
+            return v
+        base = (info.context or {}).get("base_dir")
+        path = Path(v)
+        if path.suffix in (".yaml", ".yml") and base and not path.is_absolute():
+            v = str(Path(base) / path)
+        load_rules(v)
+        return v
+
+    # -- derived -----------------------------------------------------------------------------------
+    @property
+    def sides(self) -> tuple[int, int]:
+        """(leads on each of top and bottom, leads on each of left and right)."""
+        if self.family == "son":
+            if self.leads_per_side is not None:
+                return (0, self.leads_per_side[1])
+            return (0, (self.leads or 0) // 2)
+        if self.leads_per_side is not None:
+            return self.leads_per_side
+        return ((self.leads or 0) // 4, (self.leads or 0) // 4)
+
+    @property
+    def lead_count(self) -> int:
+        """Number of leads N (the exposed pad is N + 1)."""
+        nx, ny = self.sides
+        return 2 * (nx + ny)
+
+    @property
+    def fillet_table(self) -> str:
+        """``toe`` (Table 3-15) or ``pull_back`` (Table 3-18)."""
+        if self.fillets != "auto":
+            return self.fillets
+        return "pull_back" if self.pull_back is not None else "toe"
+
+    @property
+    def ep_land_size(self) -> tuple[float, float] | None:
+        """Board land of the exposed pad (mm), or None without an exposed pad."""
+        if self.ep_land is not None:
+            return self.ep_land
+        if self.exposed_pad is None:
+            return None
+        return (self.exposed_pad[0].nominal, self.exposed_pad[1].nominal)
+
+    def rule_set(self) -> RuleSet:
+        """The rule profile the footprint is checked against."""
+        return load_rules(self.rules or "ipc-default")
+
+    @property
+    def resolved_name(self) -> str:
+        """The footprint name: ``name`` if given, else the KLC name."""
+        return self.name or self.default_name()
+
+    def default_name(self) -> str:
+        """KLC name, e.g. ``QFN-32-1EP_5x5mm_P0.5mm_EP3.1x3.1mm[_ThermalVias]``."""
+        pkg = self.package_type or ("QFN" if self.family == "qfn" else "DFN")
+        bx, by = (b.nominal for b in self.body)
+        prefix = "".join(f"{v}_" for v in (self.manufacturer, self.part_number) if v)
+        name = f"{prefix}{pkg}-{self.lead_count}"
+        ep = self.ep_land_size
+        name += "-1EP" if ep else ""
+        name += f"_{fmt(bx)}x{fmt(by)}mm_P{fmt(self.pitch)}mm"
+        if ep:
+            name += f"_EP{fmt(ep[0])}x{fmt(ep[1])}mm"
+        if self.thermal_vias is not None:
+            name += "_ThermalVias"
+        return name
+
+    # -- validation of the package as a whole ------------------------------------------------------
+    @model_validator(mode="after")
+    def _geometry_ok(self) -> "NoLeadSpec":
+        if self.leads is None and self.leads_per_side is None:
+            raise ValueError("give leads (total) or leads_per_side")
+        nx, ny = self.sides
+        if self.family == "son":
+            if self.leads is not None and self.leads % 2:
+                raise ValueError(f"a SON/DFN has leads on two sides: leads must be even (got {self.leads})")
+        else:
+            if self.leads_per_side is None and self.leads is not None and self.leads % 4:
+                raise ValueError(f"leads {self.leads} do not split over four equal sides; give "
+                                 "leads_per_side: [top/bottom, left/right]")
+            if self.leads is not None and self.leads_per_side is not None and self.leads != self.lead_count:
+                raise ValueError(f"leads {self.leads} != 2 x (top/bottom + left/right) of leads_per_side "
+                                 f"= {self.lead_count}")
+            if min(nx, ny) < 1:
+                raise ValueError("a QFN needs at least one lead on every side (use family: son for two sides)")
+        if ny < 1:
+            raise ValueError("need at least one lead per side")
+        for t, what in ((self.lead_width, "lead_width"), (self.lead_length, "lead_length")):
+            if t.minimum <= 0:
+                raise ValueError(f"{what} must be > 0 mm (got {t.text()})")
+        for b in self.body:
+            if b.minimum <= 0:
+                raise ValueError(f"body must be > 0 mm (got {b.text()})")
+        p = self.pitch
+        if self.lead_width.maximum >= p:
+            raise ValueError(f"leads overlap: lead_width max {fmt(self.lead_width.maximum)} mm >= pitch {fmt(p)} mm")
+        if self.pull_back is not None and self.pull_back.minimum < 0:
+            raise ValueError("pull_back must be >= 0 mm")
+        # the package as drawn (nominal sizes): datasheet corner leads are often chamfered, so
+        # worst-case limits would reject real parts
+        b = self.lead_width.nominal
+        pb = self.pull_back.nominal if self.pull_back is not None else 0.0
+        bx, by = (t.nominal for t in self.body)
+        lead = self.lead_length.nominal
+        reach = {}  # half-extent of each lead row along its side
+        for axis, n, side_len in (("x", nx, bx), ("y", ny, by)):
+            if n:
+                reach[axis] = (n - 1) * p / 2 + b / 2
+                if 2 * reach[axis] > side_len + 1e-9:
+                    raise ValueError(f"leads overlap the body corners: {n} leads at pitch {fmt(p)} mm span "
+                                     f"{fmt(2 * reach[axis])} mm but the body side is {fmt(side_len)} mm")
+        for axis, side_len in (("x", bx), ("y", by)):
+            if 2 * (pb + lead) >= side_len:
+                raise ValueError(f"leads overlap: lead_length {fmt(lead)} mm from both {axis} sides meets "
+                                 f"in the middle of the {fmt(side_len)} mm body")
+        if nx and ny:  # corner leads of adjacent sides must not meet
+            inner_x = bx / 2 - pb - lead  # where the left/right leads end inside the body
+            inner_y = by / 2 - pb - lead
+            if reach["y"] > inner_y + 1e-9 and reach["x"] > inner_x + 1e-9:
+                raise ValueError("leads overlap: the corner leads of adjacent sides meet (reduce lead_length "
+                                 "or leads per side)")
+        if self.exposed_pad is not None:
+            for axis, ep, body_t in zip("xy", self.exposed_pad, self.body):
+                if ep.minimum <= 0:
+                    raise ValueError(f"exposed_pad must be > 0 mm (got {ep.text()})")
+                if ep.nominal >= body_t.nominal:
+                    raise ValueError(f"exposed pad ({fmt(ep.nominal)} mm in {axis}) is larger than the body "
+                                     f"({fmt(body_t.nominal)} mm)")
+            inner = {"x": bx - 2 * (pb + lead), "y": by - 2 * (pb + lead)}
+            for axis, ep, n in (("x", self.exposed_pad[0], ny), ("y", self.exposed_pad[1], nx)):
+                if n and ep.nominal >= inner[axis]:
+                    raise ValueError(f"exposed pad ({fmt(ep.nominal)} mm in {axis}) overlaps the leads (inner "
+                                     f"lead span {fmt(inner[axis])} mm)")
+        elif self.ep_land is not None or self.thermal_vias is not None:
+            raise ValueError("ep_land / thermal_vias need exposed_pad")
+        ep = self.ep_land_size
+        if ep is not None:
+            if not all(0 < e < t.minimum for e, t in zip(ep, self.body)):
+                raise ValueError(f"ep_land {fmt(ep[0])}x{fmt(ep[1])} mm must be > 0 and smaller than the body")
+            if self.thermal_vias is not None:
+                self._vias_inside(ep)
+        if self.pad_span is not None and self.pad_size is None:
+            raise ValueError("pad_span goes with pad_size")
+        if self.pad_size is not None and not all(0 < s <= 10 for s in self.pad_size):
+            raise ValueError("pad_size values must be > 0 and <= 10 mm")
+        if self.pad_size is not None and self.pad_size[1] >= p:
+            raise ValueError(f"pads overlap: pad_size width {fmt(self.pad_size[1])} mm >= pitch {fmt(p)} mm")
+        if self.ep_number is not None and self.ep_number <= self.lead_count and ep is not None:
+            raise ValueError(f"ep_number {self.ep_number} collides with a lead number (1..{self.lead_count})")
+        return self
+
+    def _vias_inside(self, ep: tuple[float, float]) -> None:
+        tv = self.thermal_vias
+        assert tv is not None
+        rules = self.rule_set()
+        xs, ys = via_positions(tv, ep)
+        ring = tv.drill / 2 + rules.annular_ring
+        for axis, pos, size in (("x", xs, ep[0]), ("y", ys, ep[1])):
+            if len(pos) and float(np.abs(pos).max()) + ring > size / 2 + 1e-9:
+                raise ValueError(f"thermal vias (drill {fmt(tv.drill)} mm + annular ring "
+                                 f"{fmt(rules.annular_ring)} mm) do not fit inside the exposed pad in {axis} "
+                                 f"({fmt(size)} mm): reduce count or grid")
+
+
+class QfnSpec(NoLeadSpec):
+    __doc__ = "Quad flat no-lead (``family: qfn``): leads on four sides.\n\n" + (NoLeadSpec.__doc__ or "")
+    family: Literal["qfn"] = "qfn"
+
+
+class SonSpec(NoLeadSpec):
+    __doc__ = ("Small-outline / dual flat no-lead (``family: son``, DFN): leads on the left and right.\n\n"
+               + (NoLeadSpec.__doc__ or ""))
+    family: Literal["son"] = "son"
+
+
+# ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Land:
+    """IPC-7351B land of one pair of opposite sides (mm)."""
+
+    z: float  # outer edge to outer edge
+    g: float  # inner edge to inner edge
+    x: float  # land width
+    heel_pulled: float = 0.0  # heel pulled back for the exposed-pad clearance
+
+    @property
+    def length(self) -> float:
+        """Land length along the lead (mm)."""
+        return snap((self.z - self.g) / 2)
+
+    @property
+    def center(self) -> float:
+        """Distance of the land centre from the package centre (mm)."""
+        return snap((self.z + self.g) / 4)
+
+
+def round_base(value: float, base: float) -> float:
+    """Round to a multiple of ``base`` (mm) as kicad-footprint-generator does: ``round(v / base) * base``.
+
+    >>> round_base(5.7291, 0.05), round_base(4.0092, 0.05), round_base(0.2640, 0.05)
+    (5.75, 4.0, 0.25)
+    """
+    return snap(round(value / base) * base)
+
+
+def ipc_land(body: Toleranced, lead_length: Toleranced, lead_width: Toleranced,
+             pull_back: Toleranced | None, goals: dict[str, float], *, fab: float, place: float,
+             round_to: float) -> Land:
+    """Z, G, X (mm) of flat no-lead leads on two opposite sides (IPC-7351B, RMS stacking).
+
+    >>> t = Toleranced.parse
+    >>> land = ipc_land(t("5 +/- 0.1"), t("0.3 .. 0.5"), t("0.18 .. 0.3"), None,
+    ...                 FILLETS["toe"]["nominal"], fab=0.1, place=0.05, round_to=0.05)
+    >>> land.z, land.g, land.x, land.length, land.center
+    (5.75, 4.0, 0.25, 0.875, 2.4375)
+    """
+    span = body - 2 * pull_back if pull_back is not None else body  # lead end to lead end
+    inner = span - 2 * lead_length  # S: inner lead edge to inner lead edge
+    fp2 = fab ** 2 + place ** 2
+    z = span.min_rms + 2 * goals["toe"] + math.sqrt(span.rms ** 2 + fp2)
+    g = inner.max_rms - 2 * goals["heel"] - math.sqrt(inner.rms ** 2 + fp2)
+    x = lead_width.min_rms + 2 * goals["side"] + math.sqrt(lead_width.rms ** 2 + fp2)
+    return Land(round_base(z, round_to), round_base(g, round_to), round_base(x, round_to))
+
+
+def via_positions(tv: ThermalVias, ep: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Via centre coordinates along x and along y (mm), centred on the exposed pad."""
+    out = []
+    for k in range(2):
+        n = tv.count[k]
+        pitch = tv.grid[k] if tv.grid is not None else math.floor(ep[k] / n / 0.01 + 1e-6) * 0.01
+        out.append(np.array([snap((i - (n - 1) / 2) * pitch) for i in range(n)]))
+    return out[0], out[1]
+
+
+def _rratio(size: tuple[float, float]) -> float:
+    return min(ROUNDRECT_RATIO, ROUNDRECT_MAX_RADIUS / min(size))
+
+
+def _paste_cells(ep: tuple[float, float], grid: tuple[int, int], vias: tuple[np.ndarray, np.ndarray] | None,
+                 keep: float) -> list[list[tuple[float, float]]]:
+    """Per axis: (centre, available length) of each paste cell (mm)."""
+    axes = []
+    for k in range(2):
+        half = ep[k] / 2
+        if vias is None:
+            n = grid[k]
+            step = ep[k] / n
+            axes.append([((i - (n - 1) / 2) * step, step) for i in range(n)])
+            continue
+        # with vias: one cell between neighbouring via lines (and the pad edges), minus the keep-out
+        lines = [-half] + sorted(vias[k].tolist()) + [half]
+        cells = []
+        for j, (a, b) in enumerate(zip(lines[:-1], lines[1:])):
+            lo = a + (keep if j > 0 else 0.0)
+            hi = b - (keep if j < len(lines) - 2 else 0.0)
+            if hi - lo >= MIN_PASTE_PAD:
+                cells.append(((lo + hi) / 2, hi - lo))
+        axes.append(cells)
+    return axes
+
+
+def paste_pads(ep: tuple[float, float], *, coverage: float, grid: tuple[int, int] | None,
+               vias: tuple[np.ndarray, np.ndarray] | None = None, keep: float = 0.0) -> list[PadGroup]:
+    """Paste-only pads covering ``coverage`` of the exposed pad (less where vias leave no room).
+
+    Without vias the pad is split into ``grid`` cells of ``ep / grid``, each paste pad
+    ``√coverage`` of its cell (rounded to 0.01 mm, as KiCad's generator); with vias
+    the cells lie between the via lines and the pad edges, ``keep`` (drill/2 + clearance)
+    away from via centres, each pad shrunk by the same factor (down to 0.01 mm).
+
+    >>> g = paste_pads((3.1, 3.1), coverage=0.65, grid=(3, 3))[0]
+    >>> len(g), g.size, sorted(set(g.x.tolist()))
+    (9, (0.83, 0.83), [-1.03, 0.0, 1.03])
+    """
+    if grid is None:
+        grid = tuple(max(1, math.ceil(e / PASTE_PAD_TARGET - 1e-9)) for e in ep)  # type: ignore[assignment]
+    cx, cy = _paste_cells(ep, grid, vias, keep)  # type: ignore[arg-type]
+    if not cx or not cy:
+        return []
+    avail = sum(w for _, w in cx) * sum(h for _, h in cy)
+    scale = min(1.0, math.sqrt(coverage * ep[0] * ep[1] / avail))
+    if vias is None:  # equal cells: one size, centres on 0.01 mm
+        w = max(MIN_PASTE_PAD, round(scale * cx[0][1] / 0.01) * 0.01)
+        h = max(MIN_PASTE_PAD, round(scale * cy[0][1] / 0.01) * 0.01)
+        gx, gy = np.meshgrid([snap(round(c / 0.01) * 0.01) for c, _ in cx],
+                             [snap(round(c / 0.01) * 0.01) for c, _ in cy], indexing="ij")
+        return [PadGroup(names=[""] * gx.size, x=gx.ravel(), y=gy.ravel(), kind="smd", shape="roundrect",
+                         size=(snap(w), snap(h)), layers=("F.Paste",), roundrect_ratio=_rratio((w, h)))]
+    # cells between vias differ in size: round down so every pad keeps clear of the vias
+    by_size: dict[tuple[float, float], list[tuple[float, float]]] = {}
+    for x0, w0 in cx:
+        for y0, h0 in cy:
+            w = snap(math.floor(scale * w0 / 0.01 + 1e-9) * 0.01)
+            h = snap(math.floor(scale * h0 / 0.01 + 1e-9) * 0.01)
+            if min(w, h) >= MIN_PASTE_PAD:
+                by_size.setdefault((w, h), []).append((snap(x0), snap(y0)))
+    out = []
+    for size in sorted(by_size):
+        pts = np.array(sorted(by_size[size]))
+        out.append(PadGroup(names=[""] * len(pts), x=pts[:, 0].copy(), y=pts[:, 1].copy(), kind="smd",
+                            shape="roundrect", size=size, layers=("F.Paste",), roundrect_ratio=_rratio(size)))
+    return out
+
+
+def paste_coverage(ep: tuple[float, float], groups: list[PadGroup]) -> float:
+    """Paste area / exposed-pad area (rounded corners counted)."""
+    area = 0.0
+    for g in groups:
+        w, h = g.size
+        r = g.roundrect_ratio * min(w, h) if g.shape == "roundrect" else 0.0
+        area += len(g) * (w * h - (4 - math.pi) * r * r)
+    return area / (ep[0] * ep[1])
+
+
+def lands(spec: NoLeadSpec) -> tuple[Land | None, Land]:
+    """(top/bottom land or None for SON, left/right land) of a spec, EP clearance applied."""
+    rules = spec.rule_set()
+    goals = FILLETS[spec.fillet_table][spec.density]
+    fab, place = getattr(rules, "fab_tolerance", 0.1), getattr(rules, "placement_tolerance", 0.05)
+    ep = spec.ep_land_size
+    nx, _ = spec.sides
+    out: list[Land | None] = []
+    for k, (body, other) in enumerate(((spec.body[1], 1), (spec.body[0], 0))):
+        if k == 0 and not nx:
+            out.append(None)
+            continue
+        land = ipc_land(body, spec.lead_length, spec.lead_width, spec.pull_back, goals, fab=fab, place=place,
+                        round_to=spec.round_to)
+        if spec.pad_size is not None:
+            length, width = spec.pad_size
+            if spec.pad_span is not None:
+                center = spec.pad_span[other] / 2
+            else:
+                center = land.z / 2 - length / 2
+            land = Land(snap(2 * center + length), snap(2 * center - length), width)
+        if ep is not None:
+            need = ep[other] + 2 * spec.ep_lead_clearance
+            if land.g < need - 1e-9:
+                land = Land(land.z, snap(need), land.x, heel_pulled=snap((need - land.g) / 2))
+        out.append(land)
+    return out[0], out[1]  # type: ignore[return-value]
+
+
+def build_nolead(spec: NoLeadSpec) -> list[FootprintGeom]:
+    """Build the board-side footprint of a QFN / SON package (one footprint)."""
+    rules = spec.rule_set()
+    nx, ny = spec.sides
+    p = spec.pitch
+    land_tb, land_lr = lands(spec)
+    n = spec.lead_count
+    shape = spec.pad_shape
+    layers = ("F.Cu", "F.Mask", "F.Paste")
+    groups: list[PadGroup] = []
+
+    def row(count: int) -> np.ndarray:
+        return np.array([snap((i - (count - 1) / 2) * p) for i in range(count)])
+
+    def side(names: range, x: np.ndarray, y: np.ndarray, size: tuple[float, float]) -> PadGroup:
+        size = (snap(size[0]), snap(size[1]))
+        return PadGroup(names=[str(i) for i in names], x=x, y=y, kind="smd", shape=shape, size=size,
+                        layers=layers, roundrect_ratio=_rratio(size))
+
+    # counter-clockwise from pin 1: left (down), bottom (right), right (up), top (left)
+    ys = row(ny)
+    lr = (land_lr.length, land_lr.x)
+    groups.append(side(range(1, ny + 1), np.full(ny, -land_lr.center), ys, lr))
+    if nx:
+        assert land_tb is not None
+        xs = row(nx)
+        tb = (land_tb.x, land_tb.length)
+        groups.append(side(range(ny + 1, ny + nx + 1), xs, np.full(nx, land_tb.center), tb))
+        groups.append(side(range(ny + nx + 1, 2 * ny + nx + 1), np.full(ny, land_lr.center), ys[::-1].copy(), lr))
+        groups.append(side(range(2 * ny + nx + 1, n + 1), xs[::-1].copy(), np.full(nx, -land_tb.center), tb))
+    else:
+        groups.append(side(range(ny + 1, n + 1), np.full(ny, land_lr.center), ys[::-1].copy(), lr))
+
+    ep = spec.ep_land_size
+    paste: list[PadGroup] = []
+    via_info = ""
+    ep_name = str(spec.ep_number or n + 1)
+    if ep is not None:
+        groups.append(PadGroup(names=[ep_name], x=np.zeros(1), y=np.zeros(1), kind="smd", shape="rect",
+                               size=(snap(ep[0]), snap(ep[1])), layers=("F.Cu", "F.Mask"),
+                               properties=("pad_prop_heatsink",)))
+        vias = None
+        keep = 0.0
+        tv = spec.thermal_vias
+        if tv is not None:
+            vx, vy = via_positions(tv, ep)
+            gx, gy = np.meshgrid(vx, vy, indexing="ij")
+            via_pad = snap(tv.drill + 2 * rules.annular_ring)
+            groups.append(PadGroup(names=[ep_name] * gx.size, x=gx.ravel(), y=gy.ravel(), kind="thru_hole",
+                                   shape="circle", size=(via_pad, via_pad), layers=("*.Cu",), drill=tv.drill))
+            bottom = (snap(min(ep[0], float(vx.max() - vx.min()) + via_pad)),
+                      snap(min(ep[1], float(vy.max() - vy.min()) + via_pad)))
+            groups.append(PadGroup(names=[ep_name], x=np.zeros(1), y=np.zeros(1), kind="smd", shape="rect",
+                                   size=bottom, layers=("B.Cu",)))
+            vias = (vx, vy)
+            keep = tv.drill / 2 + tv.paste_via_clearance
+            via_info = (f"; {gx.size} thermal vias {tv.count[0]}x{tv.count[1]} drill {fmt(tv.drill)} mm "
+                        f"(pad {fmt(via_pad)} mm, tented)")
+        paste = paste_pads(ep, coverage=spec.ep_paste_coverage, grid=spec.ep_paste_grid, vias=vias, keep=keep)
+        groups += paste
+
+    # -- drawings -----------------------------------------------------------------------------------
+    body = (spec.body[0].nominal, spec.body[1].nominal)
+    bx, by = body[0] / 2, body[1] / 2
+    copper = [g for g in groups if "F.Cu" in g.layers or "*.Cu" in g.layers]
+    graphics: list = [fab_outline(body, bevel=rules.fab_bevel, width=rules.fab_width)]
+    graphics += silk_outline(body, copper, offset=rules.silk_offset, width=rules.silk_width,
+                             clearance=rules.silk_clearance, mask_margin=0.0)
+    ext = [-bx, -by, bx, by]
+    for g in groups:
+        hw, hh = g.size[0] / 2, g.size[1] / 2
+        ext = [min(ext[0], float(g.x.min()) - hw), min(ext[1], float(g.y.min()) - hh),
+               max(ext[2], float(g.x.max()) + hw), max(ext[3], float(g.y.max()) + hh)]
+    goals = FILLETS[spec.fillet_table][spec.density]
+    offset = spec.courtyard if spec.courtyard is not None else goals["courtyard"]
+    crtyd_poly, courtyard = courtyard_rect(tuple(ext), offset=offset, grid=rules.courtyard_grid,  # type: ignore[arg-type]
+                                           width=rules.courtyard_width)
+    graphics.append(crtyd_poly)
+    graphics.append(fab_reference(body))
+
+    # -- provenance ----------------------------------------------------------------------------------
+    fab_t, place_t = getattr(rules, "fab_tolerance", 0.1), getattr(rules, "placement_tolerance", 0.05)
+    prov: dict[str, str] = {}
+    if spec.pad_size is not None:
+        prov["land"] = (f"land {fmt(spec.pad_size[0])}x{fmt(spec.pad_size[1])} mm: spec pad_size (datasheet), "
+                        + ("spec pad_span" if spec.pad_span is not None else "outer edge at the IPC toe"))
+    else:
+        prov["land"] = (f"{TABLE_NAME[spec.fillet_table]}, density {spec.density}: toe {fmt(goals['toe'])}, "
+                        f"heel {fmt(goals['heel'])}, side {fmt(goals['side'])} mm; RMS stacking with "
+                        f"F {fmt(fab_t)}, P {fmt(place_t)} mm (profile {rules.name}); Z/G/X rounded to "
+                        f"{fmt(spec.round_to)} mm")
+    sizes = [f"left/right land {fmt(land_lr.length)}x{fmt(land_lr.x)} mm (Z {fmt(land_lr.z)}, G {fmt(land_lr.g)})"]
+    if land_tb is not None:
+        sizes.append(f"top/bottom land {fmt(land_tb.x)}x{fmt(land_tb.length)} mm (Z {fmt(land_tb.z)}, "
+                     f"G {fmt(land_tb.g)})")
+    pulled = max(land_lr.heel_pulled, land_tb.heel_pulled if land_tb else 0.0)
+    if pulled > 0:
+        sizes.append(f"heel pulled back {fmt(pulled)} mm for {fmt(spec.ep_lead_clearance)} mm EP clearance")
+    prov["sizes"] = ", ".join(sizes)
+    if ep is not None:
+        cov = paste_coverage(ep, paste)
+        prov["ep"] = (f"EP {fmt(ep[0])}x{fmt(ep[1])} mm" + (" (spec ep_land)" if spec.ep_land else "")
+                      + f", paste {sum(len(g) for g in paste)} pads, coverage {cov:.0%}{via_info}")
+    prov["courtyard"] = (f"courtyard {fmt(offset)} mm on a {fmt(rules.courtyard_grid)} mm grid ("
+                         + ("spec" if spec.courtyard is not None else f"IPC-7351B courtyard excess, {spec.density}")
+                         + ")")
+    name = spec.resolved_name
+    pkg = spec.package_type or ("QFN" if spec.family == "qfn" else "DFN")
+    leads = (f"{nx}+{ny} leads per side pair" if nx else f"{ny} leads per side")
+    parts = [f"{pkg}-{n}, {leads}, body {spec.body[0].text()}x{spec.body[1].text()} mm, pitch {fmt(p)} mm, "
+             f"lead width {spec.lead_width.text()} mm, length {spec.lead_length.text()} mm"
+             + (f", pull-back {spec.pull_back.text()} mm" if spec.pull_back is not None else "")]
+    parts += [prov[k] for k in ("land", "sizes", "ep") if k in prov]
+    if spec.source:
+        parts.append(spec.source)
+    parts.append(f"generated by kisubstrate {__version__}")
+    cy0, cy1 = courtyard.bounds[1], courtyard.bounds[3]
+    height = spec.height if spec.height is not None else 0.9
+    return [FootprintGeom(
+        name=name, family=spec.family, description="; ".join(parts),
+        tags=f"{pkg} {'QFN' if spec.family == 'qfn' else 'DFN SON'} NoLead pitch {fmt(p)}mm",
+        attr="smd", pads=groups, graphics=graphics, body=shapely.box(-bx, -by, bx, by), courtyard=courtyard,
+        reference_at=(0.0, snap(cy0 - 0.75)), value_at=(0.0, snap(cy1 + 0.75)),
+        model=Model3D(f"${{KICAD9_3DMODEL_DIR}}/{LIBRARY}.3dshapes/{name}.step"), provenance=prov,
+        meta={"pitch": p, "land_length": land_lr.length, "land_width": land_lr.x, "z": land_lr.z,
+              "g": land_lr.g, "height": height, "rules": rules.name, "courtyard_offset": offset,
+              "paste_coverage": paste_coverage(ep, paste) if ep is not None else 0.0},
+    )]
+
+
+register(Family(name="qfn", spec=QfnSpec, footprint=build_nolead,
+                summary="quad flat no-lead footprint (IPC-7351B lands, EP paste grid, thermal vias)"))
+register(Family(name="son", spec=SonSpec, footprint=build_nolead,
+                summary="SON / DFN dual flat no-lead footprint (IPC-7351B lands, EP, thermal vias)"))
