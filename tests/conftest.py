@@ -22,6 +22,12 @@ sys.path.insert(0, str(ROOT / "generators"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
+def pytest_addoption(parser) -> None:
+    """``--update-golden``: rewrite tests/golden/* from the current output (then review the diff)."""
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite golden files in tests/golden/ (the tests then fail asking for review)")
+
+
 def require_kicad(what: str) -> None:
     """Skip (or fail in CI) when a KiCad piece is missing."""
     msg = f"KiCad not available: {what}"
