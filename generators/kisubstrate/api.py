@@ -134,3 +134,9 @@ def run_demo(examples: Path, output: Path, *, force: bool = False, echo=print) -
     for line in lines:
         echo(line)
     return sorted(plan.files)
+
+
+from kisubstrate import substrate_api as _substrate  # noqa: E402  (substrate boards, issue 3)
+
+_CHECK_HOOKS.append(_substrate.check_hook)
+_DEMO_HOOKS.append(_substrate.demo_hook)

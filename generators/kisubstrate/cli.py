@@ -29,6 +29,9 @@ EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT = 0, 1, 2
 # Sub-commands contributed by other modules: name -> "module:function" (lazy import).
 EXTRA_COMMANDS: dict[str, str] = {
     "library": "kisubstrate.library:library_command",
+    "substrate": "kisubstrate.substrate_cli:substrate",
+    "render": "kisubstrate.substrate_cli:render",
+    "fab": "kisubstrate.substrate_cli:fab",
 }
 
 

@@ -1,0 +1,102 @@
+"""Dependency-free SVG pictures of a substrate: stackup cross-section and violation markers.
+
+Both read the JSON sidecar that ``kisubstrate substrate`` writes next to the board
+(``<name>.kisubstrate.json``: layers, materials, thicknesses, via spans, report).
+
+Example:
+    >>> info = {"name": "x", "mask_thickness": 0.02, "finish": "ENIG", "via_spans": [
+    ...     {"kind": "micro", "top": 0, "bottom": 1}], "layers": [
+    ...     {"kind": "copper", "thickness": 0.015, "kicad": "F.Cu", "name": "L1"},
+    ...     {"kind": "dielectric", "thickness": 0.03, "material": "ABF", "epsilon_r": 3.3,
+    ...      "loss_tangent": 0.008, "type": "prepreg"},
+    ...     {"kind": "copper", "thickness": 0.015, "kicad": "B.Cu", "name": "L2"}]}
+    >>> svg = cross_section_svg(info)
+    >>> svg.startswith("<svg") and "ABF" in svg and "micro L1-L2" in svg
+    True
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+_COLORS = {"copper": "#c87533", "mask": "#2e7d32"}
+_DIEL = ["#e8dca8", "#d9c98a", "#efe4b8", "#cbbf8f"]
+
+
+def cross_section_svg(info: dict, *, width: float = 900.0) -> str:
+    """Stackup drawn to scale (thickness axis), labelled with materials, εr/tanδ, thicknesses and via spans."""
+    layers = [{"kind": "mask", "thickness": info["mask_thickness"], "name": "solder mask"}] + info["layers"] + \
+             [{"kind": "mask", "thickness": info["mask_thickness"], "name": "solder mask"}]
+    total = sum(lay["thickness"] for lay in layers)
+    scale = 520.0 / total  # px per mm
+    x0, y0, w = 40.0, 40.0, 420.0
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{y0 + 560:.0f}" '
+             f'font-family="sans-serif" font-size="12">',
+             f'<text x="{x0}" y="24" font-size="15">{escape(info["name"])}: stackup to scale '
+             f'({total:.3f} mm incl. mask, finish {escape(info.get("finish", ""))})</text>']
+    y = y0
+    ys: dict[int, tuple[float, float]] = {}
+    ci = 0
+    for k, lay in enumerate(layers):
+        h = lay["thickness"] * scale
+        if lay["kind"] == "copper":
+            color = _COLORS["copper"]
+            label = f'{lay["name"]} ({lay["kicad"]}) copper {lay["thickness"] * 1000:.1f} µm'
+            ys[ci] = (y, y + h)
+            ci += 1
+        elif lay["kind"] == "mask":
+            color = _COLORS["mask"]
+            label = f'solder mask {lay["thickness"] * 1000:.1f} µm'
+        else:
+            color = _DIEL[k % len(_DIEL)]
+            label = (f'{lay["material"]} {lay["type"]} {lay["thickness"] * 1000:.1f} µm, '
+                     f'εr {lay["epsilon_r"]:g}, tanδ {lay["loss_tangent"]:g}')
+        parts.append(f'<rect x="{x0}" y="{y:.2f}" width="{w}" height="{max(h, 0.5):.2f}" fill="{color}" '
+                     f'stroke="#555" stroke-width="0.3"/>')
+        parts.append(f'<text x="{x0 + w + 12}" y="{y + h / 2 + 4:.2f}">{escape(label)}</text>')
+        y += h
+    for n, span in enumerate(info.get("via_spans", [])):
+        top, bot = span["top"], span["bottom"]
+        if top not in ys or bot not in ys:
+            continue
+        vx = x0 + 30 + (n % 12) * 30
+        ya, yb = ys[top][0], ys[bot][1]
+        fill = "#8d6e63" if span["kind"] == "micro" else "#5d4037"
+        parts.append(f'<path d="M{vx - 6},{ya:.2f} L{vx + 6},{ya:.2f} L{vx + 3},{yb:.2f} L{vx - 3},{yb:.2f} Z" '
+                     f'fill="{fill}" stroke="#000" stroke-width="0.4"><title>{span["kind"]} '
+                     f'L{top + 1}-L{bot + 1}</title></path>')
+    legend = ", ".join(f'{s["kind"]} L{s["top"] + 1}-L{s["bottom"] + 1}' for s in info.get("via_spans", []))
+    parts.append(f'<text x="{x0}" y="{y + 22:.2f}">vias: {escape(legend)}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def markers_svg(info: dict, pcb_text: str = "", *, size: float = 800.0) -> str:
+    """Body outline with a red marker at every violation of the sidecar's report (board frame, mm)."""
+    outline = info.get("outline") or [[-5, -5], [5, -5], [5, 5], [-5, 5]]
+    xs = [p[0] for p in outline]
+    ys = [p[1] for p in outline]
+    minx, miny, maxx, maxy = min(xs), min(ys), max(xs), max(ys)
+    s = size / max(maxx - minx, maxy - miny, 1e-6)
+    pad = 20
+
+    def tx(x: float) -> float:
+        return pad + (x - minx) * s
+
+    def ty(y: float) -> float:
+        return pad + (y - miny) * s
+
+    pts = " ".join(f"{tx(x):.2f},{ty(y):.2f}" for x, y in outline)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{size + 2 * pad:.0f}" height="{size + 2 * pad + 30:.0f}" '
+             'font-family="sans-serif" font-size="11">',
+             f'<polygon points="{pts}" fill="#f5f5f5" stroke="#333" stroke-width="1"/>']
+    viol = info["report"]["violations"]
+    for v in viol:
+        x, y = v["where"]
+        title = escape(f'{v["rule"]} {" - ".join(v["items"])} on {v["layer"]}: {v["measured"]:.4f} < {v["required"]:.4f} mm')
+        parts.append(f'<circle cx="{tx(x):.2f}" cy="{ty(y):.2f}" r="5" fill="none" stroke="#d50000" '
+                     f'stroke-width="1.5"><title>{title}</title></circle>')
+    parts.append(f'<text x="{pad}" y="{size + 2 * pad + 15:.0f}">{len(viol)} violation(s) of profile '
+                 f'{escape(info["report"]["profile"])}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"

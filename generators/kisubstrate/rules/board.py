@@ -1,0 +1,255 @@
+"""Net-aware substrate board checks, per copper layer, with exact circle/segment math.
+
+Rules (ids as in the report; the first four are also KiCad DRC tests, compared item by
+item in the tests):
+
+* ``copper_clearance`` — different-net copper (pads, via annuli on every layer they
+  span, tracks, zone fills) closer than the profile clearance, per layer.
+* ``annular_ring`` — via (pad − drill) / 2 below the profile minimum.
+* ``hole_to_hole`` — mechanically drilled holes (through / blind; laser microvias are
+  exempt as in KiCad) closer than the minimum, edge to edge.
+* ``copper_to_edge`` — copper closer to the body outline than the minimum (or outside).
+* ``microvia_aspect_ratio`` / ``microvia_depth`` / ``microvia_span`` — IPC-2226: a
+  microvia crosses one dielectric, depth (dielectric + target foil) ≤ 0.25 mm and
+  depth / drill ≤ the profile ratio.
+* ``microvia_stack`` — more microvias stacked on each other than the profile allows.
+* ``mask_web`` — solder-mask openings closer than the minimum web.
+* ``terminal_outside_body`` / ``die_outside_body`` — terminals and dies inside the body.
+
+Example:
+    >>> from kisubstrate.geometry.board import BoardBuilder
+    >>> from kisubstrate.model.substrate import load_substrate_rules
+    >>> b = BoardBuilder("t", copper=2, outline=((-2, -2), (2, -2), (2, 2), (-2, 2)))
+    >>> b.track(0, 0, 1, 0, 0.03, layer=0, net=b.net("A"))
+    >>> b.track(0, 0.05, 1, 0.05, 0.03, layer=0, net=b.net("B"))
+    >>> rep = check_board(b.build(), load_substrate_rules("substrate-buildup"))
+    >>> [(v.rule, v.items, round(v.measured, 4)) for v in rep.violations]
+    [('copper_clearance', ('track/0', 'track/1'), 0.02)]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+from kisubstrate.geometry.board import BoardGeom
+from kisubstrate.rules.capsules import capsule_geoms, capsule_pairs
+from kisubstrate.rules.report import Report, Violation
+
+TOL = 5e-7  # half a KiCad nanometre: values on the 1 nm grid compare exactly
+
+
+def layer_name(i: int) -> str:
+    """Neutral name of physical copper layer ``i`` (0-based): ``L1`` … ``Ln``."""
+    return f"L{i + 1}"
+
+
+def copper_items(geom: BoardGeom):
+    """All copper as capsules: arrays (ax, ay, bx, by, r, layer, net) and a key per item."""
+    p, v, t = geom.pads, geom.vias, geom.tracks
+    circ = np.array([s == "circle" for s in p.shape], bool) if len(p) else np.zeros(0, bool)
+    pr = np.where(circ, p.w / 2, np.hypot(p.w, p.h) / 2) if len(p) else np.zeros(0)
+    # vias: one annulus per spanned layer
+    span = (v.bottom - v.top + 1) if len(v) else np.zeros(0, np.int64)
+    vi = np.repeat(np.arange(len(v)), span)
+    vl = (v.top[vi] + (np.arange(len(vi)) - np.repeat(np.cumsum(span) - span, span))) if len(vi) else vi
+    ax = np.concatenate([p.x, v.x[vi], t.x1])
+    ay = np.concatenate([p.y, v.y[vi], t.y1])
+    bx = np.concatenate([p.x, v.x[vi], t.x2])
+    by = np.concatenate([p.y, v.y[vi], t.y2])
+    r = np.concatenate([pr, v.size[vi] / 2, t.width / 2])
+    layer = np.concatenate([p.layer, vl, t.layer]).astype(np.int64)
+    net = np.concatenate([p.net, v.net[vi], t.net]).astype(np.int64)
+    src = np.concatenate([np.zeros(len(p), np.int8), np.ones(len(vi), np.int8), np.full(len(t), 2, np.int8)])
+    idx = np.concatenate([np.arange(len(p)), vi, np.arange(len(t))])
+    return ax, ay, bx, by, r, layer, net, src, idx
+
+
+def _key(geom: BoardGeom, src: int, idx: int) -> str:
+    return (geom.pads.key, geom.vias.key, geom.tracks.key)[src](int(idx))
+
+
+def check_board(geom: BoardGeom, rules, *, stackup=None, only: tuple[str, ...] | None = None) -> Report:
+    """Check a board against a :class:`~kisubstrate.model.substrate.SubstrateRules` profile.
+
+    Args:
+        stackup: the spec's :class:`~kisubstrate.model.substrate.Stackup` (for microvia depth checks).
+        only: restrict to these rule ids (e.g. ``("copper_clearance",)`` for benchmarks).
+    """
+    rep = Report(package=geom.name, profile=rules.name)
+    want = (lambda rule: True) if only is None else (lambda rule: rule in only)
+    ax, ay, bx, by, r, layer, net, src, idx = copper_items(geom)
+    out: list[Violation] = []
+
+    if want("copper_clearance"):
+        c = rules.clearance
+        for L in np.unique(layer).tolist():
+            sel = np.flatnonzero(layer == L)
+            i, j, gap, x, y = capsule_pairs(ax[sel], ay[sel], bx[sel], by[sel], r[sel], within=c - TOL)
+            i, j = sel[i], sel[j]
+            diff = (net[i] != net[j]) | (net[i] == 0)
+            # two annuli of one via never clash; neither do items of one net
+            for a, b2, g, px, py in zip(i[diff].tolist(), j[diff].tolist(), gap[diff].tolist(),
+                                        x[diff].tolist(), y[diff].tolist()):
+                ka, kb = sorted((_key(geom, src[a], idx[a]), _key(geom, src[b2], idx[b2])))
+                out.append(Violation("copper_clearance", (ka, kb), (px, py), layer_name(L), g, c,
+                                     "copper of different nets too close"))
+            rep.checked["copper_clearance"] = rep.checked.get("copper_clearance", 0) + len(sel)
+        out += _zone_clearance(geom, ax, ay, bx, by, r, layer, net, src, idx, c)
+
+    v = geom.vias
+    if want("annular_ring") and len(v):
+        ring = (v.size - v.drill) / 2
+        for k in np.flatnonzero(ring < rules.annular_ring - TOL).tolist():
+            out.append(Violation("annular_ring", (v.key(k),), (float(v.x[k]), float(v.y[k])),
+                                 f"{layer_name(int(v.top[k]))}-{layer_name(int(v.bottom[k]))}",
+                                 float(ring[k]), rules.annular_ring, f"{v.kind[k]} via annular ring too small"))
+        rep.checked["annular_ring"] = len(v)
+
+    if want("hole_to_hole") and len(v):
+        mech = np.flatnonzero(np.array([k != "micro" for k in v.kind]))
+        z = np.zeros(len(mech))
+        hx, hy = v.x[mech], v.y[mech]
+        i, j, gap, x, y = capsule_pairs(hx, hy, hx, hy, v.drill[mech] / 2, within=rules.hole_to_hole - TOL)
+        for a, b2, g, px, py in zip(mech[i].tolist(), mech[j].tolist(), gap.tolist(), x.tolist(), y.tolist()):
+            out.append(Violation("hole_to_hole", (v.key(a), v.key(b2)), (px, py), "drill", g, rules.hole_to_hole,
+                                 "drilled holes too close"))
+        rep.checked["hole_to_hole"] = len(mech) + len(z) * 0
+
+    if want("copper_to_edge"):
+        out += _edge(geom, ax, ay, bx, by, r, layer, src, idx, rules.copper_to_edge)
+        rep.checked["copper_to_edge"] = len(ax)
+
+    if stackup is not None and len(v) and (want("microvia_aspect_ratio") or want("microvia_stack")):
+        out += _microvias(geom, rules, stackup, want)
+        rep.checked["microvia"] = int(sum(k == "micro" for k in v.kind))
+
+    if want("mask_web"):
+        out += _mask_web(geom, rules.mask_web)
+
+    if want("terminal_outside_body"):
+        out += _inside_body(geom)
+    rep.extend(out)
+    return rep
+
+
+def _zone_clearance(geom, ax, ay, bx, by, r, layer, net, src, idx, c) -> list[Violation]:
+    out = []
+    for z in geom.zones:
+        if z.keepout is not None or z.fill is None or z.fill.is_empty:
+            continue
+        for L in z.layers:
+            sel = np.flatnonzero((layer == L) & ((net != z.net) | (net == 0)))
+            if not len(sel):
+                continue
+            geoms = capsule_geoms(ax[sel], ay[sel], bx[sel], by[sel])
+            near = shapely.dwithin(geoms, z.fill, r[sel] + c)
+            for k in np.flatnonzero(near).tolist():
+                it = sel[k]
+                d = float(shapely.distance(geoms[k], z.fill)) - r[it]
+                if d < c - TOL:
+                    p1, _p2 = shapely.shortest_line(geoms[k], z.fill).coords
+                    out.append(Violation("copper_clearance", tuple(sorted((_key(geom, src[it], idx[it]), z.key))),
+                                         p1, layer_name(L), d, c, "copper too close to a zone fill"))
+    return out
+
+
+def _edge(geom, ax, ay, bx, by, r, layer, src, idx, limit) -> list[Violation]:
+    out = []
+    ring = geom.outline.exterior
+    inner = shapely.buffer(geom.outline, -limit, join_style="mitre")
+    geoms = capsule_geoms(ax, ay, bx, by)
+    shapely.prepare(inner)
+    # fast path: items whose grown bounds lie well inside are fine
+    grow = r + 1e-6
+    boxes = shapely.box(np.minimum(ax, bx) - grow, np.minimum(ay, by) - grow, np.maximum(ax, bx) + grow,
+                        np.maximum(ay, by) + grow)
+    suspect = np.flatnonzero(~shapely.contains(inner, boxes))
+    if len(suspect):
+        d = shapely.distance(geoms[suspect], ring) - r[suspect]
+        outside = ~shapely.contains(geom.outline, geoms[suspect])
+        d = np.where(outside, -d - 2 * r[suspect], d)
+        for k in np.flatnonzero(d < limit - TOL).tolist():
+            it = suspect[k]
+            p1 = shapely.shortest_line(geoms[it], ring).coords[1]
+            out.append(Violation("copper_to_edge", (_key(geom, src[it], idx[it]),), p1, layer_name(int(layer[it])),
+                                 float(d[k]), limit, "copper too close to the body edge"))
+    for z in geom.zones:
+        if z.fill is not None and z.keepout is None and not z.fill.is_empty:
+            d = float(shapely.distance(z.fill.boundary, ring))
+            if d < limit - TOL or not geom.outline.contains(z.fill):
+                p1 = shapely.shortest_line(z.fill.boundary, ring).coords[1]
+                out.append(Violation("copper_to_edge", (z.key,), p1, layer_name(z.layers[0]), d, limit,
+                                     "zone fill too close to the body edge"))
+    return out
+
+
+def _microvias(geom, rules, stackup, want) -> list[Violation]:
+    out = []
+    v = geom.vias
+    micro = np.flatnonzero(np.array([k == "micro" for k in v.kind]))
+    for k in micro.tolist():
+        top, bot = int(v.top[k]), int(v.bottom[k])
+        where, lname = (float(v.x[k]), float(v.y[k])), f"{layer_name(top)}-{layer_name(bot)}"
+        if bot - top != 1:
+            out.append(Violation("microvia_span", (v.key(k),), where, lname, float(bot - top), 1.0,
+                                 "a microvia crosses exactly one dielectric (IPC-2226)"))
+            continue
+        depth = stackup.hop_depth(top)
+        if want("microvia_aspect_ratio"):
+            ratio = depth / float(v.drill[k])
+            if ratio > rules.microvia_aspect_ratio + 1e-9:
+                out.append(Violation("microvia_aspect_ratio", (v.key(k),), where, lname, ratio,
+                                     rules.microvia_aspect_ratio, "depth / drill above the IPC-2226 limit "
+                                     "(values are ratios, not mm)"))
+            if depth > rules.microvia_max_depth + 1e-9:
+                out.append(Violation("microvia_depth", (v.key(k),), where, lname, depth, rules.microvia_max_depth,
+                                     "microvia deeper than IPC-2226 allows"))
+    if want("microvia_stack") and len(micro):
+        # runs of microvias at one point whose spans chain (top of one = bottom of the previous)
+        key = np.round(v.x[micro] * 1e6).astype(np.int64) * 2_000_003 + np.round(v.y[micro] * 1e6).astype(np.int64)
+        order = np.lexsort((v.top[micro], key))
+        run, best = 1, {}
+        for a, b2 in zip(order[:-1].tolist(), order[1:].tolist()):
+            ia, ib = micro[a], micro[b2]
+            run = run + 1 if key[a] == key[b2] and v.top[ib] == v.bottom[ia] else 1
+            if run > rules.max_stack:
+                best[int(key[b2])] = (run, ib)
+        for run, ib in best.values():
+            out.append(Violation("microvia_stack", (v.key(ib),), (float(v.x[ib]), float(v.y[ib])), "stack", float(run),
+                                 float(rules.max_stack), "more stacked microvias than the profile allows"))
+    return out
+
+
+def _mask_web(geom, web) -> list[Violation]:
+    p = geom.pads
+    out = []
+    has = np.flatnonzero(~np.isnan(p.mask)) if len(p) else np.zeros(0, np.int64)
+    for side in np.unique(p.layer[has]).tolist() if len(has) else []:
+        sel = has[p.layer[has] == side]
+        rad = p.w[sel] / 2 + p.mask[sel]
+        i, j, gap, x, y = capsule_pairs(p.x[sel], p.y[sel], p.x[sel], p.y[sel], rad, within=web - TOL)
+        for a, b2, g, px, py in zip(sel[i].tolist(), sel[j].tolist(), gap.tolist(), x.tolist(), y.tolist()):
+            out.append(Violation("mask_web", (p.key(a), p.key(b2)), (px, py), f"{layer_name(side)}.Mask", g, web,
+                                 "solder-mask web between openings too narrow"))
+    return out
+
+
+def _inside_body(geom) -> list[Violation]:
+    out = []
+    body = geom.meta.get("body", geom.outline)
+    p = geom.pads
+    balls = np.flatnonzero(np.array([o == "BALLS" for o in p.owner], bool)) if len(p) else np.zeros(0, np.int64)
+    if len(balls):
+        circles = shapely.buffer(shapely.points(p.x[balls], p.y[balls]), p.w[balls] / 2 / np.cos(np.pi / 32),
+                                 quad_segs=8)
+        for k in np.flatnonzero(~shapely.covers(body, circles)).tolist():
+            i = balls[k]
+            out.append(Violation("terminal_outside_body", (p.key(i),), (float(p.x[i]), float(p.y[i])),
+                                 layer_name(int(p.layer[i])), 0.0, 0.0, "terminal land not inside the body"))
+    dies = geom.meta.get("dies")
+    if dies is not None and not body.covers(dies):
+        c = dies.centroid
+        out.append(Violation("die_outside_body", ("dies",), (c.x, c.y), layer_name(0), 0.0, 0.0,
+                             "die not inside the body"))
+    return out

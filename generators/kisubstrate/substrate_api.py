@@ -1,0 +1,124 @@
+"""Substrate boards through the library API: build, check, write a KiCad project; CLI and demo hooks.
+
+``build_substrate(spec)`` runs the family's substrate builder, then the board checks
+(:func:`kisubstrate.rules.board.check_board`); ``substrate_files`` renders the three
+project files plus a small JSON sidecar (stackup and check report) that ``render``
+uses for the cross-section and violation markers.
+
+Example:
+    >>> from kisubstrate.api import load_specs
+    >>> from kisubstrate.cli import examples_dir
+    >>> spec = load_specs([examples_dir() / "buildup.yaml"])[0].spec
+    >>> result = build_substrate(spec)
+    >>> result.report.ok, sorted(substrate_files(result))[0].endswith(".kicad_dru")
+    (True, True)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kisubstrate.families import registry
+from kisubstrate.geometry.board import BoardGeom
+from kisubstrate.kicad.board import write_board
+from kisubstrate.kicad.layers import LayerMap
+from kisubstrate.kicad.project import write_dru, write_project
+from kisubstrate.model.errors import SpecError
+from kisubstrate.rules.board import check_board
+from kisubstrate.rules.report import Report
+
+
+@dataclass
+class SubstrateResult:
+    """A built substrate board, its spec and check report."""
+
+    spec: Any
+    board: BoardGeom
+    report: Report
+
+    @property
+    def name(self) -> str:
+        """Board name (file stem)."""
+        return self.board.name
+
+
+def has_substrate(spec: Any) -> bool:
+    """True if the spec's family builds a substrate board."""
+    return registry.get(spec.family).substrate is not None
+
+
+def build_substrate(spec: Any, *, check: bool = True) -> SubstrateResult:
+    """Build (and check) the substrate board of one validated spec."""
+    fam = registry.get(spec.family)
+    if fam.substrate is None:
+        raise SpecError(f"family '{spec.family}' has no substrate board", field="family")
+    board = fam.substrate(spec)
+    rules = spec.substrate_rules()
+    report = check_board(board, rules, stackup=spec.stackup) if check else Report(board.name, rules.name)
+    return SubstrateResult(spec=spec, board=board, report=report)
+
+
+def sidecar(result: SubstrateResult) -> dict:
+    """Stackup, via spans and the check report as JSON-ready data (read by ``kisubstrate render``)."""
+    spec, board = result.spec, result.board
+    lm = LayerMap(board.copper)
+    st = spec.stackup
+    layers = []
+    ci = 0
+    for lay in st.layers:
+        if lay.is_copper:
+            layers.append({"kind": "copper", "thickness": lay.thickness, "kicad": lm.name(ci),
+                           "name": lay.name or f"L{ci + 1}"})
+            ci += 1
+        else:
+            mat = lay.material or st.default_material
+            m = st.material(mat)
+            layers.append({"kind": "dielectric", "thickness": lay.thickness, "material": mat,
+                           "epsilon_r": m.epsilon_r, "loss_tangent": m.loss_tangent, "type": lay.type})
+    spans = sorted({(k, int(t), int(b)) for k, t, b in zip(board.vias.kind, board.vias.top, board.vias.bottom)})
+    return {"name": board.name, "family": spec.family, "copper": board.copper, "kicad_copper": lm.kicad_count,
+            "outline": [[round(x, 6), round(y, 6)] for x, y in list(board.outline.exterior.coords)[:-1]],
+            "mask_thickness": st.mask_thickness, "finish": st.finish, "layers": layers,
+            "via_spans": [{"kind": k, "top": t, "bottom": b} for k, t, b in spans],
+            "counts": {"pads": len(board.pads), "vias": len(board.vias), "tracks": len(board.tracks),
+                       "nets": len(board.nets) - 1},
+            "report": result.report.as_dict()}
+
+
+def substrate_files(result: SubstrateResult) -> dict[str, str]:
+    """File name → text of the KiCad project of a substrate (``.kicad_pcb``, ``.kicad_pro``, ``.kicad_dru``, sidecar)."""
+    spec, board = result.spec, result.board
+    rules = spec.substrate_rules()
+    n = board.name
+    return {
+        f"{n}.kicad_pcb": write_board(board, spec.stackup, carrier_clearance=rules.clearance),
+        f"{n}.kicad_pro": write_project(n, rules, width=spec.width(), micro=spec.micro()),
+        f"{n}.kicad_dru": write_dru(rules, micro=spec.micro(), width=spec.width()),
+        f"{n}.kisubstrate.json": json.dumps(sidecar(result), indent=1, sort_keys=True) + "\n",
+    }
+
+
+def check_hook(spec: Any, fam: Any) -> list[Report]:
+    """``api._CHECK_HOOKS`` entry: substrate board reports of a spec."""
+    if getattr(fam, "substrate", None) is None:
+        return []
+    return [build_substrate(spec).report]
+
+
+def demo_hook(loaded: Any, out_dir: Path, plan: Any) -> list[str]:
+    """``api._DEMO_HOOKS`` entry: write the substrate project of a bundled example."""
+    spec = loaded.spec
+    if not has_substrate(spec):
+        return []
+    result = build_substrate(spec)
+    if not result.report.ok:
+        raise SpecError("bundled example violates its substrate rules:\n" + result.report.text(), file=loaded.file)
+    folder = Path(out_dir) / "substrates" / result.name
+    for fname, text in substrate_files(result).items():
+        plan.add(folder / fname, text)
+    b = result.board
+    return [f"substrate {spec.family:<10} {folder / (result.name + '.kicad_pcb')}  ({b.copper} Cu, "
+            f"{len(b.pads)} pads, {len(b.vias)} vias, {len(b.tracks)} tracks, {len(b.nets) - 1} nets)"]
