@@ -19,8 +19,10 @@ from pathlib import Path
 import pytest
 
 STOCK = Path("/usr/share/kicad/footprints/Package_DFN_QFN.pretty")
+SON = "Package_SON:"  # cases prefixed with a library name live in that stock library
 KFG = "kicad-footprint-generator scripts/Packages/Package_NoLead__DFN_QFN_LGA_SON/size_definitions/"
-Q3, DFN = KFG + "qfn/qfn-3x.yaml", KFG + "dfn.yaml"
+Q3, Q24, DFN, WSON = (KFG + "qfn/qfn-3x.yaml", KFG + "qfn/qfn-24.yaml", KFG + "dfn.yaml",
+                      KFG + "wson.yaml")
 TOL = 1e-3  # mm (1 µm)
 
 # (stock footprint, spec, source of the dimensions, known reason for a mismatch or None)
@@ -62,6 +64,95 @@ CASES: list[tuple[str, dict, str, str | None]] = [
     ("TQFN-32-1EP_5x5mm_P0.5mm_EP3.1x3.1mm",
      dict(family="qfn", package_type="TQFN", leads=32, pitch=0.5, body=5, lead_width="0.2..0.25..0.3",
           lead_length="0.3..0.4..0.5", exposed_pad="3..3.1..3.2"), Q3 + "; Maxim 21-0140 T3255-3", None),
+    ("QFN-24-1EP_3x3mm_P0.4mm_EP1.75x1.6mm",
+     dict(family="qfn", leads=24, pitch=0.4, body="2.9..3..3.1", lead_width="0.15..0.2..0.25",
+          lead_length="0.25..0.3..0.35", exposed_pad=["1.65..1.7..1.75", "1.49..1.54..1.59"], ep_land=[1.75, 1.6]),
+     Q24 + "; InvenSense MPU-9250 p.39", None),
+    ("QFN-24-1EP_3x4mm_P0.4mm_EP1.65x2.65mm",
+     dict(family="qfn", leads_per_side=[5, 7], pitch=0.4, body=["3+/-0.1", "4+/-0.1"], lead_width="0.2+/-0.05",
+          lead_length="0.4+/-0.1", exposed_pad=["1.65+/-0.1", "2.65+/-0.1"]), Q24 + "; ADI/LTC 05-08-1742", None),
+    ("QFN-24-1EP_4x4mm_P0.5mm_EP2.15x2.15mm",
+     dict(family="qfn", leads=24, pitch=0.5, body="3.85..4..4.15", lead_width="0.18..0.25..0.3",
+          lead_length="0.3..0.4..0.5", exposed_pad="2..2.15..2.25"), Q24 + "; ST led1642gw p.34", None),
+    ("QFN-24-1EP_4x4mm_P0.5mm_EP2.6x2.6mm",
+     dict(family="qfn", leads=24, pitch=0.5, body=4, lead_width="0.2..0.25..0.3", lead_length="0.3..0.4..0.5",
+          exposed_pad="2.4..2.5..2.6", ep_land=2.6), Q24 + "; Microchip 00000049BQ p.278", None),
+    ("QFN-24-1EP_4x4mm_P0.5mm_EP2.65x2.65mm",
+     dict(family="qfn", leads=24, pitch=0.5, body="4+/-0.1", lead_width="0.25+/-0.07", lead_length="0.4+/-0.1",
+          exposed_pad=2.65), Q24 + "; Cypress 46236", None),
+    ("QFN-24-1EP_4x4mm_P0.5mm_EP2.7x2.6mm",
+     dict(family="qfn", leads=24, pitch=0.5, body="3.9..4..4.1", lead_width="0.18..0.25..0.3",
+          lead_length="0.3..0.35..0.4", exposed_pad=["2.65..2.7..2.75", "2.55..2.6..2.65"]),
+     Q24 + "; InvenSense MPU-6050", None),
+    ("QFN-24-1EP_4x4mm_P0.5mm_EP2.7x2.7mm",
+     dict(family="qfn", leads=24, pitch=0.5, body="4+/-0.1", lead_width="0.23+/-0.05", lead_length="0.4+/-0.1",
+          exposed_pad="2.7+/-0.1"), Q24 + "; ams AS3330", None),
+    ("QFN-24-1EP_4x4mm_P0.5mm_EP2.75x2.75mm",
+     dict(family="qfn", leads=24, pitch=0.5, body="4+/-0.1", lead_width="0.18..0.25..0.3", lead_length="0.4+/-0.1",
+          exposed_pad=["2.75+/-0.1", 2.75]), Q24 + "; Infineon EZ-PD BCR", None),
+    ("QFN-24-1EP_4x4mm_P0.5mm_EP2.8x2.8mm",
+     dict(family="qfn", leads=24, pitch=0.5, body="3.9..4.1", lead_width="0.18..0.3", lead_length=0.4,
+          exposed_pad="2.65..2.95"), Q24 + "; ADI hmc431", None),
+    ("QFN-24-1EP_4x5mm_P0.5mm_EP2.65x3.65mm",
+     dict(family="qfn", leads_per_side=[5, 7], pitch=0.5, body=["4+/-0.1", "5+/-0.1"], lead_width="0.25+/-0.05",
+          lead_length="0.4+/-0.1", exposed_pad=["2.65+/-0.1", "3.65+/-0.1"]), Q24 + "; ADI/LTC 05-08-1696", None),
+    ("QFN-24-1EP_5x5mm_P0.65mm_EP3.2x3.2mm",
+     dict(family="qfn", leads=24, pitch=0.65, body="5+/-0.1", lead_width="0.3+/-0.05", lead_length="0.55+/-0.1",
+          exposed_pad="3.2+/-0.1"), Q24 + "; ADI/LTC 05-08-1747 UH24", None),
+    ("QFN-24-1EP_5x5mm_P0.65mm_EP3.25x3.25mm",
+     dict(family="qfn", leads=24, pitch=0.65, body="4.9..5..5.1", lead_width="0.25..0.3..0.35",
+          lead_length="0.35..0.4..0.45", exposed_pad="3.2..3.25..3.3"), Q24 + "; Semtech", None),
+    ("QFN-24-1EP_5x5mm_P0.65mm_EP3.4x3.4mm",
+     dict(family="qfn", leads=24, pitch=0.65, body="5+/-0.1", lead_width="0.25+/-0.05", lead_length="0.4+/-0.05",
+          exposed_pad="3.4+/-0.05"), Q24 + "; THAT 5173 p.17", None),
+    (SON + "WSON-6-1EP_2x2mm_P0.65mm_EP1x1.6mm",
+     dict(family="son", package_type="WSON", leads=6, pitch=0.65, body="1.9..2.1", lead_width="0.25..0.35",
+          lead_length="0.2..0.3", exposed_pad=["1+/-0.1", "1.6+/-0.1"], fillets="pull_back"),
+     WSON + " (ipc_class qfn_pull_back); TI tps61040 p.35", None),
+    (SON + "SON-8-1EP_3x2mm_P0.5mm_EP1.4x1.6mm",
+     dict(family="son", package_type="SON", leads=8, pitch=0.5, body=["3+/-0.07", "2+/-0.07"],
+          lead_width="0.2..0.3", lead_length="0.33..0.47", exposed_pad=[1.4, 1.6], fillets="pull_back"),
+     WSON + " (ipc_class qfn_pull_back); Fujitsu MB85RS16", None),
+    (SON + "WSON-8-1EP_3x2.5mm_P0.5mm_EP1.2x1.5mm_PullBack",
+     dict(family="son", package_type="WSON", leads=8, pitch=0.5, body=["3+/-0.1", "2.5+/-0.1"],
+          lead_width="0.25+/-0.05", lead_length="0.5+/-0.1", pull_back=0.1, exposed_pad=["1.2+/-0.1", "1.5+/-0.1"],
+          name="WSON-8-1EP_3x2.5mm_P0.5mm_EP1.2x1.5mm_PullBack"), WSON + "; TI mpds400", None),
+    (SON + "WSON-8-1EP_6x5mm_P1.27mm_EP3.4x4.3mm",
+     dict(family="son", package_type="WSON", leads=8, pitch=1.27, body=["5.9..6..6.1", "4.9..5..5.1"],
+          lead_width="0.35..0.4..0.48", lead_length="0.55..0.6..0.65",
+          exposed_pad=["3.35..3.4..3.45", "4.25..4.3..4.35"], fillets="pull_back"),
+     WSON + " (ipc_class qfn_pull_back); Winbond W25Q32JV p.68", None),
+    (SON + "WSON-8-1EP_8x6mm_P1.27mm_EP3.4x4.3mm",
+     dict(family="son", package_type="WSON", leads=8, pitch=1.27, body=["7.9..8..8.1", "5.9..6..6.1"],
+          lead_width="0.35..0.4..0.45", lead_length="0.45..0.5..0.55",
+          exposed_pad=["3.3..3.4..3.5", "4.2..4.3..4.4"], fillets="pull_back"),
+     WSON + " (ipc_class qfn_pull_back); GigaDevice GD5F1GQ4 p.44", None),
+    (SON + "WSON-8-1EP_4x4mm_P0.8mm_EP1.98x3mm",
+     dict(family="son", package_type="WSON", leads=8, pitch=0.8, body="4+/-0.1", lead_width="0.3+/-0.05",
+          lead_length="0.4+/-0.1", exposed_pad=["1.98+/-0.1", "3+/-0.1"]), WSON + "; TI lm5017 p.34", None),
+    (SON + "WSON-8-1EP_4x4mm_P0.8mm_EP2.6x3mm",
+     dict(family="son", package_type="WSON", leads=8, pitch=0.8, body="3.9..4.1", lead_width="0.25..0.35",
+          lead_length="0.3..0.5", exposed_pad=["2.6+/-0.05", "3+/-0.05"]), WSON + "; TI lp2951-n p.43", None),
+    (SON + "WSON-8-1EP_3x3mm_P0.5mm_EP1.2x2mm",
+     dict(family="son", package_type="WSON", leads=8, pitch=0.5, body="2.9..3.1", lead_width="0.25+/-0.05",
+          lead_length="0.4..0.6", exposed_pad=["1.2+/-0.1", "2+/-0.1"]), WSON + "; TI lp2951 p.27", None),
+    (SON + "Texas_S-PWSON-N8_EP1.2x2mm",
+     dict(family="son", package_type="WSON", leads=8, pitch=0.5, body="2.9..3.1", lead_width="0.25+/-0.05",
+          lead_length="0.4..0.6", exposed_pad=["1.2+/-0.1", "2+/-0.1"], name="Texas_S-PWSON-N8_EP1.2x2mm"),
+     WSON + " (custom name format); TI lp2951 p.27", None),
+    (SON + "WSON-8-1EP_3x3mm_P0.5mm_EP1.45x2.4mm",
+     dict(family="son", package_type="WSON", leads=8, pitch=0.5, body="2.9..3.1", lead_width="0.25+/-0.05",
+          lead_length="0.4..0.6", exposed_pad=["1.45+/-0.1", "2.4+/-0.1"]), WSON + "; TI ina333 p.30", None),
+    (SON + "WSON-10-1EP_2x3mm_P0.5mm_EP0.84x2.4mm",
+     dict(family="son", package_type="WSON", leads=10, pitch=0.5, body=["1.9..2.1", "2.9..3.1"],
+          lead_width="0.2..0.3", lead_length="0.25..0.35", exposed_pad=["0.84+/-0.1", "2.4+/-0.1"]),
+     WSON + "; TI tps62177", None),
+    (SON + "WSON-10-1EP_2.5x2.5mm_P0.5mm_EP1.2x2mm",
+     dict(family="son", package_type="WSON", leads=10, pitch=0.5, body="2.4..2.6", lead_width="0.2..0.3",
+          lead_length="0.35..0.45", exposed_pad=["1.2+/-0.1", "2+/-0.1"]), WSON + "; TI tps63030 p.24", None),
+    (SON + "WSON-10-1EP_4x4mm_P0.8mm_EP2.6x3mm",
+     dict(family="son", package_type="WSON", leads=10, pitch=0.8, body="3.9..4.1", lead_width="0.25..0.35",
+          lead_length="0.3..0.5", exposed_pad=["2.6+/-0.1", "3+/-0.1"]), WSON + "; TI mpss046b", None),
     ("CDFN-4_2x2.5mm_P1.65mm",
      dict(family="son", package_type="CDFN", leads=4, pitch=1.65, body=["2+/-0.05", "2.5+/-0.05"],
           lead_width="0.65+/-0.05", lead_length="0.65+/-0.05"), DFN + "; Microchip DSC1001 p.17", None),
@@ -128,7 +219,9 @@ def _stock_pads(name: str) -> dict[str, list[tuple[float, float, float, float]]]
     def sym(x):
         return x.value() if isinstance(x, sexpdata.Symbol) else x
 
-    tree = sexpdata.loads((STOCK / f"{name}.kicad_mod").read_text(encoding="utf-8"))
+    lib, _, name = name.rpartition(":")
+    path = (STOCK.parent / f"{lib}.pretty" if lib else STOCK) / f"{name}.kicad_mod"
+    tree = sexpdata.loads(path.read_text(encoding="utf-8"))
     out: dict[str, list] = {}
     for node in tree:
         if not (isinstance(node, list) and node and sym(node[0]) == "pad"):
@@ -179,7 +272,7 @@ def compare(name: str, spec: dict) -> list[str]:
         for pa, pb in zip(a, b):
             if any(abs(u - v) > TOL for u, v in zip(pa, pb)):
                 diffs.append(f"pad {n}: ours (x, y, w, h) {pa}, stock {pb}")
-    if fp.name != name:
+    if fp.name != name.rpartition(":")[2]:
         diffs.append(f"name: ours {fp.name}")
     return diffs
 
