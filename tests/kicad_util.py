@@ -43,6 +43,7 @@ class ModFile:
     fields: dict[str, str] = field(default_factory=dict)
     layers_used: set[str] = field(default_factory=set)
     mask_margin: float | None = None
+    courtyard: tuple[float, float, float, float] | None = None  # F.CrtYd bounding box (mm)
 
 
 def _child(node: list, token: str) -> list | None:
@@ -81,8 +82,16 @@ def parse_mod(text: str) -> ModFile:
         if len(node) == 2 and isinstance(node[1], str):
             used.add(node[1])
     fmm = _child(tree, "solder_mask_margin")
+    crt = []
+    for item in tree:
+        if isinstance(item, list) and item and item[0] in ("fp_line", "fp_rect", "fp_poly") \
+                and _child(item, "layer") == ["layer", "F.CrtYd"]:
+            crt += [(float(q[1]), float(q[2])) for q in find_all(item, "xy")]
+            crt += [(float(q[1]), float(q[2])) for tok in ("start", "end") for q in [_child(item, tok)] if q]
+    bbox = (min(x for x, _ in crt), min(y for _, y in crt), max(x for x, _ in crt), max(y for _, y in crt)) \
+        if crt else None
     return ModFile(name=tree[1], attr=tuple(attr[1:]) if attr else (), pads=pads, fields=fields,
-                   layers_used=used, mask_margin=float(fmm[1]) if fmm else None)
+                   layers_used=used, mask_margin=float(fmm[1]) if fmm else None, courtyard=bbox)
 
 
 # -- KLC-style names ----------------------------------------------------------------------------
@@ -164,6 +173,8 @@ class Conformance:
     pads: int = 0
     name_equal: bool | None = None
     rule_ok: bool | None = None
+    courtyard_equal: bool | None = None  # our courtyard box equals the stock one (±1 µm)
+    mask_margin: tuple[float | None, float | None] = (None, None)  # (ours per pad, stock) mm
 
 
 # flags that change only the land size (read from the file), not the grid
@@ -322,9 +333,14 @@ def conformance_sweep(libs: tuple[str, ...] = CONFORMANCE_LIBS, *, only: set[str
             if problem:
                 cause = stock_anomaly(params, stock, spec)
                 problem = f"{problem} -- stock anomaly: {cause}" if cause else problem
+            crt = stock.courtyard
+            crt_equal = crt is not None and all(abs(a - b) <= TOL for a, b in zip(crt, geom.courtyard.bounds))
+            stock_margin = stock.mask_margin if stock.mask_margin is not None else \
+                next((p.mask_margin for p in stock.pads if p.mask_margin is not None), None)
             out.append(Conformance(lib, name, "mismatch" if problem else "match", problem, spec,
                                    pads=geom.pad_count, name_equal=geom.name == name,
-                                   rule_ok=result.report.ok))
+                                   rule_ok=result.report.ok, courtyard_equal=crt_equal,
+                                   mask_margin=(geom.pads[0].mask_margin, stock_margin)))
     return out
 
 

@@ -40,6 +40,12 @@ def sweep():
     for r in results:
         if r.status != "match":
             print(f"  {r.status:8} {r.lib}/{r.name}: {r.reason}")
+    crt = [r for r in results if r.status == "match"]
+    per_family = Counter((r.spec["family"], bool(r.courtyard_equal)) for r in crt)
+    print(f"  courtyard box equal to the stock one (±1 µm): {sum(bool(r.courtyard_equal) for r in crt)} of "
+          f"{len(crt)}; per family (equal/differs): "
+          + ", ".join(f"{f} {per_family[f, True]}/{per_family[f, False]}" for f in ("bga", "wlcsp", "lga"))
+          + " (stock WLCSPs use the 1 mm BGA offset; ours the CSP rule, 0.25 / 0.15 mm)")
     rejected = [r.name for r in results if r.rule_ok is False]
     print(f"  rule profile would reject {len(rejected)} of the matched stock parts "
           f"(tight fine-pitch lands): {', '.join(rejected[:6])}{' ...' if len(rejected) > 6 else ''}")
@@ -59,10 +65,22 @@ def test_ball_pad_nsmd_names_match_exactly(sweep):
             assert "missing" not in r.spec or r.pads < r.spec["layout"][0] * r.spec["layout"][1]
     matched = [r for r in named if r.status == "match"]
     assert len(matched) >= 17
+    # where the stock file states an NSMD mask margin, ours (profile default, web-limited) agrees
+    stated = [r for r in matched if r.mask_margin[1] is not None]
+    assert len(stated) >= 2
+    assert all(abs(r.mask_margin[0] - r.mask_margin[1]) <= 1e-9 for r in stated), \
+        [(r.name, r.mask_margin) for r in stated]
     # without a manufacturer prefix our default KLC name is the stock name, character for character
     plain = [r for r in matched if r.name.startswith("BGA-")]
     assert len(plain) >= 16
     assert all(r.name_equal for r in plain), [r.name for r in plain if not r.name_equal]
+
+
+def test_bga_courtyards_mostly_agree_with_stock(sweep):
+    """KLC's 1 mm BGA courtyard on a 0.01 mm grid: equal to the stock box for most BGAs."""
+    bga = [r for r in sweep if r.status == "match" and r.spec["family"] == "bga"]
+    equal = sum(bool(r.courtyard_equal) for r in bga)
+    assert equal >= 0.85 * len(bga), (equal, len(bga))
 
 
 def test_sweep_counts_and_every_mismatch_explained(sweep):
