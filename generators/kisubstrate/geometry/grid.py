@@ -98,5 +98,10 @@ def ball_grid(*, columns: int, rows: int, pitch: tuple[float, float],
         site_names = [names[r][c] for r, c in zip(r_idx.tolist(), c_idx.tolist())]
     else:
         letters = row_names(rows, alphabet)
-        site_names = [f"{letters[r]}{c + 1}" for r, c in zip(r_idx.tolist(), c_idx.tolist())]
+        numbers = [str(c + 1) for c in range(columns)]
+        if len(r_idx) == rows * columns:  # full grid, row-major: no per-site lookups
+            site_names = [letter + number for letter in letters for number in numbers]
+        else:
+            site_names = list(map(str.__add__, [letters[r] for r in r_idx.tolist()],
+                                  [numbers[c] for c in c_idx.tolist()]))
     return Grid(names=site_names, x=cols_x[c_idx], y=rows_y[r_idx], row=r_idx, col=c_idx)

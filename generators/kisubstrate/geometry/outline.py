@@ -36,18 +36,42 @@ def fab_outline(body: tuple[float, float], *, bevel: float, width: float,
     return Poly(tuple((snap(x), snap(y)) for x, y in pts), "F.Fab", width)
 
 
+def _within(x: np.ndarray, y: np.ndarray, near: shapely.Geometry, limit: float) -> np.ndarray:
+    """Indices of the points within ``limit`` mm of ``near`` (exact shapely distance).
+
+    Only the points that pass a bounding-box test (and, for a polyline, a numpy
+    point-to-segment distance with 1 µm slack) reach shapely: a silk ring around a
+    10 000-ball grid then measures the ~400 perimeter balls, not all of them.
+    """
+    minx, miny, maxx, maxy = near.bounds
+    idx = np.flatnonzero((x >= minx - limit) & (x <= maxx + limit) & (y >= miny - limit) & (y <= maxy + limit))
+    if len(idx) and near.geom_type in ("LineString", "LinearRing"):
+        coords = shapely.get_coordinates(near)
+        if 1 < len(coords) <= 65:
+            px, py = x[idx], y[idx]
+            best = np.full(len(idx), np.inf)
+            for (ax, ay), (bx, by) in zip(coords[:-1].tolist(), coords[1:].tolist()):
+                dx, dy = bx - ax, by - ay
+                length2 = dx * dx + dy * dy
+                t = np.clip(((px - ax) * dx + (py - ay) * dy) / length2, 0.0, 1.0) if length2 else 0.0
+                best = np.minimum(best, np.hypot(px - (ax + t * dx), py - (ay + t * dy)))
+            idx = idx[best <= limit + 1e-6]
+    if not len(idx):
+        return idx
+    return idx[shapely.distance(near, shapely.points(x[idx], y[idx])) <= limit]
+
+
 def pad_keepout(pads: list[PadGroup], *, grow: float, near: shapely.Geometry | None = None,
                 reach: float = 0.0) -> shapely.Geometry:
     """Union of pad outlines grown by ``grow`` mm; only pads within ``reach`` of ``near`` count."""
     parts = []
     for group in pads:
         if near is not None:
-            dist = shapely.distance(near, shapely.points(group.x, group.y))
-            keep = dist <= group.radius + grow + reach
-            if not keep.any():
+            idx = _within(group.x, group.y, near, group.radius + grow + reach)
+            if not len(idx):
                 continue
-            sub = PadGroup(names=[n for n, k in zip(group.names, keep) if k], x=group.x[keep],
-                           y=group.y[keep], kind=group.kind, shape=group.shape, size=group.size,
+            sub = PadGroup(names=[group.names[k] for k in idx.tolist()], x=group.x[idx],
+                           y=group.y[idx], kind=group.kind, shape=group.shape, size=group.size,
                            layers=group.layers, roundrect_ratio=group.roundrect_ratio)
             parts.append(sub.outlines(grow))
         else:

@@ -58,14 +58,6 @@ def _pad_lines(group: PadGroup, depth: int = 1, *, with_nets: bool = False) -> s
     ind = "\t" * depth
     ind2 = ind + "\t"
     w, h = group.size
-    cache: dict[float, str] = {}
-
-    def f(v: float) -> str:
-        s = cache.get(v)
-        if s is None:
-            s = cache[v] = fmt(v)
-        return s
-
     tail = [f"{ind2}(size {fmt(w)} {fmt(h)})"]
     if group.drill is not None:
         tail.append(f"{ind2}(drill {fmt(group.drill)})")
@@ -85,13 +77,25 @@ def _pad_lines(group: PadGroup, depth: int = 1, *, with_nets: bool = False) -> s
     kind_shape = f" {group.kind} {group.shape}\n{ind2}(at "
     close = f"\n{ind})"
     nets = group.nets if with_nets else None
-    out = []
     xs, ys = group.x.tolist(), group.y.tolist()
-    for i, name in enumerate(group.names):
-        net = ""
-        if nets is not None and nets[i]:
-            net = f"\n{ind2}(net {i + 1} {quote(nets[i])})"
-        out.append(f"{head}{quote(name)}{kind_shape}{f(xs[i])} {f(ys[i])})\n{tail_text}{net}{close}")
+    names = group.names
+    joined = "".join(names)
+    if '"' in joined or "\\" in joined or "\n" in joined:
+        names = [quote(n) for n in names]
+    else:  # plain names (the rule): the quotes go into the shared pieces
+        head += '"'
+        kind_shape = '"' + kind_shape
+    # A grid repeats few distinct coordinates: format each once, with the text around it
+    # (a 100 x 100 grid has 200 distinct values for 10 000 pads).
+    px = {v: f"{kind_shape}{fmt(v)} " for v in set(xs)}
+    if nets is None:
+        py = {v: f"{fmt(v)})\n{tail_text}{close}" for v in set(ys)}
+        return "\n".join([f"{head}{n}{px[a]}{py[b]}" for n, a, b in zip(names, xs, ys)])
+    py = {v: f"{fmt(v)})\n{tail_text}" for v in set(ys)}
+    out = []
+    for i, (n, a, b) in enumerate(zip(names, xs, ys)):
+        net = f"\n{ind2}(net {i + 1} {quote(nets[i])})" if nets[i] else ""
+        out.append(f"{head}{n}{px[a]}{py[b]}{net}{close}")
     return "\n".join(out)
 
 

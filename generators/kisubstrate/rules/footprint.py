@@ -20,16 +20,43 @@ Example:
 
 from __future__ import annotations
 
+import contextvars
+
 import numpy as np
 import shapely
 
 from kisubstrate.geometry.ir import Circle, FootprintGeom, Line, PadGroup, Poly
 from kisubstrate.model.rules import RuleSet
 from kisubstrate.rules.report import Report, Violation
-from kisubstrate.rules.spatial import (circle_pairs, closest_point_between, point_segment_distance,
-                                       polygon_pairs)
+from kisubstrate.rules.spatial import (CellPairs, cell_pairs, circle_pairs, closest_point_between,
+                                       point_segment_distance, polygon_pairs)
 
 EPS = 1e-9  # 1e-9 mm: below KiCad's 1 nm resolution; guards float noise only
+
+# Within one check_footprint run, the copper and mask checks pair the same pads: they share
+# one binning of the pad centres ({"reach": mm, "cells": {group ids: CellPairs}}).
+_SHARED_CELLS: contextvars.ContextVar[dict | None] = contextvars.ContextVar("kisubstrate_cells", default=None)
+
+
+def _shared_cells(groups: list[PadGroup], x: np.ndarray, y: np.ndarray, reach: float) -> CellPairs | None:
+    """Candidate pairs of these pad groups, computed once per check_footprint run."""
+    shared = _SHARED_CELLS.get()
+    if shared is None:
+        return None
+    key = tuple(id(g) for g in groups)
+    cells = shared["cells"].get(key)
+    if cells is None or cells.cell < reach:
+        cells = shared["cells"][key] = cell_pairs(x, y, max(reach, shared["reach"]))
+    return cells
+
+
+def _pair_reach(fp: FootprintGeom, rules: RuleSet) -> float:
+    """A cell size (mm) wide enough for both the copper-clearance and the mask-web pairs."""
+    if not fp.pads:
+        return 0.0
+    r = max(0.5 * g.size[0] if g.shape == "circle" else g.radius for g in fp.pads)
+    grow = max(max(g.mask_margin or 0.0, 0.0) for g in fp.pads)
+    return max(2 * r + rules.copper_clearance, 2 * (r + grow) + rules.mask_web)
 
 
 def _flat(groups: list[PadGroup], *, grow_by_mask: bool = False, mask_sign: float = 1.0):
@@ -56,7 +83,8 @@ def _pair_violations(groups: list[PadGroup], *, rule: str, required: float, laye
     radii = np.array([0.5 * g.size[0] + grow[k] if g.shape == "circle" else g.radius + grow[k]
                       for k, g in enumerate(groups)])[gid]
     out: list[Violation] = []
-    i, j, gap = circle_pairs(x, y, radii, within=required - EPS)
+    cells = _shared_cells(groups, x, y, 2 * float(radii.max()) + required - EPS)
+    i, j, gap = circle_pairs(x, y, radii, within=required - EPS, cells=cells)
     both_circles = circ[i] & circ[j]
     for a, b, d in zip(i[both_circles].tolist(), j[both_circles].tolist(), gap[both_circles].tolist()):
         if names[a] == names[b] and names[a]:  # same pad number = same net (EP and its vias)
@@ -68,7 +96,8 @@ def _pair_violations(groups: list[PadGroup], *, rule: str, required: float, laye
     if not circ.all():
         # any pair involving a non-circular pad: exact polygon distance on conservative outlines
         outlines = np.concatenate([g.outlines(grow[k]) for k, g in enumerate(groups)])
-        pi, pj, dist = polygon_pairs(outlines, within=required - EPS)
+        # within >= EPS so overlapping pads are found even when the rule asks for 0 mm
+        pi, pj, dist = polygon_pairs(outlines, within=max(required - EPS, EPS))
         mixed = ~(circ[pi] & circ[pj])
         for a, b, d in zip(pi[mixed].tolist(), pj[mixed].tolist(), dist[mixed].tolist()):
             if names[a] == names[b] and names[a]:
@@ -76,6 +105,8 @@ def _pair_violations(groups: list[PadGroup], *, rule: str, required: float, laye
             if d == 0:  # overlapping: report the overlap depth as a negative gap
                 inter = shapely.intersection(outlines[a], outlines[b])
                 d = -float(np.sqrt(max(inter.area, 0.0)))
+            if d >= required - EPS:  # touching, not overlapping, under a 0 mm rule
+                continue
             pa, pb = shapely.shortest_line(outlines[a], outlines[b]).coords
             where = ((pa[0] + pb[0]) / 2, (pa[1] + pb[1]) / 2)
             out.append(Violation(rule, (names[a], names[b]), (round(where[0], 6), round(where[1], 6)), layer,
@@ -130,69 +161,145 @@ def _silk_items(fp: FootprintGeom) -> list[tuple[str, shapely.Geometry, float]]:
     return items
 
 
+def _line_candidates(lo: np.ndarray, hi: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(item, pad) pairs for items whose candidates are ``order[lo[i]:hi[i]]``."""
+    counts = np.maximum(hi - lo, 0)
+    total = int(counts.sum())
+    item = np.repeat(np.arange(len(lo)), counts)
+    within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    return item, order[np.repeat(lo, counts) + within]
+
+
 def check_silk(fp: FootprintGeom, rules: RuleSet) -> tuple[list[Violation], int]:
-    """Silk-to-pad clearance, measured to copper and to the mask opening, whichever is larger."""
+    """Silk-to-pad clearance, measured to copper and to the mask opening, whichever is larger.
+
+    Exact for round pads (centre-to-centre-line distance minus radius). A pad farther than
+    ``need + r_max + half`` from an item's bounding box cannot violate, so each item only
+    measures the pads near it: candidates come from the pads sorted along the item's narrow
+    axis (binary search), and all straight lines are measured in one vectorised pass.
+    """
     items = _silk_items(fp)
     if not items or not fp.pads:
         return [], 0
     names, x, y, r_cu, circ, gid = _flat(fp.pads)
     grow = np.array([max(g.mask_margin or 0.0, 0.0) for g in fp.pads])[gid]
     r = r_cu + grow
-    out: list[Violation] = []
     need = rules.silk_clearance
     outlines = None
-    for label, geom, half in items:
-        # exact for circles: distance from the centre to the silk centre line
-        if isinstance(geom, shapely.LineString) and len(geom.coords) == 2:
-            (ax, ay), (bx, by) = geom.coords
-            dist, qx, qy = point_segment_distance(x, y, ax, ay, bx, by)
+    r_max = float(r.max())
+    by_x, by_y = np.argsort(x, kind="stable"), np.argsort(y, kind="stable")
+    x_sorted, y_sorted = x[by_x], y[by_y]
+    found: dict[int, list[Violation]] = {}
+
+    def emit(n: int, k: int, gap_k: float, qx: float, qy: float) -> None:
+        nonlocal outlines
+        label, geom, half = items[n]
+        if not circ[k]:
+            if outlines is None:
+                outlines = np.concatenate([g.outlines(max(g.mask_margin or 0.0, 0.0)) for g in fp.pads])
+            exact = float(shapely.distance(outlines[k], geom)) - half
+            if exact >= need - EPS:
+                return
+            gap_k = exact
+        found.setdefault(n, []).append(Violation("silk_clearance", (label, names[k]),
+                                                 (round(qx, 6), round(qy, 6)), "F.SilkS", round(gap_k, 6), need))
+
+    # straight lines (nearly all silk): exact point-to-segment distances, all lines at once
+    line_ids = [n for n, (_, geom, _) in enumerate(items)
+                if isinstance(geom, shapely.LineString) and len(geom.coords) == 2]
+    if line_ids:
+        seg = shapely.get_coordinates(np.array([items[n][1] for n in line_ids])).reshape(-1, 4)
+        ax, ay, bx, by = seg[:, 0], seg[:, 1], seg[:, 2], seg[:, 3]
+        half = np.array([items[n][2] for n in line_ids])
+        reach = need + r_max + half + 1e-6
+        minx, maxx = np.minimum(ax, bx) - reach, np.maximum(ax, bx) + reach
+        miny, maxy = np.minimum(ay, by) - reach, np.maximum(ay, by) + reach
+        narrow_x = np.abs(bx - ax) <= np.abs(by - ay)
+        ix = np.flatnonzero(narrow_x)
+        iy = np.flatnonzero(~narrow_x)
+        i1, p1 = _line_candidates(np.searchsorted(x_sorted, minx[ix]), np.searchsorted(x_sorted, maxx[ix]), by_x)
+        i1 = ix[i1]
+        keep = (y[p1] >= miny[i1]) & (y[p1] <= maxy[i1])
+        i2, p2 = _line_candidates(np.searchsorted(y_sorted, miny[iy]), np.searchsorted(y_sorted, maxy[iy]), by_y)
+        i2 = iy[i2]
+        keep2 = (x[p2] >= minx[i2]) & (x[p2] <= maxx[i2])
+        item = np.concatenate([i1[keep], i2[keep2]])
+        pad = np.concatenate([p1[keep], p2[keep2]])
+        sax, say, sbx, sby = ax[item], ay[item], bx[item], by[item]
+        dx, dy = sbx - sax, sby - say
+        length2 = dx * dx + dy * dy
+        px, py = x[pad], y[pad]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.where(length2 == 0, 0.0, np.clip(((px - sax) * dx + (py - say) * dy) / length2, 0.0, 1.0))
+        qx, qy = sax + t * dx, say + t * dy
+        gap = np.hypot(px - qx, py - qy) - r[pad] - half[item]
+        hit = np.flatnonzero(gap < need - EPS)
+        hit = hit[np.lexsort((pad[hit], item[hit]))]
+        for h in hit.tolist():
+            emit(line_ids[int(item[h])], int(pad[h]), float(gap[h]), float(qx[h]), float(qy[h]))
+
+    # polygons and circles (the pin-1 marker and the like): shapely, near pads only
+    done = set(line_ids)
+    for n, (label, geom, half) in enumerate(items):
+        if n in done:
+            continue
+        reach = need + r_max + half + 1e-6
+        minx, miny, maxx, maxy = geom.bounds
+        if maxx - minx <= maxy - miny:
+            lo, hi = np.searchsorted(x_sorted, (minx - reach, maxx + reach))
+            cand = by_x[lo:hi]
+            cand = cand[(y[cand] >= miny - reach) & (y[cand] <= maxy + reach)]
         else:
-            pts = shapely.points(x, y)
-            dist = shapely.distance(geom, pts)
-            near = shapely.shortest_line(geom, pts)
-            c = shapely.get_coordinates(near).reshape(-1, 2, 2)[:, 0, :]
-            qx, qy = c[:, 0], c[:, 1]
-            inside = shapely.contains_xy(geom, x, y) if geom.geom_type == "Polygon" else np.zeros(len(x), bool)
-            dist = np.where(inside, -r, dist)
-        gap = dist - r - half
-        hit = np.nonzero(gap < need - EPS)[0]
-        for k in hit.tolist():
-            if not circ[k]:
-                if outlines is None:
-                    outlines = np.concatenate([g.outlines(max(g.mask_margin or 0.0, 0.0)) for g in fp.pads])
-                exact = float(shapely.distance(outlines[k], geom)) - half
-                if exact >= need - EPS:
-                    continue
-                gap_k = exact
-            else:
-                gap_k = float(gap[k])
-            out.append(Violation("silk_clearance", (label, names[k]),
-                                 (round(float(qx[k]), 6), round(float(qy[k]), 6)), "F.SilkS", round(gap_k, 6),
-                                 need))
+            lo, hi = np.searchsorted(y_sorted, (miny - reach, maxy + reach))
+            cand = by_y[lo:hi]
+            cand = cand[(x[cand] >= minx - reach) & (x[cand] <= maxx + reach)]
+        if not len(cand):
+            continue
+        cand = np.sort(cand)
+        cx, cy, cr = x[cand], y[cand], r[cand]
+        pts = shapely.points(cx, cy)
+        dist = shapely.distance(geom, pts)
+        c = shapely.get_coordinates(shapely.shortest_line(geom, pts)).reshape(-1, 2, 2)[:, 0, :]
+        inside = (shapely.contains_xy(geom, cx, cy) if geom.geom_type == "Polygon"
+                  else np.zeros(len(cand), bool))
+        gap = np.where(inside, -cr, dist) - cr - half
+        for h in np.flatnonzero(gap < need - EPS).tolist():
+            emit(n, int(cand[h]), float(gap[h]), float(c[h, 0]), float(c[h, 1]))
+    out = [v for n in sorted(found) for v in found[n]]
     return out, len(items) * len(x)
 
 
 def check_courtyard(fp: FootprintGeom, rules: RuleSet) -> tuple[list[Violation], int]:
-    """The courtyard must cover every pad's copper and the body."""
+    """The courtyard must cover every pad's copper and the body.
+
+    ``measured`` is the distance from the item's farthest point to the courtyard edge,
+    negative when it sticks out (mm); ``required`` is 0.
+    """
     out: list[Violation] = []
     cy = fp.courtyard
     minx, miny, maxx, maxy = cy.bounds
     is_rect = abs(cy.area - (maxx - minx) * (maxy - miny)) < 1e-9
     for g in fp.pads:
-        half_w = g.size[0] / 2 if g.shape == "circle" else g.size[0] / 2
-        half_h = g.size[1] / 2 if g.shape == "circle" else g.size[1] / 2
-        if is_rect:
-            outside = ((g.x - half_w < minx - EPS) | (g.x + half_w > maxx + EPS) |
-                       (g.y - half_h < miny - EPS) | (g.y + half_h > maxy + EPS))
+        half_w, half_h = g.size[0] / 2, g.size[1] / 2
+        if is_rect:  # exact for every pad shape: its bounding box touches the courtyard sides
+            margin = np.minimum.reduce([g.x - half_w - minx, maxx - g.x - half_w,
+                                        g.y - half_h - miny, maxy - g.y - half_h])
+            outside = margin < -EPS
         else:
             outside = ~shapely.covers(cy, g.outlines())
+            margin = np.zeros(len(g))
         for k in np.nonzero(outside)[0].tolist():
+            if not is_rect:
+                pts = shapely.points(shapely.get_coordinates(g.outlines()[k]))
+                margin[k] = -float(shapely.distance(cy, pts).max())
             out.append(Violation("courtyard", (g.names[k], "courtyard"), (float(g.x[k]), float(g.y[k])),
-                                 "F.CrtYd", 0.0, 0.0, "pad not inside the courtyard"))
+                                 "F.CrtYd", round(float(margin[k]), 6), 0.0, "pad not inside the courtyard"))
     if not shapely.covers(cy, fp.body):
-        c = fp.body.centroid
-        out.append(Violation("courtyard", ("body", "courtyard"), (c.x, c.y), "F.CrtYd", 0.0, 0.0,
-                             "body not inside the courtyard"))
+        corners = shapely.get_coordinates(fp.body)
+        dist = shapely.distance(cy, shapely.points(corners))
+        k = int(np.argmax(dist))
+        out.append(Violation("courtyard", ("body", "courtyard"), (float(corners[k][0]), float(corners[k][1])),
+                             "F.CrtYd", round(-float(dist[k]), 6), 0.0, "body not inside the courtyard"))
     return out, fp.pad_count + 1
 
 
@@ -232,8 +339,12 @@ CHECKS = {
 def check_footprint(fp: FootprintGeom, rules: RuleSet) -> Report:
     """Run every footprint rule; returns a report (violations are data, never raised)."""
     report = Report(package=fp.name, profile=rules.name)
-    for name, check in CHECKS.items():
-        found, checked = check(fp, rules)
-        report.extend(found)
-        report.checked[name] = checked
+    token = _SHARED_CELLS.set({"reach": _pair_reach(fp, rules), "cells": {}})
+    try:
+        for name, check in CHECKS.items():
+            found, checked = check(fp, rules)
+            report.extend(found)
+            report.checked[name] = checked
+    finally:
+        _SHARED_CELLS.reset(token)
     return report
