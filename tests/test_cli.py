@@ -1,0 +1,239 @@
+"""CLI behaviour: exit codes, determinism (byte-identical re-runs), the overwrite guard, demo.
+
+In-process through ``cli_runner`` for speed; the determinism and demo checks also run the
+real ``python -m kisubstrate.cli`` in subprocesses with different hash seeds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import EXAMPLES, example_files
+from kisubstrate.io import MANIFEST
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def tree_bytes(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def tree_stamps(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def run_module(*args: str, cwd: Path | None = None, seed: str = "0") -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "generators"), PYTHONHASHSEED=seed)
+    env.pop("KISUBSTRATE_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "kisubstrate.cli", *args], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=300)
+
+
+GRID_SPECS = [EXAMPLES / f"{f}.yaml" for f in ("bga", "lga", "pga", "wlcsp")]
+
+
+# -- footprint -----------------------------------------------------------------------------------------
+def test_footprint_writes_one_file_per_package(tmp_path, cli_runner):
+    out = tmp_path / "Lib.pretty"
+    code, stdout, err = cli_runner("footprint", *GRID_SPECS, "-o", out)
+    assert (code, err) == (0, "")
+    files = sorted(p.name for p in out.glob("*.kicad_mod"))
+    assert len(files) == 5  # bga.yaml holds two packages
+    assert "BGA-256_14.0x14.0mm_Layout16x16_P0.8mm_Ball0.45mm_Pad0.32mm_NSMD.kicad_mod" in files
+    assert stdout.count("wrote ") == 5 and "(256 pads)" in stdout
+    assert sorted(json.loads((out / MANIFEST).read_text())) == files
+
+
+def test_footprint_rerun_is_byte_identical_and_rewrites_nothing(tmp_path, cli_runner):
+    out = tmp_path / "Lib.pretty"
+    assert cli_runner("footprint", *GRID_SPECS, "-o", out)[0] == 0
+    first, stamps = tree_bytes(out), tree_stamps(out)
+    assert cli_runner("footprint", *GRID_SPECS, "-o", out)[0] == 0
+    assert tree_bytes(out) == first
+    assert tree_stamps(out) == stamps, "an unchanged re-run must not touch the files"
+    other = tmp_path / "Other.pretty"
+    assert cli_runner("footprint", *reversed(GRID_SPECS), "-o", other)[0] == 0
+    assert tree_bytes(other) == first, "file order on the command line does not change the bytes"
+
+
+def test_footprint_identical_across_processes_and_hash_seeds(tmp_path):
+    outs = []
+    for seed in ("1", "12345"):
+        out = tmp_path / f"s{seed}.pretty"
+        r = run_module("footprint", *map(str, GRID_SPECS), "-o", str(out), seed=seed)
+        assert r.returncode == 0, r.stderr
+        outs.append(tree_bytes(out))
+    assert outs[0] == outs[1]
+    text = next(v for k, v in outs[0].items() if k.startswith("PGA")).decode()
+    assert "tstamp" not in text and "uuid" not in text  # no timestamps, no random ids
+
+
+def test_overwrite_guard_and_force(tmp_path, cli_runner):
+    spec = EXAMPLES / "lga.yaml"
+    out = tmp_path / "Lib.pretty"
+    assert cli_runner("footprint", spec, "-o", out)[0] == 0
+    (target,) = out.glob("*.kicad_mod")
+    original = target.read_bytes()
+    edited = original.replace(b'(layer "F.Fab")', b'(layer "F.Fab") ', 1)
+    target.write_bytes(edited)
+
+    code, stdout, err = cli_runner("footprint", spec, "-o", out)
+    assert code == 2 and stdout == ""
+    assert err.startswith("error: not overwriting 1 file(s) changed since kisubstrate wrote them")
+    assert str(target) in err and err.rstrip().endswith("use --force")
+    assert target.read_bytes() == edited, "the hand edit survives"
+
+    # a refused run writes nothing, not even the new files it would have added
+    code, _, _ = cli_runner("footprint", spec, EXAMPLES / "wlcsp.yaml", "-o", out)
+    assert code == 2 and len(list(out.glob("*.kicad_mod"))) == 1
+
+    code, stdout, err = cli_runner("footprint", spec, "-o", out, "--force")
+    assert (code, err) == (0, "")
+    assert target.read_bytes() == original
+
+
+def test_footprint_json_format(tmp_path, cli_runner):
+    code, stdout, err = cli_runner("footprint", EXAMPLES / "wlcsp.yaml", "-o", tmp_path / "L.pretty",
+                                   "--format", "json")
+    assert (code, err) == (0, "")
+    doc = json.loads(stdout)
+    assert doc["ok"] is True and doc["packages"][0]["profile"] == "hdi-fine"
+    assert doc["packages"][0]["violations"] == []
+
+
+def test_check_examples_clean(cli_runner):
+    code, stdout, err = cli_runner("check", *GRID_SPECS)
+    assert (code, err) == (0, "")
+    assert stdout.count(": OK (") == 5
+
+
+def test_check_json_examples(cli_runner):
+    code, stdout, _ = cli_runner("check", *example_files(), "--format", "json")
+    assert code == 0
+    doc = json.loads(stdout)
+    assert doc["ok"] is True and all(p["ok"] for p in doc["packages"])
+    assert len(doc["packages"]) >= 5
+
+
+def test_check_writes_nothing(tmp_path, cli_runner):
+    before = sorted(Path.cwd().iterdir())
+    cli_runner("check", *GRID_SPECS)
+    assert sorted(Path.cwd().iterdir()) == before
+
+
+# -- demo ------------------------------------------------------------------------------------------------
+def test_demo_byte_identical_rerun(tmp_path, cli_runner):
+    out = tmp_path / "demo"
+    code, stdout, err = cli_runner("demo", "-o", out)
+    assert (code, err) == (0, ""), err
+    first, stamps = tree_bytes(out), tree_stamps(out)
+    mods = [k for k in first if k.endswith(".kicad_mod")]
+    for family in ("BGA-", "LGA-", "PGA-", "WLCSP-"):
+        assert any(Path(m).name.startswith(family) for m in mods), family
+    assert stdout.strip().splitlines()[-1].startswith("demo: ")
+    for m in mods:
+        assert m in stdout
+    code, stdout2, _ = cli_runner("demo", "-o", out)
+    assert code == 0 and tree_bytes(out) == first and tree_stamps(out) == stamps
+    # a fresh folder through a real process gives the same bytes
+    r = run_module("demo", "-o", str(tmp_path / "demo2"), seed="777")
+    assert r.returncode == 0, r.stderr
+    assert tree_bytes(tmp_path / "demo2") == first
+
+
+def test_demo_default_folder(tmp_path):
+    r = run_module("demo", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "kisubstrate-demo" / "kisubstrate_demo.pretty").is_dir()
+
+
+def test_demo_respects_the_guard(tmp_path, cli_runner):
+    out = tmp_path / "demo"
+    assert cli_runner("demo", "-o", out)[0] == 0
+    target = next((out / "kisubstrate_demo.pretty").glob("BGA-256*.kicad_mod"))
+    target.write_text("(footprint edited)\n")
+    code, _, err = cli_runner("demo", "-o", out)
+    assert code == 2 and "use --force" in err and target.read_text() == "(footprint edited)\n"
+    assert cli_runner("demo", "-o", out, "--force")[0] == 0
+    assert target.read_text().startswith('(footprint "BGA-256')
+
+
+# -- small commands and guards ------------------------------------------------------------------------
+def test_version_and_help(cli_runner):
+    from kisubstrate import __version__
+
+    code, out, _ = cli_runner("--version")
+    assert code == 0 and __version__ in out
+    code, out, _ = cli_runner("--help")
+    assert code == 0
+    for cmd in ("footprint", "check", "demo", "list", "schema"):
+        assert cmd in out
+
+
+def test_list_families(cli_runner):
+    code, out, _ = cli_runner("list")
+    assert code == 0
+    names = [line.split()[0] for line in out.splitlines() if line.strip()]
+    assert {"bga", "lga", "pga", "wlcsp"} <= set(names) and names == sorted(names)
+
+
+def test_schema(cli_runner):
+    code, out, _ = cli_runner("schema", "bga")
+    assert code == 0
+    schema = json.loads(out)
+    props = schema["properties"]
+    for key in ("body", "pitch", "layout", "ball_diameter", "pad_diameter", "land_rule", "mask", "missing"):
+        assert key in props
+    assert schema.get("additionalProperties") is False
+    code, out, err = cli_runner("schema", "bgaa")
+    assert code == 2 and err.startswith("error: unknown family 'bgaa'")
+
+
+def test_usage_errors_are_exit_2(tmp_path, cli_runner):
+    code, _, err = cli_runner("footprint", EXAMPLES / "bga.yaml")  # no -o
+    assert code == 2 and "Missing option" in err
+    code, _, err = cli_runner("check")  # no spec
+    assert code == 2 and "Missing argument" in err
+    code, _, err = cli_runner("frobnicate")
+    assert code == 2 and "No such command" in err
+
+
+def test_internal_error_is_reported_without_traceback(tmp_path, cli_runner, monkeypatch):
+    import kisubstrate.api as api
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.delenv("KISUBSTRATE_DEBUG", raising=False)
+    monkeypatch.setattr(api, "check_spec", broken)
+    code, out, err = cli_runner("check", EXAMPLES / "lga.yaml")
+    assert code == 3
+    assert err.startswith("internal error: RuntimeError: simulated bug (set KISUBSTRATE_DEBUG=1")
+    assert "Traceback" not in out + err
+    monkeypatch.setenv("KISUBSTRATE_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        cli_runner("check", EXAMPLES / "lga.yaml")
+
+
+def test_relative_side_files_resolve_from_the_spec_folder(tmp_path, cli_runner, monkeypatch):
+    """rules: and ball_map: paths are relative to the spec file, not to the working directory."""
+    d = tmp_path / "specs"
+    d.mkdir()
+    (d / "fab.yaml").write_text("copper_clearance: 0.1\n")
+    (d / "nets.csv").write_text("ball,net\nA1,GND\nB2,VCC\n")
+    (d / "s.yaml").write_text("packages:\n  - family: bga\n    name: Side\n    body: [5, 5]\n    pitch: 0.8\n"
+                              "    layout: [3, 3]\n    ball_diameter: 0.4\n    rules: fab.yaml\n"
+                              "    ball_map: nets.csv\n")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli_runner("footprint", "specs/s.yaml", "-o", "Lib.pretty")
+    assert (code, err) == (0, ""), err
+    assert (tmp_path / "Lib.pretty" / "Side.kicad_mod").is_file()  # ball map found next to the spec
+    code, out, _ = cli_runner("check", "specs/s.yaml", "--format", "json")
+    assert code == 0 and json.loads(out)["packages"][0]["profile"] == "fab"  # so was the rule profile
