@@ -13,6 +13,7 @@ the conformance figure printed by ``python tests/test_nolead_conformance.py`` is
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -312,6 +313,44 @@ def test_conformance_figure(stock_library):
     assert matched + known == attempted, [n for n, d, r in rows if d and not r]
 
 
+JEDEC_NAME = re.compile(r"^(QFN|VQFN|WQFN|TQFN|UQFN)-(\d+)-1EP_([\d.]+)x\3mm_P0\.5mm_EP([\d.]+)x([\d.]+)mm$")
+JEDEC_ASSUMPTION = dict(lead_width="0.18 .. 0.30", lead_length="0.30 .. 0.50", body_tol=0.1)  # MO-220, 0.5 mm
+
+
+def jedec_sweep() -> tuple[int, int, list[tuple[str, list[str]]]]:
+    """Every other generic square 0.5 mm-pitch QFN in the stock library, built from its name and
+    typical JEDEC MO-220 leads (b 0.18..0.30, L 0.30..0.50, body ±0.1): (matched, attempted, rows).
+
+    Without the part's own datasheet the lead sizes are a guess, so land sizes may differ;
+    numbering, pad count, pad pitch and the EP must agree for every part."""
+    known = {c[0] for c in CASES}
+    rows = []
+    for path in sorted(STOCK.glob("*.kicad_mod")):
+        m = JEDEC_NAME.match(path.stem)
+        if not m or path.stem in known or int(m.group(2)) % 4:
+            continue
+        pkg, n, body, ex, ey = m.groups()
+        spec = dict(family="qfn", package_type=pkg, leads=int(n), pitch=0.5,
+                    body=f"{body} +/- {JEDEC_ASSUMPTION['body_tol']}", lead_width=JEDEC_ASSUMPTION["lead_width"],
+                    lead_length=JEDEC_ASSUMPTION["lead_length"], exposed_pad=[float(ex), float(ey)])
+        rows.append((path.stem, compare(path.stem, spec)))
+    return sum(1 for _, d in rows if not d), len(rows), rows
+
+
+@pytest.mark.kicad
+def test_jedec_sweep_agrees_on_numbering_and_ep(stock_library):
+    matched, attempted, rows = jedec_sweep()
+    assert attempted >= 90
+    for name, diffs in rows:
+        for d in diffs:
+            # only land size / position along the lead may differ (datasheet lead sizes unknown)
+            assert not d.startswith(("pad numbers", "name")) and "copper pads" not in d, (name, d)
+            if d.startswith("pad "):
+                number = d.split(":")[0][4:]
+                assert number != str(int(JEDEC_NAME.match(name).group(2)) + 1), (name, d)  # EP matches
+    assert matched >= 30, matched
+
+
 if __name__ == "__main__":  # print the conformance table
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "generators"))
     m, a, rows = conformance()
@@ -320,3 +359,6 @@ if __name__ == "__main__":  # print the conformance table
         for d in diffs[:4]:
             print("           " + d)
     print(f"conformance: {m} / {a} matched (pads ±1 µm, EP size)")
+    jm, ja, jrows = jedec_sweep()
+    print(f"JEDEC-assumption sweep (generic 0.5 mm QFNs, datasheet unknown): {jm} / {ja} matched; the others "
+          "differ in land length/width only (their datasheets' b, L or body tolerance differ from MO-220 typical)")
