@@ -3,7 +3,8 @@
 Each case gives the package dimensions KiCad's generator used (copied from the public
 kicad-footprint-generator size definitions, which transcribe the datasheet named in the
 footprint's description) and compares our lands with the stock KiCad 9 footprint:
-every lead pad's number, position and size within 1 µm, and the exposed pad's size.
+every lead pad's number, position and size within 1 µm, and the exposed pad's size (and, with
+the case's paste grid, every paste-only pad of the exposed pad).
 Nothing is tuned per case: every spec uses the defaults (IPC-7351B nominal density,
 F = 0.1, P = 0.05, round-off 0.05 mm, 0.2 mm EP clearance).
 
@@ -213,6 +214,33 @@ CASES: list[tuple[str, dict, str, str | None]] = [
 ]
 
 
+# EP paste split per case (KFG ``EP_num_paste_pads`` / ``EP_paste_coverage`` of the same size definitions);
+# the default coverage is 0.65 as in KiCad's generator
+PASTE: dict[str, tuple[tuple[int, int], float]] = {
+    "Texas_RNH0030A_WQFN-30-1EP_2.5x4.5mm_P0.4mm_EP1.2x3.2mm": ((1, 2), 0.82),
+    "Diodes_ZL32_TQFN-32-1EP_3x6mm_P0.4mm_EP1.25x3.5mm": ((2, 4), 0.65),
+    "QFN-32-1EP_5x5mm_P0.5mm_EP3.1x3.1mm": ((3, 3), 0.65),
+    "HVQFN-32-1EP_5x5mm_P0.5mm_EP3.1x3.1mm": ((3, 3), 0.65),
+    "QFN-24-1EP_3x4mm_P0.4mm_EP1.65x2.65mm": ((2, 3), 0.65),
+    "QFN-24-1EP_4x5mm_P0.5mm_EP2.65x3.65mm": ((2, 3), 0.65),
+    **{n: ((1, 2), 0.65) for n in (
+        "DFN-6-1EP_1.2x1.2mm_P0.4mm_EP0.3x0.94mm_PullBack", "DFN-6-1EP_2x1.6mm_P0.5mm_EP1.15x1.3mm",
+        "DFN-6-1EP_2x2mm_P0.5mm_EP0.6x1.37mm", "DFN-6-1EP_2x2mm_P0.5mm_EP0.7x1.6mm",
+        "DFN-6-1EP_2x2mm_P0.65mm_EP1.01x1.7mm", "MLF-6-1EP_1.6x1.6mm_P0.5mm_EP0.5x1.26mm",
+        "Micrel_MLF-8-1EP_2x2mm_P0.5mm_EP0.6x1.2mm", "DFN-8-1EP_2x3mm_P0.5mm_EP0.61x2.2mm",
+        "Package_SON:WSON-6-1EP_2x2mm_P0.65mm_EP1x1.6mm", "Package_SON:WSON-8-1EP_3x3mm_P0.5mm_EP1.2x2mm",
+        "Package_SON:Texas_S-PWSON-N8_EP1.2x2mm", "Package_SON:WSON-8-1EP_3x3mm_P0.5mm_EP1.45x2.4mm",
+        "Package_SON:WSON-10-1EP_2x3mm_P0.5mm_EP0.84x2.4mm")},
+}  # every other case with an exposed pad: [2, 2], 0.65
+
+
+def _paste_spec(name: str, spec: dict) -> dict:
+    if "exposed_pad" not in spec:
+        return spec
+    grid, coverage = PASTE.get(name, ((2, 2), 0.65))
+    return {**spec, "ep_paste_grid": list(grid), "ep_paste_coverage": coverage}
+
+
 def _stock_pads(name: str) -> dict[str, list[tuple[float, float, float, float]]]:
     """Copper pads (F.Cu) of a stock footprint: number -> [(x, y, w, h)] (sexpdata parse)."""
     import sexpdata
@@ -229,7 +257,7 @@ def _stock_pads(name: str) -> dict[str, list[tuple[float, float, float, float]]]
             continue
         fields = {sym(c[0]): c[1:] for c in node[4:] if isinstance(c, list) and c}
         layers = [str(sym(v)) for v in fields.get("layers", [])]
-        if "F.Cu" not in layers:
+        if "F.Cu" not in layers and layers != ["F.Paste"]:
             continue
         x, y = float(fields["at"][0]), float(fields["at"][1])
         rot = float(fields["at"][2]) if len(fields["at"]) > 2 else 0.0
@@ -246,26 +274,31 @@ def _stock_pads(name: str) -> dict[str, list[tuple[float, float, float, float]]]
                 w, h = max(w, max(xs) - min(xs)), max(h, max(ys) - min(ys))
         if round(rot) % 180 == 90:
             w, h = h, w
-        out.setdefault(str(sym(node[1])), []).append((x, y, w, h))
+        out.setdefault(str(sym(node[1])) if "F.Cu" in layers else "paste", []).append((x, y, w, h))
     return out
 
 
-def compare(name: str, spec: dict) -> list[str]:
-    """Differences between our footprint and the stock one (empty = conformant)."""
+def compare(name: str, spec: dict, *, paste: bool = False) -> list[str]:
+    """Differences between our footprint and the stock one (empty = conformant).
+
+    ``paste=True`` also compares the exposed pad's paste-only pads (grid and coverage of the case)."""
     from kisubstrate.api import generate_footprint
 
-    fp = generate_footprint(spec).geometry
+    fp = generate_footprint(_paste_spec(name, spec) if paste else spec).geometry
     ours: dict[str, list] = {}
     for g in fp.pads:
-        if "F.Cu" not in g.layers:
+        if "F.Cu" not in g.layers and g.layers != ("F.Paste",):
             continue
         for n, x, y in zip(g.names, g.x.tolist(), g.y.tolist()):
-            ours.setdefault(n, []).append((x, y, g.size[0], g.size[1]))
+            ours.setdefault(n if "F.Cu" in g.layers else "paste", []).append((x, y, g.size[0], g.size[1]))
     stock = _stock_pads(name)
+    if not paste:
+        ours.pop("paste", None)
+        stock.pop("paste", None)
     diffs = []
     if set(ours) != set(stock):
         diffs.append(f"pad numbers differ: ours {sorted(ours)} stock {sorted(stock)}")
-    for n in sorted(set(ours) & set(stock), key=lambda s: int(s) if s.isdigit() else 0):
+    for n in sorted(set(ours) & set(stock), key=lambda s: int(s) if s.isdigit() else 10**6):
         a, b = sorted(ours[n]), sorted(stock[n])
         if len(a) != len(b):
             diffs.append(f"pad {n}: {len(a)} copper pads, stock {len(b)}")
@@ -302,6 +335,16 @@ def test_matches_kicad_library(stock_library, name, spec, source, reason):
     if reason is not None:
         assert diffs, f"{name} now matches: remove the known reason '{reason}'"
         pytest.xfail(reason)
+    assert not diffs, "\n".join(diffs[:10])
+
+
+EP_CASES = [c for c in CASES if "exposed_pad" in c[1]]
+
+
+@pytest.mark.kicad
+@pytest.mark.parametrize("name,spec,source,reason", EP_CASES, ids=[c[0].rpartition(":")[2] for c in EP_CASES])
+def test_ep_paste_matches_kicad_library(stock_library, name, spec, source, reason):
+    diffs = compare(name, spec, paste=True)
     assert not diffs, "\n".join(diffs[:10])
 
 
@@ -359,6 +402,8 @@ if __name__ == "__main__":  # print the conformance table
         for d in diffs[:4]:
             print("           " + d)
     print(f"conformance: {m} / {a} matched (pads ±1 µm, EP size)")
+    pm = sum(1 for c in EP_CASES if not compare(c[0], c[1], paste=True))
+    print(f"with the EP paste pads as well: {pm} / {len(EP_CASES)} matched")
     jm, ja, jrows = jedec_sweep()
     print(f"JEDEC-assumption sweep (generic 0.5 mm QFNs, datasheet unknown): {jm} / {ja} matched; the others "
           "differ in land length/width only (their datasheets' b, L or body tolerance differ from MO-220 typical)")

@@ -469,7 +469,7 @@ def paste_pads(ep: tuple[float, float], *, coverage: float, grid: tuple[int, int
     """Paste-only pads covering ``coverage`` of the exposed pad (less where vias leave no room).
 
     Without vias the pad is split into ``grid`` cells of ``ep / grid``, each paste pad
-    ``√coverage`` of its cell (rounded to 0.01 mm, as KiCad's generator); with vias
+    ``√coverage`` of its cell, size and cell pitch rounded to 0.01 mm (as KiCad's generator); with vias
     the cells lie between the via lines and the pad edges, ``keep`` (drill/2 + clearance)
     away from via centres, each pad shrunk by the same factor (down to 0.01 mm).
 
@@ -484,11 +484,12 @@ def paste_pads(ep: tuple[float, float], *, coverage: float, grid: tuple[int, int
         return []
     avail = sum(w for _, w in cx) * sum(h for _, h in cy)
     scale = min(1.0, math.sqrt(coverage * ep[0] * ep[1] / avail))
-    if vias is None:  # equal cells: one size, centres on 0.01 mm
+    if vias is None:  # equal cells: one size; the cell pitch rounds to 0.01 mm (KiCad's generator)
         w = max(MIN_PASTE_PAD, round(scale * cx[0][1] / 0.01) * 0.01)
         h = max(MIN_PASTE_PAD, round(scale * cy[0][1] / 0.01) * 0.01)
-        gx, gy = np.meshgrid([snap(round(c / 0.01) * 0.01) for c, _ in cx],
-                             [snap(round(c / 0.01) * 0.01) for c, _ in cy], indexing="ij")
+        pitch = [round(cells[0][1] / 0.01) * 0.01 for cells in (cx, cy)]
+        gx, gy = np.meshgrid([snap((i - (len(cx) - 1) / 2) * pitch[0]) for i in range(len(cx))],
+                             [snap((i - (len(cy) - 1) / 2) * pitch[1]) for i in range(len(cy))], indexing="ij")
         return [PadGroup(names=[""] * gx.size, x=gx.ravel(), y=gy.ravel(), kind="smd", shape="roundrect",
                          size=(snap(w), snap(h)), layers=("F.Paste",), roundrect_ratio=_rratio((w, h)))]
     # cells between vias differ in size: round down so every pad keeps clear of the vias
