@@ -135,6 +135,8 @@ CASES = [
     Case("missing-range", spec(pkg(missing='["C3:Q9"]')), "ball 'Q9' in range 'C3:Q9' does not exist", "#1",
          "missing"),
     Case("missing-everything", spec(pkg(missing='["A1:E5"]')), "every site is depopulated", "#1", "missing"),
+    Case("stagger-empties-grid", spec(pkg(layout="[1, 1]", stagger="b1")), "every site is depopulated", "#1",
+         "stagger"),
     Case("center-void-too-big", spec(pkg(center_void="[7, 7]")), "center_void [7, 7] is larger than the 5x5 grid",
          "#1", "center_void"),
     Case("center-void-parity", spec(pkg(center_void="[2, 3]")), "cannot be centred on a 5x5 grid", "#1",

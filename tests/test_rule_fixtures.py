@@ -342,3 +342,12 @@ def test_profile_values_are_what_the_fixtures_use(tmp_path):
     (tmp_path / "fab.yaml").write_text("copper_clearance: 0.1\n")
     rules = load_rules(str(tmp_path / "fab.yaml"))
     assert rules.copper_clearance == 0.1 and rules.name == "fab"
+
+
+def test_profile_edits_are_seen_by_a_long_lived_process(tmp_path):
+    """Profiles are cached per file version, so the plugin sees an edited profile without a restart."""
+    path = tmp_path / "fab.yaml"
+    path.write_text("copper_clearance: 0.1\n")
+    assert load_rules(str(path)).copper_clearance == 0.1
+    path.write_text("copper_clearance: 0.125\n")
+    assert load_rules(str(path)).copper_clearance == 0.125

@@ -156,7 +156,9 @@ class GridArraySpec(GridSpec):
                                  f"the grid spans {span:g} mm in {axis} (offset {off:g}) but the body is "
                                  f"{body:g} mm: ball centres would lie outside the body")
         if self.pad_count_expected() == 0:
-            raise FieldError("missing", "every site is depopulated: the footprint would have no pads")
+            culprit = next((k for k in ("missing", "ball_map", "center_void", "perimeter_rings", "stagger")
+                            if getattr(self, k)), "layout")
+            raise FieldError(culprit, "every site is depopulated: the footprint would have no pads")
         return self
 
 

@@ -90,7 +90,6 @@ def available_profiles() -> list[str]:
     return sorted(p.stem for p in _profile_dir().glob("*.yaml"))
 
 
-@lru_cache(maxsize=64)
 def load_rules(name_or_path: str = "ipc-default", *, base_dir: str | None = None) -> RuleSet:
     """Load a rule profile by shipped name or YAML path (relative paths resolve from ``base_dir``).
 
@@ -107,7 +106,19 @@ def load_rules(name_or_path: str = "ipc-default", *, base_dir: str | None = None
         if not path.exists():
             raise SpecError(f"unknown rule profile '{name_or_path}' (shipped: "
                             f"{', '.join(available_profiles())}; or give a .yaml path)", field="rules")
-    where = str(path)
+    try:
+        st = path.stat()
+        stamp = (st.st_mtime_ns, st.st_size)
+    except OSError:
+        stamp = (0, 0)
+    # cached per file version: an edited profile is re-read (the KiCad plugin is a long-lived process)
+    return _load_rules_file(str(path), stamp)
+
+
+@lru_cache(maxsize=64)
+def _load_rules_file(where: str, stamp: tuple[int, int]) -> RuleSet:
+    """Read and validate one profile file (``stamp`` = mtime, size: only a cache key)."""
+    path = Path(where)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
