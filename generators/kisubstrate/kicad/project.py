@@ -46,7 +46,8 @@ def write_project(name: str, rules, *, width: float, micro, only: tuple[str, ...
         only: if given, every DRC test except these is set to ``ignore`` (e.g. ``("clearance",)``).
     """
     severities = {"creepage": "ignore", "lib_footprint_issues": "ignore", "lib_footprint_mismatch": "ignore",
-                  "missing_courtyard": "ignore", "isolated_copper": "warning"}
+                  "missing_courtyard": "ignore", "isolated_copper": "warning",
+                  "hole_to_hole": "error"}
     if only is not None:
         severities = {k: ("error" if k in only else "ignore") for k in SEVERITY_KEYS}
     min_via = min(rules.via_pad, micro.pad)

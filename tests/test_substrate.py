@@ -1,0 +1,335 @@
+"""Substrate engine and build-up family: KiCad accepts the example (DRC 0 errors / 0 unconnected),
+reads back the spec, agrees with our checker item by item on seeded violations, and exports fab files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+
+from conftest import EXAMPLES, run_pcbnew
+from kisubstrate.api import load_specs
+from kisubstrate.families.buildup import build_board, terminal_sites
+from kisubstrate.geometry.board import BoardBuilder, concat_tracks, concat_vias, replace_items
+from kisubstrate.kicad.board import item_uuid
+from kisubstrate.rules.board import check_board
+from kisubstrate.substrate_api import SubstrateResult, build_substrate, substrate_files
+
+EXAMPLE = EXAMPLES / "buildup.yaml"
+
+
+def example_spec():
+    return load_specs([EXAMPLE])[0].spec
+
+
+def write_result(result: SubstrateResult, folder: Path) -> Path:
+    """Write a substrate project (no checks: the caller decides) and return the board path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in substrate_files(result).items():
+        (folder / name).write_text(text)
+    return folder / f"{result.name}.kicad_pcb"
+
+
+def kicad_drc(cli: str, pcb: Path, *, severity: str = "--severity-error") -> dict:
+    out = pcb.with_suffix(".drc.json")
+    r = subprocess.run([cli, "pcb", "drc", "--format", "json", severity, "-o", str(out), str(pcb)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    return json.loads(out.read_text())
+
+
+def drc_types(report: dict) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for v in report["violations"]:
+        out[v["type"]] = out.get(v["type"], 0) + 1
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+def test_example_builds_clean_and_connects_every_die_pad():
+    spec = example_spec()
+    result = build_substrate(spec)
+    assert result.report.ok, result.report.text()
+    b = result.board
+    assert b.copper == 4
+    die = [i for i, o in enumerate(b.pads.owner) if o == "U1"]
+    balls = [i for i, o in enumerate(b.pads.owner) if o == "BALLS"]
+    assert len(die) == 96 and len(balls) == 196
+    # every die pad has its own net, and exactly one ball carries it
+    die_nets = b.pads.net[die]
+    assert len(set(die_nets.tolist())) == 96 and 0 not in die_nets
+    ball_nets = b.pads.net[balls]
+    assert sorted(ball_nets[ball_nets > 0].tolist()) == sorted(die_nets.tolist())
+    # vias: 96 columns down from the die pads, 96 columns up from the balls = 288 microvias (3 hops each)
+    assert set(b.vias.kind) == {"micro"} and len(b.vias) == 96 * 3
+    assert (b.vias.bottom - b.vias.top == 1).all()
+
+
+def test_routes_are_connected_graphs():
+    """Per net: die pad → via column → tracks → via column → ball form one connected graph (our own proof)."""
+    b = build_substrate(example_spec()).board
+    for net in range(1, len(b.nets)):
+        if b.nets[net] == "CARRIER":
+            continue
+        nodes = {}
+
+        def node(x, y, layer):
+            return nodes.setdefault((round(x, 6), round(y, 6), layer), len(nodes))
+
+        parent = {}
+
+        def find(a):
+            while parent.setdefault(a, a) != a:
+                a = parent[a]
+            return a
+
+        def union(a, c):
+            parent[find(a)] = find(c)
+
+        for i in np.flatnonzero(b.pads.net == net):
+            find(node(b.pads.x[i], b.pads.y[i], int(b.pads.layer[i])))
+        for i in np.flatnonzero(b.vias.net == net):
+            for layer in range(int(b.vias.top[i]), int(b.vias.bottom[i])):
+                union(node(b.vias.x[i], b.vias.y[i], layer), node(b.vias.x[i], b.vias.y[i], layer + 1))
+        for i in np.flatnonzero(b.tracks.net == net):
+            t = b.tracks
+            union(node(t.x1[i], t.y1[i], int(t.layer[i])), node(t.x2[i], t.y2[i], int(t.layer[i])))
+        pads = [node(b.pads.x[i], b.pads.y[i], int(b.pads.layer[i])) for i in np.flatnonzero(b.pads.net == net)]
+        assert len(pads) == 2 and find(pads[0]) == find(pads[1]), b.nets[net]
+
+
+def test_output_is_deterministic():
+    spec = example_spec()
+    a = substrate_files(build_substrate(spec))
+    b = substrate_files(build_substrate(spec))
+    assert a == b
+    text = a[f"{spec.resolved_name}.kicad_pcb"]
+    assert text.count("(uuid ") == len(set(line for line in text.split("(uuid ")[1:]))
+
+
+def test_footprint_and_substrate_agree_on_balls():
+    """Same names, count, A1 corner; substrate coordinates are the package top view (die side up),
+    so ball (x, y) on the substrate's B.Cu equals the footprint pad (x, y); seen from below
+    (a package 'bottom view') the substrate is mirrored in x."""
+    from kisubstrate.api import build_footprints
+
+    spec = example_spec()
+    fp = build_footprints(spec)[0]
+    assert fp.report.ok
+    table = {name: (x, y) for name, x, y, _w, _h in fp.geometry.pad_table()}
+    board = build_substrate(spec).board
+    balls = {board.pads.name[i]: (float(board.pads.x[i]), float(board.pads.y[i]))
+             for i, o in enumerate(board.pads.owner) if o == "BALLS"}
+    assert set(table) == set(balls) and len(balls) == 196
+    for name, (x, y) in table.items():
+        assert balls[name] == pytest.approx((x, y), abs=1e-9)
+    assert table["A1"] == (-6.5, -6.5)  # A1 top-left in the top view
+    bottom_view_a1 = (-balls["A1"][0], balls["A1"][1])
+    assert bottom_view_a1 == (6.5, -6.5)  # top-right when the package is seen from its ball side
+    ball_layer = {int(board.pads.layer[i]) for i, o in enumerate(board.pads.owner) if o == "BALLS"}
+    assert ball_layer == {board.copper - 1}
+    sites = terminal_sites(spec)
+    assert sites.names[0] == "A1" and len(sites.names) == fp.geometry.pad_count
+
+
+def test_cli_exit_codes(cli_runner, tmp_path):
+    code, out, _err = cli_runner("substrate", EXAMPLE, "-o", tmp_path / "ok")
+    assert code == 0 and "4 Cu" in out
+    assert sorted(p.suffix for p in (tmp_path / "ok").iterdir() if not p.name.startswith(".")) == \
+        [".json", ".kicad_dru", ".kicad_pcb", ".kicad_pro"]
+    # a profile that the example violates (coarse HDI rules): exit 1, nothing written
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(EXAMPLE.read_text().replace("rules: substrate-buildup", "rules: substrate-hdi"))
+    code, out, _err = cli_runner("substrate", bad, "-o", tmp_path / "bad")
+    assert code == 1 and "copper_clearance" in out and not (tmp_path / "bad").exists()
+    code, _out, _err = cli_runner("substrate", bad, "-o", tmp_path / "bad", "--no-check")
+    assert code == 0 and (tmp_path / "bad").exists()
+    # invalid input: exit 2 naming the field
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text(EXAMPLE.read_text().replace("material: ABF", "material: Unobtainium", 1))
+    code, _out, err = cli_runner("substrate", wrong, "-o", tmp_path / "wrong")
+    assert code == 2 and "Unobtainium" in err and "stackup" in err
+
+
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def example_board(tmp_path_factory):
+    spec = example_spec()
+    result = build_substrate(spec)
+    return result, write_result(result, tmp_path_factory.mktemp("buildup"))
+
+
+@pytest.mark.kicad
+def test_example_passes_kicad_drc(kicad_cli, example_board):
+    _result, pcb = example_board
+    report = kicad_drc(kicad_cli, pcb)
+    assert report["violations"] == [] and report["unconnected_items"] == []
+    assert report["kicad_version"].startswith("9.")
+
+
+@pytest.mark.kicad
+def test_kicad_applies_rules_file_and_project(kicad_cli, example_board, tmp_path):
+    """KiCad silently drops a bad .kicad_dru: a canary rule appended to a copy must fire on every track;
+    the .kicad_pro must be read too (a raised min clearance → clearance errors)."""
+    result, pcb = example_board
+    for f in pcb.parent.iterdir():
+        if f.suffix in (".kicad_pcb", ".kicad_pro", ".kicad_dru"):
+            (tmp_path / f.name).write_text(f.read_text())
+    dru = tmp_path / pcb.with_suffix(".kicad_dru").name
+    dru.write_text(dru.read_text() + '(rule "canary"\n\t(constraint track_width (min 5mm)))\n')
+    report = kicad_drc(kicad_cli, tmp_path / pcb.name)
+    assert drc_types(report).get("track_width") == len(result.board.tracks)
+    pro = tmp_path / pcb.with_suffix(".kicad_pro").name
+    data = json.loads(pro.read_text())
+    assert data["board"]["design_settings"]["rule_severities"]["creepage"] == "ignore"
+    # the project file is read: without the rules file, a raised board minimum fires (observed with
+    # KiCad 9.0.8: a looser .kicad_dru rule takes precedence over the board minimum when present)
+    dru.unlink()
+    data["board"]["design_settings"]["rules"]["min_clearance"] = 0.2
+    pro.write_text(json.dumps(data))
+    report = kicad_drc(kicad_cli, tmp_path / pcb.name)
+    assert drc_types(report).get("clearance", 0) > 0
+
+
+@pytest.mark.kicad
+def test_pcbnew_reads_back_the_spec(pcbnew_python, example_board):
+    result, pcb = example_board
+    spec = result.spec
+    script = r"""
+import json, sys, pcbnew
+b = pcbnew.LoadBoard(sys.argv[1])
+ds = b.GetDesignSettings()
+pcbnew.SaveBoard(sys.argv[2], b)  # KiCad re-emits the stackup it parsed
+vias = {}
+for t in b.GetTracks():
+    if t.GetClass() == "PCB_VIA":
+        key = {pcbnew.VIATYPE_MICROVIA: "micro", pcbnew.VIATYPE_BLIND_BURIED: "blind",
+               pcbnew.VIATYPE_THROUGH: "through"}[t.GetViaType()]
+        vias[key] = vias.get(key, 0) + 1
+balls = {}
+for fp in b.GetFootprints():
+    for p in fp.Pads():
+        if fp.GetReference() == "J1":
+            balls[p.GetNumber()] = [round(pcbnew.ToMM(p.GetPosition().x), 6), round(pcbnew.ToMM(p.GetPosition().y), 6),
+                                    b.GetLayerName(p.GetLayer()) if hasattr(p, "GetLayer") else ""]
+nets = sum(1 for n in b.GetNetsByNetcode() if n > 0)
+print(json.dumps({"copper": b.GetCopperLayerCount(), "vias": vias, "nets": nets,
+                  "balls": balls, "thickness": round(pcbnew.ToMM(ds.GetBoardThickness()), 6)}))
+"""
+    saved = pcb.parent / "resaved.kicad_pcb"
+    got = run_pcbnew(pcbnew_python, script, str(pcb), str(saved))
+    from kisubstrate.kicad.sexpr import find_all, loads
+
+    layers = []
+    for lay in next(find_all(loads(saved.read_text()), "stackup"))[1:]:
+        if not isinstance(lay, list) or lay[0] != "layer":
+            continue
+        props = {p[0]: p[1] for p in lay[2:] if isinstance(p, list) and len(p) > 1}
+        if props.get("type") == "copper":
+            layers.append(["copper", float(props["thickness"]), lay[1]])
+        elif props.get("type") in ("core", "prepreg"):
+            layers.append(["dielectric", float(props["thickness"]), props["material"],
+                           float(props["epsilon_r"]), float(props["loss_tangent"])])
+    got["layers"] = layers
+    assert got["copper"] == spec.stackup.copper_count == 4
+    want = []
+    ci = 0
+    names = ["F.Cu", "In1.Cu", "In2.Cu", "B.Cu"]
+    for lay in spec.stackup.layers:
+        if lay.is_copper:
+            want.append(["copper", lay.thickness, names[ci]])
+            ci += 1
+        else:
+            m = spec.stackup.material(lay.material)
+            want.append(["dielectric", lay.thickness, lay.material, m.epsilon_r, m.loss_tangent])
+    assert got["layers"] == want
+    assert got["vias"] == {"micro": len(result.board.vias)}
+    assert got["nets"] == len(result.board.nets) - 1 == 97
+    sites = terminal_sites(spec)
+    assert len(got["balls"]) == len(sites.names)
+    for name, x, y in zip(sites.names, sites.x.tolist(), sites.y.tolist()):
+        assert got["balls"][name][:2] == pytest.approx([x, y], abs=1e-6)
+
+
+@pytest.mark.kicad
+def test_fab_outputs(kicad_cli, cli_runner, example_board, tmp_path):
+    _result, pcb = example_board
+    code, out, err = cli_runner("fab", pcb.parent, "-o", tmp_path)
+    assert code == 0, err
+    folder = tmp_path / pcb.stem
+    drills = sorted(p.name.replace(pcb.stem, "") for p in (folder / "drill").glob("*.drl"))
+    assert drills == ["-front-in1.drl", "-in1-in2.drl", "-in2-back.drl", ".drl"]
+    gerbers = {p.suffix for p in (folder / "gerber").iterdir()}
+    assert {".gtl", ".g1", ".g2", ".gbl", ".gbrjob"} <= gerbers
+    job = json.loads(next((folder / "gerber").glob("*.gbrjob")).read_text())
+    materials = {m.get("Material") for m in job["MaterialStackup"] if m.get("Type") == "Dielectric"}
+    assert materials == {"ABF"}
+    assert (folder / f"{pcb.stem}.xml").stat().st_size > 10_000
+
+
+# ---------------------------------------------------------------------------------------------
+def seeded_board(result: SubstrateResult):
+    """The example plus seeded violations of the four rules KiCad shares with us (few per type)."""
+    b = result.board
+    nets = list(b.nets)
+    extra = BoardBuilder(b.name, copper=b.copper, outline=b.outline)
+
+    def net(name):
+        nets.append(name)
+        return len(nets) - 1
+
+    # clearance: 3 pairs of parallel tracks 0.02 mm apart (rule 0.025) on L2 under the die
+    for k in range(3):
+        y = -1.5 + k * 1.0
+        extra.track(-1.0, y, 1.0, y, 0.03, layer=1, net=net(f"SEED_CA{k}"))
+        extra.track(-1.0, y + 0.05, 1.0, y + 0.05, 0.03, layer=1, net=net(f"SEED_CB{k}"))
+    # annular ring: 2 through vias with 0.01 mm ring (rule 0.015), between the balls under the die
+    for k in range(2):
+        extra.via(0.0 + k * 1.0, 1.5, 0.2, 0.18, 0, b.copper - 1, net=net(f"SEED_AR{k}"), kind="through")
+    # hole-to-hole: 2 pairs of same-net through vias 0.18 mm apart (hole gap 0.08 < 0.1)
+    for k in range(2):
+        n = net(f"SEED_HH{k}")
+        extra.via(-2.0 + 4.0 * k, 0.0, 0.2, 0.1, 0, b.copper - 1, net=n, kind="through")
+        extra.via(-2.0 + 4.0 * k, 0.18, 0.2, 0.1, 0, b.copper - 1, net=n, kind="through")
+    # copper-to-edge: 3 short tracks 0.065 mm from the body edge (rule 0.1) on L2
+    for k in range(3):
+        extra.track(7.42, -0.2 + k * 0.3, 7.42, -0.1 + k * 0.3, 0.03, layer=1, net=net(f"SEED_E{k}"))
+    e = extra.build()
+    return replace_items(b, nets=nets, tracks=concat_tracks(b.tracks, e.tracks), vias=concat_vias(b.vias, e.vias))
+
+
+KICAD_TYPES = {"copper_clearance": "clearance", "annular_ring": "annular_width", "hole_to_hole": "hole_to_hole",
+               "copper_to_edge": "copper_edge_clearance"}
+
+
+@pytest.mark.kicad
+def test_seeded_violations_match_kicad(kicad_cli, tmp_path):
+    spec = example_spec()
+    clean = build_substrate(spec)
+    board = seeded_board(clean)
+    ours = check_board(board, spec.substrate_rules(), stackup=spec.stackup)
+    result = SubstrateResult(spec=spec, board=board, report=ours)
+    pcb = write_result(result, tmp_path)
+    report = kicad_drc(kicad_cli, pcb)
+    assert report["unconnected_items"] == []
+    # uuid -> our key for every item of the board
+    keys = {}
+    for i in range(len(board.pads)):
+        keys[item_uuid(board.name, board.pads.key(i))] = board.pads.key(i)
+    for i in range(len(board.vias)):
+        keys[item_uuid(board.name, board.vias.key(i))] = board.vias.key(i)
+    for i in range(len(board.tracks)):
+        keys[item_uuid(board.name, board.tracks.key(i))] = board.tracks.key(i)
+    expected_counts = {"copper_clearance": 6, "annular_ring": 2, "hole_to_hole": 4, "copper_to_edge": 3}
+    for rule, kicad_type in KICAD_TYPES.items():
+        mine = {k for v in ours.violations if v.rule == rule for k in v.items}
+        theirs = {keys.get(it["uuid"], it["uuid"]) for v in report["violations"] if v["type"] == kicad_type
+                  for it in v["items"]} - {item_uuid(board.name, "edge")}  # KiCad also names the outline
+        assert len(mine) == expected_counts[rule], (rule, sorted(mine))
+        assert mine == theirs, (rule, sorted(mine ^ theirs))
+    # nothing else is an error
+    assert set(drc_types(report)) <= set(KICAD_TYPES.values())
