@@ -53,8 +53,10 @@ WIZARD_DRIVER = HERE / "wizard_driver.py"
 STEPS = ("build", "check", "write", "save")
 
 
-def bga_spec(n: int, *, pitch: float = PITCH, pad: float = PAD, margin: float = MARGIN) -> dict:
-    """The spec dict of an n x n BGA (mm): 0.5 mm balls, ``pad`` mm lands, NSMD."""
+def bga_spec(n: int, *, pitch: float = PITCH, pad: float = PAD, margin: float | None = None) -> dict:
+    """The spec dict of an n x n BGA (mm): 0.5 mm balls, ``pad`` mm lands, NSMD; the body edge
+    ``margin`` (default ``MARGIN``) outside the outer ball centres."""
+    margin = MARGIN if margin is None else margin
     body = round((n - 1) * pitch + 2 * margin, 6)
     return {"family": "bga", "body": [body, body], "pitch": pitch, "layout": [n, n],
             "ball_diameter": round(min(0.5, 0.625 * pitch), 6), "pad_diameter": pad}

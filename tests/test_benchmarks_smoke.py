@@ -162,3 +162,14 @@ def test_wizard_driver_builds_the_same_grid(pcbnew_python):
     res = bench_footprint.time_wizard([4], 1, python=pcbnew_python)
     row = res["sizes"]["4"]
     assert row["pads"] == 16 and row["file_bytes"] > 1000 and row["build_s"] > 0
+
+
+@pytest.mark.parametrize("line", [Line((-1.5, 2.0), (3.0, -0.0), "F.SilkS", 0.12),
+                                  Line((0, 1), (2, 3), "F.Fab", 0.1),
+                                  Line((1e-7, -40.123456789), (40.1, 40.1), "F.CrtYd", 0.05)])
+def test_line_fast_path_matches_the_node_writer(line):
+    from kisubstrate.kicad.footprint import _line_text, graphic_node
+    from kisubstrate.kicad.sexpr import dumps
+
+    assert _line_text(line) == dumps(graphic_node(line), 1)
+    assert _line_text(line, 2) == dumps(graphic_node(line), 2)

@@ -53,6 +53,15 @@ def graphic_node(g) -> S:
     raise TypeError(f"unknown graphic {g!r}")
 
 
+def _line_text(g: Line, depth: int = 1) -> str:
+    """``dumps(graphic_node(g), depth)`` for a line, without building nodes (clipped silk holds hundreds)."""
+    i = "\t" * depth
+    return (f"{i}(fp_line\n{i}\t(start {fmt(float(g.start[0]))} {fmt(float(g.start[1]))})\n"
+            f"{i}\t(end {fmt(float(g.end[0]))} {fmt(float(g.end[1]))})\n"
+            f"{i}\t(stroke\n{i}\t\t(width {fmt(float(g.width))})\n{i}\t\t(type solid)\n{i}\t)\n"
+            f"{i}\t(layer {quote(g.layer)})\n{i})")
+
+
 def _pad_lines(group: PadGroup, depth: int = 1, *, with_nets: bool = False) -> str:
     """Render every pad of a group; coordinates formatted once per distinct value."""
     ind = "\t" * depth
@@ -121,7 +130,7 @@ def write_footprint(fp: FootprintGeom, *, model_path: str | None = None, with_ne
     shapes = [g for g in fp.graphics if not isinstance(g, Text)]
     texts = [g for g in fp.graphics if isinstance(g, Text)]
     for g in sorted(shapes, key=lambda g: order.get(g.layer, 3)):
-        root.add(graphic_node(g))
+        root.add(Raw(_line_text(g)) if isinstance(g, Line) else graphic_node(g))
     for t in texts:
         root.add(graphic_node(t))
     for group in fp.pads:

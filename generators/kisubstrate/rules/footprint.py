@@ -147,11 +147,13 @@ def check_mask(fp: FootprintGeom, rules: RuleSet) -> tuple[list[Violation], int]
 def _silk_items(fp: FootprintGeom) -> list[tuple[str, shapely.Geometry, float]]:
     """(label, centre-line geometry, half width) of every silk item."""
     items = []
-    for k, g in enumerate(fp.graphics):
-        if getattr(g, "layer", None) != "F.SilkS":
-            continue
+    silk = [(k, g) for k, g in enumerate(fp.graphics) if getattr(g, "layer", None) == "F.SilkS"]
+    # straight lines (hundreds where silk is clipped around every edge pad): one shapely call
+    ends = [(g.start, g.end) for _, g in silk if isinstance(g, Line)]
+    lines = iter(shapely.linestrings(np.array(ends, dtype=float)).tolist() if ends else ())
+    for k, g in silk:
         if isinstance(g, Line):
-            items.append((f"silk line {k}", shapely.LineString([g.start, g.end]), g.width / 2))
+            items.append((f"silk line {k}", next(lines), g.width / 2))
         elif isinstance(g, Poly):
             poly = shapely.Polygon(g.points)
             items.append((f"silk poly {k}", poly if g.fill else poly.exterior, g.width / 2))
@@ -206,7 +208,7 @@ def check_silk(fp: FootprintGeom, rules: RuleSet) -> tuple[list[Violation], int]
 
     # straight lines (nearly all silk): exact point-to-segment distances, all lines at once
     line_ids = [n for n, (_, geom, _) in enumerate(items)
-                if isinstance(geom, shapely.LineString) and len(geom.coords) == 2]
+                if isinstance(geom, shapely.LineString) and shapely.get_num_points(geom) == 2]
     if line_ids:
         seg = shapely.get_coordinates(np.array([items[n][1] for n in line_ids])).reshape(-1, 4)
         ax, ay, bx, by = seg[:, 0], seg[:, 1], seg[:, 2], seg[:, 3]
