@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -70,6 +71,14 @@ def _lines(text: str) -> tuple[list[int], list[dict[str, int]]]:
     return pkg_lines, key_lines
 
 
+def _tuple_args(annotation: Any) -> list[tuple]:
+    """Argument lists of the fixed-length tuples inside an annotation (through Optional)."""
+    if typing.get_origin(annotation) is tuple:
+        args = typing.get_args(annotation)
+        return [] if Ellipsis in args else [args]
+    return [t for arg in typing.get_args(annotation) for t in _tuple_args(arg)]
+
+
 def _is_branch_tag(part: str) -> bool:
     """pydantic's loc entries that name a union branch or validator, not a field."""
     return part.startswith("function-") or part in ("float", "int", "str", "bool", "list", "dict") \
@@ -107,6 +116,16 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> t
     ctx = err.get("ctx") or {}
     if msg.startswith("Input should be "):
         msg = "must be " + msg[len("Input should be "):]
+    plain = {"float_parsing": "must be a number", "float_type": "must be a number",
+             "int_parsing": "must be a whole number", "int_type": "must be a whole number",
+             "int_from_float": "must be a whole number", "string_type": "must be text"}
+    if kind in plain:
+        msg = plain[kind]
+    if kind in ("tuple_type", "list_type", "too_long", "too_short") and loc:
+        info = model.model_fields.get(loc[0])
+        arity = [len(a) for a in _tuple_args(info.annotation)] if info is not None else []
+        what = f"a list of {arity[0]} values" if len(arity) == 1 else "a list"
+        msg = f"must be {what}" + (f" ({info.description})" if info is not None and info.description else "")
     limits = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}
     if kind in limits and loc:
         info = model.model_fields.get(loc[0])
