@@ -198,7 +198,7 @@ def test_thermal_via_example_grid():
     ep = (3.1, 3.1)
     from kisubstrate.families.nolead import ThermalVias
 
-    xs, ys = via_positions(ThermalVias(count=(3, 3), grid=(1.0, 1.0)), ep)
+    xs, ys = via_positions(ThermalVias(count=(3, 3), grid=(1.0, 1.0)), ep, 0.5)
     assert xs.tolist() == [-1.0, 0.0, 1.0] and ys.tolist() == [-1.0, 0.0, 1.0]
     r = generate_footprint(dict(QFN32, thermal_vias={"count": [3, 3], "grid": [1, 1]}))
     assert r.report.ok, r.report.text()

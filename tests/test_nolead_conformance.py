@@ -257,8 +257,10 @@ def _stock_pads(name: str) -> dict[str, list[tuple[float, float, float, float]]]
             continue
         fields = {sym(c[0]): c[1:] for c in node[4:] if isinstance(c, list) and c}
         layers = [str(sym(v)) for v in fields.get("layers", [])]
-        if "F.Cu" not in layers and layers != ["F.Paste"]:
+        copper = any(layer.endswith(".Cu") for layer in layers)
+        if not copper and layers != ["F.Paste"]:
             continue
+        drill = float(fields["drill"][0]) if "drill" in fields else 0.0
         x, y = float(fields["at"][0]), float(fields["at"][1])
         rot = float(fields["at"][2]) if len(fields["at"]) > 2 else 0.0
         w, h = (float(v) for v in fields["size"])
@@ -274,7 +276,7 @@ def _stock_pads(name: str) -> dict[str, list[tuple[float, float, float, float]]]
                 w, h = max(w, max(xs) - min(xs)), max(h, max(ys) - min(ys))
         if round(rot) % 180 == 90:
             w, h = h, w
-        out.setdefault(str(sym(node[1])) if "F.Cu" in layers else "paste", []).append((x, y, w, h))
+        out.setdefault(str(sym(node[1])) if copper else "paste", []).append((x, y, w, h, drill))
     return out
 
 
@@ -287,10 +289,11 @@ def compare(name: str, spec: dict, *, paste: bool = False) -> list[str]:
     fp = generate_footprint(_paste_spec(name, spec) if paste else spec).geometry
     ours: dict[str, list] = {}
     for g in fp.pads:
-        if "F.Cu" not in g.layers and g.layers != ("F.Paste",):
+        copper = any(layer.endswith(".Cu") for layer in g.layers)
+        if not copper and g.layers != ("F.Paste",):
             continue
         for n, x, y in zip(g.names, g.x.tolist(), g.y.tolist()):
-            ours.setdefault(n if "F.Cu" in g.layers else "paste", []).append((x, y, g.size[0], g.size[1]))
+            ours.setdefault(n if copper else "paste", []).append((x, y, g.size[0], g.size[1], g.drill or 0.0))
     stock = _stock_pads(name)
     if not paste:
         ours.pop("paste", None)
@@ -305,7 +308,7 @@ def compare(name: str, spec: dict, *, paste: bool = False) -> list[str]:
             continue
         for pa, pb in zip(a, b):
             if any(abs(u - v) > TOL for u, v in zip(pa, pb)):
-                diffs.append(f"pad {n}: ours (x, y, w, h) {pa}, stock {pb}")
+                diffs.append(f"pad {n}: ours (x, y, w, h, drill) {pa}, stock {pb}")
     if fp.name != name.rpartition(":")[2]:
         diffs.append(f"name: ours {fp.name}")
     return diffs
@@ -339,6 +342,35 @@ def test_matches_kicad_library(stock_library, name, spec, source, reason):
 
 
 EP_CASES = [c for c in CASES if "exposed_pad" in c[1]]
+
+
+def _with_vias(name: str, vias: dict) -> tuple[str, dict, str, str | None]:
+    base = next(c for c in CASES if c[0] == name)
+    return (base[0] + "_ThermalVias", {**base[1], "thermal_vias": vias}, base[2] + " (thermal_vias block)", None)
+
+
+# _ThermalVias variants: every copper pad (EP, plated vias with their drills, B.Cu pad) compared
+VIA_CASES = [
+    _with_vias("QFN-32-1EP_5x5mm_P0.5mm_EP3.1x3.1mm", {"count": [3, 3], "drill": 0.2, "grid": [1, 1]}),
+    _with_vias("HVQFN-32-1EP_5x5mm_P0.5mm_EP3.1x3.1mm", {"count": [4, 4], "drill": 0.2}),
+    _with_vias("TQFN-32-1EP_5x5mm_P0.5mm_EP3.1x3.1mm", {"count": [3, 3], "drill": 0.2}),
+    _with_vias("QFN-32-1EP_4x4mm_P0.4mm_EP2.65x2.65mm", {"count": [3, 3], "drill": 0.2, "grid": [0.85, 0.85]}),
+    _with_vias("VQFN-32-1EP_4x4mm_P0.4mm_EP2.8x2.8mm", {"count": [3, 3], "drill": 0.2, "grid": [1.15, 1.15]}),
+    _with_vias("Texas_RSN_WQFN-32-1EP_4x4mm_P0.4mm_EP2.8x2.8mm", {"count": [3, 3], "drill": 0.3}),
+    _with_vias("QFN-24-1EP_4x4mm_P0.5mm_EP2.15x2.15mm", {"count": [3, 3], "drill": 0.3}),
+    _with_vias("QFN-24-1EP_4x4mm_P0.5mm_EP2.7x2.7mm", {"count": [3, 3], "drill": 0.2}),
+    _with_vias("QFN-24-1EP_4x5mm_P0.5mm_EP2.65x3.65mm", {"count": [3, 4], "drill": 0.2}),
+    _with_vias("QFN-24-1EP_5x5mm_P0.65mm_EP3.2x3.2mm", {"count": [3, 3], "drill": 0.2, "grid": [1.1, 1.1]}),
+    _with_vias("Package_SON:WSON-6-1EP_2x2mm_P0.65mm_EP1x1.6mm", {"count": [1, 2], "drill": 0.2, "grid": [1.1, 1.1]}),
+    _with_vias("Package_SON:WSON-10-1EP_4x4mm_P0.8mm_EP2.6x3mm", {"count": [3, 3], "drill": 0.2}),
+]
+
+
+@pytest.mark.kicad
+@pytest.mark.parametrize("name,spec,source,reason", VIA_CASES, ids=[c[0].rpartition(":")[2] for c in VIA_CASES])
+def test_thermal_via_variants_match_kicad_library(stock_library, name, spec, source, reason):
+    diffs = compare(name, spec)
+    assert not diffs, "\n".join(diffs[:10])
 
 
 @pytest.mark.kicad
@@ -404,6 +436,13 @@ if __name__ == "__main__":  # print the conformance table
     print(f"conformance: {m} / {a} matched (pads ±1 µm, EP size)")
     pm = sum(1 for c in EP_CASES if not compare(c[0], c[1], paste=True))
     print(f"with the EP paste pads as well: {pm} / {len(EP_CASES)} matched")
+    vm = 0
+    for name, spec, _s, _r in VIA_CASES:
+        d = compare(name, spec)
+        vm += not d
+        if d:
+            print("MISMATCH " + name + "\n           " + "\n           ".join(d[:4]))
+    print(f"_ThermalVias variants (EP, vias, drills, B.Cu pad): {vm} / {len(VIA_CASES)} matched")
     jm, ja, jrows = jedec_sweep()
     print(f"JEDEC-assumption sweep (generic 0.5 mm QFNs, datasheet unknown): {jm} / {ja} matched; the others "
           "differ in land length/width only (their datasheets' b, L or body tolerance differ from MO-220 typical)")

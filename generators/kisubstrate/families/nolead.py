@@ -83,8 +83,9 @@ class ThermalVias(SpecModel):
 
     count: tuple[int, int] = Field(description="vias in x and y (columns, rows)")
     drill: float = length("via drill diameter", le=2, default=0.2)
-    grid: tuple[float, float] | None = Field(None, description="via pitch x, y (mm); default: the "
-                                             "exposed pad divided by count", json_schema_extra={"unit": "mm"})
+    grid: tuple[float, float] | None = Field(None, description="via pitch x, y (mm); default: spread over "
+                                             "the exposed pad, outer via pads at its edge",
+                                             json_schema_extra={"unit": "mm"})
     paste_via_clearance: float = length("paste kept this far from via holes", ge=0, le=2, default=0.1)
 
     @field_validator("count", "grid", mode="before")
@@ -357,8 +358,8 @@ class NoLeadSpec(SpecModel):
         tv = self.thermal_vias
         assert tv is not None
         rules = self.rule_set()
-        xs, ys = via_positions(tv, ep)
         ring = tv.drill / 2 + rules.annular_ring
+        xs, ys = via_positions(tv, ep, 2 * ring)
         for axis, pos, size in (("x", xs, ep[0]), ("y", ys, ep[1])):
             if len(pos) and float(np.abs(pos).max()) + ring > size / 2 + 1e-9:
                 raise ValueError(f"thermal vias (drill {fmt(tv.drill)} mm + annular ring "
@@ -427,12 +428,23 @@ def ipc_land(body: Toleranced, lead_length: Toleranced, lead_width: Toleranced,
     return Land(round_base(z, round_to), round_base(g, round_to), round_base(x, round_to))
 
 
-def via_positions(tv: ThermalVias, ep: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
-    """Via centre coordinates along x and along y (mm), centred on the exposed pad."""
+def via_positions(tv: ThermalVias, ep: tuple[float, float], via_pad: float) -> tuple[np.ndarray, np.ndarray]:
+    """Via centre coordinates along x and along y (mm), centred on the exposed pad.
+
+    Without a ``grid`` the vias spread over the whole pad, the outer via pads (``via_pad``
+    diameter) touching its edge, as KiCad's generator places them.
+
+    >>> xs, ys = via_positions(ThermalVias(count=(4, 1)), (3.1, 3.1), 0.5)
+    >>> xs.tolist(), ys.tolist()
+    ([-1.3, -0.433333, 0.433333, 1.3], [0.0])
+    """
     out = []
     for k in range(2):
         n = tv.count[k]
-        pitch = tv.grid[k] if tv.grid is not None else math.floor(ep[k] / n / 0.01 + 1e-6) * 0.01
+        if tv.grid is not None:
+            pitch = tv.grid[k]
+        else:
+            pitch = (ep[k] - via_pad) / (n - 1) if n > 1 else 0.0
         out.append(np.array([snap((i - (n - 1) / 2) * pitch) for i in range(n)]))
     return out[0], out[1]
 
@@ -592,9 +604,9 @@ def build_nolead(spec: NoLeadSpec) -> list[FootprintGeom]:
         keep = 0.0
         tv = spec.thermal_vias
         if tv is not None:
-            vx, vy = via_positions(tv, ep)
-            gx, gy = np.meshgrid(vx, vy, indexing="ij")
             via_pad = snap(tv.drill + 2 * rules.annular_ring)
+            vx, vy = via_positions(tv, ep, via_pad)
+            gx, gy = np.meshgrid(vx, vy, indexing="ij")
             groups.append(PadGroup(names=[ep_name] * gx.size, x=gx.ravel(), y=gy.ravel(), kind="thru_hole",
                                    shape="circle", size=(via_pad, via_pad), layers=("*.Cu",), drill=tv.drill))
             bottom = (snap(min(ep[0], float(vx.max() - vx.min()) + via_pad)),
