@@ -1,0 +1,225 @@
+"""The library definition and `kisubstrate library`: expansion, errors, outputs, byte-identical
+regeneration of the committed library, and KiCad loading every exported footprint."""
+
+from __future__ import annotations
+
+import csv
+import filecmp
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import run_pcbnew
+from kisubstrate.library import LibraryDef, compact_svg, export_library
+from kisubstrate.model.errors import SpecError
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "footprints" / "library.yaml"
+LIB_DIR = ROOT / "footprints" / "kisubstrate_Packages"
+LIB = "kisubstrate_Packages"
+REGEN_COMMAND = "kisubstrate library footprints/library.yaml -o footprints/kisubstrate_Packages"
+
+
+def _small(tmp_path: Path, sections: list, **top) -> Path:
+    import yaml
+
+    path = tmp_path / "lib.yaml"
+    path.write_text(yaml.safe_dump({"library": "Small_Lib", "sections": sections, **top}))
+    return path
+
+
+BGA_SECTION = {"title": "BGA 1 mm", "family": "bga", "defaults": {"pitch": 1.0, "ball_diameter": 0.5},
+               "layout": "fit", "edge": 1.0, "sweep": {"body": [5, 8, 11]},
+               "variants": [{}, {"perimeter_rings": 2, "min_layout": 7}]}
+
+
+# -- the definition ------------------------------------------------------------------------------
+def test_sweeps_fit_layouts_bodies_and_filter_variants():
+    lib = LibraryDef.from_dict({"library": "L", "sections": [
+        BGA_SECTION,
+        {"title": "W", "family": "wlcsp", "defaults": {"pitch": 0.4, "ball_diameter": 0.25}, "body": "fit",
+         "edge": 0.2, "sweep": {"layout": [[2, 3], 4]}},
+        {"title": "LGA", "family": "lga", "layout": "fit", "edge": 0.5,
+         "sweep": {"pl": [{"pitch": 1.0, "land_diameter": 0.5}, {"pitch": 0.8, "land_diameter": 0.4}],
+                   "body": [4]},
+         "variants": [{}, {"pad_shape": "rect", "name_suffix": "_Sq", "parity": "even"}]},
+        {"title": "explicit", "family": "pga", "packages": [{"body": [10, 10], "pitch": 2.54, "layout": [3, 3],
+                                                             "pin_diameter": 0.46}]}]})
+    got = [(lib.sections[s].title, p.get("body"), p.get("layout"), p.get("perimeter_rings"), p.get("pitch"))
+           for s, p in lib.packages]
+    assert got == [
+        ("BGA 1 mm", [5.0, 5.0], [4, 4], None, 1.0),        # (5 - 2 x 1) / 1 + 1 = 4 balls
+        ("BGA 1 mm", [8.0, 8.0], [7, 7], None, 1.0),
+        ("BGA 1 mm", [8.0, 8.0], [7, 7], 2, 1.0),           # min_layout 7 reached
+        ("BGA 1 mm", [11.0, 11.0], [10, 10], None, 1.0),
+        ("BGA 1 mm", [11.0, 11.0], [10, 10], 2, 1.0),
+        ("W", [0.8, 1.2], [2, 3], None, 0.4),              # body = grid span + 2 x 0.2
+        ("W", [1.6, 1.6], [4, 4], None, 0.4),
+        ("LGA", [4.0, 4.0], [4, 4], None, 1.0),             # 3 / 1.0 + 1
+        ("LGA", [4.0, 4.0], [4, 4], None, 1.0),             # even: the square-land variant
+        ("LGA", [4.0, 4.0], [4, 4], None, 0.8),             # 3 / 0.8 -> 3 + 1
+        ("LGA", [4.0, 4.0], [4, 4], None, 0.8),
+        ("explicit", [10, 10], [3, 3], None, 2.54),
+    ]
+
+
+@pytest.mark.parametrize("data, field, words", [
+    ({"library": "L", "sections": [{"title": "x", "sweep": {"body": [5]}}]}, "family", "missing"),
+    ({"library": "L", "sections": [{**BGA_SECTION, "edge": -1}]}, "edge", "edge"),
+    ({"library": "L", "sections": [{**BGA_SECTION, "colour": 1}]}, None, "unknown section key 'colour'"),
+    ({"library": "L", "sections": [{**BGA_SECTION, "sweep": {"body": []}}]}, "sweep", "non-empty"),
+    ({"library": "bad name", "sections": [BGA_SECTION]}, "library", "library name"),
+    ({"library": "L", "pcm_id": "has_underscore", "sections": [BGA_SECTION]}, "pcm_id", "no underscores"),
+    ({"library": "L", "sections": []}, "sections", "non-empty"),
+    ({"library": "L", "sections": [BGA_SECTION], "extra": 1}, None, "unknown top-level key 'extra'"),
+])
+def test_definition_mistakes_are_located(data, field, words):
+    with pytest.raises(SpecError) as err:
+        LibraryDef.from_dict(data, file="lib.yaml")
+    assert err.value.field == field and err.value.file == "lib.yaml"
+    assert words in str(err.value)
+
+
+def test_invalid_package_names_its_section_and_field(tmp_path):
+    bad = {**BGA_SECTION, "defaults": {"pitch": 1.0, "ball_diameter": 1.5}}  # ball > pitch
+    with pytest.raises(SpecError) as err:
+        export_library(_small(tmp_path, [bad]), tmp_path / "out", renders=False, jobs=1)
+    assert "section 'BGA 1 mm'" in str(err.value) and "ball_diameter" in str(err.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_model_path_modes():
+    lib = LibraryDef.from_dict({"library": "L", "pcm_id": "com.example.lib", "sections": [BGA_SECTION]})
+    assert lib.model_path("F") == "${KIPRJMOD}/L.3dshapes/F.wrl"
+    assert lib.model_path("F", "pcm") == "${KICAD9_3RD_PARTY}/3dmodels/com_example_lib/L.3dshapes/F.wrl"
+    assert lib.model_path("F", "stock") == "${KICAD9_3DMODEL_DIR}/L.3dshapes/F.wrl"
+    assert lib.model_path("F", "${MY_MODELS}/{lib}/{name}.wrl") == "${MY_MODELS}/L/F.wrl"
+    assert lib.lib_uri("pcm") == "${KICAD9_3RD_PARTY}/footprints/com_example_lib/L.pretty"
+    with pytest.raises(SpecError):
+        lib.model_path("F", "nonsense")
+
+
+# -- the export ----------------------------------------------------------------------------------
+def test_export_writes_library_models_catalogue_provenance(tmp_path, cli_runner):
+    spec = _small(tmp_path, [BGA_SECTION])
+    out = tmp_path / "out"
+    code, stdout, _ = cli_runner("library", spec, "-o", out, "--no-renders", "-q", "--models", "pcm", "-j", "2")
+    assert code == 0, stdout
+    assert "5 footprints" in stdout and "ms per footprint" in stdout
+    mods = sorted((out / "Small_Lib.pretty").glob("*.kicad_mod"))
+    wrls = sorted((out / "Small_Lib.3dshapes").glob("*.wrl"))
+    assert [p.stem for p in mods] == [p.stem for p in wrls] and len(mods) == 5
+    text = mods[0].read_text()
+    assert f'(model "${{KICAD9_3RD_PARTY}}/3dmodels/org_kisubstrate_packages/Small_Lib.3dshapes/{mods[0].stem}.wrl"' \
+        in text
+    assert '(uri "${KICAD9_3RD_PARTY}/footprints/org_kisubstrate_packages/Small_Lib.pretty")' in \
+        (out / "fp-lib-table").read_text()
+    rows = list(csv.DictReader((out / "provenance.csv").open()))
+    land = [r for r in rows if r["item"] == "land"]
+    assert len(land) == 5
+    assert {(r["value_mm"], r["rule"], r["factor"].split(",")[0]) for r in land} == \
+        {("0.4", "IPC-7352", "0.8 x ball 0.5 mm (collapsible)")}
+    assert {r["item"] for r in rows} == {"land", "mask", "courtyard"}
+    cat = (out / "catalogue.md").read_text()
+    assert cat.count("| `BGA-") == 5 and "## BGA 1 mm" in cat
+    # re-run: nothing changes; a removed package's files are pruned
+    assert export_library(spec, out, renders=False, jobs=1, models="pcm").changed == []
+    smaller = _small(tmp_path, [{**BGA_SECTION, "sweep": {"body": [5, 8]}}])
+    res = export_library(smaller, out, renders=False, jobs=1, models="pcm")
+    assert sorted(p.name for p in res.removed) == sorted(
+        [m.name for m in mods if "11.0x11.0" in m.name] + [w.name for w in wrls if "11.0x11.0" in w.name])
+    assert len(list((out / "Small_Lib.pretty").glob("*.kicad_mod"))) == 3
+
+
+def test_violations_write_nothing(tmp_path, cli_runner):
+    tight = {**BGA_SECTION, "defaults": {"pitch": 1.0, "ball_diameter": 0.5, "pad_diameter": 0.95}}
+    code, stdout, stderr = cli_runner("library", _small(tmp_path, [tight]), "-o", tmp_path / "out",
+                                      "--no-renders", "-q")
+    assert code == 1
+    assert "copper_clearance" in stdout and "nothing written" in stderr
+    assert not (tmp_path / "out").exists()
+    code, _, stderr = cli_runner("library", tmp_path / "missing.yaml", "-o", tmp_path / "out", "-q")
+    assert code == 2 and "file not found" in stderr
+
+
+def test_compact_svg_is_lossless_for_groups_and_drops_the_date():
+    svg = ('<svg>\n<title>SVG Image created as x.svg date 2026/11/22 05:48:14 </title>\n'
+           '<g style="fill:#C83434;">\n<circle cx="1" cy="2" r="0.1" />\n</g>\n'
+           '<g style="fill:#C83434;">\n<circle cx="3" cy="2" r="0.1" />\n</g>\n'
+           '<g style="fill:none;">\n<path d="M1 2\nL3 4\n" />\n</g>\n</svg>\n')
+    assert compact_svg(svg) == ('<svg>\n<g style="fill:#C83434;">\n<circle cx="1" cy="2" r="0.1" />\n'
+                                '<circle cx="3" cy="2" r="0.1" />\n</g>\n<g style="fill:none;">\n'
+                                '<path d="M1 2 L3 4 " />\n</g>\n</svg>\n')
+
+
+# -- the committed library -----------------------------------------------------------------------
+def _tree(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+@pytest.mark.kicad
+def test_regenerating_the_committed_library_changes_no_byte(tmp_path, kicad_cli):
+    """CI guard: the committed footprints/kisubstrate_Packages is exactly what the spec makes."""
+    out = tmp_path / LIB
+    res = export_library(SPEC, out, jobs=2, kicad_cli=kicad_cli)
+    assert not res.violations
+    new, old = _tree(out), _tree(LIB_DIR)
+    assert new == old, f"files differ: run `{REGEN_COMMAND}` and commit (extra {sorted(set(new) ^ set(old))[:5]})"
+    _, mismatch, errors = filecmp.cmpfiles(out, LIB_DIR, new, shallow=False)
+    assert not mismatch and not errors, \
+        f"{len(mismatch)} file(s) differ, e.g. {mismatch[:3]}: run `{REGEN_COMMAND}` and commit"
+    assert len(list((out / "renders").glob("*.svg"))) == len(res.entries) >= 300
+    # the catalogue shows every footprint's render
+    cat = (out / "catalogue.md").read_text()
+    assert all(f'src="renders/{e.name}.svg"' in cat for e in res.entries)
+
+
+@pytest.mark.kicad
+def test_kicad_cli_fp_upgrade_parses_the_library(tmp_path, kicad_cli):
+    r = subprocess.run([kicad_cli, "fp", "upgrade", str(LIB_DIR / f"{LIB}.pretty"), "-o", str(tmp_path / "up"),
+                        "--force"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert len(list((tmp_path / "up").glob("*.kicad_mod"))) == \
+        len(list((LIB_DIR / f"{LIB}.pretty").glob("*.kicad_mod"))) >= 300
+
+
+PCBNEW_LOAD_ALL = r"""
+import json, os, sys
+import pcbnew
+lib = sys.argv[1]
+out = {}
+io = pcbnew.PCB_IO_KICAD_SEXPR()  # one plugin: its library cache parses the folder once
+for f in sorted(os.listdir(lib)):
+    if not f.endswith(".kicad_mod"):
+        continue
+    fp = io.FootprintLoad(lib, f[:-len(".kicad_mod")])
+    pads = list(fp.Pads())
+    out[f[:-len(".kicad_mod")]] = {
+        "pads": len(pads), "value": fp.GetValue(),
+        "models": [m.m_Filename for m in fp.Models()],
+        "bga": sum(p.GetProperty() == pcbnew.PAD_PROP_BGA for p in pads),
+        "smd": sum(p.GetAttribute() == pcbnew.PAD_ATTRIB_SMD for p in pads),
+        "courtyard": fp.GetCourtyard(pcbnew.F_CrtYd).OutlineCount(),
+    }
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.kicad
+def test_every_footprint_loads_in_pcbnew(pcbnew_python):
+    from test_library_klc import library, pads
+
+    got = run_pcbnew(pcbnew_python, PCBNEW_LOAD_ALL, str(LIB_DIR / f"{LIB}.pretty"))
+    lib = library()
+    assert sorted(got) == sorted(lib) and len(got) >= 300
+    for name, info in got.items():
+        family = name.split("-")[0]
+        n = len(pads(lib[name]))
+        assert info["pads"] == n and info["value"] == name
+        assert info["models"] == [f"${{KIPRJMOD}}/{LIB}.3dshapes/{name}.wrl"]
+        assert info["bga"] == (n if family in ("BGA", "WLCSP") else 0), name
+        assert info["smd"] == (0 if family == "PGA" else n)
+        assert info["courtyard"] == 1
