@@ -94,6 +94,17 @@ def test_description_records_provenance():
         assert piece in d, piece
 
 
+def test_courtyard_excess_per_density():
+    offsets = {}
+    for density in ("least", "nominal", "most"):
+        fp = generate_footprint(dict(QFN32, density=density)).geometry
+        offsets[density] = fp.meta["courtyard_offset"]
+        # lands reach Z/2 (5.55, 5.75, 5.95 / 2); courtyard = that + excess, out to 0.01 mm
+        half = fp.meta["z"] / 2 + offsets[density]
+        assert fp.courtyard.bounds[2] == pytest.approx(math.ceil(half * 100 - 1e-6) / 100)
+    assert offsets == {"least": 0.1, "nominal": 0.25, "most": 0.5}
+
+
 def test_pad_size_override_and_span():
     spec = dict(QFN32, pad_size=[0.8, 0.28], pad_span=[4.8, 4.8])
     table = {r[0]: r for r in generate_footprint(spec).geometry.pad_table()}

@@ -531,32 +531,33 @@ def paste_coverage(ep: tuple[float, float], groups: list[PadGroup]) -> float:
 
 
 def lands(spec: NoLeadSpec) -> tuple[Land | None, Land]:
-    """(top/bottom land or None for SON, left/right land) of a spec, EP clearance applied."""
+    """(top/bottom land or None for SON, left/right land) of a spec (mm).
+
+    Leads on the left and right sides span the body in x, top and bottom leads in y. IPC
+    lands have their heel pulled back to keep ``ep_lead_clearance`` from the exposed pad
+    (KiCad's generator does the same); fixed ``pad_size`` lands are datasheet values and
+    are left alone (the copper-clearance check still applies).
+    """
     rules = spec.rule_set()
     goals = FILLETS[spec.fillet_table][spec.density]
     fab, place = getattr(rules, "fab_tolerance", 0.1), getattr(rules, "placement_tolerance", 0.05)
     ep = spec.ep_land_size
     nx, _ = spec.sides
-    out: list[Land | None] = []
-    for k, (body, other) in enumerate(((spec.body[1], 1), (spec.body[0], 0))):
-        if k == 0 and not nx:
-            out.append(None)
-            continue
-        land = ipc_land(body, spec.lead_length, spec.lead_width, spec.pull_back, goals, fab=fab, place=place,
-                        round_to=spec.round_to)
+
+    def one(axis: int) -> Land:  # axis 0: left/right leads (x), 1: top/bottom leads (y)
+        land = ipc_land(spec.body[axis], spec.lead_length, spec.lead_width, spec.pull_back, goals, fab=fab,
+                        place=place, round_to=spec.round_to)
         if spec.pad_size is not None:
             length, width = spec.pad_size
-            if spec.pad_span is not None:
-                center = spec.pad_span[other] / 2
-            else:
-                center = land.z / 2 - length / 2
-            land = Land(snap(2 * center + length), snap(2 * center - length), width)
+            center = spec.pad_span[axis] / 2 if spec.pad_span is not None else land.z / 2 - length / 2
+            return Land(snap(2 * center + length), snap(2 * center - length), width)
         if ep is not None:
-            need = ep[other] + 2 * spec.ep_lead_clearance
+            need = ep[axis] + 2 * spec.ep_lead_clearance
             if land.g < need - 1e-9:
-                land = Land(land.z, snap(need), land.x, heel_pulled=snap((need - land.g) / 2))
-        out.append(land)
-    return out[0], out[1]  # type: ignore[return-value]
+                return Land(land.z, snap(need), land.x, heel_pulled=snap((need - land.g) / 2))
+        return land
+
+    return (one(1) if nx else None), one(0)
 
 
 def build_nolead(spec: NoLeadSpec) -> list[FootprintGeom]:
@@ -667,7 +668,12 @@ def build_nolead(spec: NoLeadSpec) -> list[FootprintGeom]:
                          + ")")
     name = spec.resolved_name
     pkg = spec.package_type or ("QFN" if spec.family == "qfn" else "DFN")
-    leads = (f"{nx}+{ny} leads per side pair" if nx else f"{ny} leads per side")
+    if not nx:
+        leads = f"{ny} leads per side"
+    elif nx == ny:
+        leads = f"{nx} leads per side"
+    else:
+        leads = f"{nx} leads top/bottom, {ny} left/right"
     parts = [f"{pkg}-{n}, {leads}, body {spec.body[0].text()}x{spec.body[1].text()} mm, pitch {fmt(p)} mm, "
              f"lead width {spec.lead_width.text()} mm, length {spec.lead_length.text()} mm"
              + (f", pull-back {spec.pull_back.text()} mm" if spec.pull_back is not None else "")]
