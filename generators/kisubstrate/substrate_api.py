@@ -58,6 +58,9 @@ def build_substrate(spec: Any, *, check: bool = True) -> SubstrateResult:
     board = fam.substrate(spec)
     rules = spec.substrate_rules()
     report = check_board(board, rules, stackup=spec.stackup) if check else Report(board.name, rules.name)
+    if check:  # family rules (e.g. cavity, z-stack): callables (board, rules) -> list[Violation] in meta
+        for family_check in board.meta.get("checks", ()):
+            report.extend(family_check(board, rules))
     return SubstrateResult(spec=spec, board=board, report=report)
 
 
@@ -78,6 +81,9 @@ def sidecar(result: SubstrateResult) -> dict:
             m = st.material(mat)
             layers.append({"kind": "dielectric", "thickness": lay.thickness, "material": mat,
                            "epsilon_r": m.epsilon_r, "loss_tangent": m.loss_tangent, "type": lay.type})
+            if lay.plies:
+                layers[-1]["plies"] = [{"thickness": p.thickness, "material": p.material or mat, "role": p.role}
+                                       for p in lay.plies]
     spans = sorted({(k, int(t), int(b)) for k, t, b in zip(board.vias.kind, board.vias.top, board.vias.bottom)})
     return {"name": board.name, "family": spec.family, "copper": board.copper, "kicad_copper": lm.kicad_count,
             "outline": [[round(x, 6), round(y, 6)] for x, y in list(board.outline.exterior.coords)[:-1]],
@@ -85,7 +91,7 @@ def sidecar(result: SubstrateResult) -> dict:
             "via_spans": [{"kind": k, "top": t, "bottom": b} for k, t, b in spans],
             "counts": {"pads": len(board.pads), "vias": len(board.vias), "tracks": len(board.tracks),
                        "nets": len(board.nets) - 1},
-            "report": result.report.as_dict()}
+            "report": result.report.as_dict(), **board.meta.get("sidecar", {})}
 
 
 def substrate_files(result: SubstrateResult) -> dict[str, str]:
@@ -93,12 +99,15 @@ def substrate_files(result: SubstrateResult) -> dict[str, str]:
     spec, board = result.spec, result.board
     rules = spec.substrate_rules()
     n = board.name
-    return {
+    files = {
         f"{n}.kicad_pcb": write_board(board, spec.stackup, carrier_clearance=rules.clearance),
         f"{n}.kicad_pro": write_project(n, rules, width=spec.width(), micro=spec.micro()),
-        f"{n}.kicad_dru": write_dru(rules, micro=spec.micro(), width=spec.width()),
+        f"{n}.kicad_dru": write_dru(rules, micro=spec.micro(), width=spec.width(), extra=board.meta.get("dru_extra", "")),
         f"{n}.kisubstrate.json": json.dumps(sidecar(result), indent=1, sort_keys=True) + "\n",
     }
+    for suffix, text in board.meta.get("files", {}).items():  # family extras, e.g. "-fab-notes.txt"
+        files[f"{n}{suffix}"] = text
+    return files
 
 
 def check_hook(spec: Any, fam: Any) -> list[Report]:

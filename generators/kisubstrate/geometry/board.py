@@ -120,6 +120,8 @@ class Drawing:
     width: float = 0.05
     closed: bool = True
     label: str = ""
+    text: str = ""  # non-empty: a text item at points[0] (height ``size`` mm), e.g. a fabrication note
+    size: float = 0.3
 
 
 @dataclass

@@ -67,7 +67,7 @@ def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0) -> 
     thickness = stackup.thickness() + 2 * stackup.mask_thickness
     L += ["(kicad_pcb", f"\t(version {FORMAT_VERSION})", '\t(generator "kisubstrate")',
           f'\t(generator_version "{__version__}")', "\t(general", f"\t\t(thickness {fmt(thickness)})",
-          "\t\t(legacy_teardrops no)", "\t)", '\t(paper "A4")', layers_block(lm), "\t(setup",
+          "\t\t(legacy_teardrops no)", "\t)", '\t(paper "A4")', layers_block(lm, user_layers=geom.meta.get("user_layers")), "\t(setup",
           stackup_block(stackup, lm), "\t\t(pad_to_mask_clearance 0)",
           "\t\t(allow_soldermask_bridges_in_footprints no)", "\t\t(tenting front back)", "\t)"]
     for code, n in enumerate(nets):
@@ -109,9 +109,18 @@ def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0) -> 
     L.append(f"\t(gr_poly (pts {_pts(coords)}) (stroke (width 0.05) (type solid)) (fill no) "
              f'(layer "Edge.Cuts") (uuid "{item_uuid(name, "edge")}"))')
     for k, d in enumerate(geom.drawings):
-        if d.closed:
+        if d.text:
+            x, y = d.points[0]
+            L.append(f"\t(gr_text {quote(d.text)} (at {fmt(x)} {fmt(y)} 0) (layer \"{d.layer}\") "
+                     f'(uuid "{item_uuid(name, f"drawing/{k}")}") (effects (font (size {fmt(d.size)} {fmt(d.size)}) '
+                     f"(thickness {fmt(round(d.size / 6, 4))})) (justify left)))")
+        elif d.closed:
             L.append(f"\t(gr_poly (pts {_pts(d.points)}) (stroke (width {fmt(d.width)}) (type solid)) (fill no) "
                      f'(layer "{d.layer}") (uuid "{item_uuid(name, f"drawing/{k}")}"))')
+        else:
+            for j, ((xa, ya), (xb, yb)) in enumerate(zip(d.points, d.points[1:])):
+                L.append(f"\t(gr_line (start {fmt(xa)} {fmt(ya)}) (end {fmt(xb)} {fmt(yb)}) (stroke (width "
+                         f'{fmt(d.width)}) (type solid)) (layer "{d.layer}") (uuid "{item_uuid(name, f"drawing/{k}/{j}")}"))')
 
     # -- tracks and vias ---------------------------------------------------------------------------
     t = geom.tracks

@@ -83,8 +83,18 @@ class LayerMap:
         return [kicad_copper_name(k, self.kicad_count) for k in range(self.kicad_count)]
 
 
-def layers_block(lm: LayerMap, *, user_names: dict[str, str] | None = None) -> str:
-    """The ``(layers …)`` block of a board (tab-indented, depth 1)."""
+def user_layer_id(name: str) -> int:
+    """KiCad 9 id of a user layer ``User.<k>`` (37 + 2k)."""
+    return 37 + 2 * int(name.split(".")[1])
+
+
+def layers_block(lm: LayerMap, *, user_names: dict[str, str] | None = None,
+                 user_layers: dict[str, str] | None = None) -> str:
+    """The ``(layers …)`` block of a board (tab-indented, depth 1).
+
+    ``user_layers`` adds named user layers after the standard ones, e.g. ``{"User.2": "Fab.Notes"}``
+    (``User.1`` is always present as ``Cavity``).
+    """
     user_names = user_names or {}
     lines = ["\t(layers"]
     for name in lm.names():
@@ -95,6 +105,9 @@ def layers_block(lm: LayerMap, *, user_names: dict[str, str] | None = None) -> s
     for lid, name, uname in USER_LAYERS:
         extra = f' "{uname}"' if uname else ""
         lines.append(f'\t\t({lid} "{name}" user{extra})')
+    for name, uname in sorted((user_layers or {}).items(), key=lambda kv: user_layer_id(kv[0])):
+        if name != "User.1":
+            lines.append(f'\t\t({user_layer_id(name)} "{name}" user "{uname}")')
     lines.append("\t)")
     return "\n".join(lines)
 
@@ -115,6 +128,14 @@ def stackup_block(stackup, lm: LayerMap) -> str:
         mat = stackup.material(mat_name)
         text = (f'\t\t\t(layer "dielectric {n}" (type "{lay.type}") (thickness {fmt(thickness)}) '
                 f'(material "{mat_name}") (epsilon_r {fmt(mat.epsilon_r)}) (loss_tangent {fmt(mat.loss_tangent)}))')
+        if lay.plies and len(lay.plies) > 1:  # KiCad sub-layers: one dielectric, several sheets
+            parts = []
+            for ply in lay.plies:
+                pname = ply.material or mat_name
+                pm = stackup.material(pname)
+                parts.append(f'(thickness {fmt(ply.thickness)}) (material "{pname}") (epsilon_r {fmt(pm.epsilon_r)}) '
+                             f'(loss_tangent {fmt(pm.loss_tangent)})')
+            text = (f'\t\t\t(layer "dielectric {n}" (type "{lay.type}") ' + " addsublayer ".join(parts) + ")")
         n += 1
         return text
 

@@ -68,14 +68,32 @@ MATERIALS: dict[str, Material] = {
 """Built-in dielectric table; a spec's ``stackup.materials`` extends or overrides it."""
 
 
+class Ply(SpecModel):
+    """One sheet of a dielectric made of several materials (KiCad sub-layer), e.g. a spacer or adhesive.
+
+    Example: the dielectric between a cavity package's ring copper and its cavity floor is the
+    second substrate plus the spacer: ``plies: [{thickness: 0.1, material: BT, role: substrate},
+    {thickness: 0.3, material: FR-4, role: spacer}]`` (top first).
+    """
+
+    thickness: float = length("ply thickness", le=5.0)
+    material: str | None = Field(None, description="material (MATERIALS or stackup.materials); default the layer's")
+    role: str = Field("", max_length=40, description="what the ply is: substrate, spacer, resin, adhesive, ...")
+
+
 class StackLayer(SpecModel):
-    """One layer of the stack: either ``copper: thickness`` or ``dielectric: thickness`` (+ material)."""
+    """One layer of the stack: either ``copper: thickness`` or ``dielectric: thickness`` (+ material).
+
+    A dielectric may list ``plies`` (top first; KiCad sub-layers): their thicknesses add up to
+    the dielectric's thickness.
+    """
 
     copper: float | None = length("copper thickness", le=1.0, default=None)
     dielectric: float | None = length("dielectric thickness", le=5.0, default=None)
     material: str | None = Field(None, description="dielectric material (MATERIALS or stackup.materials)")
     type: Literal["core", "prepreg"] = Field("prepreg", description="KiCad dielectric type")
     name: str | None = Field(None, max_length=40, description="user name of a copper layer (e.g. 'RDL1')")
+    plies: list[Ply] | None = Field(None, max_length=8, description="sheets of a composite dielectric, top first")
 
     @model_validator(mode="after")
     def _one_kind(self) -> "StackLayer":
@@ -83,6 +101,12 @@ class StackLayer(SpecModel):
             raise ValueError("each stack layer is either 'copper: <mm>' or 'dielectric: <mm>'")
         if self.copper is not None and self.material is not None:
             raise ValueError("a copper layer has no dielectric material")
+        if self.plies is not None:
+            if self.copper is not None or not self.plies:
+                raise ValueError("only a dielectric has plies (at least one)")
+            total = sum(p.thickness for p in self.plies)
+            if abs(total - self.dielectric) > 1e-6:  # type: ignore[operator]
+                raise ValueError(f"plies add up to {total:g} mm but the dielectric is {self.dielectric:g} mm")
         return self
 
     @property
@@ -120,6 +144,12 @@ class Stackup(SpecModel):
             raise ValueError(f"{self.copper_count} copper layers: KiCad supports at most {MAX_COPPER}")
         for lay in self.dielectrics():
             self.material(lay.material or self.default_material)
+            for ply in lay.plies or ():
+                self.material(ply.material or lay.material or self.default_material)
+        diel = self.dielectrics()
+        if self.copper_count % 2 and diel[-1].plies and len(diel[-1].plies) > 1:
+            raise ValueError("with an odd copper count the last dielectric is split around KiCad's placeholder "
+                             "layer: give the plies to another dielectric")
         return self
 
     def material(self, name: str) -> Material:
