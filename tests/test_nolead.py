@@ -218,16 +218,17 @@ def test_thermal_via_example_grid():
 
 
 # -- bad input: exit 2 with a clear message ------------------------------------------------------------
-BAD = {
-    "toleranced": (dict(QFN32, lead_width="0.18 to 0.30"), "accepted forms"),
-    "ep_larger_than_body": (dict(QFN32, exposed_pad="5.5 +/- 0.1"), "larger than the body"),
-    "ep_over_leads": (dict(QFN32, exposed_pad="4.3 +/- 0.05"), "overlaps the leads"),
-    "lead_width_vs_pitch": (dict(QFN32, lead_width="0.4 .. 0.55"), "leads overlap"),
-    "corner_leads": (dict(QFN32, leads=40), "leads overlap"),
-    "leads_not_by_four": (dict(QFN32, leads=30), "four equal sides"),
-    "son_odd": (dict(QFN32, family="son", leads=7), "even"),
-    "vias_outside_ep": (dict(QFN32, thermal_vias={"count": [4, 4], "grid": [1, 1]}), "do not fit"),
-    "min_above_max": (dict(QFN32, body="5.1 .. 4.9"), "larger than maximum"),
+BAD = {  # spec, words of the message, field it names
+    "toleranced": (dict(QFN32, lead_width="0.18 to 0.30"), "accepted forms", "lead_width"),
+    "ep_larger_than_body": (dict(QFN32, exposed_pad="5.5 +/- 0.1"), "larger than the body", "exposed_pad"),
+    "ep_over_leads": (dict(QFN32, exposed_pad="4.3 +/- 0.05"), "overlaps the leads", "exposed_pad"),
+    "lead_width_vs_pitch": (dict(QFN32, lead_width="0.4 .. 0.55"), "leads overlap", "lead_width"),
+    "corner_leads": (dict(QFN32, leads=40), "leads overlap", "leads"),
+    "leads_not_by_four": (dict(QFN32, leads=30), "four equal sides", "leads"),
+    "son_odd": (dict(QFN32, family="son", leads=7), "even", "leads"),
+    "vias_outside_ep": (dict(QFN32, thermal_vias={"count": [4, 4], "grid": [1, 1]}), "do not fit", "thermal_vias"),
+    "min_above_max": (dict(QFN32, body="5.1 .. 4.9"), "larger than maximum", "body"),
+    "bad_density": (dict(QFN32, density="medium"), "least", "density"),
 }
 
 
@@ -235,13 +236,14 @@ BAD = {
 def test_bad_input_exit_2(case, tmp_path, cli_runner):
     import yaml
 
-    spec, needle = BAD[case]
+    spec, needle, field = BAD[case]
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump({"packages": [spec]}), encoding="utf-8")
     out_dir = tmp_path / "out.pretty"
     code, _out, err = cli_runner("footprint", str(path), "-o", str(out_dir))
     assert code == 2, err
-    assert needle in err and "bad.yaml" in err, err
+    assert needle in err and "bad.yaml" in err and f"field '{field}" in err, err
+    assert len(err.strip().splitlines()) == 1, err
     assert not out_dir.exists() or not any(out_dir.iterdir())
 
 

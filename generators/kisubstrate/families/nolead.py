@@ -44,6 +44,7 @@ from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.ir import FootprintGeom, Model3D, PadGroup
 from kisubstrate.geometry.outline import courtyard_rect, fab_outline, fab_reference, silk_outline
 from kisubstrate.model.base import KLC_NAME_CHARS, SpecModel, length
+from kisubstrate.model.errors import FieldError
 from kisubstrate.model.rules import RuleSet, load_rules
 from kisubstrate.model.toleranced import Toleranced
 from kisubstrate.model.units import fmt, snap
@@ -274,33 +275,37 @@ class NoLeadSpec(SpecModel):
     @model_validator(mode="after")
     def _geometry_ok(self) -> "NoLeadSpec":
         if self.leads is None and self.leads_per_side is None:
-            raise ValueError("give leads (total) or leads_per_side")
+            raise FieldError("leads", "give leads (total) or leads_per_side")
         nx, ny = self.sides
         if self.family == "son":
             if self.leads is not None and self.leads % 2:
-                raise ValueError(f"a SON/DFN has leads on two sides: leads must be even (got {self.leads})")
+                raise FieldError("leads",
+                                 f"a SON/DFN has leads on two sides: leads must be even (got {self.leads})")
         else:
             if self.leads_per_side is None and self.leads is not None and self.leads % 4:
-                raise ValueError(f"leads {self.leads} do not split over four equal sides; give "
+                raise FieldError("leads", f"leads {self.leads} do not split over four equal sides; give "
                                  "leads_per_side: [top/bottom, left/right]")
             if self.leads is not None and self.leads_per_side is not None and self.leads != self.lead_count:
-                raise ValueError(f"leads {self.leads} != 2 x (top/bottom + left/right) of leads_per_side "
+                raise FieldError("leads_per_side",
+                                 f"leads {self.leads} != 2 x (top/bottom + left/right) of leads_per_side "
                                  f"= {self.lead_count}")
             if min(nx, ny) < 1:
-                raise ValueError("a QFN needs at least one lead on every side (use family: son for two sides)")
+                raise FieldError("leads_per_side",
+                                 "a QFN needs at least one lead on every side (use family: son for two sides)")
         if ny < 1:
-            raise ValueError("need at least one lead per side")
+            raise FieldError("leads", "need at least one lead per side")
         for t, what in ((self.lead_width, "lead_width"), (self.lead_length, "lead_length")):
             if t.minimum <= 0:
-                raise ValueError(f"{what} must be > 0 mm (got {t.text()})")
+                raise FieldError(what, f"{what} must be > 0 mm (got {t.text()})")
         for b in self.body:
             if b.minimum <= 0:
-                raise ValueError(f"body must be > 0 mm (got {b.text()})")
+                raise FieldError("body", f"body must be > 0 mm (got {b.text()})")
         p = self.pitch
         if self.lead_width.maximum >= p:
-            raise ValueError(f"leads overlap: lead_width max {fmt(self.lead_width.maximum)} mm >= pitch {fmt(p)} mm")
+            raise FieldError("lead_width",
+                             f"leads overlap: lead_width max {fmt(self.lead_width.maximum)} mm >= pitch {fmt(p)} mm")
         if self.pull_back is not None and self.pull_back.minimum < 0:
-            raise ValueError("pull_back must be >= 0 mm")
+            raise FieldError("pull_back", "pull_back must be >= 0 mm")
         # the package as drawn (nominal sizes): datasheet corner leads are often chamfered, so
         # worst-case limits would reject real parts
         b = self.lead_width.nominal
@@ -312,46 +317,54 @@ class NoLeadSpec(SpecModel):
             if n:
                 reach[axis] = (n - 1) * p / 2 + b / 2
                 if 2 * reach[axis] > side_len + 1e-9:
-                    raise ValueError(f"leads overlap the body corners: {n} leads at pitch {fmt(p)} mm span "
+                    raise FieldError("leads",
+                                     f"leads overlap the body corners: {n} leads at pitch {fmt(p)} mm span "
                                      f"{fmt(2 * reach[axis])} mm but the body side is {fmt(side_len)} mm")
         for axis, side_len in (("x", bx), ("y", by)):
             if 2 * (pb + lead) >= side_len:
-                raise ValueError(f"leads overlap: lead_length {fmt(lead)} mm from both {axis} sides meets "
+                raise FieldError("lead_length",
+                                 f"leads overlap: lead_length {fmt(lead)} mm from both {axis} sides meets "
                                  f"in the middle of the {fmt(side_len)} mm body")
         if nx and ny:  # corner leads of adjacent sides must not meet
             inner_x = bx / 2 - pb - lead  # where the left/right leads end inside the body
             inner_y = by / 2 - pb - lead
             if reach["y"] > inner_y + 1e-9 and reach["x"] > inner_x + 1e-9:
-                raise ValueError("leads overlap: the corner leads of adjacent sides meet (reduce lead_length "
+                raise FieldError("leads",
+                                 "leads overlap: the corner leads of adjacent sides meet (reduce lead_length "
                                  "or leads per side)")
         if self.exposed_pad is not None:
             for axis, ep, body_t in zip("xy", self.exposed_pad, self.body):
                 if ep.minimum <= 0:
-                    raise ValueError(f"exposed_pad must be > 0 mm (got {ep.text()})")
+                    raise FieldError("exposed_pad", f"exposed_pad must be > 0 mm (got {ep.text()})")
                 if ep.nominal >= body_t.nominal:
-                    raise ValueError(f"exposed pad ({fmt(ep.nominal)} mm in {axis}) is larger than the body "
+                    raise FieldError("exposed_pad",
+                                     f"exposed pad ({fmt(ep.nominal)} mm in {axis}) is larger than the body "
                                      f"({fmt(body_t.nominal)} mm)")
             inner = {"x": bx - 2 * (pb + lead), "y": by - 2 * (pb + lead)}
             for axis, ep, n in (("x", self.exposed_pad[0], ny), ("y", self.exposed_pad[1], nx)):
                 if n and ep.nominal >= inner[axis]:
-                    raise ValueError(f"exposed pad ({fmt(ep.nominal)} mm in {axis}) overlaps the leads (inner "
+                    raise FieldError("exposed_pad",
+                                     f"exposed pad ({fmt(ep.nominal)} mm in {axis}) overlaps the leads (inner "
                                      f"lead span {fmt(inner[axis])} mm)")
         elif self.ep_land is not None or self.thermal_vias is not None:
-            raise ValueError("ep_land / thermal_vias need exposed_pad")
+            raise FieldError("exposed_pad", "ep_land / thermal_vias need exposed_pad")
         ep = self.ep_land_size
         if ep is not None:
-            if not all(0 < e < t.minimum for e, t in zip(ep, self.body)):
-                raise ValueError(f"ep_land {fmt(ep[0])}x{fmt(ep[1])} mm must be > 0 and smaller than the body")
+            if not all(0 < e < t.nominal for e, t in zip(ep, self.body)):
+                raise FieldError("ep_land",
+                                 f"ep_land {fmt(ep[0])}x{fmt(ep[1])} mm must be > 0 and smaller than the body")
             if self.thermal_vias is not None:
                 self._vias_inside(ep)
         if self.pad_span is not None and self.pad_size is None:
-            raise ValueError("pad_span goes with pad_size")
+            raise FieldError("pad_span", "pad_span goes with pad_size")
         if self.pad_size is not None and not all(0 < s <= 10 for s in self.pad_size):
-            raise ValueError("pad_size values must be > 0 and <= 10 mm")
+            raise FieldError("pad_size", "pad_size values must be > 0 and <= 10 mm")
         if self.pad_size is not None and self.pad_size[1] >= p:
-            raise ValueError(f"pads overlap: pad_size width {fmt(self.pad_size[1])} mm >= pitch {fmt(p)} mm")
+            raise FieldError("pad_size",
+                             f"pads overlap: pad_size width {fmt(self.pad_size[1])} mm >= pitch {fmt(p)} mm")
         if self.ep_number is not None and self.ep_number <= self.lead_count and ep is not None:
-            raise ValueError(f"ep_number {self.ep_number} collides with a lead number (1..{self.lead_count})")
+            raise FieldError("ep_number",
+                             f"ep_number {self.ep_number} collides with a lead number (1..{self.lead_count})")
         return self
 
     def _vias_inside(self, ep: tuple[float, float]) -> None:
@@ -362,7 +375,7 @@ class NoLeadSpec(SpecModel):
         xs, ys = via_positions(tv, ep, 2 * ring)
         for axis, pos, size in (("x", xs, ep[0]), ("y", ys, ep[1])):
             if len(pos) and float(np.abs(pos).max()) + ring > size / 2 + 1e-9:
-                raise ValueError(f"thermal vias (drill {fmt(tv.drill)} mm + annular ring "
+                raise FieldError("thermal_vias", f"thermal vias (drill {fmt(tv.drill)} mm + annular ring "
                                  f"{fmt(rules.annular_ring)} mm) do not fit inside the exposed pad in {axis} "
                                  f"({fmt(size)} mm): reduce count or grid")
 
