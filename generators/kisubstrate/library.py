@@ -434,25 +434,55 @@ def compact_svg(text: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_svgs(entries: list[Entry], kicad_cli: str, *, lib_name: str) -> dict[str, str]:
-    """SVG render (compacted) of every footprint: one ``kicad-cli fp export svg`` call."""
-    with tempfile.TemporaryDirectory(prefix="kisubstrate-render-") as tmp:
-        pretty = Path(tmp) / f"{lib_name}.pretty"
+class Renderer:
+    """One background ``kicad-cli fp export svg`` call over the whole library (compacted SVGs).
+
+    Started right after the build so that KiCad plots while this process writes the library.
+    """
+
+    def __init__(self, entries: list[Entry], kicad_cli: str, *, lib_name: str) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="kisubstrate-render-")
+        pretty = Path(self._tmp.name) / f"{lib_name}.pretty"
         pretty.mkdir()
         for e in entries:
             (pretty / f"{e.name}.kicad_mod").write_text(_hide_fields(e.kicad_mod), encoding="utf-8")
-        out = Path(tmp) / "svg"
-        r = subprocess.run([kicad_cli, "fp", "export", "svg", str(pretty), "-o", str(out), "-l", RENDER_LAYERS],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            raise RuntimeError(f"kicad-cli fp export svg failed ({r.returncode}): {r.stderr[-500:]}")
-        svgs = {}
-        for e in entries:
-            f = out / f"{e.name}.svg"
-            if not f.exists():
-                raise RuntimeError(f"kicad-cli wrote no render for {e.name}")
-            svgs[e.name] = compact_svg(f.read_text(encoding="utf-8"))
-        return svgs
+        self._out = Path(self._tmp.name) / "svg"
+        self._names = [e.name for e in entries]
+        self._proc = subprocess.Popen([kicad_cli, "fp", "export", "svg", str(pretty), "-o", str(self._out),
+                                       "-l", RENDER_LAYERS], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                      text=True)
+
+    def result(self) -> dict[str, str]:
+        """Wait for KiCad; footprint name → compacted SVG text.
+
+        Raises:
+            RuntimeError: kicad-cli failed or left a footprint out.
+        """
+        try:
+            _, err = self._proc.communicate()
+            if self._proc.returncode != 0:
+                raise RuntimeError(f"kicad-cli fp export svg failed ({self._proc.returncode}): {err[-500:]}")
+            svgs = {}
+            for name in self._names:
+                f = self._out / f"{name}.svg"
+                if not f.exists():
+                    raise RuntimeError(f"kicad-cli wrote no render for {name}")
+                svgs[name] = compact_svg(f.read_text(encoding="utf-8"))
+            return svgs
+        finally:
+            self._tmp.cleanup()
+
+    def cancel(self) -> None:
+        """Stop KiCad (on an error elsewhere) and remove the scratch folder."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        self._tmp.cleanup()
+
+
+def render_svgs(entries: list[Entry], kicad_cli: str, *, lib_name: str) -> dict[str, str]:
+    """SVG render (compacted) of every footprint: one ``kicad-cli fp export svg`` call."""
+    return Renderer(entries, kicad_cli, lib_name=lib_name).result()
 
 
 PROVENANCE_FIELDS = ["footprint", "family", "item", "value_mm", "rule", "factor", "source", "text"]
@@ -610,28 +640,39 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
     bad = [e for e in entries if not e.ok]
     if bad and check:
         return ExportResult(entries, [], [], [], seconds, bad)
-    svgs: dict[str, str] = {}
+    renderer = None
+    t0 = time.perf_counter()
     if renders:
-        t0 = time.perf_counter()
         cli = kicad_cli or shutil.which("kicad-cli")
         if not cli:
             raise RuntimeError("kicad-cli not found: install KiCad 9 or pass --no-renders")
-        svgs = render_svgs(entries, cli, lib_name=lib.name)
-        seconds["render"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
+        renderer = Renderer(entries, cli, lib_name=lib.name)
+    # footprints, models and tables are written while KiCad renders
     plan = OutputPlan()
     pretty, shapes, rdir = out / f"{lib.name}.pretty", out / f"{lib.name}.3dshapes", out / "renders"
     for e in entries:
         plan.add(pretty / f"{e.name}.kicad_mod", e.kicad_mod)
         plan.add(shapes / f"{e.name}.wrl", e.vrml)
-        if e.name in svgs:
-            plan.add(rdir / f"{e.name}.svg", svgs[e.name])
     plan.add(out / "fp-lib-table", fp_lib_table(lib, models=models))
     plan.add(out / "provenance.csv", provenance_csv(entries))
-    plan.add(out / "catalogue.md", catalogue_md(lib, entries, renders=renders, models=models))
-    changed = plan.commit(force=force)
-    removed = _prune(out, set(plan.files), [pretty, shapes] + ([rdir] if renders else []))
+    try:
+        changed = plan.commit(force=force)
+    except BaseException:
+        if renderer:
+            renderer.cancel()
+        raise
     seconds["write"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    second = OutputPlan()
+    if renderer:
+        for name, svg in renderer.result().items():
+            second.add(rdir / f"{name}.svg", svg)
+        seconds["render_wait"] = time.perf_counter() - t0
+    second.add(out / "catalogue.md", catalogue_md(lib, entries, renders=renders, models=models))
+    changed += second.commit(force=force)
+    plan.files.update(second.files)
+    removed = _prune(out, set(plan.files), [pretty, shapes] + ([rdir] if renders else []))
+    seconds["write"] += time.perf_counter() - t0 - seconds.get("render_wait", 0.0)
     return ExportResult(entries, sorted(plan.files), changed, removed, seconds, [])
 
 
