@@ -140,3 +140,7 @@ from kisubstrate import substrate_api as _substrate  # noqa: E402  (substrate bo
 
 _CHECK_HOOKS.append(_substrate.check_hook)
 _DEMO_HOOKS.append(_substrate.demo_hook)
+
+from kisubstrate import stack_api as _stack  # noqa: E402  (wafer maps, issue 5)
+
+_DEMO_HOOKS.append(_stack.demo_hook)

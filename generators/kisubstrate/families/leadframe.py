@@ -31,9 +31,9 @@ Example:
     >>> spec = LeadframeSpec.model_validate({
     ...     "family": "leadframe", "leads": 16, "pitch": 0.5, "body": 4.0, "lead_width": "0.25 +/- 0.05",
     ...     "lead_length": 1.0, "third": "0.4 +/- 0.05", "fourth": 0.4, "first_bump": 0.8,
-    ...     "second_bump": 0.7, "dies": {"first": {"size": 2.2, "exposed": True}, "second": {"size": 2.5}}})
+    ...     "second_bump": 0.7, "dies": {"first": {"size": 2.6, "exposed": True}, "second": {"size": 2.8}}})
     >>> spec.resolved_name
-    'QFN-16-1EP_4x4mm_P0.5mm_EP2.2x2.2mm_DualDie'
+    'QFN-16-1EP_4x4mm_P0.5mm_EP2.6x2.6mm_DualDie'
     >>> a = stack_alignment(spec)
     >>> a.max_along, a.max_across, a.ok
     (0.0, 0.0, True)
@@ -463,7 +463,12 @@ def build_board(spec: LeadframeSpec) -> BoardGeom:
     dies = shapely.union(shapely.box(-d1[0] / 2, -d1[1] / 2, d1[0] / 2, d1[1] / 2),
                          shapely.box(-d2[0] / 2, -d2[1] / 2, d2[0] / 2, d2[1] / 2))
     b.meta.update(dies=dies, body=shapely.box(-bx - fr, -by - fr, bx + fr, by + fr), spec=spec,
-                  mould=shapely.box(-bx, -by, bx, by), protective=spec.protective)
+                  mould=shapely.box(-bx, -by, bx, by), protective=spec.protective,
+                  files={"-stack-alignment.txt": stack_report(spec)})
+    if spec.fourth is not None:
+        a = stack_alignment(spec)
+        b.meta["sidecar"] = {"stack": {"max_along": a.max_along, "max_across": a.max_across,
+                                       "min_overlap": round(float(a.overlap.min()), 6), "ok": a.ok}}
     return b.build()
 
 
