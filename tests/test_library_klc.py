@@ -313,3 +313,22 @@ def test_vrml_reader_rejects_broken_models():
         parse_vrml(good.rstrip().rstrip("}"))
     with pytest.raises(AssertionError):
         parse_vrml(good.replace("DEF T0", "DEF X0", 1))
+
+
+# -- renders ---------------------------------------------------------------------------------------
+def test_every_render_is_well_formed_svg_showing_every_pad():
+    import xml.etree.ElementTree as ET
+
+    ns = "{http://www.w3.org/2000/svg}"
+    renders = LIB_DIR / "renders"
+    lib = library()
+    assert sorted(p.stem for p in renders.glob("*.svg")) == sorted(lib)
+    for name, fp in lib.items():
+        root = ET.parse(renders / f"{name}.svg").getroot()
+        assert root.tag == f"{ns}svg" and root.find(f"{ns}title") is None  # no dated title
+        round_pads = sum(p["shape"] == "circle" for p in pads(fp))
+        circles = len(root.findall(f".//{ns}circle"))
+        if name.startswith(("BGA", "WLCSP")):
+            assert circles == round_pads, name  # one copper disc per ball land
+        else:
+            assert circles >= round_pads, name
