@@ -49,14 +49,21 @@ def copper_items(geom: BoardGeom):
     p, v, t = geom.pads, geom.vias, geom.tracks
     circ = np.array([s == "circle" for s in p.shape], bool) if len(p) else np.zeros(0, bool)
     pr = np.where(circ, p.w / 2, np.hypot(p.w, p.h) / 2) if len(p) else np.zeros(0)
+    # oval pads are exact capsules along their long side (a stadium is a capsule)
+    oval = np.array([s == "oval" for s in p.shape], bool) if len(p) else np.zeros(0, bool)
+    half = np.where(oval, np.abs(p.w - p.h) / 2, 0.0) if len(p) else np.zeros(0)
+    along_x = p.w >= p.h if len(p) else np.zeros(0, bool)
+    pr = np.where(oval, np.minimum(p.w, p.h) / 2, pr) if len(p) else pr
+    pax, pbx = p.x - np.where(along_x, half, 0.0), p.x + np.where(along_x, half, 0.0)
+    pay, pby = p.y - np.where(along_x, 0.0, half), p.y + np.where(along_x, 0.0, half)
     # vias: one annulus per spanned layer
     span = (v.bottom - v.top + 1) if len(v) else np.zeros(0, np.int64)
     vi = np.repeat(np.arange(len(v)), span)
     vl = (v.top[vi] + (np.arange(len(vi)) - np.repeat(np.cumsum(span) - span, span))) if len(vi) else vi
-    ax = np.concatenate([p.x, v.x[vi], t.x1])
-    ay = np.concatenate([p.y, v.y[vi], t.y1])
-    bx = np.concatenate([p.x, v.x[vi], t.x2])
-    by = np.concatenate([p.y, v.y[vi], t.y2])
+    ax = np.concatenate([pax, v.x[vi], t.x1])
+    ay = np.concatenate([pay, v.y[vi], t.y1])
+    bx = np.concatenate([pbx, v.x[vi], t.x2])
+    by = np.concatenate([pby, v.y[vi], t.y2])
     r = np.concatenate([pr, v.size[vi] / 2, t.width / 2])
     layer = np.concatenate([p.layer, vl, t.layer]).astype(np.int64)
     net = np.concatenate([p.net, v.net[vi], t.net]).astype(np.int64)
