@@ -92,7 +92,8 @@ def check_board(geom: BoardGeom, rules, *, stackup=None, only: tuple[str, ...] |
         c = rules.clearance
         for L in np.unique(layer).tolist():
             sel = np.flatnonzero(layer == L)
-            i, j, gap, x, y = capsule_pairs(ax[sel], ay[sel], bx[sel], by[sel], r[sel], within=c - TOL)
+            i, j, gap, x, y = capsule_pairs(ax[sel], ay[sel], bx[sel], by[sel], r[sel], within=c - TOL,
+                                            net=net[sel])
             i, j = sel[i], sel[j]
             diff = (net[i] != net[j]) | (net[i] == 0)
             # two annuli of one via never clash; neither do items of one net
@@ -163,28 +164,32 @@ def _zone_clearance(geom, ax, ay, bx, by, r, layer, net, src, idx, c) -> list[Vi
 
 def _edge(geom, ax, ay, bx, by, r, layer, src, idx, limit) -> list[Violation]:
     out = []
-    ring = geom.outline.exterior
-    inner = shapely.buffer(geom.outline, -limit, join_style="mitre")
-    geoms = capsule_geoms(ax, ay, bx, by)
-    shapely.prepare(inner)
-    # fast path: items whose grown bounds lie well inside are fine
-    grow = r + 1e-6
-    boxes = shapely.box(np.minimum(ax, bx) - grow, np.minimum(ay, by) - grow, np.maximum(ax, bx) + grow,
-                        np.maximum(ay, by) + grow)
-    suspect = np.flatnonzero(~shapely.contains(inner, boxes))
+    outline = geom.outline
+    ring = outline.exterior
+    minx, miny, maxx, maxy = outline.bounds
+    if outline.equals(outline.envelope):
+        # rectangle: a capsule comes closest to the edge at an end point (exact, vectorised)
+        d = np.minimum.reduce([ax - minx, maxx - ax, ay - miny, maxy - ay,
+                               bx - minx, maxx - bx, by - miny, maxy - by]) - r
+        suspect = np.flatnonzero(d < limit - TOL)
+        dist = d[suspect]
+    else:
+        suspect = np.arange(len(ax))
+        geoms = capsule_geoms(ax, ay, bx, by)
+        dist = shapely.distance(geoms, ring) - r
+        dist = np.where(shapely.contains(outline, geoms), dist, -dist - 2 * r)
+        keep = dist < limit - TOL
+        suspect, dist = suspect[keep], dist[keep]
     if len(suspect):
-        d = shapely.distance(geoms[suspect], ring) - r[suspect]
-        outside = ~shapely.contains(geom.outline, geoms[suspect])
-        d = np.where(outside, -d - 2 * r[suspect], d)
-        for k in np.flatnonzero(d < limit - TOL).tolist():
-            it = suspect[k]
-            p1 = shapely.shortest_line(geoms[it], ring).coords[1]
+        geoms = capsule_geoms(ax[suspect], ay[suspect], bx[suspect], by[suspect])
+        for k, it in enumerate(suspect.tolist()):
+            p1 = shapely.shortest_line(geoms[k], ring).coords[1]
             out.append(Violation("copper_to_edge", (_key(geom, src[it], idx[it]),), p1, layer_name(int(layer[it])),
-                                 float(d[k]), limit, "copper too close to the body edge"))
+                                 float(dist[k]), limit, "copper too close to the body edge"))
     for z in geom.zones:
         if z.fill is not None and z.keepout is None and not z.fill.is_empty:
             d = float(shapely.distance(z.fill.boundary, ring))
-            if d < limit - TOL or not geom.outline.contains(z.fill):
+            if d < limit - TOL or not outline.contains(z.fill):
                 p1 = shapely.shortest_line(z.fill.boundary, ring).coords[1]
                 out.append(Violation("copper_to_edge", (z.key,), p1, layer_name(z.layers[0]), d, limit,
                                      "zone fill too close to the body edge"))
@@ -194,24 +199,28 @@ def _edge(geom, ax, ay, bx, by, r, layer, src, idx, limit) -> list[Violation]:
 def _microvias(geom, rules, stackup, want) -> list[Violation]:
     out = []
     v = geom.vias
-    micro = np.flatnonzero(np.array([k == "micro" for k in v.kind]))
-    for k in micro.tolist():
-        top, bot = int(v.top[k]), int(v.bottom[k])
-        where, lname = (float(v.x[k]), float(v.y[k])), f"{layer_name(top)}-{layer_name(bot)}"
-        if bot - top != 1:
-            out.append(Violation("microvia_span", (v.key(k),), where, lname, float(bot - top), 1.0,
+    micro = np.flatnonzero(np.array([k == "micro" for k in v.kind], bool))
+    hop = np.array([stackup.hop_depth(k) for k in range(geom.copper - 1)])
+    top, bot = v.top[micro], v.bottom[micro]
+    span_bad = bot - top != 1
+    depth = hop[np.clip(top, 0, len(hop) - 1)]
+    ratio = depth / v.drill[micro]
+    bad_ratio = ~span_bad & (ratio > rules.microvia_aspect_ratio + 1e-9)
+    bad_depth = ~span_bad & (depth > rules.microvia_max_depth + 1e-9)
+    for m in np.flatnonzero(span_bad | bad_ratio | bad_depth).tolist():
+        k, tp, bt = int(micro[m]), int(top[m]), int(bot[m])
+        where, lname = (float(v.x[k]), float(v.y[k])), f"{layer_name(tp)}-{layer_name(bt)}"
+        if span_bad[m]:
+            out.append(Violation("microvia_span", (v.key(k),), where, lname, float(bt - tp), 1.0,
                                  "a microvia crosses exactly one dielectric (IPC-2226)"))
             continue
-        depth = stackup.hop_depth(top)
-        if want("microvia_aspect_ratio"):
-            ratio = depth / float(v.drill[k])
-            if ratio > rules.microvia_aspect_ratio + 1e-9:
-                out.append(Violation("microvia_aspect_ratio", (v.key(k),), where, lname, ratio,
-                                     rules.microvia_aspect_ratio, "depth / drill above the IPC-2226 limit "
-                                     "(values are ratios, not mm)"))
-            if depth > rules.microvia_max_depth + 1e-9:
-                out.append(Violation("microvia_depth", (v.key(k),), where, lname, depth, rules.microvia_max_depth,
-                                     "microvia deeper than IPC-2226 allows"))
+        if want("microvia_aspect_ratio") and bad_ratio[m]:
+            out.append(Violation("microvia_aspect_ratio", (v.key(k),), where, lname, float(ratio[m]),
+                                 rules.microvia_aspect_ratio, "depth / drill above the IPC-2226 limit "
+                                 "(values are ratios, not mm)"))
+        if want("microvia_aspect_ratio") and bad_depth[m]:
+            out.append(Violation("microvia_depth", (v.key(k),), where, lname, float(depth[m]),
+                                 rules.microvia_max_depth, "microvia deeper than IPC-2226 allows"))
     if want("microvia_stack") and len(micro):
         # runs of microvias at one point whose spans chain (top of one = bottom of the previous)
         key = np.round(v.x[micro] * 1e6).astype(np.int64) * 2_000_003 + np.round(v.y[micro] * 1e6).astype(np.int64)

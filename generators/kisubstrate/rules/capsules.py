@@ -3,8 +3,8 @@
 An extension of :mod:`kisubstrate.rules.spatial` for boards: a round pad or via is a
 capsule of zero length, a track a segment with half its width as radius, so every
 gap is ``segment_distance − r1 − r2`` with no polygon approximation. Candidate pairs
-come from one shapely ``STRtree`` over the capsules' bounding boxes grown by the
-interaction distance (linear in the number of items for board-like inputs).
+come from a uniform-grid spatial hash of short pieces of the capsules (numpy sort +
+searchsorted), linear in the number of items for board-like inputs.
 
 Example:
     >>> import numpy as np
@@ -56,9 +56,63 @@ def point_segment_distance(px, py, ax, ay, bx, by):
     return d
 
 
-def capsule_pairs(ax, ay, bx, by, r, *, within: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                                                                    np.ndarray]:
+_OFFSETS = ((0, 0), (1, 0), (-1, 1), (0, 1), (1, 1))
+
+
+def grid_pairs(x: np.ndarray, y: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs ``i != j`` (each unordered pair once) of points in the same or adjacent square cells.
+
+    Every pair of points closer than ``cell`` (mm) is among them; linear in the number of
+    points when ``cell`` is about the interaction distance (numpy sort + searchsorted).
+    """
+    n = len(x)
+    if n < 2:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    cx = np.floor((x - x.min()) / cell).astype(np.int64) + 1
+    cy = np.floor((y - y.min()) / cell).astype(np.int64) + 1
+    span = int(cy.max()) + 2
+    key = cx * span + cy
+    order = np.argsort(key, kind="stable")
+    skey = key[order]
+    ncell = (int(cx.max()) + 2) * span
+    dense = ncell <= 8 * n + 4096
+    if dense:  # direct lookup tables instead of binary search
+        counts_of = np.bincount(skey, minlength=ncell + span + 2)
+        starts_of = np.cumsum(counts_of) - counts_of
+    out_i, out_j = [], []
+    for dx, dy in _OFFSETS:
+        target = skey + (dx * span + dy)
+        if dense:
+            lo, cnt = starts_of[target], counts_of[target]
+        else:
+            lo = np.searchsorted(skey, target, "left")
+            cnt = np.searchsorted(skey, target, "right") - lo
+        src = np.flatnonzero(cnt)
+        if not len(src):
+            continue
+        cnt = cnt[src]
+        total = int(cnt.sum())
+        pp = np.repeat(src, cnt)
+        qq = np.repeat(lo[src], cnt) + (np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+        if dx == 0 and dy == 0:
+            keep = pp < qq
+            pp, qq = pp[keep], qq[keep]
+        out_i.append(order[pp])
+        out_j.append(order[qq])
+    if not out_i:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    return np.concatenate(out_i), np.concatenate(out_j)
+
+
+def capsule_pairs(ax, ay, bx, by, r, *, within: float, piece: float | None = None,
+                  net: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Pairs ``i < j`` of capsules whose edge-to-edge gap is below ``within`` (mm).
+
+    With ``net`` (int per capsule, 0 = no net), pairs of one non-zero net are skipped early.
+
+    Long segments are cut into pieces of at most ``piece`` mm for the spatial hash only
+    (candidates come from piece midpoints); distances are exact on the whole capsules.
 
     Returns:
         (i, j, gap, x, y): gap may be negative (overlap); (x, y) is where the two come closest.
@@ -67,16 +121,35 @@ def capsule_pairs(ax, ay, bx, by, r, *, within: float) -> tuple[np.ndarray, np.n
     empty = np.empty(0, np.int64)
     if n < 2:
         return empty, empty, np.empty(0), np.empty(0), np.empty(0)
-    grow = r + within / 2
-    boxes = shapely.box(np.minimum(ax, bx) - grow, np.minimum(ay, by) - grow,
-                        np.maximum(ax, bx) + grow, np.maximum(ay, by) + grow)
-    tree = shapely.STRtree(boxes)
-    i, j = tree.query(boxes, predicate="intersects")
-    keep = i < j
+    reach = 2 * float(r.max()) + max(within, 0.0)
+    piece = piece if piece is not None else max(2 * reach, 0.05)
+    length = np.hypot(bx - ax, by - ay)
+    parts = np.maximum(np.ceil(length / piece).astype(np.int64), 1)
+    owner = np.repeat(np.arange(n), parts)
+    k = np.arange(len(owner)) - np.repeat(np.cumsum(parts) - parts, parts)
+    t = (k + 0.5) / parts[owner]
+    mx = ax[owner] + (bx - ax)[owner] * t
+    my = ay[owner] + (by - ay)[owner] * t
+    plen = float((length / parts).max())
+    pi, pj = grid_pairs(mx, my, plen + reach + 1e-9)
+    i, j = owner[pi], owner[pj]
+    lo, hi = np.minimum(i, j), np.maximum(i, j)
+    keep = lo != hi
+    if net is not None:
+        keep &= (net[lo] != net[hi]) | (net[lo] == 0)
+    i, j = lo[keep], hi[keep]
+    # cheap bounding-box rejection before the exact distance
+    g = r + within / 2
+    x0, x1 = np.minimum(ax, bx) - g, np.maximum(ax, bx) + g
+    y0, y1 = np.minimum(ay, by) - g, np.maximum(ay, by) + g
+    keep = (x0[i] <= x1[j]) & (x0[j] <= x1[i]) & (y0[i] <= y1[j]) & (y0[j] <= y1[i])
     i, j = i[keep], j[keep]
     d, x, y = segment_segment_distance(ax[i], ay[i], bx[i], by[i], ax[j], ay[j], bx[j], by[j])
     gap = d - r[i] - r[j]
-    keep = gap < within
+    keep = np.flatnonzero(gap < within)
+    if len(owner) > n and len(keep):  # pieces of one pair may meet several times: keep each pair once
+        _, first = np.unique(i[keep] * n + j[keep], return_index=True)
+        keep = keep[np.sort(first)]
     return i[keep], j[keep], gap[keep], x[keep], y[keep]
 
 
