@@ -91,6 +91,7 @@ def inproc(sizes: list[int], runs: int, pitch: float, pad: float, margin: float)
             f.append(t4 - t3)
         out["sizes"][str(n)] = {"pads": pads, "build_s": statistics.median(b), "save_s": statistics.median(s),
                                 "best_total_s": min(x + y for x, y in zip(b, s)),
+                                "build_all": b, "save_all": s, "format_all": f,
                                 "format_s": statistics.median(f), "file_bytes": size, "text_chars": text_len}
     return out
 

@@ -53,7 +53,7 @@ def cell_pairs(x: np.ndarray, y: np.ndarray, cell: float) -> CellPairs:
     order = np.argsort(key, kind="stable")
     skey = key[order]
     ncell = (int(cx.max()) + 3) * span
-    if ncell <= 8 * n + 4096:
+    if ncell <= 4 * n + 4096:  # dense table: at most ~64 MB for a million points
         counts_of = np.bincount(skey, minlength=ncell)
         starts_of = np.cumsum(counts_of) - counts_of
 
