@@ -316,15 +316,14 @@ def _summary(geom, spec) -> dict[str, str]:
             "rules": str(meta.get("rules", "")), "source": getattr(spec, "source", "") or ""}
 
 
-def _build_chunk(job: tuple[list[tuple[int, int, dict]], str, str, dict]) -> list[Entry]:
+def _build_chunk(job: tuple[list[tuple[int, int, Any]], str, str, dict]) -> list[Entry]:
     """Build, check and render text for a chunk of packages (worker process)."""
-    from kisubstrate.api import build_footprints, validate_spec, write_footprint
+    from kisubstrate.api import build_footprints, write_footprint
     from kisubstrate.kicad.vrml import vrml_model
 
     items, base_dir, lib_name, model_paths = job
     out = []
-    for index, section, pkg in items:
-        spec = validate_spec(pkg, base_dir=base_dir)
+    for index, section, spec in items:
         for res in build_footprints(spec):
             geom = res.geometry
             land = None
@@ -356,21 +355,24 @@ def build_library(lib: LibraryDef, *, jobs: int | None = None, models: str | Non
     """
     from kisubstrate.api import validate_spec
 
-    # validate up front so that a mistake is reported before any work is spread out
+    # validate up front so that a mistake is reported before any work is spread out;
+    # the workers get the validated (picklable) models
+    specs = []
     for i, (sec, pkg) in enumerate(lib.packages):
         try:
+            pkg = dict(pkg)
             suffix = pkg.pop("name_suffix", None)
             spec = validate_spec(pkg, base_dir=lib.base_dir)
             if suffix:  # e.g. "_SquareLands": tells apart variants the default name does not
-                pkg["name"] = f"{spec.resolved_name}{suffix}"
-                validate_spec(pkg, base_dir=lib.base_dir)
+                spec = validate_spec({**pkg, "name": f"{spec.resolved_name}{suffix}"}, base_dir=lib.base_dir)
+            specs.append(spec)
         except SpecError as exc:
             shown = {k: v for k, v in pkg.items() if k in ("family", "body", "pitch", "layout")}
             raise SpecError(exc.reason, file=lib.file,
                             package=f"section '{lib.sections[sec].title}' {json.dumps(shown)}",
                             field=exc.field) from None
     template = lib.model_path("{name}", models)
-    items = [(i, sec, pkg) for i, (sec, pkg) in enumerate(lib.packages)]
+    items = [(i, sec, spec) for i, ((sec, _), spec) in enumerate(zip(lib.packages, specs))]
     jobs = max(1, jobs or os.cpu_count() or 1)
     # small chunks keep both workers busy to the end (big grids cost 10x small ones)
     size = max(1, min(16, len(items) // (jobs * 8) or 1))
@@ -629,8 +631,10 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
     if progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        from rich.console import Console
+
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), transient=False) as bar:
+                      TimeElapsedColumn(), console=Console(stderr=True), transient=False) as bar:
             task = bar.add_task(f"building {lib.name}", total=len(lib.packages))
             entries = build_library(lib, jobs=jobs, models=models,
                                     progress=lambda n: bar.advance(task, n))
