@@ -223,3 +223,16 @@ def test_every_footprint_loads_in_pcbnew(pcbnew_python):
         assert info["bga"] == (n if family in ("BGA", "WLCSP") else 0), name
         assert info["smd"] == (0 if family == "PGA" else n)
         assert info["courtyard"] == 1
+
+
+def test_pcm_tree(tmp_path, cli_runner):
+    out = tmp_path / "pcm"
+    code, stdout, _ = cli_runner("library", _small(tmp_path, [BGA_SECTION], pcm_id="com.example.bga"), "-o", out,
+                                 "--pcm", "-q")
+    assert code == 0, stdout
+    tree = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and not p.name.startswith("."))
+    assert len(tree) == 10 and {t.split("/")[0] for t in tree} == {"footprints", "3dmodels"}
+    assert all(t.startswith(("footprints/Small_Lib.pretty/", "3dmodels/Small_Lib.3dshapes/")) for t in tree)
+    mod = next((out / "footprints" / "Small_Lib.pretty").glob("*.kicad_mod"))
+    assert f'"${{KICAD9_3RD_PARTY}}/3dmodels/com_example_bga/Small_Lib.3dshapes/{mod.stem}.wrl"' in mod.read_text()
+    assert (out / "3dmodels" / "Small_Lib.3dshapes" / f"{mod.stem}.wrl").is_file()

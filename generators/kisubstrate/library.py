@@ -605,7 +605,7 @@ def hashlib_sha(path: Path) -> str:
 def export_library(spec: str | Path, output: str | Path, *, models: str | None = None,
                    renders: bool = True, jobs: int | None = None, force: bool = False,
                    check: bool = True, kicad_cli: str | None = None,
-                   progress: bool = False) -> ExportResult:
+                   progress: bool = False, pcm: bool = False) -> ExportResult:
     """Build a library definition and write the library folder (see the module docstring).
 
     Nothing is written when a footprint violates its rules (``check``) or the input is invalid.
@@ -615,6 +615,10 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
         renders: run ``kicad-cli fp export svg`` (needs KiCad; skipped with ``False``).
         jobs: worker processes (default: every core).
         progress: show a rich progress bar on stderr.
+        pcm: write the PCM archive tree instead (``footprints/<Lib>.pretty``,
+            ``3dmodels/<Lib>.3dshapes``, models ``pcm`` unless given, no renders / tables);
+            the packager adds ``metadata.json`` and ``resources/`` and zips it (leaving out the
+            ``.kisubstrate-manifest.json`` files).
 
     Raises:
         SpecError: invalid definition.
@@ -624,6 +628,8 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
 
     out = Path(output)
     lib = LibraryDef.load(spec)
+    if pcm:
+        models, renders = models or "pcm", False
     if models is not None:
         lib.model_path("x", models)  # validates the mode
     seconds: dict[str, float] = {}
@@ -654,11 +660,14 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
     # footprints, models and tables are written while KiCad renders
     plan = OutputPlan()
     pretty, shapes, rdir = out / f"{lib.name}.pretty", out / f"{lib.name}.3dshapes", out / "renders"
+    if pcm:
+        pretty, shapes = out / "footprints" / pretty.name, out / "3dmodels" / shapes.name
     for e in entries:
         plan.add(pretty / f"{e.name}.kicad_mod", e.kicad_mod)
         plan.add(shapes / f"{e.name}.wrl", e.vrml)
-    plan.add(out / "fp-lib-table", fp_lib_table(lib, models=models))
-    plan.add(out / "provenance.csv", provenance_csv(entries))
+    if not pcm:
+        plan.add(out / "fp-lib-table", fp_lib_table(lib, models=models))
+        plan.add(out / "provenance.csv", provenance_csv(entries))
     try:
         changed = plan.commit(force=force)
     except BaseException:
@@ -672,7 +681,8 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
         for name, svg in renderer.result().items():
             second.add(rdir / f"{name}.svg", svg)
         seconds["render_wait"] = time.perf_counter() - t0
-    second.add(out / "catalogue.md", catalogue_md(lib, entries, renders=renders, models=models))
+    if not pcm:
+        second.add(out / "catalogue.md", catalogue_md(lib, entries, renders=renders, models=models))
     changed += second.commit(force=force)
     plan.files.update(second.files)
     removed = _prune(out, set(plan.files), [pretty, shapes] + ([rdir] if renders else []))
@@ -692,9 +702,10 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="worker processes (default: all cores)")
 @click.option("--no-check", is_flag=True, help="write despite rule violations (prints a warning)")
 @click.option("--force", is_flag=True, help="overwrite files changed since kisubstrate wrote them")
+@click.option("--pcm", is_flag=True, help="write the PCM archive tree (footprints/, 3dmodels/; pcm model paths)")
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
 def library_command(spec: Path, output: Path, models: str | None, no_renders: bool, jobs: int | None,
-                    no_check: bool, force: bool, quiet: bool) -> None:
+                    no_check: bool, force: bool, pcm: bool, quiet: bool) -> None:
     """Export the footprint library defined in SPEC (e.g. footprints/library.yaml) into OUTPUT."""
     import sys
 
@@ -702,7 +713,7 @@ def library_command(spec: Path, output: Path, models: str | None, no_renders: bo
 
     def body() -> int:
         res = export_library(spec, output, models=models, renders=not no_renders, jobs=jobs, force=force,
-                             check=not no_check, progress=not quiet)
+                             check=not no_check, progress=not quiet, pcm=pcm)
         if res.violations:
             for e in res.violations:
                 click.echo(e.report)
