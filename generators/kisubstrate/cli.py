@@ -32,6 +32,8 @@ EXTRA_COMMANDS: dict[str, str] = {
     "substrate": "kisubstrate.substrate_cli:substrate",
     "render": "kisubstrate.substrate_cli:render",
     "fab": "kisubstrate.substrate_cli:fab",
+    "wafer": "kisubstrate.stack_api:wafer_command",
+    "panel": "kisubstrate.panel:panel_command",
 }
 
 

@@ -8,8 +8,8 @@ Example:
     >>> from kisubstrate.api import load_specs
     >>> from kisubstrate.cli import examples_dir
     >>> spec = load_specs([examples_dir() / "wafer_stack.yaml"])[0].spec
-    >>> sorted(wafer_files(spec))[0]
-    'WLCSP-36-2Die-TSV_3x3mm_P0.4mm_WaferMap.kicad_pcb'
+    >>> [n.split("_WaferMap")[1] for n in sorted(wafer_files(spec))]
+    ['.kicad_dru', '.kicad_pcb', '.kicad_pro', '.svg']
 """
 
 from __future__ import annotations

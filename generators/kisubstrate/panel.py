@@ -1,0 +1,407 @@
+"""Strips and panels: step a generated substrate board into rows x columns with rails, holes, fiducials, plating bus.
+
+The panel is built from the unit's :class:`~kisubstrate.geometry.board.BoardGeom` (the
+IR the substrate writer uses), regenerated from the spec — more robust than parsing a
+``.kicad_pcb`` back. Layout (mm, panel centred on the origin)::
+
+    ┌──────────────────────── rail ────────────────────────┐   ◎ tooling hole (Edge.Cuts cut-out)
+    │ ◉ fiducial                                  ◉       │   ◉ fiducial (copper dot, mask opening)
+    │   ╔═══════╦═══════╦═══════╗  ═ plating bus in the    │
+    │   ║ unit  ║ unit  ║ unit  ║    saw streets (net       │
+    │   ╠═══════╬═══════╬═══════╣    PLATING), one ring     │
+    │ ◎ ║ unit  ║ unit  ║ unit  ║    around the array  ◎   │
+    │   ╚═══════╩═══════╩═══════╝                          │
+    │ ◉                                           ◎       │
+    └──────────────────────────────────────────────────────┘
+
+**Nets.** Each unit's nets are renamed ``/R<row>C<col>/<net>`` (KiCad's hierarchical
+form: one "sheet" per unit), so units never short each other.
+
+**Plating bars.** For electrolytic finish every exposed land must touch the plating bus
+while it is plated; the ties are etched back (or sawn off) afterwards. A board where
+every net is tied to one bus cannot pass KiCad's DRC without declaring all those
+shorts, so the panel shows the **etch-back state**: the bus is its own net
+``PLATING`` (all bars joined end to end in the streets and around the array), and each
+tied net gets a plating tail on an outer layer that runs from one of its exposed lands
+straight out to the street and stops ``etch_back`` (at least the copper clearance) short
+of the bar. The gap is where the tie is etched back after plating; the tails are in the
+file, DRC-consistent, and a net whose lands have no clear straight path to the street is
+listed as untied (plate it through an inner-layer bar, or use an electroless finish).
+
+Example:
+    >>> from kisubstrate.api import load_specs
+    >>> from kisubstrate.cli import examples_dir
+    >>> from kisubstrate.substrate_api import build_substrate
+    >>> unit = build_substrate(load_specs([examples_dir() / "buildup.yaml"])[0].spec)
+    >>> p = build_panel(unit.board, unit.spec.substrate_rules(), rows=1, columns=2)
+    >>> p.geom.name, p.units, round(p.size[0], 3), round(p.size[1], 3)
+    ('BUILDUP-196_15.0x15.0mm_Die6.0x6.0mm_4L_P1.0mm_Panel1x2', 2, 40.9, 25.6)
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+import shapely
+
+from kisubstrate.geometry.board import BoardGeom, Drawing, Pads, Tracks, Vias, Zone
+from kisubstrate.model.errors import SpecError
+from kisubstrate.model.units import fmt, snap, snap_array
+from kisubstrate.rules.capsules import point_segment_distance
+from kisubstrate.rules.report import Report
+
+
+@dataclass
+class Panel:
+    """A panel board and facts about it."""
+
+    geom: BoardGeom
+    units: int
+    size: tuple[float, float]
+    tied: list[str] = field(default_factory=list)  # panel net names with a plating tail
+    untied: list[str] = field(default_factory=list)
+    holes: list[tuple[float, float, float]] = field(default_factory=list)  # x, y, diameter
+    fiducials: list[tuple[str, float, float]] = field(default_factory=list)  # layer, x, y
+
+
+def _unit_net(row: int, col: int, name: str) -> str:
+    return f"/R{row + 1}C{col + 1}/{name}"
+
+
+def _circle(x: float, y: float, d: float, n: int = 48) -> tuple[tuple[float, float], ...]:
+    r = d / 2 / math.cos(math.pi / n)  # circumscribed: the cut-out never under-approximates the hole
+    return tuple((snap(x + r * math.cos(2 * math.pi * k / n)), snap(y + r * math.sin(2 * math.pi * k / n)))
+                 for k in range(n))
+
+
+def _tails(unit: BoardGeom, rules, *, beyond: float, width: float) -> list[tuple]:
+    """One plating tail per net: (net, layer, x1, y1, x2, y2) in the unit frame (mm).
+
+    A tail runs from an exposed outer-layer land (mask opening, net) straight out through
+    the nearest unit edge and ends with its copper ``beyond`` mm outside the edge. Lands are
+    tried nearest to the edge first; a tail is kept only if it clears every other-net item
+    on its layer (pads, via annuli, tracks: exact capsule distances; zone fills) by the
+    clearance.
+    """
+    from kisubstrate.rules.capsules import segment_segment_distance
+
+    p, v, t = unit.pads, unit.vias, unit.tracks
+    last = unit.copper - 1
+    outer = (p.layer == 0) | (p.layer == last)
+    cand = np.flatnonzero(outer & (p.net > 0) & ~np.isnan(p.mask))
+    if not len(cand):
+        return []
+    x0, y0, x1_, y1_ = unit.outline.bounds
+    hx, hy = (x1_ - x0) / 2, (y1_ - y0) / 2
+    gaps = np.stack([hx - p.x[cand], hx + p.x[cand], hy - p.y[cand], hy + p.y[cand]], axis=1)
+    side = np.argmin(gaps, axis=1)
+    order = np.lexsort((cand, gaps[np.arange(len(cand)), side]))
+    pad_r = np.where(np.array([s == "circle" for s in p.shape], bool), p.w / 2, np.hypot(p.w, p.h) / 2)
+    out, done = [], set()
+    c = rules.clearance
+    for k in order.tolist():
+        i = int(cand[k])
+        net, layer = int(p.net[i]), int(p.layer[i])
+        if net in done:
+            continue
+        dx, dy = ((1, 0), (-1, 0), (0, 1), (0, -1))[int(side[k])]
+        x1, y1 = float(p.x[i]), float(p.y[i])
+        x2 = snap(dx * (hx + beyond - width / 2)) if dx else x1
+        y2 = snap(dy * (hy + beyond - width / 2)) if dy else y1
+        ok = True
+        for xs, ys, xe, ye, r, sel in (
+                (p.x, p.y, p.x, p.y, pad_r, (p.layer == layer) & ((p.net != net) | (p.net == 0))),
+                (v.x, v.y, v.x, v.y, v.size / 2, (v.top <= layer) & (v.bottom >= layer) & (v.net != net)),
+                (t.x1, t.y1, t.x2, t.y2, t.width / 2, (t.layer == layer) & (t.net != net))):
+            n = int(sel.sum())
+            if not n:
+                continue
+            d, _, _ = segment_segment_distance(np.full(n, x1), np.full(n, y1), np.full(n, x2), np.full(n, y2),
+                                               xs[sel], ys[sel], xe[sel], ye[sel])
+            if np.any(d - r[sel] - width / 2 < c + 1e-6):
+                ok = False
+                break
+        if ok:
+            seg = shapely.LineString([(x1, y1), (x2, y2)])
+            for z in unit.zones:
+                if (z.fill is not None and z.keepout is None and layer in z.layers and z.net != net
+                        and shapely.distance(seg, z.fill) - width / 2 < c + 1e-6):
+                    ok = False
+        if ok:
+            out.append((net, layer, x1, y1, x2, y2))
+            done.add(net)
+    return out
+
+
+def build_panel(unit: BoardGeom, rules, *, rows: int, columns: int, street: float = 0.3, rail: float = 5.0,
+                tooling_hole: float = 2.0, fiducial: float = 1.0, fiducial_opening: float = 1.0,
+                bar_width: float = 0.1, etch_back: float | None = None, plating: bool = True,
+                name: str | None = None) -> Panel:
+    """Step ``unit`` into ``rows`` x ``columns`` (mm; see the module docstring).
+
+    Args:
+        street: saw street between units and around the array.
+        rail: frame width outside the outer street (tooling holes, fiducials).
+        tooling_hole: non-plated tooling hole diameter (Edge.Cuts cut-outs in the rails).
+        fiducial: fiducial copper diameter; ``fiducial_opening`` its mask clearance per side.
+        bar_width: plating bar width (centred in each street).
+        etch_back: gap between a plating tail and its bar (default: the profile clearance).
+        plating: False for no bus and no tails.
+    """
+    if not (1 <= rows <= 50 and 1 <= columns <= 50):
+        raise SpecError("rows and columns must be 1 .. 50", field="rows")
+    if rows * columns < 2:
+        raise SpecError("a panel needs at least two units (rows x columns >= 2)", field="rows")
+    gap_needed = bar_width + 2 * rules.clearance
+    if plating and street < gap_needed - 1e-9:
+        raise SpecError(f"saw street {fmt(street)} mm cannot hold a {fmt(bar_width)} mm plating bar with "
+                        f"{fmt(rules.clearance)} mm clearance on both sides (needs >= {fmt(gap_needed)} mm)",
+                        field="street")
+    etch = rules.clearance if etch_back is None else etch_back
+    if etch < rules.clearance - 1e-9:
+        raise SpecError(f"etch-back gap {fmt(etch)} mm is below the copper clearance {fmt(rules.clearance)} mm",
+                        field="etch_back")
+    need_rail = max(tooling_hole, fiducial + 2 * fiducial_opening) + 2 * max(rules.copper_to_edge, 0.5)
+    if rail < need_rail - 1e-9:
+        raise SpecError(f"rail {fmt(rail)} mm too narrow for a {fmt(tooling_hole)} mm tooling hole / "
+                        f"{fmt(fiducial)} mm fiducial (needs >= {fmt(need_rail)} mm)", field="rail")
+    x0, y0, x1, y1 = unit.outline.bounds
+    if abs(x0 + x1) > 1e-6 or abs(y0 + y1) > 1e-6:
+        raise SpecError("unit outline must be centred on the origin", field="unit")
+    w, h = x1 - x0, y1 - y0
+    px, py = snap(w + street), snap(h + street)
+    ax, ay = (columns * w + (columns - 1) * street) / 2, (rows * h + (rows - 1) * street) / 2  # array half
+    X, Y = snap(ax + street + rail), snap(ay + street + rail)
+    pname = name or f"{unit.name}_Panel{rows}x{columns}"
+    U = len(unit.nets)
+    nets = [""]
+    offs = []
+    for r in range(rows):
+        for c in range(columns):
+            offs.append((r, c, snap((c - (columns - 1) / 2) * px), snap((r - (rows - 1) / 2) * py)))
+            nets += [_unit_net(r, c, n) for n in unit.nets[1:]]
+    plating_net = len(nets) if plating else 0
+    if plating:
+        nets.append("PLATING")
+
+    def remap(code: np.ndarray, k: int) -> np.ndarray:
+        return np.where(code > 0, code + k * (U - 1), 0).astype(np.int64)
+
+    p, v, t = unit.pads, unit.vias, unit.tracks
+    P: dict[str, list] = {k: [] for k in ("owner", "name", "x", "y", "w", "h", "shape", "layer", "net", "mask")}
+    V: dict[str, list] = {k: [] for k in ("x", "y", "size", "drill", "top", "bottom", "net", "kind")}
+    T: dict[str, list] = {k: [] for k in ("x1", "y1", "x2", "y2", "width", "layer", "net")}
+    zones: list[Zone] = []
+    drawings: list[Drawing] = []
+    dies = []
+    for k, (r, c, ox, oy) in enumerate(offs):
+        tag = f"R{r + 1}C{c + 1}"
+        P["owner"] += [f"{o}_{tag}" for o in p.owner]
+        P["name"] += list(p.name)
+        P["x"].append(p.x + ox), P["y"].append(p.y + oy), P["w"].append(p.w), P["h"].append(p.h)
+        P["shape"] += list(p.shape)
+        P["layer"].append(p.layer), P["net"].append(remap(p.net, k)), P["mask"].append(p.mask)
+        for key in ("size", "drill", "top", "bottom"):
+            V[key].append(getattr(v, key))
+        V["x"].append(v.x + ox), V["y"].append(v.y + oy), V["net"].append(remap(v.net, k))
+        V["kind"] += list(v.kind)
+        T["x1"].append(t.x1 + ox), T["y1"].append(t.y1 + oy), T["x2"].append(t.x2 + ox), T["y2"].append(t.y2 + oy)
+        T["width"].append(t.width), T["layer"].append(t.layer), T["net"].append(remap(t.net, k))
+        for z in unit.zones:
+            zn = int(remap(np.array([z.net]), k)[0])
+            zones.append(Zone(name=f"{z.name}_{tag}", layers=z.layers, net=zn,
+                              outline=shapely.affinity.translate(z.outline, ox, oy),
+                              fill=None if z.fill is None else shapely.affinity.translate(z.fill, ox, oy),
+                              keepout=z.keepout))
+        for d in unit.drawings:
+            drawings.append(replace(d, points=tuple((snap(a + ox), snap(b + oy)) for a, b in d.points)))
+        drawings.append(Drawing(((x0 + ox, y0 + oy), (x1 + ox, y0 + oy), (x1 + ox, y1 + oy), (x0 + ox, y1 + oy)),
+                                "Dwgs.User", width=0.05, label=f"unit {tag} (saw line)"))
+        if unit.meta.get("dies") is not None:
+            dies.append(shapely.affinity.translate(unit.meta["dies"], ox, oy))
+
+    # -- plating bus: bars along every street centre line, split at the crossings -------------------
+    tied: list[str] = []
+    untied: list[str] = []
+    outer_layers = sorted({0, unit.copper - 1})
+    if plating:
+        xs = [snap(-ax - street / 2 + c * px) for c in range(columns + 1)]
+        ys = [snap(-ay - street / 2 + r * py) for r in range(rows + 1)]
+        for layer in outer_layers:
+            for yv in ys:
+                for xa, xb in zip(xs, xs[1:]):
+                    for key, val in zip(("x1", "y1", "x2", "y2"), (xa, yv, xb, yv)):
+                        T[key].append(np.array([val]))
+                    T["width"].append(np.array([bar_width])), T["layer"].append(np.array([layer]))
+                    T["net"].append(np.array([plating_net]))
+            for xv in xs:
+                for ya, yb in zip(ys, ys[1:]):
+                    for key, val in zip(("x1", "y1", "x2", "y2"), (xv, ya, xv, yb)):
+                        T[key].append(np.array([val]))
+                    T["width"].append(np.array([bar_width])), T["layer"].append(np.array([layer]))
+                    T["net"].append(np.array([plating_net]))
+        # the bus is one net: through vias at the four outer corners join the layers' bars
+        if len(outer_layers) > 1:
+            for xv in (xs[0], xs[-1]):
+                for yv in (ys[0], ys[-1]):
+                    for key, val in zip(("x", "y", "size", "drill", "top", "bottom", "net"),
+                                        (xv, yv, rules.via_pad, rules.via_drill, 0, unit.copper - 1, plating_net)):
+                        V[key].append(np.array([val]))
+                    V["kind"].append("through")
+        tw = max(rules.trace_width, 0.05)
+        unit_tails = _tails(unit, rules, beyond=(street - bar_width) / 2 - etch, width=tw)
+        tied = [unit.nets[tl[0]] for tl in unit_tails]
+        for k, (r, c, ox, oy) in enumerate(offs):
+            for net, layer, xa, ya, xb, yb in unit_tails:
+                for key, val in zip(("x1", "y1", "x2", "y2"), (xa + ox, ya + oy, xb + ox, yb + oy)):
+                    T[key].append(np.array([snap(val)]))
+                T["width"].append(np.array([tw])), T["layer"].append(np.array([layer]))
+                T["net"].append(remap(np.array([net]), k))
+        untied = sorted(set(unit.nets[1:]) - set(tied) - {n for n in unit.nets[1:] if not _has_exposed(unit, n)})
+
+    # -- fiducials (three corners, both outer layers) and tooling holes (Edge.Cuts cut-outs) ----------
+    cx, cy = X - rail / 2, Y - rail / 2
+    fids = [(-cx, -cy), (cx, -cy), (-cx, cy)]
+    fid_list = []
+    for layer in outer_layers:
+        side = "F" if layer == 0 else "B"
+        for j, (fx, fy) in enumerate(fids):
+            P["owner"].append(f"FID_{side}"), P["name"].append(str(j + 1))
+            for key, val in zip(("x", "y", "w", "h"), (fx, fy, fiducial, fiducial)):
+                P[key].append(np.array([snap(val)]))
+            P["shape"].append("circle"), P["layer"].append(np.array([layer])), P["net"].append(np.array([0]))
+            P["mask"].append(np.array([fiducial_opening]))
+            fid_list.append((f"{side}.Cu", snap(fx), snap(fy)))
+    holes = [(snap(cx), snap(cy), tooling_hole), (snap(-cx), 0.0, tooling_hole), (snap(cx), 0.0, tooling_hole)]
+    for hx_, hy_, d in holes:
+        drawings.append(Drawing(_circle(hx_, hy_, d), "Edge.Cuts", width=0.05, label="tooling hole"))
+
+    def cat(parts: list, dtype=float) -> np.ndarray:
+        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
+
+    pads = Pads(owner=P["owner"], name=P["name"], x=snap_array(cat(P["x"])), y=snap_array(cat(P["y"])),
+                w=cat(P["w"]), h=cat(P["h"]), shape=P["shape"], layer=cat(P["layer"], np.int64),
+                net=cat(P["net"], np.int64), mask=cat(P["mask"]))
+    vias = Vias(x=snap_array(cat(V["x"])), y=snap_array(cat(V["y"])), size=cat(V["size"]), drill=cat(V["drill"]),
+                top=cat(V["top"], np.int64), bottom=cat(V["bottom"], np.int64), net=cat(V["net"], np.int64),
+                kind=V["kind"])
+    tracks = Tracks(*(snap_array(cat(T[k])) for k in ("x1", "y1", "x2", "y2")), width=cat(T["width"]),
+                    layer=cat(T["layer"], np.int64), net=cat(T["net"], np.int64))
+    outline = shapely.box(-X, -Y, X, Y)
+    meta = {k: unit.meta[k] for k in ("user_layers", "dru_extra") if k in unit.meta}
+    meta.update(body=outline, dies=shapely.union_all(dies) if dies else None, unit=unit.name,
+                sidecar={"panel": {"rows": rows, "columns": columns, "street": street, "rail": rail,
+                                   "plating_net": "PLATING" if plating else None, "tied_nets_per_unit": len(tied),
+                                   "untied_nets_per_unit": untied}})
+    geom = BoardGeom(name=pname, copper=unit.copper, outline=outline, nets=nets, pads=pads, vias=vias,
+                     tracks=tracks, zones=zones, drawings=drawings, meta=meta)
+    _check_holes(geom, holes, rules)
+    return Panel(geom=geom, units=len(offs), size=(2 * X, 2 * Y), tied=tied, untied=untied, holes=holes,
+                 fiducials=fid_list)
+
+
+def _has_exposed(unit: BoardGeom, net_name: str) -> bool:
+    code = unit.nets.index(net_name)
+    p = unit.pads
+    last = unit.copper - 1
+    return bool(np.any((p.net == code) & ~np.isnan(p.mask) & ((p.layer == 0) | (p.layer == last))))
+
+
+def _check_holes(geom: BoardGeom, holes, rules) -> None:
+    """Every copper item keeps the copper-to-edge distance from the tooling holes (exact circles)."""
+    from kisubstrate.rules.board import copper_items
+
+    ax, ay, bx, by, r, *_ = copper_items(geom)
+    for hx, hy, d in holes:
+        dist = point_segment_distance(np.full(len(ax), hx), np.full(len(ax), hy), ax, ay, bx, by) - r - d / 2
+        if len(dist) and float(dist.min()) < rules.copper_to_edge - 1e-6:
+            raise SpecError(f"tooling hole at ({fmt(hx)}, {fmt(hy)}) is {fmt(snap(float(dist.min())))} mm from "
+                            f"copper (needs {fmt(rules.copper_to_edge)} mm): widen the rail", field="rail")
+
+
+def panel_files(panel: Panel, spec: Any) -> dict[str, str]:
+    """File name → text of the panel project (``.kicad_pcb``, ``.kicad_pro``, ``.kicad_dru``)."""
+    from kisubstrate.kicad.board import write_board
+    from kisubstrate.kicad.project import write_dru, write_project
+
+    rules = spec.substrate_rules()
+    g = panel.geom
+    n = g.name
+    return {f"{n}.kicad_pcb": write_board(g, spec.stackup, carrier_clearance=rules.clearance),
+            f"{n}.kicad_pro": write_project(n, rules, width=spec.width(), micro=spec.micro()),
+            f"{n}.kicad_dru": write_dru(rules, micro=spec.micro(), width=spec.width(),
+                                        extra=g.meta.get("dru_extra", ""))}
+
+
+def panel_of_spec(spec: Any, **options) -> tuple[Panel, Report]:
+    """Build the unit board of ``spec`` (checked), step it into a panel and check the panel."""
+    from kisubstrate.rules.board import check_board
+    from kisubstrate.substrate_api import build_substrate, has_substrate
+
+    if not has_substrate(spec):
+        raise SpecError(f"family '{spec.family}' has no substrate board to panelise", field="family")
+    unit = build_substrate(spec)
+    if not unit.report.ok:
+        return Panel(unit.board, 0, (0.0, 0.0)), unit.report
+    rules = spec.substrate_rules()
+    panel = build_panel(unit.board, rules, **options)
+    report = check_board(panel.geom, rules, stackup=spec.stackup)
+    return panel, report
+
+
+@click.command("panel")
+@click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="folder for the panels")
+@click.option("--rows", type=int, default=2, show_default=True, help="units down")
+@click.option("--columns", type=int, default=2, show_default=True, help="units across (rows 1 = a strip)")
+@click.option("--street", type=float, default=0.3, show_default=True, help="saw street (mm)")
+@click.option("--rail", type=float, default=5.0, show_default=True, help="frame rail width (mm)")
+@click.option("--tooling-hole", type=float, default=2.0, show_default=True, help="tooling hole diameter (mm)")
+@click.option("--fiducial", type=float, default=1.0, show_default=True, help="fiducial copper diameter (mm)")
+@click.option("--bar-width", type=float, default=0.1, show_default=True, help="plating bar width (mm)")
+@click.option("--etch-back", type=float, default=None, help="tail-to-bar gap (mm; default the clearance)")
+@click.option("--plating/--no-plating", default=True, help="plating bus and tails")
+@click.option("--force", is_flag=True, help="overwrite files changed since kisubstrate wrote them")
+def panel_command(specs, output, rows, columns, street, rail, tooling_hole, fiducial, bar_width, etch_back,
+                  plating, force) -> None:
+    """Step the substrate board of every package in SPECS into a strip / panel (one KiCad project each)."""
+    from kisubstrate.cli import EXIT_OK, EXIT_VIOLATIONS, _report_out, raise_input, run_guarded
+
+    def body() -> int:
+        from kisubstrate.api import load_specs
+        from kisubstrate.io import OutputPlan
+        from kisubstrate.substrate_api import has_substrate
+
+        loaded = [ls for ls in load_specs(specs) if has_substrate(ls.spec)]
+        if not loaded:
+            raise_input("no substrate families in the given specs")
+        plan, lines = OutputPlan(), []
+        for ls in loaded:
+            try:
+                panel, report = panel_of_spec(ls.spec, rows=rows, columns=columns, street=street, rail=rail,
+                                              tooling_hole=tooling_hole, fiducial=fiducial, bar_width=bar_width,
+                                              etch_back=etch_back, plating=plating)
+            except SpecError as exc:
+                raise SpecError(exc.reason, file=str(ls.file), field=exc.field) from None
+            if not report.ok:
+                _report_out([report], "text")
+                click.echo("panel violates its rules; nothing written", err=True)
+                return EXIT_VIOLATIONS
+            for name, text in panel_files(panel, ls.spec).items():
+                plan.add(output / name, text)
+            g = panel.geom
+            lines.append(f"wrote {output / (g.name + '.kicad_pcb')} ({panel.units} units, {panel.size[0]:g} x "
+                         f"{panel.size[1]:g} mm, {len(g.nets) - 1} nets, {len(panel.tied)} plating tails per unit"
+                         + (f", {len(panel.untied)} exposed nets untied" if panel.untied else "") + ")")
+        plan.commit(force=force)
+        for line in lines:
+            click.echo(line)
+        return EXIT_OK
+
+    sys.exit(run_guarded(body))
