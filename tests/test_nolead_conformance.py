@@ -23,8 +23,9 @@ import pytest
 STOCK = Path("/usr/share/kicad/footprints/Package_DFN_QFN.pretty")
 SON = "Package_SON:"  # cases prefixed with a library name live in that stock library
 KFG = "kicad-footprint-generator scripts/Packages/Package_NoLead__DFN_QFN_LGA_SON/size_definitions/"
-Q3, Q24, DFN, WSON = (KFG + "qfn/qfn-3x.yaml", KFG + "qfn/qfn-24.yaml", KFG + "dfn.yaml",
-                      KFG + "wson.yaml")
+Q1, Q3, Q24, DFN, WSON = (KFG + "qfn/qfn-1x.yaml", KFG + "qfn/qfn-3x.yaml", KFG + "qfn/qfn-24.yaml",
+                          KFG + "dfn.yaml", KFG + "wson.yaml")
+LEGACY = "KFG spec adds a legacy manual heel_reduction ({}) on top of the automatic 0.2 mm EP clearance"
 TOL = 1e-3  # mm (1 µm)
 
 # (stock footprint, spec, source of the dimensions, known reason for a mismatch or None)
@@ -155,6 +156,83 @@ CASES: list[tuple[str, dict, str, str | None]] = [
     (SON + "WSON-10-1EP_4x4mm_P0.8mm_EP2.6x3mm",
      dict(family="son", package_type="WSON", leads=10, pitch=0.8, body="3.9..4.1", lead_width="0.25..0.35",
           lead_length="0.3..0.5", exposed_pad=["2.6+/-0.1", "3+/-0.1"]), WSON + "; TI mpss046b", None),
+    ("QFN-12-1EP_3x3mm_P0.5mm_EP1.6x1.6mm",
+     dict(family="qfn", leads=12, pitch=0.5, body=3, lead_width="0.18..0.3", lead_length="0.3..0.5",
+          exposed_pad="1.4..1.6", ep_land=1.6), Q1 + "; NXP MMZ09332B", None),
+    ("QFN-12-1EP_3x3mm_P0.5mm_EP1.45x1.45mm",
+     dict(family="qfn", leads=12, pitch=0.5, body="2.95..3..3.05", lead_width="0.18..0.25..0.3",
+          lead_length="0.3..0.4..0.5", exposed_pad="1.3..1.45..1.55"), Q1 + "; ST tcpp01-m12 p.22", None),
+    ("VQFN-12-1EP_4x4mm_P0.8mm_EP2.1x2.1mm",
+     dict(family="qfn", package_type="VQFN", leads=12, pitch=0.8, body=4, lead_width="0.25..0.3..0.35",
+          lead_length="0.4..0.5..0.6", exposed_pad="2.1+/-0.1"), Q1 + "; Microchip EMC2301", None),
+    ("WQFN-14-1EP_2.5x2.5mm_P0.5mm_EP1.45x1.45mm",
+     dict(family="qfn", package_type="WQFN", leads_per_side=[4, 3], pitch=0.5, body="2.5+/-0.05",
+          lead_width="0.24+/-0.06", lead_length=0.3, exposed_pad="1.45+/-0.05"), Q1 + "; onsemi FUSB302B p.32", None),
+    ("QFN-16-1EP_1.8x2.6mm_P0.4mm_EP0.7x1.5mm",
+     dict(family="qfn", leads=16, pitch=0.4, body=["1.75..1.8..1.85", "2.55..2.6..2.65"],
+          lead_width="0.15..0.2..0.25", lead_length="0.25..0.3..0.35",
+          exposed_pad=["0.65..0.7..0.75", "1.45..1.5..1.55"]), Q1 + "; ST stg3692 p.13", None),
+    ("Renesas_UQFN-16_2x2mm_P0.4mm",
+     dict(family="qfn", manufacturer="Renesas", package_type="UQFN", leads_per_side=[3, 5], pitch=0.4,
+          body="2+/-0.1", lead_width="0.18+/-0.05", lead_length=0.23, density="least"),
+     Q1 + " (ipc_density least); Renesas SLG47011 p.228",
+     "KFG pad_overrides lengthen pad 3 by 0.1 mm (a per-pad datasheet exception, not modelled)"),
+    ("VQFN-16-1EP_3x3mm_P0.5mm_EP1.1x1.1mm",
+     dict(family="qfn", package_type="VQFN", leads=16, pitch=0.5, body=3, lead_width="0.25+/-0.05",
+          lead_length="0.35+/-0.1", exposed_pad="1.1+/-0.1"), Q1 + "; Microchip C04-00508a", None),
+    ("TQFN-16-1EP_3x3mm_P0.5mm_EP1.23x1.23mm",
+     dict(family="qfn", package_type="TQFN", leads=16, pitch=0.5, body=3, lead_width="0.2..0.25..0.3",
+          lead_length="0.3..0.4..0.5", exposed_pad=1.23), Q1 + "; Maxim 21-0136 T1633-5", None),
+    ("QFN-16-1EP_3x3mm_P0.5mm_EP1.45x1.45mm",
+     dict(family="qfn", leads=16, pitch=0.5, body="3+/-0.1", lead_width="0.25+/-0.05", lead_length="0.4+/-0.1",
+          exposed_pad=1.45), Q1 + "; ADI/LTC 37551fd", None),
+    ("VQFN-16-1EP_3x3mm_P0.5mm_EP1.45x1.45mm",
+     dict(family="qfn", package_type="VQFN", leads=16, pitch=0.5, body="2.9..3.1", lead_width="0.18..0.3",
+          lead_length="0.3..0.5", exposed_pad="1.45+/-0.1"), Q1 + "; TI sbos354a (MO-220 VEED-6)", None),
+    ("VQFN-16-1EP_3x3mm_P0.5mm_EP1.6x1.6mm",
+     dict(family="qfn", package_type="VQFN", leads=16, pitch=0.5, body="2.9..3.1", lead_width="0.2..0.3",
+          lead_length="0.3..0.5", exposed_pad="1.6+/-0.05"), Q1 + "; TI cdclvp1102 p.28", None),
+    ("TQFN-16-1EP_3x3mm_P0.5mm_EP1.6x1.6mm",
+     dict(family="qfn", package_type="TQFN", leads=16, pitch=0.5, body="2.9..3..3.1", lead_width="0.18..0.3",
+          lead_length="0.3..0.5", exposed_pad="1.6..1.8..1.9", ep_land=1.6), Q1 + "; Diodes PI6C5946002 p.12",
+     None),
+    ("WQFN-16-1EP_3x3mm_P0.5mm_EP1.6x1.6mm",
+     dict(family="qfn", package_type="WQFN", leads=16, pitch=0.5, body="2.85..3.15", lead_width="0.18..0.3",
+          lead_length="0.3..0.5", exposed_pad="1.6+/-0.1"), Q1 + "; TI tpa6132a2 p.24", None),
+    ("VQFN-16-1EP_3x3mm_P0.5mm_EP1.68x1.68mm",
+     dict(family="qfn", package_type="VQFN", leads=16, pitch=0.5, body="2.9..3.1", lead_width="0.18..0.3",
+          lead_length="0.3..0.5", exposed_pad="1.68+/-0.07"), Q1 + "; TI tlv62095", LEGACY.format("0.05 mm")),
+    ("WQFN-16-1EP_3x3mm_P0.5mm_EP1.68x1.68mm",
+     dict(family="qfn", package_type="WQFN", leads=16, pitch=0.5, body="2.9..3.1", lead_width="0.18..0.3",
+          lead_length="0.3..0.5", exposed_pad="1.68+/-0.07"), Q1 + "; TI tlv9064 p.44", None),
+    ("QFN-16-1EP_3x3mm_P0.5mm_EP1.7x1.7mm",
+     dict(family="qfn", leads=16, pitch=0.5, body="2.9..3..3.1", lead_width="0.18..0.3", lead_length="0.3..0.5",
+          exposed_pad=1.7), Q1 + " (legacy heel_reduction 0.05 mm, below the EP clearance); ST tsv521", None),
+    ("QFN-16-1EP_3x3mm_P0.5mm_EP1.75x1.75mm",
+     dict(family="qfn", leads=16, pitch=0.5, body=3, lead_width="0.18..0.3", lead_length="0.3..0.5",
+          exposed_pad="1.65..1.85"), Q1 + "; onsemi NCN4555", None),
+    ("WQFN-16-1EP_3x3mm_P0.5mm_EP1.75x1.75mm",
+     dict(family="qfn", package_type="WQFN", leads=16, pitch=0.5, body=3, lead_width="0.18..0.3",
+          lead_length="0.3..0.4", exposed_pad="1.65..1.75", ep_land=1.75), Q1 + "; onsemi FUSB307B p.56", None),
+    ("VQFN-16-1EP_3x3mm_P0.5mm_EP1.8x1.8mm",
+     dict(family="qfn", package_type="VQFN", leads=16, pitch=0.5, body="2.85..3..3.15",
+          lead_width="0.18..0.25..0.3", lead_length="0.45..0.5..0.55", exposed_pad="1.7..1.8..1.9"),
+     Q1 + " (legacy heel_reduction 0.2 mm, below the EP clearance); ST stspin220", None),
+    ("WCH_QFN-16-1EP_3x3mm_P0.5mm_EP1.8x1.8mm",
+     dict(family="qfn", manufacturer="WCH", leads=16, pitch=0.5, body="3+/-0.1", lead_width="0.25+/-0.07",
+          lead_length="0.35+/-0.12", exposed_pad="1.8+/-0.2"), Q1 + "; WCH QFN16-3*3", None),
+    ("HXQFN-16-1EP_3x3mm_P0.5mm_EP1.85x1.85mm",
+     dict(family="qfn", package_type="HXQFN", leads=16, pitch=0.5, body="2.9..3..3.1", lead_width="0.25..0.35",
+          lead_length="0.3..0.5", exposed_pad="1.75..1.95"), Q1 + "; NXP NX3L4051 p.17", None),
+    ("QFN-16-1EP_3x3mm_P0.5mm_EP1.675x1.675mm",
+     dict(family="qfn", leads=16, pitch=0.5, body="2.9..3..3.1", lead_width="0.18..0.3", lead_length="0.3..0.5",
+          exposed_pad="1.55..1.8"), Q1 + "; Melexis MLX90395 p.55", None),
+    ("QFN-16-1EP_3x3mm_P0.5mm_EP1.9x1.9mm",
+     dict(family="qfn", leads=16, pitch=0.5, body=3, lead_width="0.18..0.3", lead_length="0.25..0.45",
+          exposed_pad="1.8..2"), Q1 + "; NXP 98ASA00525D", LEGACY.format("0.1 mm")),
+    ("QFN-24-1EP_5x5mm_P0.65mm_EP3.6x3.6mm",
+     dict(family="qfn", leads=24, pitch=0.65, body=5, lead_width="0.18..0.3", lead_length="0.3..0.5",
+          exposed_pad="3.45..3.75"), Q24 + "; NXP 98ASA00734D", None),
     ("CDFN-4_2x2.5mm_P1.65mm",
      dict(family="son", package_type="CDFN", leads=4, pitch=1.65, body=["2+/-0.05", "2.5+/-0.05"],
           lead_width="0.65+/-0.05", lead_length="0.65+/-0.05"), DFN + "; Microchip DSC1001 p.17", None),
@@ -223,6 +301,11 @@ PASTE: dict[str, tuple[tuple[int, int], float]] = {
     "HVQFN-32-1EP_5x5mm_P0.5mm_EP3.1x3.1mm": ((3, 3), 0.65),
     "QFN-24-1EP_3x4mm_P0.4mm_EP1.65x2.65mm": ((2, 3), 0.65),
     "QFN-24-1EP_4x5mm_P0.5mm_EP2.65x3.65mm": ((2, 3), 0.65),
+    "QFN-24-1EP_5x5mm_P0.65mm_EP3.6x3.6mm": ((3, 3), 0.65),
+    "QFN-12-1EP_3x3mm_P0.5mm_EP1.45x1.45mm": ((1, 2), 0.65),
+    **{n: ((1, 1), 0.65) for n in (  # no EP_num_paste_pads: KFG default one paste pad
+        "QFN-16-1EP_1.8x2.6mm_P0.4mm_EP0.7x1.5mm", "VQFN-16-1EP_3x3mm_P0.5mm_EP1.1x1.1mm",
+        "QFN-16-1EP_3x3mm_P0.5mm_EP1.675x1.675mm")},
     **{n: ((1, 2), 0.65) for n in (
         "DFN-6-1EP_1.2x1.2mm_P0.4mm_EP0.3x0.94mm_PullBack", "DFN-6-1EP_2x1.6mm_P0.5mm_EP1.15x1.3mm",
         "DFN-6-1EP_2x2mm_P0.5mm_EP0.6x1.37mm", "DFN-6-1EP_2x2mm_P0.5mm_EP0.7x1.6mm",
@@ -363,6 +446,10 @@ VIA_CASES = [
     _with_vias("QFN-24-1EP_5x5mm_P0.65mm_EP3.2x3.2mm", {"count": [3, 3], "drill": 0.2, "grid": [1.1, 1.1]}),
     _with_vias("Package_SON:WSON-6-1EP_2x2mm_P0.65mm_EP1x1.6mm", {"count": [1, 2], "drill": 0.2, "grid": [1.1, 1.1]}),
     _with_vias("Package_SON:WSON-10-1EP_4x4mm_P0.8mm_EP2.6x3mm", {"count": [3, 3], "drill": 0.2}),
+    _with_vias("QFN-24-1EP_5x5mm_P0.65mm_EP3.6x3.6mm", {"count": [4, 4], "drill": 0.2, "grid": [0.85, 0.85]}),
+    _with_vias("VQFN-16-1EP_3x3mm_P0.5mm_EP1.1x1.1mm", {"count": [1, 1], "drill": 0.33}),
+    _with_vias("WQFN-14-1EP_2.5x2.5mm_P0.5mm_EP1.45x1.45mm", {"count": [2, 2], "drill": 0.2}),
+    _with_vias("QFN-12-1EP_3x3mm_P0.5mm_EP1.45x1.45mm", {"count": [1, 2], "drill": 0.2}),
 ]
 
 
@@ -377,6 +464,9 @@ def test_thermal_via_variants_match_kicad_library(stock_library, name, spec, sou
 @pytest.mark.parametrize("name,spec,source,reason", EP_CASES, ids=[c[0].rpartition(":")[2] for c in EP_CASES])
 def test_ep_paste_matches_kicad_library(stock_library, name, spec, source, reason):
     diffs = compare(name, spec, paste=True)
+    if reason is not None:
+        assert diffs
+        pytest.xfail(reason)
     assert not diffs, "\n".join(diffs[:10])
 
 
@@ -415,7 +505,7 @@ def jedec_sweep() -> tuple[int, int, list[tuple[str, list[str]]]]:
 @pytest.mark.kicad
 def test_jedec_sweep_agrees_on_numbering_and_ep(stock_library):
     matched, attempted, rows = jedec_sweep()
-    assert attempted >= 90
+    assert attempted >= 80
     for name, diffs in rows:
         for d in diffs:
             # only land size / position along the lead may differ (datasheet lead sizes unknown)
@@ -423,7 +513,7 @@ def test_jedec_sweep_agrees_on_numbering_and_ep(stock_library):
             if d.startswith("pad "):
                 number = d.split(":")[0][4:]
                 assert number != str(int(JEDEC_NAME.match(name).group(2)) + 1), (name, d)  # EP matches
-    assert matched >= 30, matched
+    assert matched >= 25, matched
 
 
 if __name__ == "__main__":  # print the conformance table
@@ -435,7 +525,7 @@ if __name__ == "__main__":  # print the conformance table
             print("           " + d)
     print(f"conformance: {m} / {a} matched (pads ±1 µm, EP size)")
     pm = sum(1 for c in EP_CASES if not compare(c[0], c[1], paste=True))
-    print(f"with the EP paste pads as well: {pm} / {len(EP_CASES)} matched")
+    print(f"with the EP paste pads as well: {pm} / {len(EP_CASES)} matched (misses: the known lead-pad cases)")
     vm = 0
     for name, spec, _s, _r in VIA_CASES:
         d = compare(name, spec)
