@@ -237,3 +237,12 @@ def test_relative_side_files_resolve_from_the_spec_folder(tmp_path, cli_runner, 
     assert (tmp_path / "Lib.pretty" / "Side.kicad_mod").is_file()  # ball map found next to the spec
     code, out, _ = cli_runner("check", "specs/s.yaml", "--format", "json")
     assert code == 0 and json.loads(out)["packages"][0]["profile"] == "fab"  # so was the rule profile
+
+
+def test_unwritable_output_is_a_clean_error(tmp_path, cli_runner):
+    """A file where the library folder should be: one message, exit 2, no traceback."""
+    (tmp_path / "Lib.pretty").write_text("not a folder\n")
+    code, out, err = cli_runner("footprint", EXAMPLES / "lga.yaml", "-o", tmp_path / "Lib.pretty")
+    assert code == 2 and out == ""
+    assert err.startswith("error: cannot write") and "Traceback" not in err
+    assert (tmp_path / "Lib.pretty").read_text() == "not a folder\n"

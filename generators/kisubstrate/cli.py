@@ -62,6 +62,9 @@ def run_guarded(fn: Callable[[], int]) -> int:
         _fail_input(str(exc))
     except OverwriteError as exc:
         _fail_input(str(exc))
+    except OSError as exc:  # output folder unwritable, a file where a folder should be, disk full
+        where = f" '{exc.filename}'" if exc.filename else ""
+        _fail_input(f"cannot write{where}: {exc.strerror or exc}")
     except KeyboardInterrupt:
         click.echo("interrupted; nothing half-written (writes are atomic)", err=True)
         sys.exit(130)
