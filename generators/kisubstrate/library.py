@@ -450,9 +450,11 @@ class Renderer:
             (pretty / f"{e.name}.kicad_mod").write_text(_hide_fields(e.kicad_mod), encoding="utf-8")
         self._out = Path(self._tmp.name) / "svg"
         self._names = [e.name for e in entries]
+        # the built-in theme: a user's colour settings must not change the committed renders
         self._proc = subprocess.Popen([kicad_cli, "fp", "export", "svg", str(pretty), "-o", str(self._out),
-                                       "-l", RENDER_LAYERS], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                      text=True)
+                                       "-l", RENDER_LAYERS, "-t", "_builtin_default"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.version = kicad_version(kicad_cli)
 
     def result(self) -> dict[str, str]:
         """Wait for KiCad; footprint name → compacted SVG text.
@@ -482,6 +484,12 @@ class Renderer:
         self._tmp.cleanup()
 
 
+def kicad_version(kicad_cli: str) -> str:
+    """``kicad-cli version``, e.g. ``9.0.8`` (renders may differ between KiCad releases)."""
+    r = subprocess.run([kicad_cli, "version"], capture_output=True, text=True)
+    return r.stdout.strip() or "unknown"
+
+
 def render_svgs(entries: list[Entry], kicad_cli: str, *, lib_name: str) -> dict[str, str]:
     """SVG render (compacted) of every footprint: one ``kicad-cli fp export svg`` call."""
     return Renderer(entries, kicad_cli, lib_name=lib_name).result()
@@ -505,7 +513,11 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def catalogue_md(lib: LibraryDef, entries: list[Entry], *, renders: bool, models: str | None = None) -> str:
+RENDER_NOTE = "Renders: `kicad-cli fp export svg` (KiCad {version}, built-in theme)"
+
+
+def catalogue_md(lib: LibraryDef, entries: list[Entry], *, renders: bool, models: str | None = None,
+                 kicad: str = "") -> str:
     """The catalogue page (GitHub-flavoured Markdown with inline SVG images)."""
     from kisubstrate import __version__
 
@@ -519,7 +531,11 @@ def catalogue_md(lib: LibraryDef, entries: list[Entry], *, renders: bool, models
               f"{__version__} from `{Path(lib.file).name or 'library.yaml'}`. Every footprint passed its rule "
               "profile before it was written. 3D models: "
               f"`{lib.model_path('<name>', models)}`. Land provenance for every footprint: "
-              "[provenance.csv](provenance.csv) and the last column below.", "", "## Contents", ""]
+              "[provenance.csv](provenance.csv) and the last column below.", ""]
+    if renders:
+        lines += [RENDER_NOTE.format(version=kicad) + f", layers {RENDER_LAYERS.replace(',', ', ')}; "
+                  "Reference and Value hidden.", ""]
+    lines += ["## Contents", ""]
     for k, sec in enumerate(lib.sections):
         if k in by_section:
             anchor = re.sub(r"[^a-z0-9 -]", "", sec.title.lower()).replace(" ", "-")
@@ -677,12 +693,13 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
     seconds["write"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     second = OutputPlan()
+    kicad = renderer.version if renderer else ""
     if renderer:
         for name, svg in renderer.result().items():
             second.add(rdir / f"{name}.svg", svg)
         seconds["render_wait"] = time.perf_counter() - t0
     if not pcm:
-        second.add(out / "catalogue.md", catalogue_md(lib, entries, renders=renders, models=models))
+        second.add(out / "catalogue.md", catalogue_md(lib, entries, renders=renders, models=models, kicad=kicad))
     changed += second.commit(force=force)
     plan.files.update(second.files)
     removed = _prune(out, set(plan.files), [pretty, shapes] + ([rdir] if renders else []))
