@@ -1,0 +1,384 @@
+"""Flip-chip package-on-package (``family: pop``): two carriers, two flip chips back to back, resin, through vias.
+
+Cross-section (physical copper L1 … L4, top first; the stack is built from ``carriers``,
+``resin``, ``adhesive`` and the dies, not given as ``stackup``)::
+
+    memory package ─────────  ● ● ●  (collapsed balls: top_package.standoff)
+    L1  F.Cu    ○ PoP land (+ via-in-pad)        second carrier, top: lands for the memory
+        core    second carrier (substrate or thin tape)
+    L2  In1.Cu  ─ trace ─ ▫ bump pads of chip 2 (face up, bumps on the carrier above it)
+        resin   ┃  bump 2 │ die 2 │ adhesive │ die 1 │ bump 1 ┃  through vias (resin + both carriers)
+    L3  In2.Cu  ─ trace ─ ▫ bump pads of chip 1 (face down on the first carrier)
+        core    first carrier
+    L4  B.Cu    ● bottom BGA lands (the package terminals)
+
+The resin dielectric is written as KiCad sub-layers at their heights: resin up to the top of
+chip 1 (bump 1 + die 1), the adhesive, resin above. Both carriers are joined by through vias
+on the sites of the top PoP land grid (via-in-pad under each land); every such site must
+have a bottom ball below it (same pitch and centre), so the memory's lands run straight
+down to the board. Chip 1 fans out on L3 and chip 2 on L2 (escape perpendicular to the die
+edge, then one straight segment) to alternate vias of the innermost PoP ring (the sites next
+to the ring corners are left to pass-through signals), matched in angular order so traces on
+one layer never cross. Face-down chip 1's pad coordinates are given in its own face view and
+mirrored in x (package top view). Nets: a die pad map's net, else the top-land map's, else the
+ball map's, else a generated name; two different given nets on one via are refused.
+
+The **z-stack check** (``pop_zstack``) compares bump 1 + die 1 + adhesive + die 2 + bump 2 with
+the resin thickness (within ``zstack_tolerance``) and ``pop_standoff`` the memory package's
+collapsed ball stand-off with the mask + parts height + warpage it must clear; the full sum is
+in the message, the fab note (``User.2``) and the JSON sidecar.
+
+Example:
+    >>> from kisubstrate.api import load_specs
+    >>> from kisubstrate.cli import examples_dir
+    >>> spec = load_specs([examples_dir() / "pop.yaml"])[0].spec
+    >>> [round(v, 3) for _k, v in zstack(spec)["terms"]], zstack(spec)["resin"]
+    ([0.06, 0.1, 0.02, 0.1, 0.06], 0.34)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import numpy as np
+import shapely
+from pydantic import Field, model_validator
+
+from kisubstrate.families.buildup import _assign, terminal_sites
+from kisubstrate.families.cavity import note_drawings, ring_of
+from kisubstrate.families.grid_array import BgaSpec, build_grid_array
+from kisubstrate.families.registry import Family, register
+from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Drawing
+from kisubstrate.geometry.grid import ball_grid, grid_mask
+from kisubstrate.model.base import SpecModel, length
+from kisubstrate.model.errors import SpecError
+from kisubstrate.model.grid import GridSpec
+from kisubstrate.model.substrate import SubstrateSpec, ViaSize
+from kisubstrate.model.units import snap
+from kisubstrate.rules.report import Violation
+
+USER_LAYERS = {"User.2": "Fab.Notes", "User.3": "Dies"}
+ADHESIVE = {"epsilon_r": 3.5, "loss_tangent": 0.01, "description": "die-attach film (typical placeholder)"}
+
+
+class Carrier(SpecModel):
+    """A chip carrier: a two-layer substrate or tape (core + copper on both sides)."""
+
+    core: float = length("core (dielectric) thickness", le=2)
+    material: str = Field("BT", description="core material (e.g. BT, polyimide for a tape carrier)")
+    copper: float = length("copper thickness, each side", le=0.2, default=0.015)
+    kind: Literal["substrate", "tape"] = Field("substrate", description="documentation")
+
+
+class Resin(SpecModel):
+    """Resin filling the gap between the carriers."""
+
+    thickness: float = length("gap between the carriers (resin thickness)", le=3)
+    material: str = Field("epoxy")
+
+
+class Adhesive(SpecModel):
+    """Adhesive bonding the two dies back to back."""
+
+    thickness: float = length("adhesive thickness", le=0.5, default=0.02)
+    material: str = Field("DAF", description="material; 'DAF' (die-attach film) is predefined")
+
+
+class TopLands(GridSpec):
+    """Lands on the second carrier's top (L1) for the memory package: its ball grid seen from above."""
+
+    land: float = length("land (copper) diameter", le=5)
+    ball_diameter: float = length("memory package ball diameter", le=5)
+    mask: Literal["smd", "nsmd"] = Field("smd")
+
+
+class TopPackage(SpecModel):
+    """The package stacked on top (e.g. memory): what its collapsed balls must clear."""
+
+    standoff: float = length("collapsed ball stand-off of the top package", le=3)
+    warpage: float = length("warpage allowance", ge=0, gt=None, le=1, default=0.05)
+    parts_height: float = length("anything on the second carrier's top under the package", ge=0, gt=None,
+                                 le=3, default=0.0)
+
+
+class PopSpec(SubstrateSpec):
+    """Flip-chip PoP: two carriers with a flip chip each (back to back), resin, through vias, PoP lands."""
+
+    family: Literal["pop"] = "pop"
+    carriers: tuple[Carrier, Carrier] = Field(description="first (bottom, BGA side) and second (top) carrier")
+    resin: Resin
+    adhesive: Adhesive = Field(default_factory=Adhesive)
+    bump_heights: tuple[float, float] = Field(description="collapsed bump height of chip 1 and chip 2 (mm)",
+                                              json_schema_extra={"unit": "mm"})
+    top_lands: TopLands
+    top_package: TopPackage
+    zstack_tolerance: float = length("allowed |die stack − resin| (bump collapse)", ge=0, gt=None, le=0.2,
+                                     default=0.01)
+    escape: float = length("escape segment beyond the die edge", le=5, default=0.1)
+    corner_skip: int = Field(1, ge=0, le=10, description="inner-ring sites next to each corner kept for pass-through")
+    finish: str = Field("ENEPIG", max_length=40)
+    mask_thickness: float = length("solder-mask thickness", le=0.2, default=0.02)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _build_stackup(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        if "stackup" in data:
+            raise ValueError("a pop package builds its stack from carriers, resin, adhesive and the dies: "
+                             "remove 'stackup'")
+        try:
+            c1, c2 = data["carriers"]
+            resin, adh = data["resin"], data.get("adhesive") or {}
+            t_adh = float(adh.get("thickness", 0.02))
+            lower = float(data["bump_heights"][0]) + float(data["dies"][0].get("thickness", 0.2))
+            t_res = float(resin["thickness"])
+            upper = t_res - lower - t_adh
+            rmat, amat = resin.get("material", "epoxy"), adh.get("material", "DAF")
+            diel = {"dielectric": t_res, "material": rmat, "type": "prepreg"}
+            if upper > 1e-6:
+                diel["plies"] = [{"thickness": round(lower, 6), "material": rmat, "role": "resin (chip 1 level)"},
+                                 {"thickness": t_adh, "material": amat, "role": "adhesive"},
+                                 {"thickness": round(upper, 6), "material": rmat, "role": "resin (chip 2 level)"}]
+            layers = [{"copper": c2.get("copper", 0.015), "name": "POP"},
+                      {"dielectric": c2["core"], "material": c2.get("material", "BT"), "type": "core"},
+                      {"copper": c2.get("copper", 0.015), "name": "CHIP2"}, diel,
+                      {"copper": c1.get("copper", 0.015), "name": "CHIP1"},
+                      {"dielectric": c1["core"], "material": c1.get("material", "BT"), "type": "core"},
+                      {"copper": c1.get("copper", 0.015), "name": "BGA"}]
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+            return data  # the field validators report what is missing or wrong
+        return {**data, "stackup": {"layers": layers, "materials": {"DAF": ADHESIVE},
+                                    "finish": data.get("finish", "ENEPIG"),
+                                    "mask_thickness": data.get("mask_thickness", 0.02)}}
+
+    @model_validator(mode="after")
+    def _structure(self) -> "PopSpec":
+        if len(self.dies) != 2:
+            raise ValueError("a PoP package holds two dies: chip 1 (first carrier, face down) and chip 2 "
+                             "(second carrier, face up)")
+        for d in self.dies:
+            if d.pads.peripheral is None and d.pads.map is None:
+                raise ValueError(f"die {d.name}: give peripheral bumps or a bump map (the fan-out is single-layer)")
+        self.stackup.material(self.adhesive.material)
+        if self.vias.through is None:
+            raise ValueError("give vias.through (drill, pad) for the through vias")
+        return self
+
+    def through(self) -> ViaSize:
+        """Through-via size."""
+        assert self.vias.through is not None
+        return self.vias.through
+
+    def footprint_specs(self) -> tuple[BgaSpec, BgaSpec]:
+        """Board-side BGA of the bottom terminals, and the land pattern the memory package lands on."""
+        t, tl = self.terminals, self.top_lands
+        keys = ("pitch", "layout", "missing", "center_void", "perimeter_rings", "center_island", "stagger",
+                "offset", "ball_map", "row_alphabet")
+        bottom = BgaSpec(family="bga", body=self.body, rules=self.footprint_rules, source=self.source,
+                         name=f"{self.resolved_name}_Footprint", ball_diameter=t.ball_diameter,
+                         pad_diameter=t.board_pad_diameter, **{k: getattr(t, k) for k in keys})
+        top = BgaSpec(family="bga", body=self.body, rules=self.footprint_rules, source=self.source,
+                      name=f"{self.resolved_name}_PoP-Top-Lands", ball_diameter=tl.ball_diameter,
+                      pad_diameter=tl.land, **{k: getattr(tl, k) for k in keys})
+        return bottom, top
+
+
+def top_sites(spec: PopSpec):
+    """Populated sites of the top PoP land grid (package top view)."""
+    t = spec.top_lands
+    mask = grid_mask(columns=t.columns, rows=t.rows, stagger=t.stagger, center_void=t.center_void,
+                     perimeter_rings=t.perimeter_rings, center_island=t.center_island)
+    for r, c in t.expand_missing():
+        mask[r, c] = False
+    names = [list(r) for r in t.ball_map.names] if t.ball_map and t.ball_map.names else None
+    return ball_grid(columns=t.columns, rows=t.rows, pitch=t.pitch_xy, offset=t.offset, mask=mask,
+                     alphabet=t.row_alphabet, names=names)
+
+
+def zstack(spec: PopSpec) -> dict:
+    """Z-stack figures (mm): the die stack terms vs the resin, and the top package's stand-off budget."""
+    d1, d2 = spec.dies
+    terms = [("bump 1", spec.bump_heights[0]), (f"die {d1.name}", d1.thickness), ("adhesive", spec.adhesive.thickness),
+             (f"die {d2.name}", d2.thickness), ("bump 2", spec.bump_heights[1])]
+    tp = spec.top_package
+    need = [("mask", spec.stackup.mask_thickness), ("parts", tp.parts_height), ("warpage", tp.warpage)]
+    carriers = spec.stackup.thickness()
+    return {"terms": terms, "stack": round(sum(v for _k, v in terms), 6), "resin": spec.resin.thickness,
+            "tolerance": spec.zstack_tolerance, "standoff": tp.standoff, "standoff_needs": need,
+            "standoff_need": round(sum(v for _k, v in need), 6), "carrier_stack": round(carriers, 6),
+            "package_height": round(carriers + 2 * spec.stackup.mask_thickness, 6)}
+
+
+def zstack_report(spec: PopSpec) -> list[str]:
+    """The z-stack as text lines (fab note, CLI report)."""
+    z = zstack(spec)
+    sum_txt = " + ".join(f"{k} {v:g}" for k, v in z["terms"])
+    need_txt = " + ".join(f"{k} {v:g}" for k, v in z["standoff_needs"])
+    ok1 = abs(z["stack"] - z["resin"]) <= z["tolerance"] + 1e-9
+    ok2 = z["standoff"] + 1e-9 >= z["standoff_need"]
+    return [f"Z-STACK: {sum_txt} = {z['stack']:.3f} mm vs resin {z['resin']:g} mm "
+            f"(+/- {z['tolerance']:g}): {'OK' if ok1 else 'FAIL'}",
+            f"  top package stand-off {z['standoff']:g} mm vs {need_txt} = {z['standoff_need']:.3f} mm: "
+            f"{'OK' if ok2 else 'FAIL'}",
+            f"  carriers + resin {z['carrier_stack']:.3f} mm, with mask {z['package_height']:.3f} mm"]
+
+
+def build_board(spec: PopSpec) -> BoardGeom:
+    """Build both carriers of the PoP package as one 4-copper board (see the module docstring)."""
+    rules = spec.substrate_rules()
+    w = spec.width()
+    via = spec.through()
+    bx, by = spec.body[0] / 2, spec.body[1] / 2
+    body = shapely.box(-bx, -by, bx, by)
+    b = BoardBuilder(spec.resolved_name, copper=4, outline=body)
+    bottom = terminal_sites(spec)
+    top = top_sites(spec)
+    t, tl = spec.terminals, spec.top_lands
+    ball_net = t.ball_map.net_of if t.ball_map is not None else {}
+    top_net = tl.ball_map.net_of if tl.ball_map is not None else {}
+
+    # -- through vias: one under every top land, each above a bottom ball --------------------------
+    key = lambda x, y: (round(float(x), 5), round(float(y), 5))  # noqa: E731
+    ball_at = {key(x, y): i for i, (x, y) in enumerate(zip(bottom.x, bottom.y))}
+    below = []
+    for i, name in enumerate(top.names):
+        j = ball_at.get(key(top.x[i], top.y[i]))
+        if j is None:
+            raise SpecError(f"top land {name} at ({top.x[i]:g}, {top.y[i]:g}) has no bottom ball below it: the "
+                            "through vias run straight down (same pitch and centre for both grids)",
+                            field="top_lands")
+        below.append(j)
+    ring = ring_of(top, tl.columns, tl.rows)
+    inner = int(ring.max())
+    pool = [i for i in range(len(top.names)) if ring[i] == inner]
+    half_x = float(np.max(np.abs(top.x[pool])))
+    half_y = float(np.max(np.abs(top.y[pool])))
+    px, py = tl.pitch_xy
+    lim = spec.corner_skip + 0.5
+    pool = [i for i in pool if not (abs(top.x[i]) > half_x - lim * px and abs(top.y[i]) > half_y - lim * py)]
+    pool.sort(key=lambda i: math.atan2(top.y[i], top.x[i]))
+
+    site_net: dict[int, str] = {}  # top site -> net name
+    chip_layer = {0: 2, 1: 1}  # die index -> physical copper (chip 1 on L3, chip 2 on L2)
+    for k, die in enumerate(spec.dies):
+        share = pool[k::2]
+        mirror = -1.0 if die.face == "down" else 1.0
+        dx, dy = die.position
+        hw, hh = die.size[0] / 2, die.size[1] / 2
+        pads = []
+        for p in die.pad_list():
+            x = mirror * p.x
+            gaps = (hw - x, hw + x, hh - p.y, hh + p.y)
+            g = int(np.argmin(gaps))
+            pads.append((p, dx + x, dy + p.y, ((1, 0), (-1, 0), (0, 1), (0, -1))[g], gaps[g]))
+        if len(pads) > len(share):
+            raise SpecError(f"die {die.name}: {len(pads)} bumps but only {len(share)} through vias in its share of "
+                            "the innermost PoP ring: enlarge the top land grid or lower corner_skip", field="dies")
+        fixed: dict[int, int] = {}
+        for n, (p, *_r) in enumerate(pads):
+            if p.net:
+                hit = [s for s in share if top_net.get(top.names[s]) == p.net
+                       or ball_net.get(bottom.names[below[s]]) == p.net]
+                if hit:
+                    fixed[n] = hit[0]
+        free = [s for s in share if s not in fixed.values()]
+        auto = [n for n in range(len(pads)) if n not in fixed]
+        pick = np.unique(np.floor(np.arange(len(auto)) * len(free) / max(len(auto), 1)).astype(int)) if auto else []
+        chosen = [free[j] for j in pick]
+        target = dict(fixed)
+        if auto:
+            cx = float(np.mean([pads[n][1] for n in auto]))
+            cy = float(np.mean([pads[n][2] for n in auto]))
+            pa = np.array([math.atan2(pads[n][2] - cy, pads[n][1] - cx) for n in auto])
+            ch = np.array(chosen)
+            sa = np.arctan2(top.y[ch] - cy, top.x[ch] - cx)
+            match = _assign(pa, sa)
+            for j, n in enumerate(auto):
+                target[n] = int(ch[match[j]])
+        layer = chip_layer[k]
+        for n, (p, x, y, (nx, ny), edge) in enumerate(pads):
+            s = target[n]
+            given = {v for v in (p.net, top_net.get(top.names[s]), ball_net.get(bottom.names[below[s]])) if v}
+            if len(given) > 1:
+                raise SpecError(f"via under top land {top.names[s]} would join nets {', '.join(sorted(given))} "
+                                "(die pad map, top-land map and ball map disagree)", field="top_lands")
+            name = next(iter(given)) if given else f"{die.name}_{p.name}"
+            site_net[s] = name
+            net = b.net(name)
+            b.pad(die.name, p.name, x, y, die.pads.size, layer=layer, net=net)
+            ex, ey = snap(x + nx * (edge + spec.escape)), snap(y + ny * (edge + spec.escape))
+            b.track(x, y, ex, ey, w, layer=layer, net=net)
+            b.track(ex, ey, float(top.x[s]), float(top.y[s]), w, layer=layer, net=net)
+
+    # -- vias, top lands, bottom balls ---------------------------------------------------------------
+    land_t, land_b = tl.land, t.land_mm()
+    mask_t = rules.mask_margin if tl.mask == "nsmd" else -min(0.05, land_t / 4)
+    mask_b = rules.mask_margin if t.mask == "nsmd" else -min(0.05, land_b / 4)
+    ball_site_net: dict[int, int] = {}
+    for s, name in enumerate(top.names):
+        given = {v for v in (top_net.get(name), ball_net.get(bottom.names[below[s]])) if v}
+        if s not in site_net and len(given) > 1:
+            raise SpecError(f"top land {name} and the ball below it carry different nets: {', '.join(sorted(given))}",
+                            field="top_lands")
+        net = b.net(site_net.get(s) or (next(iter(given)) if given else f"POP_{name}"))
+        ball_site_net[below[s]] = net
+        x, y = float(top.x[s]), float(top.y[s])
+        b.via(x, y, via.pad, via.drill, 0, 3, net=net, kind="through")
+        b.pad("POP", name, x, y, land_t, layer=0, net=net, mask=mask_t)
+    for i, name in enumerate(bottom.names):
+        net = ball_site_net.get(i) or (b.net(ball_net[name]) if ball_net.get(name) else 0)
+        b.pad("BALLS", name, float(bottom.x[i]), float(bottom.y[i]), land_b, layer=3, net=net, mask=mask_b)
+
+    # -- drawings, notes ------------------------------------------------------------------------------
+    dies_poly = []
+    for d in spec.dies:
+        (x0, y0), (dw, dh) = d.position, d.size
+        box = shapely.box(x0 - dw / 2, y0 - dh / 2, x0 + dw / 2, y0 + dh / 2)
+        dies_poly.append(box)
+        b.drawings.append(Drawing(tuple((float(a), float(c)) for a, c in shapely.get_coordinates(box.exterior)[:-1]),
+                                  "User.3", label=f"die {d.name}"))
+    z = zstack(spec)
+    notes = zstack_report(spec) + [
+        f"CARRIERS: 1st {spec.carriers[0].kind} {spec.carriers[0].material} {spec.carriers[0].core:g} mm (L3-L4), "
+        f"2nd {spec.carriers[1].kind} {spec.carriers[1].material} {spec.carriers[1].core:g} mm (L1-L2); "
+        f"resin {spec.resin.material} {spec.resin.thickness:g} mm with adhesive {spec.adhesive.thickness:g} mm.",
+        f"THROUGH VIAS: {len(top.names)} x drill {via.drill:g} mm / pad {via.pad:g} mm, L1-L4 through both carriers "
+        "and the resin, filled and capped (via-in-pad under PoP lands and balls).",
+        "KiCad copper: L1 F.Cu (PoP lands), L2 In1.Cu (chip 2 bumps), L3 In2.Cu (chip 1 bumps), L4 B.Cu (BGA)."]
+    b.drawings += note_drawings(notes, bx + 1.0, -by)
+    b.meta.update(dies=shapely.union_all(dies_poly), body=body, spec=spec, user_layers=dict(USER_LAYERS),
+                  files={"-fab-notes.txt": "\n".join(notes) + "\n"},
+                  sidecar={"zstack": {k: v for k, v in z.items() if k not in ("terms", "standoff_needs")}
+                           | {"terms": [list(x) for x in z["terms"]],
+                              "standoff_needs": [list(x) for x in z["standoff_needs"]]}},
+                  checks=[lambda board, rules_: pop_checks(spec)])
+    return b.build()
+
+
+def pop_checks(spec: PopSpec) -> list[Violation]:
+    """Z-stack rules: die stack vs resin thickness, top package stand-off vs what it must clear."""
+    out = []
+    z = zstack(spec)
+    lines = zstack_report(spec)
+    diff = z["stack"] - z["resin"]
+    if abs(diff) > z["tolerance"] + 1e-9:
+        word = "too tall" if diff > 0 else "too short (bumps do not reach the carrier)"
+        out.append(Violation("pop_zstack", ("z-stack",), (0.0, 0.0), "z", z["stack"], z["resin"],
+                             f"die stack {word}: {lines[0].removeprefix('Z-STACK: ')}"))
+    if z["standoff"] + 1e-9 < z["standoff_need"]:
+        out.append(Violation("pop_standoff", ("top package",), (0.0, 0.0), "z", z["standoff"], z["standoff_need"],
+                             f"top package collapsed stand-off too low: {lines[1].strip()}"))
+    return out
+
+
+def build_footprint(spec: PopSpec):
+    """Two footprints: the bottom BGA land pattern (board side) and the PoP top land pattern (memory side)."""
+    bottom, top = spec.footprint_specs()
+    return build_grid_array(bottom) + build_grid_array(top)
+
+
+register(Family(name="pop", spec=PopSpec, footprint=build_footprint, substrate=build_board,
+                summary="flip-chip package-on-package: two carriers, back-to-back chips, resin, through vias, "
+                        "PoP lands"))
