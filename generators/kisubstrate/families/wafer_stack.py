@@ -196,8 +196,8 @@ class WaferStackSpec(SpecModel):
         if not all(lo - 1e-9 <= p <= hi + 1e-9 for p in t.pitch_xy):
             raise FieldError("terminals.pitch", f"WLCSP ball pitch must be {lo:g} .. {hi:g} mm "
                              f"(got {fmt(t.pitch_xy[0])} x {fmt(t.pitch_xy[1])} mm)")
-        if not all(0 < b <= 50 for b in self.body):
-            raise FieldError("body", "body sides must be > 0 and <= 50 mm")
+        if not all(0 < b <= 300 for b in self.body):
+            raise FieldError("body", "body sides must be > 0 and <= 300 mm")
         self.die  # pads on the die (raises located errors)
         names = [d.name for d in self.dies]
         if len(set(names)) != len(names):
