@@ -248,3 +248,32 @@ def test_pcm_tree(tmp_path, cli_runner):
     mod = next((out / "footprints" / "Small_Lib.pretty").glob("*.kicad_mod"))
     assert f'"${{KICAD9_3RD_PARTY}}/3dmodels/com_example_bga/Small_Lib.3dshapes/{mod.stem}.wrl"' in mod.read_text()
     assert (out / "3dmodels" / "Small_Lib.3dshapes" / f"{mod.stem}.wrl").is_file()
+
+
+def test_a_later_family_adds_a_section_qfn_son(tmp_path):
+    """QFN / SON (no-lead family) in a library section: sweep + variants, lands in the 3D model."""
+    from test_library_klc import children, parse_sexpr, parse_vrml
+
+    qfn = {"title": "QFN 0.5 mm", "family": "qfn",
+           "defaults": {"pitch": 0.5, "lead_width": "0.18 .. 0.30", "lead_length": "0.30 .. 0.50"},
+           "sweep": {"size": [{"body": "4 +/- 0.1", "leads": 24, "exposed_pad": "2.5 .. 2.6 .. 2.7"},
+                              {"body": "5 +/- 0.1", "leads": 32, "exposed_pad": "2.95 .. 3.10 .. 3.25"}]},
+           "variants": [{}, {"thermal_vias": {"count": [3, 3], "drill": 0.2, "grid": [0.8, 0.8]}}]}
+    son = {"title": "SON", "family": "son",
+           "packages": [{"leads": 8, "pitch": 0.5, "body": 2.0, "lead_width": "0.20 .. 0.25 .. 0.30",
+                         "lead_length": "0.25 .. 0.35 .. 0.45",
+                         "exposed_pad": ["0.5 .. 0.6 .. 0.7", "1.1 .. 1.2 .. 1.3"]}]}
+    out = tmp_path / "out"
+    res = export_library(_small(tmp_path, [qfn, son]), out, renders=False, jobs=2)
+    assert not res.violations and len(res.entries) == 5
+    for e in res.entries:
+        fp = parse_sexpr(e.kicad_mod)
+        copper = [p for p in children(fp, "pad") if p[2] == "smd"
+                  and any(str(layer).endswith(".Cu") for layer in children(p, "layers")[0][1:])]
+        vias = [p for p in children(fp, "pad") if p[2] == "thru_hole"]
+        assert bool(vias) == e.name.endswith("_ThermalVias")
+        vr = parse_vrml((out / "Small_Lib.3dshapes" / f"{e.name}.wrl").read_text())
+        terminals = sum(1 for d in vr["defs"] if d.startswith("T")) + len(vr["uses"])
+        assert terminals == len(copper), e.name  # leads + EP; no vias, no paste-only pads
+    cat = (out / "catalogue.md").read_text()
+    assert "## QFN 0.5 mm" in cat and "## SON" in cat

@@ -16,7 +16,8 @@ sensible model without touching this module:
   to the stand-off high), body on top of the balls;
 * plated through-hole pads → pins (cylinders of the pin diameter, ``pin_length`` below the
   board), body on stand-offs;
-* other SMD pads → lands (thin boxes or discs of the pad size), body on the lands.
+* other SMD copper pads → lands (thin boxes or discs of the pad size), body on the lands;
+* plated holes in SMD footprints (thermal vias), paste-only and non-plated pads → nothing.
 
 Example:
     >>> from kisubstrate.api import generate_footprint
@@ -106,6 +107,17 @@ def cylinder_mesh(radius: float, z0: float, z1: float, *, segments: int = 12):
     return pts, faces
 
 
+def terminal_kind(group: PadGroup, geom: FootprintGeom) -> str | None:
+    """``ball``, ``pin``, ``land`` or None (not part of the package: vias, paste-only pads, NPTH)."""
+    ball = float(geom.meta.get("ball", 0.0) or 0.0)
+    if group.kind == "thru_hole":
+        # plated holes are pins of through-hole parts; in SMD footprints they are thermal vias
+        return "pin" if geom.attr == "through_hole" else None
+    if group.kind != "smd" or not any(layer.endswith(".Cu") for layer in group.layers):
+        return None
+    return "ball" if "pad_prop_bga" in group.properties and ball > 0 else "land"
+
+
 def _terminal(group: PadGroup, geom: FootprintGeom, standoff: float, pin_length: float):
     """(kind, points, faces, colour) of one terminal of a pad group, at the origin."""
     ball = float(geom.meta.get("ball", 0.0) or 0.0)
@@ -130,8 +142,7 @@ def vrml_model(geom: FootprintGeom, *, pin_length: float = 3.0) -> str:
     minx, miny, maxx, maxy = (float(v) for v in geom.body.bounds)
     height = float(geom.meta.get("height", 1.0) or 1.0)
     ball = float(geom.meta.get("ball", 0.0) or 0.0)
-    kinds = {("pin" if g.kind == "thru_hole" else "ball" if "pad_prop_bga" in g.properties and ball > 0
-              else "land") for g in geom.pads}
+    kinds = {terminal_kind(g, geom) for g in geom.pads}
     if "ball" in kinds:
         standoff = 0.6 * ball  # collapsed SAC ball: ~60 % of its nominal diameter
     elif "pin" in kinds:
@@ -152,10 +163,10 @@ def vrml_model(geom: FootprintGeom, *, pin_length: float = 3.0) -> str:
     pts, faces = box_mesh(x0, y1 - side, height, x0 + side, y1, height + 0.01)
     out.append(f"DEF PIN1 Shape {{ {_material(MARK_COLOUR)}\n  {_faceset(pts, faces)} }}")
     for k, group in enumerate(geom.pads):
-        _, pts, faces, col = _terminal(group, geom, standoff, pin_length)
         xs, ys = group.x.tolist(), group.y.tolist()
-        if not xs:
+        if not xs or terminal_kind(group, geom) is None:
             continue
+        _, pts, faces, col = _terminal(group, geom, standoff, pin_length)
         # the first terminal defines the shape, the others reuse it
         out.append(f"Transform {{ translation {_u(xs[0])} {_u(-ys[0])} 0 children [\n"
                    f"  DEF T{k} Shape {{ {_material(col, shininess=0.6, specular=0.6)}\n"
