@@ -100,6 +100,10 @@ CASES = [
     Case("source-list", spec(pkg(source="[1, 2]")), "must be text (got [1, 2])", "#1", "source"),
     Case("missing-not-list", spec(pkg(missing="A1")), "must be a list (balls not populated, e.g. [A1, B2]", "#1",
          "missing"),
+    Case("pitch-null", spec(pkg(pitch="")), "expected ball pitch in mm, or [x, y] (got None)", "#1", "pitch"),
+    Case("body-null", spec(pkg(body="[~, 5]")), "must be a number (got None)", "#1", "body[0]"),
+    Case("layout-string", spec(pkg(layout='"16x16"')), "must be a list of 2 values (columns, rows", "#1", "layout"),
+    Case("missing-number", spec(pkg(missing="[1]")), "must be text (got 1)", "#1", "missing[0]"),
     Case("pitch-yes", spec(pkg(pitch="yes")), "expected a number, got True (YAML reads yes/no", "#1", "pitch"),
     Case("mask-margin-no", spec(pkg(mask_margin="no")), "expected a number, got False", "#1", "mask_margin"),
     Case("body-bool", spec(pkg(body="[on, 5]")), "expected a number, got [True, 5]", "#1", "body"),
@@ -220,6 +224,8 @@ CASES = [
     Case("name-slash", spec(pkg(name="../evil")), "no spaces or slashes: it becomes the file name", "'../evil'",
          "name"),
     Case("name-absolute", spec(pkg(name="/tmp/evil")), "no spaces or slashes", "'/tmp/evil'", "name"),
+    Case("name-too-long", spec(pkg(name="A" * 300)), "must be at most 200 characters", "'" + "A" * 57 + "...'",
+         "name"),
     Case("name-spaces", spec(pkg(name='"my part"')), "no spaces or slashes", "'my part'", "name"),
 ]
 

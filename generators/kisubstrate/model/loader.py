@@ -37,7 +37,8 @@ class LoadedSpec:
 def package_label(raw: Any, index: int) -> str:
     """How messages name a package: its ``name`` if given, else ``#n`` (1-based)."""
     if isinstance(raw, dict) and isinstance(raw.get("name"), str) and raw["name"].strip():
-        return f"'{raw['name'].strip()}'"
+        name = raw["name"].strip()
+        return f"'{name}'" if len(name) <= 60 else f"'{name[:57]}...'"
     return f"#{index + 1}"
 
 
@@ -121,6 +122,9 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> t
              "int_from_float": "must be a whole number", "string_type": "must be text"}
     if kind in plain:
         msg = plain[kind]
+    if kind in ("string_too_long", "string_too_short"):
+        bound = ctx.get("max_length", ctx.get("min_length"))
+        msg = f"must be at {'most' if kind == 'string_too_long' else 'least'} {bound} characters"
     if kind in ("tuple_type", "list_type", "too_long", "too_short") and loc:
         info = model.model_fields.get(loc[0])
         arity = [len(a) for a in _tuple_args(info.annotation)] if info is not None else []
