@@ -333,3 +333,27 @@ def test_seeded_violations_match_kicad(kicad_cli, tmp_path):
         assert mine == theirs, (rule, sorted(mine ^ theirs))
     # nothing else is an error
     assert set(drc_types(report)) <= set(KICAD_TYPES.values())
+
+
+@pytest.mark.kicad
+def test_render_layers_cross_section_and_markers(kicad_cli, cli_runner, tmp_path):
+    """`render` draws every copper layer and the board (kicad-cli SVG), the stackup cross-section,
+    and, for a board written with --no-check, red markers at the violations on the layer pictures."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(EXAMPLE.read_text().replace("pitch: 0.2, inset: 0.15", "pitch: 0.14, inset: 0.15")
+                   .replace("per_side: 24", "per_side: 20"))
+    code, _out, _err = cli_runner("substrate", bad, "-o", tmp_path / "b", "--no-check")
+    assert code == 0
+    info = json.loads(next((tmp_path / "b").glob("*.kisubstrate.json")).read_text())
+    n_viol = len(info["report"]["violations"])
+    assert n_viol > 0 and {v["rule"] for v in info["report"]["violations"]} == {"copper_clearance"}
+    code, out, err = cli_runner("render", tmp_path / "b", "--no-png")
+    assert code == 0, err
+    pics = sorted(p.name.rsplit("-", 1)[-1] for p in (tmp_path / "b" / "render").iterdir())
+    assert pics == ["B_Cu.svg", "F_Cu.svg", "In1_Cu.svg", "In2_Cu.svg", "board.svg", "stackup.svg",
+                    "violations.svg"]
+    render = tmp_path / "b" / "render"
+    board_svg = next(render.glob("*-board.svg")).read_text()
+    assert board_svg.count("<title>copper_clearance") == n_viol
+    stack = next(render.glob("*-stackup.svg")).read_text()
+    assert stack.count("ABF prepreg 35.0 µm") == 3 and "micro L1-L2" in stack and "micro L3-L4" in stack

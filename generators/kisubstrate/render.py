@@ -100,3 +100,26 @@ def markers_svg(info: dict, pcb_text: str = "", *, size: float = 800.0) -> str:
                  f'{escape(info["report"]["profile"])}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def overlay_markers(svg: str, violations: list[dict], *, outline: list, layer: str | None = None,
+                    edge_width: float = 0.05) -> str:
+    """Draw a red ring at each violation (on ``layer`` or all) onto a ``kicad-cli pcb export svg`` picture.
+
+    kicad-cli's board-only SVG (``--page-size-mode 2``) is in mm with its origin at the top-left
+    of the Edge.Cuts bounding box grown by half the outline's line width.
+    """
+    sel = [v for v in violations if layer is None or v["layer"] == layer or "-" in v["layer"]
+           or v["layer"] in ("drill", "stack")]
+    if not sel:
+        return svg
+    ox = -min(p[0] for p in outline) + edge_width / 2
+    oy = -min(p[1] for p in outline) + edge_width / 2
+    marks = [f'<g id="kisubstrate-violations" style="fill:none;stroke:#ff1744;stroke-width:0.03">']
+    for v in sel:
+        x, y = v["where"]
+        title = escape(f'{v["rule"]}: {" - ".join(v["items"])} ({v["measured"]:.4f} / {v["required"]:.4f})')
+        marks.append(f'<circle cx="{x + ox:.4f}" cy="{y + oy:.4f}" r="0.15"><title>{title}</title></circle>')
+    marks.append("</g>")
+    head, _sep, tail = svg.rpartition("</svg>")
+    return head + "\n".join(marks) + "\n</svg>" + tail

@@ -92,7 +92,7 @@ def render(folder: Path, output: Path | None, png: bool) -> None:
     """Pictures of every board in FOLDER: SVG per copper layer and of the board, PNGs, cross-section, markers."""
 
     def body() -> int:
-        from kisubstrate.render import cross_section_svg, markers_svg
+        from kisubstrate.render import cross_section_svg, markers_svg, overlay_markers
 
         cli = _kicad_cli()
         for pcb in _boards(folder):
@@ -104,12 +104,22 @@ def render(folder: Path, output: Path | None, png: bool) -> None:
             copper = [lay["kicad"] for lay in info["layers"] if lay["kind"] == "copper"] if info else ["F.Cu", "B.Cu"]
             base = [cli, "pcb", "export", "svg", "--mode-single", "--exclude-drawing-sheet", "--page-size-mode", "2"]
             written = []
-            for layer in copper:
+            viol = info["report"]["violations"] if info else []
+            # one kicad-cli run for all copper layers (one file each, outline on every one)
+            _run([cli, "pcb", "export", "svg", "--mode-multi", "--exclude-drawing-sheet", "--page-size-mode", "2",
+                  "-l", ",".join(copper), "--cl", "Edge.Cuts", "-o", str(out), str(pcb)])
+            for k, layer in enumerate(copper):
                 target = out / f"{stem}-{layer.replace('.', '_')}.svg"
-                _run(base + ["-l", f"{layer},Edge.Cuts", "-o", str(target), str(pcb)])
+                if not target.exists():
+                    raise RuntimeError(f"kicad-cli wrote no {target.name}")
+                if viol:
+                    target.write_text(overlay_markers(target.read_text(), viol, outline=info["outline"],
+                                                      layer=f"L{k + 1}"))
                 written.append(target)
             target = out / f"{stem}-board.svg"
             _run(base + ["-l", ",".join(copper + ["Edge.Cuts", "User.1"]), "-o", str(target), str(pcb)])
+            if viol:
+                target.write_text(overlay_markers(target.read_text(), viol, outline=info["outline"]))
             written.append(target)
             if png:
                 for view in ("top", "bottom"):
