@@ -277,3 +277,10 @@ def test_a_later_family_adds_a_section_qfn_son(tmp_path):
         assert terminals == len(copper), e.name  # leads + EP; no vias, no paste-only pads
     cat = (out / "catalogue.md").read_text()
     assert "## QFN 0.5 mm" in cat and "## SON" in cat
+
+
+def test_renders_without_kicad_cli_is_a_clean_input_error(tmp_path, cli_runner, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no kicad-cli on PATH
+    code, _, stderr = cli_runner("library", _small(tmp_path, [BGA_SECTION]), "-o", tmp_path / "out", "-q", "-j", "1")
+    assert code == 2 and "kicad-cli not found" in stderr and "--no-renders" in stderr
+    assert not (tmp_path / "out").exists()

@@ -637,8 +637,8 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
             ``.kisubstrate-manifest.json`` files).
 
     Raises:
-        SpecError: invalid definition.
-        RuntimeError: kicad-cli missing or failing while ``renders`` is on.
+        SpecError: invalid definition, or no kicad-cli while ``renders`` is on.
+        RuntimeError: kicad-cli failed.
     """
     from kisubstrate.io import OutputPlan
 
@@ -671,7 +671,7 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
     if renders:
         cli = kicad_cli or shutil.which("kicad-cli")
         if not cli:
-            raise RuntimeError("kicad-cli not found: install KiCad 9 or pass --no-renders")
+            raise SpecError("kicad-cli not found: install KiCad 9 or pass --no-renders", field="renders")
         renderer = Renderer(entries, cli, lib_name=lib.name)
     # footprints, models and tables are written while KiCad renders
     plan = OutputPlan()
