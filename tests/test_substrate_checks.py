@@ -104,3 +104,32 @@ def test_copper_to_edge_exact_for_round_pads(x, fails):
     b.pad("BALLS", "A1", x, 0, 0.21, layer=1)  # edge at 3.0, rule 0.1: limit x = 3 - 0.1 - 0.105
     rep = check_board(b.build(), RULES, only=("copper_to_edge",))
     assert bool(rep.violations) is fails
+
+
+def test_die_pad_map_and_ball_map_nets_are_honoured(tmp_path):
+    """A die pad map with nets and a ball map with the same nets: each pad is routed to the ball
+    carrying its net, on the trace layer of that ball's ring."""
+    from kisubstrate.api import validate_spec
+    from kisubstrate.substrate_api import build_substrate
+
+    (tmp_path / "pads.csv").write_text("pad,x,y,net\nP1,-0.8,-0.85,VDD\nP2,0.8,-0.85,IO1\n"
+                                       "P3,0.8,0.85,IO2\nP4,-0.8,0.85,GND\n")
+    (tmp_path / "balls.csv").write_text("ball,net\nA1,VDD\nA5,IO1\nE5,IO2\nB2,GND\n")
+    spec = validate_spec({
+        "family": "buildup", "name": "MAPPED", "body": [6, 6],
+        "stackup": {"layers": [{"copper": 0.015}, {"dielectric": 0.035}, {"copper": 0.015},
+                               {"dielectric": 0.035}, {"copper": 0.015}, {"dielectric": 0.035},
+                               {"copper": 0.015}]},
+        "dies": [{"size": [2, 2], "pads": {"map": "pads.csv"}}],
+        "terminals": {"pitch": 1.0, "layout": [5, 5], "ball_diameter": 0.5, "ball_map": "balls.csv"}},
+        base_dir=str(tmp_path))
+    result = build_substrate(spec)
+    b = result.board
+    assert result.report.ok, result.report.text()
+    net_of = {b.pads.name[i]: b.nets[int(b.pads.net[i])] for i in range(len(b.pads))}
+    assert [net_of[p] for p in ("P1", "P2", "P3", "P4")] == ["VDD", "IO1", "IO2", "GND"]
+    assert [net_of[p] for p in ("A1", "A5", "E5", "B2")] == ["VDD", "IO1", "IO2", "GND"]
+    # B2 is in ring 1 -> its trace runs on the second trace layer (index 2); A1 in ring 0 -> index 1
+    gnd, vdd = b.nets.index("GND"), b.nets.index("VDD")
+    assert set(b.tracks.layer[b.tracks.net == gnd].tolist()) == {2}
+    assert set(b.tracks.layer[b.tracks.net == vdd].tolist()) == {1}
