@@ -94,7 +94,7 @@ class WaferStackSpec(SpecModel):
     name: str | None = Field(None, pattern=KLC_NAME_CHARS, max_length=200, description="package name")
     source: str = Field("", max_length=500, description="datasheet or drawing reference")
     body: tuple[float, float] = Field(description="package (= diced die) x, y", json_schema_extra={"unit": "mm"})
-    dies: list[StackDie] = Field(min_length=2, max_length=8, description="dies, lowest first")
+    dies: list[StackDie] = Field(description="dies, lowest first (2 .. 8)")
     pads: DiePads = Field(description="pad pattern of every die (one TSV column per pad)")
     insulator: Layer = Field(default_factory=lambda: Layer(thickness=0.01, material="BCB"),
                              description="insulating layer between a die's back and the next die's pattern")
@@ -189,6 +189,13 @@ class WaferStackSpec(SpecModel):
                          pad_diameter=t.board_pad_diameter, rules=self.footprint_rules, source=self.source,
                          name=f"{self.resolved_name}_Footprint", **grid)
 
+    @field_validator("dies")
+    @classmethod
+    def _two_or_more(cls, v: list[StackDie]) -> list[StackDie]:
+        if not 2 <= len(v) <= 8:
+            raise ValueError(f"a wafer-level stack has 2 .. 8 dies (got {len(v)})")
+        return v
+
     @model_validator(mode="after")
     def _check(self) -> "WaferStackSpec":
         t = self.terminals
@@ -198,6 +205,11 @@ class WaferStackSpec(SpecModel):
                              f"(got {fmt(t.pitch_xy[0])} x {fmt(t.pitch_xy[1])} mm)")
         if not all(0 < b <= 300 for b in self.body):
             raise FieldError("body", "body sides must be > 0 and <= 300 mm")
+        usable = self.wafer.diameter / 2 - self.wafer.edge_exclusion
+        if math.hypot(*self.body) / 2 > usable:
+            raise FieldError("wafer", f"a {fmt(self.body[0])} x {fmt(self.body[1])} mm site does not fit the "
+                             f"{self.wafer.diameter} mm wafer inside its {fmt(self.wafer.edge_exclusion)} mm edge "
+                             f"exclusion (usable radius {fmt(usable)} mm)")
         self.die  # pads on the die (raises located errors)
         names = [d.name for d in self.dies]
         if len(set(names)) != len(names):
@@ -210,11 +222,6 @@ class WaferStackSpec(SpecModel):
                                  f"{fmt(2 * half)} mm body")
         if t.land_mm() >= min(t.pitch_xy):
             raise FieldError("terminals.land", f"land {fmt(t.land_mm())} mm must be smaller than the pitch")
-        usable = self.wafer.diameter / 2 - self.wafer.edge_exclusion
-        if math.hypot(*self.body) / 2 > usable:
-            raise FieldError("wafer", f"a {fmt(self.body[0])} x {fmt(self.body[1])} mm site does not fit the "
-                             f"{self.wafer.diameter} mm wafer inside its {fmt(self.wafer.edge_exclusion)} mm edge "
-                             f"exclusion (usable radius {fmt(usable)} mm)")
         if len(self.die.pad_list()) > len(outer_ring(self)):
             raise FieldError("pads", f"{len(self.die.pad_list())} die pads but only {len(outer_ring(self))} "
                              "outer-ring balls to route them to on the single RDL")
