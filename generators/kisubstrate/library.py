@@ -303,6 +303,14 @@ def _split_provenance(item: str, text: str, land=None) -> dict[str, str]:
     return {"value_mm": value, "rule": rule, "factor": factor, "source": source}
 
 
+_ITEMS = ("land", "drill", "mask", "paste", "courtyard")
+
+
+def _item_order(kv: tuple[str, str]) -> tuple[int, str]:
+    """Provenance rows: land first, then drill, mask, paste, courtyard, then anything else."""
+    return (_ITEMS.index(kv[0]) if kv[0] in _ITEMS else len(_ITEMS), kv[0])
+
+
 def _summary(geom, spec) -> dict[str, str]:
     from kisubstrate.model.units import fmt
 
@@ -331,7 +339,7 @@ def _build_chunk(job: tuple[list[tuple[int, int, Any]], str, str, dict]) -> list
                 land = spec.land()
             prov = [{"footprint": geom.name, "family": geom.family, "item": item,
                      **_split_provenance(item, text, land if item == "land" else None), "text": text}
-                    for item, text in sorted(geom.provenance.items())]
+                    for item, text in sorted(geom.provenance.items(), key=_item_order)]
             model = model_paths.get(geom.name) or model_paths["__template__"].replace("{name}", geom.name)
             out.append(Entry(index=index, section=section, name=geom.name, family=geom.family,
                              pads=geom.pad_count, kicad_mod=write_footprint(geom, model_path=model),
