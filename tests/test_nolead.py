@@ -104,6 +104,15 @@ def test_courtyard_excess_per_density():
     assert offsets == {"least": 0.1, "nominal": 0.25, "most": 0.5}
 
 
+def test_top_bottom_leads_can_differ():
+    spec = dict(family="qfn", leads_per_side=[3, 2], pitch=0.5, body=[1.6, 2.1], lead_width="0.2..0.3",
+                lead_length="0.6..0.7", lead_length_tb="0.35..0.45")
+    table = {r[0]: r for r in generate_footprint(spec).geometry.pad_table()}
+    left, bottom = table["1"], table["3"]
+    assert left[3] > bottom[4]  # left/right lands follow the longer 0.6..0.7 mm leads
+    assert "top/bottom: width 0.2..0.3 mm, length 0.35..0.45 mm" in generate_footprint(spec).geometry.description
+
+
 def test_pad_size_override_and_span():
     spec = dict(QFN32, pad_size=[0.8, 0.28], pad_span=[4.8, 4.8])
     table = {r[0]: r for r in generate_footprint(spec).geometry.pad_table()}
@@ -228,6 +237,8 @@ BAD = {  # spec, words of the message, field it names
     "vias_outside_ep": (dict(QFN32, thermal_vias={"count": [4, 4], "grid": [1, 1]}), "do not fit", "thermal_vias"),
     "min_above_max": (dict(QFN32, body="5.1 .. 4.9"), "larger than maximum", "body"),
     "bad_density": (dict(QFN32, density="medium"), "least", "density"),
+    "son_top_leads": (dict(QFN32, family="son", leads=8, lead_length_tb=0.3), "no top/bottom leads",
+                      "lead_length_tb"),
 }
 
 

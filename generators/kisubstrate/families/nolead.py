@@ -126,7 +126,8 @@ class NoLeadSpec(SpecModel):
 
            lead span (lead end to lead end) = body − 2·pull_back
            inner span S                     = lead span − 2·L
-           qfn: leads on four sides (leads_per_side = [top/bottom, left/right]);
+           qfn: leads on four sides (leads_per_side = [top/bottom, left/right]; lead_width_tb /
+                lead_length_tb when the top/bottom leads differ from the left/right ones);
            son: leads on the left and right sides only.
 
     Toleranced values accept ``0.25``, ``"0.25 +/- 0.05"``, ``"0.4 +0.1 -0.05"``,
@@ -150,6 +151,10 @@ class NoLeadSpec(SpecModel):
     body: tuple[Toleranced, Toleranced] = Field(description="body size x, y (toleranced; one value = square)")
     lead_width: Toleranced = Field(description="lead (terminal) width b, toleranced")
     lead_length: Toleranced = Field(description="lead (terminal) length L, toleranced")
+    lead_width_tb: Toleranced | None = Field(None, description="qfn: width of the top/bottom leads when it "
+                                             "differs from lead_width (which then means left/right)")
+    lead_length_tb: Toleranced | None = Field(None, description="qfn: length of the top/bottom leads when it "
+                                              "differs from lead_length (which then means left/right)")
     pull_back: Toleranced | None = Field(None, description="distance of the lead end from the body edge "
                                          "(pull-back leads, IPC-7351B Table 3-18); absent = flush leads")
     exposed_pad: tuple[Toleranced, Toleranced] | None = Field(
@@ -231,6 +236,12 @@ class NoLeadSpec(SpecModel):
         nx, ny = self.sides
         return 2 * (nx + ny)
 
+    def lead(self, axis: int) -> tuple[Toleranced, Toleranced]:
+        """(length, width) of the leads on the left/right sides (axis 0) or top/bottom sides (axis 1)."""
+        if axis == 0:
+            return self.lead_length, self.lead_width
+        return self.lead_length_tb or self.lead_length, self.lead_width_tb or self.lead_width
+
     @property
     def fillet_table(self) -> str:
         """``toe`` (Table 3-15) or ``pull_back`` (Table 3-18)."""
@@ -294,40 +305,45 @@ class NoLeadSpec(SpecModel):
                                  "a QFN needs at least one lead on every side (use family: son for two sides)")
         if ny < 1:
             raise FieldError("leads", "need at least one lead per side")
-        for t, what in ((self.lead_width, "lead_width"), (self.lead_length, "lead_length")):
-            if t.minimum <= 0:
+        if self.family == "son" and (self.lead_width_tb is not None or self.lead_length_tb is not None):
+            raise FieldError("lead_width_tb" if self.lead_width_tb is not None else "lead_length_tb",
+                             "a SON/DFN has no top/bottom leads")
+        for t, what in ((self.lead_width, "lead_width"), (self.lead_length, "lead_length"),
+                        (self.lead_width_tb, "lead_width_tb"), (self.lead_length_tb, "lead_length_tb")):
+            if t is not None and t.minimum <= 0:
                 raise FieldError(what, f"{what} must be > 0 mm (got {t.text()})")
         for b in self.body:
             if b.minimum <= 0:
                 raise FieldError("body", f"body must be > 0 mm (got {b.text()})")
         p = self.pitch
-        if self.lead_width.maximum >= p:
-            raise FieldError("lead_width",
-                             f"leads overlap: lead_width max {fmt(self.lead_width.maximum)} mm >= pitch {fmt(p)} mm")
+        for what, t in (("lead_width", self.lead_width), ("lead_width_tb", self.lead_width_tb)):
+            if t is not None and t.maximum >= p:
+                raise FieldError(what, f"leads overlap: {what} max {fmt(t.maximum)} mm >= pitch {fmt(p)} mm")
         if self.pull_back is not None and self.pull_back.minimum < 0:
             raise FieldError("pull_back", "pull_back must be >= 0 mm")
         # the package as drawn (nominal sizes): datasheet corner leads are often chamfered, so
         # worst-case limits would reject real parts
-        b = self.lead_width.nominal
         pb = self.pull_back.nominal if self.pull_back is not None else 0.0
         bx, by = (t.nominal for t in self.body)
-        lead = self.lead_length.nominal
+        lead = {k: self.lead(k)[0].nominal for k in (0, 1)}  # 0: left/right leads, 1: top/bottom
+        width = {k: self.lead(k)[1].nominal for k in (0, 1)}
         reach = {}  # half-extent of each lead row along its side
-        for axis, n, side_len in (("x", nx, bx), ("y", ny, by)):
+        for axis, n, side_len, k in (("x", nx, bx, 1), ("y", ny, by, 0)):
             if n:
-                reach[axis] = (n - 1) * p / 2 + b / 2
+                reach[axis] = (n - 1) * p / 2 + width[k] / 2
                 if 2 * reach[axis] > side_len + 1e-9:
                     raise FieldError("leads",
                                      f"leads overlap the body corners: {n} leads at pitch {fmt(p)} mm span "
                                      f"{fmt(2 * reach[axis])} mm but the body side is {fmt(side_len)} mm")
-        for axis, side_len in (("x", bx), ("y", by)):
-            if 2 * (pb + lead) >= side_len:
-                raise FieldError("lead_length",
-                                 f"leads overlap: lead_length {fmt(lead)} mm from both {axis} sides meets "
+        for axis, side_len, k, n in (("x", bx, 0, ny), ("y", by, 1, nx)):
+            if n and 2 * (pb + lead[k]) >= side_len:
+                what = "lead_length" if k == 0 or self.lead_length_tb is None else "lead_length_tb"
+                raise FieldError(what,
+                                 f"leads overlap: lead length {fmt(lead[k])} mm from both {axis} sides meets "
                                  f"in the middle of the {fmt(side_len)} mm body")
         if nx and ny:  # corner leads of adjacent sides must not meet
-            inner_x = bx / 2 - pb - lead  # where the left/right leads end inside the body
-            inner_y = by / 2 - pb - lead
+            inner_x = bx / 2 - pb - lead[0]  # where the left/right leads end inside the body
+            inner_y = by / 2 - pb - lead[1]
             if reach["y"] > inner_y + 1e-9 and reach["x"] > inner_x + 1e-9:
                 raise FieldError("leads",
                                  "leads overlap: the corner leads of adjacent sides meet (reduce lead_length "
@@ -340,7 +356,7 @@ class NoLeadSpec(SpecModel):
                     raise FieldError("exposed_pad",
                                      f"exposed pad ({fmt(ep.nominal)} mm in {axis}) is larger than the body "
                                      f"({fmt(body_t.nominal)} mm)")
-            inner = {"x": bx - 2 * (pb + lead), "y": by - 2 * (pb + lead)}
+            inner = {"x": bx - 2 * (pb + lead[0]), "y": by - 2 * (pb + lead[1])}
             for axis, ep, n in (("x", self.exposed_pad[0], ny), ("y", self.exposed_pad[1], nx)):
                 if n and ep.nominal >= inner[axis]:
                     raise FieldError("exposed_pad",
@@ -558,7 +574,8 @@ def lands(spec: NoLeadSpec) -> tuple[Land | None, Land]:
     nx, _ = spec.sides
 
     def one(axis: int) -> Land:  # axis 0: left/right leads (x), 1: top/bottom leads (y)
-        land = ipc_land(spec.body[axis], spec.lead_length, spec.lead_width, spec.pull_back, goals, fab=fab,
+        lead_length, lead_width = spec.lead(axis)
+        land = ipc_land(spec.body[axis], lead_length, lead_width, spec.pull_back, goals, fab=fab,
                         place=place, round_to=spec.round_to)
         if spec.pad_size is not None:
             length, width = spec.pad_size
@@ -689,6 +706,8 @@ def build_nolead(spec: NoLeadSpec) -> list[FootprintGeom]:
         leads = f"{nx} leads top/bottom, {ny} left/right"
     parts = [f"{pkg}-{n}, {leads}, body {spec.body[0].text()}x{spec.body[1].text()} mm, pitch {fmt(p)} mm, "
              f"lead width {spec.lead_width.text()} mm, length {spec.lead_length.text()} mm"
+             + (f" (top/bottom: width {spec.lead(1)[1].text()} mm, length {spec.lead(1)[0].text()} mm)"
+                if spec.lead_width_tb is not None or spec.lead_length_tb is not None else "")
              + (f", pull-back {spec.pull_back.text()} mm" if spec.pull_back is not None else "")]
     parts += [prov[k] for k in ("land", "sizes", "ep") if k in prov]
     if spec.source:
