@@ -1,0 +1,191 @@
+"""Flip-chip PoP (family: pop): the example builds clean with nets from the maps, KiCad accepts it,
+the stack carries resin and adhesive, the z-stack rules refuse their failing specs with the sum in the
+message, and both footprints (bottom BGA, PoP top lands) match the substrate."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import EXAMPLES, run_pcbnew
+from kisubstrate.api import build_footprints, load_specs
+from kisubstrate.families.pop import zstack, zstack_report
+from kisubstrate.substrate_api import build_substrate, substrate_files
+
+EXAMPLE = EXAMPLES / "pop.yaml"
+
+
+def example_spec():
+    return load_specs([EXAMPLE])[0].spec
+
+
+def by_owner(b, owner):
+    return np.flatnonzero(np.array(b.pads.owner) == owner)
+
+
+def xy(b, i):
+    return (round(float(b.pads.x[i]), 6), round(float(b.pads.y[i]), 6))
+
+
+def test_example_builds_clean_with_nets_from_the_maps():
+    spec = example_spec()
+    result = build_substrate(spec)
+    assert result.report.ok, result.report.text()
+    b = result.board
+    assert b.copper == 4
+    top, balls, u1, u2 = (by_owner(b, o) for o in ("POP", "BALLS", "U1", "U2"))
+    assert (len(top), len(balls), len(u1), len(u2)) == (104, 17 * 17 - 9 * 9, 16, 16)
+    assert [set(b.pads.layer[s].tolist()) for s in (top, u2, u1, balls)] == [{0}, {1}, {2}, {3}]
+    # one through via L1-L4 under every top land, above a ball, all three on one net
+    assert len(b.vias) == 104 and set(b.vias.kind) == {"through"}
+    assert (b.vias.top == 0).all() and (b.vias.bottom == 3).all()
+    ball_net = {xy(b, i): int(b.pads.net[i]) for i in balls}
+    via_net = {(round(float(x), 6), round(float(y), 6)): int(n) for x, y, n in zip(b.vias.x, b.vias.y, b.vias.net)}
+    for i in top:
+        assert via_net[xy(b, i)] == ball_net[xy(b, i)] == int(b.pads.net[i]) != 0
+    # nets: chip 2 from its bump map (DQ0..15), chip 1 from the memory map (CA0..15), the rest from the map
+    assert sorted(b.nets[n] for n in b.pads.net[u2]) == sorted(f"DQ{k}" for k in range(16))
+    assert sorted(b.nets[n] for n in b.pads.net[u1]) == sorted(f"CA{k}" for k in range(16))
+    top_map = dict(line.split(",") for line in (EXAMPLES / "pop_top_map.csv").read_text().splitlines()[2:])
+    assert {b.pads.name[i]: b.nets[b.pads.net[i]] for i in top} == top_map
+    # U2's bump 1 is DQ0 in the die pad map; its trace ends at the land the memory map calls DQ0
+    land_dq0 = [i for i in top if b.nets[b.pads.net[i]] == "DQ0"]
+    assert len(land_dq0) == 1
+    dq0 = b.nets.index("DQ0")
+    ends = {(round(float(x), 6), round(float(y), 6)) for k in np.flatnonzero(b.tracks.net == dq0)
+            for x, y in ((b.tracks.x1[k], b.tracks.y1[k]), (b.tracks.x2[k], b.tracks.y2[k]))}
+    assert xy(b, land_dq0[0]) in ends and set(b.tracks.layer[b.tracks.net == dq0].tolist()) == {1}
+
+
+def test_chip1_is_mirrored_face_down():
+    """Chip 1 is face down: its pad 1 (top-left edge in its face view) appears at +x in the package top view."""
+    spec = example_spec()
+    b = build_substrate(spec).board
+    u1 = {b.pads.name[i]: xy(b, i) for i in by_owner(b, "U1")}
+    face = {p.name: (p.x, p.y) for p in spec.dies[0].pad_list()}
+    for name, (x, y) in face.items():
+        assert u1[name] == pytest.approx((-x, y))
+
+
+def test_stack_has_resin_and_adhesive_plies():
+    spec = example_spec()
+    diel = spec.stackup.dielectrics()
+    assert [d.material for d in diel] == ["polyimide", "epoxy", "BT"]
+    assert [(p.role, p.material, p.thickness) for p in diel[1].plies] == [
+        ("resin (chip 1 level)", "epoxy", 0.16), ("adhesive", "DAF", 0.02), ("resin (chip 2 level)", "epoxy", 0.16)]
+    pcb = substrate_files(build_substrate(spec))[f"{spec.resolved_name}.kicad_pcb"]
+    assert ('(layer "dielectric 2" (type "prepreg") (thickness 0.16) (material "epoxy") (epsilon_r 3.8) '
+            '(loss_tangent 0.02) addsublayer (thickness 0.02) (material "DAF") (epsilon_r 3.5) (loss_tangent 0.01) '
+            'addsublayer (thickness 0.16) (material "epoxy")') in pcb
+    z = zstack(spec)
+    assert z["stack"] == 0.34 == z["resin"] and z["standoff_need"] == 0.07
+    assert zstack_report(spec)[0] == ("Z-STACK: bump 1 0.06 + die U1 0.1 + adhesive 0.02 + die U2 0.1 + bump 2 0.06 "
+                                      "= 0.340 mm vs resin 0.34 mm (+/- 0.01): OK")
+
+
+# -- failing specs ----------------------------------------------------------------------------
+@pytest.mark.parametrize("old,new,rule,words", [
+    ("resin: {thickness: 0.34", "resin: {thickness: 0.3", "pop_zstack", "too tall: bump 1 0.06 + die U1 0.1 + "
+     "adhesive 0.02 + die U2 0.1 + bump 2 0.06 = 0.340 mm vs resin 0.3 mm"),
+    ("resin: {thickness: 0.34", "resin: {thickness: 0.4", "pop_zstack", "too short"),
+    ("top_package: {standoff: 0.2", "top_package: {standoff: 0.06", "pop_standoff",
+     "stand-off 0.06 mm vs mask 0.02 + parts 0 + warpage 0.05 = 0.070 mm"),
+])
+def test_zstack_failing_specs_are_refused(old, new, rule, words, cli_runner, tmp_path):
+    text = EXAMPLE.read_text()
+    assert text.count(old) == 1
+    for csv in ("pop_u2_bumps.csv", "pop_top_map.csv"):
+        (tmp_path / csv).write_text((EXAMPLES / csv).read_text())
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(text.replace(old, new))
+    code, out, _err = cli_runner("substrate", spec, "-o", tmp_path / "out")
+    assert code == 1 and rule in out and not (tmp_path / "out").exists()
+    rep = build_substrate(load_specs([spec])[0].spec).report
+    assert [v.rule for v in rep.violations] == [rule]
+    assert words in rep.violations[0].message
+
+
+@pytest.mark.parametrize("old,new,words", [
+    ("    carriers:", "    stackup: {layers: []}\n    carriers:", "remove 'stackup'"),
+    ("      layout: [15, 15]", "      layout: [14, 14]", "no bottom ball below"),
+    ("      through: {drill: 0.15, pad: 0.3}", "      micro: {drill: 0.06, pad: 0.12}", "vias.through"),
+])
+def test_invalid_input_exits_2(old, new, words, cli_runner, tmp_path):
+    text = EXAMPLE.read_text()
+    assert text.count(old) == 1
+    for csv in ("pop_u2_bumps.csv", "pop_top_map.csv"):
+        (tmp_path / csv).write_text((EXAMPLES / csv).read_text())
+    if "[14, 14]" in new:  # the memory map names 15 x 15 sites: leave it out
+        text = text.replace("      ball_map: pop_top_map.csv\n", "")
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(text.replace(old, new))
+    code, _out, err = cli_runner("substrate", spec, "-o", tmp_path / "out")
+    assert code == 2 and words in err, err
+    assert not (tmp_path / "out").exists()
+
+
+# -- footprints -------------------------------------------------------------------------------
+def test_footprints_match_the_substrate():
+    """Bottom BGA: same names/positions as the B.Cu balls (top view, no mirroring). PoP top lands: same
+    names, positions and nets as the F.Cu lands the memory package lands on."""
+    spec = example_spec()
+    bottom, top = build_footprints(spec)
+    assert bottom.report.ok and top.report.ok
+    assert bottom.geometry.name.endswith("_Footprint") and top.geometry.name.endswith("_PoP-Top-Lands")
+    b = build_substrate(spec).board
+    for fp, owner, count in ((bottom, "BALLS", 208), (top, "POP", 104)):
+        table = {name: (x, y) for name, x, y, _w, _h in fp.geometry.pad_table()}
+        sub = {b.pads.name[i]: (float(b.pads.x[i]), float(b.pads.y[i])) for i in by_owner(b, owner)}
+        assert set(table) == set(sub) and len(sub) == count
+        for name, pos in sub.items():
+            assert table[name] == pytest.approx(pos, abs=1e-9)
+    assert dict(zip(top.geometry.pads[0].names, top.geometry.pads[0].nets)) == \
+        {b.pads.name[i]: b.nets[b.pads.net[i]] for i in by_owner(b, "POP")}
+    a1 = {n: (x, y) for n, x, y, _w, _h in bottom.geometry.pad_table()}["A1"]
+    assert a1 == (-5.2, -5.2)
+
+
+# -- KiCad ------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def example_board(tmp_path_factory):
+    result = build_substrate(example_spec())
+    folder = tmp_path_factory.mktemp("pop")
+    for name, text in substrate_files(result).items():
+        (folder / name).write_text(text)
+    return result, folder / f"{result.name}.kicad_pcb"
+
+
+@pytest.mark.kicad
+def test_example_passes_kicad_drc(kicad_cli, example_board):
+    _result, pcb = example_board
+    out = pcb.with_suffix(".drc.json")
+    r = subprocess.run([kicad_cli, "pcb", "drc", "--format", "json", "--severity-error", "-o", str(out), str(pcb)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(out.read_text())
+    assert report["violations"] == [] and report["unconnected_items"] == []
+
+
+@pytest.mark.kicad
+def test_pcbnew_reads_back(pcbnew_python, example_board):
+    result, pcb = example_board
+    script = r"""
+import json, sys, pcbnew
+b = pcbnew.LoadBoard(sys.argv[1])
+vias = [t for t in b.GetTracks() if t.GetClass() == "PCB_VIA"]
+kinds = sorted({int(v.GetViaType()) for v in vias})
+fps = {fp.GetReference(): [b.GetLayerName(fp.Pads()[0].GetLayerSet().Seq()[0]), len(fp.Pads())] for fp in b.GetFootprints()}
+nets = {p.GetNetname() for fp in b.GetFootprints() for p in fp.Pads() if fp.GetReference() == "U2"}
+print(json.dumps({"copper": b.GetCopperLayerCount(), "vias": len(vias), "through": kinds == [int(pcbnew.VIATYPE_THROUGH)],
+                  "fps": fps, "u2nets": sorted(nets), "nets": sum(1 for n in b.GetNetsByNetcode() if n > 0)}))
+"""
+    got = run_pcbnew(pcbnew_python, script, str(pcb))
+    assert got["copper"] == 4 and got["vias"] == 104 and got["through"]
+    assert got["fps"] == {"U1": ["In2.Cu", 16], "U2": ["In1.Cu", 16], "POP": ["F.Cu", 104], "J1": ["B.Cu", 208]}
+    assert got["u2nets"] == sorted(f"DQ{k}" for k in range(16))
+    assert got["nets"] == len(result.board.nets) - 1 == 104
