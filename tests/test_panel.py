@@ -1,0 +1,122 @@
+"""Strips and panels (issue 5): units stepped with streets, rails, tooling holes, fiducials and a plating bus."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import EXAMPLES, run_pcbnew
+from kisubstrate.api import load_specs
+from kisubstrate.model.errors import SpecError
+from kisubstrate.panel import build_panel, panel_files, panel_of_spec
+from kisubstrate.rules.capsules import segment_segment_distance
+from kisubstrate.substrate_api import build_substrate
+from stack_util import PCBNEW_COUNT, drc, write_files
+
+
+def spec_of(name: str):
+    return load_specs([EXAMPLES / f"{name}.yaml"])[0].spec
+
+
+@pytest.fixture(scope="module")
+def buildup_panel():
+    spec = spec_of("buildup")
+    panel, report = panel_of_spec(spec, rows=1, columns=2)
+    assert report.ok, report.text()
+    return spec, panel
+
+
+def test_panel_geometry_by_hand(buildup_panel):
+    spec, panel = buildup_panel
+    g = panel.geom
+    unit = build_substrate(spec).board
+    # 2 units of 15 mm + one 0.3 mm street between, a 0.3 mm street around, 5 mm rails:
+    # x: 2*15 + 0.3 + 2*0.3 + 2*5 = 40.9; y: 15 + 2*0.3 + 2*5 = 25.6
+    assert panel.size == pytest.approx((40.9, 25.6))
+    assert panel.units == 2
+    # unit centres at x = -/+ (15 + 0.3) / 2 = 7.65
+    owners = [i for i, o in enumerate(g.pads.owner) if o == "BALLS_R1C1"]
+    u = [i for i, o in enumerate(unit.pads.owner) if o == "BALLS"]
+    assert np.allclose(g.pads.x[owners], unit.pads.x[u] - 7.65)
+    # nets: one copy per unit, renamed per unit, plus PLATING
+    assert len(g.nets) - 1 == 2 * (len(unit.nets) - 1) + 1
+    assert "/R1C2/CARRIER" in g.nets and "PLATING" in g.nets
+    # three tooling holes and three fiducials per outer layer, in the rails (2.5 mm from the edge)
+    assert sorted(panel.holes) == sorted([(17.95, 10.3, 2.0), (-17.95, 0.0, 2.0), (17.95, 0.0, 2.0)])
+    assert len(panel.fiducials) == 6
+
+
+def test_plating_tails_by_hand(buildup_panel):
+    """14 x 14 balls: the outer ring holds 4 * 14 - 4 = 52 balls; the 96 die pads fill it and 44 balls
+    of ring 1. Ring-0 lands reach the street in a straight line (52 tails per unit); ring-1 lands are
+    boxed in by ring 0 (44 untied nets)."""
+    _, panel = buildup_panel
+    assert len(panel.tied) == 52 and len(panel.untied) == 44
+    g = panel.geom
+    t = g.tracks
+    plating = g.nets.index("PLATING")
+    bars = np.flatnonzero(t.net == plating)
+    # bars on both outer layers: 3 vertical street lines x 1 span + 2 horizontal lines x 2 spans, per layer
+    assert len(bars) == 2 * (3 * 1 + 2 * 2)
+    tails = np.flatnonzero((t.net != plating) & (t.width == 0.05) & (t.layer == 3))
+    assert len(tails) == 2 * 52
+    # every tail stops exactly the etch-back gap (= clearance 0.025 mm) short of a bar
+    d, _, _ = segment_segment_distance(
+        np.repeat(t.x1[tails], len(bars)), np.repeat(t.y1[tails], len(bars)),
+        np.repeat(t.x2[tails], len(bars)), np.repeat(t.y2[tails], len(bars)),
+        np.tile(t.x1[bars], len(tails)), np.tile(t.y1[bars], len(tails)),
+        np.tile(t.x2[bars], len(tails)), np.tile(t.y2[bars], len(tails)))
+    gap = d.reshape(len(tails), len(bars)).min(axis=1) - 0.05 / 2 - 0.1 / 2
+    assert np.allclose(gap, 0.025, atol=1e-6)
+
+
+def test_bad_panels_are_refused():
+    spec = spec_of("buildup")
+    unit = build_substrate(spec).board
+    rules = spec.substrate_rules()
+    with pytest.raises(SpecError, match=r"saw street 0.1 mm cannot hold a 0.1 mm plating bar"):
+        build_panel(unit, rules, rows=2, columns=2, street=0.1)
+    with pytest.raises(SpecError, match="at least two units"):
+        build_panel(unit, rules, rows=1, columns=1)
+    with pytest.raises(SpecError, match="rail 2 mm too narrow"):
+        build_panel(unit, rules, rows=1, columns=2, rail=2.0)
+    with pytest.raises(SpecError, match="etch-back gap 0.01 mm is below"):
+        build_panel(unit, rules, rows=1, columns=2, etch_back=0.01)
+
+
+def test_panel_command(cli_runner, tmp_path):
+    code, out, err = cli_runner("panel", EXAMPLES / "leadframe.yaml", "--rows", "1", "--columns", "3",
+                                "-o", tmp_path / "p")
+    assert code == 0, err
+    assert "3 units" in out and "24 plating tails per unit" in out
+    assert len(list((tmp_path / "p").glob("*_Panel1x3.kicad_pcb"))) == 1
+    code, out, err = cli_runner("panel", EXAMPLES / "buildup.yaml", "--street", "0.05", "-o", tmp_path / "q")
+    assert code == 2 and "field 'street'" in err and not (tmp_path / "q").exists()
+    code, out, err = cli_runner("panel", EXAMPLES / "qfn.yaml", "-o", tmp_path / "r")
+    assert code == 2 and "no substrate families" in err
+
+
+@pytest.mark.kicad
+def test_buildup_panel_loads_in_pcbnew_and_passes_drc(kicad_cli, pcbnew_python, buildup_panel, tmp_path):
+    spec, panel = buildup_panel
+    pcb = write_files(panel_files(panel, spec), tmp_path / "panel")
+    rep = drc(kicad_cli, pcb)
+    assert rep["errors"] == [] and rep["unconnected"] == 0, rep["types"]
+    got = run_pcbnew(pcbnew_python, PCBNEW_COUNT, str(pcb))
+    unit = build_substrate(spec).board
+    assert got["nets"] == 2 * (len(unit.nets) - 1) + 1
+    assert got["pads"] == 2 * len(unit.pads) + 6  # + 3 fiducials per outer layer
+    assert got["vias"] == 2 * len(unit.vias) + 4  # + bus corner vias
+    assert got["footprints"] == 2 * 2 + 2
+    edge = got["drawings"].get("Edge.Cuts")
+    assert edge == 1 + 3  # outline + tooling holes
+
+
+@pytest.mark.kicad
+def test_leadframe_and_wafer_stack_strips_pass_drc(kicad_cli, tmp_path):
+    for name in ("leadframe", "wafer_stack"):
+        spec = spec_of(name)
+        panel, report = panel_of_spec(spec, rows=1, columns=3)
+        assert report.ok, report.text()
+        rep = drc(kicad_cli, write_files(panel_files(panel, spec), tmp_path / name))
+        assert rep["errors"] == [] and rep["unconnected"] == 0, (name, rep["types"])
