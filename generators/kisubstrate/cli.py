@@ -34,6 +34,7 @@ EXTRA_COMMANDS: dict[str, str] = {
     "fab": "kisubstrate.substrate_cli:fab",
     "wafer": "kisubstrate.stack_api:wafer_command",
     "panel": "kisubstrate.panel:panel_command",
+    "pcm": "kisubstrate.plugin_support.pcm_cli:pcm_command",
 }
 
 

@@ -1,0 +1,169 @@
+"""What the plugin buttons do, minus the GUI: evaluate a form, save a footprint, write a substrate.
+
+Every function returns a result object with a message for the user instead of raising
+for user mistakes, so the dialog can show the message next to the field, never a traceback.
+
+Example:
+    >>> ev = evaluate("bga", {"body": "3, 3", "pitch": "1", "layout": "2, 2", "ball_diameter": "0.5"})
+    >>> ev.ok, ev.result.geometry.pad_count
+    (True, 4)
+    >>> bad = evaluate("bga", {"body": "3, 3", "pitch": "1", "layout": "2, 2", "ball_diameter": "1.5"})
+    >>> bad.ok, bad.field, bad.error.startswith("ball_diameter 1.5 mm must be smaller than the pitch")
+    (False, 'ball_diameter', True)
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kisubstrate.model.errors import SpecError
+
+TEST_SPEC_ENV = "KISUBSTRATE_PLUGIN_SPEC"
+"""Environment variable: a spec file the plugin dialogs pre-fill from."""
+TEST_AUTO_ENV = "KISUBSTRATE_PLUGIN_AUTO"
+"""Environment variable: ``1`` makes the dialogs accept themselves (non-interactive test mode)."""
+TEST_LIBRARY_ENV = "KISUBSTRATE_PLUGIN_LIBRARY"
+"""Environment variable: a ``.pretty`` folder the footprint dialog also saves into."""
+TEST_OUTPUT_ENV = "KISUBSTRATE_PLUGIN_OUTPUT"
+"""Environment variable: the substrate dialog's output folder."""
+TEST_LOG_ENV = "KISUBSTRATE_PLUGIN_LOG"
+"""Environment variable: a file the plugin appends one JSON line per finished action to."""
+
+
+@dataclass
+class Evaluation:
+    """A filled form, evaluated: the validated spec and the built + checked footprint, or the error."""
+
+    family: str
+    spec: Any = None
+    result: Any = None  # kisubstrate.api.FootprintResult
+    error: str = ""
+    field: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Valid input and no rule violations."""
+        return self.result is not None and self.result.report.ok
+
+    def summary(self) -> str:
+        """One short paragraph for the dialog's status area."""
+        if self.error:
+            where = f"{self.field}: " if self.field else ""
+            return f"Invalid input — {where}{self.error}"
+        if self.result is None:
+            return f"family '{self.family}' builds no footprint"
+        geom, report = self.result.geometry, self.result.report
+        head = f"{geom.name}\n{geom.pad_count} pads, rule profile {report.profile}: "
+        if report.ok:
+            return head + "all checks pass"
+        return head + f"{len(report.violations)} violation(s)\n" + report.text()
+
+
+def evaluate(family: str, texts: dict[str, Any], *, base_dir: str = ".") -> Evaluation:
+    """Parse, validate, build and check a filled form (never raises for user mistakes)."""
+    from kisubstrate.api import build_footprints
+    from kisubstrate.plugin_support.form import spec_from_texts
+
+    ev = Evaluation(family=family)
+    try:
+        ev.spec = spec_from_texts(family, texts, base_dir=base_dir)
+        results = build_footprints(ev.spec)
+    except SpecError as exc:
+        ev.error, ev.field = exc.reason, exc.field
+        return ev
+    ev.result = results[0] if results else None
+    return ev
+
+
+def save_to_library(result: Any, pretty: str | Path, *, force: bool = False) -> Path:
+    """Write a built footprint into a ``.pretty`` folder (atomic, overwrite-guarded); returns the file.
+
+    Raises:
+        SpecError: ``pretty`` is not a ``.pretty`` folder.
+        kisubstrate.io.OverwriteError: the file exists and was changed by someone else.
+    """
+    from kisubstrate.io import OutputPlan
+
+    pretty = Path(pretty)
+    if pretty.suffix != ".pretty":
+        raise SpecError(f"'{pretty}' is not a KiCad library folder (must end in .pretty)", field="library")
+    path = pretty / f"{result.geometry.name}.kicad_mod"
+    plan = OutputPlan()
+    plan.add(path, result.text())
+    plan.commit(force=force)
+    return path
+
+
+@dataclass
+class SubstrateOutcome:
+    """The result of "Package substrate…": where it was written, or why not."""
+
+    ok: bool
+    message: str
+    output: Path | None = None
+    files: list[Path] = field(default_factory=list)
+
+
+def substrate_families() -> list[str]:
+    """Families that can build a package substrate board."""
+    from kisubstrate.families.registry import families
+
+    return sorted(n for n, f in families().items() if f.substrate is not None)
+
+
+def write_substrate(spec: dict[str, Any], output: str | Path, *, base_dir: str = ".",
+                    timeout: float = 600) -> SubstrateOutcome:
+    """Write the substrate project of one package spec (a dict) into ``output``.
+
+    Runs ``kisubstrate substrate SPEC -o DIR`` in a subprocess (the same code path as the CLI,
+    with its exit codes: 1 rule violations, 2 invalid input). A family without a substrate gives
+    a friendly message instead.
+    """
+    import yaml
+
+    from kisubstrate.families.registry import families
+
+    family = spec.get("family")
+    fams = families()
+    if family not in fams:
+        return SubstrateOutcome(False, f"unknown family '{family}'")
+    if fams[family].substrate is None:
+        others = substrate_families()
+        hint = (f"; families with a substrate: {', '.join(others)}" if others
+                else "; this kisubstrate version has no substrate families yet")
+        return SubstrateOutcome(False, f"family '{family}' has no substrate (footprint only){hint}")
+    output = Path(output)
+    with tempfile.TemporaryDirectory(prefix="kisubstrate-plugin-") as tmp:
+        spec_file = Path(tmp) / "spec.yaml"
+        data = {k: (str(Path(base_dir) / v) if k in ("ball_map", "rules") and isinstance(v, str)
+                    and v.endswith((".csv", ".yaml", ".yml")) and not os.path.isabs(v) else v)
+                for k, v in spec.items()}
+        spec_file.write_text(yaml.safe_dump({"packages": [data]}, sort_keys=False), encoding="utf-8")
+        before = {p for p in output.rglob("*") if p.is_file()} if output.exists() else set()
+        cmd = [sys.executable, "-m", "kisubstrate.cli", "substrate", str(spec_file), "-o", str(output)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    text = (proc.stdout + proc.stderr).strip()
+    if proc.returncode == 2 and "No such command" in text:
+        return SubstrateOutcome(False, "this kisubstrate has no 'substrate' command yet; update kisubstrate")
+    if proc.returncode != 0:
+        kind = "rule violations (nothing written)" if proc.returncode == 1 else "failed"
+        return SubstrateOutcome(False, f"substrate {kind}:\n{text}")
+    files = sorted(p for p in output.rglob("*") if p.is_file() and not p.name.startswith("."))
+    new = [p for p in files if p not in before] or files
+    return SubstrateOutcome(True, f"substrate written to {output}\n{text}".strip(), output=output, files=new)
+
+
+def log_action(record: dict[str, Any]) -> None:
+    """Append one JSON line to ``$KISUBSTRATE_PLUGIN_LOG`` (test mode); no-op when unset."""
+    import json
+
+    path = os.environ.get(TEST_LOG_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, sort_keys=True, default=str) + "\n")

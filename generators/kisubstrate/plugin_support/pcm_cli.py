@@ -1,0 +1,117 @@
+"""``kisubstrate pcm -o DIR``: build the KiCad PCM packages (IPC plugin, SWIG plugin, footprint library).
+
+Example::
+
+    kisubstrate pcm -o dist/pcm                          # library generated from the bundled examples
+    kisubstrate pcm -o dist/pcm --library out/My.pretty  # library from your own .pretty (+ My.3dshapes)
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from kisubstrate import __version__
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_LIBRARY = "Kisubstrate_Packages"
+KIPY_REQUIREMENT = "kicad-python>=0.6,<1"
+
+
+def plugin_source_dir() -> Path | None:
+    """``plugin/`` of a checkout (the IPC and SWIG plugin sources), or None."""
+    candidate = PACKAGE_DIR.parent.parent / "plugin"
+    return candidate if (candidate / "ipc" / "plugin.json").is_file() else None
+
+
+def runtime_requirements() -> list[str]:
+    """kisubstrate's own runtime dependencies (from pyproject.toml / installed metadata) + kicad-python."""
+    reqs: list[str] = []
+    pyproject = PACKAGE_DIR.parent.parent / "pyproject.toml"
+    if pyproject.is_file():
+        block = re.search(r"^dependencies\s*=\s*\[(.*?)\]", pyproject.read_text(), re.S | re.M)
+        if block:
+            reqs = re.findall(r'"([^"]+)"', block.group(1))
+    if not reqs:
+        from importlib.metadata import PackageNotFoundError, requires
+
+        try:
+            reqs = [r for r in (requires("kisubstrate") or []) if "extra ==" not in r]
+        except PackageNotFoundError:
+            reqs = []
+    return reqs + [KIPY_REQUIREMENT]
+
+
+def _example_library(folder: Path) -> Path:
+    """Generate the bundled examples into ``folder/<DEFAULT_LIBRARY>.pretty`` (no 3D model paths)."""
+    from kisubstrate.api import build_footprints, load_specs
+    from kisubstrate.cli import examples_dir
+    from kisubstrate.io import OutputPlan
+
+    pretty = folder / f"{DEFAULT_LIBRARY}.pretty"
+    plan = OutputPlan()
+    for ls in load_specs(sorted(examples_dir().glob("*.yaml"))):
+        for r in build_footprints(ls.spec, source=ls.file):
+            if r.report.ok:
+                plan.add(pretty / f"{r.geometry.name}.kicad_mod", r.text(model_path=""))
+    plan.commit(force=True)
+    return pretty
+
+
+def build_packages(output: Path, *, library: Path | None = None, models: Path | None = None,
+                   plugin_dir: Path | None = None) -> list[Path]:
+    """Write the three PCM zips into ``output``; returns their paths (sorted)."""
+    from kisubstrate.io import OutputPlan
+    from kisubstrate.kicad import pcm
+    from kisubstrate.model.errors import SpecError
+    from kisubstrate.plugin_support.png import encode_png, icon_rgba
+
+    plugin_dir = plugin_dir or plugin_source_dir()
+    if plugin_dir is None:
+        raise SpecError("plugin sources not found (run from a kisubstrate checkout, or pass --plugin-dir)",
+                        field="plugin-dir")
+    icon64 = encode_png(icon_rgba(64))
+    version = pcm.pcm_version(__version__)
+    plan = OutputPlan()
+    ipc = pcm.ipc_plugin_files(plugin_dir / "ipc", PACKAGE_DIR, version=__version__,
+                               requirements=runtime_requirements(), list_icon=icon64)
+    plan.add(output / f"kisubstrate-plugin-{version}.zip", pcm.deterministic_zip(ipc))
+    swig = pcm.swig_plugin_files(plugin_dir / "swig", version=__version__, list_icon=icon64)
+    plan.add(output / f"kisubstrate-swig-plugin-{version}.zip", pcm.deterministic_zip(swig))
+    with tempfile.TemporaryDirectory(prefix="kisubstrate-pcm-") as tmp:
+        if library is None:
+            library = _example_library(Path(tmp))
+        elif library.suffix != ".pretty" or not library.is_dir():
+            raise SpecError(f"'{library}' is not a .pretty folder", field="library")
+        if models is None and library.with_suffix(".3dshapes").is_dir():
+            models = library.with_suffix(".3dshapes")
+        lib = pcm.library_files(library, version=__version__, list_icon=icon64, models=models)
+        if not any(k.endswith(".kicad_mod") for k in lib):
+            raise SpecError(f"'{library}' holds no .kicad_mod footprints", field="library")
+        plan.add(output / f"kisubstrate-library-{library.stem}-{version}.zip", pcm.deterministic_zip(lib))
+    plan.commit(force=True)
+    return sorted(plan.files)
+
+
+@click.command(name="pcm")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="folder for the zips")
+@click.option("--library", type=click.Path(path_type=Path), default=None,
+              help="a .pretty folder to package (default: the bundled examples); a sibling .3dshapes is included")
+@click.option("--models", type=click.Path(path_type=Path), default=None, help="a .3dshapes folder of 3D models")
+@click.option("--plugin-dir", type=click.Path(path_type=Path), default=None,
+              help="the plugin sources (default: plugin/ of this checkout)")
+def pcm_command(output: Path, library: Path | None, models: Path | None, plugin_dir: Path | None) -> None:
+    """Build KiCad PCM packages: IPC plugin, SWIG plugin and a footprint library (zips + metadata.json)."""
+    from kisubstrate.cli import run_guarded
+
+    def body() -> int:
+        for path in build_packages(output, library=library, models=models, plugin_dir=plugin_dir):
+            click.echo(f"wrote {path} ({path.stat().st_size} bytes)")
+        click.echo("install in KiCad: Plugin and Content Manager > Install from File…")
+        return 0
+
+    sys.exit(run_guarded(body))

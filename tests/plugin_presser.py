@@ -1,0 +1,125 @@
+"""TEST-ONLY SWIG plugin: presses pcbnew toolbar buttons from inside pcbnew, then saves the board.
+
+Copied by tests/test_plugin_gui.py into a hermetic HOME's scripting/plugins folder; never
+shipped. Driven by environment variables:
+
+* ``KISUBSTRATE_TEST_PRESS``: JSON list of tooltips (SWIG plugin ``name`` / IPC action ``name``)
+  to press, in order;
+* ``KISUBSTRATE_TEST_STATUS``: JSON file this writes its progress to (tools seen with their screen
+  rectangles, presses, footprints on the board, errors);
+* ``KISUBSTRATE_TEST_GO``: file whose existence lets it start pressing (the test takes its
+  screenshot of the idle toolbar first).
+
+A press posts ``wxEVT_TOOL`` for the tool to the frame: the same path as a click (undo entry,
+view refresh). After each press it waits until the board holds one more footprint.
+"""
+
+import json
+import os
+import time
+
+import pcbnew
+import wx
+import wx.aui
+
+PRESS = json.loads(os.environ.get("KISUBSTRATE_TEST_PRESS", "[]"))
+STATUS = os.environ.get("KISUBSTRATE_TEST_STATUS", "")
+GO = os.environ.get("KISUBSTRATE_TEST_GO", "")
+PRESS_TIMEOUT = float(os.environ.get("KISUBSTRATE_TEST_PRESS_TIMEOUT", "90"))
+
+state = {"stage": "waiting", "tools": {}, "pressed": [], "footprints": [], "errors": [], "t0": time.time()}
+
+
+def _write():
+    if STATUS:
+        tmp = STATUS + ".tmp"
+        with open(tmp, "w") as fh:
+            json.dump(state, fh, indent=1, default=str)
+        os.replace(tmp, STATUS)
+
+
+def _walk(win):
+    for child in win.GetChildren():
+        yield child
+        yield from _walk(child)
+
+
+def _tools():
+    """tooltip -> (frame, toolbar, tool id, screen rect) of every toolbar tool in every frame."""
+    found = {}
+    for top in wx.GetTopLevelWindows():
+        for win in _walk(top):
+            if not isinstance(win, wx.aui.AuiToolBar):
+                continue
+            for i in range(win.GetToolCount()):
+                item = win.FindToolByIndex(i)
+                if item is None or not item.GetShortHelp():
+                    continue
+                rect = win.GetToolRect(item.GetId())
+                pos = win.ClientToScreen(rect.GetPosition())
+                found[item.GetShortHelp()] = (top, win, item.GetId(), [pos.x, pos.y, rect.width, rect.height])
+    return found
+
+
+def _footprints():
+    board = pcbnew.GetBoard()
+    return [(fp.GetReference(), str(fp.GetFPID().GetLibItemName()), len(fp.Pads())) for fp in board.GetFootprints()]
+
+
+def _press(tool):
+    top, toolbar, tool_id, _ = tool
+    evt = wx.CommandEvent(wx.wxEVT_TOOL, tool_id)
+    evt.SetEventObject(toolbar)
+    evt.SetInt(0)
+    wx.PostEvent(top, evt)
+
+
+pending = list(PRESS)
+current = {"name": None, "since": 0.0, "count": 0}
+
+
+def _poll():
+    try:
+        board = pcbnew.GetBoard()
+        ready = board is not None and bool(board.GetFileName())
+        tools = _tools() if ready else {}
+        state["tools"] = {k: v[3] for k, v in tools.items()}
+        state["footprints"] = _footprints() if ready else []
+        if state["stage"] == "waiting" and ready and all(p in tools for p in PRESS):
+            state["stage"] = "ready"
+            state["ready_after_s"] = round(time.time() - state["t0"], 2)
+        if state["stage"] == "ready" and (not GO or os.path.exists(GO)):
+            state["stage"] = "pressing"
+        if state["stage"] == "pressing":
+            if current["name"] is None:
+                if not pending:
+                    pcbnew.SaveBoard(board.GetFileName(), board)
+                    state["stage"] = "done"
+                    state["saved"] = board.GetFileName()
+                    _write()
+                    return
+                name = pending.pop(0)
+                current.update(name=name, since=time.time(), count=len(state["footprints"]))
+                _press(tools[name])
+                state["pressed"].append(name)
+            elif len(state["footprints"]) > current["count"]:
+                current["name"] = None
+            elif time.time() - current["since"] > PRESS_TIMEOUT:
+                state["errors"].append(f"no footprint appeared {PRESS_TIMEOUT:.0f} s after pressing {current['name']!r}")
+                state["stage"] = "failed"
+                _write()
+                return
+    except Exception as exc:  # noqa: BLE001 - report, keep polling
+        import traceback
+
+        state["errors"].append(traceback.format_exc())
+        if len(state["errors"]) > 20:
+            state["stage"] = "failed"
+            _write()
+            return
+    _write()
+    wx.CallLater(250, _poll)
+
+
+if PRESS and STATUS:
+    wx.CallLater(500, _poll)
