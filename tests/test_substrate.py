@@ -357,3 +357,36 @@ def test_render_layers_cross_section_and_markers(kicad_cli, cli_runner, tmp_path
     assert board_svg.count("<title>copper_clearance") == n_viol
     stack = next(render.glob("*-stackup.svg")).read_text()
     assert stack.count("ABF prepreg 35.0 µm") == 3 and "micro L1-L2" in stack and "micro L3-L4" in stack
+
+
+@pytest.mark.kicad
+def test_odd_stack_maps_to_even_kicad_board(kicad_cli, tmp_path):
+    """3 physical copper layers → 4 KiCad layers with an empty zero-thickness placeholder inside the
+    last dielectric; the last hop is a blind via; KiCad's DRC is clean and the total thickness kept."""
+    from kisubstrate.api import validate_spec
+    from kisubstrate.kicad.sexpr import find_all, loads
+
+    spec = validate_spec({
+        "family": "buildup", "name": "ODD3", "body": [6, 6],
+        "stackup": {"layers": [{"copper": 0.015}, {"dielectric": 0.035, "material": "BCB"}, {"copper": 0.015},
+                               {"dielectric": 0.04, "material": "polyimide"}, {"copper": 0.015}]},
+        "dies": [{"size": [2, 2], "pads": {"peripheral": {"per_side": 4, "pitch": 0.3}}}],
+        "terminals": {"pitch": 1.0, "layout": [5, 5], "ball_diameter": 0.5}})
+    result = build_substrate(spec)
+    assert result.report.ok
+    pcb = write_result(result, tmp_path)
+    text = pcb.read_text()
+    tree = loads(text)
+    copper = [x for x in next(find_all(tree, "layers"))[1:] if x[1].endswith(".Cu")]
+    assert [c[1] for c in copper] == ["F.Cu", "In1.Cu", "In2.Cu", "B.Cu"] and copper[2][3] == "unused"
+    stack = [(lay[1], {p[0]: p[1] for p in lay[2:] if isinstance(p, list)})
+             for lay in next(find_all(tree, "stackup"))[1:] if isinstance(lay, list) and lay[0] == "layer"]
+    cu_dielectric = [(n, float(p.get("thickness", 0))) for n, p in stack if p.get("type") in ("copper", "prepreg")]
+    assert cu_dielectric == [("F.Cu", 0.015), ("dielectric 1", 0.035), ("In1.Cu", 0.015), ("dielectric 2", 0.02),
+                             ("In2.Cu", 0.0), ("dielectric 3", 0.02), ("B.Cu", 0.015)]
+    vias = [v for v in find_all(tree, "via")]
+    spans = {(v[1] if v[1] in ("blind", "micro") else "through", tuple(next(find_all(v, "layers"))[1:]))
+             for v in vias}
+    assert spans == {("micro", ("F.Cu", "In1.Cu")), ("blind", ("In1.Cu", "B.Cu"))}
+    report = kicad_drc(kicad_cli, pcb)
+    assert report["violations"] == [] and report["unconnected_items"] == []
