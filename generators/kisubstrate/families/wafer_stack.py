@@ -442,12 +442,20 @@ def wafer_svg(m: WaferMap, title: str = "") -> str:
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" viewBox="0 0 {size} {size}">',
            f'<rect width="{size}" height="{size}" fill="white"/>']
     pts = " ".join(f"{X(x)},{X(y)}" for x, y in shapely.get_coordinates(m.outline.exterior)[::4])
-    out.append(f'<polygon points="{pts}" fill="#d9d9e6" stroke="black" stroke-width="4"/>')
+    out.append(f'<defs><clipPath id="wafer"><polygon points="{pts}"/></clipPath></defs>')
+    out.append(f'<polygon points="{pts}" fill="#d9d9e6"/>')
     hx, hy = m.site[0] / 2, m.site[1] / 2
+    out.append('<g clip-path="url(#wafer)">')
     for x, y, ok in zip(m.x.tolist(), m.y.tolist(), m.whole_mask.tolist()):
         fill = "#3a9d5d" if ok else "#b0b0b0"
         out.append(f'<rect x="{X(x - hx)}" y="{X(y - hy)}" width="{2 * hx * s:.1f}" height="{2 * hy * s:.1f}" '
                    f'fill="{fill}"/>')
+    out.append("</g>")
+    out.append(f'<polygon points="{pts}" fill="none" stroke="black" stroke-width="3"/>')
+    ring = shapely.get_coordinates(shapely.get_exterior_ring(shapely.Polygon(m.usable.exterior))
+                                   if m.usable.geom_type == "Polygon" else m.usable.convex_hull.exterior)
+    rp = " ".join(f"{X(x)},{X(y)}" for x, y in ring)
+    out.append(f'<polygon points="{rp}" fill="none" stroke="#c03030" stroke-width="2" stroke-dasharray="12,8"/>')
     out.append(f'<text x="20" y="40" font-family="sans-serif" font-size="28">{title} {m.whole} whole sites, '
                f'{int(m.diameter)} mm wafer</text>')
     out.append("</svg>")
