@@ -421,3 +421,13 @@ def test_polygon_pairs_are_never_optimistic(field, other_shape):
         if name in got and t > 0 and got[name] >= 0:
             assert got[name] <= t + 1e-6
             assert got[name] >= t - slack - 1e-6
+
+
+@SETTINGS
+@given(grid_specs())
+def test_generated_drawings_obey_their_own_rules(case):
+    """Whatever the pads do, the generator's silk and courtyard never violate the profile."""
+    spec, _ = case
+    result = generate_footprint(spec)
+    drawn = [v for v in result.report.violations if v.rule in ("silk_clearance", "courtyard")]
+    assert drawn == [], result.report.text()

@@ -93,7 +93,8 @@ def silk_outline(body: tuple[float, float], pads: list[PadGroup], *, offset: flo
     cx, cy = center
     ring = shapely.LineString([(cx - bx, cy - by), (cx + bx, cy - by), (cx + bx, cy + by),
                                (cx - bx, cy + by), (cx - bx, cy - by)])
-    grow = max(mask_margin, 0.0) + clearance + width / 2
+    # + 1 nm: end points snapped to KiCad's grid must not eat into the clearance
+    grow = max(mask_margin, 0.0) + clearance + width / 2 + 1e-6
     keepout = pad_keepout(pads, grow=grow, near=ring, reach=0.0)
     corner = (cx - bx, cy - by)
     tri = shapely.Polygon([corner, (corner[0] - marker, corner[1]), (corner[0], corner[1] - marker)])
@@ -105,13 +106,21 @@ def silk_outline(body: tuple[float, float], pads: list[PadGroup], *, offset: flo
         for (x0, y0), (x1, y1) in zip(coords[:-1], coords[1:]):
             if math.hypot(x1 - x0, y1 - y0) >= 0.01:
                 out.append(Line((snap(x0), snap(y0)), (snap(x1), snap(y1)), "F.SilkS", width))
+    # reach = half the line width: pads that only the stroke's outer edge comes near count too
     if not shapely.intersects(shapely.buffer(tri, width / 2), pad_keepout(pads, grow=max(mask_margin, 0) +
-                                                                           clearance, near=tri)):
+                                                                           clearance, near=tri, reach=width / 2)):
         out.append(Poly(tuple((snap(x), snap(y)) for x, y in tri.exterior.coords[:-1]), "F.SilkS", width,
                         fill=True))
-    else:  # no room at the corner: a dot outside the corner instead
-        out.append(Circle((snap(corner[0] - marker), snap(corner[1] - marker)), marker / 4, "F.SilkS",
-                          width, fill=True))
+    else:  # no room at the corner: a dot diagonally outside it, moved out until clear of the pads
+        dot = marker / 4
+        need = dot / math.cos(math.pi / 32) + width / 2 + 1e-6  # as the check sees the disc, plus float slack
+        for k in range(40):
+            t = marker * (1 + 0.25 * k)
+            at = shapely.Point(corner[0] - t, corner[1] - t)
+            near = pad_keepout(pads, grow=max(mask_margin, 0) + clearance, near=at, reach=need)
+            if near.is_empty or shapely.distance(near, at) > need:
+                break
+        out.append(Circle((snap(at.x), snap(at.y)), dot, "F.SilkS", width, fill=True))
     return out
 
 
