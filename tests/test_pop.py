@@ -77,7 +77,14 @@ def test_stack_has_resin_and_adhesive_plies():
     diel = spec.stackup.dielectrics()
     assert [d.material for d in diel] == ["polyimide", "epoxy", "BT"]
     assert [(p.role, p.material, p.thickness) for p in diel[1].plies] == [
-        ("resin (chip 1 level)", "epoxy", 0.16), ("adhesive", "DAF", 0.02), ("resin (chip 2 level)", "epoxy", 0.16)]
+        ("resin (chip 2 level)", "epoxy", 0.16), ("adhesive", "DAF", 0.02), ("resin (chip 1 level)", "epoxy", 0.16)]
+    from kisubstrate.api import validate_spec
+
+    data = spec.model_dump(mode="json", exclude={"stackup"})
+    data["top_lands"]["ball_map"] = None
+    data["bump_heights"] = [0.08, 0.04]  # chip 1 level = 0.08 + 0.1; chip 2 level = 0.34 - 0.18 - 0.02
+    lopsided = validate_spec(data)
+    assert [p.thickness for p in lopsided.stackup.dielectrics()[1].plies] == [0.14, 0.02, 0.18]
     pcb = substrate_files(build_substrate(spec))[f"{spec.resolved_name}.kicad_pcb"]
     assert ('(layer "dielectric 2" (type "prepreg") (thickness 0.16) (material "epoxy") (epsilon_r 3.8) '
             '(loss_tangent 0.02) addsublayer (thickness 0.02) (material "DAF") (epsilon_r 3.5) (loss_tangent 0.01) '

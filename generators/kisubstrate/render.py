@@ -54,7 +54,29 @@ def cross_section_svg(info: dict, *, width: float = 900.0) -> str:
         parts.append(f'<rect x="{x0}" y="{y:.2f}" width="{w}" height="{max(h, 0.5):.2f}" fill="{color}" '
                      f'stroke="#555" stroke-width="0.3"/>')
         parts.append(f'<text x="{x0 + w + 12}" y="{y + h / 2 + 4:.2f}">{escape(label)}</text>')
+        if lay.get("plies"):  # composite dielectric (spacer, resin, adhesive ...): one band per sheet
+            yp = y
+            for j, ply in enumerate(lay["plies"]):
+                hp = ply["thickness"] * scale
+                parts.append(f'<rect x="{x0}" y="{yp:.2f}" width="{w}" height="{max(hp, 0.5):.2f}" '
+                             f'fill="{_DIEL[(k + j) % len(_DIEL)]}" stroke="#555" stroke-width="0.3" '
+                             'stroke-dasharray="3,2"/>')
+                parts.append(f'<text x="{x0 + 90}" y="{yp + hp / 2 + 4:.2f}" font-size="11">'
+                             f'{escape(ply.get("role") or "ply")}: {escape(ply["material"])} '
+                             f'{ply["thickness"] * 1000:.1f} µm</text>')
+                yp += hp
         y += h
+    cav = info.get("cavity")
+    if cav and ys:  # the cavity: removed from the top surface down to the floor copper
+        floor = [i for i, lay in enumerate(info["layers"]) if lay["kind"] == "copper"
+                 and lay.get("kicad") == cav.get("floor")]
+        if floor:
+            ci_floor = sum(1 for lay in info["layers"][:floor[0]] if lay["kind"] == "copper")
+            yb = ys[ci_floor][0]
+            parts.append(f'<rect x="{x0 + w * 0.55}" y="{y0:.2f}" width="{w * 0.4}" height="{yb - y0:.2f}" '
+                         'fill="#ffffff" stroke="#c62828" stroke-width="1" stroke-dasharray="5,3"/>')
+            parts.append(f'<text x="{x0 + w * 0.57}" y="{y0 + 16:.2f}" fill="#c62828">cavity '
+                         f'{cav["size"][0]:g} x {cav["size"][1]:g} mm, depth {cav["depth"] * 1000:.0f} µm</text>')
     for n, span in enumerate(info.get("via_spans", [])):
         top, bot = span["top"], span["bottom"]
         if top not in ys or bot not in ys:

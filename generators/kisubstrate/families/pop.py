@@ -12,9 +12,9 @@ Cross-section (physical copper L1 … L4, top first; the stack is built from ``c
         core    first carrier
     L4  B.Cu    ● bottom BGA lands (the package terminals)
 
-The resin dielectric is written as KiCad sub-layers at their heights: resin up to the top of
-chip 1 (bump 1 + die 1), the adhesive, resin above. Both carriers are joined by through vias
-on the sites of the top PoP land grid (via-in-pad under each land); every such site must
+The resin dielectric is written as KiCad sub-layers at their heights (top first): resin at
+chip 2's level (the rest of the gap), the adhesive, resin at chip 1's level (bump 1 + die 1).
+Both carriers are joined by through vias on the sites of the top PoP land grid (via-in-pad under each land); every such site must
 have a bottom ball below it (same pitch and centre), so the memory's lands run straight
 down to the board. Chip 1 fans out on L3 and chip 2 on L2 (escape perpendicular to the die
 edge, then one straight segment) to alternate vias of the innermost PoP ring (the sites next
@@ -138,9 +138,10 @@ class PopSpec(SubstrateSpec):
             rmat, amat = resin.get("material", "epoxy"), adh.get("material", "DAF")
             diel = {"dielectric": t_res, "material": rmat, "type": "prepreg"}
             if upper > 1e-6:
-                diel["plies"] = [{"thickness": round(lower, 6), "material": rmat, "role": "resin (chip 1 level)"},
+                # top first: chip 2 hangs from the second carrier above the adhesive, chip 1 sits below it
+                diel["plies"] = [{"thickness": round(upper, 6), "material": rmat, "role": "resin (chip 2 level)"},
                                  {"thickness": t_adh, "material": amat, "role": "adhesive"},
-                                 {"thickness": round(upper, 6), "material": rmat, "role": "resin (chip 2 level)"}]
+                                 {"thickness": round(lower, 6), "material": rmat, "role": "resin (chip 1 level)"}]
             layers = [{"copper": c2.get("copper", 0.015), "name": "POP"},
                       {"dielectric": c2["core"], "material": c2.get("material", "BT"), "type": "core"},
                       {"copper": c2.get("copper", 0.015), "name": "CHIP2"}, diel,
