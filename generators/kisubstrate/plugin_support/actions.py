@@ -147,7 +147,12 @@ def write_substrate(spec: dict[str, Any], output: str | Path, *, base_dir: str =
         spec_file.write_text(yaml.safe_dump({"packages": [data]}, sort_keys=False), encoding="utf-8")
         before = {p for p in output.rglob("*") if p.is_file()} if output.exists() else set()
         cmd = [sys.executable, "-m", "kisubstrate.cli", "substrate", str(spec_file), "-o", str(output)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        # the same kisubstrate as this process (a checkout, a venv or the PCM-vendored copy)
+        import kisubstrate
+
+        here = str(Path(kisubstrate.__file__).resolve().parent.parent)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)}
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     text = (proc.stdout + proc.stderr).strip()
     if proc.returncode == 2 and "No such command" in text:
         return SubstrateOutcome(False, "this kisubstrate has no 'substrate' command yet; update kisubstrate")

@@ -100,6 +100,10 @@ class FormField:
         """
         if value is None:
             return ""
+        if hasattr(value, "model_dump"):  # a nested spec model (default of a structured field)
+            value = value.model_dump(mode="json", exclude_defaults=True)
+        if self.kind == "value" and not isinstance(value, str) and not hasattr(value, "path"):
+            return yaml.safe_dump(_plain(value), default_flow_style=True, sort_keys=False, width=10**6).strip()
         if isinstance(value, bool):
             return "yes" if value else "no"
         if isinstance(value, (list, tuple)):
@@ -126,6 +130,8 @@ class FormField:
         if not raw:
             return OMIT
         try:
+            if self.kind == "value":
+                return yaml.safe_load(raw)
             if self.kind == "number":
                 return _to_float(raw)
             if self.kind == "integer":
@@ -148,6 +154,15 @@ class FormField:
             return yaml.safe_load(raw)
         except (ValueError, yaml.YAMLError) as exc:
             raise SpecError(str(exc), field=self.name) from None
+
+
+def _plain(value: Any) -> Any:
+    """Tuples → lists, recursively (for YAML)."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def _num(v: float) -> str:
@@ -216,12 +231,13 @@ def _field_from_schema(name: str, prop: dict, required: bool, default: Any) -> F
         kind = "bool"
     elif core.get("type") == "string":
         kind = "text"
-    elif core.get("type") == "array" and "prefixItems" in core:
+    elif core.get("type") == "array" and "prefixItems" in core and all(
+            p.get("type") in ("number", "integer") for p in core["prefixItems"]):
         kind = "pair"
         item = core["prefixItems"][0].get("type", "number")
-    elif core.get("type") == "array":
+    elif core.get("type") == "array" and core.get("items", {}).get("type") in ("string", "number", "integer"):
         kind = "list"
-        item = core.get("items", {}).get("type", "string")
+        item = core["items"]["type"]
     elif "anyOf" in core:
         types = sorted(v.get("type", "") for v in core["anyOf"])
         if types == ["array", "number"]:
