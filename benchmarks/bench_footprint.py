@@ -64,6 +64,7 @@ def bga_spec(n: int, *, pitch: float = PITCH, pad: float = PAD, margin: float | 
 
 def run_once(spec: dict, folder: Path) -> tuple[dict[str, float], dict]:
     """One generate + check + write + save; returns seconds per step and what was produced."""
+    c0 = time.process_time()
     t0 = time.perf_counter()
     model = validate_spec(spec)
     geom = registry.get(model.family).footprint(model)[0]
@@ -77,8 +78,9 @@ def run_once(spec: dict, folder: Path) -> tuple[dict[str, float], dict]:
     plan.add(path, text)
     plan.commit()
     t4 = time.perf_counter()
+    cpu = time.process_time() - c0
     info = {"pads": geom.pad_count, "violations": len(report.violations), "bytes": len(text.encode()),
-            "path": str(path)}
+            "path": str(path), "cpu": cpu}
     return {"build": t1 - t0, "check": t2 - t1, "write": t3 - t2, "save": t4 - t3}, info
 
 
@@ -95,7 +97,7 @@ def _ours_summary(samples: dict[str, list[float]], info: dict) -> dict:
 def ours_samples(n: int, runs: int) -> tuple[dict[str, list[float]], dict]:
     """Seconds per step (and total) of ``runs`` runs after one warm-up run, and what was produced."""
     spec = bga_spec(n)
-    samples: dict[str, list[float]] = {k: [] for k in (*STEPS, "total")}
+    samples: dict[str, list[float]] = {k: [] for k in (*STEPS, "total", "cpu")}
     info: dict = {}
     for k in range(runs + 1):
         folder = Path(tempfile.mkdtemp(prefix="kisub-bench-"))
@@ -109,6 +111,8 @@ def ours_samples(n: int, runs: int) -> tuple[dict[str, list[float]], dict]:
         for key, v in steps.items():
             samples[key].append(v)
         samples["total"].append(sum(steps.values()))
+        samples["cpu"].append(info.pop("cpu"))
+    info.pop("cpu", None)
     return samples, info
 
 
@@ -174,31 +178,38 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1e3:8.2f}"
 
 
+def ms7(seconds: float) -> str:
+    return f"{seconds * 1e3:7.2f}"
+
+
 def render(results: dict) -> str:
     """The printed tables."""
     lines = []
     ours, wiz = results["ours"], results.get("wizard")
     lines.append(f"BGA footprints, {PITCH} mm pitch, {PAD} mm round pads, body edge {MARGIN} mm outside the "
                  f"outer balls; medians of {results['runs']} runs (ms, in process)")
-    head = f"{'grid':>9} {'pads':>6} | {'build':>8} {'check':>8} {'write':>8} {'save':>8} {'TOTAL':>8} {'(best)':>8}"
+    head = (f"{'grid':>9} {'pads':>6} | {'build':>7} {'check':>7} {'write':>7} {'save':>7} {'TOTAL':>7} "
+            f"{'(best)':>7} {'(cpu)':>7}")
     if wiz:
-        head += (f" | {'wiz build':>9} {'wiz save':>8} {'TOTAL':>8} {'(best)':>8} {'(format)':>8} | {'ratio':>6} "
-                 f"{'(best)':>6}")
+        head += (f" | {'wiz build':>9} {'save':>7} {'TOTAL':>7} {'(best)':>7} {'(cpu)':>7} {'(format)':>8} | "
+                 f"{'ratio':>5} {'best':>5} {'cpu':>5}")
     lines.append(head)
     lines.append("-" * len(head))
     for n in results["sizes"]:
         o = ours[str(n)]
-        row = (f"{n:>4}x{n:<4} {o['pads']:>6} | {ms(o['build'])} {ms(o['check'])} {ms(o['write'])} "
-               f"{ms(o['save'])} {ms(o['total'])} {ms(o['best_total'])}")
+        row = (f"{n:>4}x{n:<4} {o['pads']:>6} | {ms7(o['build'])} {ms7(o['check'])} {ms7(o['write'])} "
+               f"{ms7(o['save'])} {ms7(o['total'])} {ms7(o['best_total'])} {ms7(o.get('cpu', float('nan')))}")
         if wiz:
             w = wiz["sizes"][str(n)]
             wt = w.get("total_s", w["build_s"] + w["save_s"])
-            row += (f" | {ms(w['build_s']):>9} {ms(w['save_s'])} {ms(wt)} {ms(w['best_total_s'])} "
-                    f"{ms(w['format_s'])} | {wt / o['total']:5.1f}x {w['best_total_s'] / o['best_total']:5.1f}x")
+            wc = w.get("cpu_s", float("nan"))
+            row += (f" | {ms(w['build_s']):>9} {ms7(w['save_s'])} {ms7(wt)} {ms7(w['best_total_s'])} {ms7(wc)} "
+                    f"{ms(w['format_s'])} | {wt / o['total']:4.1f}x {w['best_total_s'] / o['best_total']:4.1f}x "
+                    f"{wc / o.get('cpu', float('nan')):4.1f}x")
         lines.append(row)
     if wiz:
-        lines.append("ratio = wizard (BuildFootprint + FootprintSave) / kisubstrate (build + check + write + save), "
-                     "of medians and of best runs;")
+        lines.append("ratio = wizard (BuildFootprint + FootprintSave) / kisubstrate (build + check + write + save): "
+                     "of wall-time medians, of best runs, of CPU-time medians (process_time: robust on a busy machine);")
         lines.append(f"KiCad {wiz['kicad']}, pcbnew import {wiz['import_s'] * 1e3:.0f} ms; "
                      "(format) = wizard footprint formatted to a string in memory")
         for n in results["sizes"]:
@@ -246,14 +257,14 @@ def run(sizes: list[int], runs: int, *, wizard: bool | None = None, process_runs
                     ours.setdefault(key, []).extend(v)
                 w = time_wizard([n], chunk)
                 row = w["sizes"][str(n)]
-                for key in ("build_all", "save_all", "format_all"):
+                for key in ("build_all", "save_all", "format_all", "cpu_all"):
                     wiz.setdefault(key, []).extend(row[key])
                 results["wizard"].update(import_s=w["import_s"], kicad=w["kicad"])
             results["ours"][str(n)] = _ours_summary(ours, info)
             results["wizard"]["sizes"][str(n)] = {
                 "pads": row["pads"], "file_bytes": row["file_bytes"], "text_chars": row["text_chars"],
                 "build_s": statistics.median(wiz["build_all"]), "save_s": statistics.median(wiz["save_all"]),
-                "format_s": statistics.median(wiz["format_all"]),
+                "format_s": statistics.median(wiz["format_all"]), "cpu_s": statistics.median(wiz["cpu_all"]),
                 "total_s": statistics.median([a + b for a, b in zip(wiz["build_all"], wiz["save_all"])]),
                 "best_total_s": min(a + b for a, b in zip(wiz["build_all"], wiz["save_all"]))}
     if process_runs:

@@ -68,10 +68,11 @@ def to_string(fp) -> str:
 def inproc(sizes: list[int], runs: int, pitch: float, pad: float, margin: float) -> dict:
     out = {"import_s": t_import, "kicad": pcbnew.Version(), "sizes": {}}
     for n in sizes:
-        b, s, f = [], [], []
+        b, s, f, cpu = [], [], [], []
         size = text_len = pads = 0
         for _ in range(runs):
             w = wizard(n, pitch, pad, margin)
+            c0 = time.process_time()
             t0 = time.perf_counter()
             fp = build(w)
             t1 = time.perf_counter()
@@ -79,6 +80,7 @@ def inproc(sizes: list[int], runs: int, pitch: float, pad: float, margin: float)
             try:
                 path = save(fp, folder)
                 t2 = time.perf_counter()
+                cpu.append(time.process_time() - c0)
                 size = os.path.getsize(path)
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
@@ -91,7 +93,7 @@ def inproc(sizes: list[int], runs: int, pitch: float, pad: float, margin: float)
             f.append(t4 - t3)
         out["sizes"][str(n)] = {"pads": pads, "build_s": statistics.median(b), "save_s": statistics.median(s),
                                 "best_total_s": min(x + y for x, y in zip(b, s)),
-                                "build_all": b, "save_all": s, "format_all": f,
+                                "build_all": b, "save_all": s, "format_all": f, "cpu_all": cpu,
                                 "format_s": statistics.median(f), "file_bytes": size, "text_chars": text_len}
     return out
 
