@@ -113,6 +113,17 @@ def test_top_bottom_leads_can_differ():
     assert "top/bottom: width 0.2..0.3 mm, length 0.35..0.45 mm" in generate_footprint(spec).geometry.description
 
 
+def test_lead_center_span_locates_the_leads():
+    # leads 0.4..0.6 long, centres 3.3 mm apart: L = 3.7..3.9, S = 2.7..2.9 (Table 3-15 nominal)
+    spec = dict(family="son", leads=8, pitch=0.8, body="3.9..4.1", lead_width="0.25..0.35",
+                lead_length="0.4..0.6", lead_center_span=3.3)
+    fp = generate_footprint(spec).geometry
+    rms = math.sqrt(0.2 ** 2 + 0.1 ** 2 + 0.05 ** 2)
+    assert 3.7 + 0.6 + rms == pytest.approx(4.529, abs=1e-3) and 2.9 - rms == pytest.approx(2.671, abs=1e-3)
+    assert (fp.meta["z"], fp.meta["g"]) == pytest.approx((4.55, 2.65))
+    assert "lead centre span 3.3 mm" in fp.description
+
+
 def test_pad_size_override_and_span():
     spec = dict(QFN32, pad_size=[0.8, 0.28], pad_span=[4.8, 4.8])
     table = {r[0]: r for r in generate_footprint(spec).geometry.pad_table()}

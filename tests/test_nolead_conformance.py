@@ -249,6 +249,14 @@ CASES: list[tuple[str, dict, str, str | None]] = [
      Q1 + "; Microchip 00001725D p.9",
      "KFG spec adds a manual heel_reduction (0.05 mm) for the corner-pad clearance; here the rule check "
      "reports that gap instead"),
+    (SON + "WSON-8-1EP_4x4mm_P0.8mm_EP2.2x3mm",
+     dict(family="son", package_type="WSON", leads=8, pitch=0.8, body="3.9..4.1", lead_width="0.25..0.35",
+          lead_length="0.4..0.6", lead_center_span=3.3, exposed_pad=["2.2+/-0.05", "3+/-0.05"],
+          fillets="pull_back"), WSON + " (lead_center_to_center_x, ipc_class qfn_pull_back); TI lp2987 p.26", None),
+    (SON + "Texas_DSG0008A_WSON-8-1EP_2x2mm_P0.5mm_EP0.9x1.6mm",
+     dict(family="son", manufacturer="Texas", part_number="DSG0008A", package_type="WSON", leads=8, pitch=0.5,
+          body="1.9..2.1", lead_width="0.2..0.3", lead_length="0.2..0.4", lead_center_span=1.45,
+          exposed_pad=["0.9+/-0.1", "1.6+/-0.1"]), WSON + " (lead_center_to_center_x); TI mspm0c1104", None),
     ("CDFN-4_2x2.5mm_P1.65mm",
      dict(family="son", package_type="CDFN", leads=4, pitch=1.65, body=["2+/-0.05", "2.5+/-0.05"],
           lead_width="0.65+/-0.05", lead_length="0.65+/-0.05"), DFN + "; Microchip DSC1001 p.17", None),
@@ -329,7 +337,8 @@ PASTE: dict[str, tuple[tuple[int, int], float]] = {
         "Micrel_MLF-8-1EP_2x2mm_P0.5mm_EP0.6x1.2mm", "DFN-8-1EP_2x3mm_P0.5mm_EP0.61x2.2mm",
         "Package_SON:WSON-6-1EP_2x2mm_P0.65mm_EP1x1.6mm", "Package_SON:WSON-8-1EP_3x3mm_P0.5mm_EP1.2x2mm",
         "Package_SON:Texas_S-PWSON-N8_EP1.2x2mm", "Package_SON:WSON-8-1EP_3x3mm_P0.5mm_EP1.45x2.4mm",
-        "Package_SON:WSON-10-1EP_2x3mm_P0.5mm_EP0.84x2.4mm")},
+        "Package_SON:WSON-10-1EP_2x3mm_P0.5mm_EP0.84x2.4mm",
+        "Package_SON:Texas_DSG0008A_WSON-8-1EP_2x2mm_P0.5mm_EP0.9x1.6mm")},
 }  # every other case with an exposed pad: [2, 2], 0.65
 
 
@@ -462,6 +471,9 @@ VIA_CASES = [
     _with_vias("QFN-24-1EP_5x5mm_P0.65mm_EP3.2x3.2mm", {"count": [3, 3], "drill": 0.2, "grid": [1.1, 1.1]}),
     _with_vias("Package_SON:WSON-6-1EP_2x2mm_P0.65mm_EP1x1.6mm", {"count": [1, 2], "drill": 0.2, "grid": [1.1, 1.1]}),
     _with_vias("Package_SON:WSON-10-1EP_4x4mm_P0.8mm_EP2.6x3mm", {"count": [3, 3], "drill": 0.2}),
+    _with_vias("Package_SON:WSON-8-1EP_4x4mm_P0.8mm_EP2.2x3mm", {"count": [1, 3], "drill": 0.2}),
+    _with_vias("Package_SON:Texas_DSG0008A_WSON-8-1EP_2x2mm_P0.5mm_EP0.9x1.6mm",
+               {"count": [1, 2], "drill": 0.2, "grid": [1.1, 1.1]}),
     _with_vias("QFN-24-1EP_5x5mm_P0.65mm_EP3.6x3.6mm", {"count": [4, 4], "drill": 0.2, "grid": [0.85, 0.85]}),
     _with_vias("VQFN-16-1EP_3x3mm_P0.5mm_EP1.1x1.1mm", {"count": [1, 1], "drill": 0.33}),
     _with_vias("WQFN-14-1EP_2.5x2.5mm_P0.5mm_EP1.45x1.45mm", {"count": [2, 2], "drill": 0.2}),

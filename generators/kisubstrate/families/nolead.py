@@ -157,6 +157,9 @@ class NoLeadSpec(SpecModel):
                                               "differs from lead_length (which then means left/right)")
     pull_back: Toleranced | None = Field(None, description="distance of the lead end from the body edge "
                                          "(pull-back leads, IPC-7351B Table 3-18); absent = flush leads")
+    lead_center_span: tuple[Toleranced, Toleranced] | None = Field(
+        None, description="centre-to-centre distance of opposite leads [left/right, top/bottom], when the "
+        "datasheet locates the leads by it rather than by the body edge")
     exposed_pad: tuple[Toleranced, Toleranced] | None = Field(
         None, description="exposed (thermal) pad size x, y of the package, toleranced")
     ep_land: tuple[float, float] | None = Field(None, description="board land of the exposed pad "
@@ -190,7 +193,8 @@ class NoLeadSpec(SpecModel):
                                      "density level)", ge=0, le=10, default=None)
 
     # -- field coercion ------------------------------------------------------------------------
-    @field_validator("body", "exposed_pad", "ep_land", "pad_span", "ep_paste_grid", mode="before")
+    @field_validator("body", "exposed_pad", "ep_land", "pad_span", "ep_paste_grid", "lead_center_span",
+                     mode="before")
     @classmethod
     def _xy(cls, v: Any) -> Any:
         if v is None:
@@ -341,6 +345,15 @@ class NoLeadSpec(SpecModel):
                 raise FieldError(what,
                                  f"leads overlap: lead length {fmt(lead[k])} mm from both {axis} sides meets "
                                  f"in the middle of the {fmt(side_len)} mm body")
+        if self.lead_center_span is not None:
+            if self.pull_back is not None:
+                raise FieldError("lead_center_span", "give lead_center_span or pull_back, not both")
+            for axis, k, n in (("x", 0, ny), ("y", 1, nx)):
+                c = self.lead_center_span[k].nominal
+                if n and not lead[k] < c < (bx, by)[k] + lead[k]:
+                    raise FieldError("lead_center_span",
+                                     f"lead centres {fmt(c)} mm apart in {axis} do not fit leads {fmt(lead[k])} mm "
+                                     f"long on a {fmt((bx, by)[k])} mm body")
         if nx and ny:  # corner leads of adjacent sides must not meet
             inner_x = bx / 2 - pb - lead[0]  # where the left/right leads end inside the body
             inner_y = by / 2 - pb - lead[1]
@@ -439,8 +452,12 @@ def round_base(value: float, base: float) -> float:
 
 def ipc_land(body: Toleranced, lead_length: Toleranced, lead_width: Toleranced,
              pull_back: Toleranced | None, goals: dict[str, float], *, fab: float, place: float,
-             round_to: float) -> Land:
+             round_to: float, center_span: Toleranced | None = None) -> Land:
     """Z, G, X (mm) of flat no-lead leads on two opposite sides (IPC-7351B, RMS stacking).
+
+    The leads are located by the body (lead ends at ``body − 2·pull_back``) or, when a
+    datasheet gives it, by ``center_span``, the centre-to-centre distance of opposite leads
+    (then L = span + length, S = span − length).
 
     >>> t = Toleranced.parse
     >>> land = ipc_land(t("5 +/- 0.1"), t("0.3 .. 0.5"), t("0.18 .. 0.3"), None,
@@ -448,8 +465,11 @@ def ipc_land(body: Toleranced, lead_length: Toleranced, lead_width: Toleranced,
     >>> land.z, land.g, land.x, land.length, land.center
     (5.75, 4.0, 0.25, 0.875, 2.4375)
     """
-    span = body - 2 * pull_back if pull_back is not None else body  # lead end to lead end
-    inner = span - 2 * lead_length  # S: inner lead edge to inner lead edge
+    if center_span is not None:
+        span, inner = center_span + lead_length, center_span - lead_length
+    else:
+        span = body - 2 * pull_back if pull_back is not None else body  # lead end to lead end
+        inner = span - 2 * lead_length  # S: inner lead edge to inner lead edge
     fp2 = fab ** 2 + place ** 2
     z = span.min_rms + 2 * goals["toe"] + math.sqrt(span.rms ** 2 + fp2)
     g = inner.max_rms - 2 * goals["heel"] - math.sqrt(inner.rms ** 2 + fp2)
@@ -576,7 +596,8 @@ def lands(spec: NoLeadSpec) -> tuple[Land | None, Land]:
     def one(axis: int) -> Land:  # axis 0: left/right leads (x), 1: top/bottom leads (y)
         lead_length, lead_width = spec.lead(axis)
         land = ipc_land(spec.body[axis], lead_length, lead_width, spec.pull_back, goals, fab=fab,
-                        place=place, round_to=spec.round_to)
+                        place=place, round_to=spec.round_to,
+                        center_span=spec.lead_center_span[axis] if spec.lead_center_span else None)
         if spec.pad_size is not None:
             length, width = spec.pad_size
             center = spec.pad_span[axis] / 2 if spec.pad_span is not None else land.z / 2 - length / 2
@@ -708,7 +729,8 @@ def build_nolead(spec: NoLeadSpec) -> list[FootprintGeom]:
              f"lead width {spec.lead_width.text()} mm, length {spec.lead_length.text()} mm"
              + (f" (top/bottom: width {spec.lead(1)[1].text()} mm, length {spec.lead(1)[0].text()} mm)"
                 if spec.lead_width_tb is not None or spec.lead_length_tb is not None else "")
-             + (f", pull-back {spec.pull_back.text()} mm" if spec.pull_back is not None else "")]
+             + (f", pull-back {spec.pull_back.text()} mm" if spec.pull_back is not None else "")
+             + (f", lead centre span {spec.lead_center_span[0].text()} mm" if spec.lead_center_span else "")]
     parts += [prov[k] for k in ("land", "sizes", "ep") if k in prov]
     if spec.source:
         parts.append(spec.source)
