@@ -431,3 +431,32 @@ def test_generated_drawings_obey_their_own_rules(case):
     result = generate_footprint(spec)
     drawn = [v for v in result.report.violations if v.rule in ("silk_clearance", "courtyard")]
     assert drawn == [], result.report.text()
+
+
+@SETTINGS
+@given(pad_fields(("roundrect",)))
+def test_roundrect_pairs_exact_on_sides_never_optimistic(field):
+    """Rounded squares (KiCad ratio 0.25): exact where straight sides face each other, and
+    between corners never larger than the truth nor smaller by more than the 32-gon slack."""
+    group, required = field
+    reported, _ = check_copper_clearance(_fp([group]), RuleSet(**{**ZEROS, "copper_clearance": required}))
+    s = group.size[0]
+    rr = 0.25 * s
+    i, j = np.triu_indices(len(group), 1)
+    dx = np.maximum(np.abs(group.x[i] - group.x[j]) - (s - 2 * rr), 0)
+    dy = np.maximum(np.abs(group.y[i] - group.y[j]) - (s - 2 * rr), 0)
+    true = np.hypot(dx, dy) - 2 * rr
+    side = (dx == 0) | (dy == 0)  # facing straight sides
+    slack = 2 * rr * (1 / math.cos(math.pi / 32) - 1) + 1e-9
+    got = {frozenset(v.items): v.measured for v in reported}
+    for a, b, t, on_side in zip(i.tolist(), j.tolist(), true.tolist(), side.tolist()):
+        key = frozenset((group.names[a], group.names[b]))
+        if t <= 0:
+            continue  # overlapping: depth metric, covered elsewhere
+        assume(abs(t - required) > slack + 1e-6)
+        assert (key in got) == (t < required), (key, t, required)
+        if key in got:
+            if on_side:
+                assert got[key] == pytest.approx(t, abs=1e-6)
+            else:
+                assert t - slack - 1e-6 <= got[key] <= t + 1e-6
