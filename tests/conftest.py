@@ -89,3 +89,13 @@ def cli_runner():
         return result.exit_code, result.stdout, result.stderr
 
     return run
+
+
+def pytest_ignore_collect(collection_path, config):
+    """Only ``test_*.py`` under tests/ are collected: helper scripts (some run inside pcbnew) are not."""
+    path = Path(collection_path)
+    tests_dir = Path(__file__).resolve().parent
+    if path.suffix == ".py" and tests_dir in path.resolve().parents and \
+            not path.name.startswith(("test_", "conftest")):
+        return True
+    return None
