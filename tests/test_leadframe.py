@@ -188,3 +188,26 @@ def test_footprints_parse_with_fp_upgrade(kicad_cli, tmp_path):
     assert r.returncode == 0, r.stderr
     assert sorted(f.stem for f in (tmp_path / "up.pretty").glob("*.kicad_mod")) == sorted(
         res.geometry.name for res in results)
+
+
+@pytest.mark.kicad
+def test_dual_leadframe_son_lands_by_hand(tmp_path, kicad_cli):
+    """A SON/DFN-type leadframe: 8 leads at 0.65 mm, body 3 +/- 0.05, third 0.35 +/- 0.05, width 0.25 +/- 0.05.
+
+    Z = 2.95 + 2*0.3 + sqrt(0.1² + 0.1² + 0.05²) = 3.70; S = 2.3 (+0.15 worst, RMS max 2.3866);
+    G = 2.3866 - sqrt(0.1732² + 0.1² + 0.05²) = 2.18 -> 2.20 (>= EP 1.8 + 2 * 0.2: no heel pull);
+    land 0.75 long centred at 1.475; pin 1 at y = -1.5 * 0.65 = -0.975.
+    """
+    s = load_variant(tmp_path, layout="dual", leads=8, pitch=0.65, body="3 +/- 0.05", lead_length=0.9,
+                     third="0.35 +/- 0.05", fourth=0.35, first_bump=0.7, second_bump=0.6, thermal_vias=None,
+                     ep_paste_grid=[1, 2], dies={"first": {"size": [1.8, 2.6], "exposed": True},
+                                                 "second": {"size": [2.0, 2.6]}})
+    fps = build_footprints(s)
+    assert [f.geometry.name for f in fps] == ["DFN-8-1EP_3x3mm_P0.65mm_EP1.8x2.6mm_DualDie",
+                                              "DFN-8-1EP_3x3mm_P0.65mm_EP1.8x2.6mm_DualDie_StackTop"]
+    assert fps[0].geometry.pad_table()[0] == pytest.approx(("1", -1.475, -0.975, 0.75, 0.25))
+    assert fps[1].geometry.pad_table()[0] == pytest.approx(("1", -1.325, -0.975, 0.35, 0.25))
+    r = build_substrate(s)
+    assert r.report.ok and len(r.board.nets) - 1 == 8
+    rep = drc(kicad_cli, write_files(substrate_files(r), tmp_path / "dual"))
+    assert rep["errors"] == [] and rep["unconnected"] == 0, rep["types"]

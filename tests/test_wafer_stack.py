@@ -194,3 +194,20 @@ def test_wafer_command(cli_runner, tmp_path):
     assert code == 0, err
     assert "3000 whole sites on a 200 mm wafer" in out
     assert (tmp_path / "w" / "WLCSP-36-2Die-TSV_3x3mm_P0.4mm_WaferMap.svg").read_text().startswith("<svg")
+
+
+@pytest.mark.kicad
+def test_three_die_stack_odd_copper_count(kicad_cli, pcbnew_python, tmp_path):
+    """Three dies: RDL + 3 x (pattern, back) = 7 copper layers -> 8 KiCad layers with the placeholder."""
+    s = load_variant(tmp_path, dies=[{"name": "D1", "thickness": 0.1}, {"name": "D2", "thickness": 0.05},
+                                     {"name": "D3", "thickness": 0.05}])
+    r = build_substrate(s)
+    assert r.report.ok, r.report.text()
+    b = r.board
+    assert b.copper == 7
+    tsv = [i for i, k in enumerate(b.vias.kind) if k == "blind"]
+    assert set(b.vias.top[tsv].tolist()) == {1} and set(b.vias.bottom[tsv].tolist()) == {5}  # D3 -> D1 pattern
+    pcb = write_files(substrate_files(r), tmp_path / "ws3")
+    rep = drc(kicad_cli, pcb)
+    assert rep["errors"] == [] and rep["unconnected"] == 0, rep["types"]
+    assert run_pcbnew(pcbnew_python, PCBNEW_COUNT, str(pcb))["copper"] == 8
