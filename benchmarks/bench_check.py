@@ -51,13 +51,21 @@ SEGMENTS = 32  # polygon sides for the shapely comparisons
 
 def median_time(fn, runs: int) -> float:
     """Median wall time (s) of ``fn()`` over ``runs`` runs."""
-    times = []
+    return median_times(fn, runs)[0]
+
+
+def median_times(fn, runs: int) -> tuple[float, float]:
+    """Median wall time and median CPU time (``process_time``) of ``fn()`` in s; on a shared,
+    busy machine the CPU time is the steadier figure."""
+    wall, cpu = [], []
     for _ in range(runs):
         gc.collect()
+        c0 = time.process_time()
         t0 = time.perf_counter()
         fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 # -- 1. footprint checks ------------------------------------------------------------------------
@@ -69,8 +77,9 @@ def footprint_checks(sizes: list[int], runs: int) -> dict:
         geom = registry.get("bga").footprint(model)[0]
         rules = model.rule_set()
         check_footprint(geom, rules)  # warm-up
-        t = median_time(lambda: check_footprint(geom, rules), runs)
-        out[str(n)] = {"pads": geom.pad_count, "check_s": t, "features_per_s": geom.pad_count / t}
+        t, c = median_times(lambda: check_footprint(geom, rules), runs)
+        out[str(n)] = {"pads": geom.pad_count, "check_s": t, "features_per_s": geom.pad_count / t,
+                       "check_cpu_s": c, "features_per_cpu_s": geom.pad_count / c}
     return out
 
 
@@ -141,13 +150,16 @@ def spatial(sizes: list[int], runs: int, *, strtree_max: int) -> dict:
         x, y, r = fanout_field(n)
         k = max(1, runs if n <= 100_000 else max(1, runs // 3))
         i, j, gap = circle_pairs(x, y, r, within=RULE)
-        row = {"n": len(x), "violations": len(i), "ours_s": median_time(lambda: circle_pairs(x, y, r, within=RULE), k),
+        wall, cpu = median_times(lambda: circle_pairs(x, y, r, within=RULE), k)
+        row = {"n": len(x), "violations": len(i), "ours_s": wall, "ours_cpu_s": cpu,
                "all_pairs_s": per_pair * len(x) * (len(x) - 1) / 2}
         row["ours_per_s"] = len(x) / row["ours_s"]
+        row["ours_per_cpu_s"] = len(x) / cpu
         if len(x) <= strtree_max:
             ti, tj = strtree_pairs(x, y, r, RULE)
-            row["strtree_s"] = median_time(lambda: strtree_pairs(x, y, r, RULE), max(1, k // 2))
+            row["strtree_s"], row["strtree_cpu_s"] = median_times(lambda: strtree_pairs(x, y, r, RULE), max(1, k // 2))
             row["strtree_per_s"] = len(x) / row["strtree_s"]
+            row["strtree_per_cpu_s"] = len(x) / row["strtree_cpu_s"]
             exact = set(zip(i.tolist(), j.tolist()))
             poly = set(zip(ti.tolist(), tj.tolist()))
             row["strtree_pairs"] = len(poly)
@@ -184,14 +196,15 @@ def exactness(gap: float = 0.050, radius: float = 0.25) -> list[dict]:
 # -- report ---------------------------------------------------------------------------------------
 def render(res: dict) -> str:
     lines = ["Footprint checks (check_footprint, every rule), BGA 0.8 mm pitch, 0.4 mm pads; medians",
-             f"{'grid':>9} {'pads':>7} {'check ms':>9} {'pads/s':>11} {'µs/pad':>7}"]
+             f"{'grid':>9} {'pads':>7} {'check ms':>9} {'pads/s':>11} {'µs/pad':>7} | {'cpu ms':>8} {'pads/cpu-s':>11}"]
     for n, row in res["footprint"].items():
         lines.append(f"{n:>4}x{n:<4} {row['pads']:>7} {row['check_s'] * 1e3:9.2f} {row['features_per_s']:11,.0f} "
-                     f"{row['check_s'] / row['pads'] * 1e6:7.3f}")
+                     f"{row['check_s'] / row['pads'] * 1e6:7.3f} | {row['check_cpu_s'] * 1e3:8.2f} "
+                     f"{row['features_per_cpu_s']:11,.0f}")
     sp = res["spatial"]
     lines += ["", f"Spatial engine: circles (pads + dog-bone vias), {RULE} mm rule; ms (features/s)",
               f"{'n':>9} {'viol.':>6} | {'circle_pairs (exact)':>24} | {'STRtree dwithin 32-gons':>26} | "
-              f"{'all pairs (extrap.)':>19} | check"]
+              f"{'all pairs (extrap.)':>19} | {'cpu: ours':>20} {'STRtree':>18} | check"]
     for row in sp["sizes"].values():
         st = (f"{row['strtree_s'] * 1e3:10.1f} ({row['strtree_per_s']:>11,.0f})" if "strtree_s" in row
               else f"{'—':>26}")
@@ -200,13 +213,17 @@ def render(res: dict) -> str:
             chk.append(f"STRtree misses {row['strtree_misses']}, extra {row['strtree_extra']}")
         if "brute_force_equal" in row:
             chk.append("= brute force" if row["brute_force_equal"] else "≠ BRUTE FORCE")
+        cst = (f"{row['strtree_cpu_s'] * 1e3:7.0f} ({row['strtree_per_cpu_s']:>8,.0f})" if "strtree_cpu_s" in row
+               else f"{'—':>18}")
         lines.append(f"{row['n']:>9,} {row['violations']:>6} | {row['ours_s'] * 1e3:9.1f} ({row['ours_per_s']:>12,.0f}) | "
-                     f"{st} | {_human(row['all_pairs_s']):>19} | {'; '.join(chk)}")
+                     f"{st} | {_human(row['all_pairs_s']):>19} | {row['ours_cpu_s'] * 1e3:7.1f} "
+                     f"({row['ours_per_cpu_s']:>10,.0f}) {cst} | {'; '.join(chk)}")
     rows = list(sp["sizes"].values())
     if len(rows) > 1:
         a, b = rows[0], rows[-1]
-        lines.append(f"scaling: n x{b['n'] / a['n']:.0f} -> time x{b['ours_s'] / a['ours_s']:.0f} "
-                     f"(µs per circle {a['ours_s'] / a['n'] * 1e6:.2f} -> {b['ours_s'] / b['n'] * 1e6:.2f}); "
+        lines.append(f"scaling: n x{b['n'] / a['n']:.0f} -> time x{b['ours_s'] / a['ours_s']:.0f}, cpu "
+                     f"x{b['ours_cpu_s'] / a['ours_cpu_s']:.0f} (µs per circle {a['ours_s'] / a['n'] * 1e6:.2f} -> "
+                     f"{b['ours_s'] / b['n'] * 1e6:.2f}); "
                      f"all-pairs shapely: {sp['all_pairs_s_per_pair'] * 1e6:.2f} µs/pair")
     lines += ["", "Exactness: two r = 0.25 mm circles, true gap 50 µm (rule 50 µm), µm read",
               f"{'orientation':<24} {'exact':>8} {'buffer (inscribed)':>19} {'circumscribed':>14}"]
