@@ -88,7 +88,9 @@ def _is_branch_tag(part: str) -> bool:
 
 def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> tuple[str, str]:
     """(field path, message) for the first error of a pydantic ValidationError."""
-    err = exc.errors(include_url=False)[0]
+    errors = exc.errors(include_url=False)
+    # a typo'd key also makes its real key "missing": report the typo, it is the cause
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     # drop pydantic's union-branch and validator tags ('float', 'tuple[float, float]', 'function-after[..]')
     raw_loc = [p for p in err["loc"] if isinstance(p, int) or not _is_branch_tag(str(p))]
     loc = [str(p) for p in raw_loc]
@@ -106,7 +108,12 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> t
     field = "".join(f"[{p}]" if p.isdigit() and i else (f".{p}" if i else p) for i, p in enumerate(loc))
     if kind == "extra_forbidden":
         known = list(model.model_fields)
-        close = difflib.get_close_matches(loc[-1], known, n=1) if loc else []
+        typo = loc[-1].lower() if loc else ""
+        # prefer a required key that is missing ('ball' -> 'ball_diameter', not 'ball_map')
+        absent = [str(e["loc"][0]) for e in errors if e["type"] == "missing" and len(e["loc"]) == 1]
+        close = ([m for m in absent if m.startswith(typo)]
+                 or difflib.get_close_matches(typo, absent, n=1, cutoff=0.5)
+                 or difflib.get_close_matches(typo, known, n=1)) if typo else []
         hint = f" (did you mean '{close[0]}'?)" if close else f" (known keys: {', '.join(known)})"
         return field, f"unknown key{hint}"
     if kind == "missing":
@@ -122,6 +129,10 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> t
              "int_from_float": "must be a whole number", "string_type": "must be text"}
     if kind in plain:
         msg = plain[kind]
+    if kind == "literal_error" and isinstance(err.get("input"), str):
+        lower = err["input"].strip().lower()
+        if f"'{lower}'" in str(ctx.get("expected", "")):
+            msg += f" (did you mean '{lower}'?)"
     if kind in ("string_too_long", "string_too_short"):
         bound = ctx.get("max_length", ctx.get("min_length"))
         msg = f"must be at {'most' if kind == 'string_too_long' else 'least'} {bound} characters"
@@ -220,7 +231,7 @@ def load_spec_file(path: str | Path, resolve: Callable[[str], type[BaseModel]],
             raise SpecError(f"required field is missing (one of: {', '.join(families)})", file=file,
                             package=f"{label}{line}", field="family")
         if not isinstance(family, str) or family not in families:
-            close = difflib.get_close_matches(str(family), families, n=1)
+            close = difflib.get_close_matches(str(family).lower(), families, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise SpecError(f"unknown family '{family}'{hint}; known: {', '.join(families)}",
                             file=file, package=f"{label}{line}", field="family")
