@@ -146,9 +146,10 @@ def test_layout_board_faces_and_surfaces():
     b = r.board
     assert b.copper == 2 and len(b.nets) - 1 == 24 and len(b.vias) == 24
     p = b.pads
-    face_a = [i for i, o in enumerate(p.owner) if o == "FACE_A"]
-    face_b = [i for i, o in enumerate(p.owner) if o == "FACE_B"]
+    face_a = [i for i, o in enumerate(p.owner) if o in ("THIRD", "DIE1_BUMPS")]
+    face_b = [i for i, o in enumerate(p.owner) if o in ("FOURTH", "DIE2_BUMPS")]
     assert len(face_a) == len(face_b) == 48  # per lead: exposed surface + bump land
+    assert len({p.key(i) for i in range(len(p))}) == len(p) == 96  # unique keys -> unique uuids
     assert set(p.layer[face_a].tolist()) == {1} and set(p.layer[face_b].tolist()) == {0}
     # lead 1: third surface 0.4 x 0.25 centred 0.2 in from x = -2.5; die-1 bump land at 0.85 from the end
     i3 = next(i for i in face_a if p.name[i] == "1" and p.shape[i] == "rect")
@@ -171,7 +172,7 @@ def test_example_loads_in_pcbnew_and_passes_drc(kicad_cli, pcbnew_python, tmp_pa
     got = run_pcbnew(pcbnew_python, PCBNEW_COUNT, str(pcb))
     assert got["copper"] == 2 and got["pads"] == 96 and got["vias"] == 24 and got["nets"] == 24
     assert got["via_kinds"] == {"through": 24}
-    pad1 = [q for q in got["pad_at"] if q[0] == "FACE_A" and q[1] == "1"]
+    pad1 = [q for q in got["pad_at"] if q[0] in ("THIRD", "DIE1_BUMPS") and q[1] == "1"]
     assert sorted((x, y) for _, _, x, y, _ in pad1) == [(-2300000, -1250000), (-1650000, -1250000)]
     assert {q[4] for q in pad1} == {"LEAD1"}
 

@@ -435,7 +435,9 @@ def build_board(spec: LeadframeSpec) -> BoardGeom:
             return snap(ex + ux * d), snap(ey + uy * d)
 
         horiz = ux != 0
-        for layer, owner, surf, bump in ((1, "FACE_A", t3, spec.first_bump), (0, "FACE_B", t4, spec.second_bump)):
+        # one footprint per surface kind (pad keys, hence uuids, stay unique): exposed surfaces and bump lands
+        for layer, owner, bumps, surf, bump in ((1, "THIRD", "DIE1_BUMPS", t3, spec.first_bump),
+                                                (0, "FOURTH", "DIE2_BUMPS", t4, spec.second_bump)):
             stops = [w / 2]
             if surf > 0:
                 cx, cy = pt(surf / 2)
@@ -448,7 +450,7 @@ def build_board(spec: LeadframeSpec) -> BoardGeom:
                 (x1, y1), (x2, y2) = pt(a), pt(c)
                 b.track(x1, y1, x2, y2, w, layer=layer, net=net)
             bxp, byp = pt(bump)
-            b.pad(owner, num, bxp, byp, spec.bump_land, layer=layer, net=net, mask=om)
+            b.pad(bumps, num, bxp, byp, spec.bump_land, layer=layer, net=net, mask=om)
         vx, vy = pt(via_d)
         b.via(vx, vy, via_pad, via_drill, 0, 1, net=net, kind="through")
 
