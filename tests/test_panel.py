@@ -120,3 +120,14 @@ def test_leadframe_and_wafer_stack_strips_pass_drc(kicad_cli, tmp_path):
         assert report.ok, report.text()
         rep = drc(kicad_cli, write_files(panel_files(panel, spec), tmp_path / name))
         assert rep["errors"] == [] and rep["unconnected"] == 0, (name, rep["types"])
+
+
+def test_panel_file_is_deterministic_with_unique_uuids(buildup_panel):
+    import re
+
+    spec, panel = buildup_panel
+    text = panel_files(panel, spec)[f"{panel.geom.name}.kicad_pcb"]
+    uuids = re.findall(r'uuid "([^"]*)"', text)
+    assert len(uuids) == len(set(uuids)) > 1000
+    again, _ = panel_of_spec(spec, rows=1, columns=2)
+    assert panel_files(again, spec) == panel_files(panel, spec)
