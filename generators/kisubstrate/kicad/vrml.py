@@ -171,6 +171,9 @@ def vrml_model(geom: FootprintGeom, *, pin_length: float = 3.0) -> str:
         out.append(f"Transform {{ translation {_u(xs[0])} {_u(-ys[0])} 0 children [\n"
                    f"  DEF T{k} Shape {{ {_material(col, shininess=0.6, specular=0.6)}\n"
                    f"  {_faceset(pts, faces)} }}\n] }}")
-        out.append("\n".join(f"Transform {{ translation {_u(x)} {_u(-y)} 0 children USE T{k} }}"
-                              for x, y in zip(xs[1:], ys[1:])))
+        # a grid repeats few distinct coordinates: format each once
+        fx = {v: _u(v) for v in set(xs)}
+        fy = {v: _u(-v) for v in set(ys)}
+        use = f" 0 children USE T{k} }}"
+        out.append("\n".join(f"Transform {{ translation {fx[x]} {fy[y]}{use}" for x, y in zip(xs[1:], ys[1:])))
     return "\n".join(out) + "\n"
