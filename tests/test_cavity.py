@@ -241,10 +241,11 @@ for z in b.Zones():
                                                       z.GetBoundingBox().GetRight(), z.GetBoundingBox().GetBottom())]}
 user1 = []
 for d in b.GetDrawings():
-    if d.GetLayer() == b.GetLayerID("User.1"):
+    if d.GetLayer() == b.GetLayerID("User.1") and d.GetClass() != "PCB_TEXT":
         user1.append(sorted([round(pcbnew.ToMM(p.x), 6), round(pcbnew.ToMM(p.y), 6)] for p in d.GetCorners()))
 names = {n: b.GetLayerName(b.GetLayerID(n)) for n in ("User.1", "User.2", "In2.Cu")}
-print(json.dumps({"zones": zones, "user1": user1, "names": names, "copper": b.GetCopperLayerCount()}))
+texts = [d.GetText() for d in b.GetDrawings() if d.GetClass() == "PCB_TEXT" and d.GetLayer() == b.GetLayerID("User.1")]
+print(json.dumps({"zones": zones, "user1": user1, "names": names, "copper": b.GetCopperLayerCount(), "texts": texts}))
 """
     got = run_pcbnew(pcbnew_python, script, str(pcb))
     assert got["copper"] == 4
@@ -256,6 +257,7 @@ print(json.dumps({"zones": zones, "user1": user1, "names": names, "copper": b.Ge
         wall = got["zones"][f"cavity_wall_{side}"]
         assert wall["layers"] == ["In1.Cu"] and not wall["tracks"] and wall["pads"] and wall["vias"]
     assert got["user1"] == [[[-3.2, -3.2], [-3.2, 3.2], [3.2, -3.2], [3.2, 3.2]]]
+    assert got["texts"] == ["CAVITY depth 0.418 mm: F.Cu + dielectric 1 removed, floor In1.Cu"]
 
 
 @pytest.mark.kicad

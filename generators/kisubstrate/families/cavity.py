@@ -194,6 +194,9 @@ class CavitySpec(SubstrateSpec):
             raise ValueError(f"hole pad {sw.pad:g} mm must be smaller than the pitch {sw.pitch:g} mm")
         if self.thermal_vias is not None and self.thermal_vias.pad <= self.thermal_vias.drill:
             raise ValueError("thermal via pad must be larger than its drill")
+        if self.heat_plate is not None and self.thermal_vias is not None and self.plate_net != self.die_pad.net:
+            raise ValueError(f"thermal vias join the die pad ({self.die_pad.net}) and the heat plate "
+                             f"({self.plate_net}): give both one net")
         if self.heat_plate is not None and self.thermal_vias is None and self.plate_net == self.die_pad.net:
             raise ValueError("without thermal vias the heat plate and the die pad are separate: give heat_plate.net "
                              "a different net")
@@ -392,6 +395,9 @@ def build_board(spec: CavitySpec) -> BoardGeom:
                             keepout={"tracks": True, "vias": False, "pads": False, "copperpour": False,
                                      "footprints": True}))
     b.drawings.append(Drawing(_poly_pts(cav), "User.1", label="cavity"))
+    b.drawings.append(Drawing(((-cx + 0.1, -cy + 0.25),), "User.1", label="cavity depth", size=0.2,
+                              text=f"CAVITY depth {spec.cavity_depth():.3f} mm: F.Cu + dielectric 1 removed, "
+                                   "floor In1.Cu"))
     die_box = shapely.box(dx - dw, dy - dh, dx + dw, dy + dh)
     b.drawings.append(Drawing(_poly_pts(die_box), "F.Fab", label=f"die {die.name}"))
     enc = encapsulation_outline(spec)
