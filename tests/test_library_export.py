@@ -75,6 +75,9 @@ def test_sweeps_fit_layouts_bodies_and_filter_variants():
     ({"library": "bad name", "sections": [BGA_SECTION]}, "library", "library name"),
     ({"library": "L", "pcm_id": "has_underscore", "sections": [BGA_SECTION]}, "pcm_id", "no underscores"),
     ({"library": "L", "sections": []}, "sections", "non-empty"),
+    ({"library": "L", "sections": [{**BGA_SECTION, "defaults": [1]}]}, "defaults", "mapping"),
+    ({"library": "L", "sections": [{**BGA_SECTION, "variants": [1]}]}, "variants", "mappings"),
+    ({"library": "L", "sections": [{**BGA_SECTION, "layout": "auto"}]}, None, "may only be 'fit'"),
     ({"library": "L", "sections": [BGA_SECTION], "extra": 1}, None, "unknown top-level key 'extra'"),
 ])
 def test_definition_mistakes_are_located(data, field, words):

@@ -12,7 +12,9 @@
 The definition (YAML) is compact: *sections*, each one family, either explicit ``packages``
 or a ``sweep`` (cartesian product of value lists) × ``variants`` (overlays), with the grid
 ``layout`` fitted to the body (``layout: fit``, ``edge`` = minimum body edge to the outer
-ball centre, mm) or the body fitted to the grid (``body: fit``)::
+ball centre, mm) or the body fitted to the grid (``body: fit``). A variant may carry the
+filters ``min_layout`` / ``max_layout`` (smaller grid side) and ``parity: even|odd``, and a
+``name_suffix`` appended to the default footprint name::
 
     library: kisubstrate_Packages
     models: project                 # project | pcm | stock | a template with {lib} and {name}
@@ -158,6 +160,9 @@ class LibraryDef:
         self.sections.append(Section(title=str(sec.get("title", family)), family=family,
                                      note=str(sec.get("note", "") or "").strip()))
         index = len(self.sections) - 1
+        if not isinstance(sec.get("defaults") or {}, dict):
+            raise SpecError("'defaults' must be a mapping of package keys", file=self.file, package=where,
+                            field="defaults")
         defaults = dict(sec.get("defaults") or {})
         defaults.setdefault("family", family)
         explicit = sec.get("packages") or []
