@@ -351,3 +351,32 @@ def test_profile_edits_are_seen_by_a_long_lived_process(tmp_path):
     assert load_rules(str(path)).copper_clearance == 0.1
     path.write_text("copper_clearance: 0.125\n")
     assert load_rules(str(path)).copper_clearance == 0.125
+
+
+@pytest.mark.parametrize("pad, fails", [(0.326, True), (0.324, False)])
+def test_wlcsp_with_the_shipped_hdi_profile(tmp_path, cli_runner, pad, fails):
+    """The shipped hdi-fine profile (copper 0.075, web 0.05, registration 0.0125) at 0.4 mm pitch.
+
+    Pad 0.326: copper gap 0.074, and the NSMD margin cannot shrink below the registration
+    limit 0.0125, so the web is 0.4 - 0.326 - 0.025 = 0.049. Pad 0.324: gap 0.076, margin
+    fitted to 0.013, web exactly 0.05 — clean.
+    """
+    spec = tmp_path / "w.yaml"
+    spec.write_text("packages:\n  - family: wlcsp\n    body: [2.6, 2.6]\n    pitch: 0.4\n    layout: [6, 6]\n"
+                    f"    ball_diameter: 0.25\n    pad_diameter: {pad}\n")
+    code, doc = check_json(cli_runner, spec)
+    (pkg,) = doc["packages"]
+    assert pkg["profile"] == "hdi-fine"
+    if not fails:
+        assert (code, pkg["violations"]) == (0, [])
+        return
+    vs = pkg["violations"]
+    assert code == 1
+    by_rule = {r: [v for v in vs if v["rule"] == r] for r in ("copper_clearance", "mask_web")}
+    assert {v["rule"] for v in vs} == set(by_rule) and all(len(x) == 60 for x in by_rule.values())
+    cu = find(by_rule["copper_clearance"], "A1", "B1")
+    assert cu["where"] == [-1.0, -0.8] and cu["measured"] == pytest.approx(0.074, abs=1e-9)
+    assert cu["required"] == 0.075
+    web = find(by_rule["mask_web"], "F5", "F6")
+    assert web["where"] == [0.8, 1.0] and web["measured"] == pytest.approx(0.049, abs=1e-9)
+    assert web["required"] == 0.05
