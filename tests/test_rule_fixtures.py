@@ -179,7 +179,8 @@ def test_annular_ring(tmp_path, cli_runner, pad, fails):
         assert (code, vs) == (0, [])
         return
     assert code == 1 and {v["rule"] for v in vs} == {"annular_ring"}
-    assert sorted(v["items"][0] for v in vs) == ["A1", "A2"]  # one per padstack: square pin 1, round pins
+    # one per padstack: the square pin 1 alone, the 8 round pins together
+    assert sorted(v["items"] for v in vs) == [["A1", "its drill"], ["A2", "+7 pads"]]
     v = next(v for v in vs if v["items"][0] == "A2")
     assert v["where"] == [0.0, -2.54] and v["layer"] == "*.Cu"
     assert v["measured"] == pytest.approx(0.149, abs=1e-9) and v["required"] == 0.15

@@ -114,6 +114,11 @@ def _pair_violations(groups: list[PadGroup], *, rule: str, required: float, laye
     return out, checked
 
 
+def _group_items(g: PadGroup, partner: str) -> tuple[str, str]:
+    """Items of a per-padstack violation: the first pad and how many share it (or its own part)."""
+    return (g.names[0], f"+{len(g) - 1} pads") if len(g) > 1 else (g.names[0], partner)
+
+
 def check_copper_clearance(fp: FootprintGeom, rules: RuleSet) -> tuple[list[Violation], int]:
     """Pad-to-pad copper gaps below ``rules.copper_clearance``."""
     groups = [g for g in fp.pads if g.kind != "np_thru_hole" and any(layer.endswith(".Cu") for layer in g.layers)]
@@ -138,7 +143,7 @@ def check_mask(fp: FootprintGeom, rules: RuleSet) -> tuple[list[Violation], int]
     for g in groups:
         margin = g.mask_margin
         if margin is not None and 0 <= margin < rules.mask_registration - EPS:
-            out.append(Violation("mask_registration", (g.names[0], f"+{len(g) - 1} pads"),
+            out.append(Violation("mask_registration", _group_items(g, "its mask opening"),
                                  (float(g.x[0]), float(g.y[0])), "F.Mask", margin, rules.mask_registration,
                                  "NSMD opening too tight for mask registration"))
     return out, checked
@@ -315,7 +320,7 @@ def check_holes(fp: FootprintGeom, rules: RuleSet) -> tuple[list[Violation], int
         if g.kind == "thru_hole":
             ring = (min(g.size) - g.drill) / 2
             if ring < rules.annular_ring - EPS:
-                out.append(Violation("annular_ring", (g.names[0], f"+{len(g) - 1} pads"),
+                out.append(Violation("annular_ring", _group_items(g, "its drill"),
                                      (float(g.x[0]), float(g.y[0])), "*.Cu", round(ring, 6), rules.annular_ring))
     names = [n for g in drilled for n in g.names]
     x = np.concatenate([g.x for g in drilled])
