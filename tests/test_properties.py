@@ -460,3 +460,20 @@ def test_roundrect_pairs_exact_on_sides_never_optimistic(field):
                 assert got[key] == pytest.approx(t, abs=1e-6)
             else:
                 assert t - slack - 1e-6 <= got[key] <= t + 1e-6
+
+
+@SETTINGS
+@given(grid_specs(families=("bga", "wlcsp")), st.floats(0.0, 0.8))
+def test_full_check_minimum_equals_bruteforce(case, required):
+    """On generated footprints: copper violations (and their minimum) of check_footprint are the
+    brute-force all-pairs result for the footprint's own pads."""
+    from kisubstrate.rules.footprint import check_footprint
+
+    spec, _ = case
+    fp = build(spec)
+    required = round(required, 4)
+    report = check_footprint(fp, RuleSet(**{**ZEROS, "copper_clearance": required}))
+    reported = [v for v in report.violations if v.rule == "copper_clearance"]
+    (group,) = fp.pads
+    r = np.full(len(group), group.size[0] / 2)
+    _compare(reported, group.names, *brute_circle_gaps(group.x, group.y, r), required)
