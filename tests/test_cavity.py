@@ -138,6 +138,7 @@ FAILING = {
     "cavity_land_floor": ("fingers: {width: 0.15, length: 0.3, gap: 0.35}",
                           "fingers: {width: 0.15, length: 0.3, gap: 0.8}"),
     "sidewall_hole_wall": ("cavity: {size: [6.4, 6.4]", "cavity: {size: [6.8, 6.8]"),
+    "sidewall_hole_outline": ("body: [10.0, 10.0]", "body: [9.4, 9.4]"),
     "die_fits_cavity": ("size: [4.0, 4.0]", "size: [6.2, 6.2]"),
     "encapsulation_cover": ("encapsulation: {height: 0.35,", "encapsulation: {margin: 0.05, height: 0.35,"),
     "cavity_depth": ("    die_attach: 0.025", "    die_attach: 0.08"),
