@@ -299,3 +299,25 @@ def test_kicad_flags_a_track_in_the_cavity(kicad_cli, example_board, tmp_path):
     out.with_suffix(".kicad_dru").unlink()
     report = kicad_drc(kicad_cli, out)
     assert not [v for v in report["violations"] if v["type"] == "items_not_allowed"]
+
+
+@pytest.mark.kicad
+def test_kicad_flags_a_land_in_the_wall_clearance(kicad_cli, example_board, tmp_path):
+    """A cavity land moved into the wall-clearance band: our cavity_land_floor rule and KiCad (rule areas
+    cavity_wall_* / rule cavity_wall_clearance) both flag exactly that pad."""
+    import dataclasses
+
+    result, _pcb = example_board
+    b = result.board
+    i = next(k for k, (o, n) in enumerate(zip(b.pads.owner, b.pads.name)) if o == "U1" and n == "6")
+    y = b.pads.y.copy()
+    assert y[i] == pytest.approx(-2.5)  # top-edge finger: die edge 2 + gap 0.35 + half length 0.15
+    y[i] = -3.02  # its end now 0.03 mm from the wall
+    seeded = replace_items(b, pads=dataclasses.replace(b.pads, y=y))
+    ours = [v for v in cavity_checks(seeded, result.spec.substrate_rules(), result.spec)
+            if v.rule == "cavity_land_floor"]
+    assert [(v.items, round(v.measured, 6)) for v in ours] == [(("pad/U1.6",), 0.03)]
+    out = write_result(SubstrateResult(spec=result.spec, board=seeded, report=result.report), tmp_path)
+    report = kicad_drc(kicad_cli, out)
+    hits = [v for v in report["violations"] if v["type"] == "items_not_allowed"]
+    assert hits and {it["uuid"] for v in hits for it in v["items"]} == {item_uuid(b.name, "pad/U1.6")}
