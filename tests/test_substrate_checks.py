@@ -133,3 +133,18 @@ def test_die_pad_map_and_ball_map_nets_are_honoured(tmp_path):
     gnd, vdd = b.nets.index("GND"), b.nets.index("VDD")
     assert set(b.tracks.layer[b.tracks.net == gnd].tolist()) == {2}
     assert set(b.tracks.layer[b.tracks.net == vdd].tolist()) == {1}
+
+
+def test_zone_fill_fractured_like_kicad():
+    """A fill with holes becomes one outline with zero-width slits: same area, no interiors."""
+    from kisubstrate.kicad.board import _hole_free
+
+    plane = shapely.box(-5, -5, 5, 5).difference(shapely.box(-2, -2, 2, 2)).difference(shapely.box(3, -1, 4, 1))
+    rings = _hole_free(plane)
+    assert len(rings) == 1
+    assert shapely.Polygon(rings[0]).area == pytest.approx(plane.area, abs=1e-9)
+    # holes one above the other: the lower hole's slit ends on the upper hole
+    stacked = shapely.box(-5, -5, 5, 5).difference(shapely.box(-1, -4, 1, -2)).difference(shapely.box(-1, 2, 1, 4))
+    rings = _hole_free(stacked)
+    assert len(rings) == 1 and shapely.Polygon(rings[0]).area == pytest.approx(stacked.area)
+    assert shapely.Polygon(rings[0]).buffer(0).equals(stacked)

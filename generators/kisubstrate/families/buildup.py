@@ -48,6 +48,7 @@ from kisubstrate.model.base import SpecModel, length
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.substrate import SubstrateSpec
 from kisubstrate.model.units import snap
+from kisubstrate.rules.capsules import segment_segment_distance
 
 
 class Carrier(SpecModel):
@@ -56,6 +57,9 @@ class Carrier(SpecModel):
     net: str = Field("CARRIER", max_length=60, description="net of the carrier plane")
     cavity_gap: float = length("gap between die edge and cavity wall", le=5, default=0.1)
     material: Literal["copper", "aluminium"] = Field("copper", description="carrier metal (documentation)")
+    balls: Literal["auto", "none"] | list[str] = Field(
+        "auto", description="balls tied to the carrier by stacked microvia columns: 'auto' = every unused "
+        "ball under the carrier whose column clears the routing, 'none', or a list of ball names")
 
 
 class BuildupSpec(SubstrateSpec):
@@ -213,6 +217,22 @@ def build_board(spec: BuildupSpec) -> BoardGeom:
         for hop in range(layer, last):
             b.via(sx, sy, micro.pad, micro.drill, hop, hop + 1, net=net, kind="micro")
 
+    # -- carrier: ground columns from the plane down to unused balls under it -----------------------
+    dies_poly = shapely.union_all([shapely.box(d.position[0] - d.size[0] / 2, d.position[1] - d.size[1] / 2,
+                                               d.position[0] + d.size[0] / 2, d.position[1] + d.size[1] / 2)
+                                   for d in spec.dies])
+    plane = cavity = region = None
+    if spec.carrier is not None:
+        cavity = shapely.buffer(dies_poly, spec.carrier.cavity_gap, join_style="mitre")
+        region = shapely.box(-bx, -by, bx, by).buffer(-rules.copper_to_edge - 0.01, join_style="mitre")
+        plane = shapely.difference(region, cavity)
+        carrier_net = b.net(spec.carrier.net)
+        for s_i in _carrier_sites(spec, b, sites, net_of_site, ball_net, plane, micro, rules.clearance):
+            net_of_site[s_i] = carrier_net
+            for hop in range(last):
+                b.via(float(sites.x[s_i]), float(sites.y[s_i]), micro.pad, micro.drill, hop, hop + 1,
+                      net=carrier_net, kind="micro")
+
     # -- ball lands on the last layer --------------------------------------------------------------
     land = t.land_mm()
     overlap = 0.05
@@ -222,13 +242,7 @@ def build_board(spec: BuildupSpec) -> BoardGeom:
         b.pad("BALLS", name, float(sites.x[i]), float(sites.y[i]), land, layer=last, net=net, mask=mask)
 
     # -- carrier plane with the cavity, cavity rule area, drawings ---------------------------------
-    dies_poly = shapely.union_all([shapely.box(d.position[0] - d.size[0] / 2, d.position[1] - d.size[1] / 2,
-                                               d.position[0] + d.size[0] / 2, d.position[1] + d.size[1] / 2)
-                                   for d in spec.dies])
     if spec.carrier is not None:
-        cavity = shapely.buffer(dies_poly, spec.carrier.cavity_gap, join_style="mitre")
-        region = shapely.box(-bx, -by, bx, by).buffer(-rules.copper_to_edge - 0.01, join_style="mitre")
-        plane = shapely.difference(region, cavity)
         b.zones.append(Zone(name="carrier", layers=(0,), outline=region, net=b.net(spec.carrier.net),
                             fill=plane))
         b.zones.append(Zone(name="cavity", layers=(0,), outline=cavity,
@@ -243,6 +257,42 @@ def build_board(spec: BuildupSpec) -> BoardGeom:
                                    (x0, y0 + d.size[1])), "F.Fab", width=0.05, label=f"die {d.name}"))
     b.meta.update(dies=dies_poly, body=shapely.box(-bx, -by, bx, by), spec=spec)
     return b.build()
+
+
+def _carrier_sites(spec, b: BoardBuilder, sites, net_of_site, ball_net, plane, micro, clearance) -> list[int]:
+    """Ball sites tied to the carrier: unused balls under the plane whose column clears the routing."""
+    want = spec.carrier.balls
+    if want == "none":
+        return []
+    free = [i for i in range(len(sites.names)) if i not in net_of_site and not ball_net.get(sites.names[i])]
+    if isinstance(want, list):
+        index = {n: i for i, n in enumerate(sites.names)}
+        unknown = [n for n in want if n not in index]
+        if unknown:
+            raise SpecError(f"carrier balls not on the grid: {', '.join(unknown[:5])}", field="carrier.balls")
+        taken = [n for n in want if index[n] not in free]
+        if taken:
+            raise SpecError(f"carrier balls already carry a signal: {', '.join(taken[:5])}", field="carrier.balls")
+        return [index[n] for n in want]
+    inner = shapely.buffer(plane, -micro.pad / 2)
+    if inner.is_empty or not free:
+        return []
+    free = np.array(free)
+    ok = shapely.contains_xy(inner, sites.x[free], sites.y[free])
+    # clear every existing track and via on the layers the column crosses
+    tr = b._tracks
+    vi = b._vias
+    px, py = sites.x[free], sites.y[free]
+    reach = micro.pad / 2 + clearance
+    for layer in range(1, spec.stackup.copper_count - 1):
+        segs = np.array([(x1, y1, x2, y2, w / 2) for x1, y1, x2, y2, w, lay, _n in tr if lay == layer]
+                        + [(x, y, x, y, sz / 2) for x, y, sz, _d, top, bot, _n, _k in vi if top <= layer <= bot])
+        if not len(segs):
+            continue
+        d, _, _ = segment_segment_distance(px[:, None], py[:, None], px[:, None], py[:, None],
+                                           segs[None, :, 0], segs[None, :, 1], segs[None, :, 2], segs[None, :, 3])
+        ok &= (d - segs[None, :, 4] >= reach + 1e-6).all(axis=1)
+    return free[ok].tolist()
 
 
 def build_footprint(spec: BuildupSpec):

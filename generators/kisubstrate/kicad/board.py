@@ -38,21 +38,56 @@ def _pts(coords) -> str:
     return " ".join(f"(xy {fmt(float(x))} {fmt(float(y))})" for x, y in coords)
 
 
-def _hole_free(geom: shapely.Geometry) -> list[shapely.Polygon]:
-    """Split polygons with holes by vertical lines through each hole, so KiCad gets simple outlines."""
+def _fracture(poly: shapely.Polygon) -> list[tuple[float, float]] | None:
+    """One outline for a polygon with holes, joined by zero-width slits (how KiCad stores fills).
+
+    Each hole (top-most first) is linked from its top-most vertex straight up (−y) to the nearest
+    edge of the outline built so far; returns None if no edge lies above (the caller then splits).
+    """
+    outer = [tuple(c) for c in shapely.get_coordinates(shapely.Polygon(poly.exterior).exterior)[:-1]]
+    holes = sorted(([tuple(c) for c in shapely.get_coordinates(h)[:-1]] for h in poly.interiors),
+                   key=lambda h: min(y for _x, y in h))
+    ring = outer
+    for hole in holes:
+        k = min(range(len(hole)), key=lambda i: (hole[i][1], hole[i][0]))
+        qx, qy = hole[k]
+        best = None
+        for i in range(len(ring)):
+            (x1, y1), (x2, y2) = ring[i], ring[(i + 1) % len(ring)]
+            if (x1 - qx) * (x2 - qx) > 0 or x1 == x2:
+                continue
+            y = y1 + (y2 - y1) * (qx - x1) / (x2 - x1)
+            if y < qy and (best is None or y > best[1]):
+                best = (i, y)
+        if best is None:
+            return None
+        # holes go top-most first, so the slit meets the outline or an already linked hole first
+        # and never crosses a hole that is still to come (all of those lie below qy)
+        i, py = best
+        p = (qx, py)
+        ring = ring[:i + 1] + [p] + hole[k:] + hole[:k] + [hole[k], p] + ring[i + 1:]
+    return ring
+
+
+def _hole_free(geom: shapely.Geometry) -> list[list[tuple[float, float]]]:
+    """Outlines of a fill without holes: fractured with slits, or split by vertical lines as a fallback."""
     out = []
     for poly in getattr(geom, "geoms", [geom]):
         if poly.is_empty:
             continue
+        poly = shapely.normalize(poly)
         if not poly.interiors:
-            out.append(shapely.normalize(poly))
+            out.append([tuple(c) for c in shapely.get_coordinates(poly.exterior)[:-1]])
+            continue
+        ring = _fracture(poly)
+        if ring is not None:
+            out.append(ring)
             continue
         minx, miny, maxx, maxy = poly.bounds
         cuts = sorted({round(shapely.Polygon(h).centroid.x, 6) for h in poly.interiors})
         edges = [minx - 1] + cuts + [maxx + 1]
         for a, b2 in zip(edges, edges[1:]):
-            part = shapely.intersection(poly, shapely.box(a, miny - 1, b2, maxy + 1))
-            out += _hole_free(part)
+            out += _hole_free(shapely.intersection(poly, shapely.box(a, miny - 1, b2, maxy + 1)))
     return out
 
 
@@ -165,8 +200,7 @@ def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0) -> 
               "\t\t(fill yes (thermal_gap 0.2) (thermal_bridge_width 0.2) (island_removal_mode 1))",
               f"\t\t(polygon (pts {_pts(outline)}))"]
         if z.fill is not None:
-            for piece in _hole_free(z.fill):
-                pc = shapely.get_coordinates(piece.exterior)[:-1]
+            for pc in _hole_free(z.fill):
                 for zname in zl:
                     L.append(f'\t\t(filled_polygon (layer "{zname}") (pts {_pts(pc)}))')
         L.append("\t)")
