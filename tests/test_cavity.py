@@ -128,6 +128,9 @@ def test_cavity_object_is_written_for_kicad(tmp_path):
     notes = files[f"{name}-fab-notes.txt"]
     assert "depth 0.418 mm" in notes and "second substrate BT 0.1 mm + spacer FR-4 0.3 mm" in notes
     assert "44 plated holes" in notes
+    # hand calculation: 49 barrels of 0.2 mm drill, 25 um wall: A = pi/4 (0.2^2 - 0.15^2) = 0.013744 mm^2 each,
+    # R = 0.2 mm / (390 W/mK * 49 * A) = 0.761 K/W; laminate 0.4 W/mK over 4.2^2 - 49 pi/4 0.2^2 = 16.10 mm^2
+    assert "49 vias 0.76 K/W || laminate 31.1 K/W = 0.74 K/W" in notes
     side = json.loads(files[f"{name}.kisubstrate.json"])
     assert side["cavity"]["removed_copper"] == ["F.Cu"] and side["cavity"]["depth"] == 0.418
     assert [p["role"] for p in side["layers"][1]["plies"]] == ["second substrate", "spacer"]

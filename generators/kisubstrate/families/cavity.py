@@ -124,6 +124,10 @@ class ThermalVias(SpecModel):
     drill: float = length("via drill", le=2, default=0.2)
     pad: float = length("via pad", le=3, default=0.4)
     margin: float = length("via pad edge to die-pad edge", ge=0, gt=None, le=3, default=0.1)
+    plating: float = length("hole-wall copper (IPC-6012 class 2: 20 um average; 25 um typical)", le=0.2,
+                            default=0.025)
+    filled: bool = Field(False, description="copper-filled vias (conduct over the whole drill)")
+    laminate_k: float = Field(0.4, gt=0, le=400, description="core thermal conductivity, W/(m K) (BT ~0.4)")
 
 
 class HeatPlate(SpecModel):
@@ -366,6 +370,7 @@ def build_board(spec: CavitySpec) -> BoardGeom:
     pad_net = b.net(spec.die_pad.net)
     b.zones.append(Zone(name="die_pad", layers=(1,), outline=mount, net=pad_net, fill=mount))
     tv_ = spec.thermal_vias
+    n_thermal = 0
     if tv_ is not None:
         room = mount.buffer(-(tv_.margin + tv_.pad / 2), join_style="mitre")
         if not room.is_empty:
@@ -377,6 +382,7 @@ def build_board(spec: CavitySpec) -> BoardGeom:
             for r in range(ny):
                 for c in range(nx):
                     b.via(ox + c * tv_.pitch, oy + r * tv_.pitch, tv_.pad, tv_.drill, 1, 2, net=pad_net, kind="blind")
+                    n_thermal += 1
     if spec.heat_plate is not None:
         plate = body.buffer(-(rules.copper_to_edge + 0.01), join_style="mitre")
         b.zones.append(Zone(name="heat_plate", layers=(2,), outline=plate, net=b.net(spec.plate_net), fill=plate))
@@ -402,7 +408,8 @@ def build_board(spec: CavitySpec) -> BoardGeom:
     b.drawings.append(Drawing(_poly_pts(die_box), "F.Fab", label=f"die {die.name}"))
     enc = encapsulation_outline(spec)
     b.drawings.append(Drawing(_poly_pts(enc), "User.4", label="encapsulation"))
-    notes = fab_notes(spec, holes=len(site_used))
+    thermal = thermal_estimate(spec, n_thermal) if tv_ is not None else None
+    notes = fab_notes(spec, holes=len(site_used), thermal=thermal)
     b.drawings += note_drawings(notes, bx + 1.0, -by)
 
     b.meta.update(
@@ -410,7 +417,8 @@ def build_board(spec: CavitySpec) -> BoardGeom:
         dru_extra=cavity_dru(spec), files={"-fab-notes.txt": "\n".join(notes) + "\n"},
         sidecar={"cavity": {"size": list(spec.cavity.size), "depth": round(spec.cavity_depth(), 6),
                             "removed_copper": ["F.Cu"], "removed_dielectrics": [1], "floor": "In1.Cu",
-                            "rule_areas": sorted(z.name for z in b.zones if z.keepout is not None)}},
+                            "rule_areas": sorted(z.name for z in b.zones if z.keepout is not None)},
+                 **({"thermal": {k: round(v, 6) for k, v in thermal.items()}} if thermal else {})},
         checks=[lambda board, rules_: cavity_checks(board, rules_, spec)])
     return b.build()
 
@@ -460,7 +468,7 @@ def cavity_dru(spec: CavitySpec) -> str:
     ])
 
 
-def fab_notes(spec: CavitySpec, *, holes: int) -> list[str]:
+def fab_notes(spec: CavitySpec, *, holes: int, thermal: dict | None = None) -> list[str]:
     """Fabrication note lines (also drawn on User.2)."""
     st = spec.stackup
     d1 = st.dielectrics()[0]
@@ -484,8 +492,42 @@ def fab_notes(spec: CavitySpec, *, holes: int) -> list[str]:
         tv = spec.thermal_vias
         lines.append(f"HEAT PLATE: B.Cu zone, net {spec.plate_net}" +
                      (f"; thermal vias In1.Cu-B.Cu drill {tv.drill:g} mm at {tv.pitch:g} mm pitch." if tv else "."))
+    if thermal:
+        lines.append(f"  estimate (1-D): {thermal['vias']} vias {thermal['r_vias']:.2f} K/W || laminate "
+                     f"{thermal['r_laminate']:.1f} K/W = {thermal['r_total']:.2f} K/W die pad to heat plate.")
     lines.append("KiCad copper: L1 F.Cu, L2 In1.Cu, L3 B.Cu; In2.Cu is an empty placeholder (even layer count).")
     return lines
+
+
+K_COPPER = 390.0  # W/(m K), electro-deposited copper (typical 380-400)
+
+
+def thermal_estimate(spec: CavitySpec, vias: int) -> dict:
+    """First-order 1-D estimate of the die pad → heat plate path through the first substrate's core.
+
+    The via barrels (copper annulus, or the full drill when filled) and the laminate between them
+    conduct in parallel over the core thickness ``L``: ``R = L / (k A)`` each (K/W).
+
+    Example:
+        >>> from kisubstrate.api import load_specs
+        >>> from kisubstrate.cli import examples_dir
+        >>> spec = load_specs([examples_dir() / "cavity.yaml"])[0].spec
+        >>> {k: round(v, 3) for k, v in thermal_estimate(spec, 49).items() if k.startswith("r_")}
+        {'r_vias': 0.761, 'r_laminate': 31.055, 'r_total': 0.743}
+    """
+    tv = spec.thermal_vias
+    assert tv is not None
+    L = spec.stackup.dielectrics()[-1].thickness  # core between the floor (L2) and the heat plate (L3), mm
+    inner = 0.0 if tv.filled else max(tv.drill - 2 * tv.plating, 0.0)
+    a_via = math.pi / 4 * (tv.drill ** 2 - inner ** 2)  # mm^2 of copper per via
+    d = spec.dies[0]
+    m = spec.die_pad.margin
+    a_pad = (d.size[0] + 2 * m) * (d.size[1] + 2 * m)
+    a_lam = max(a_pad - vias * math.pi / 4 * tv.drill ** 2, 1e-9)
+    r_vias = L / (K_COPPER * vias * a_via) * 1e3 if vias else math.inf  # mm / (W/mK * mm^2) -> K/W
+    r_lam = L / (tv.laminate_k * a_lam) * 1e3
+    return {"vias": vias, "length_mm": L, "copper_mm2": vias * a_via, "r_vias": r_vias, "r_laminate": r_lam,
+            "r_total": 1 / (1 / r_vias + 1 / r_lam)}
 
 
 # -- checks --------------------------------------------------------------------------------------
