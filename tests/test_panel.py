@@ -47,19 +47,23 @@ def test_panel_geometry_by_hand(buildup_panel):
 
 
 def test_plating_tails_by_hand(buildup_panel):
-    """14 x 14 balls: the outer ring holds 4 * 14 - 4 = 52 balls; the 96 die pads fill it and 44 balls
-    of ring 1. Ring-0 lands reach the street in a straight line (52 tails per unit); ring-1 lands are
-    boxed in by ring 0 (44 untied nets)."""
+    """14 x 14 balls at 1 mm: the outer ring holds 4 * 14 - 4 = 52 balls, the next 4 * 12 - 4 = 44; the 96
+    die pads fill both. Ring-0 lands run straight out (52 one-segment tails per unit); ring-1 lands
+    are boxed in by ring 0 and jog 45° by half the land spacing (0.5 mm) into the gap between two
+    ring-0 lands, then run out 0.5 mm from their tails (44 two-segment tails): 52 + 2 * 44 = 140
+    tail segments per unit, and every die-pad net is tied."""
     _, panel = buildup_panel
-    assert len(panel.tied) == 52 and len(panel.untied) == 44
+    die_nets = [n for n in panel.tied if n.startswith("U1_")]
+    assert len(die_nets) == 96 and not [n for n in panel.untied if n.startswith("U1_")]
     g = panel.geom
     t = g.tracks
     plating = g.nets.index("PLATING")
     bars = np.flatnonzero(t.net == plating)
     # bars on both outer layers: 3 vertical street lines x 1 span + 2 horizontal lines x 2 spans, per layer
     assert len(bars) == 2 * (3 * 1 + 2 * 2)
-    tails = np.flatnonzero((t.net != plating) & (t.width == 0.05) & (t.layer == 3))
-    assert len(tails) == 2 * 52
+    unit_die = {g.nets.index(f"/R{1}C{c}/{n}") for c in (1, 2) for n in die_nets}
+    tails = np.flatnonzero(np.isin(t.net, list(unit_die)) & (t.width == 0.05) & (t.layer == 3))
+    assert len(tails) == 2 * (52 + 2 * 44)
     # every tail stops exactly the etch-back gap (= clearance 0.025 mm) short of a bar
     d, _, _ = segment_segment_distance(
         np.repeat(t.x1[tails], len(bars)), np.repeat(t.y1[tails], len(bars)),
@@ -67,7 +71,18 @@ def test_plating_tails_by_hand(buildup_panel):
         np.tile(t.x1[bars], len(tails)), np.tile(t.y1[bars], len(tails)),
         np.tile(t.x2[bars], len(tails)), np.tile(t.y2[bars], len(tails)))
     gap = d.reshape(len(tails), len(bars)).min(axis=1) - 0.05 / 2 - 0.1 / 2
-    assert np.allclose(gap, 0.025, atol=1e-6)
+    per_net: dict[int, float] = {}
+    for net, gp in zip(t.net[tails].tolist(), gap.tolist()):
+        per_net[net] = min(per_net.get(net, 9.0), gp)
+    assert len(per_net) == 2 * 96 and np.allclose(list(per_net.values()), 0.025, atol=1e-6)
+    # a jogged tail: ring-1 ball B2 at (-5.5, -5.5) of unit R1C1 (centre x -7.65) leaves towards -x (the
+    # first of the tied nearest edges), jogs half a pitch to (-6.0, -6.0) (between A1 and B1), then
+    # runs out to x = -(7.5 + (0.3 - 0.1) / 2 - 0.025 - 0.05 / 2) = -7.55 in the unit frame
+    b2 = [i for i, (o, n) in enumerate(zip(g.pads.owner, g.pads.name)) if o == "BALLS_R1C1" and n == "B2"][0]
+    segs = sorted((float(t.x1[k]), float(t.y1[k]), float(t.x2[k]), float(t.y2[k]))
+                  for k in tails if t.net[k] == g.pads.net[b2])
+    want = sorted([(-5.5 - 7.65, -5.5, -6.0 - 7.65, -6.0), (-6.0 - 7.65, -6.0, -7.55 - 7.65, -6.0)])
+    assert np.allclose(segs, want, atol=1e-6)
 
 
 def test_bad_panels_are_refused():

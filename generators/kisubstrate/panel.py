@@ -24,9 +24,9 @@ shorts, so the panel shows the **etch-back state**: the bus is its own net
 ``PLATING`` (all bars joined end to end in the streets and around the array), and each
 tied net gets a plating tail on an outer layer that runs from one of its exposed lands
 straight out to the street and stops ``etch_back`` (at least the copper clearance) short
-of the bar. The gap is where the tie is etched back after plating; the tails are in the
-file, DRC-consistent, and a net whose lands have no clear straight path to the street is
-listed as untied (plate it through an inner-layer bar, or use an electroless finish).
+of the bar (straight, or with one 45° jog into the gap between outer-ring lands). The gap
+is where the tie is etched back after plating; the tails are in the file, DRC-consistent,
+and a net whose lands have no clear path to the street is listed as untied (plate it through an inner-layer bar, or use an electroless finish).
 
 Example:
     >>> from kisubstrate.api import load_specs
@@ -80,14 +80,20 @@ def _circle(x: float, y: float, d: float, n: int = 48) -> tuple[tuple[float, flo
                  for k in range(n))
 
 
-def _tails(unit: BoardGeom, rules, *, beyond: float, width: float) -> list[tuple]:
-    """One plating tail per net: (net, layer, x1, y1, x2, y2) in the unit frame (mm).
+def _shift(geom: shapely.Geometry, dx: float, dy: float) -> shapely.Geometry:
+    """``geom`` moved by (dx, dy) mm with coordinates snapped to 1 nm (shared edges stay shared)."""
+    return shapely.transform(geom, lambda c: np.round((c + np.array([dx, dy])) * 1e6) / 1e6)
 
-    A tail runs from an exposed outer-layer land (mask opening, net) straight out through
-    the nearest unit edge and ends with its copper ``beyond`` mm outside the edge. Lands are
-    tried nearest to the edge first; a tail is kept only if it clears every other-net item
-    on its layer (pads, via annuli, tracks: exact capsule distances; zone fills) by the
-    clearance.
+
+def _tails(unit: BoardGeom, rules, *, beyond: float, width: float) -> list[tuple]:
+    """One plating tail per net: (net, layer, [(x1, y1, x2, y2), ...]) in the unit frame (mm).
+
+    A tail runs from an exposed outer-layer land (mask opening, net) out through the nearest
+    unit edge and ends with its copper ``beyond`` mm outside the edge: straight, or - when a
+    land of the outer ring is in the way - with a 45° jog of half the land spacing into the
+    gap beside it. Lands are tried nearest to the edge first; a path is kept only if it
+    clears every other-net item on its layer (pads, via annuli, tracks and tails already
+    placed: exact capsule distances; zone fills) by the clearance.
     """
     from kisubstrate.rules.capsules import segment_segment_distance
 
@@ -103,39 +109,61 @@ def _tails(unit: BoardGeom, rules, *, beyond: float, width: float) -> list[tuple
     side = np.argmin(gaps, axis=1)
     order = np.lexsort((cand, gaps[np.arange(len(cand)), side]))
     pad_r = np.where(np.array([s == "circle" for s in p.shape], bool), p.w / 2, np.hypot(p.w, p.h) / 2)
+    # jog: half the typical spacing of the exposed lands (median nearest-neighbour distance)
+    pts = shapely.points(p.x[cand], p.y[cand])
+    jog = 0.0
+    if len(cand) > 1:
+        tree = shapely.STRtree(pts)
+        (src, dst), dist = tree.query_nearest(pts, exclusive=True, return_distance=True, all_matches=False)
+        jog = float(np.median(dist)) / 2 if len(dist) else 0.0
+    placed: list[tuple[int, int, float, float, float, float]] = []  # net, layer, segment
     out, done = [], set()
     c = rules.clearance
+
+    def clear(net: int, layer: int, segs: list[tuple[float, float, float, float]]) -> bool:
+        extra = [q for q in placed if q[1] == layer and q[0] != net]
+        ex = np.array([q[2:] for q in extra], float).reshape(-1, 4)
+        for sx1, sy1, sx2, sy2 in segs:
+            for xs, ys, xe, ye, r, sel in (
+                    (p.x, p.y, p.x, p.y, pad_r, (p.layer == layer) & ((p.net != net) | (p.net == 0))),
+                    (v.x, v.y, v.x, v.y, v.size / 2, (v.top <= layer) & (v.bottom >= layer) & (v.net != net)),
+                    (t.x1, t.y1, t.x2, t.y2, t.width / 2, (t.layer == layer) & (t.net != net)),
+                    (ex[:, 0], ex[:, 1], ex[:, 2], ex[:, 3], np.full(len(ex), width / 2), np.ones(len(ex), bool))):
+                n = int(sel.sum())
+                if not n:
+                    continue
+                d, _, _ = segment_segment_distance(np.full(n, sx1), np.full(n, sy1), np.full(n, sx2),
+                                                   np.full(n, sy2), xs[sel], ys[sel], xe[sel], ye[sel])
+                if np.any(d - r[sel] - width / 2 < c + 1e-6):
+                    return False
+            seg = shapely.LineString([(sx1, sy1), (sx2, sy2)])
+            for z in unit.zones:
+                if (z.fill is not None and z.keepout is None and layer in z.layers and z.net != net
+                        and shapely.distance(seg, z.fill) - width / 2 < c + 1e-6):
+                    return False
+        return True
+
     for k in order.tolist():
         i = int(cand[k])
         net, layer = int(p.net[i]), int(p.layer[i])
         if net in done:
             continue
         dx, dy = ((1, 0), (-1, 0), (0, 1), (0, -1))[int(side[k])]
+        tx, ty = -dy, dx
         x1, y1 = float(p.x[i]), float(p.y[i])
-        x2 = snap(dx * (hx + beyond - width / 2)) if dx else x1
-        y2 = snap(dy * (hy + beyond - width / 2)) if dy else y1
-        ok = True
-        for xs, ys, xe, ye, r, sel in (
-                (p.x, p.y, p.x, p.y, pad_r, (p.layer == layer) & ((p.net != net) | (p.net == 0))),
-                (v.x, v.y, v.x, v.y, v.size / 2, (v.top <= layer) & (v.bottom >= layer) & (v.net != net)),
-                (t.x1, t.y1, t.x2, t.y2, t.width / 2, (t.layer == layer) & (t.net != net))):
-            n = int(sel.sum())
-            if not n:
-                continue
-            d, _, _ = segment_segment_distance(np.full(n, x1), np.full(n, y1), np.full(n, x2), np.full(n, y2),
-                                               xs[sel], ys[sel], xe[sel], ye[sel])
-            if np.any(d - r[sel] - width / 2 < c + 1e-6):
-                ok = False
+        paths = []
+        for sgn in ((0.0, 1.0, -1.0) if jog > 0 else (0.0,)):
+            jx, jy = snap(x1 + sgn * jog * tx + abs(sgn) * jog * dx), snap(y1 + sgn * jog * ty + abs(sgn) * jog * dy)
+            ex_ = snap(dx * (hx + beyond - width / 2)) if dx else jx
+            ey_ = snap(dy * (hy + beyond - width / 2)) if dy else jy
+            segs = [(x1, y1, jx, jy)] if sgn else []
+            paths.append(segs + [(jx, jy, ex_, ey_)])
+        for segs in paths:
+            if clear(net, layer, segs):
+                out.append((net, layer, segs))
+                placed.extend((net, layer, *sg) for sg in segs)
+                done.add(net)
                 break
-        if ok:
-            seg = shapely.LineString([(x1, y1), (x2, y2)])
-            for z in unit.zones:
-                if (z.fill is not None and z.keepout is None and layer in z.layers and z.net != net
-                        and shapely.distance(seg, z.fill) - width / 2 < c + 1e-6):
-                    ok = False
-        if ok:
-            out.append((net, layer, x1, y1, x2, y2))
-            done.add(net)
     return out
 
 
@@ -216,8 +244,8 @@ def build_panel(unit: BoardGeom, rules, *, rows: int, columns: int, street: floa
         for z in unit.zones:
             zn = int(remap(np.array([z.net]), k)[0])
             zones.append(Zone(name=f"{z.name}_{tag}", layers=z.layers, net=zn,
-                              outline=shapely.affinity.translate(z.outline, ox, oy),
-                              fill=None if z.fill is None else shapely.affinity.translate(z.fill, ox, oy),
+                              outline=_shift(z.outline, ox, oy),
+                              fill=None if z.fill is None else _shift(z.fill, ox, oy),
                               keepout=z.keepout))
         for d in unit.drawings:
             drawings.append(replace(d, points=tuple((snap(a + ox), snap(b + oy)) for a, b in d.points)))
@@ -258,11 +286,12 @@ def build_panel(unit: BoardGeom, rules, *, rows: int, columns: int, street: floa
         unit_tails = _tails(unit, rules, beyond=(street - bar_width) / 2 - etch, width=tw)
         tied = [unit.nets[tl[0]] for tl in unit_tails]
         for k, (r, c, ox, oy) in enumerate(offs):
-            for net, layer, xa, ya, xb, yb in unit_tails:
-                for key, val in zip(("x1", "y1", "x2", "y2"), (xa + ox, ya + oy, xb + ox, yb + oy)):
-                    T[key].append(np.array([snap(val)]))
-                T["width"].append(np.array([tw])), T["layer"].append(np.array([layer]))
-                T["net"].append(remap(np.array([net]), k))
+            for net, layer, segs in unit_tails:
+                for xa, ya, xb, yb in segs:
+                    for key, val in zip(("x1", "y1", "x2", "y2"), (xa + ox, ya + oy, xb + ox, yb + oy)):
+                        T[key].append(np.array([snap(val)]))
+                    T["width"].append(np.array([tw])), T["layer"].append(np.array([layer]))
+                    T["net"].append(remap(np.array([net]), k))
         untied = sorted(set(unit.nets[1:]) - set(tied) - {n for n in unit.nets[1:] if not _has_exposed(unit, n)})
 
     # -- fiducials (three corners, both outer layers) and tooling holes (Edge.Cuts cut-outs) ----------
