@@ -397,3 +397,19 @@ def test_odd_stack_maps_to_even_kicad_board(kicad_cli, tmp_path):
     assert spans == {("micro", ("F.Cu", "In1.Cu")), ("blind", ("In1.Cu", "B.Cu"))}
     report = kicad_drc(kicad_cli, pcb)
     assert report["violations"] == [] and report["unconnected_items"] == []
+
+
+def test_demo_list_and_check_include_the_buildup(cli_runner, tmp_path):
+    code, out, _err = cli_runner("list")
+    assert code == 0 and any(line.split()[:2] == ["buildup", "footprint+substrate"] for line in out.splitlines())
+    code, out, err = cli_runner("demo", "-o", tmp_path / "demo")
+    assert code == 0, err
+    name = example_spec().resolved_name
+    folder = tmp_path / "demo" / "substrates" / name
+    assert sorted(p.suffix for p in folder.iterdir() if not p.name.startswith(".")) == \
+        [".json", ".kicad_dru", ".kicad_pcb", ".kicad_pro"]
+    assert f"substrate buildup" in out and (tmp_path / "demo" / "kisubstrate_demo.pretty" /
+                                             f"{name}_Footprint.kicad_mod").exists()
+    code, out, _err = cli_runner("check", EXAMPLE, "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and [p["profile"] for p in data["packages"]] == ["ipc-default", "substrate-buildup"]
