@@ -196,3 +196,13 @@ print(json.dumps({"copper": b.GetCopperLayerCount(), "vias": len(vias), "through
     assert got["fps"] == {"U1": ["In2.Cu", 16], "U2": ["In1.Cu", 16], "POP": ["F.Cu", 104], "J1": ["B.Cu", 208]}
     assert got["u2nets"] == sorted(f"DQ{k}" for k in range(16))
     assert got["nets"] == len(result.board.nets) - 1 == 104
+
+
+def test_cli_prints_the_zstack(cli_runner, tmp_path):
+    code, out, err = cli_runner("substrate", EXAMPLE, EXAMPLES / "cavity.yaml", "-o", tmp_path)
+    assert code == 0, err
+    assert "Z-STACK: bump 1 0.06 + die U1 0.1 + adhesive 0.02 + die U2 0.1 + bump 2 0.06 = 0.340 mm" in out
+    assert "top package stand-off 0.2 mm vs mask 0.02 + parts 0 + warpage 0.05 = 0.070 mm: OK" in out
+    assert "cavity 6.4 x 6.4 mm, depth 0.418 mm" in out
+    written = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("."))
+    assert sum(name.endswith("-fab-notes.txt") for name in written) == 2 and len(written) == 10

@@ -414,7 +414,10 @@ def build_board(spec: CavitySpec) -> BoardGeom:
 
     b.meta.update(
         dies=die_box, body=body, spec=spec, cavity=cav, encapsulation=enc, user_layers=dict(USER_LAYERS),
-        dru_extra=cavity_dru(spec), files={"-fab-notes.txt": "\n".join(notes) + "\n"},
+        dru_extra=cavity_dru(spec), files={"-fab-notes.txt": "\n".join(notes) + "\n"}, summary=[
+            f"cavity {spec.cavity.size[0]:g} x {spec.cavity.size[1]:g} mm, depth {spec.cavity_depth():.3f} mm (F.Cu + "
+            f"dielectric 1 removed, floor In1.Cu), {len(site_used)} sidewall holes"
+            + (f", die pad to heat plate ~{thermal['r_total']:.2f} K/W" if thermal else "")],
         sidecar={"cavity": {"size": list(spec.cavity.size), "depth": round(spec.cavity_depth(), 6),
                             "removed_copper": ["F.Cu"], "removed_dielectrics": [1], "floor": "In1.Cu",
                             "rule_areas": sorted(z.name for z in b.zones if z.keepout is not None)},

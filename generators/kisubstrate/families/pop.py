@@ -350,7 +350,7 @@ def build_board(spec: PopSpec) -> BoardGeom:
         "KiCad copper: L1 F.Cu (PoP lands), L2 In1.Cu (chip 2 bumps), L3 In2.Cu (chip 1 bumps), L4 B.Cu (BGA)."]
     b.drawings += note_drawings(notes, bx + 1.0, -by)
     b.meta.update(dies=shapely.union_all(dies_poly), body=body, spec=spec, user_layers=dict(USER_LAYERS),
-                  files={"-fab-notes.txt": "\n".join(notes) + "\n"},
+                  files={"-fab-notes.txt": "\n".join(notes) + "\n"}, summary=zstack_report(spec),
                   sidecar={"zstack": {k: v for k, v in z.items() if k not in ("terms", "standoff_needs")}
                            | {"terms": [list(x) for x in z["terms"]],
                               "standoff_needs": [list(x) for x in z["standoff_needs"]]}},
