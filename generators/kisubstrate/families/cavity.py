@@ -57,7 +57,7 @@ from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Drawing, Zone
 from kisubstrate.geometry.ir import Circle, FootprintGeom, Line, Poly, Text
 from kisubstrate.model.base import SpecModel, length
 from kisubstrate.model.errors import SpecError
-from kisubstrate.model.substrate import SubstrateSpec
+from kisubstrate.model.substrate import SubstrateSpec, Terminals
 from kisubstrate.rules.board import copper_items, layer_name
 from kisubstrate.rules.capsules import capsule_geoms
 from kisubstrate.rules.report import Violation
@@ -149,6 +149,7 @@ class CavitySpec(SubstrateSpec):
     """Cavity package: first substrate (2 Cu), spacer/sidewall with holes, second substrate (1 Cu)."""
 
     family: Literal["cavity"] = "cavity"
+    terminals: Terminals | None = Field(None, description="derived from sidewall and lands (leave empty)")
     rules: str = Field("substrate-hdi", description="substrate rule profile name or YAML path")
     cavity: Cavity
     sidewall: Sidewall
@@ -166,7 +167,7 @@ class CavitySpec(SubstrateSpec):
     def _terminals_from_sidewall(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        if "terminals" in data:
+        if data.get("terminals") not in (None, {}, ""):
             raise ValueError("a cavity package takes its land grid from 'sidewall' and 'lands': remove 'terminals'")
         sw, lands = data.get("sidewall"), data.get("lands")
         if isinstance(sw, dict) and isinstance(lands, dict):

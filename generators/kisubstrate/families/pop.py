@@ -54,7 +54,7 @@ from kisubstrate.geometry.grid import ball_grid, grid_mask
 from kisubstrate.model.base import SpecModel, length
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.grid import GridSpec
-from kisubstrate.model.substrate import SubstrateSpec, ViaSize
+from kisubstrate.model.substrate import Stackup, SubstrateSpec, ViaSize
 from kisubstrate.model.units import snap
 from kisubstrate.rules.report import Violation
 
@@ -106,6 +106,8 @@ class PopSpec(SubstrateSpec):
     """Flip-chip PoP: two carriers with a flip chip each (back to back), resin, through vias, PoP lands."""
 
     family: Literal["pop"] = "pop"
+    stackup: Stackup | None = Field(None, description="built from carriers, resin, adhesive and the dies "
+                                                      "(leave empty)")
     carriers: tuple[Carrier, Carrier] = Field(description="first (bottom, BGA side) and second (top) carrier")
     resin: Resin
     adhesive: Adhesive = Field(default_factory=Adhesive)
@@ -125,7 +127,7 @@ class PopSpec(SubstrateSpec):
     def _build_stackup(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        if "stackup" in data:
+        if data.get("stackup") not in (None, {}, ""):
             raise ValueError("a pop package builds its stack from carriers, resin, adhesive and the dies: "
                              "remove 'stackup'")
         try:
