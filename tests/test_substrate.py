@@ -413,3 +413,22 @@ def test_demo_list_and_check_include_the_buildup(cli_runner, tmp_path):
     code, out, _err = cli_runner("check", EXAMPLE, "--format", "json")
     data = json.loads(out)
     assert code == 0 and [p["profile"] for p in data["packages"]] == ["ipc-default", "substrate-buildup"]
+
+
+@pytest.mark.kicad
+def test_microvia_aspect_ratio_enforced_by_kicad_per_layer_pair(kicad_cli, cli_runner, tmp_path):
+    """KiCad 9 has no aspect-ratio rule; the .kicad_dru gives each microvia layer pair a minimum hole of
+    depth / ratio, so KiCad flags exactly the microvias our IPC-2226 check flags (thick last dielectric)."""
+    text = EXAMPLE.read_text()
+    k = text.rfind("dielectric: 0.035")
+    thick = tmp_path / "thick.yaml"
+    thick.write_text(text[:k] + "dielectric: 0.07" + text[k + len("dielectric: 0.035"):])
+    code, out, _err = cli_runner("substrate", thick, "-o", tmp_path / "t", "--no-check", "--format", "json")
+    assert code == 0
+    spec = load_specs([thick])[0].spec
+    result = build_substrate(spec)
+    mine = {item_uuid(result.name, k) for v in result.report.violations for k in v.items}
+    assert {v.rule for v in result.report.violations} == {"microvia_aspect_ratio"} and len(mine) > 50
+    report = kicad_drc(kicad_cli, tmp_path / "t" / f"{result.name}.kicad_pcb")
+    theirs = {i["uuid"] for v in report["violations"] for i in v["items"]}
+    assert drc_types(report) == {"microvia_drill_out_of_range": len(mine)} and theirs == mine

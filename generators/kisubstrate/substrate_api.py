@@ -102,12 +102,21 @@ def substrate_files(result: SubstrateResult) -> dict[str, str]:
     files = {
         f"{n}.kicad_pcb": write_board(board, spec.stackup, carrier_clearance=rules.clearance),
         f"{n}.kicad_pro": write_project(n, rules, width=spec.width(), micro=spec.micro()),
-        f"{n}.kicad_dru": write_dru(rules, micro=spec.micro(), width=spec.width(), extra=board.meta.get("dru_extra", "")),
+        f"{n}.kicad_dru": write_dru(rules, micro=spec.micro(), width=spec.width(), extra=board.meta.get("dru_extra", ""),
+                                    pairs=microvia_pairs(spec, board)),
         f"{n}.kisubstrate.json": json.dumps(sidecar(result), indent=1, sort_keys=True) + "\n",
     }
     for suffix, text in board.meta.get("files", {}).items():  # family extras, e.g. "-fab-notes.txt"
         files[f"{n}{suffix}"] = text
     return files
+
+
+def microvia_pairs(spec: Any, board: BoardGeom) -> tuple[tuple[str, str, float], ...]:
+    """(upper, lower KiCad layer, depth mm) of every microvia layer pair the board uses (adjacent in KiCad)."""
+    lm = LayerMap(board.copper)
+    used = sorted({(int(t), int(b)) for k, t, b in zip(board.vias.kind, board.vias.top, board.vias.bottom)
+                   if k == "micro" and b - t == 1 and lm.adjacent(int(t), int(b))})
+    return tuple((lm.name(t), lm.name(b), spec.stackup.hop_depth(t)) for t, b in used)
 
 
 def check_hook(spec: Any, fam: Any) -> list[Report]:

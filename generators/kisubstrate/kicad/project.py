@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 
 from kisubstrate.model.units import fmt
 
@@ -81,8 +82,15 @@ def mm(value: float) -> str:
     return f"{fmt(value)}mm"
 
 
-def write_dru(rules, *, micro=None, width: float | None = None, extra: str = "") -> str:
-    """The ``.kicad_dru`` text: microvia sizes, trace width, cavity and hole rules (units on every number)."""
+def write_dru(rules, *, micro=None, width: float | None = None, extra: str = "",
+              pairs: tuple[tuple[str, str, float], ...] = ()) -> str:
+    """The ``.kicad_dru`` text: microvia sizes, trace width, clearance and hole rules (units on every number).
+
+    Args:
+        pairs: (upper KiCad layer, lower KiCad layer, microvia depth in mm) per microvia layer pair;
+            each gets a rule whose minimum hole is depth / aspect ratio (IPC-2226), so KiCad 9 enforces
+            the aspect ratio per layer pair with a plain ``hole_size`` constraint.
+    """
     micro_drill = micro.drill if micro is not None else rules.microvia_drill
     micro_pad = micro.pad if micro is not None else rules.microvia_pad
     w = width if width is not None else rules.trace_width
@@ -102,6 +110,12 @@ def write_dru(rules, *, micro=None, width: float | None = None, extra: str = "")
         f"\t(constraint hole_to_hole (min {mm(rules.hole_to_hole)}))",
         f"\t(constraint edge_clearance (min {mm(rules.copper_to_edge)})))",
     ]
+    for upper, lower, depth in pairs:
+        min_drill = max(micro_drill, math.ceil(depth / rules.microvia_aspect_ratio * 1e6 - 1e-6) / 1e6)
+        lines += [f'(rule "microvia_{upper}_{lower}"',
+                  f"\t(condition \"A.Via_Type == 'Micro' && A.existsOnLayer('{upper}') && "
+                  f"A.existsOnLayer('{lower}')\")",
+                  f"\t(constraint hole_size (min {mm(min_drill)})))"]
     if extra:
         lines.append(extra)
     return "\n".join(lines) + "\n"
