@@ -432,3 +432,24 @@ def test_microvia_aspect_ratio_enforced_by_kicad_per_layer_pair(kicad_cli, cli_r
     report = kicad_drc(kicad_cli, tmp_path / "t" / f"{result.name}.kicad_pcb")
     theirs = {i["uuid"] for v in report["violations"] for i in v["items"]}
     assert drc_types(report) == {"microvia_drill_out_of_range": len(mine)} and theirs == mine
+
+
+@pytest.mark.kicad
+def test_core_crossed_by_blind_vias(kicad_cli, tmp_path):
+    """A BT core below the trace layers is too thick for a microvia (IPC-2226): with vias.blind the ball
+    columns cross it with blind vias; KiCad reads micro + blind vias and reports no errors."""
+    from kisubstrate.api import validate_spec
+
+    layers = [{"copper": 0.015}, {"dielectric": 0.035}, {"copper": 0.015}, {"dielectric": 0.035},
+              {"copper": 0.015}, {"dielectric": 0.1, "material": "BT", "type": "core"}, {"copper": 0.015}]
+    data = {"family": "buildup", "name": "CORE4", "body": [8, 8], "stackup": {"layers": layers},
+            "dies": [{"size": [3, 3], "pads": {"peripheral": {"per_side": 10, "pitch": 0.2}}}],
+            "terminals": {"pitch": 0.8, "layout": [9, 9], "ball_diameter": 0.45}}
+    refused = build_substrate(validate_spec(data))
+    assert {v.rule for v in refused.report.violations} == {"microvia_aspect_ratio"}
+    result = build_substrate(validate_spec({**data, "vias": {"blind": {"drill": 0.1, "pad": 0.25}}}))
+    assert result.report.ok, result.report.text()
+    v = result.board.vias
+    assert {(k, int(t)) for k, t in zip(v.kind, v.top) if k == "blind"} == {("blind", 2)}
+    report = kicad_drc(kicad_cli, write_result(result, tmp_path))
+    assert report["violations"] == [] and report["unconnected_items"] == []

@@ -14,7 +14,9 @@ outside in; ring ``k`` is routed on trace layer ``k + 1`` (copper 2 … N-1). Ev
 pad gets a column of microvias from copper 1 down to its trace layer (stacked, or
 staggered outward by ``vias.stagger``), a short escape segment perpendicular to its
 die edge, and one straight segment to its ball, where a stacked column continues to
-the ball land on copper N. Pads and balls are matched in angular order around the die
+the ball land on copper N. Below the trace layers (ball pitch), a dielectric too thick
+for a microvia (a core) is crossed by a blind/buried via if ``vias.blind`` is given.
+The carrier is tied to the unused balls under it by columns that clear the routing. Pads and balls are matched in angular order around the die
 (with the best cyclic shift), so traces on one layer do not cross. A board the rules
 reject is reported, never written.
 
@@ -194,6 +196,15 @@ def build_board(spec: BuildupSpec) -> BoardGeom:
         name = p.net or ball_net.get(sites.names[target[i]]) or f"{die.name}_{p.name}"
         net_of_site[target[i]] = b.net(name)
 
+    # -- via per hop at ball pitch: a microvia, or a blind/buried via where a microvia cannot cross
+    # the dielectric (IPC-2226 depth / aspect ratio, e.g. a core) and the spec gives vias.blind
+    hop_via = []
+    for hop in range(last):
+        depth = spec.stackup.hop_depth(hop)
+        ok = depth <= rules.microvia_max_depth and depth / micro.drill <= rules.microvia_aspect_ratio
+        blind = spec.vias.blind
+        hop_via.append((micro.pad, micro.drill, "micro") if ok or blind is None else (blind.pad, blind.drill, "blind"))
+
     # -- die pads, columns, traces, ball columns --------------------------------------------------
     for i, (die, p, x, y, (nx, ny), edge) in enumerate(pads):
         s = target[i]
@@ -215,7 +226,8 @@ def build_board(spec: BuildupSpec) -> BoardGeom:
         sx, sy = float(sites.x[s]), float(sites.y[s])
         b.track(ex, ey, sx, sy, width, layer=layer, net=net)
         for hop in range(layer, last):
-            b.via(sx, sy, micro.pad, micro.drill, hop, hop + 1, net=net, kind="micro")
+            size, drill, kind = hop_via[hop]
+            b.via(sx, sy, size, drill, hop, hop + 1, net=net, kind=kind)
 
     # -- carrier: ground columns from the plane down to unused balls under it -----------------------
     dies_poly = shapely.union_all([shapely.box(d.position[0] - d.size[0] / 2, d.position[1] - d.size[1] / 2,
@@ -230,8 +242,8 @@ def build_board(spec: BuildupSpec) -> BoardGeom:
         for s_i in _carrier_sites(spec, b, sites, net_of_site, ball_net, plane, micro, rules.clearance):
             net_of_site[s_i] = carrier_net
             for hop in range(last):
-                b.via(float(sites.x[s_i]), float(sites.y[s_i]), micro.pad, micro.drill, hop, hop + 1,
-                      net=carrier_net, kind="micro")
+                size, drill, kind = hop_via[hop]
+                b.via(float(sites.x[s_i]), float(sites.y[s_i]), size, drill, hop, hop + 1, net=carrier_net, kind=kind)
 
     # -- ball lands on the last layer --------------------------------------------------------------
     land = t.land_mm()
