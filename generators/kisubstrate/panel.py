@@ -427,7 +427,8 @@ def panel_command(specs, output, rows, columns, street, rail, tooling_hole, fidu
             g = panel.geom
             lines.append(f"wrote {output / (g.name + '.kicad_pcb')} ({panel.units} units, {panel.size[0]:g} x "
                          f"{panel.size[1]:g} mm, {len(g.nets) - 1} nets, {len(panel.tied)} plating tails per unit"
-                         + (f", {len(panel.untied)} exposed nets untied" if panel.untied else "") + ")")
+                         + (f", exposed net(s) without a path to the bus: {', '.join(panel.untied[:5])}"
+                            + (" ..." if len(panel.untied) > 5 else "") if panel.untied else "") + ")")
         plan.commit(force=force)
         for line in lines:
             click.echo(line)
