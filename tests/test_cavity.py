@@ -324,3 +324,34 @@ def test_kicad_flags_a_land_in_the_wall_clearance(kicad_cli, example_board, tmp_
     report = kicad_drc(kicad_cli, out)
     hits = [v for v in report["violations"] if v["type"] == "items_not_allowed"]
     assert hits and {it["uuid"] for v in hits for it in v["items"]} == {item_uuid(b.name, "pad/U1.6")}
+
+
+@pytest.mark.kicad
+@pytest.mark.parametrize("gap,flagged", [(0.095, True), (0.105, False)])
+def test_oval_land_clearance_agrees_with_kicad(kicad_cli, example_board, tmp_path, gap, flagged):
+    """Oval bond fingers are checked as exact capsules: 5 um under the 0.1 mm clearance both our check
+    and KiCad flag the pair, 5 um over neither does."""
+    import dataclasses
+
+    from kisubstrate.rules.board import check_board
+
+    result, _pcb = example_board
+    b = result.board
+    top = sorted((float(b.pads.x[k]), k) for k, o in enumerate(b.pads.owner)
+                 if o == "U1" and b.pads.y[k] == pytest.approx(-2.5))
+    (xa, a), (xb, c) = top[0], top[1]
+    assert xb - xa == pytest.approx(0.4) and b.pads.w[a] == pytest.approx(0.15)
+    x = b.pads.x.copy()
+    x[a] = xb - 0.15 - gap  # fingers 0.15 wide: edge gap = gap
+    seeded = replace_items(b, pads=dataclasses.replace(b.pads, x=x))
+    rules = result.spec.substrate_rules()
+    ours = [v for v in check_board(seeded, rules).violations if v.rule == "copper_clearance"]
+    keys = (b.pads.key(a), b.pads.key(c))
+    if flagged:
+        assert [(v.items, round(v.measured, 6)) for v in ours] == [(tuple(sorted(keys)), gap)]
+    else:
+        assert ours == []
+    out = write_result(SubstrateResult(spec=result.spec, board=seeded, report=result.report), tmp_path)
+    report = kicad_drc(kicad_cli, out)
+    theirs = [{it["uuid"] for it in v["items"]} for v in report["violations"] if v["type"] == "clearance"]
+    assert theirs == ([{item_uuid(b.name, k) for k in keys}] if flagged else [])
