@@ -139,8 +139,14 @@ class Xvfb:
                 self.proc.kill()
 
 
-def hermetic_home(base: Path, *, pip_cache: Path | None = None) -> tuple[Path, Path]:
-    """(HOME, TMPDIR) for one KiCad run: API server on, no first-run dialogs, private plugin dirs."""
+def hermetic_home(base: Path, *, pip_cache: Path | None = None,
+                  kicad_envs: Path | None = None) -> tuple[Path, Path]:
+    """(HOME, TMPDIR) for one KiCad run: API server on, no first-run dialogs, private plugin dirs.
+
+    ``pip_cache`` and ``kicad_envs`` (KiCad's python-environments folder) may be shared between
+    runs to save downloads; KiCad still runs pip on every start, and the kisubstrate installed in
+    a shared environment is removed first so the checkout's wheel is always the one tested.
+    """
     home, tmp = base / "home", base / "t"
     cfg = home / ".config" / "kicad" / KICAD_VERSION_DIR
     cfg.mkdir(parents=True, exist_ok=True)
@@ -154,6 +160,14 @@ def hermetic_home(base: Path, *, pip_cache: Path | None = None) -> tuple[Path, P
         pip_cache.mkdir(parents=True, exist_ok=True)
         (home / ".cache").mkdir(parents=True, exist_ok=True)
         os.symlink(pip_cache, home / ".cache" / "pip")
+    if kicad_envs is not None:
+        kicad_envs.mkdir(parents=True, exist_ok=True)
+        for site in kicad_envs.glob(f"{IPC_IDENTIFIER}/lib/python3*/site-packages"):
+            for old in list(site.glob("kisubstrate")) + list(site.glob("kisubstrate-*.dist-info")):
+                shutil.rmtree(old, ignore_errors=True)
+        envs = home / ".cache" / "kicad" / KICAD_VERSION_DIR / "python-environments"
+        envs.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(kicad_envs, envs)
     return home, tmp
 
 
