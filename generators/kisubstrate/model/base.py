@@ -28,7 +28,9 @@ def _holds_bool(value: Any) -> bool:
 class SpecModel(BaseModel):
     """Base of every spec model: frozen, strict about unknown keys."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # defer_build: a model's validator is built when first used, not at import (the CLI imports
+    # every family; building all their schemas up front cost ~0.2 s of every run)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
 
     @model_validator(mode="before")
     @classmethod
