@@ -22,11 +22,13 @@ while it is plated; the ties are etched back (or sawn off) afterwards. A board w
 every net is tied to one bus cannot pass KiCad's DRC without declaring all those
 shorts, so the panel shows the **etch-back state**: the bus is its own net
 ``PLATING`` (all bars joined end to end in the streets and around the array), and each
-tied net gets a plating tail on an outer layer that runs from one of its exposed lands
-straight out to the street and stops ``etch_back`` (at least the copper clearance) short
-of the bar (straight, or with one 45° jog into the gap between outer-ring lands). The gap
-is where the tie is etched back after plating; the tails are in the file, DRC-consistent,
-and a net whose lands have no clear path to the street is listed as untied (plate it through an inner-layer bar, or use an electroless finish).
+tied net gets a plating tail on an outer layer that runs from one of its exposed lands out
+to the street (straight, or with one 45° jog into the gap between outer-ring lands) and stops
+``etch_back`` (at least the copper clearance) short of the bar: the gap is where the tie is
+etched back after plating. A net that owns an outer-layer zone (a carrier plane, a heat
+spreader) is tied from the zone. The tails are in the file and DRC-consistent; a net with no
+clear path to the street is listed as untied (plate it through an inner-layer bar, or use an
+electroless finish).
 
 Example:
     >>> from kisubstrate.api import load_specs
@@ -164,6 +166,30 @@ def _tails(unit: BoardGeom, rules, *, beyond: float, width: float) -> list[tuple
                 placed.extend((net, layer, *sg) for sg in segs)
                 done.add(net)
                 break
+    # nets still untied that own an outer-layer zone (e.g. a carrier plane): a straight tail from the
+    # zone's outermost fill point on a side's centre line
+    needs = {int(n) for n in p.net[cand]}
+    for z in unit.zones:
+        if z.fill is None or z.keepout is not None or z.net in done or z.net not in needs:
+            continue
+        for layer in z.layers:
+            for dx, dy in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+                if layer not in (0, last) or z.net in done:
+                    continue
+                probe = shapely.LineString([(-2 * hx, 0), (2 * hx, 0)] if dx else [(0, -2 * hy), (0, 2 * hy)])
+                hit = shapely.get_coordinates(shapely.intersection(z.fill, probe))
+                if not len(hit):
+                    continue
+                k = int(np.argmax(hit[:, 0] * dx + hit[:, 1] * dy))
+                x1 = snap(float(hit[k, 0]) - dx * width)  # start inside the fill
+                y1 = snap(float(hit[k, 1]) - dy * width)
+                x2 = snap(dx * (hx + beyond - width / 2)) if dx else x1
+                y2 = snap(dy * (hy + beyond - width / 2)) if dy else y1
+                segs = [(x1, y1, x2, y2)]
+                if clear(z.net, layer, segs):
+                    out.append((z.net, layer, segs))
+                    placed.extend((z.net, layer, *sg) for sg in segs)
+                    done.add(z.net)
     return out
 
 
