@@ -20,7 +20,7 @@ BOARD_RULES = {"copper_clearance", "annular_ring", "hole_to_hole", "copper_to_ed
                "die_outside_body"}
 CAVITY_RULES = {"cavity_land_floor", "sidewall_hole_wall", "sidewall_hole_outline", "die_fits_cavity",
                 "encapsulation_cover", "cavity_depth", "cavity_removed_layer"}
-POP_RULES = {"pop_zstack", "pop_standoff"}
+POP_RULES = {"pop_zstack", "pop_standoff", "pop_via_under_die"}
 
 
 @st.composite

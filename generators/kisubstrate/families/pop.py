@@ -119,6 +119,8 @@ class PopSpec(SubstrateSpec):
                                      default=0.01)
     escape: float = length("escape segment beyond the die edge", le=5, default=0.1)
     corner_skip: int = Field(1, ge=0, le=10, description="inner-ring sites next to each corner kept for pass-through")
+    die_via_clearance: float = length("through-via pad to die outline (vias cannot pass a die)", ge=0, gt=None,
+                                      le=5, default=0.1)
     finish: str = Field("ENEPIG", max_length=40)
     mask_thickness: float = length("solder-mask thickness", le=0.2, default=0.02)
 
@@ -356,13 +358,22 @@ def build_board(spec: PopSpec) -> BoardGeom:
                   sidecar={"zstack": {k: v for k, v in z.items() if k not in ("terms", "standoff_needs")}
                            | {"terms": [list(x) for x in z["terms"]],
                               "standoff_needs": [list(x) for x in z["standoff_needs"]]}},
-                  checks=[lambda board, rules_: pop_checks(spec)])
+                  checks=[lambda board, rules_: pop_checks(spec, board)])
     return b.build()
 
 
-def pop_checks(spec: PopSpec) -> list[Violation]:
-    """Z-stack rules: die stack vs resin thickness, top package stand-off vs what it must clear."""
+def pop_checks(spec: PopSpec, board: BoardGeom | None = None) -> list[Violation]:
+    """Z-stack rules (die stack vs resin thickness, top package stand-off vs what it must clear) and,
+    with a board, ``pop_via_under_die``: a through via crosses the resin, so it must clear both dies."""
     out = []
+    if board is not None and len(board.vias):
+        dies = board.meta["dies"]
+        v = board.vias
+        d = shapely.distance(shapely.points(v.x, v.y), dies) - v.size / 2
+        for k in np.flatnonzero(d < spec.die_via_clearance - 5e-7).tolist():
+            out.append(Violation("pop_via_under_die", (v.key(k),), (float(v.x[k]), float(v.y[k])), "resin",
+                                 float(d[k]), spec.die_via_clearance,
+                                 "through via too close to (or under) a die: it must run through resin only"))
     z = zstack(spec)
     lines = zstack_report(spec)
     diff = z["stack"] - z["resin"]
