@@ -39,7 +39,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from kisubstrate import __version__
 from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.grid import ball_grid, grid_mask
-from kisubstrate.geometry.ir import FootprintGeom, Model3D, PadGroup, Text
+from kisubstrate.geometry.ir import Circle, FootprintGeom, Line, Model3D, PadGroup, Poly, Text
 from kisubstrate.geometry.outline import (courtyard_rect, fab_outline, fab_reference, round_out,
                                           silk_outline)
 from kisubstrate.model.base import KLC_NAME_CHARS, length
@@ -373,6 +373,10 @@ def build_grid_array(spec: GridArraySpec) -> list[FootprintGeom]:
                                + ("spec" if spec.courtyard is not None else
                                   rules.sources.get("courtyard", f"profile {rules.name}")) + ")")
     cy0, cy1 = courtyard.bounds[1], courtyard.bounds[3]
+    # the silk reference also clears silk reaching past the courtyard (pin-1 marker of parts
+    # under ~2 mm), else KiCad's DRC reports silk_overlap wherever the part is placed
+    silk_top = min((y for g in graphics if g.layer == "F.SilkS" for y in _ys(g)), default=cy0)
+    ref_y = min(cy0, silk_top) - 0.75
     name = spec.resolved_name
     description = _description(spec, grid_count=len(grid.names), provenance=provenance)
     tags = " ".join(dict.fromkeys([{"bga": "BGA ball grid array", "lga": "LGA land grid array",
@@ -384,7 +388,7 @@ def build_grid_array(spec: GridArraySpec) -> list[FootprintGeom]:
     return [FootprintGeom(
         name=name, family=family, description=description, tags=tags, attr=attr, pads=groups,
         graphics=graphics, body=shapely.box(-bx, -by, bx, by), courtyard=courtyard,
-        reference_at=(0.0, snap(cy0 - 0.75)), value_at=(0.0, snap(cy1 + 0.75)),
+        reference_at=(0.0, snap(ref_y)), value_at=(0.0, snap(cy1 + 0.75)),
         mask_margin=None,
         model=Model3D(f"${{KICAD9_3DMODEL_DIR}}/{lib}.3dshapes/{name}.step"),
         provenance=provenance,
@@ -394,6 +398,17 @@ def build_grid_array(spec: GridArraySpec) -> list[FootprintGeom]:
               "rules": rules.name, "courtyard_offset": offset,
               **({"paste_margin": paste_margin} if paste_margin is not None else {})},
     )]
+
+
+def _ys(g) -> tuple[float, ...]:
+    """y coordinates a graphic reaches (mm)."""
+    if isinstance(g, Line):
+        return (g.start[1], g.end[1])
+    if isinstance(g, Poly):
+        return tuple(p[1] for p in g.points)
+    if isinstance(g, Circle):
+        return (g.center[1] - g.radius,)
+    return ()
 
 
 def _pga_groups(grid, land: float, drill: float, mask_margin: float | None, nets) -> list[PadGroup]:
