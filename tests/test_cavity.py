@@ -194,10 +194,13 @@ def test_removed_layer_check_flags_copper_in_the_cavity():
     extra = BoardBuilder(b.name, copper=3, outline=b.outline)
     extra.track(-1.0, 0.5, 1.0, 0.5, 0.1, layer=0, net=0)  # F.Cu over the die: removed layer
     extra.track(-1.0, 4.7, 1.0, 4.7, 0.1, layer=0, net=0)  # F.Cu on the ring: fine
+    extra.track(-1.0, 3.24, 1.0, 3.24, 0.1, layer=0, net=0)  # centre 0.04 outside the wall, 0.05 wide: 0.01 in
+    extra.track(-1.0, -3.26, 1.0, -3.26, 0.1, layer=0, net=0)  # edge 0.01 outside the wall: fine
     seeded = replace_items(b, tracks=concat_tracks(b.tracks, extra.build().tracks))
     found = [v for v in cavity_checks(seeded, result.spec.substrate_rules(), result.spec)
              if v.rule == "cavity_removed_layer"]
-    assert [v.items for v in found] == [(f"track/{len(b.tracks)}",)]
+    n = len(b.tracks)
+    assert [v.items for v in found] == [(f"track/{n}",), (f"track/{n + 2}",)]
 
 
 def test_footprint_matches_ring_lands_mirrored():

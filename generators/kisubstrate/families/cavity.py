@@ -391,13 +391,14 @@ def build_board(spec: CavitySpec) -> BoardGeom:
     # -- the cavity: rule areas, drawings, notes --------------------------------------------------------
     forbid = {"tracks": False, "vias": False, "pads": False, "copperpour": False, "footprints": True}
     b.zones.append(Zone(name="cavity", layers=(0,), outline=cav, keepout=forbid))
+    # wall-clearance band on the floor, one trapezoid per side (KiCad rule areas have no holes);
+    # 1 um narrower than the clearance so a land exactly at the clearance does not touch it
     band = max(spec.cavity.wall_clearance - 0.001, 0.001)
-    for name, (qx, qy), _axis in SIDES:
-        outer = [(-cx, -cy), (cx, -cy)] if name == "top" else [(cx, -cy), (cx, cy)] if name == "right" \
-            else [(cx, cy), (-cx, cy)] if name == "bottom" else [(-cx, cy), (-cx, -cy)]
-        inner_pts = [(x - qx * band + (band if x < 0 else -band) * (qy != 0),
-                      y - qy * band + (band if y < 0 else -band) * (qx != 0)) for x, y in outer]
-        poly = shapely.Polygon(outer + inner_pts[::-1])
+    outer = {"tl": (-cx, -cy), "tr": (cx, -cy), "br": (cx, cy), "bl": (-cx, cy)}
+    inset = {k: (x - band * np.sign(x), y - band * np.sign(y)) for k, (x, y) in outer.items()}
+    for name, (a, c) in (("top", ("tl", "tr")), ("right", ("tr", "br")), ("bottom", ("br", "bl")),
+                         ("left", ("bl", "tl"))):
+        poly = shapely.Polygon([outer[a], outer[c], inset[c], inset[a]])
         b.zones.append(Zone(name=f"cavity_wall_{name}", layers=(1,), outline=poly,
                             keepout={"tracks": True, "vias": False, "pads": False, "copperpour": False,
                                      "footprints": True}))
@@ -618,10 +619,8 @@ def cavity_checks(board: BoardGeom, rules, spec: CavitySpec) -> list[Violation]:
     sel = np.flatnonzero(layer == 0)
     if len(sel):
         geoms = capsule_geoms(ax[sel], ay[sel], bx_[sel], by_[sel])
-        dist = shapely.distance(geoms, cav)
-        inside = shapely.intersects(geoms, cav) & (shapely.distance(geoms, wall) < r[sel] - TOL) | \
-            shapely.within(geoms, cav)
-        inside |= (dist == 0) & (shapely.distance(geoms, wall) < r[sel] - TOL)
+        # a capsule overlaps the open cavity iff its centre segment comes closer than its radius
+        inside = shapely.distance(geoms, cav) < r[sel] - TOL
         keys = (p.key, v.key, board.tracks.key)
         for j in np.flatnonzero(inside).tolist():
             it = sel[j]
