@@ -173,3 +173,30 @@ def test_line_fast_path_matches_the_node_writer(line):
 
     assert _line_text(line) == dumps(graphic_node(line), 1)
     assert _line_text(line, 2) == dumps(graphic_node(line), 2)
+
+
+def test_silk_check_equals_brute_force_rect_pads():
+    r = generate_footprint({"family": "lga", "body": [6.0, 6.0], "pitch": 0.5, "layout": [10, 10],
+                            "pad_diameter": 0.3, "pad_shape": "rect"})
+    fp = r.geometry
+    extra = [Line((-3.0, -2.0), (3.1, 2.5), "F.SilkS", 0.12), Line((-2.4, 1.1), (2.4, 1.1), "F.SilkS", 0.12),
+             Poly(((-1.0, -1.0), (1.0, -1.2), (0.5, 1.3)), "F.SilkS", 0.12, fill=True)]
+    fp2 = dataclasses.replace(fp, graphics=list(fp.graphics) + extra)
+    rules = r.spec.rule_set()
+    found, _ = check_silk(fp2, rules)
+    outlines = np.concatenate([g.outlines(max(g.mask_margin or 0.0, 0.0)) for g in fp.pads])
+    names = [n for g in fp.pads for n in g.names]
+    want = set()
+    for k, g in enumerate(fp2.graphics):
+        if getattr(g, "layer", None) != "F.SilkS":
+            continue
+        if isinstance(g, Line):
+            geom, label = shapely.LineString([g.start, g.end]), f"silk line {k}"
+        elif isinstance(g, Poly):
+            poly = shapely.Polygon(g.points)
+            geom, label = (poly if g.fill else poly.exterior), f"silk poly {k}"
+        else:
+            continue
+        gaps = shapely.distance(outlines, geom) - g.width / 2
+        want |= {(label, names[p]) for p in np.flatnonzero(gaps < rules.silk_clearance - 1e-9).tolist()}
+    assert {v.items for v in found} == want and len(want) > 10

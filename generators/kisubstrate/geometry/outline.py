@@ -67,7 +67,11 @@ def pad_keepout(pads: list[PadGroup], *, grow: float, near: shapely.Geometry | N
     parts = []
     for group in pads:
         if near is not None:
-            idx = _within(group.x, group.y, near, group.radius + grow + reach)
+            # a grown rectangle's corner reaches 0.5 * hypot(w + 2 grow, h + 2 grow), beyond radius + grow
+            w, h = group.size
+            extent = (group.radius + grow if group.shape == "circle"
+                      else 0.5 * math.hypot(w + 2 * grow, h + 2 * grow))
+            idx = _within(group.x, group.y, near, extent + reach)
             if not len(idx):
                 continue
             sub = PadGroup(names=[group.names[k] for k in idx.tolist()], x=group.x[idx],

@@ -188,9 +188,13 @@ def check_silk(fp: FootprintGeom, rules: RuleSet) -> tuple[list[Violation], int]
     items = _silk_items(fp)
     if not items or not fp.pads:
         return [], 0
-    names, x, y, r_cu, circ, gid = _flat(fp.pads)
-    grow = np.array([max(g.mask_margin or 0.0, 0.0) for g in fp.pads])[gid]
-    r = r_cu + grow
+    names, x, y, _, circ, gid = _flat(fp.pads)
+    grow_g = [max(g.mask_margin or 0.0, 0.0) for g in fp.pads]
+    # exact radius for round pads; for others the circumscribed radius of the grown outline
+    # (a grown rectangle's corner lies beyond radius + grow: that circle would miss it)
+    r = np.array([0.5 * g.size[0] + grow_g[k] if g.shape == "circle"
+                  else 0.5 * float(np.hypot(g.size[0] + 2 * grow_g[k], g.size[1] + 2 * grow_g[k]))
+                  for k, g in enumerate(fp.pads)])[gid]
     need = rules.silk_clearance
     outlines = None
     r_max = float(r.max())
