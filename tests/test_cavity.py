@@ -358,3 +358,24 @@ def test_oval_land_clearance_agrees_with_kicad(kicad_cli, example_board, tmp_pat
     report = kicad_drc(kicad_cli, out)
     theirs = [{it["uuid"] for it in v["items"]} for v in report["violations"] if v["type"] == "clearance"]
     assert theirs == ([{item_uuid(b.name, k) for k in keys}] if flagged else [])
+
+
+def test_offset_die_keeps_fingers_at_their_gap():
+    from kisubstrate.api import validate_spec
+
+    spec = example_spec()
+    data = spec.model_dump(mode="json", exclude={"terminals"})
+    data["dies"][0]["position"] = [0.4, -0.3]
+    moved = validate_spec(data)
+    result = build_substrate(moved)
+    assert result.report.ok, result.report.text()
+    b = result.board
+    edges = {"left": 0.4 - 2.0, "right": 0.4 + 2.0, "top": -0.3 - 2.0, "bottom": -0.3 + 2.0}
+    for k in [i for i, o in enumerate(b.pads.owner) if o == "U1"]:
+        x, y, w, h = (float(a[k]) for a in (b.pads.x, b.pads.y, b.pads.w, b.pads.h))
+        if h > w:  # top / bottom fingers: inner end 0.35 from the die edge
+            inner = y + h / 2 if y < -0.3 else y - h / 2
+            assert abs(inner - (edges["top"] if y < -0.3 else edges["bottom"])) == pytest.approx(0.35)
+        else:
+            inner = x + w / 2 if x < 0.4 else x - w / 2
+            assert abs(inner - (edges["left"] if x < 0.4 else edges["right"])) == pytest.approx(0.35)

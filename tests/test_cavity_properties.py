@@ -42,6 +42,7 @@ def cavity_specs(draw):
                                                    "material": "BT"},
                                {"copper": 0.018}, {"dielectric": 0.2, "material": "BT"}, {"copper": 0.035}]},
         "dies": [{"size": [die, die], "thickness": draw(st.sampled_from([0.1, 0.2])),
+                  "position": [draw(st.sampled_from([0.0, 0.3, -0.2])), draw(st.sampled_from([0.0, -0.25]))],
                   "pads": {"peripheral": {"per_side": per_side, "pitch": pad_pitch, "inset": 0.1}, "size": 0.06}}],
         "cavity": {"size": [cav, cav]},
         "sidewall": {"pitch": pitch, "rows": rows, "layout": [n, n], "drill": 0.2, "annular_ring": 0.1},

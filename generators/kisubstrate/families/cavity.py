@@ -309,20 +309,26 @@ def build_board(spec: CavitySpec) -> BoardGeom:
         half_die_n = dh if axis == 0 else dw
         half_die_t = dw if axis == 0 else dh
         half_cav_t = cx if axis == 0 else cy
-        n_in = half_die_n + fg.gap  # finger inner end, from the die centre
-        tmax = min(half_die_t + fg.gap - clr - fg.width / 2, half_cav_t - spec.cavity.wall_clearance - fg.width / 2)
+        die_t = dx if axis == 0 else dy  # die centre along this side, and across it (signed outward)
+        die_n = (dy if axis == 0 else dx) * (normal[1] if axis == 0 else normal[0])
+        n_in = die_n + half_die_n + fg.gap  # finger inner end, from the body centre along the normal
+        t_die = half_die_t + fg.gap - clr - fg.width / 2  # fingers of the next side start beyond this
+        t_cav = half_cav_t - spec.cavity.wall_clearance - fg.width / 2
+
+        def reachable(tt: float) -> bool:
+            return abs(tt - die_t) <= t_die + 1e-9 and abs(tt) <= t_cav + 1e-9
         sel = [i for i in range(len(sites.names)) if ring[i] == inner and _on_side(sites, i, name, t, inner)]
         tv = {i: float(sites.x[i] if axis == 0 else sites.y[i]) for i in sel}
         inner_sites = sorted(sel, key=lambda i: tv[i])
         channels: list[tuple[float, int, float | None]] = []  # (t, site, jog row normal or None)
         for i in inner_sites:
-            if abs(tv[i]) <= tmax + 1e-9:
+            if reachable(tv[i]):
                 channels.append((tv[i], i, None))
         if sw.rows > 1:
             k = 0
             for a, c in zip(inner_sites, inner_sites[1:]):
                 tm = (tv[a] + tv[c]) / 2
-                if abs(tm) > tmax + 1e-9:
+                if not reachable(tm):
                     continue
                 target_ring = inner - 1 - (k % inner)
                 k += 1
@@ -346,16 +352,16 @@ def build_board(spec: CavitySpec) -> BoardGeom:
             n_c = n_in + fg.length / 2
             fx, fy = _xy(normal, axis, tc, n_c)
             fw, fh = (fg.width, fg.length) if axis == 0 else (fg.length, fg.width)
-            b.pad(die.name, p.name, dx + fx, dy + fy, fw, h=fh, shape="oval", layer=1, net=net)
+            b.pad(die.name, p.name, fx, fy, fw, h=fh, shape="oval", layer=1, net=net)
             sx, sy = float(sites.x[site]), float(sites.y[site])
             if n_row is None:
-                b.track(dx + fx, dy + fy, sx, sy, w, layer=1, net=net)
+                b.track(fx, fy, sx, sy, w, layer=1, net=net)
             else:
                 jx, jy = _xy(normal, axis, tc, n_row)
-                b.track(dx + fx, dy + fy, jx, jy, w, layer=1, net=net)
+                b.track(fx, fy, jx, jy, w, layer=1, net=net)
                 b.track(jx, jy, sx, sy, w, layer=1, net=net)
             b.via(sx, sy, sw.pad, sw.drill, 0, 1, net=net, kind="blind")
-            b.drawings.append(Drawing(((dx + p.x, dy + p.y), (dx + fx, dy + fy)), "User.3", width=0.025,
+            b.drawings.append(Drawing(((dx + p.x, dy + p.y), (fx, fy)), "User.3", width=0.025,
                                       closed=False, label=f"bond wire {p.name}"))
 
     # -- top-ring lands (terminals) on L1 -----------------------------------------------------------------
