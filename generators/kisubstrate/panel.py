@@ -384,6 +384,7 @@ def panel_files(panel: Panel, spec: Any) -> dict[str, str]:
     """File name → text of the panel project (``.kicad_pcb``, ``.kicad_pro``, ``.kicad_dru``)."""
     from kisubstrate.kicad.board import write_board
     from kisubstrate.kicad.project import write_dru, write_project
+    from kisubstrate.substrate_api import microvia_pairs
 
     rules = spec.substrate_rules()
     g = panel.geom
@@ -391,7 +392,7 @@ def panel_files(panel: Panel, spec: Any) -> dict[str, str]:
     return {f"{n}.kicad_pcb": write_board(g, spec.stackup, carrier_clearance=rules.clearance),
             f"{n}.kicad_pro": write_project(n, rules, width=spec.width(), micro=spec.micro()),
             f"{n}.kicad_dru": write_dru(rules, micro=spec.micro(), width=spec.width(),
-                                        extra=g.meta.get("dru_extra", ""))}
+                                        extra=g.meta.get("dru_extra", ""), pairs=microvia_pairs(spec, g))}
 
 
 def panel_of_spec(spec: Any, **options) -> tuple[Panel, Report]:

@@ -471,6 +471,9 @@ def build_board(spec: LeadframeSpec) -> BoardGeom:
         a = stack_alignment(spec)
         b.meta["sidecar"] = {"stack": {"max_along": a.max_along, "max_across": a.max_across,
                                        "min_overlap": round(float(a.overlap.min()), 6), "ok": a.ok}}
+        b.meta["summary"] = [f"stack: third over fourth surfaces, max offset {fmt(a.max_along)} mm along / "
+                             f"{fmt(a.max_across)} mm across the leads, min overlap {float(a.overlap.min()):.0%} "
+                             f"(tolerance {fmt(a.tolerance)} mm)"]
     return b.build()
 
 

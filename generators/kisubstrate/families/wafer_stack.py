@@ -473,7 +473,11 @@ def build_board_with_files(spec: WaferStackSpec) -> BoardGeom:
     """:func:`build_board` plus the wafer-map picture and site list as extra files of the project."""
     g = build_board(spec)
     g.meta["files"] = _files(spec)
-    g.meta["sidecar"] = {**g.meta.get("sidecar", {}), "wafer_whole_sites": spec_wafer_map(spec).whole}
+    m = spec_wafer_map(spec)
+    g.meta["sidecar"] = {**g.meta.get("sidecar", {}), "wafer_whole_sites": m.whole}
+    g.meta["summary"] = [f"{len(spec.dies)} dies, {sum(k == 'blind' for k in g.vias.kind)} TSV columns; wafer map: "
+                         f"{m.whole} whole sites on a {spec.wafer.diameter} mm wafer (pitch {fmt(m.pitch[0])} x "
+                         f"{fmt(m.pitch[1])} mm, {m.mark})"]
     return g
 
 
