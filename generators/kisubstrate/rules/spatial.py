@@ -43,6 +43,7 @@ def cell_pairs(x: np.ndarray, y: np.ndarray, cell: float) -> CellPairs:
     point count (O(n), no search), otherwise by binary search in the sorted occupied cells.
     """
     n = len(x)
+    cell = max(float(cell), 1e-9)
     if n < 2:
         return CellPairs(np.arange(n), np.empty(0, np.int64), np.empty(0, np.int64), cell)
     cx = np.floor((x - x.min()) / cell).astype(np.int64)
