@@ -59,7 +59,7 @@ class LayerMap:
     """Physical copper index → KiCad layer (see the module docstring)."""
 
     def __init__(self, physical: int) -> None:
-        if not 2 <= physical <= 31 and not (physical == 32):
+        if not 2 <= physical <= 32:
             raise ValueError("KiCad supports 2 to 32 copper layers")
         self.physical = physical
         self.kicad_count = physical + (physical % 2)

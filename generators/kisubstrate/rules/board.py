@@ -115,14 +115,13 @@ def check_board(geom: BoardGeom, rules, *, stackup=None, only: tuple[str, ...] |
         rep.checked["annular_ring"] = len(v)
 
     if want("hole_to_hole") and len(v):
-        mech = np.flatnonzero(np.array([k != "micro" for k in v.kind]))
-        z = np.zeros(len(mech))
+        mech = np.flatnonzero(np.array([k != "micro" for k in v.kind], bool))
         hx, hy = v.x[mech], v.y[mech]
         i, j, gap, x, y = capsule_pairs(hx, hy, hx, hy, v.drill[mech] / 2, within=rules.hole_to_hole - TOL)
         for a, b2, g, px, py in zip(mech[i].tolist(), mech[j].tolist(), gap.tolist(), x.tolist(), y.tolist()):
             out.append(Violation("hole_to_hole", (v.key(a), v.key(b2)), (px, py), "drill", g, rules.hole_to_hole,
                                  "drilled holes too close"))
-        rep.checked["hole_to_hole"] = len(mech) + len(z) * 0
+        rep.checked["hole_to_hole"] = len(mech)
 
     if want("copper_to_edge"):
         out += _edge(geom, ax, ay, bx, by, r, layer, src, idx, rules.copper_to_edge)
