@@ -116,19 +116,20 @@ class Xvfb:
             self.stop()
             raise RuntimeError("Xvfb did not start")
         self.display = ":" + data.decode().strip()
+        sock = Path(f"/tmp/.X11-unix/X{data.decode().strip()}")
+        while not sock.exists() and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)  # the socket exists a moment before the first client is served reliably
 
     def env(self) -> dict[str, str]:
         return {"DISPLAY": self.display}
 
-    def screenshot(self, path: Path, crop: str | None = None) -> bool:
-        """Save the screen as PNG with ImageMagick's ``import`` (False when it is missing)."""
-        if not shutil.which("import"):
-            return False
-        cmd = ["import", "-display", self.display, "-window", "root"]
-        if crop:
-            cmd += ["-crop", crop, "+repage"]
-        r = subprocess.run(cmd + ["-depth", "8", "-strip", str(path)], capture_output=True, timeout=60)
-        return r.returncode == 0
+    def screenshot(self, python: str, path: Path, rect: tuple[int, int, int, int]) -> None:
+        """Save a screen rectangle (x, y, w, h) as PNG, grabbed with wx (no ImageMagick needed)."""
+        r = subprocess.run([python, "-c", SCREENSHOT, str(path), *map(str, rect)], capture_output=True, text=True,
+                           timeout=120, env={**os.environ, "DISPLAY": self.display})
+        if r.returncode != 0 or not path.is_file():
+            raise RuntimeError(f"screenshot failed: {r.stderr[-2000:]}")
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -273,5 +274,35 @@ for fp in b.GetFootprints():
     out.append({"ref": fp.GetReference(), "lib": str(fp.GetFPID().GetLibNickname()),
                 "name": str(fp.GetFPID().GetLibItemName()), "ref_visible": fp.Reference().IsVisible(),
                 "value": fp.GetValue(), "value_visible": fp.Value().IsVisible(), "pads": pads})
+print(json.dumps(out))
+"""
+
+
+SCREENSHOT = r"""
+import sys, wx
+app = wx.App(False)
+path, x, y, w, h = sys.argv[1], *map(int, sys.argv[2:6])
+bmp = wx.Bitmap(w, h)
+mem = wx.MemoryDC(bmp)
+mem.Blit(0, 0, w, h, wx.ScreenDC(), x, y)
+mem.SelectObject(wx.NullBitmap)
+assert bmp.SaveFile(path, wx.BITMAP_TYPE_PNG)
+"""
+
+COUNT_COLOUR = r"""
+import json, sys, wx
+app = wx.App(False)
+img = wx.Image(sys.argv[1])
+rects = json.loads(sys.argv[2]); rgb = json.loads(sys.argv[3]); tol = int(sys.argv[4])
+data = img.GetData(); width = img.GetWidth()
+out = []
+for x, y, w, h in rects:
+    n = 0
+    for row in range(y, y + h):
+        for col in range(x, x + w):
+            i = 3 * (row * width + col)
+            if all(abs(data[i + k] - rgb[k]) <= tol for k in range(3)):
+                n += 1
+    out.append(n)
 print(json.dumps(out))
 """
