@@ -3,15 +3,17 @@
 Copied by tests/test_plugin_gui.py into a hermetic HOME's scripting/plugins folder; never
 shipped. Driven by environment variables:
 
-* ``KISUBSTRATE_TEST_PRESS``: JSON list of tooltips (SWIG plugin ``name`` / IPC action ``name``)
-  to press, in order;
+* ``KISUBSTRATE_TEST_PRESS``: JSON list of ``[tooltip, change]`` to press in order: the tooltip
+  (SWIG plugin ``name`` / IPC action ``name`` / a KiCad tool such as ``Undo  (Ctrl+Z)``) and the
+  change in the number of footprints to wait for after the press (+1 for a plugin, -1 for undo);
 * ``KISUBSTRATE_TEST_STATUS``: JSON file this writes its progress to (tools seen with their screen
   rectangles, presses, footprints on the board, errors);
 * ``KISUBSTRATE_TEST_GO``: file whose existence lets it start pressing (the test takes its
   screenshot of the idle toolbar first).
 
 A press posts ``wxEVT_TOOL`` for the tool to the frame: the same path as a click (undo entry,
-view refresh). After each press it waits until the board holds one more footprint.
+view refresh); KiCad's own tools get it on their toolbar. After each press it waits for the
+expected change in the number of footprints.
 """
 
 import json
@@ -66,16 +68,16 @@ def _footprints():
     return [(fp.GetReference(), str(fp.GetFPID().GetLibItemName()), len(fp.Pads())) for fp in board.GetFootprints()]
 
 
-def _press(tool):
+def _press(tool, kicad_tool):
     top, toolbar, tool_id, _ = tool
     evt = wx.CommandEvent(wx.wxEVT_TOOL, tool_id)
     evt.SetEventObject(toolbar)
     evt.SetInt(0)
-    wx.PostEvent(top, evt)
+    wx.PostEvent(toolbar if kicad_tool else top, evt)
 
 
-pending = list(PRESS)
-current = {"name": None, "since": 0.0, "count": 0}
+pending = [tuple(p) for p in PRESS]
+current = {"name": None, "since": 0.0, "count": 0, "change": 1}
 
 
 def _poll():
@@ -85,7 +87,7 @@ def _poll():
         tools = _tools() if ready else {}
         state["tools"] = {k: v[3] for k, v in tools.items()}
         state["footprints"] = _footprints() if ready else []
-        if state["stage"] == "waiting" and ready and all(p in tools for p in PRESS):
+        if state["stage"] == "waiting" and ready and all(p[0] in tools for p in PRESS):
             state["stage"] = "ready"
             state["ready_after_s"] = round(time.time() - state["t0"], 2)
         if state["stage"] == "ready" and (not GO or os.path.exists(GO)):
@@ -98,14 +100,16 @@ def _poll():
                     state["saved"] = board.GetFileName()
                     _write()
                     return
-                name = pending.pop(0)
-                current.update(name=name, since=time.time(), count=len(state["footprints"]))
-                _press(tools[name])
+                name, change = pending.pop(0)
+                current.update(name=name, since=time.time(), count=len(state["footprints"]), change=change)
+                _press(tools[name], kicad_tool=name.startswith(("Undo", "Redo")))
                 state["pressed"].append(name)
-            elif len(state["footprints"]) > current["count"]:
+            elif len(state["footprints"]) == current["count"] + current["change"]:
+                state.setdefault("after_press", []).append([current["name"], list(state["footprints"])])
                 current["name"] = None
             elif time.time() - current["since"] > PRESS_TIMEOUT:
-                state["errors"].append(f"no footprint appeared {PRESS_TIMEOUT:.0f} s after pressing {current['name']!r}")
+                state["errors"].append(f"footprints did not change by {current['change']} within {PRESS_TIMEOUT:.0f} s "
+                                       f"after pressing {current['name']!r}")
                 state["stage"] = "failed"
                 _write()
                 return

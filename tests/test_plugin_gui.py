@@ -32,6 +32,7 @@ pytestmark = [pytest.mark.gui, pytest.mark.kicad]
 IPC_BUTTON = "Package footprint…"
 SUBSTRATE_BUTTON = "Package substrate…"
 SWIG_BUTTON = "kisubstrate: package footprint from spec"
+UNDO, REDO = "Undo  (Ctrl+Z)", "Redo  (Ctrl+Y)"
 BUTTON_TIMEOUT = float(os.environ.get("KISUBSTRATE_BUTTON_TIMEOUT", "180"))
 DOCS = ROOT / "docs"
 SPEC = """packages:
@@ -216,7 +217,8 @@ def test_buttons_in_pcbnew_place_checked_footprints(gui_env, tmp_path):
     env = {"KISUBSTRATE_PLUGIN_SPEC": str(spec), "KISUBSTRATE_PLUGIN_AUTO": "1",
            "KISUBSTRATE_PLUGIN_LOG": str(log), "KISUBSTRATE_PLUGIN_LIBRARY": str(chosen_lib),
            "KISUBSTRATE_CLI": str(gui_env.venv / "bin" / "kisubstrate"),
-           "KISUBSTRATE_TEST_PRESS": json.dumps([IPC_BUTTON, SWIG_BUTTON]),
+           # the IPC commit is one undo step: Undo removes the whole footprint, Redo brings it back
+           "KISUBSTRATE_TEST_PRESS": json.dumps([[IPC_BUTTON, 1], [UNDO, -1], [REDO, 1], [SWIG_BUTTON, 1]]),
            "KISUBSTRATE_TEST_STATUS": str(status), "KISUBSTRATE_TEST_GO": str(go)}
     xvfb = H.Xvfb()
     pcb = H.Pcbnew(board, home, tmp, xvfb, env)
@@ -246,6 +248,8 @@ def test_buttons_in_pcbnew_place_checked_footprints(gui_env, tmp_path):
     assert min(gold) >= 8, gold
     _update_doc(shot, "pcbnew-toolbar.png")
 
+    steps = [(name, [f[0] for f in fps]) for name, fps in st["after_press"]]
+    assert steps == [(IPC_BUTTON, ["U1"]), (UNDO, []), (REDO, ["U1"]), (SWIG_BUTTON, ["U2", "U1"])], steps
     records = [json.loads(line) for line in log.read_text().splitlines()]
     assert [r["action"] for r in records] == ["footprint", "swig"] and all(r["ok"] for r in records), records
     # the IPC dialog also saved into the chosen library: the same bytes as the CLI writes
