@@ -104,6 +104,49 @@ def grid_pairs(x: np.ndarray, y: np.ndarray, cell: float) -> tuple[np.ndarray, n
     return np.concatenate(out_i), np.concatenate(out_j)
 
 
+def grid_join(x1: np.ndarray, y1: np.ndarray, x2: np.ndarray, y2: np.ndarray, cell: float
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i in set 1, j in set 2) of points in the same or adjacent square cells (mm).
+
+    Every cross pair closer than ``cell`` is among them (a bipartite :func:`grid_pairs`).
+    """
+    if not len(x1) or not len(x2):
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    ox, oy = min(x1.min(), x2.min()), min(y1.min(), y2.min())
+    c1x = np.floor((x1 - ox) / cell).astype(np.int64) + 1
+    c1y = np.floor((y1 - oy) / cell).astype(np.int64) + 1
+    c2x = np.floor((x2 - ox) / cell).astype(np.int64) + 1
+    c2y = np.floor((y2 - oy) / cell).astype(np.int64) + 1
+    span = int(max(c1y.max(), c2y.max())) + 2
+    k1, k2 = c1x * span + c1y, c2x * span + c2y
+    order = np.argsort(k2, kind="stable")
+    sk2 = k2[order]
+    ncell = (int(max(c1x.max(), c2x.max())) + 2) * span + span + 2
+    dense = ncell <= 8 * (len(x1) + len(x2)) + 4096
+    if dense:
+        counts_of = np.bincount(sk2, minlength=ncell)
+        starts_of = np.cumsum(counts_of) - counts_of
+    out_i, out_j = [], []
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            target = k1 + (dx * span + dy)
+            if dense:
+                lo, cnt = starts_of[target], counts_of[target]
+            else:
+                lo = np.searchsorted(sk2, target, "left")
+                cnt = np.searchsorted(sk2, target, "right") - lo
+            src = np.flatnonzero(cnt)
+            if not len(src):
+                continue
+            cnt = cnt[src]
+            total = int(cnt.sum())
+            out_i.append(np.repeat(src, cnt))
+            out_j.append(order[np.repeat(lo[src], cnt) + (np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt))])
+    if not out_i:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    return np.concatenate(out_i), np.concatenate(out_j)
+
+
 def capsule_pairs(ax, ay, bx, by, r, *, within: float, piece: float | None = None,
                   net: np.ndarray | None = None
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -111,8 +154,10 @@ def capsule_pairs(ax, ay, bx, by, r, *, within: float, piece: float | None = Non
 
     With ``net`` (int per capsule, 0 = no net), pairs of one non-zero net are skipped early.
 
-    Long segments are cut into pieces of at most ``piece`` mm for the spatial hash only
-    (candidates come from piece midpoints); distances are exact on the whole capsules.
+    Circles (zero-length capsules) are paired in a grid sized to them; segments are cut into
+    pieces of at most ``piece`` mm for the spatial hash only (candidates come from piece
+    midpoints) and joined with the circles and with each other in a grid sized to the pieces.
+    Distances are exact on the whole capsules.
 
     Returns:
         (i, j, gap, x, y): gap may be negative (overlap); (x, y) is where the two come closest.
@@ -121,25 +166,46 @@ def capsule_pairs(ax, ay, bx, by, r, *, within: float, piece: float | None = Non
     empty = np.empty(0, np.int64)
     if n < 2:
         return empty, empty, np.empty(0), np.empty(0), np.empty(0)
-    reach = 2 * float(r.max()) + max(within, 0.0)
-    piece = piece if piece is not None else max(2 * reach, 0.05)
-    length = np.hypot(bx - ax, by - ay)
-    parts = np.maximum(np.ceil(length / piece).astype(np.int64), 1)
-    owner = np.repeat(np.arange(n), parts)
-    k = np.arange(len(owner)) - np.repeat(np.cumsum(parts) - parts, parts)
-    t = (k + 0.5) / parts[owner]
-    mx = ax[owner] + (bx - ax)[owner] * t
-    my = ay[owner] + (by - ay)[owner] * t
-    plen = float((length / parts).max())
-    pi, pj = grid_pairs(mx, my, plen + reach + 1e-9)
-    i, j = owner[pi], owner[pj]
+    w = max(within, 0.0)
+    seg = (ax != bx) | (ay != by)
+    C, S = np.flatnonzero(~seg), np.flatnonzero(seg)
+    rc = float(r[C].max()) if len(C) else 0.0
+    rs = float(r[S].max()) if len(S) else 0.0
+    parts_i, parts_j = [], []
+    if len(C) > 1:  # circle - circle
+        ci, cj = grid_pairs(ax[C], ay[C], 2 * rc + w + 1e-9)
+        parts_i.append(C[ci])
+        parts_j.append(C[cj])
+    multi = False
+    if len(S):
+        reach = 2 * max(rs, rc) + w
+        piece = piece if piece is not None else max(2 * reach, 0.05)
+        length = np.hypot(bx[S] - ax[S], by[S] - ay[S])
+        parts = np.maximum(np.ceil(length / piece).astype(np.int64), 1)
+        multi = bool((parts > 1).any())
+        owner = np.repeat(S, parts)
+        k = np.arange(len(owner)) - np.repeat(np.cumsum(parts) - parts, parts)
+        t = (k + 0.5) / np.repeat(parts, parts)
+        mx = ax[owner] + (bx - ax)[owner] * t
+        my = ay[owner] + (by - ay)[owner] * t
+        half = float((length / parts).max()) / 2
+        pi, pj = grid_pairs(mx, my, 2 * half + 2 * rs + w + 1e-9)  # segment - segment
+        parts_i.append(owner[pi])
+        parts_j.append(owner[pj])
+        if len(C):  # segment - circle
+            qi, qj = grid_join(mx, my, ax[C], ay[C], half + rs + rc + w + 1e-9)
+            parts_i.append(owner[qi])
+            parts_j.append(C[qj])
+    if not parts_i:
+        return empty, empty, np.empty(0), np.empty(0), np.empty(0)
+    i, j = np.concatenate(parts_i), np.concatenate(parts_j)
     lo, hi = np.minimum(i, j), np.maximum(i, j)
     keep = lo != hi
     if net is not None:
         keep &= (net[lo] != net[hi]) | (net[lo] == 0)
     i, j = lo[keep], hi[keep]
     # cheap bounding-box rejection before the exact distance
-    g = r + within / 2
+    g = r + w / 2
     x0, x1 = np.minimum(ax, bx) - g, np.maximum(ax, bx) + g
     y0, y1 = np.minimum(ay, by) - g, np.maximum(ay, by) + g
     keep = (x0[i] <= x1[j]) & (x0[j] <= x1[i]) & (y0[i] <= y1[j]) & (y0[j] <= y1[i])
@@ -147,7 +213,7 @@ def capsule_pairs(ax, ay, bx, by, r, *, within: float, piece: float | None = Non
     d, x, y = segment_segment_distance(ax[i], ay[i], bx[i], by[i], ax[j], ay[j], bx[j], by[j])
     gap = d - r[i] - r[j]
     keep = np.flatnonzero(gap < within)
-    if len(owner) > n and len(keep):  # pieces of one pair may meet several times: keep each pair once
+    if multi and len(keep):  # pieces of one pair may meet several times: keep each pair once
         _, first = np.unique(i[keep] * n + j[keep], return_index=True)
         keep = keep[np.sort(first)]
     return i[keep], j[keep], gap[keep], x[keep], y[keep]
