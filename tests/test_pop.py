@@ -209,3 +209,31 @@ def test_cli_prints_the_zstack(cli_runner, tmp_path):
     assert "cavity 6.4 x 6.4 mm, depth 0.418 mm" in out
     written = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("."))
     assert sum(name.endswith("-fab-notes.txt") for name in written) == 2 and len(written) == 10
+
+
+def test_ball_map_nets_reach_the_top_lands_and_conflicts_are_refused(tmp_path, cli_runner):
+    """Without a memory map, the bottom ball map names the pass-through nets; a top-land map that
+    disagrees on the same via is an input error (exit 2)."""
+    for csv in ("pop_u2_bumps.csv",):
+        (tmp_path / csv).write_text((EXAMPLES / csv).read_text())
+    text = EXAMPLE.read_text().replace("      ball_map: pop_top_map.csv\n", "")
+    # top land B2 is on the outer PoP ring (a pass-through via, no chip on it)
+    spec0 = load_specs([EXAMPLE])[0].spec
+    b0 = build_substrate(spec0).board
+    top = {b0.pads.name[i]: xy(b0, i) for i in by_owner(b0, "POP")}
+    balls = {xy(b0, i): b0.pads.name[i] for i in by_owner(b0, "BALLS")}
+    ball_b2 = balls[top["B2"]]  # the ball below it has another name (the bottom grid is larger)
+    (tmp_path / "balls.csv").write_text(f"ball,net\n{ball_b2},VDDQ_B2\n")
+    spec = tmp_path / "ok.yaml"
+    spec.write_text(text.replace("      mask: smd\n    top_lands:", "      mask: smd\n      ball_map: balls.csv\n"
+                                 "    top_lands:", 1))
+    b = build_substrate(load_specs([spec])[0].spec).board
+    land = [i for i in by_owner(b, "POP") if b.pads.name[i] == "B2"][0]
+    assert b.nets[b.pads.net[land]] == "VDDQ_B2"
+    (tmp_path / "top.csv").write_text("ball,net\nB2,OTHER\n")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(spec.read_text().replace("      mask: smd\n    top_package", "      mask: smd\n"
+                                            "      ball_map: top.csv\n    top_package"))
+    assert bad.read_text().count("top.csv") == 1
+    code, _out, err = cli_runner("substrate", bad, "-o", tmp_path / "out")
+    assert code == 2 and "VDDQ_B2" in err and "OTHER" in err
