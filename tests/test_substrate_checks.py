@@ -148,3 +148,28 @@ def test_zone_fill_fractured_like_kicad():
     rings = _hole_free(stacked)
     assert len(rings) == 1 and shapely.Polygon(rings[0]).area == pytest.approx(stacked.area)
     assert shapely.Polygon(rings[0]).buffer(0).equals(stacked)
+
+
+def test_shared_nets_refused_except_the_carrier(tmp_path):
+    """GND on several balls: refused naming the net (the router is one pad to one ball), unless GND is
+    the carrier net, whose balls are joined by the carrier plane through microvia columns."""
+    from kisubstrate.api import validate_spec
+    from kisubstrate.model.errors import SpecError
+    from kisubstrate.substrate_api import build_substrate
+
+    (tmp_path / "balls.csv").write_text("ball,net\nC1,GND\nC5,GND\nA3,GND\n")
+    data = {"family": "buildup", "name": "GNDS", "body": [6, 6],
+            "stackup": {"layers": [{"copper": 0.015}, {"dielectric": 0.035}, {"copper": 0.015},
+                                   {"dielectric": 0.035}, {"copper": 0.015}]},
+            "dies": [{"size": [1.6, 1.6], "pads": {"peripheral": {"per_side": 2, "pitch": 0.4}}}],
+            "terminals": {"pitch": 1.0, "layout": [5, 5], "ball_diameter": 0.5, "ball_map": "balls.csv"}}
+    with pytest.raises(SpecError, match="net GND joins A3, C1, C5"):
+        build_substrate(validate_spec({**data, "carrier": {"net": "CARRIER"}}, base_dir=str(tmp_path)))
+    result = build_substrate(validate_spec({**data, "carrier": {"net": "GND", "balls": "none"}},
+                                           base_dir=str(tmp_path)))
+    assert result.report.ok, result.report.text()
+    b = result.board
+    gnd = b.nets.index("GND")
+    balls = sorted(b.pads.name[i] for i in np.flatnonzero(b.pads.net == gnd))
+    assert balls == ["A3", "C1", "C5"]
+    assert int((b.vias.net == gnd).sum()) == 3 * 2  # one 2-hop column per GND ball

@@ -195,6 +195,22 @@ def build_board(spec: BuildupSpec) -> BoardGeom:
     for i, (die, p, *_r) in enumerate(pads):
         name = p.net or ball_net.get(sites.names[target[i]]) or f"{die.name}_{p.name}"
         net_of_site[target[i]] = b.net(name)
+    # one die pad to one ball per net: a net shared by several pads or balls would stay open
+    # (only the carrier net may sit on several balls: the carrier plane joins them)
+    carrier_name = spec.carrier.net if spec.carrier is not None else None
+    members: dict[str, list[str]] = {}
+    net_name = {code: name for name, code in b._nets.items()}
+    for i, (die, p, *_r) in enumerate(pads):
+        members.setdefault(net_name[net_of_site[target[i]]], []).append(f"{die.name}.{p.name}")
+    for name, net in ball_net.items():
+        if net and net != carrier_name:
+            members.setdefault(net, []).append(name)
+    shared = sorted(n for n, m in members.items() if len(set(m)) > 2 or
+                    (len(set(m)) == 2 and sum("." in x for x in set(m)) != 1))
+    if shared:
+        raise SpecError(f"net {shared[0]} joins {', '.join(sorted(set(members[shared[0]]))[:6])}: the build-up "
+                        "router connects one die pad to one ball per net (shared power/ground nets other "
+                        f"than the carrier net '{carrier_name}' are not routed)", field="terminals.ball_map")
 
     # -- via per hop at ball pitch: a microvia, or a blind/buried via where a microvia cannot cross
     # the dielectric (IPC-2226 depth / aspect ratio, e.g. a core) and the spec gives vias.blind
@@ -274,21 +290,26 @@ def build_board(spec: BuildupSpec) -> BoardGeom:
 def _carrier_sites(spec, b: BoardBuilder, sites, net_of_site, ball_net, plane, micro, clearance) -> list[int]:
     """Ball sites tied to the carrier: unused balls under the plane whose column clears the routing."""
     want = spec.carrier.balls
+    # balls the ball map puts on the carrier net always get a column
+    mapped = [i for i in range(len(sites.names))
+              if ball_net.get(sites.names[i]) == spec.carrier.net and i not in net_of_site]
     if want == "none":
-        return []
+        return mapped
     free = [i for i in range(len(sites.names)) if i not in net_of_site and not ball_net.get(sites.names[i])]
     if isinstance(want, list):
         index = {n: i for i, n in enumerate(sites.names)}
         unknown = [n for n in want if n not in index]
         if unknown:
             raise SpecError(f"carrier balls not on the grid: {', '.join(unknown[:5])}", field="carrier.balls")
-        taken = [n for n in want if index[n] not in free]
+        taken = [n for n in want if index[n] not in free and index[n] not in mapped]
         if taken:
             raise SpecError(f"carrier balls already carry a signal: {', '.join(taken[:5])}", field="carrier.balls")
-        return [index[n] for n in want]
+        return sorted(set(mapped) | {index[n] for n in want})
     inner = shapely.buffer(plane, -micro.pad / 2)
-    if inner.is_empty or not free:
-        return []
+    if inner.is_empty:
+        return mapped
+    if not free:
+        return mapped
     free = np.array(free)
     ok = shapely.contains_xy(inner, sites.x[free], sites.y[free])
     # clear every existing track and via on the layers the column crosses
@@ -304,7 +325,7 @@ def _carrier_sites(spec, b: BoardBuilder, sites, net_of_site, ball_net, plane, m
         d, _, _ = segment_segment_distance(px[:, None], py[:, None], px[:, None], py[:, None],
                                            segs[None, :, 0], segs[None, :, 1], segs[None, :, 2], segs[None, :, 3])
         ok &= (d - segs[None, :, 4] >= reach + 1e-6).all(axis=1)
-    return free[ok].tolist()
+    return sorted(set(mapped) | set(free[ok].tolist()))
 
 
 def build_footprint(spec: BuildupSpec):
