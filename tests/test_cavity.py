@@ -121,6 +121,9 @@ def test_cavity_object_is_written_for_kicad(tmp_path):
     for side in ("top", "right", "bottom", "left"):
         assert '(layer "In1.Cu")' in named[f"cavity_wall_{side}"]
         assert "(tracks allowed) (vias not_allowed) (pads not_allowed)" in named[f"cavity_wall_{side}"]
+    # heat plate: B.Cu zone over the body inside the 0.25 mm edge rule (+10 um), bare under a B.Mask opening
+    assert re.search(r'\(gr_poly \(pts \(xy 4\.64 -4\.64\)[^\n]*\(fill yes\) \(layer "B\.Mask"\)', pcb)
+    assert '(filled_polygon (layer "B.Cu") (pts (xy -4.74 -4.74)' in pcb
     dru = files[f"{name}.kicad_dru"]
     for rule in ("cavity_removed_layers", "cavity_wall_clearance", "sidewall_holes"):
         assert f'(rule "{rule}"' in dru

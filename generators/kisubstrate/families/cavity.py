@@ -134,6 +134,8 @@ class HeatPlate(SpecModel):
     """Heat-radiating plate on L3: a copper zone over the body (inside the edge clearance)."""
 
     net: str | None = Field(None, max_length=60, description="default: the die mounting pad's net")
+    exposed: bool = Field(True, description="open the solder mask over the plate (B.Mask opening)")
+    mask_inset: float = length("mask opening inside the plate edge", ge=0, gt=None, le=3, default=0.1)
 
 
 class Encapsulation(SpecModel):
@@ -393,6 +395,9 @@ def build_board(spec: CavitySpec) -> BoardGeom:
     if spec.heat_plate is not None:
         plate = body.buffer(-(rules.copper_to_edge + 0.01), join_style="mitre")
         b.zones.append(Zone(name="heat_plate", layers=(2,), outline=plate, net=b.net(spec.plate_net), fill=plate))
+        if spec.heat_plate.exposed:  # solder-mask opening: bare plate for a heat sink / thermal interface
+            opening = plate.buffer(-spec.heat_plate.mask_inset, join_style="mitre")
+            b.drawings.append(Drawing(_poly_pts(opening), "B.Mask", width=0.0, fill=True, label="heat plate opening"))
 
     # -- the cavity: rule areas, drawings, notes --------------------------------------------------------
     forbid = {"tracks": False, "vias": False, "pads": False, "copperpour": False, "footprints": True}

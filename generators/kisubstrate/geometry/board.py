@@ -122,6 +122,7 @@ class Drawing:
     label: str = ""
     text: str = ""  # non-empty: a text item at points[0] (height ``size`` mm), e.g. a fabrication note
     size: float = 0.3
+    fill: bool = False  # a filled polygon (e.g. a solder-mask opening on F.Mask / B.Mask)
 
 
 @dataclass

@@ -150,8 +150,8 @@ def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0) -> 
                      f'(uuid "{item_uuid(name, f"drawing/{k}")}") (effects (font (size {fmt(d.size)} {fmt(d.size)}) '
                      f"(thickness {fmt(round(d.size / 6, 4))})) (justify left)))")
         elif d.closed:
-            L.append(f"\t(gr_poly (pts {_pts(d.points)}) (stroke (width {fmt(d.width)}) (type solid)) (fill no) "
-                     f'(layer "{d.layer}") (uuid "{item_uuid(name, f"drawing/{k}")}"))')
+            L.append(f"\t(gr_poly (pts {_pts(d.points)}) (stroke (width {fmt(d.width)}) (type solid)) "
+                     f'(fill {"yes" if d.fill else "no"}) (layer "{d.layer}") (uuid "{item_uuid(name, f"drawing/{k}")}"))')
         else:
             for j, ((xa, ya), (xb, yb)) in enumerate(zip(d.points, d.points[1:])):
                 L.append(f"\t(gr_line (start {fmt(xa)} {fmt(ya)}) (end {fmt(xb)} {fmt(yb)}) (stroke (width "
