@@ -5,7 +5,8 @@ shipped. Driven by environment variables:
 
 * ``KISUBSTRATE_TEST_PRESS``: JSON list of ``[tooltip, change]`` to press in order: the tooltip
   (SWIG plugin ``name`` / IPC action ``name`` / a KiCad tool such as ``Undo  (Ctrl+Z)``) and the
-  change in the number of footprints to wait for after the press (+1 for a plugin, -1 for undo);
+  change in the number of footprints to wait for after the press (+1 for a plugin, -1 for undo),
+  or ``"log:N"``: wait until ``$KISUBSTRATE_PLUGIN_LOG`` has N lines (actions that add nothing);
 * ``KISUBSTRATE_TEST_STATUS``: JSON file this writes its progress to (tools seen with their screen
   rectangles, presses, footprints on the board, errors);
 * ``KISUBSTRATE_TEST_GO``: file whose existence lets it start pressing (the test takes its
@@ -76,6 +77,15 @@ def _press(tool, kicad_tool):
     wx.PostEvent(toolbar if kicad_tool else top, evt)
 
 
+def _changed(footprints, cur):
+    change = cur["change"]
+    if isinstance(change, str) and change.startswith("log:"):
+        log = os.environ.get("KISUBSTRATE_PLUGIN_LOG", "")
+        lines = open(log).read().splitlines() if log and os.path.exists(log) else []
+        return len(lines) >= int(change[4:])
+    return len(footprints) == cur["count"] + change
+
+
 pending = [tuple(p) for p in PRESS]
 current = {"name": None, "since": 0.0, "count": 0, "change": 1}
 
@@ -104,7 +114,7 @@ def _poll():
                 current.update(name=name, since=time.time(), count=len(state["footprints"]), change=change)
                 _press(tools[name], kicad_tool=name.startswith(("Undo", "Redo")))
                 state["pressed"].append(name)
-            elif len(state["footprints"]) == current["count"] + current["change"]:
+            elif _changed(state["footprints"], current):
                 state.setdefault("after_press", []).append([current["name"], list(state["footprints"])])
                 current["name"] = None
             elif time.time() - current["since"] > PRESS_TIMEOUT:

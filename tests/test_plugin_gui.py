@@ -73,13 +73,17 @@ def gui_env(pytestconfig):
                            setup_s=time.perf_counter() - t0)
 
 
+DISPLAY_ERRORS = ("unable to initialize wxWidgets", "Unable to access the X Display", "cannot open display",
+                  "without a display connection")
+
+
 def _run(python: str, script: str, *args: str, env: dict | None = None, timeout: float = 300) -> dict:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHONPATH", "KISUBSTRATE_PLUGIN"))}
     full_env.update(env or {})
     for _ in range(3):  # a GUI client now and then fails to open a fresh Xvfb display: retry that only
         r = subprocess.run([python, "-c", script, *args], capture_output=True, text=True, timeout=timeout,
                            env=full_env, cwd=str(ROOT))
-        if "unable to initialize wxWidgets" not in r.stderr and "Unable to access the X Display" not in r.stderr:
+        if not any(m in r.stderr for m in DISPLAY_ERRORS):
             break
         time.sleep(1)
     assert r.returncode == 0, f"script failed:\n{r.stdout[-2000:]}\n{r.stderr[-4000:]}"
@@ -218,7 +222,10 @@ def test_buttons_in_pcbnew_place_checked_footprints(gui_env, tmp_path):
            "KISUBSTRATE_PLUGIN_LOG": str(log), "KISUBSTRATE_PLUGIN_LIBRARY": str(chosen_lib),
            "KISUBSTRATE_CLI": str(gui_env.venv / "bin" / "kisubstrate"),
            # the IPC commit is one undo step: Undo removes the whole footprint, Redo brings it back
-           "KISUBSTRATE_TEST_PRESS": json.dumps([[IPC_BUTTON, 1], [UNDO, -1], [REDO, 1], [SWIG_BUTTON, 1]]),
+           "KISUBSTRATE_TEST_PRESS": json.dumps([[IPC_BUTTON, 1], [UNDO, -1], [REDO, 1], [SWIG_BUTTON, 1],
+                                                 [SUBSTRATE_BUTTON, "log:3"]]),
+           "KISUBSTRATE_PLUGIN_SUBSTRATE_SPEC": str(EXAMPLES / "buildup.yaml"),
+           "KISUBSTRATE_PLUGIN_OUTPUT": str(tmp_path / "substrate"),
            "KISUBSTRATE_TEST_STATUS": str(status), "KISUBSTRATE_TEST_GO": str(go)}
     xvfb = H.Xvfb()
     pcb = H.Pcbnew(board, home, tmp, xvfb, env)
@@ -249,9 +256,15 @@ def test_buttons_in_pcbnew_place_checked_footprints(gui_env, tmp_path):
     _update_doc(shot, "pcbnew-toolbar.png")
 
     steps = [(name, [f[0] for f in fps]) for name, fps in st["after_press"]]
-    assert steps == [(IPC_BUTTON, ["U1"]), (UNDO, []), (REDO, ["U1"]), (SWIG_BUTTON, ["U2", "U1"])], steps
+    assert steps == [(IPC_BUTTON, ["U1"]), (UNDO, []), (REDO, ["U1"]), (SWIG_BUTTON, ["U2", "U1"]),
+                     (SUBSTRATE_BUTTON, ["U2", "U1"])], steps
     records = [json.loads(line) for line in log.read_text().splitlines()]
-    assert [r["action"] for r in records] == ["footprint", "swig"] and all(r["ok"] for r in records), records
+    assert [r["action"] for r in records] == ["footprint", "swig", "substrate"], records
+    assert all(r["ok"] for r in records), records
+    # "Package substrate…" wrote the build-up example's substrate project where it said
+    boards = sorted((tmp_path / "substrate").rglob("*.kicad_pcb"))
+    assert len(boards) == 1 and str(tmp_path / "substrate") in records[2]["message"], records[2]
+    assert boards[0].name in records[2]["message"]
     # the IPC dialog also saved into the chosen library: the same bytes as the CLI writes
     geom = build_footprints(load_specs([spec])[0].spec)[0]
     assert (chosen_lib / "TEST_BGA-4_3x3mm.kicad_mod").read_text() == geom.text()

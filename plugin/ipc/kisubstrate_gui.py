@@ -273,7 +273,8 @@ class SpecDialog(wx.Dialog):
 
 # ---------------------------------------------------------------------------------------------
 def _initial(mode: str) -> tuple[str | None, dict[str, Any], str]:
-    spec = os.environ.get(actions.TEST_SPEC_ENV)
+    spec = (os.environ.get(actions.TEST_SUBSTRATE_SPEC_ENV) if mode == "substrate" else None) \
+        or os.environ.get(actions.TEST_SPEC_ENV)
     if spec:
         family, values, base = first_package(spec)
         return family, values, base

@@ -30,6 +30,8 @@ TEST_AUTO_ENV = "KISUBSTRATE_PLUGIN_AUTO"
 """Environment variable: ``1`` makes the dialogs accept themselves (non-interactive test mode)."""
 TEST_LIBRARY_ENV = "KISUBSTRATE_PLUGIN_LIBRARY"
 """Environment variable: a ``.pretty`` folder the footprint dialog also saves into."""
+TEST_SUBSTRATE_SPEC_ENV = "KISUBSTRATE_PLUGIN_SUBSTRATE_SPEC"
+"""Environment variable: the spec file the substrate dialog pre-fills from (else ``KISUBSTRATE_PLUGIN_SPEC``)."""
 TEST_OUTPUT_ENV = "KISUBSTRATE_PLUGIN_OUTPUT"
 """Environment variable: the substrate dialog's output folder."""
 TEST_LOG_ENV = "KISUBSTRATE_PLUGIN_LOG"
@@ -139,20 +141,26 @@ def write_substrate(spec: dict[str, Any], output: str | Path, *, base_dir: str =
                 else "; this kisubstrate version has no substrate families yet")
         return SubstrateOutcome(False, f"family '{family}' has no substrate (footprint only){hint}")
     output = Path(output)
-    with tempfile.TemporaryDirectory(prefix="kisubstrate-plugin-") as tmp:
-        spec_file = Path(tmp) / "spec.yaml"
-        data = {k: (str(Path(base_dir) / v) if k in ("ball_map", "rules") and isinstance(v, str)
-                    and v.endswith((".csv", ".yaml", ".yml")) and not os.path.isabs(v) else v)
-                for k, v in spec.items()}
-        spec_file.write_text(yaml.safe_dump({"packages": [data]}, sort_keys=False), encoding="utf-8")
-        before = {p for p in output.rglob("*") if p.is_file()} if output.exists() else set()
-        cmd = [sys.executable, "-m", "kisubstrate.cli", "substrate", str(spec_file), "-o", str(output)]
-        # the same kisubstrate as this process (a checkout, a venv or the PCM-vendored copy)
-        import kisubstrate
+    # the spec is written beside its side files (ball maps, rule files …) so relative paths still
+    # resolve; into a temporary folder when that folder is read-only
+    text = yaml.safe_dump({"packages": [spec]}, sort_keys=False)
+    before = {p for p in output.rglob("*") if p.is_file()} if output.exists() else set()
+    import kisubstrate
 
-        here = str(Path(kisubstrate.__file__).resolve().parent.parent)
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)}
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    here = str(Path(kisubstrate.__file__).resolve().parent.parent)  # the same kisubstrate as this process
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)}
+    with tempfile.TemporaryDirectory(prefix="kisubstrate-plugin-") as tmp:
+        spec_file = Path(base_dir) / f".kisubstrate-plugin-{os.getpid()}.yaml"
+        try:
+            spec_file.write_text(text, encoding="utf-8")
+        except OSError:
+            spec_file = Path(tmp) / "spec.yaml"
+            spec_file.write_text(text, encoding="utf-8")
+        try:
+            cmd = [sys.executable, "-m", "kisubstrate.cli", "substrate", str(spec_file), "-o", str(output)]
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        finally:
+            spec_file.unlink(missing_ok=True)
     text = (proc.stdout + proc.stderr).strip()
     if proc.returncode == 2 and "No such command" in text:
         return SubstrateOutcome(False, "this kisubstrate has no 'substrate' command yet; update kisubstrate")
