@@ -382,3 +382,22 @@ def test_offset_die_keeps_fingers_at_their_gap():
         else:
             inner = x + w / 2 if x < 0.4 else x - w / 2
             assert abs(inner - (edges["left"] if x < 0.4 else edges["right"])) == pytest.approx(0.35)
+
+
+@pytest.mark.kicad
+def test_rectangular_cavity_with_uneven_die_edges_is_drc_clean(kicad_cli, tmp_path):
+    text = EXAMPLE.read_text()
+    for old, new in (("body: [10.0, 10.0]", "body: [12.0, 9.0]"), ("layout: [12, 12]", "layout: [14, 10]"),
+                     ("cavity: {size: [6.4, 6.4]", "cavity: {size: [8.0, 4.8]"),
+                     ("size: [4.0, 4.0]", "size: [5.0, 2.6]"), ("per_side: 11,", "per_side: [12, 5, 12, 5],"),
+                     ("name: CAVITY-80_10.0x10.0mm_Cavity6.4x6.4mm_Die4.0x4.0mm_P0.8mm", "name: CAVITY-RECT")):
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    spec_file = tmp_path / "rect.yaml"
+    spec_file.write_text(text)
+    result = build_substrate(load_specs([spec_file])[0].spec)
+    assert result.report.ok, result.report.text()
+    fingers = [i for i, o in enumerate(result.board.pads.owner) if o == "U1"]
+    assert len(fingers) == 34 and len(np.flatnonzero(result.board.vias.top == 0)) == 34
+    report = kicad_drc(kicad_cli, write_result(result, tmp_path / "out"))
+    assert report["violations"] == [] and report["unconnected_items"] == []
