@@ -21,9 +21,12 @@ import json
 import os
 import time
 
-import pcbnew
-import wx
-import wx.aui
+try:
+    import pcbnew
+    import wx
+    import wx.aui
+except ImportError:  # imported outside pcbnew (pytest's doctest collection): stay inert
+    pcbnew = None
 
 PRESS = json.loads(os.environ.get("KISUBSTRATE_TEST_PRESS", "[]"))
 STATUS = os.environ.get("KISUBSTRATE_TEST_STATUS", "")
@@ -135,5 +138,5 @@ def _poll():
     wx.CallLater(250, _poll)
 
 
-if PRESS and STATUS:
+if pcbnew is not None and PRESS and STATUS:
     wx.CallLater(500, _poll)

@@ -331,7 +331,7 @@ def run_action(mode: str) -> int:
     ev = dlg.evaluation
     record["summary"] = ev.summary() if ev else ""
     if answer != wx.ID_OK or ev is None or not ev.ok:
-        record["error"] = "cancelled" if answer != wx.ID_OK else record["summary"]
+        record["error"] = record["summary"] if (auto or answer == wx.ID_OK) else "cancelled"
         actions.log_action(record)
         dlg.Destroy()
         return 0 if answer != wx.ID_OK else 1
