@@ -401,3 +401,29 @@ def test_rectangular_cavity_with_uneven_die_edges_is_drc_clean(kicad_cli, tmp_pa
     assert len(fingers) == 34 and len(np.flatnonzero(result.board.vias.top == 0)) == 34
     report = kicad_drc(kicad_cli, write_result(result, tmp_path / "out"))
     assert report["violations"] == [] and report["unconnected_items"] == []
+
+
+@pytest.mark.kicad
+def test_rounded_cavity_corners(kicad_cli, tmp_path):
+    """A routed cavity with 0.5 mm corner radius: the rule area covers the true rounded outline (edges
+    tangent to the arcs), the floor checks use the inscribed outline, and KiCad's DRC is clean."""
+    import math
+
+    text = EXAMPLE.read_text().replace("die_clearance: 0.2}", "die_clearance: 0.2, corner_radius: 0.5}")
+    spec_file = tmp_path / "round.yaml"
+    spec_file.write_text(text)
+    result = build_substrate(load_specs([spec_file])[0].spec)
+    assert result.report.ok, result.report.text()
+    b = result.board
+    cav, floor = b.meta["cavity"], b.meta["cavity_floor"]
+    # true arc of the top-right corner: centre (2.7, -2.7), radius 0.5
+    arc = shapely.MultiPoint([(2.7 + 0.5 * math.cos(a), -2.7 - 0.5 * math.sin(a))
+                              for a in np.linspace(0, math.pi / 2, 91)])
+    assert cav.buffer(1e-9).covers(arc) and not floor.buffer(-1e-9).covers(arc)
+    assert cav.bounds == (-3.2, -3.2, 3.2, 3.2) and len(cav.exterior.coords) > 20
+    zones = {z.name: z for z in b.zones}
+    assert zones["cavity"].outline.equals(cav)
+    band = shapely.union_all([zones[f"cavity_wall_{s}"].outline for s in ("top", "right", "bottom", "left")])
+    assert band.area == pytest.approx(cav.area - shapely.buffer(floor, -0.149, join_style="mitre").area, rel=1e-9)
+    report = kicad_drc(kicad_cli, write_result(result, tmp_path / "out"))
+    assert report["violations"] == [] and report["unconnected_items"] == []

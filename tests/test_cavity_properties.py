@@ -44,7 +44,7 @@ def cavity_specs(draw):
         "dies": [{"size": [die, die], "thickness": draw(st.sampled_from([0.1, 0.2])),
                   "position": [draw(st.sampled_from([0.0, 0.3, -0.2])), draw(st.sampled_from([0.0, -0.25]))],
                   "pads": {"peripheral": {"per_side": per_side, "pitch": pad_pitch, "inset": 0.1}, "size": 0.06}}],
-        "cavity": {"size": [cav, cav]},
+        "cavity": {"size": [cav, cav], "corner_radius": draw(st.sampled_from([0.0, 0.3]))},
         "sidewall": {"pitch": pitch, "rows": rows, "layout": [n, n], "drill": 0.2, "annular_ring": 0.1},
         "lands": {"diameter": round(0.55 * pitch, 3), "ball_diameter": round(0.6 * pitch, 3)},
         "fingers": {"width": 0.15, "length": draw(st.sampled_from([0.2, 0.3])),

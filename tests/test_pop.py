@@ -189,9 +189,11 @@ import json, sys, pcbnew
 b = pcbnew.LoadBoard(sys.argv[1])
 vias = [t for t in b.GetTracks() if t.GetClass() == "PCB_VIA"]
 kinds = sorted({int(v.GetViaType()) for v in vias})
-fps = {fp.GetReference(): [b.GetLayerName(fp.Pads()[0].GetLayerSet().Seq()[0]), len(fp.Pads())] for fp in b.GetFootprints()}
+fps = {fp.GetReference(): [b.GetLayerName(fp.Pads()[0].GetLayerSet().Seq()[0]), len(fp.Pads())]
+       for fp in b.GetFootprints()}
 nets = {p.GetNetname() for fp in b.GetFootprints() for p in fp.Pads() if fp.GetReference() == "U2"}
-print(json.dumps({"copper": b.GetCopperLayerCount(), "vias": len(vias), "through": kinds == [int(pcbnew.VIATYPE_THROUGH)],
+print(json.dumps({"copper": b.GetCopperLayerCount(), "vias": len(vias),
+                  "through": kinds == [int(pcbnew.VIATYPE_THROUGH)],
                   "fps": fps, "u2nets": sorted(nets), "nets": sum(1 for n in b.GetNetsByNetcode() if n > 0)}))
 """
     got = run_pcbnew(pcbnew_python, script, str(pcb))

@@ -73,6 +73,8 @@ class Cavity(SpecModel):
     size: tuple[float, float] = Field(description="cavity x, y (mm)", json_schema_extra={"unit": "mm"})
     wall_clearance: float = length("cavity land (finger) edge to cavity wall", le=2, default=0.15)
     die_clearance: float = length("die edge to cavity wall", le=5, default=0.2)
+    corner_radius: float = length("corner radius of the routed cavity (router bit)", ge=0, gt=None, le=5,
+                                  default=0.0)
 
 
 class Sidewall(SpecModel):
@@ -194,6 +196,8 @@ class CavitySpec(SubstrateSpec):
         cx, cy = self.cavity.size
         if not (0 < cx < self.body[0] and 0 < cy < self.body[1]):
             raise ValueError(f"cavity {cx:g} x {cy:g} mm must be smaller than the body")
+        if 2 * self.cavity.corner_radius > min(cx, cy):
+            raise ValueError(f"cavity corner radius {self.cavity.corner_radius:g} mm is more than half its side")
         sw = self.sidewall
         if 2 * sw.rows >= min(sw.layout):
             raise ValueError(f"{sw.rows} rows need a layout larger than {2 * sw.rows} sites per side")
@@ -289,7 +293,7 @@ def build_board(spec: CavitySpec) -> BoardGeom:
     b = BoardBuilder(spec.resolved_name, copper=3, outline=body)
     die = spec.dies[0]
     cx, cy = spec.cavity.size[0] / 2, spec.cavity.size[1] / 2
-    cav = shapely.box(-cx, -cy, cx, cy)
+    cav_floor, cav = cavity_shapes(spec)  # inscribed (floor checks) and circumscribed (rule areas) outlines
     sw, fg = spec.sidewall, spec.fingers
     t = spec.terminals
     sites = terminal_sites(spec)
@@ -315,7 +319,7 @@ def build_board(spec: CavitySpec) -> BoardGeom:
         die_n = (dy if axis == 0 else dx) * (normal[1] if axis == 0 else normal[0])
         n_in = die_n + half_die_n + fg.gap  # finger inner end, from the body centre along the normal
         t_die = half_die_t + fg.gap - clr - fg.width / 2  # fingers of the next side start beyond this
-        t_cav = half_cav_t - spec.cavity.wall_clearance - fg.width / 2
+        t_cav = half_cav_t - max(spec.cavity.wall_clearance, spec.cavity.corner_radius) - fg.width / 2
 
         def reachable(tt: float) -> bool:
             return abs(tt - die_t) <= t_die + 1e-9 and abs(tt) <= t_cav + 1e-9
@@ -407,9 +411,14 @@ def build_board(spec: CavitySpec) -> BoardGeom:
     band = max(spec.cavity.wall_clearance - 0.001, 0.001)
     outer = {"tl": (-cx, -cy), "tr": (cx, -cy), "br": (cx, cy), "bl": (-cx, cy)}
     inset = {k: (x - band * np.sign(x), y - band * np.sign(y)) for k, (x, y) in outer.items()}
+    ring_band = shapely.difference(cav, shapely.buffer(cav_floor, -band, join_style="mitre"))
     for name, (a, c) in (("top", ("tl", "tr")), ("right", ("tr", "br")), ("bottom", ("br", "bl")),
                          ("left", ("bl", "tl"))):
-        poly = shapely.Polygon([outer[a], outer[c], inset[c], inset[a]])
+        if spec.cavity.corner_radius == 0:
+            poly = shapely.Polygon([outer[a], outer[c], inset[c], inset[a]])
+        else:  # the band between the rounded outlines, cut along the diagonals
+            wedge = shapely.Polygon([(0.0, 0.0), tuple(3 * np.array(outer[a])), tuple(3 * np.array(outer[c]))])
+            poly = shapely.normalize(shapely.intersection(ring_band, wedge))
         b.zones.append(Zone(name=f"cavity_wall_{name}", layers=(1,), outline=poly,
                             keepout={"tracks": True, "vias": False, "pads": False, "copperpour": False,
                                      "footprints": True}))
@@ -426,7 +435,8 @@ def build_board(spec: CavitySpec) -> BoardGeom:
     b.drawings += note_drawings(notes, bx + 1.0, -by)
 
     b.meta.update(
-        dies=die_box, body=body, spec=spec, cavity=cav, encapsulation=enc, user_layers=dict(USER_LAYERS),
+        dies=die_box, body=body, spec=spec, cavity=cav, cavity_floor=cav_floor, encapsulation=enc,
+        user_layers=dict(USER_LAYERS),
         dru_extra=cavity_dru(spec), files={"-fab-notes.txt": "\n".join(notes) + "\n"}, summary=[
             f"cavity {spec.cavity.size[0]:g} x {spec.cavity.size[1]:g} mm, depth {spec.cavity_depth():.3f} mm (F.Cu + "
             f"dielectric 1 removed, floor In1.Cu), {len(site_used)} sidewall holes"
@@ -445,11 +455,41 @@ def _on_side(sites, i: int, side: str, t, k: int) -> bool:
     return {"top": r == k, "bottom": r == t.rows - 1 - k, "left": c == k, "right": c == t.columns - 1 - k}[side]
 
 
-def encapsulation_outline(spec: CavitySpec) -> shapely.Polygon:
-    """Encapsulation outline: the cavity, or the die grown by ``encapsulation.margin`` (mitred)."""
+def cavity_shapes(spec: CavitySpec) -> tuple[shapely.Polygon, shapely.Polygon]:
+    """The cavity as (inscribed, circumscribed) polygons, mm.
+
+    Straight sides are exact; rounded corners (``corner_radius``) are polygons with their vertices
+    on the arc (inscribed: inside the true cavity, used for "inside the floor" checks) or their edges
+    tangent to it (circumscribed: covers the true cavity, used for rule areas and "outside" checks),
+    so no check is ever optimistic.
+
+    Example:
+        >>> spec = CavitySpec.model_validate({"family": "cavity", "body": [10, 10], "stackup": {"layers": [
+        ...     {"copper": 0.02}, {"dielectric": 0.4}, {"copper": 0.02}, {"dielectric": 0.2}, {"copper": 0.02}]},
+        ...     "dies": [{"size": [3, 3], "pads": {"peripheral": {"per_side": 4, "pitch": 0.3}}}],
+        ...     "cavity": {"size": [6, 6], "corner_radius": 0.5},
+        ...     "sidewall": {"pitch": 0.8, "layout": [12, 12], "drill": 0.2, "annular_ring": 0.1},
+        ...     "lands": {"diameter": 0.45}})
+        >>> inner, outer = cavity_shapes(spec)
+        >>> inner.area < 36 - (4 - math.pi) * 0.25 < outer.area < 36, outer.bounds
+        (True, (-3.0, -3.0, 3.0, 3.0))
+    """
     cx, cy = spec.cavity.size[0] / 2, spec.cavity.size[1] / 2
+    box = shapely.box(-cx, -cy, cx, cy)
+    r = spec.cavity.corner_radius
+    if r <= 0:
+        return box, box
+    core = shapely.box(-cx + r, -cy + r, cx - r, cy - r)
+    quad = 8
+    inner = shapely.buffer(core, r, quad_segs=quad)
+    outer = shapely.intersection(shapely.buffer(core, r / math.cos(math.pi / (4 * quad)), quad_segs=quad), box)
+    return shapely.normalize(inner), shapely.normalize(outer)
+
+
+def encapsulation_outline(spec: CavitySpec) -> shapely.Polygon:
+    """Encapsulation outline: the cavity (its inscribed outline), or the die grown by ``encapsulation.margin``."""
     if spec.encapsulation.margin is None:
-        return shapely.box(-cx, -cy, cx, cy)
+        return cavity_shapes(spec)[0]
     d = spec.dies[0]
     (px, py), (w, h) = d.position, d.size
     return shapely.box(px - w / 2, py - h / 2, px + w / 2, py + h / 2).buffer(spec.encapsulation.margin,
@@ -464,6 +504,7 @@ def mm(value: float) -> str:
 def cavity_dru(spec: CavitySpec) -> str:
     """``.kicad_dru`` rules of the cavity (every number with its unit)."""
     sw = spec.sidewall
+    drill = min(sw.drill, spec.thermal_vias.drill if spec.thermal_vias else sw.drill)
     walls = " || ".join(f"A.intersectsArea('cavity_wall_{s[0]}')" for s in SIDES)
     return "\n".join([
         "# cavity: no copper, vias or pads on the removed layers inside the cavity outline",
@@ -479,7 +520,7 @@ def cavity_dru(spec: CavitySpec) -> str:
         "# sidewall holes (F.Cu to In1.Cu) and thermal vias (In1.Cu to B.Cu): drill and annular ring",
         '(rule "sidewall_holes"',
         "\t(condition \"A.Type == 'Via' && A.Via_Type != 'Micro'\")",
-        f"\t(constraint hole_size (min {mm(min(sw.drill, spec.thermal_vias.drill if spec.thermal_vias else sw.drill))}))",
+        f"\t(constraint hole_size (min {mm(drill)}))",
         f"\t(constraint annular_width (min {mm(spec.substrate_rules().annular_ring)})))",
     ])
 
@@ -551,8 +592,10 @@ def cavity_checks(board: BoardGeom, rules, spec: CavitySpec) -> list[Violation]:
     """Cavity rules (mm): lands on the floor with the wall clearance, sidewall holes in the ring with
     margins, die fits, encapsulation covers the die and wires, z heights, nothing on removed layers."""
     out: list[Violation] = []
-    cav: shapely.Polygon = board.meta["cavity"]
+    cav: shapely.Polygon = board.meta["cavity"]  # circumscribed: for what must stay outside
     wall = cav.exterior
+    floor: shapely.Polygon = board.meta.get("cavity_floor", cav)  # inscribed: for what must stay inside
+    fwall = floor.exterior
     body = board.outline
     p = board.pads
     wc = spec.cavity.wall_clearance
@@ -565,11 +608,11 @@ def cavity_checks(board: BoardGeom, rules, spec: CavitySpec) -> list[Violation]:
         half = (max(w, h) - min(w, h)) / 2 if p.shape[i] == "oval" else 0.0
         seg = shapely.LineString([(x - half, y), (x + half, y)] if w >= h else [(x, y - half), (x, y + half)]) \
             if half > 0 else shapely.Point(x, y)
-        d = shapely.distance(seg, wall) - r
-        if not cav.contains(seg):
-            d = -shapely.distance(seg, wall) - r
+        d = shapely.distance(seg, fwall) - r
+        if not floor.contains(seg):
+            d = -shapely.distance(seg, fwall) - r
         if d < wc - TOL:
-            where = shapely.shortest_line(seg, wall).coords[1]
+            where = shapely.shortest_line(seg, fwall).coords[1]
             out.append(Violation("cavity_land_floor", (p.key(i),), where, "In1.Cu", float(d), wc,
                                  "cavity land not inside the cavity floor with the wall clearance"))
     # 2. sidewall holes
@@ -590,7 +633,7 @@ def cavity_checks(board: BoardGeom, rules, spec: CavitySpec) -> list[Violation]:
                                  sw.outline_margin, "sidewall hole too near the package outline (drill edge)"))
     # 3. die fits the cavity with clearance
     die = board.meta["dies"]
-    gap = shapely.distance(die.exterior, wall) * (1 if cav.contains(die) else -1)
+    gap = shapely.distance(die.exterior, fwall) * (1 if floor.contains(die) else -1)
     if gap < spec.cavity.die_clearance - TOL:
         c = die.centroid
         out.append(Violation("die_fits_cavity", (f"die/{spec.dies[0].name}",), (c.x, c.y), "In1.Cu", float(gap),
@@ -610,7 +653,7 @@ def cavity_checks(board: BoardGeom, rules, spec: CavitySpec) -> list[Violation]:
     if bad:
         out.append(Violation("encapsulation_cover", tuple(d.label for d in bad[:3]), bad[0].points[1], "User.4",
                              float(len(bad)), 0.0, f"{len(bad)} bond wire(s) not covered by the encapsulation"))
-    if not cav.buffer(1e-6).covers(enc):
+    if not floor.buffer(1e-6).covers(enc):
         c = enc.centroid
         out.append(Violation("encapsulation_cover", ("encapsulation",), (c.x, c.y), "User.4", 0.0, 0.0,
                              "encapsulation outline leaves the cavity"))

@@ -14,9 +14,9 @@ Cross-section (physical copper L1 … L4, top first; the stack is built from ``c
 
 The resin dielectric is written as KiCad sub-layers at their heights (top first): resin at
 chip 2's level (the rest of the gap), the adhesive, resin at chip 1's level (bump 1 + die 1).
-Both carriers are joined by through vias on the sites of the top PoP land grid (via-in-pad under each land); every such site must
-have a bottom ball below it (same pitch and centre), so the memory's lands run straight
-down to the board. Chip 1 fans out on L3 and chip 2 on L2 (escape perpendicular to the die
+Both carriers are joined by through vias on the sites of the top PoP land grid (via-in-pad
+under each land); every such site must have a bottom ball below it (same pitch and centre),
+so the memory's lands run straight down to the board. Chip 1 fans out on L3 and chip 2 on L2 (escape perpendicular to the die
 edge, then one straight segment) to alternate vias of the innermost PoP ring (the sites next
 to the ring corners are left to pass-through signals), matched in angular order so traces on
 one layer never cross. Face-down chip 1's pad coordinates are given in its own face view and
