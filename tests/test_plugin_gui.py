@@ -55,7 +55,7 @@ def _update_doc(src: Path, name: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def gui_env(pytestconfig):
+def gui_env(pytestconfig, tmp_path_factory):
     """Xvfb + pcbnew + a /usr/bin/python3 venv with wx, pcbnew, kisubstrate (this checkout) and kipy."""
     for tool, why in (("Xvfb", "Xvfb missing (apt-get install xvfb xauth)"), ("pcbnew", "pcbnew not on PATH")):
         if not shutil.which(tool):
@@ -64,7 +64,8 @@ def gui_env(pytestconfig):
         require_kicad("pcbnew does not import in /usr/bin/python3")
     if subprocess.run([H.SYSTEM_PYTHON, "-c", "import ensurepip, wx"], capture_output=True).returncode:
         require_kicad("python3-venv (ensurepip) or wxPython missing for /usr/bin/python3")
-    cache = Path(pytestconfig.cache.mkdir("kisubstrate-plugin"))
+    cache = (Path(pytestconfig.cache.mkdir("kisubstrate-plugin")) if getattr(pytestconfig, "cache", None)
+             else tmp_path_factory.mktemp("kisubstrate-plugin"))
     t0 = time.perf_counter()
     wheel = H.build_wheel(cache)
     house = H.wheelhouse(cache, wheel)
