@@ -287,3 +287,22 @@ def test_renders_without_kicad_cli_is_a_clean_input_error(tmp_path, cli_runner, 
     code, _, stderr = cli_runner("library", _small(tmp_path, [BGA_SECTION]), "-o", tmp_path / "out", "-q", "-j", "1")
     assert code == 2 and "kicad-cli not found" in stderr and "--no-renders" in stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.kicad
+def test_re_export_plots_only_changed_footprints(tmp_path, kicad_cli):
+    out = tmp_path / "out"
+    first = export_library(_small(tmp_path, [BGA_SECTION]), out, jobs=1, kicad_cli=kicad_cli)
+    assert first.rendered == 5
+    svg = next((out / "renders").glob("*.svg")).read_text()
+    assert re.search(r"<!-- kisubstrate render of sha256:[0-9a-f]{64} with KiCad [^ ]+ -->\n$", svg)
+    assert export_library(_small(tmp_path, [BGA_SECTION]), out, jobs=1, kicad_cli=kicad_cli).rendered == 0
+    # one package changes (ball 0.5 -> 0.55 on the 11 mm body): one new footprint is plotted
+    changed = {**BGA_SECTION, "variants": [{}, {"perimeter_rings": 2, "min_layout": 7, "ball_diameter": 0.55}]}
+    again = export_library(_small(tmp_path, [changed]), out, jobs=1, kicad_cli=kicad_cli)
+    assert again.rendered == 2 and len(again.removed) == 6  # 2 new names; old .kicad_mod/.wrl/.svg pruned
+    fresh = tmp_path / "fresh"
+    export_library(_small(tmp_path, [changed]), fresh, jobs=1, kicad_cli=kicad_cli)
+    assert _tree(out) == _tree(fresh)
+    _, mismatch, errors = filecmp.cmpfiles(out, fresh, _tree(fresh), shallow=False)
+    assert not mismatch and not errors  # reused renders are the very bytes a fresh export makes

@@ -43,6 +43,7 @@ Example:
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import itertools
 import json
@@ -450,48 +451,67 @@ def compact_svg(text: str) -> str:
 
 
 class Renderer:
-    """One background ``kicad-cli fp export svg`` call over the whole library (compacted SVGs).
+    """One background ``kicad-cli fp export svg`` call over the library (compacted SVGs).
 
     Started right after the build so that KiCad plots while this process writes the library.
+    Each SVG ends with a comment naming the SHA-256 of what was plotted and the KiCad release;
+    an existing render (``reuse``: name → SVG text) with the same stamp is kept, so a re-export
+    plots only the footprints that changed (none: no KiCad call at all).
     """
 
-    def __init__(self, entries: list[Entry], kicad_cli: str, *, lib_name: str) -> None:
-        self._tmp = tempfile.TemporaryDirectory(prefix="kisubstrate-render-")
-        pretty = Path(self._tmp.name) / f"{lib_name}.pretty"
-        pretty.mkdir()
-        for e in entries:
-            (pretty / f"{e.name}.kicad_mod").write_text(_hide_fields(e.kicad_mod), encoding="utf-8")
-        self._out = Path(self._tmp.name) / "svg"
-        self._names = [e.name for e in entries]
-        # the built-in theme: a user's colour settings must not change the committed renders
-        self._proc = subprocess.Popen([kicad_cli, "fp", "export", "svg", str(pretty), "-o", str(self._out),
-                                       "-l", RENDER_LAYERS, "-t", "_builtin_default"],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    def __init__(self, entries: list[Entry], kicad_cli: str, *, lib_name: str,
+                 reuse: dict[str, str] | None = None) -> None:
         self.version = kicad_version(kicad_cli)
+        self._svgs: dict[str, str] = {}
+        self._stamps: dict[str, str] = {}
+        todo = []
+        for e in entries:
+            text = _hide_fields(e.kicad_mod)
+            stamp = (f"<!-- kisubstrate render of sha256:{hashlib.sha256(text.encode()).hexdigest()} "
+                     f"with KiCad {self.version} -->\n")
+            old = (reuse or {}).get(e.name)
+            if old is not None and old.endswith(stamp):
+                self._svgs[e.name] = old
+            else:
+                self._stamps[e.name] = stamp
+                todo.append((e.name, text))
+        self.rendered = len(todo)
+        self._tmp = tempfile.TemporaryDirectory(prefix="kisubstrate-render-")
+        self._out = Path(self._tmp.name) / "svg"
+        self._proc = None
+        if todo:
+            pretty = Path(self._tmp.name) / f"{lib_name}.pretty"
+            pretty.mkdir()
+            for name, text in todo:
+                (pretty / f"{name}.kicad_mod").write_text(text, encoding="utf-8")
+            # the built-in theme: a user's colour settings must not change the committed renders
+            self._proc = subprocess.Popen([kicad_cli, "fp", "export", "svg", str(pretty), "-o", str(self._out),
+                                           "-l", RENDER_LAYERS, "-t", "_builtin_default"],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
     def result(self) -> dict[str, str]:
-        """Wait for KiCad; footprint name → compacted SVG text.
+        """Wait for KiCad; footprint name → compacted, stamped SVG text.
 
         Raises:
             RuntimeError: kicad-cli failed or left a footprint out.
         """
         try:
-            _, err = self._proc.communicate()
-            if self._proc.returncode != 0:
-                raise RuntimeError(f"kicad-cli fp export svg failed ({self._proc.returncode}): {err[-500:]}")
-            svgs = {}
-            for name in self._names:
+            if self._proc is not None:
+                _, err = self._proc.communicate()
+                if self._proc.returncode != 0:
+                    raise RuntimeError(f"kicad-cli fp export svg failed ({self._proc.returncode}): {err[-500:]}")
+            for name, stamp in self._stamps.items():
                 f = self._out / f"{name}.svg"
                 if not f.exists():
                     raise RuntimeError(f"kicad-cli wrote no render for {name}")
-                svgs[name] = compact_svg(f.read_text(encoding="utf-8"))
-            return svgs
+                self._svgs[name] = compact_svg(f.read_text(encoding="utf-8")) + stamp
+            return self._svgs
         finally:
             self._tmp.cleanup()
 
     def cancel(self) -> None:
         """Stop KiCad (on an error elsewhere) and remove the scratch folder."""
-        if self._proc.poll() is None:
+        if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
         self._tmp.cleanup()
@@ -594,6 +614,7 @@ class ExportResult:
     removed: list[Path]
     seconds: dict[str, float]
     violations: list[Entry]
+    rendered: int = 0  # footprints plotted by KiCad (the others' renders were up to date)
 
     @property
     def total(self) -> float:
@@ -685,7 +706,14 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
         cli = kicad_cli or shutil.which("kicad-cli")
         if not cli:
             raise SpecError("kicad-cli not found: install KiCad 9 or pass --no-renders", field="renders")
-        renderer = Renderer(entries, cli, lib_name=lib.name)
+        reuse = {}
+        rdir0 = out / "renders"
+        if rdir0.is_dir():
+            for e in entries:
+                f = rdir0 / f"{e.name}.svg"
+                if f.is_file():
+                    reuse[e.name] = f.read_text(encoding="utf-8")
+        renderer = Renderer(entries, cli, lib_name=lib.name, reuse=reuse)
     # footprints, models and tables are written while KiCad renders
     plan = OutputPlan()
     pretty, shapes, rdir = out / f"{lib.name}.pretty", out / f"{lib.name}.3dshapes", out / "renders"
@@ -717,7 +745,8 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
     plan.files.update(second.files)
     removed = _prune(out, set(plan.files), [pretty, shapes] + ([rdir] if renders else []))
     seconds["write"] += time.perf_counter() - t0 - seconds.get("render_wait", 0.0)
-    return ExportResult(entries, sorted(plan.files), changed, removed, seconds, [])
+    return ExportResult(entries, sorted(plan.files), changed, removed, seconds, [],
+                        renderer.rendered if renderer else 0)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -757,7 +786,8 @@ def library_command(spec: Path, output: Path, models: str | None, no_renders: bo
         t = res.total
         parts = ", ".join(f"{k} {v:.2f} s" for k, v in res.seconds.items())
         click.echo(f"library {output}: {n} footprints, {sum(e.pads for e in res.entries)} pads, "
-                   f"{len(res.files)} files ({len(res.changed)} changed, {len(res.removed)} removed) "
+                   f"{len(res.files)} files ({len(res.changed)} changed, {len(res.removed)} removed, "
+                   f"{res.rendered} rendered by KiCad) "
                    f"in {t:.2f} s ({parts}; {1000 * t / max(n, 1):.1f} ms per footprint)")
         return EXIT_OK
 
