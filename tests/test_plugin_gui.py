@@ -340,3 +340,21 @@ def test_kipy_mapping(gui_env):
     assert out["first"] == [name, round((100 + x) * 1e6), round((50 + y) * 1e6)]
     assert out["drill"] == round(out["drill_mm"] * 1e6)
     assert out["ref"] == ["U7", True] and out["value"][1] is True and out["lib"][0] == "Lib"
+
+
+def test_pcm_packages_pass_the_kicad_python_validator(gui_env, tmp_path):
+    """kicad-python's own packaging validator (schemas bundled with kipy) accepts the IPC and library zips."""
+    from kisubstrate.plugin_support.pcm_cli import build_packages
+
+    tool = gui_env.venv / "bin" / "kicad-python-packager"
+    if not tool.exists():
+        pytest.skip("this kicad-python has no kicad-python-packager")
+    zips = build_packages(tmp_path / "pcm")
+    checked = 0
+    for path in zips:
+        if "swig" in path.name:  # the validator only knows IPC plugins and libraries
+            continue
+        r = subprocess.run([str(tool), "validate", str(path)], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0 and "Validation passed" in r.stdout + r.stderr, f"{path.name}:\n{r.stdout}{r.stderr}"
+        checked += 1
+    assert checked == 2
