@@ -158,6 +158,7 @@ def test_silk_check_equals_brute_force():
     assert check_footprint(fp2, rules).violations == check_footprint(fp2, rules).violations  # deterministic
 
 
+@pytest.mark.kicad
 def test_wizard_driver_builds_the_same_grid(pcbnew_python):
     res = bench_footprint.time_wizard([4], 1, python=pcbnew_python)
     row = res["sizes"]["4"]
