@@ -358,3 +358,45 @@ def test_pcm_packages_pass_the_kicad_python_validator(gui_env, tmp_path):
         assert r.returncode == 0 and "Validation passed" in r.stdout + r.stderr, f"{path.name}:\n{r.stdout}{r.stderr}"
         checked += 1
     assert checked == 2
+
+
+def test_pcm_zip_installs_and_its_button_works(gui_env, tmp_path):
+    """The PCM route: the IPC plugin zip unpacked where KiCad's PCM puts it; its vendored kisubstrate
+    (no kisubstrate in the venv) places the footprint when the button is pressed."""
+    import zipfile
+
+    from kisubstrate.plugin_support.pcm_cli import build_packages
+
+    plugin_zip = next(p for p in build_packages(tmp_path / "pcm") if p.name.startswith("kisubstrate-plugin-"))
+    home, tmp = H.hermetic_home(tmp_path, pip_cache=gui_env.cache / "pip",
+                                kicad_envs=gui_env.cache / "python-environments")
+    dest = H.documents_dir(home) / "3rdparty" / "plugins" / "kisubstrate_plugin"
+    with zipfile.ZipFile(plugin_zip) as z:
+        for name in z.namelist():
+            if name.startswith("plugins/"):
+                target = dest / name[len("plugins/"):]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(z.read(name))
+    reqs = dest / "requirements.txt"  # install the PyPI dependencies from the local wheelhouse
+    reqs.write_text(f"--no-index\n--find-links {gui_env.house.resolve().as_uri()}\n" + reqs.read_text())
+    H.install_presser(home)
+    board = tmp_path / "project" / "board.kicad_pcb"
+    board.parent.mkdir()
+    H.make_board(H.SYSTEM_PYTHON, board)
+    status, log = tmp_path / "status.json", tmp_path / "actions.jsonl"
+    env = {"KISUBSTRATE_PLUGIN_SPEC": str(EXAMPLES / "lga.yaml"), "KISUBSTRATE_PLUGIN_AUTO": "1",
+           "KISUBSTRATE_PLUGIN_LOG": str(log), "KISUBSTRATE_TEST_PRESS": json.dumps([[IPC_BUTTON, 1]]),
+           "KISUBSTRATE_TEST_STATUS": str(status)}
+    xvfb = H.Xvfb()
+    pcb = H.Pcbnew(board, home, tmp, xvfb, env)
+    try:
+        st = H.wait_status(status, lambda s: s.get("stage") in ("done", "failed"), BUTTON_TIMEOUT + 60, pcb)
+    finally:
+        pcb.stop()
+        xvfb.stop()
+    assert st.get("stage") == "done", f"PCM-installed button never worked: {json.dumps(st)[:2000]}"
+    record = json.loads(log.read_text().splitlines()[0])
+    assert record["ok"] and record["kisubstrate"].startswith(str(dest)), record
+    fps = _run(H.SYSTEM_PYTHON, H.READ_BOARD, str(board))
+    want = build_footprints(load_specs([EXAMPLES / "lga.yaml"])[0].spec)[0].geometry
+    assert [(f["name"], len(f["pads"])) for f in fps] == [(want.name, want.pad_count)]

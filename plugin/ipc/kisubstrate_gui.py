@@ -302,7 +302,9 @@ def run_action(mode: str) -> int:
     """Entry point of both IPC actions: connect to KiCad, show the dialog, do the work."""
     app = wx.App(False)
     auto = os.environ.get(actions.TEST_AUTO_ENV) == "1"
-    record: dict[str, Any] = {"action": mode, "ok": False}
+    import kisubstrate
+
+    record: dict[str, Any] = {"action": mode, "ok": False, "kisubstrate": kisubstrate.__file__}
     try:
         kicad, board = _connect()
     except Exception as exc:  # noqa: BLE001
