@@ -39,10 +39,17 @@ def buildup_specs(draw, thin: bool = False):
     pad_pitch = draw(st.sampled_from([0.15, 0.2, 0.25, 0.3]))
     max_side = max(1, int((die[0] - 0.5) / pad_pitch))
     per_side = draw(st.integers(1, min(max_side, 24)))
+    grid = {}
+    stagger = draw(st.sampled_from([None, None, "a1", "b1"]))
+    if stagger:
+        grid["stagger"] = stagger
+    rings = draw(st.integers(0, 2))
+    if rings and 2 * rings < min(cols, rows):
+        grid["perimeter_rings"] = rings
     return {"family": "buildup", "name": "PROP", "body": body, "stackup": {"layers": layers},
             "dies": [{"size": die, "pads": {"peripheral": {"per_side": per_side, "pitch": pad_pitch}}}],
             "terminals": {"pitch": pitch, "layout": [cols, rows], "ball_diameter": round(0.5 * pitch, 3),
-                          "land": round(0.45 * pitch, 3)},
+                          "land": round(0.45 * pitch, 3), **grid},
             "vias": {"columns": draw(st.sampled_from(["stacked", "staggered"])),
                      "stagger": draw(st.sampled_from([0.0, 0.15]))}}
 
