@@ -117,9 +117,9 @@ def test_export_writes_library_models_catalogue_provenance(tmp_path, cli_runner)
     wrls = sorted((out / "Small_Lib.3dshapes").glob("*.wrl"))
     assert [p.stem for p in mods] == [p.stem for p in wrls] and len(mods) == 5
     text = mods[0].read_text()
-    assert f'(model "${{KICAD9_3RD_PARTY}}/3dmodels/org_kisubstrate_packages/Small_Lib.3dshapes/{mods[0].stem}.wrl"' \
+    assert f'(model "${{KICAD9_3RD_PARTY}}/3dmodels/kisubstrate_library/Small_Lib.3dshapes/{mods[0].stem}.wrl"' \
         in text
-    assert '(uri "${KICAD9_3RD_PARTY}/footprints/org_kisubstrate_packages/Small_Lib.pretty")' in \
+    assert '(uri "${KICAD9_3RD_PARTY}/footprints/kisubstrate_library/Small_Lib.pretty")' in \
         (out / "fp-lib-table").read_text()
     rows = list(csv.DictReader((out / "provenance.csv").open()))
     land = [r for r in rows if r["item"] == "land"]

@@ -101,7 +101,7 @@ class LibraryDef:
     name: str
     description: str = ""
     models: str = "project"
-    pcm_id: str = "org.kisubstrate.packages"
+    pcm_id: str = "kisubstrate.library"  # the identifier `kisubstrate pcm` gives the library package
     file: str = ""
     base_dir: str = "."
     sections: list[Section] = field(default_factory=list)
