@@ -82,7 +82,7 @@ def test_random_buildups_never_crash(data):
 
 
 @pytest.mark.kicad
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
 @given(data=buildup_specs(thin=True))  # thin build-up dielectrics: mostly routable boards
 def test_random_clean_buildups_pass_kicad_drc(kicad_cli, tmp_path_factory, data):
