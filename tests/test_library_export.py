@@ -12,6 +12,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import run_pcbnew
 from kisubstrate.library import LibraryDef, compact_svg, export_library, kicad_version
@@ -306,3 +308,20 @@ def test_re_export_plots_only_changed_footprints(tmp_path, kicad_cli):
     assert _tree(out) == _tree(fresh)
     _, mismatch, errors = filecmp.cmpfiles(out, fresh, _tree(fresh), shallow=False)
     assert not mismatch and not errors  # reused renders are the very bytes a fresh export makes
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=st.floats(1.0, 60.0), pitch=st.sampled_from([0.35, 0.4, 0.5, 0.65, 0.75, 0.8, 1.0, 1.27, 2.54]),
+       edge=st.floats(0.0, 2.0))
+def test_layout_fit_is_the_largest_grid_inside_the_edge(body, pitch, edge):
+    body = round(body, 2)
+    lib = LibraryDef.from_dict({"library": "L", "sections": [
+        {"title": "t", "family": "bga", "defaults": {"pitch": pitch, "ball_diameter": 0.2}, "layout": "fit",
+         "edge": edge, "sweep": {"body": [body]}}]})
+    if not lib.packages:  # fewer than 2 balls fit: the combination is skipped
+        assert body - 2 * edge < pitch + 1e-6
+        return
+    n = lib.packages[0][1]["layout"][0]
+    span = (n - 1) * pitch
+    assert span / 2 <= body / 2 - edge + 1e-6 * pitch  # outer centres keep the edge
+    assert (span + pitch) / 2 > body / 2 - edge - 1e-6 * pitch  # one more column would not
