@@ -70,6 +70,7 @@ def test_ipc_package_layout_and_plugin_json(packages):
         assert all(f"plugins/{i}" in names for i in action["icons-light"] + action["icons-dark"])
     # the core is vendored; requirements list only what pip must fetch
     assert "plugins/kisubstrate/api.py" in names and "plugins/kisubstrate/families/registry.py" in names
+    assert "plugins/kisubstrate/data/examples/bga.yaml" in names  # the dialog's starting values
     reqs = z.read("plugins/requirements.txt").decode().split("\n")
     assert any(r.startswith("kicad-python") for r in reqs) and any(r.startswith("shapely") for r in reqs)
     assert not any(r.startswith("kisubstrate") for r in reqs)

@@ -79,6 +79,14 @@ def build_packages(output: Path, *, library: Path | None = None, models: Path | 
     plan = OutputPlan()
     ipc = pcm.ipc_plugin_files(plugin_dir / "ipc", PACKAGE_DIR, version=__version__,
                                requirements=runtime_requirements(), list_icon=icon64)
+    try:  # the dialog starts from a family's example: ship them where kisubstrate.cli.examples_dir looks
+        from kisubstrate.cli import examples_dir
+
+        for path in sorted(examples_dir().iterdir()):
+            if path.is_file() and path.suffix in (".yaml", ".csv"):
+                ipc[f"plugins/kisubstrate/data/examples/{path.name}"] = path.read_bytes()
+    except Exception:  # noqa: BLE001 - examples are a convenience
+        pass
     plan.add(output / f"kisubstrate-plugin-{version}.zip", pcm.deterministic_zip(ipc))
     swig = pcm.swig_plugin_files(plugin_dir / "swig", version=__version__, list_icon=icon64)
     plan.add(output / f"kisubstrate-swig-plugin-{version}.zip", pcm.deterministic_zip(swig))
