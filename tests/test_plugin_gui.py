@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import pytest
@@ -69,9 +70,26 @@ def gui_env(pytestconfig, tmp_path_factory):
     t0 = time.perf_counter()
     wheel = H.build_wheel(cache)
     house = H.wheelhouse(cache, wheel)
-    venv = H.system_venv(cache, wheel, house)
-    return SimpleNamespace(cache=cache, wheel=wheel, house=house, venv=venv, python=str(venv / "bin" / "python"),
-                           setup_s=time.perf_counter() - t0)
+    # the test venv is built in the background: the pcbnew test starts at once (KiCad builds its own
+    # venv meanwhile) and needs this one only for the SWIG button's command
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(H.system_venv, cache, wheel, house)
+    env = GuiEnv(cache=cache, wheel=wheel, house=house, future=future, setup_s=time.perf_counter() - t0)
+    yield env
+    future.result()
+    pool.shutdown()
+
+
+class GuiEnv(SimpleNamespace):
+    """What the GUI tests share; ``venv`` / ``python`` wait for the background venv build."""
+
+    @property
+    def venv(self) -> Path:
+        return self.future.result()
+
+    @property
+    def python(self) -> str:
+        return str(self.venv / "bin" / "python")
 
 
 DISPLAY_ERRORS = ("unable to initialize wxWidgets", "Unable to access the X Display", "cannot open display",
@@ -104,6 +122,90 @@ def _colour_pixels(python: str, png: Path, rects: list[list[int]], rgb: tuple[in
                    tol: int = 24, env: dict | None = None) -> list[int]:
     """How many pixels inside each rect (x, y, w, h) of a PNG are within ``tol`` of ``rgb``."""
     return _run(python, H.COUNT_COLOUR, str(png), json.dumps(rects), json.dumps(list(rgb)), str(tol), env=env)
+
+
+# -------------------------------------------------------------------------------------------------
+def test_buttons_in_pcbnew_place_checked_footprints(gui_env, tmp_path):
+    """IPC button and SWIG button pressed in a real pcbnew; the saved board holds both footprints."""
+    t0 = time.perf_counter()
+    home, tmp = H.hermetic_home(tmp_path, pip_cache=gui_env.cache / "pip",
+                                kicad_envs=gui_env.cache / "python-environments")
+    H.install_ipc_plugin(home, gui_env.wheel, gui_env.house)
+    H.install_swig_plugin(home)
+    H.install_presser(home)
+    work = tmp_path / "project"
+    work.mkdir()
+    board = work / "board.kicad_pcb"
+    H.make_board(H.SYSTEM_PYTHON, board)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC)
+    (tmp_path / "nets.csv").write_text(NETS)
+    chosen_lib = tmp_path / "Chosen.pretty"
+    status, go, log = tmp_path / "status.json", tmp_path / "go", tmp_path / "actions.jsonl"
+    env = {"KISUBSTRATE_PLUGIN_SPEC": str(spec), "KISUBSTRATE_PLUGIN_AUTO": "1",
+           "KISUBSTRATE_PLUGIN_LOG": str(log), "KISUBSTRATE_PLUGIN_LIBRARY": str(chosen_lib),
+           "KISUBSTRATE_CLI": str(gui_env.cache / "sysvenv" / "bin" / "kisubstrate"),
+           # the IPC commit is one undo step: Undo removes the whole footprint, Redo brings it back
+           "KISUBSTRATE_TEST_PRESS": json.dumps([[IPC_BUTTON, 1], [UNDO, -1], [REDO, 1], [SWIG_BUTTON, 1],
+                                                 [SUBSTRATE_BUTTON, "log:3"]]),
+           "KISUBSTRATE_PLUGIN_SUBSTRATE_SPEC": str(EXAMPLES / "buildup.yaml"),
+           "KISUBSTRATE_PLUGIN_OUTPUT": str(tmp_path / "substrate"),
+           "KISUBSTRATE_TEST_STATUS": str(status), "KISUBSTRATE_TEST_GO": str(go)}
+    xvfb = H.Xvfb()
+    pcb = H.Pcbnew(board, home, tmp, xvfb, env)
+    shot = tmp_path / "toolbar.png"
+    try:
+        st = H.wait_status(status, lambda s: s.get("stage") != "waiting", BUTTON_TIMEOUT, pcb)
+        seen = sorted(t for t in st.get("tools", {}) if "kisubstrate" in t or "Package" in t)
+        venv_built = (H.ipc_venv(home) / "bin" / "python").exists()
+        assert st.get("stage") == "ready", (
+            f"button never appeared within {BUTTON_TIMEOUT:.0f} s (IPC venv built: {venv_built}; kisubstrate tools "
+            f"seen: {seen}; status: {json.dumps(st)[:1500]}; pcbnew log: {(tmp_path / 'pcbnew.log').read_text()[-1500:]})")
+        assert SUBSTRATE_BUTTON in st["tools"]
+        ready_s = time.perf_counter() - t0
+        time.sleep(0.5)  # let the toolbar repaint
+        xvfb.screenshot(H.SYSTEM_PYTHON, shot, (0, 0, 1280, 720))
+        # the icons really are on the toolbar: the light icon's gold balls inside the tool rectangles
+        gold = _colour_pixels(H.SYSTEM_PYTHON, shot, [st["tools"][n] for n in (IPC_BUTTON, SWIG_BUTTON)],
+                              (214, 160, 60), env=xvfb.env())
+        gui_env.venv  # the SWIG button runs this venv's kisubstrate command
+        go.write_text("go")
+        st = H.wait_status(status, lambda s: s.get("stage") in ("done", "failed"), 180, pcb)
+        if st.get("stage") != "done":
+            xvfb.screenshot(H.SYSTEM_PYTHON, tmp_path / "failure.png", (0, 0, 1600, 1000))
+        assert st.get("stage") == "done", f"{json.dumps(st)[:3000]}\nlog: {log.read_text() if log.exists() else ''}"
+    finally:
+        pcb.stop()
+        xvfb.stop()
+    assert min(gold) >= 8, gold
+    _update_doc(shot, "pcbnew-toolbar.png")
+
+    steps = [(name, [f[0] for f in fps]) for name, fps in st["after_press"]]
+    assert steps == [(IPC_BUTTON, ["U1"]), (UNDO, []), (REDO, ["U1"]), (SWIG_BUTTON, ["U2", "U1"]),
+                     (SUBSTRATE_BUTTON, ["U2", "U1"])], steps
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["action"] for r in records] == ["footprint", "swig", "substrate"], records
+    assert all(r["ok"] for r in records), records
+    # "Package substrate…" wrote the build-up example's substrate project where it said
+    boards = sorted((tmp_path / "substrate").rglob("*.kicad_pcb"))
+    assert len(boards) == 1 and str(tmp_path / "substrate") in records[2]["message"], records[2]
+    assert boards[0].name in records[2]["message"]
+    # the IPC dialog also saved into the chosen library: the same bytes as the CLI writes
+    geom = build_footprints(load_specs([spec])[0].spec)[0]
+    assert (chosen_lib / "TEST_BGA-4_3x3mm.kicad_mod").read_text() == geom.text()
+
+    fps = {f["ref"]: f for f in _run(H.SYSTEM_PYTHON, H.READ_BOARD, str(board))}
+    assert sorted(fps) == ["U1", "U2"]
+    ipc, swig = fps["U1"], fps["U2"]
+    assert (ipc["lib"], ipc["name"]) == ("Chosen", "TEST_BGA-4_3x3mm")
+    assert ipc["ref_visible"] and ipc["value_visible"] and ipc["value"] == "TEST_BGA-4_3x3mm"
+    assert sorted(ipc["pads"]) == _expected_pads(spec, nets=True)  # nets from the ball map
+    assert (swig["lib"], swig["name"]) == ("Chosen", "TEST_BGA-4_3x3mm")  # the same chosen library
+    assert swig["ref_visible"] and swig["value_visible"]
+    assert sorted(swig["pads"]) == _expected_pads(spec, nets=False)
+    print(f"pcbnew GUI run: buttons ready after {ready_s:.1f} s, both pressed and board saved after "
+          f"{time.perf_counter() - t0:.1f} s (venv/wheel setup {gui_env.setup_s:.1f} s)")
+    assert time.perf_counter() - t0 < 240, f"GUI run took {time.perf_counter() - t0:.0f} s (ready after {ready_s:.0f} s)"
 
 
 # -------------------------------------------------------------------------------------------------
@@ -199,89 +301,6 @@ def test_dialog_is_built_from_the_spec_models(gui_env, tmp_path):
     assert out["auto"] == [True, True]
     assert shot.is_file()
     _update_doc(shot, "plugin-dialog.png")
-
-
-# -------------------------------------------------------------------------------------------------
-def test_buttons_in_pcbnew_place_checked_footprints(gui_env, tmp_path):
-    """IPC button and SWIG button pressed in a real pcbnew; the saved board holds both footprints."""
-    t0 = time.perf_counter()
-    home, tmp = H.hermetic_home(tmp_path, pip_cache=gui_env.cache / "pip",
-                                kicad_envs=gui_env.cache / "python-environments")
-    H.install_ipc_plugin(home, gui_env.wheel, gui_env.house)
-    H.install_swig_plugin(home)
-    H.install_presser(home)
-    work = tmp_path / "project"
-    work.mkdir()
-    board = work / "board.kicad_pcb"
-    H.make_board(gui_env.python, board)
-    spec = tmp_path / "spec.yaml"
-    spec.write_text(SPEC)
-    (tmp_path / "nets.csv").write_text(NETS)
-    chosen_lib = tmp_path / "Chosen.pretty"
-    status, go, log = tmp_path / "status.json", tmp_path / "go", tmp_path / "actions.jsonl"
-    env = {"KISUBSTRATE_PLUGIN_SPEC": str(spec), "KISUBSTRATE_PLUGIN_AUTO": "1",
-           "KISUBSTRATE_PLUGIN_LOG": str(log), "KISUBSTRATE_PLUGIN_LIBRARY": str(chosen_lib),
-           "KISUBSTRATE_CLI": str(gui_env.venv / "bin" / "kisubstrate"),
-           # the IPC commit is one undo step: Undo removes the whole footprint, Redo brings it back
-           "KISUBSTRATE_TEST_PRESS": json.dumps([[IPC_BUTTON, 1], [UNDO, -1], [REDO, 1], [SWIG_BUTTON, 1],
-                                                 [SUBSTRATE_BUTTON, "log:3"]]),
-           "KISUBSTRATE_PLUGIN_SUBSTRATE_SPEC": str(EXAMPLES / "buildup.yaml"),
-           "KISUBSTRATE_PLUGIN_OUTPUT": str(tmp_path / "substrate"),
-           "KISUBSTRATE_TEST_STATUS": str(status), "KISUBSTRATE_TEST_GO": str(go)}
-    xvfb = H.Xvfb()
-    pcb = H.Pcbnew(board, home, tmp, xvfb, env)
-    shot = tmp_path / "toolbar.png"
-    try:
-        st = H.wait_status(status, lambda s: s.get("stage") != "waiting", BUTTON_TIMEOUT, pcb)
-        seen = sorted(t for t in st.get("tools", {}) if "kisubstrate" in t or "Package" in t)
-        venv_built = (H.ipc_venv(home) / "bin" / "python").exists()
-        assert st.get("stage") == "ready", (
-            f"button never appeared within {BUTTON_TIMEOUT:.0f} s (IPC venv built: {venv_built}; kisubstrate tools "
-            f"seen: {seen}; status: {json.dumps(st)[:1500]}; pcbnew log: {(tmp_path / 'pcbnew.log').read_text()[-1500:]})")
-        assert SUBSTRATE_BUTTON in st["tools"]
-        ready_s = time.perf_counter() - t0
-        time.sleep(0.5)  # let the toolbar repaint
-        xvfb.screenshot(gui_env.python, shot, (0, 0, 1280, 720))
-        # the icons really are on the toolbar: the light icon's gold balls inside the tool rectangles
-        gold = _colour_pixels(gui_env.python, shot, [st["tools"][n] for n in (IPC_BUTTON, SWIG_BUTTON)],
-                              (214, 160, 60), env=xvfb.env())
-        go.write_text("go")
-        st = H.wait_status(status, lambda s: s.get("stage") in ("done", "failed"), 180, pcb)
-        if st.get("stage") != "done":
-            xvfb.screenshot(gui_env.python, tmp_path / "failure.png", (0, 0, 1600, 1000))
-        assert st.get("stage") == "done", f"{json.dumps(st)[:3000]}\nlog: {log.read_text() if log.exists() else ''}"
-    finally:
-        pcb.stop()
-        xvfb.stop()
-    assert min(gold) >= 8, gold
-    _update_doc(shot, "pcbnew-toolbar.png")
-
-    steps = [(name, [f[0] for f in fps]) for name, fps in st["after_press"]]
-    assert steps == [(IPC_BUTTON, ["U1"]), (UNDO, []), (REDO, ["U1"]), (SWIG_BUTTON, ["U2", "U1"]),
-                     (SUBSTRATE_BUTTON, ["U2", "U1"])], steps
-    records = [json.loads(line) for line in log.read_text().splitlines()]
-    assert [r["action"] for r in records] == ["footprint", "swig", "substrate"], records
-    assert all(r["ok"] for r in records), records
-    # "Package substrate…" wrote the build-up example's substrate project where it said
-    boards = sorted((tmp_path / "substrate").rglob("*.kicad_pcb"))
-    assert len(boards) == 1 and str(tmp_path / "substrate") in records[2]["message"], records[2]
-    assert boards[0].name in records[2]["message"]
-    # the IPC dialog also saved into the chosen library: the same bytes as the CLI writes
-    geom = build_footprints(load_specs([spec])[0].spec)[0]
-    assert (chosen_lib / "TEST_BGA-4_3x3mm.kicad_mod").read_text() == geom.text()
-
-    fps = {f["ref"]: f for f in _run(gui_env.python, H.READ_BOARD, str(board))}
-    assert sorted(fps) == ["U1", "U2"]
-    ipc, swig = fps["U1"], fps["U2"]
-    assert (ipc["lib"], ipc["name"]) == ("Chosen", "TEST_BGA-4_3x3mm")
-    assert ipc["ref_visible"] and ipc["value_visible"] and ipc["value"] == "TEST_BGA-4_3x3mm"
-    assert sorted(ipc["pads"]) == _expected_pads(spec, nets=True)  # nets from the ball map
-    assert (swig["lib"], swig["name"]) == ("Chosen", "TEST_BGA-4_3x3mm")  # the same chosen library
-    assert swig["ref_visible"] and swig["value_visible"]
-    assert sorted(swig["pads"]) == _expected_pads(spec, nets=False)
-    print(f"pcbnew GUI run: buttons ready after {ready_s:.1f} s, both pressed and board saved after "
-          f"{time.perf_counter() - t0:.1f} s (venv/wheel setup {gui_env.setup_s:.1f} s)")
-    assert time.perf_counter() - t0 < 240, f"GUI run took {time.perf_counter() - t0:.0f} s (ready after {ready_s:.0f} s)"
 
 
 # -------------------------------------------------------------------------------------------------
