@@ -68,3 +68,20 @@ def test_golden(case, request):
 def test_golden_folder_holds_only_known_cases():
     names = {p.name.split("__", 1)[0] for p in GOLDEN.glob("*.kicad_mod")}
     assert names <= set(CASES), names - set(CASES)
+
+
+def test_library_footprints_carry_no_nets():
+    """Pads with nets (a ball map) are written without nets: a .kicad_mod has none (boards have their own writer)."""
+    import dataclasses
+
+    from kisubstrate.api import generate_footprint
+    from kisubstrate.kicad.footprint import write_footprint
+
+    geom = generate_footprint({"family": "bga", "body": [3, 3], "pitch": 1, "layout": [2, 2],
+                               "ball_diameter": 0.5}).geometry
+    netted = dataclasses.replace(geom, pads=[dataclasses.replace(g, nets=["GND", "VCC", "", "GND"])
+                                             for g in geom.pads])
+    assert write_footprint(netted) == write_footprint(geom)
+    assert "(net " not in write_footprint(netted)
+    with pytest.raises(TypeError):
+        write_footprint(netted, with_nets=True)  # the old, wrongly numbered path is gone

@@ -343,12 +343,18 @@ from kipy.proto.board.board_types_pb2 import BoardLayer
 fp = generate_footprint({"family": "pga", "body": [8, 8], "pitch": 2.54, "layout": [2, 2], "pin_diameter": 0.46}).geometry
 inst = footprint_instance(fp, position=(100.0, 50.0), reference="U7", library="Lib")
 pads = inst.definition.pads
+# mask-defined (SMD) BGA lands: the .kicad_mod writes mask AND paste margins; the kipy pad carries both
+smd = generate_footprint({"family": "bga", "body": [3, 3], "pitch": 1, "layout": [2, 2], "ball_diameter": 0.5,
+                          "mask": "smd"}).geometry
+outer = footprint_instance(smd).definition.pads[0].padstack.front_outer_layers
+margins = [outer.solder_mask_settings.solder_mask_margin, outer.solder_paste_settings.solder_paste_margin,
+           smd.pads[0].mask_margin, smd.pads[0].paste_margin]
 print(json.dumps({"n": len(pads), "first": [pads[0].number, pads[0].position.x, pads[0].position.y],
                   "drill": pads[0].padstack.drill.diameter.x, "layer": inst.layer == BoardLayer.BL_F_Cu,
                   "ref": [inst.reference_field.text.value, inst.reference_field.visible],
                   "value": [inst.value_field.text.value, inst.value_field.visible],
                   "lib": [inst.definition.id.library, inst.definition.id.name], "want": fp.pad_table()[0],
-                  "drill_mm": fp.pads[0].drill}))
+                  "drill_mm": fp.pads[0].drill, "margins": margins}))
 """
 
 
@@ -359,6 +365,7 @@ def test_kipy_mapping(gui_env):
     assert out["first"] == [name, round((100 + x) * 1e6), round((50 + y) * 1e6)]
     assert out["drill"] == round(out["drill_mm"] * 1e6)
     assert out["ref"] == ["U7", True] and out["value"][1] is True and out["lib"][0] == "Lib"
+    assert out["margins"] == [-50_000, -50_000, -0.05, -0.05]  # nm on the pad, mm in the geometry
 
 
 def test_pcm_packages_pass_the_kicad_python_validator(gui_env, tmp_path):

@@ -20,7 +20,7 @@ import pytest
 import shapely
 
 from kisubstrate.api import build_footprints, load_specs
-from kisubstrate.geometry.ir import FootprintGeom, Line, PadGroup
+from kisubstrate.geometry.ir import Circle, FootprintGeom, Line, PadGroup
 from kisubstrate.model.rules import RuleSet, load_rules
 from kisubstrate.rules.footprint import check_footprint
 
@@ -76,6 +76,18 @@ def test_copper_clearance_round_orthogonal(tmp_path, cli_runner, pad, fails):
     assert v["where"] == [-0.4, -0.8] and v["layer"] == "F.Cu"
     assert v["measured"] == pytest.approx(0.099, abs=1e-9) and v["required"] == 0.1
     assert find(vs, "B2", "C2")["where"] == [0.0, 0.4]
+
+
+@pytest.mark.parametrize("pad, fails", [(0.700001, True), (0.7, False)])
+def test_one_tolerance_one_nanometre_under_the_limit_fails(tmp_path, pad, fails):
+    """The footprint checks compare with the one tolerance units.TOL (1 pm): 1 nm under the limit fails."""
+    import kisubstrate.rules.footprint as rf
+    from kisubstrate.model.units import NM, TOL
+
+    assert rf.EPS is TOL and TOL < NM / 100
+    fp, rules = _geom(tmp_path, grid3(pad_diameter=pad), copper_clearance=0.1)
+    report = check_footprint(fp, rules)
+    assert report.ok is not fails and len(report.violations) == (12 if fails else 0)
 
 
 @pytest.mark.parametrize("pad, fails", [(0.901, True), (0.899, False)])
@@ -381,3 +393,29 @@ def test_wlcsp_with_the_shipped_hdi_profile(tmp_path, cli_runner, pad, fails):
     web = find(by_rule["mask_web"], "F5", "F6")
     assert web["where"] == [0.8, 1.0] and web["measured"] == pytest.approx(0.049, abs=1e-9)
     assert web["required"] == 0.05
+
+
+@pytest.mark.parametrize("spare", [-0.001, 0.001])
+@pytest.mark.parametrize("fill", [False, True])
+def test_silk_circle_around_a_pad_exact(spare, fill):
+    """A silk circle round pad 1, off-centre towards a vertex direction of a 32-gon (where an outside
+    polygon reads 0.5 % of R too far). Ring: gap = R - |c - p| - r - half; a filled disc covers the pad."""
+    r, half, off = 0.2, 0.06, 0.3
+    radius = off + r + half + 0.2 + spare
+    pads = PadGroup(names=["1"], x=np.array([0.0]), y=np.array([0.0]), kind="smd", shape="circle",
+                    size=(2 * r, 2 * r), layers=("F.Cu",))
+    fp = FootprintGeom(name="T", family="test", description="", tags="", attr="smd", pads=[pads],
+                       graphics=[Circle((-off, 0.0), radius, "F.SilkS", 2 * half, fill=fill)],
+                       body=shapely.box(-2, -2, 2, 2), courtyard=shapely.box(-3, -3, 3, 3),
+                       reference_at=(0, 0), value_at=(0, 0))
+    report = check_footprint(fp, RuleSet(**{**LOOSE, "silk_clearance": 0.2}))
+    if spare > 0 and not fill:
+        assert report.ok, report.text()
+        return
+    (v,) = report.violations
+    assert (v.rule, v.items) == ("silk_clearance", ("silk circle 0", "1"))
+    if fill:  # the pad lies inside the disc: negative, by how deep the pad's far side is in it
+        assert v.measured == pytest.approx(off - r - radius - half, abs=1e-9)
+        return
+    assert v.where == pytest.approx((-off + radius, 0.0), abs=1e-9)
+    assert v.measured == pytest.approx(0.199, abs=1e-9) and v.required == 0.2

@@ -62,8 +62,11 @@ def _line_text(g: Line, depth: int = 1) -> str:
             f"{i}\t(layer {quote(g.layer)})\n{i})")
 
 
-def _pad_lines(group: PadGroup, depth: int = 1, *, with_nets: bool = False) -> str:
-    """Render every pad of a group; coordinates formatted once per distinct value."""
+def _pad_lines(group: PadGroup, depth: int = 1) -> str:
+    """Render every pad of a group; coordinates formatted once per distinct value.
+
+    Library footprints carry no nets (boards are written by kicad/board.py), so none are written.
+    """
     ind = "\t" * depth
     ind2 = ind + "\t"
     w, h = group.size
@@ -85,7 +88,6 @@ def _pad_lines(group: PadGroup, depth: int = 1, *, with_nets: bool = False) -> s
     head = f"{ind}(pad "
     kind_shape = f" {group.kind} {group.shape}\n{ind2}(at "
     close = f"\n{ind})"
-    nets = group.nets if with_nets else None
     xs, ys = group.x.tolist(), group.y.tolist()
     names = group.names
     joined = "".join(names)
@@ -97,23 +99,17 @@ def _pad_lines(group: PadGroup, depth: int = 1, *, with_nets: bool = False) -> s
     # A grid repeats few distinct coordinates: format each once, with the text around it
     # (a 100 x 100 grid has 200 distinct values for 10 000 pads).
     px = {v: f"{kind_shape}{fmt(v)} " for v in set(xs)}
-    if nets is None:
-        py = {v: f"{fmt(v)})\n{tail_text}{close}" for v in set(ys)}
-        return "\n".join([f"{head}{n}{px[a]}{py[b]}" for n, a, b in zip(names, xs, ys)])
-    py = {v: f"{fmt(v)})\n{tail_text}" for v in set(ys)}
-    out = []
-    for i, (n, a, b) in enumerate(zip(names, xs, ys)):
-        net = f"\n{ind2}(net {i + 1} {quote(nets[i])})" if nets[i] else ""
-        out.append(f"{head}{n}{px[a]}{py[b]}{net}{close}")
-    return "\n".join(out)
+    py = {v: f"{fmt(v)})\n{tail_text}{close}" for v in set(ys)}
+    return "\n".join([f"{head}{n}{px[a]}{py[b]}" for n, a, b in zip(names, xs, ys)])
 
 
-def write_footprint(fp: FootprintGeom, *, model_path: str | None = None, with_nets: bool = False) -> str:
+def write_footprint(fp: FootprintGeom, *, model_path: str | None = None) -> str:
     """The ``.kicad_mod`` text of a footprint (ends with a newline).
 
     Args:
         model_path: overrides the 3D model path (library export uses its own library).
-        with_nets: write pad nets (board copies only; library footprints carry none).
+
+    Pads never carry nets: a library footprint has none (board copies come from kicad/board.py).
     """
     root = S("footprint", Q(fp.name),
              S("version", FORMAT_VERSION), S("generator", Q(GENERATOR)),
@@ -134,7 +130,7 @@ def write_footprint(fp: FootprintGeom, *, model_path: str | None = None, with_ne
     for t in texts:
         root.add(graphic_node(t))
     for group in fp.pads:
-        root.add(Raw(_pad_lines(group, with_nets=with_nets)))
+        root.add(Raw(_pad_lines(group)))
     root.add(S("embedded_fonts", "no"))
     path = model_path if model_path is not None else (fp.model.path if fp.model else None)
     if path:

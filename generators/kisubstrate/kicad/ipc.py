@@ -51,6 +51,12 @@ def _vec(x_mm: float, y_mm: float):
 
 
 def _pads(fp: FootprintGeom, dx: float, dy: float, with_nets: bool) -> list:
+    """kipy pads: number, type, shape, size, drill, mask and paste margins, net.
+
+    The fabrication property (``pad_prop_bga`` / ``pad_prop_heatsink``) has no field in KiCad 9's
+    API (kicad-python 0.6-0.8 ``Pad``: id, number, net, type, pad_stack, position ...): pads
+    placed over IPC lack it; the footprint the plugin saves into the library carries it.
+    """
     from kipy.board_types import Net, Pad, PadStackShape, PadType
     from kipy.proto.board.board_types_pb2 import BoardLayer
 
@@ -77,6 +83,8 @@ def _pads(fp: FootprintGeom, dx: float, dy: float, with_nets: bool) -> list:
                 drill.end_layer = BoardLayer.BL_B_Cu
             if g.mask_margin is not None:
                 p.padstack.front_outer_layers.solder_mask_settings.solder_mask_margin = to_nm(g.mask_margin)
+            if g.paste_margin is not None:  # SMD (mask-defined) lands: paste follows the mask opening
+                p.padstack.front_outer_layers.solder_paste_settings.solder_paste_margin = to_nm(g.paste_margin)
             if with_nets and g.nets is not None and g.nets[i]:
                 p.net = Net(name=g.nets[i])
             pads.append(p)

@@ -27,11 +27,12 @@ import shapely
 
 from kisubstrate.geometry.ir import Circle, FootprintGeom, Line, PadGroup, Poly
 from kisubstrate.model.rules import RuleSet
+from kisubstrate.model.units import NM, TOL
 from kisubstrate.rules.report import Report, Violation
 from kisubstrate.rules.spatial import (CellPairs, cell_pairs, circle_pairs, closest_point_between,
                                        point_segment_distance, polygon_pairs)
 
-EPS = 1e-9  # 1e-9 mm: below KiCad's 1 nm resolution; guards float noise only
+EPS = TOL  # kisubstrate.model.units.TOL: the one tolerance of every rule check (mm)
 
 # Within one check_footprint run, the copper and mask checks pair the same pads: they share
 # one binning of the pad centres ({"reach": mm, "cells": {group ids: CellPairs}}).
@@ -149,8 +150,12 @@ def check_mask(fp: FootprintGeom, rules: RuleSet) -> tuple[list[Violation], int]
     return out, checked
 
 
-def _silk_items(fp: FootprintGeom) -> list[tuple[str, shapely.Geometry, float]]:
-    """(label, centre-line geometry, half width) of every silk item."""
+def _silk_items(fp: FootprintGeom) -> list[tuple[str, shapely.Geometry, float, tuple | None]]:
+    """(label, centre-line geometry, half width, circle) of every silk item.
+
+    ``circle`` is ``(cx, cy, R, filled)`` for circles (measured exactly, the geometry only
+    selects nearby pads), ``None`` otherwise.
+    """
     items = []
     silk = [(k, g) for k, g in enumerate(fp.graphics) if getattr(g, "layer", None) == "F.SilkS"]
     # straight lines (hundreds where silk is clipped around every edge pad): one shapely call
@@ -158,14 +163,30 @@ def _silk_items(fp: FootprintGeom) -> list[tuple[str, shapely.Geometry, float]]:
     lines = iter(shapely.linestrings(np.array(ends, dtype=float)).tolist() if ends else ())
     for k, g in silk:
         if isinstance(g, Line):
-            items.append((f"silk line {k}", next(lines), g.width / 2))
+            items.append((f"silk line {k}", next(lines), g.width / 2, None))
         elif isinstance(g, Poly):
             poly = shapely.Polygon(g.points)
-            items.append((f"silk poly {k}", poly if g.fill else poly.exterior, g.width / 2))
+            items.append((f"silk poly {k}", poly if g.fill else poly.exterior, g.width / 2, None))
         elif isinstance(g, Circle):
             disc = shapely.Point(g.center).buffer(g.radius / np.cos(np.pi / 32), quad_segs=8)
-            items.append((f"silk circle {k}", disc if g.fill else disc.exterior, g.width / 2))
+            items.append((f"silk circle {k}", disc if g.fill else disc.exterior, g.width / 2,
+                          (float(g.center[0]), float(g.center[1]), float(g.radius), bool(g.fill))))
     return items
+
+
+def _circle_gap(cx: float, cy: float, radius: float, filled: bool, near: np.ndarray, far: np.ndarray) -> np.ndarray:
+    """Gap (mm) from a silk circle's centre line to pads whose points lie ``near``..``far`` from its centre.
+
+    Exact: a ring of radius R is ``near - R`` from a pad outside it, ``R - far`` from a pad inside
+    it, and crosses a pad that straddles it; a filled disc covers every pad with ``near < R``.
+
+    >>> _circle_gap(0, 0, 1.0, False, np.array([1.5, 0.2, 0.9]), np.array([1.9, 0.6, 1.1])).tolist()
+    [0.5, 0.4, 0.0]
+    """
+    outside = near - radius
+    if filled:
+        return outside
+    return np.where(outside >= 0, outside, np.maximum(radius - far, 0.0))
 
 
 def _line_candidates(lo: np.ndarray, hi: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -204,11 +225,17 @@ def check_silk(fp: FootprintGeom, rules: RuleSet) -> tuple[list[Violation], int]
 
     def emit(n: int, k: int, gap_k: float, qx: float, qy: float) -> None:
         nonlocal outlines
-        label, geom, half = items[n]
+        label, geom, half, circle = items[n]
         if not circ[k]:
             if outlines is None:
                 outlines = np.concatenate([g.outlines(max(g.mask_margin or 0.0, 0.0)) for g in fp.pads])
-            exact = float(shapely.distance(outlines[k], geom)) - half
+            if circle is None:
+                exact = float(shapely.distance(outlines[k], geom)) - half
+            else:  # the (circumscribed) pad outline's nearest and farthest points from the circle centre
+                ccx, ccy, radius, filled = circle
+                near = float(shapely.distance(outlines[k], shapely.Point(ccx, ccy)))
+                far = float(np.hypot(*(shapely.get_coordinates(outlines[k]) - (ccx, ccy)).T).max())
+                exact = float(_circle_gap(ccx, ccy, radius, filled, np.array([near]), np.array([far]))[0]) - half
             if exact >= need - EPS:
                 return
             gap_k = exact
@@ -216,13 +243,13 @@ def check_silk(fp: FootprintGeom, rules: RuleSet) -> tuple[list[Violation], int]
                                                  (round(qx, 6), round(qy, 6)), "F.SilkS", round(gap_k, 6), need))
 
     # straight lines (nearly all silk): exact point-to-segment distances, all lines at once
-    line_ids = [n for n, (_, geom, _) in enumerate(items)
+    line_ids = [n for n, (_, geom, _, _) in enumerate(items)
                 if isinstance(geom, shapely.LineString) and shapely.get_num_points(geom) == 2]
     if line_ids:
         seg = shapely.get_coordinates(np.array([items[n][1] for n in line_ids])).reshape(-1, 4)
         ax, ay, bx, by = seg[:, 0], seg[:, 1], seg[:, 2], seg[:, 3]
         half = np.array([items[n][2] for n in line_ids])
-        reach = need + r_max + half + 1e-6
+        reach = need + r_max + half + NM
         minx, maxx = np.minimum(ax, bx) - reach, np.maximum(ax, bx) + reach
         miny, maxy = np.minimum(ay, by) - reach, np.maximum(ay, by) + reach
         narrow_x = np.abs(bx - ax) <= np.abs(by - ay)
@@ -251,10 +278,10 @@ def check_silk(fp: FootprintGeom, rules: RuleSet) -> tuple[list[Violation], int]
 
     # polygons and circles (the pin-1 marker and the like): shapely, near pads only
     done = set(line_ids)
-    for n, (label, geom, half) in enumerate(items):
+    for n, (label, geom, half, circle) in enumerate(items):
         if n in done:
             continue
-        reach = need + r_max + half + 1e-6
+        reach = need + r_max + half + NM
         minx, miny, maxx, maxy = geom.bounds
         if maxx - minx <= maxy - miny:
             lo, hi = np.searchsorted(x_sorted, (minx - reach, maxx + reach))
@@ -268,6 +295,16 @@ def check_silk(fp: FootprintGeom, rules: RuleSet) -> tuple[list[Violation], int]
             continue
         cand = np.sort(cand)
         cx, cy, cr = x[cand], y[cand], r[cand]
+        if circle is not None:  # exact: | |c - p| - R | - r - half for a ring (round pads)
+            ccx, ccy, radius, filled = circle
+            d = np.hypot(cx - ccx, cy - ccy)
+            gap = _circle_gap(ccx, ccy, radius, filled, d - cr, d + cr) - half
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ux = np.where(d > 0, (cx - ccx) / d, 1.0)
+                uy = np.where(d > 0, (cy - ccy) / d, 0.0)
+            for h in np.flatnonzero(gap < need - EPS).tolist():
+                emit(n, int(cand[h]), float(gap[h]), ccx + radius * float(ux[h]), ccy + radius * float(uy[h]))
+            continue
         pts = shapely.points(cx, cy)
         dist = shapely.distance(geom, pts)
         c = shapely.get_coordinates(shapely.shortest_line(geom, pts)).reshape(-1, 2, 2)[:, 0, :]
@@ -289,7 +326,7 @@ def check_courtyard(fp: FootprintGeom, rules: RuleSet) -> tuple[list[Violation],
     out: list[Violation] = []
     cy = fp.courtyard
     minx, miny, maxx, maxy = cy.bounds
-    is_rect = abs(cy.area - (maxx - minx) * (maxy - miny)) < 1e-9
+    is_rect = abs(cy.area - (maxx - minx) * (maxy - miny)) < TOL
     for g in fp.pads:
         half_w, half_h = g.size[0] / 2, g.size[1] / 2
         if is_rect:  # exact for every pad shape: its bounding box touches the courtyard sides
