@@ -126,13 +126,55 @@ def test_write_substrate_footprint_only_family_is_a_message(tmp_path):
 
 def test_write_substrate_runs_the_substrate_command(tmp_path):
     subs = actions.substrate_families()
-    if not subs:
-        pytest.skip("no substrate family registered in this checkout")
+    assert {"buildup", "cavity", "pop"} <= set(subs), subs  # the registered substrate families
     path = next(p for p in sorted(EXAMPLES.glob("*.yaml")) if first_package(p)[0] in subs)
     family, values, base = first_package(path)
     out = actions.write_substrate({"family": family, **values}, tmp_path / "sub", base_dir=base)
     assert out.ok, out.message
     assert any(p.suffix == ".kicad_pcb" for p in out.files)
+
+
+def test_write_substrate_spec_goes_to_a_temp_dir_and_side_files_still_resolve(tmp_path, monkeypatch):
+    """The temporary spec is never written into the user's spec folder; relative ball/bump maps still load."""
+    import shutil
+    import subprocess
+
+    src = tmp_path / "specs"
+    src.mkdir()
+    for name in ("pop.yaml", "pop_top_map.csv", "pop_u2_bumps.csv"):
+        shutil.copy(EXAMPLES / name, src / name)
+    family, values, _ = first_package(src / "pop.yaml")
+    seen: list[list[str]] = []
+    real_run = subprocess.run
+
+    def spy(cmd, *args, **kwargs):
+        seen.append(list(cmd))
+        assert Path(cmd[cmd.index("substrate") + 1]).is_file()  # the spec exists while the command runs
+        return real_run(cmd, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", spy)
+    before = sorted(p.name for p in src.iterdir())
+    out = actions.write_substrate({"family": family, **values}, tmp_path / "sub", base_dir=str(src))
+    assert out.ok, out.message
+    (cmd,) = seen
+    spec_file = Path(cmd[cmd.index("substrate") + 1])
+    assert src not in spec_file.parents and (tmp_path / "sub") not in spec_file.parents
+    assert not spec_file.exists() and not spec_file.parent.exists()  # cleaned up with its folder
+    assert sorted(p.name for p in src.iterdir()) == before
+
+
+def test_cli_command_finds_a_python_when_the_executable_is_kicad(tmp_path):
+    """Inside KiCad sys.executable can be kicad(.exe): look for python3/python instead."""
+    kicad = tmp_path / "bin" / "kicad"
+    kicad.parent.mkdir()
+    kicad.write_text("#!/bin/sh\nexit 1\n")
+    kicad.chmod(0o755)
+    cmd = actions.cli_command(str(kicad))
+    assert Path(cmd[0]).name.startswith("python") and cmd[1:] == ["-m", "kisubstrate.cli"]
+    python3 = kicad.parent / "python3"  # one beside the executable wins
+    python3.symlink_to(sys.executable)
+    assert actions.cli_command(str(kicad)) == [str(python3), "-m", "kisubstrate.cli"]
+    assert actions.cli_command(sys.executable) == [sys.executable, "-m", "kisubstrate.cli"]
 
 
 # -- preview and icons -------------------------------------------------------------------------------

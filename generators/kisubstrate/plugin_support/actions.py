@@ -119,6 +119,65 @@ def substrate_families() -> list[str]:
     return sorted(n for n, f in families().items() if f.substrate is not None)
 
 
+_PATH_SUFFIXES = (".csv", ".yaml", ".yml")
+
+
+def absolute_paths(value: Any, base_dir: str | Path) -> Any:
+    """``value`` with every relative side-file path (``.csv`` / ``.yaml``, existing under ``base_dir``) made absolute.
+
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp()); _ = (d / "balls.csv").write_text("A1,GND\\n")
+    >>> out = absolute_paths({"ball_map": "balls.csv", "rules": "hdi-fine", "dies": [{"map": "x.csv"}]}, d)
+    >>> out["ball_map"] == str((d / "balls.csv").resolve()), out["rules"], out["dies"]
+    (True, 'hdi-fine', [{'map': 'x.csv'}])
+    """
+    if isinstance(value, dict):
+        return {k: absolute_paths(v, base_dir) for k, v in value.items()}
+    if isinstance(value, list):
+        return [absolute_paths(v, base_dir) for v in value]
+    if isinstance(value, str) and value.lower().endswith(_PATH_SUFFIXES) and not Path(value).is_absolute():
+        candidate = Path(base_dir) / value
+        if candidate.is_file():
+            return str(candidate.resolve())
+    return value
+
+
+def _is_python(path: str | None) -> bool:
+    return bool(path) and Path(path).name.lower().startswith(("python", "pypy")) and os.access(path, os.X_OK)
+
+
+def cli_command(executable: str | None = None) -> list[str]:
+    """The command prefix that runs ``kisubstrate`` in a subprocess.
+
+    Inside KiCad, ``sys.executable`` may be KiCad itself (Windows, macOS), not a Python: then a
+    ``python3`` / ``python`` beside it or in its environment, else the ``kisubstrate`` entry point,
+    else a ``python3`` / ``python`` on ``PATH``.
+
+    >>> cli_command(sys.executable)[1:] if _is_python(sys.executable) else ["-m", "kisubstrate.cli"]
+    ['-m', 'kisubstrate.cli']
+    """
+    import shutil
+
+    exe = sys.executable if executable is None else executable
+    if _is_python(exe):
+        return [exe, "-m", "kisubstrate.cli"]
+    folders = [Path(exe).parent] if exe else []
+    for prefix in (sys.prefix, sys.base_prefix):
+        folders += [Path(prefix) / "bin", Path(prefix) / "Scripts", Path(prefix)]
+    for folder in folders:
+        for name in ("python3", "python", "python3.exe", "python.exe"):
+            if _is_python(str(folder / name)) and (folder / name).is_file():
+                return [str(folder / name), "-m", "kisubstrate.cli"]
+    entry = shutil.which("kisubstrate")
+    if entry:
+        return [entry]
+    for name in ("python3", "python"):
+        found = shutil.which(name)
+        if found:
+            return [found, "-m", "kisubstrate.cli"]
+    raise FileNotFoundError("no Python interpreter or 'kisubstrate' command found to run the substrate command")
+
+
 def write_substrate(spec: dict[str, Any], output: str | Path, *, base_dir: str = ".",
                     timeout: float = 600) -> SubstrateOutcome:
     """Write the substrate project of one package spec (a dict) into ``output``.
@@ -140,27 +199,21 @@ def write_substrate(spec: dict[str, Any], output: str | Path, *, base_dir: str =
         hint = (f"; families with a substrate: {', '.join(others)}" if others
                 else "; this kisubstrate version has no substrate families yet")
         return SubstrateOutcome(False, f"family '{family}' has no substrate (footprint only){hint}")
-    output = Path(output)
-    # the spec is written beside its side files (ball maps, rule files …) so relative paths still
-    # resolve; into a temporary folder when that folder is read-only
-    text = yaml.safe_dump({"packages": [spec]}, sort_keys=False)
+    output = Path(output).resolve()
+    # the spec goes into a private temporary folder (never the user's folder, gone even when KiCad
+    # is killed before the cleanup: it is in the system temp dir); its side files (ball maps, rule
+    # files …) stay where they are, so relative paths are made absolute first
+    text = yaml.safe_dump({"packages": [absolute_paths(spec, base_dir)]}, sort_keys=False)
     before = {p for p in output.rglob("*") if p.is_file()} if output.exists() else set()
     import kisubstrate
 
     here = str(Path(kisubstrate.__file__).resolve().parent.parent)  # the same kisubstrate as this process
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)}
     with tempfile.TemporaryDirectory(prefix="kisubstrate-plugin-") as tmp:
-        spec_file = Path(base_dir) / f".kisubstrate-plugin-{os.getpid()}.yaml"
-        try:
-            spec_file.write_text(text, encoding="utf-8")
-        except OSError:
-            spec_file = Path(tmp) / "spec.yaml"
-            spec_file.write_text(text, encoding="utf-8")
-        try:
-            cmd = [sys.executable, "-m", "kisubstrate.cli", "substrate", str(spec_file), "-o", str(output)]
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
-        finally:
-            spec_file.unlink(missing_ok=True)
+        spec_file = Path(tmp) / "spec.yaml"
+        spec_file.write_text(text, encoding="utf-8")
+        cmd = [*cli_command(), "substrate", str(spec_file), "-o", str(output)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     text = (proc.stdout + proc.stderr).strip()
     if proc.returncode == 2 and "No such command" in text:
         return SubstrateOutcome(False, "this kisubstrate has no 'substrate' command yet; update kisubstrate")
