@@ -244,7 +244,7 @@ b = pcbnew.LoadBoard(sys.argv[1])
 zones = {}
 for z in b.Zones():
     if z.GetIsRuleArea():
-        zones[z.GetZoneName()] = {"layers": [b.GetLayerName(l) for l in z.GetLayerSet().Seq()],
+        zones[z.GetZoneName()] = {"layers": [pcbnew.BOARD.GetStandardLayerName(l) for l in z.GetLayerSet().Seq()],
             "tracks": z.GetDoNotAllowTracks(), "vias": z.GetDoNotAllowVias(), "pads": z.GetDoNotAllowPads(),
             "pour": z.GetDoNotAllowCopperPour(),
             "box": [round(pcbnew.ToMM(v), 6) for v in (z.GetBoundingBox().GetLeft(), z.GetBoundingBox().GetTop(),

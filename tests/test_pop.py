@@ -189,7 +189,7 @@ import json, sys, pcbnew
 b = pcbnew.LoadBoard(sys.argv[1])
 vias = [t for t in b.GetTracks() if t.GetClass() == "PCB_VIA"]
 kinds = sorted({int(v.GetViaType()) for v in vias})
-fps = {fp.GetReference(): [b.GetLayerName(fp.Pads()[0].GetLayerSet().Seq()[0]), len(fp.Pads())]
+fps = {fp.GetReference(): [pcbnew.BOARD.GetStandardLayerName(fp.Pads()[0].GetLayerSet().Seq()[0]), len(fp.Pads())]
        for fp in b.GetFootprints()}
 nets = {p.GetNetname() for fp in b.GetFootprints() for p in fp.Pads() if fp.GetReference() == "U2"}
 print(json.dumps({"copper": b.GetCopperLayerCount(), "vias": len(vias),

@@ -222,7 +222,7 @@ for fp in b.GetFootprints():
     for p in fp.Pads():
         if fp.GetReference() == "J1":
             balls[p.GetNumber()] = [round(pcbnew.ToMM(p.GetPosition().x), 6), round(pcbnew.ToMM(p.GetPosition().y), 6),
-                                    b.GetLayerName(p.GetLayer()) if hasattr(p, "GetLayer") else ""]
+                                    pcbnew.BOARD.GetStandardLayerName(p.GetLayer()) if hasattr(p, "GetLayer") else ""]
 nets = sum(1 for n in b.GetNetsByNetcode() if n > 0)
 print(json.dumps({"copper": b.GetCopperLayerCount(), "vias": vias, "nets": nets,
                   "balls": balls, "thickness": round(pcbnew.ToMM(ds.GetBoardThickness()), 6)}))
@@ -356,7 +356,10 @@ def test_render_layers_cross_section_and_markers(kicad_cli, cli_runner, tmp_path
     assert n_viol > 0 and {v["rule"] for v in info["report"]["violations"]} == {"copper_clearance"}
     code, out, err = cli_runner("render", tmp_path / "b", "--no-png")
     assert code == 0, err
-    pics = sorted(p.name.rsplit("-", 1)[-1] for p in (tmp_path / "b" / "render").iterdir())
+    pics = sorted(p.name.rsplit("-", 1)[-1] for p in (tmp_path / "b" / "render").iterdir()
+                  if not p.name.startswith("."))
+    # written through OutputPlan: manifest present, a hand-edited picture is not overwritten
+    assert (tmp_path / "b" / "render" / ".kisubstrate-manifest.json").exists()
     assert pics == ["B_Cu.svg", "F_Cu.svg", "In1_Cu.svg", "In2_Cu.svg", "board.svg", "stackup.svg",
                     "violations.svg"]
     render = tmp_path / "b" / "render"
@@ -364,6 +367,15 @@ def test_render_layers_cross_section_and_markers(kicad_cli, cli_runner, tmp_path
     assert board_svg.count("<title>copper_clearance") == n_viol
     stack = next(render.glob("*-stackup.svg")).read_text()
     assert stack.count("ABF prepreg 35.0 µm") == 3 and "micro L1-L2" in stack and "micro L3-L4" in stack
+    next(render.glob("*-F_Cu.svg")).write_text("<svg/>")
+    code, _out, err = cli_runner("render", tmp_path / "b", "--no-png")
+    assert code == 2 and "--force" in err and next(render.glob("*-F_Cu.svg")).read_text() == "<svg/>"
+    # a board kicad-cli cannot load: a clear input error (exit 2), not an internal error
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "x.kicad_pcb").write_text("(kicad_pcb (version 20241229) (oops")
+    code, _out, err = cli_runner("render", broken, "--no-png")
+    assert code == 2 and err.startswith("error: kicad-cli pcb export svg failed") and "internal" not in err
 
 
 @pytest.mark.kicad

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from kisubstrate.cli import EXIT_OK, EXIT_VIOLATIONS, _report_out, raise_input, run_guarded
+from kisubstrate.cli import EXIT_OK, EXIT_VIOLATIONS, _located, _report_out, raise_input, run_guarded
 
 
 @click.command()
@@ -37,7 +37,8 @@ def substrate(specs: tuple[Path, ...], output: Path, no_check: bool, force: bool
         loaded = [ls for ls in load_specs(specs) if has_substrate(ls.spec)]
         if not loaded:
             raise_input("no substrate families in the given specs (footprints: use 'kisubstrate footprint')")
-        results = [build_substrate(ls.spec) for ls in loaded]
+        # errors raised while building name the spec file and package, like the footprint command
+        results = [_located(ls, lambda ls=ls: build_substrate(ls.spec)) for ls in loaded]
         bad = [r.report for r in results if not r.report.ok]
         if bad and not no_check:
             _report_out([r.report for r in results], fmt)
@@ -45,7 +46,8 @@ def substrate(specs: tuple[Path, ...], output: Path, no_check: bool, force: bool
                        err=True)
             return EXIT_VIOLATIONS
         if bad:
-            _report_out(bad, "text")
+            if fmt == "text":  # with --format json stdout holds only the JSON document (printed below)
+                _report_out(bad, "text")
             click.echo(f"warning: writing {len(bad)} substrate(s) with rule violations (--no-check)", err=True)
         plan = OutputPlan()
         for r in results:
@@ -74,9 +76,12 @@ def _kicad_cli() -> str:
 
 
 def _run(args: list[str]) -> None:
+    """Run kicad-cli; a failure is an input-side error (exit 2) with kicad-cli's own message."""
     r = subprocess.run(args, capture_output=True, text=True)
     if r.returncode != 0:
-        raise RuntimeError(f"{' '.join(args[:3])} failed ({r.returncode}): {(r.stderr or r.stdout)[-500:]}")
+        detail = " ".join((r.stderr or r.stdout).split())[-400:]
+        raise_input(f"kicad-cli {' '.join(args[1:4])} failed on '{args[-1]}' (exit {r.returncode}): "
+                    f"{detail or 'no message'}")
 
 
 def _boards(folder: Path) -> list[Path]:
@@ -90,55 +95,67 @@ def _boards(folder: Path) -> list[Path]:
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="default FOLDER/render")
 @click.option("--png/--no-png", default=True, help="also ray-trace top and bottom PNGs (kicad-cli pcb render)")
-def render(folder: Path, output: Path | None, png: bool) -> None:
+@click.option("--force", is_flag=True, help="overwrite files changed since kisubstrate wrote them")
+def render(folder: Path, output: Path | None, png: bool, force: bool) -> None:
     """Pictures of every board in FOLDER: SVG per copper layer and of the board, PNGs, cross-section, markers."""
 
     def body() -> int:
+        import tempfile
+
+        from kisubstrate.io import OutputPlan
         from kisubstrate.render import cross_section_svg, markers_svg, overlay_markers
 
         cli = _kicad_cli()
+        plan = OutputPlan()
+        out = output or folder / "render"
         for pcb in _boards(folder):
-            out = output or folder / "render"
-            out.mkdir(parents=True, exist_ok=True)
             stem = pcb.stem
             side = folder / f"{stem}.kisubstrate.json"
             info = json.loads(side.read_text()) if side.exists() else None
-            copper = [lay["kicad"] for lay in info["layers"] if lay["kind"] == "copper"] if info else ["F.Cu", "B.Cu"]
-            base = [cli, "pcb", "export", "svg", "--mode-single", "--exclude-drawing-sheet", "--page-size-mode", "2"]
-            written = []
+            pcb_text = pcb.read_text()
+            if info is not None and (info.get("name") != stem
+                                     or pcb_text.count("\n\t(via ") != info["counts"]["vias"]
+                                     or pcb_text.count("\n\t(segment ") != info["counts"]["tracks"]):
+                click.echo(f"warning: {side.name} does not describe {pcb.name} (stale?): ignored", err=True)
+                info = None
+            layers = [lay for lay in info["layers"] if lay["kind"] == "copper"] if info else \
+                [{"kicad": "F.Cu"}, {"kicad": "B.Cu"}]
+            copper = [lay["kicad"] for lay in layers]
             viol = info["report"]["violations"] if info else []
-            # one kicad-cli run for all copper layers (one file each, outline on every one)
-            _run([cli, "pcb", "export", "svg", "--mode-multi", "--exclude-drawing-sheet", "--page-size-mode", "2",
-                  "-l", ",".join(copper), "--cl", "Edge.Cuts", "-o", str(out), str(pcb)])
-            for k, layer in enumerate(copper):
-                target = out / f"{stem}-{layer.replace('.', '_')}.svg"
-                if not target.exists():
-                    raise RuntimeError(f"kicad-cli wrote no {target.name}")
-                if viol:
-                    target.write_text(overlay_markers(target.read_text(), viol, outline=info["outline"],
-                                                      layer=f"L{k + 1}"))
-                written.append(target)
-            target = out / f"{stem}-board.svg"
-            _run(base + ["-l", ",".join(copper + ["Edge.Cuts", "User.1"]), "-o", str(target), str(pcb)])
-            if viol:
-                target.write_text(overlay_markers(target.read_text(), viol, outline=info["outline"]))
-            written.append(target)
-            if png:
-                for view in ("top", "bottom"):
-                    target = out / f"{stem}-{view}.png"
-                    _run([cli, "pcb", "render", "--side", view, "-w", "1200", "-h", "900", "-o", str(target),
-                          str(pcb)])
-                    written.append(target)
+            with tempfile.TemporaryDirectory(prefix="kisubstrate-render-") as tmp:
+                tmpd = Path(tmp)
+                # one kicad-cli run for all copper layers (one file each, outline on every one); KiCad
+                # names each file after the layer's user name when it has one
+                _run([cli, "pcb", "export", "svg", "--mode-multi", "--exclude-drawing-sheet", "--page-size-mode",
+                      "2", "-l", ",".join(copper), "--cl", "Edge.Cuts", "-o", str(tmpd), str(pcb)])
+                for k, lay in enumerate(layers):
+                    names = [lay["kicad"].replace(".", "_")] + ([lay["name"]] if lay.get("name") else [])
+                    found = [tmpd / f"{stem}-{n}.svg" for n in names if (tmpd / f"{stem}-{n}.svg").exists()]
+                    if not found:
+                        raise_input(f"kicad-cli wrote no SVG for layer {lay['kicad']} of '{pcb}'")
+                    text = found[0].read_text()
+                    if viol:
+                        text = overlay_markers(text, viol, outline=info["outline"], layer=f"L{k + 1}")
+                    plan.add(out / f"{stem}-{lay['kicad'].replace('.', '_')}.svg", text)
+                board_svg = tmpd / "board.svg"
+                _run([cli, "pcb", "export", "svg", "--mode-single", "--exclude-drawing-sheet", "--page-size-mode",
+                      "2", "-l", ",".join(copper + ["Edge.Cuts", "User.1"]), "-o", str(board_svg), str(pcb)])
+                text = board_svg.read_text()
+                plan.add(out / f"{stem}-board.svg", overlay_markers(text, viol, outline=info["outline"]) if viol
+                         else text)
+                if png:
+                    for view in ("top", "bottom"):
+                        png_path = tmpd / f"{view}.png"
+                        _run([cli, "pcb", "render", "--side", view, "-w", "1200", "-h", "900", "-o", str(png_path),
+                              str(pcb)])
+                        plan.add(out / f"{stem}-{view}.png", png_path.read_bytes())
             if info:
-                target = out / f"{stem}-stackup.svg"
-                target.write_text(cross_section_svg(info))
-                written.append(target)
-                if info["report"]["violations"]:
-                    target = out / f"{stem}-violations.svg"
-                    target.write_text(markers_svg(info, pcb.read_text()))
-                    written.append(target)
-            for w in written:
-                click.echo(f"wrote {w}")
+                plan.add(out / f"{stem}-stackup.svg", cross_section_svg(info))
+                if viol:
+                    plan.add(out / f"{stem}-violations.svg", markers_svg(info, pcb_text))
+        plan.commit(force=force)
+        for w in sorted(plan.files):
+            click.echo(f"wrote {w}")
         return EXIT_OK
 
     sys.exit(run_guarded(body))

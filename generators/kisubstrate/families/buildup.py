@@ -44,13 +44,14 @@ from pydantic import Field, model_validator
 
 from kisubstrate.families.grid_array import BgaSpec, PgaSpec, build_grid_array
 from kisubstrate.families.registry import Family, register
+from kisubstrate.geometry.assign import assign_by_angle
 from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Drawing, Zone
 from kisubstrate.geometry.grid import ball_grid, grid_mask
 from kisubstrate.model.base import SpecModel, length
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.substrate import SubstrateSpec
 from kisubstrate.model.units import snap
-from kisubstrate.rules.capsules import segment_segment_distance
+from kisubstrate.rules.capsules import capsule_geoms, segment_segment_distance
 
 
 class Carrier(SpecModel):
@@ -102,21 +103,8 @@ def terminal_sites(spec: SubstrateSpec):
                      alphabet=t.row_alphabet, names=names)
 
 
-def _assign(pad_ang: np.ndarray, ball_ang: np.ndarray) -> np.ndarray:
-    """ball index per pad: rank-order matching by angle with the cyclic shift of least squared error."""
-    p_order = np.argsort(pad_ang, kind="stable")
-    b_order = np.argsort(ball_ang, kind="stable")
-    n = len(p_order)
-    pa, ba = pad_ang[p_order], ball_ang[b_order]
-    best, best_cost = 0, math.inf
-    for s in range(n):
-        d = np.angle(np.exp(1j * (np.roll(pa, -s) - ba)))
-        cost = float(np.dot(d, d))
-        if cost < best_cost - 1e-12:
-            best, best_cost = s, cost
-    out = np.empty(n, np.int64)
-    out[np.roll(p_order, -best)] = b_order
-    return out
+# kept under its old name for the families that import it (pop, wafer_stack)
+_assign = assign_by_angle
 
 
 def build_board(spec: BuildupSpec) -> BoardGeom:
@@ -154,9 +142,15 @@ def build_board(spec: BuildupSpec) -> BoardGeom:
     for i, name in enumerate(sites.names):
         if ball_net.get(name):
             site_of_net.setdefault(ball_net[name], i)
-    for i, (_die, p, *_rest) in enumerate(pads):
+    for i, (die, p, *_rest) in enumerate(pads):
         if p.net and p.net in site_of_net:
-            fixed[i] = site_of_net[p.net]
+            s = site_of_net[p.net]
+            if ring[s] >= trace_layers:  # only the outer rings have a trace layer
+                raise SpecError(f"die pad {die.name}.{p.name} (net {p.net}) maps to ball {sites.names[s]} in ring "
+                                f"{int(ring[s]) + 1} from the outside, but {trace_layers} trace layer(s) reach only "
+                                f"the outer {trace_layers} ring(s): move the net to an outer ball or add copper "
+                                "layers", field="terminals.ball_map")
+            fixed[i] = s
     taken = set(fixed.values())
     free_sites = [s for s in usable.tolist() if s not in taken and not ball_net.get(sites.names[s])]
     need = npads - len(fixed)
@@ -186,7 +180,7 @@ def build_board(spec: BuildupSpec) -> BoardGeom:
         pad_ang = np.array([math.atan2(pads[i][3] - cy, pads[i][2] - cx) for i in auto])
         ch = np.array(chosen)
         ball_ang = np.arctan2(sites.y[ch] - cy, sites.x[ch] - cx)
-        match = _assign(pad_ang, ball_ang)
+        match = assign_by_angle(pad_ang, ball_ang)
         for j, i in enumerate(auto):
             target[i] = int(ch[match[j]])
 
@@ -199,7 +193,7 @@ def build_board(spec: BuildupSpec) -> BoardGeom:
     # (only the carrier net may sit on several balls: the carrier plane joins them)
     carrier_name = spec.carrier.net if spec.carrier is not None else None
     members: dict[str, list[str]] = {}
-    net_name = {code: name for name, code in b._nets.items()}
+    net_name = b.net_names()
     for i, (die, p, *_r) in enumerate(pads):
         members.setdefault(net_name[net_of_site[target[i]]], []).append(f"{die.name}.{p.name}")
     for name, net in ball_net.items():
@@ -312,19 +306,22 @@ def _carrier_sites(spec, b: BoardBuilder, sites, net_of_site, ball_net, plane, m
         return mapped
     free = np.array(free)
     ok = shapely.contains_xy(inner, sites.x[free], sites.y[free])
-    # clear every existing track and via on the layers the column crosses
-    tr = b._tracks
-    vi = b._vias
+    # clear every existing track and via on the layers the column crosses: candidate pairs from an
+    # STRtree of the layer's items, exact capsule distance on those pairs only (no sites x items matrix)
     px, py = sites.x[free], sites.y[free]
+    pts = shapely.points(px, py)
     reach = micro.pad / 2 + clearance
     for layer in range(1, spec.stackup.copper_count - 1):
-        segs = np.array([(x1, y1, x2, y2, w / 2) for x1, y1, x2, y2, w, lay, _n in tr if lay == layer]
-                        + [(x, y, x, y, sz / 2) for x, y, sz, _d, top, bot, _n, _k in vi if top <= layer <= bot])
+        segs = b.items_on(layer)
         if not len(segs):
             continue
-        d, _, _ = segment_segment_distance(px[:, None], py[:, None], px[:, None], py[:, None],
-                                           segs[None, :, 0], segs[None, :, 1], segs[None, :, 2], segs[None, :, 3])
-        ok &= (d - segs[None, :, 4] >= reach + 1e-6).all(axis=1)
+        tree = shapely.STRtree(capsule_geoms(segs[:, 0], segs[:, 1], segs[:, 2], segs[:, 3]))
+        pi, si = tree.query(pts, predicate="dwithin", distance=reach + float(segs[:, 4].max()) + 1e-6)
+        if not len(pi):
+            continue
+        d, _, _ = segment_segment_distance(px[pi], py[pi], px[pi], py[pi],
+                                           segs[si, 0], segs[si, 1], segs[si, 2], segs[si, 3])
+        ok[pi[d - segs[si, 4] < reach + 1e-6]] = False
     return sorted(set(mapped) | set(free[ok].tolist()))
 
 

@@ -163,6 +163,24 @@ class BoardBuilder:
         self.drawings: list[Drawing] = []
         self.meta: dict = {}
 
+    def _layer(self, layer: int) -> None:
+        # a family bug must fail here, not as an IndexError in the writer
+        if not 0 <= layer < self.copper:
+            raise ValueError(f"copper layer {layer} outside 0..{self.copper - 1} of board {self.name}")
+
+    def net_names(self) -> dict[int, str]:
+        """Net code → net name of the nets created so far."""
+        return {code: name for name, code in self._nets.items()}
+
+    def items_on(self, layer: int) -> np.ndarray:
+        """Track segments and via annuli on copper ``layer`` as rows (x1, y1, x2, y2, half width) in mm.
+
+        A via is a zero-length segment with its pad radius; used to keep new items clear of old ones.
+        """
+        rows = [(x1, y1, x2, y2, w / 2) for x1, y1, x2, y2, w, lay, _n in self._tracks if lay == layer]
+        rows += [(x, y, x, y, sz / 2) for x, y, sz, _d, top, bot, _n, _k in self._vias if top <= layer <= bot]
+        return np.array(rows, float).reshape(-1, 5)
+
     def net(self, name: str) -> int:
         """Net code of ``name`` (created on first use; "" is net 0)."""
         if name not in self._nets:
@@ -172,15 +190,21 @@ class BoardBuilder:
     def pad(self, owner: str, name: str, x: float, y: float, w: float, *, layer: int, net: int = 0,
             h: float | None = None, shape: str = "circle", mask: float = float("nan")) -> None:
         """Add one pad (mm)."""
+        self._layer(layer)
         self._pads.append((owner, name, x, y, w, w if h is None else h, shape, layer, net, mask))
 
     def via(self, x: float, y: float, size: float, drill: float, top: int, bottom: int, *, net: int,
             kind: ViaKind) -> None:
         """Add one via spanning copper ``top`` … ``bottom`` (indices, top < bottom)."""
+        self._layer(top)
+        self._layer(bottom)
+        if top >= bottom:
+            raise ValueError(f"via span {top}..{bottom}: top must be above bottom")
         self._vias.append((x, y, size, drill, top, bottom, net, kind))
 
     def track(self, x1: float, y1: float, x2: float, y2: float, width: float, *, layer: int, net: int) -> None:
         """Add one straight track segment."""
+        self._layer(layer)
         self._tracks.append((x1, y1, x2, y2, width, layer, net))
 
     def build(self) -> BoardGeom:
@@ -190,14 +214,16 @@ class BoardBuilder:
 
         p = cols(self._pads, 10)
         pads = Pads(owner=p[0], name=p[1], x=snap_array(np.array(p[2], float)), y=snap_array(np.array(p[3], float)),
-                    w=np.array(p[4], float), h=np.array(p[5], float), shape=p[6],
-                    layer=np.array(p[7], np.int64), net=np.array(p[8], np.int64), mask=np.array(p[9], float))
+                    w=snap_array(np.array(p[4], float)), h=snap_array(np.array(p[5], float)), shape=p[6],
+                    layer=np.array(p[7], np.int64), net=np.array(p[8], np.int64),
+                    mask=snap_array(np.array(p[9], float)))
         v = cols(self._vias, 8)
         vias = Vias(x=snap_array(np.array(v[0], float)), y=snap_array(np.array(v[1], float)),
-                    size=np.array(v[2], float), drill=np.array(v[3], float), top=np.array(v[4], np.int64),
+                    size=snap_array(np.array(v[2], float)), drill=snap_array(np.array(v[3], float)),
+                    top=np.array(v[4], np.int64),
                     bottom=np.array(v[5], np.int64), net=np.array(v[6], np.int64), kind=v[7])
         t = cols(self._tracks, 7)
-        tracks = Tracks(*(snap_array(np.array(t[k], float)) for k in range(4)), width=np.array(t[4], float),
+        tracks = Tracks(*(snap_array(np.array(t[k], float)) for k in range(4)), width=snap_array(np.array(t[4], float)),
                         layer=np.array(t[5], np.int64), net=np.array(t[6], np.int64))
         nets = [n for n, _ in sorted(self._nets.items(), key=lambda kv: kv[1])]
         return BoardGeom(name=self.name, copper=self.copper, outline=self.outline, nets=nets, pads=pads,

@@ -91,18 +91,26 @@ def _hole_free(geom: shapely.Geometry) -> list[list[tuple[float, float]]]:
     return out
 
 
+def _copper_names(stackup, lm: LayerMap) -> dict[str, str]:
+    """KiCad copper layer name → the spec's user name of that copper layer (``StackLayer.name``)."""
+    coppers = [lay for lay in stackup.layers if lay.copper is not None]
+    return {lm.name(i): lay.name for i, lay in enumerate(coppers) if lay.name}
+
+
 def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0) -> str:
     """The ``.kicad_pcb`` text of a board (ends with a newline)."""
     name = geom.name
     lm = LayerMap(geom.copper)
     lay = [lm.name(i) for i in range(geom.copper)]
+    qlay = [quote(x) for x in lay]
     nets = geom.nets
     qnet = [quote(n) for n in nets]
     L: list[str] = []
     thickness = stackup.thickness() + 2 * stackup.mask_thickness
     L += ["(kicad_pcb", f"\t(version {FORMAT_VERSION})", '\t(generator "kisubstrate")',
-          f'\t(generator_version "{__version__}")', "\t(general", f"\t\t(thickness {fmt(thickness)})",
-          "\t\t(legacy_teardrops no)", "\t)", '\t(paper "A4")', layers_block(lm, user_layers=geom.meta.get("user_layers")), "\t(setup",
+          f"\t(generator_version {quote(__version__)})", "\t(general", f"\t\t(thickness {fmt(thickness)})",
+          "\t\t(legacy_teardrops no)", "\t)", '\t(paper "A4")', layers_block(lm, user_names=_copper_names(stackup, lm),
+                                                    user_layers=geom.meta.get("user_layers")), "\t(setup",
           stackup_block(stackup, lm), "\t\t(pad_to_mask_clearance 0)",
           "\t\t(allow_soldermask_bridges_in_footprints no)", "\t\t(tenting front back)", "\t)"]
     for code, n in enumerate(nets):
@@ -110,32 +118,36 @@ def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0) -> 
 
     # -- footprints (pad owners) -----------------------------------------------------------------
     p = geom.pads
-    owners = sorted(set(p.owner), key=lambda o: (o == "BALLS", o))
+    groups: dict[str, list[int]] = {}
+    for i, o in enumerate(p.owner):  # one pass: grouping per owner was quadratic on big panels
+        groups.setdefault(o, []).append(i)
+    owners = sorted(groups, key=lambda o: (o == "BALLS", o))
+    pl, px, py, pw, ph, pm, pn = (a.tolist() for a in (p.layer, p.x, p.y, p.w, p.h, p.mask, p.net))
     for owner in owners:
-        idx = [i for i, o in enumerate(p.owner) if o == owner]
-        back = all(lay[p.layer[i]] == "B.Cu" for i in idx)
+        idx = groups[owner]
+        back = all(lay[pl[i]] == "B.Cu" for i in idx)
         side = "B" if back else "F"
         ref = "J1" if owner == "BALLS" else owner
         fu = item_uuid(name, f"fp/{owner}")
         mirror = " (justify mirror)" if back else ""
-        L += [f'\t(footprint "kisubstrate:{name}_{owner}"', f'\t\t(layer "{side}.Cu")', f'\t\t(uuid "{fu}")',
+        L += [f"\t(footprint {quote(f'kisubstrate:{name}_{owner}')}", f'\t\t(layer "{side}.Cu")', f'\t\t(uuid "{fu}")',
               "\t\t(at 0 0)",
-              f'\t\t(property "Reference" "{ref}" (at 0 0 0) (layer "{side}.Fab") (hide yes) '
+              f'\t\t(property "Reference" {quote(ref)} (at 0 0 0) (layer "{side}.Fab") (hide yes) '
               f'(uuid "{item_uuid(name, f"fp/{owner}/ref")}") (effects (font (size 0.5 0.5) (thickness 0.08)){mirror}))',
-              f'\t\t(property "Value" "{owner}" (at 0 0.8 0) (layer "{side}.Fab") (hide yes) '
+              f'\t\t(property "Value" {quote(owner)} (at 0 0.8 0) (layer "{side}.Fab") (hide yes) '
               f'(uuid "{item_uuid(name, f"fp/{owner}/value")}") (effects (font (size 0.5 0.5) (thickness 0.08)){mirror}))',
               "\t\t(attr smd board_only exclude_from_pos_files exclude_from_bom)"]
         for i in idx:
-            layer = lay[p.layer[i]]
+            layer = lay[pl[i]]
             layers = quote(layer)
             mask = ""
-            if not np.isnan(p.mask[i]):
+            if not np.isnan(pm[i]):
                 layers += f' "{layer[0]}.Mask"'
-                mask = f" (solder_mask_margin {fmt(float(p.mask[i]))})"
-            netc = int(p.net[i])
+                mask = f" (solder_mask_margin {fmt(pm[i])})"
+            netc = int(pn[i])
             net = f" (net {netc} {qnet[netc]})" if netc else ""
-            L.append(f'\t\t(pad {quote(p.name[i])} smd {p.shape[i]} (at {fmt(float(p.x[i]))} {fmt(float(p.y[i]))}) '
-                     f'(size {fmt(float(p.w[i]))} {fmt(float(p.h[i]))}) (layers {layers}){mask}{net} '
+            L.append(f'\t\t(pad {quote(p.name[i])} smd {p.shape[i]} (at {fmt(px[i])} {fmt(py[i])}) '
+                     f'(size {fmt(pw[i])} {fmt(ph[i])}) (layers {layers}){mask}{net} '
                      f'(uuid "{item_uuid(name, p.key(i))}"))')
         L += ["\t\t(embedded_fonts no)", "\t)"]
 
@@ -146,23 +158,23 @@ def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0) -> 
     for k, d in enumerate(geom.drawings):
         if d.text:
             x, y = d.points[0]
-            L.append(f"\t(gr_text {quote(d.text)} (at {fmt(x)} {fmt(y)} 0) (layer \"{d.layer}\") "
+            L.append(f"\t(gr_text {quote(d.text)} (at {fmt(x)} {fmt(y)} 0) (layer {quote(d.layer)}) "
                      f'(uuid "{item_uuid(name, f"drawing/{k}")}") (effects (font (size {fmt(d.size)} {fmt(d.size)}) '
                      f"(thickness {fmt(round(d.size / 6, 4))})) (justify left)))")
         elif d.closed:
             L.append(f"\t(gr_poly (pts {_pts(d.points)}) (stroke (width {fmt(d.width)}) (type solid)) "
-                     f'(fill {"yes" if d.fill else "no"}) (layer "{d.layer}") (uuid "{item_uuid(name, f"drawing/{k}")}"))')
+                     f'(fill {"yes" if d.fill else "no"}) (layer {quote(d.layer)}) (uuid "{item_uuid(name, f"drawing/{k}")}"))')
         else:
             for j, ((xa, ya), (xb, yb)) in enumerate(zip(d.points, d.points[1:])):
                 L.append(f"\t(gr_line (start {fmt(xa)} {fmt(ya)}) (end {fmt(xb)} {fmt(yb)}) (stroke (width "
-                         f'{fmt(d.width)}) (type solid)) (layer "{d.layer}") (uuid "{item_uuid(name, f"drawing/{k}/{j}")}"))')
+                         f'{fmt(d.width)}) (type solid)) (layer {quote(d.layer)}) (uuid "{item_uuid(name, f"drawing/{k}/{j}")}"))')
 
     # -- tracks and vias ---------------------------------------------------------------------------
     t = geom.tracks
-    x1, y1, x2, y2 = (a.tolist() for a in (t.x1, t.y1, t.x2, t.y2))
+    x1, y1, x2, y2, tw, tl, tn = (a.tolist() for a in (t.x1, t.y1, t.x2, t.y2, t.width, t.layer, t.net))
     for i in range(len(t)):
         L.append(f"\t(segment (start {fmt(x1[i])} {fmt(y1[i])}) (end {fmt(x2[i])} {fmt(y2[i])}) "
-                 f'(width {fmt(float(t.width[i]))}) (layer "{lay[t.layer[i]]}") (net {int(t.net[i])}) '
+                 f'(width {fmt(tw[i])}) (layer {qlay[tl[i]]}) (net {tn[i]}) '
                  f'(uuid "{item_uuid(name, t.key(i))}"))')
     v = geom.vias
     vx, vy = v.x.tolist(), v.y.tolist()
@@ -176,16 +188,16 @@ def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0) -> 
         else:
             word = f"{kind} "
         L.append(f"\t(via {word}(at {fmt(vx[i])} {fmt(vy[i])}) (size {fmt(float(v.size[i]))}) "
-                 f'(drill {fmt(float(v.drill[i]))}) (layers "{lay[top]}" "{lay[bot]}") (net {int(v.net[i])}) '
+                 f'(drill {fmt(float(v.drill[i]))}) (layers {qlay[top]} {qlay[bot]}) (net {int(v.net[i])}) '
                  f'(uuid "{item_uuid(name, v.key(i))}"))')
 
     # -- zones and rule areas --------------------------------------------------------------------
     for z in geom.zones:
         zl = [lay[i] for i in z.layers]
-        layer_tok = f'(layer "{zl[0]}")' if len(zl) == 1 else "(layers " + " ".join(quote(x) for x in zl) + ")"
+        layer_tok = f"(layer {quote(zl[0])})" if len(zl) == 1 else "(layers " + " ".join(quote(x) for x in zl) + ")"
         outline = shapely.get_coordinates(shapely.normalize(z.outline).exterior)[:-1]
         L += ["\t(zone", f"\t\t(net {z.net})", f"\t\t(net_name {qnet[z.net]})", f"\t\t{layer_tok}",
-              f'\t\t(uuid "{item_uuid(name, z.key)}")', f'\t\t(name "{z.name}")', "\t\t(hatch edge 0.5)"]
+              f'\t\t(uuid "{item_uuid(name, z.key)}")', f"\t\t(name {quote(z.name)})", "\t\t(hatch edge 0.5)"]
         if z.keepout is not None:
             k = z.keepout
             word = {True: "allowed", False: "not_allowed"}
@@ -202,7 +214,7 @@ def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0) -> 
         if z.fill is not None:
             for pc in _hole_free(z.fill):
                 for zname in zl:
-                    L.append(f'\t\t(filled_polygon (layer "{zname}") (pts {_pts(pc)}))')
+                    L.append(f'\t\t(filled_polygon (layer {quote(zname)}) (pts {_pts(pc)}))')
         L.append("\t)")
     L += ["\t(embedded_fonts no)", ")"]
     return "\n".join(L) + "\n"

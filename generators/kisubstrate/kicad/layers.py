@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+from kisubstrate.kicad.sexpr import quote
 from kisubstrate.model.units import fmt
 
 USER_LAYERS = (
@@ -100,14 +101,14 @@ def layers_block(lm: LayerMap, *, user_names: dict[str, str] | None = None,
     for name in lm.names():
         kind = "signal"
         uname = user_names.get(name) or ("unused" if name == lm.placeholder else None)
-        extra = f' "{uname}"' if uname else ""
-        lines.append(f'\t\t({kicad_copper_id(name)} "{name}" {kind}{extra})')
+        extra = f" {quote(uname)}" if uname else ""
+        lines.append(f"\t\t({kicad_copper_id(name)} {quote(name)} {kind}{extra})")
     for lid, name, uname in USER_LAYERS:
-        extra = f' "{uname}"' if uname else ""
-        lines.append(f'\t\t({lid} "{name}" user{extra})')
+        extra = f" {quote(uname)}" if uname else ""
+        lines.append(f"\t\t({lid} {quote(name)} user{extra})")
     for name, uname in sorted((user_layers or {}).items(), key=lambda kv: user_layer_id(kv[0])):
         if name != "User.1":
-            lines.append(f'\t\t({user_layer_id(name)} "{name}" user "{uname}")')
+            lines.append(f"\t\t({user_layer_id(name)} {quote(name)} user {quote(uname)})")
     lines.append("\t)")
     return "\n".join(lines)
 
@@ -126,34 +127,34 @@ def stackup_block(stackup, lm: LayerMap) -> str:
         nonlocal n
         mat_name = lay.material or stackup.default_material
         mat = stackup.material(mat_name)
-        text = (f'\t\t\t(layer "dielectric {n}" (type "{lay.type}") (thickness {fmt(thickness)}) '
-                f'(material "{mat_name}") (epsilon_r {fmt(mat.epsilon_r)}) (loss_tangent {fmt(mat.loss_tangent)}))')
+        text = (f'\t\t\t(layer "dielectric {n}" (type {quote(lay.type)}) (thickness {fmt(thickness)}) '
+                f'(material {quote(mat_name)}) (epsilon_r {fmt(mat.epsilon_r)}) (loss_tangent {fmt(mat.loss_tangent)}))')
         if lay.plies and len(lay.plies) > 1:  # KiCad sub-layers: one dielectric, several sheets
             parts = []
             for ply in lay.plies:
                 pname = ply.material or mat_name
                 pm = stackup.material(pname)
-                parts.append(f'(thickness {fmt(ply.thickness)}) (material "{pname}") (epsilon_r {fmt(pm.epsilon_r)}) '
+                parts.append(f'(thickness {fmt(ply.thickness)}) (material {quote(pname)}) (epsilon_r {fmt(pm.epsilon_r)}) '
                              f'(loss_tangent {fmt(pm.loss_tangent)})')
-            text = (f'\t\t\t(layer "dielectric {n}" (type "{lay.type}") ' + " addsublayer ".join(parts) + ")")
+            text = (f'\t\t\t(layer "dielectric {n}" (type {quote(lay.type)}) ' + " addsublayer ".join(parts) + ")")
         n += 1
         return text
 
     for i, cu in enumerate(coppers):
-        out.append(f'\t\t\t(layer "{lm.name(i)}" (type "copper") (thickness {fmt(cu.thickness)}))')
+        out.append(f'\t\t\t(layer {quote(lm.name(i))} (type "copper") (thickness {fmt(cu.thickness)}))')
         if i < len(diel):
             d = diel[i]
             if lm.placeholder and i == len(diel) - 1:
                 half = round(d.thickness / 2, 6)
                 out.append(dielectric(d, half))
-                out.append(f'\t\t\t(layer "{lm.placeholder}" (type "copper") (thickness 0))')
+                out.append(f'\t\t\t(layer {quote(lm.placeholder)} (type "copper") (thickness 0))')
                 out.append(dielectric(d, round(d.thickness - half, 6)))
             else:
                 out.append(dielectric(d, d.thickness))
     out += [f'\t\t\t(layer "B.Mask" (type "Bottom Solder Mask") (thickness {fmt(stackup.mask_thickness)}))',
             '\t\t\t(layer "B.Paste" (type "Bottom Solder Paste"))',
             '\t\t\t(layer "B.SilkS" (type "Bottom Silk Screen"))',
-            f'\t\t\t(copper_finish "{stackup.finish}")',
+            f"\t\t\t(copper_finish {quote(stackup.finish)})",
             "\t\t\t(dielectric_constraints no)",
             "\t\t)"]
     return "\n".join(out)

@@ -51,14 +51,15 @@ def write_project(name: str, rules, *, width: float, micro, only: tuple[str, ...
                   "hole_to_hole": "error"}
     if only is not None:
         severities = {k: ("error" if k in only else "ignore") for k in SEVERITY_KEYS}
-    min_via = min(rules.via_pad, micro.pad)
+    # always the profile's minima: a spec may choose bigger vias / wider traces, never weaker rules
+    min_via = min(rules.via_pad, rules.microvia_pad)
     data = {
         "board": {"design_settings": {
             "rules": {
-                "min_clearance": rules.clearance, "min_track_width": min(rules.trace_width, width),
+                "min_clearance": rules.clearance, "min_track_width": rules.trace_width,
                 "min_via_annular_width": rules.annular_ring, "min_via_diameter": min_via,
-                "min_through_hole_diameter": min(rules.via_drill, micro.drill),
-                "min_microvia_diameter": micro.pad, "min_microvia_drill": micro.drill,
+                "min_through_hole_diameter": min(rules.via_drill, rules.microvia_drill),
+                "min_microvia_diameter": rules.microvia_pad, "min_microvia_drill": rules.microvia_drill,
                 "min_hole_to_hole": rules.hole_to_hole, "min_hole_clearance": rules.clearance,
                 "min_copper_edge_clearance": rules.copper_to_edge, "min_connection": 0.0,
                 "min_text_height": 0.1, "min_text_thickness": 0.01, "solder_mask_to_copper_clearance": 0.0,
@@ -91,9 +92,8 @@ def write_dru(rules, *, micro=None, width: float | None = None, extra: str = "",
             each gets a rule whose minimum hole is depth / aspect ratio (IPC-2226), so KiCad 9 enforces
             the aspect ratio per layer pair with a plain ``hole_size`` constraint.
     """
-    micro_drill = micro.drill if micro is not None else rules.microvia_drill
-    micro_pad = micro.pad if micro is not None else rules.microvia_pad
-    w = width if width is not None else rules.trace_width
+    # the profile's minima, whatever the spec chose (``micro`` / ``width`` are kept for the signature)
+    micro_drill, micro_pad = rules.microvia_drill, rules.microvia_pad
     lines = [
         "(version 1)",
         f"# kisubstrate substrate rules, profile {rules.name}",
@@ -104,7 +104,7 @@ def write_dru(rules, *, micro=None, width: float | None = None, extra: str = "",
         f"\t(constraint annular_width (min {mm(rules.annular_ring)})))",
         '(rule "substrate_trace_width"',
         "\t(condition \"A.Type == 'Track'\")",
-        f"\t(constraint track_width (min {mm(min(rules.trace_width, w))})))",
+        f"\t(constraint track_width (min {mm(rules.trace_width)})))",
         '(rule "substrate_clearance"',
         f"\t(constraint clearance (min {mm(rules.clearance)}))",
         f"\t(constraint hole_to_hole (min {mm(rules.hole_to_hole)}))",

@@ -13,7 +13,14 @@ item in the tests):
   microvia crosses one dielectric, depth (dielectric + target foil) ≤ 0.25 mm and
   depth / drill ≤ the profile ratio.
 * ``microvia_stack`` — more microvias stacked on each other than the profile allows.
-* ``mask_web`` — solder-mask openings closer than the minimum web.
+* ``mask_web`` — solder-mask openings closer than the minimum web (round, oval and
+  rectangular openings, exact).
+* ``track_width`` / ``via_drill`` / ``via_diameter`` — trace width, via drill (microvia or
+  mechanical) or microvia capture pad below the profile minimum (a spec may choose wider
+  traces or bigger vias, never weaker ones).
+* ``copper_layer`` — an item on a copper layer the board does not have.
+* ``copper_clearance`` also covers zone fills of different nets on one layer; rectangular
+  pads are measured exactly (polygon distance), not as circumscribed circles.
 * ``terminal_outside_body`` / ``die_outside_body`` — terminals and dies inside the body.
 
 Example:
@@ -85,8 +92,12 @@ def check_board(geom: BoardGeom, rules, *, stackup=None, only: tuple[str, ...] |
     """
     rep = Report(package=geom.name, profile=rules.name)
     want = (lambda rule: True) if only is None else (lambda rule: rule in only)
+    out: list[Violation] = _layer_range(geom) if want("copper_layer") else []
+    if out:  # nothing else is meaningful on a board with items on missing layers
+        rep.extend(out)
+        return rep
     ax, ay, bx, by, r, layer, net, src, idx = copper_items(geom)
-    out: list[Violation] = []
+    core = _Cores(geom, ax, ay, bx, by, r, src, idx)
 
     if want("copper_clearance"):
         c = rules.clearance
@@ -96,6 +107,8 @@ def check_board(geom: BoardGeom, rules, *, stackup=None, only: tuple[str, ...] |
                                             net=net[sel])
             i, j = sel[i], sel[j]
             diff = (net[i] != net[j]) | (net[i] == 0)
+            i, j, gap, x, y = core.refine(i[diff], j[diff], gap[diff], x[diff], y[diff], c - TOL)
+            diff = np.ones(len(i), bool)
             # two annuli of one via never clash; neither do items of one net
             for a, b2, g, px, py in zip(i[diff].tolist(), j[diff].tolist(), gap[diff].tolist(),
                                         x[diff].tolist(), y[diff].tolist()):
@@ -103,9 +116,31 @@ def check_board(geom: BoardGeom, rules, *, stackup=None, only: tuple[str, ...] |
                 out.append(Violation("copper_clearance", (ka, kb), (px, py), layer_name(L), g, c,
                                      "copper of different nets too close"))
             rep.checked["copper_clearance"] = rep.checked.get("copper_clearance", 0) + len(sel)
-        out += _zone_clearance(geom, ax, ay, bx, by, r, layer, net, src, idx, c)
+        out += _zone_clearance(geom, core, layer, net, c)
 
     v = geom.vias
+    t = geom.tracks
+    if want("track_width") and len(t):
+        for k in np.flatnonzero(t.width < rules.trace_width - TOL).tolist():
+            out.append(Violation("track_width", (t.key(k),), (float(t.x1[k]), float(t.y1[k])),
+                                 layer_name(int(t.layer[k])), float(t.width[k]), rules.trace_width,
+                                 "track narrower than the profile minimum"))
+        rep.checked["track_width"] = len(t)
+    if (want("via_drill") or want("via_diameter")) and len(v):
+        micro = np.array([k == "micro" for k in v.kind], bool)
+        min_drill = np.where(micro, rules.microvia_drill, rules.via_drill)
+        # mechanical via pads are bounded by drill + annular ring (the profile's via_pad is a default);
+        # a microvia capture pad must reach the profile's microvia_pad
+        min_size = np.where(micro, rules.microvia_pad, 0.0)
+        for rule, val, lim, what in (("via_drill", v.drill, min_drill, "drill"),
+                                     ("via_diameter", v.size, min_size, "pad diameter")):
+            if not want(rule):
+                continue
+            for k in np.flatnonzero(val < lim - TOL).tolist():
+                out.append(Violation(rule, (v.key(k),), (float(v.x[k]), float(v.y[k])),
+                                     f"{layer_name(int(v.top[k]))}-{layer_name(int(v.bottom[k]))}", float(val[k]),
+                                     float(lim[k]), f"{v.kind[k]} via {what} below the profile minimum"))
+            rep.checked[rule] = len(v)
     if want("annular_ring") and len(v):
         ring = (v.size - v.drill) / 2
         for k in np.flatnonzero(ring < rules.annular_ring - TOL).tolist():
@@ -127,7 +162,7 @@ def check_board(geom: BoardGeom, rules, *, stackup=None, only: tuple[str, ...] |
         out += _edge(geom, ax, ay, bx, by, r, layer, src, idx, rules.copper_to_edge)
         rep.checked["copper_to_edge"] = len(ax)
 
-    if stackup is not None and len(v) and (want("microvia_aspect_ratio") or want("microvia_stack")):
+    if stackup is not None and len(v) and any(want(k) for k in MICROVIA_RULES):
         out += _microvias(geom, rules, stackup, want)
         rep.checked["microvia"] = int(sum(k == "micro" for k in v.kind))
 
@@ -140,24 +175,110 @@ def check_board(geom: BoardGeom, rules, *, stackup=None, only: tuple[str, ...] |
     return rep
 
 
-def _zone_clearance(geom, ax, ay, bx, by, r, layer, net, src, idx, c) -> list[Violation]:
+MICROVIA_RULES = ("microvia_aspect_ratio", "microvia_depth", "microvia_span", "microvia_stack")
+
+
+class _Cores:
+    """Exact shapes of copper items: a core geometry (point, segment or pad rectangle) plus a radius.
+
+    Round pads, vias and tracks are capsules (point/segment + radius); a rectangular pad is its
+    rectangle with radius 0, so polygon distance gives the true gap (the capsule arrays hold its
+    circumscribed circle, which only serves to find candidates).
+    """
+
+    def __init__(self, geom, ax, ay, bx, by, r, src, idx):
+        self.geom, self.ax, self.ay, self.bx, self.by, self.r, self.src, self.idx = geom, ax, ay, bx, by, r, src, idx
+        p = geom.pads
+        rect = np.array([s == "rect" for s in p.shape], bool) if len(p) else np.zeros(0, bool)
+        self.is_rect = np.zeros(len(ax), bool)
+        self.is_rect[:len(p)] = rect  # pads come first in copper_items
+
+    def shapes(self, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(core geometries, radii) of the given item indices."""
+        items = np.asarray(items, np.int64)
+        g = capsule_geoms(self.ax[items], self.ay[items], self.bx[items], self.by[items])
+        rad = self.r[items].copy()
+        rect = self.is_rect[items]
+        if rect.any():
+            p = self.geom.pads
+            k = self.idx[items[rect]]
+            g[rect] = shapely.box(p.x[k] - p.w[k] / 2, p.y[k] - p.h[k] / 2, p.x[k] + p.w[k] / 2, p.y[k] + p.h[k] / 2)
+            rad[rect] = 0.0
+        return g, rad
+
+    def refine(self, i, j, gap, x, y, within):
+        """Recompute candidate pairs that involve a rectangular pad exactly; keep those closer than ``within``."""
+        sel = np.flatnonzero(self.is_rect[i] | self.is_rect[j])
+        if not len(sel):
+            return i, j, gap, x, y
+        gi, ri = self.shapes(i[sel])
+        gj, rj = self.shapes(j[sel])
+        exact = shapely.distance(gi, gj) - ri - rj
+        gap, x, y = gap.astype(float).copy(), x.astype(float).copy(), y.astype(float).copy()
+        gap[sel] = exact
+        mid = shapely.centroid(shapely.shortest_line(gi, gj))
+        x[sel], y[sel] = shapely.get_x(mid), shapely.get_y(mid)
+        keep = gap < within
+        return i[keep], j[keep], gap[keep], x[keep], y[keep]
+
+
+def _zone_clearance(geom, core: _Cores, layer, net, c) -> list[Violation]:
+    """Copper of other nets near zone fills, and fills of different nets near each other (per layer).
+
+    The copper of a layer is built once and queried through an STRtree by each fill (linear in
+    the number of items near a fill, not in zones × items).
+    """
     out = []
-    for z in geom.zones:
-        if z.keepout is not None or z.fill is None or z.fill.is_empty:
-            continue
-        for L in z.layers:
-            sel = np.flatnonzero((layer == L) & ((net != z.net) | (net == 0)))
-            if not len(sel):
+    fills = [z for z in geom.zones if z.keepout is None and z.fill is not None and not z.fill.is_empty]
+    for L in sorted({L for z in fills for L in z.layers}):
+        on = [z for z in fills if L in z.layers]
+        sel = np.flatnonzero(layer == L)
+        geoms, rad = core.shapes(sel)
+        tree = shapely.STRtree(geoms)
+        rmax = float(rad.max()) if len(rad) else 0.0
+        for z in on:
+            hit = tree.query(z.fill, predicate="dwithin", distance=rmax + c)
+            hit = hit[(net[sel[hit]] != z.net) | (net[sel[hit]] == 0)]
+            if not len(hit):
                 continue
-            geoms = capsule_geoms(ax[sel], ay[sel], bx[sel], by[sel])
-            near = shapely.dwithin(geoms, z.fill, r[sel] + c)
-            for k in np.flatnonzero(near).tolist():
-                it = sel[k]
-                d = float(shapely.distance(geoms[k], z.fill)) - r[it]
+            d = shapely.distance(geoms[hit], z.fill) - rad[hit]
+            for k in np.flatnonzero(d < c - TOL).tolist():
+                h = int(hit[k])
+                it = sel[h]
+                p1, _p2 = shapely.shortest_line(geoms[h], z.fill).coords
+                out.append(Violation("copper_clearance",
+                                     tuple(sorted((_key(geom, core.src[it], core.idx[it]), z.key))),
+                                     p1, layer_name(L), float(d[k]), c, "copper too close to a zone fill"))
+        for a in range(len(on)):
+            for b2 in range(a + 1, len(on)):
+                za, zb = on[a], on[b2]
+                if za.net == zb.net and za.net != 0:
+                    continue
+                d = float(shapely.distance(za.fill, zb.fill))
                 if d < c - TOL:
-                    p1, _p2 = shapely.shortest_line(geoms[k], z.fill).coords
-                    out.append(Violation("copper_clearance", tuple(sorted((_key(geom, src[it], idx[it]), z.key))),
-                                         p1, layer_name(L), d, c, "copper too close to a zone fill"))
+                    p1, _p2 = shapely.shortest_line(za.fill, zb.fill).coords
+                    out.append(Violation("copper_clearance", tuple(sorted((za.key, zb.key))), p1, layer_name(L),
+                                         d, c, "zone fills of different nets too close"))
+    return out
+
+
+def _layer_range(geom) -> list[Violation]:
+    """Items on a copper layer index outside 0 … copper-1 (the writer could not place them)."""
+    out = []
+    p, v, t = geom.pads, geom.vias, geom.tracks
+    for what, lay, key in ((p, p.layer, p.key), (t, t.layer, t.key)):
+        for k in np.flatnonzero((lay < 0) | (lay >= geom.copper)).tolist() if len(what) else []:
+            out.append(Violation("copper_layer", (key(k),), (0.0, 0.0), f"L{int(lay[k]) + 1}", float(lay[k]),
+                                 float(geom.copper - 1), "item on a copper layer the board does not have"))
+    if len(v):
+        for k in np.flatnonzero((v.top < 0) | (v.bottom >= geom.copper) | (v.top >= v.bottom)).tolist():
+            out.append(Violation("copper_layer", (v.key(k),), (float(v.x[k]), float(v.y[k])),
+                                 f"L{int(v.top[k]) + 1}-L{int(v.bottom[k]) + 1}", float(v.bottom[k]),
+                                 float(geom.copper - 1), "via span outside the board's copper layers"))
+    for z in geom.zones:
+        if any(not 0 <= L < geom.copper for L in z.layers):
+            out.append(Violation("copper_layer", (z.key,), (0.0, 0.0), "zone", float(max(z.layers)),
+                                 float(geom.copper - 1), "zone on a copper layer the board does not have"))
     return out
 
 
@@ -210,6 +331,8 @@ def _microvias(geom, rules, stackup, want) -> list[Violation]:
         k, tp, bt = int(micro[m]), int(top[m]), int(bot[m])
         where, lname = (float(v.x[k]), float(v.y[k])), f"{layer_name(tp)}-{layer_name(bt)}"
         if span_bad[m]:
+            if not want("microvia_span"):
+                continue
             out.append(Violation("microvia_span", (v.key(k),), where, lname, float(bt - tp), 1.0,
                                  "a microvia crosses exactly one dielectric (IPC-2226)"))
             continue
@@ -217,12 +340,15 @@ def _microvias(geom, rules, stackup, want) -> list[Violation]:
             out.append(Violation("microvia_aspect_ratio", (v.key(k),), where, lname, float(ratio[m]),
                                  rules.microvia_aspect_ratio, "depth / drill above the IPC-2226 limit "
                                  "(values are ratios, not mm)"))
-        if want("microvia_aspect_ratio") and bad_depth[m]:
+        if want("microvia_depth") and bad_depth[m]:
             out.append(Violation("microvia_depth", (v.key(k),), where, lname, float(depth[m]),
                                  rules.microvia_max_depth, "microvia deeper than IPC-2226 allows"))
     if want("microvia_stack") and len(micro):
         # runs of microvias at one point whose spans chain (top of one = bottom of the previous)
-        key = np.round(v.x[micro] * 1e6).astype(np.int64) * 2_000_003 + np.round(v.y[micro] * 1e6).astype(np.int64)
+        # one integer label per distinct (x, y) in nm (np.unique on rows: no hash collisions)
+        xy = np.stack([np.round(v.x[micro] * 1e6), np.round(v.y[micro] * 1e6)], axis=1).astype(np.int64)
+        _u, key = np.unique(xy, axis=0, return_inverse=True)
+        key = key.reshape(-1)
         order = np.lexsort((v.top[micro], key))
         run, best = 1, {}
         for a, b2 in zip(order[:-1].tolist(), order[1:].tolist()):
@@ -236,16 +362,48 @@ def _microvias(geom, rules, stackup, want) -> list[Violation]:
     return out
 
 
+def mask_openings(p, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact solder-mask openings of pads ``sel``: (core geometries, radii), opening = core ⊕ disc(radius).
+
+    A round pad opens a disc, an oval a stadium (segment + radius), a rectangular pad its
+    rectangle grown by the margin (rectangle + radius; a negative margin shrinks the rectangle).
+    """
+    w, h, m = p.w[sel], p.h[sel], p.mask[sel]
+    shape = np.array([p.shape[k] for k in sel.tolist()], object)
+    half = np.where(shape == "oval", np.abs(w - h) / 2, 0.0)
+    along_x = w >= h
+    hx, hy = np.where(along_x, half, 0.0), np.where(along_x, 0.0, half)
+    x, y = p.x[sel], p.y[sel]
+    core = capsule_geoms(x - hx, y - hy, x + hx, y + hy)
+    rad = np.where(shape == "oval", np.minimum(w, h) / 2, w / 2) + m
+    rect = np.flatnonzero(shape == "rect")
+    if len(rect):
+        shrink = np.minimum(m[rect], 0.0)  # negative margin: a smaller rectangle
+        hw, hh = w[rect] / 2 + shrink, h[rect] / 2 + shrink
+        core[rect] = shapely.box(x[rect] - hw, y[rect] - hh, x[rect] + hw, y[rect] + hh)
+        rad[rect] = np.maximum(m[rect], 0.0)
+    return core, rad
+
+
 def _mask_web(geom, web) -> list[Violation]:
     p = geom.pads
     out = []
     has = np.flatnonzero(~np.isnan(p.mask)) if len(p) else np.zeros(0, np.int64)
     for side in np.unique(p.layer[has]).tolist() if len(has) else []:
         sel = has[p.layer[has] == side]
-        rad = p.w[sel] / 2 + p.mask[sel]
-        i, j, gap, x, y = capsule_pairs(p.x[sel], p.y[sel], p.x[sel], p.y[sel], rad, within=web - TOL)
-        for a, b2, g, px, py in zip(sel[i].tolist(), sel[j].tolist(), gap.tolist(), x.tolist(), y.tolist()):
-            out.append(Violation("mask_web", (p.key(a), p.key(b2)), (px, py), f"{layer_name(side)}.Mask", g, web,
+        # candidates with the circumscribed circle of each opening, then the exact opening distance
+        bound = np.hypot(p.w[sel], p.h[sel]) / 2 + np.maximum(p.mask[sel], 0.0)
+        i, j, _gap, _x, _y = capsule_pairs(p.x[sel], p.y[sel], p.x[sel], p.y[sel], bound, within=web - TOL)
+        if not len(i):
+            continue
+        core, rad = mask_openings(p, sel)
+        gap = shapely.distance(core[i], core[j]) - rad[i] - rad[j]
+        mid = shapely.centroid(shapely.shortest_line(core[i], core[j]))
+        bad = np.flatnonzero(gap < web - TOL)
+        for k in bad.tolist():
+            a, b2 = int(sel[i[k]]), int(sel[j[k]])
+            out.append(Violation("mask_web", (p.key(a), p.key(b2)), (float(shapely.get_x(mid[k])),
+                                 float(shapely.get_y(mid[k]))), f"{layer_name(side)}.Mask", float(gap[k]), web,
                                  "solder-mask web between openings too narrow"))
     return out
 
