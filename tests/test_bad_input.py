@@ -302,9 +302,11 @@ def test_yaml_exponent_without_dot_is_a_number(tmp_path: Path, cli_runner) -> No
     """YAML 1.1 reads ``8e-1`` as a string; the spec must still mean 0.8 mm (same file as ``0.8``)."""
     (tmp_path / "a.yaml").write_text(spec(pkg(pitch="8e-1", name="P")))
     (tmp_path / "b.yaml").write_text(spec(pkg(pitch="0.8", name="P")))
-    assert cli_runner("footprint", tmp_path / "a.yaml", "-o", tmp_path / "a.pretty")[0] == 0
-    assert cli_runner("footprint", tmp_path / "b.yaml", "-o", tmp_path / "b.pretty")[0] == 0
-    assert (tmp_path / "a.pretty" / "P.kicad_mod").read_bytes() == (tmp_path / "b.pretty" / "P.kicad_mod").read_bytes()
+    # the same library name (the 3D model path names it), two folders
+    assert cli_runner("footprint", tmp_path / "a.yaml", "-o", tmp_path / "a" / "L.pretty")[0] == 0
+    assert cli_runner("footprint", tmp_path / "b.yaml", "-o", tmp_path / "b" / "L.pretty")[0] == 0
+    assert (tmp_path / "a" / "L.pretty" / "P.kicad_mod").read_bytes() == \
+        (tmp_path / "b" / "L.pretty" / "P.kicad_mod").read_bytes()
 
 
 def test_output_folder_must_be_pretty(tmp_path: Path, cli_runner) -> None:

@@ -58,7 +58,7 @@ def test_footprint_rerun_is_byte_identical_and_rewrites_nothing(tmp_path, cli_ru
     assert cli_runner("footprint", *GRID_SPECS, "-o", out)[0] == 0
     assert tree_bytes(out) == first
     assert tree_stamps(out) == stamps, "an unchanged re-run must not touch the files"
-    other = tmp_path / "Other.pretty"
+    other = tmp_path / "other" / "Lib.pretty"  # same library name: the 3D model paths name it
     assert cli_runner("footprint", *reversed(GRID_SPECS), "-o", other)[0] == 0
     assert tree_bytes(other) == first, "file order on the command line does not change the bytes"
 
@@ -66,7 +66,7 @@ def test_footprint_rerun_is_byte_identical_and_rewrites_nothing(tmp_path, cli_ru
 def test_footprint_identical_across_processes_and_hash_seeds(tmp_path):
     outs = []
     for seed in ("1", "12345"):
-        out = tmp_path / f"s{seed}.pretty"
+        out = tmp_path / f"s{seed}" / "Lib.pretty"
         r = run_module("footprint", *map(str, GRID_SPECS), "-o", str(out), seed=seed)
         assert r.returncode == 0, r.stderr
         outs.append(tree_bytes(out))
@@ -246,3 +246,73 @@ def test_unwritable_output_is_a_clean_error(tmp_path, cli_runner):
     assert code == 2 and out == ""
     assert err.startswith("error: cannot write") and "Traceback" not in err
     assert (tmp_path / "Lib.pretty").read_text() == "not a folder\n"
+
+
+# -- 3D models of the footprint command (the library export's VRML writer) ------------------------
+def test_footprint_writes_the_vrml_model_the_footprint_names(tmp_path, cli_runner):
+    out = tmp_path / "proj" / "Lib.pretty"
+    code, stdout, err = cli_runner("footprint", EXAMPLES / "lga.yaml", EXAMPLES / "pga.yaml", "-o", out)
+    assert (code, err) == (0, ""), err
+    mods = sorted(out.glob("*.kicad_mod"))
+    assert len(mods) == 2
+    for mod in mods:
+        name = mod.stem
+        wrl = tmp_path / "proj" / "Lib.3dshapes" / f"{name}.wrl"
+        assert wrl.read_text().startswith("#VRML V2.0 utf8")
+        # the path resolves for a project-local library: ${KIPRJMOD} = tmp_path/proj
+        assert f'(model "${{KIPRJMOD}}/Lib.3dshapes/{name}.wrl"' in mod.read_text()
+        assert ".step" not in mod.read_text()
+        assert f"model {wrl}" in stdout
+    # the same bytes as the library export writes for the same footprint and mode
+    from kisubstrate.api import build_footprints, load_specs
+    from kisubstrate.kicad.vrml import vrml_model
+
+    geom = build_footprints(load_specs([EXAMPLES / "lga.yaml"])[0].spec)[0].geometry
+    assert (tmp_path / "proj" / "Lib.3dshapes" / f"{geom.name}.wrl").read_text() == vrml_model(geom)
+
+
+def test_footprint_models_option_and_no_models(tmp_path, cli_runner):
+    out = tmp_path / "Lib.pretty"
+    assert cli_runner("footprint", EXAMPLES / "lga.yaml", "-o", out, "--models", "stock")[0] == 0
+    (mod,) = out.glob("*.kicad_mod")
+    assert f'(model "${{KICAD9_3DMODEL_DIR}}/Lib.3dshapes/{mod.stem}.wrl"' in mod.read_text()
+    bare = tmp_path / "bare" / "Lib.pretty"
+    assert cli_runner("footprint", EXAMPLES / "lga.yaml", "-o", bare, "--no-models")[0] == 0
+    (mod,) = bare.glob("*.kicad_mod")
+    assert "(model" not in mod.read_text() and not (tmp_path / "bare" / "Lib.3dshapes").exists()
+    code, _, err = cli_runner("footprint", EXAMPLES / "lga.yaml", "-o", tmp_path / "x" / "L.pretty",
+                              "--models", "nowhere")
+    assert code == 2 and "models must be one of" in err and not (tmp_path / "x").exists()
+
+
+# -- help texts and check --rules ---------------------------------------------------------------------
+def test_help_shows_ranges_and_options(cli_runner):
+    code, out, _ = cli_runner("panel", "--help")
+    assert code == 0 and "1<=x<=50" in out and "1 .. 50" in out and "--no-check" in out and "--format" in out
+    code, out, _ = cli_runner("check", "--help")
+    assert code == 0 and "--rules PROFILE" in out
+    code, out, _ = cli_runner("footprint", "--help")
+    assert code == 0 and "--models" in out and "--no-models" in out
+
+
+def test_check_against_another_profile(tmp_path, cli_runner):
+    """wlcsp.yaml (0.2 mm copper gaps) fits its own hdi-fine profile, not a fab that needs 0.25 mm."""
+    code, out, _ = cli_runner("check", EXAMPLES / "wlcsp.yaml", "--format", "json")
+    assert code == 0 and json.loads(out)["packages"][0]["profile"] == "hdi-fine"
+    (tmp_path / "coarse.yaml").write_text("name: coarse\ncopper_clearance: 0.25\n")
+    code, out, _ = cli_runner("check", EXAMPLES / "wlcsp.yaml", "--rules", tmp_path / "coarse.yaml",
+                              "--format", "json")
+    doc = json.loads(out)
+    assert code == 1 and doc["ok"] is False and doc["packages"][0]["profile"] == "coarse"
+    vs = doc["packages"][0]["violations"]
+    assert {v["rule"] for v in vs} == {"copper_clearance"} and len(vs) == 2 * 6 * 5  # every row/column pair
+    assert vs[0]["measured"] == pytest.approx(0.2, abs=1e-9) and vs[0]["required"] == 0.25
+    code, out, _ = cli_runner("check", EXAMPLES / "wlcsp.yaml", "--rules", "ipc-default")
+    assert code == 0  # and the standard profile accepts it too
+    code, _, err = cli_runner("check", EXAMPLES / "wlcsp.yaml", "--rules", "no-such-fab")
+    assert code == 2 and "no-such-fab" in err
+
+
+def test_panel_rows_out_of_range_is_a_usage_error(tmp_path, cli_runner):
+    code, _, err = cli_runner("panel", EXAMPLES / "leadframe.yaml", "--rows", "51", "-o", tmp_path / "p")
+    assert code == 2 and "51 is not in the range 1<=x<=50" in err and not (tmp_path / "p").exists()

@@ -62,3 +62,45 @@ def test_kipy_mapping_imports_kipy_only_inside_functions():
         if path.exists():
             top = {n.split(".")[0] for n in _imports(path, module_level_only=True)}
             assert not top & FORBIDDEN, f"{rel} imports {top & FORBIDDEN} at module level"
+
+
+# API modules: the library API used by the plugin and scripts pulls in no front end (click).
+API_MODULES = [Path(p) for p in ("api.py", "substrate_api.py", "library.py", "io.py", "render.py",
+                                 "stack_api.py", "panel.py", "examples.py")]
+
+
+def test_api_modules_do_not_import_click_at_module_level():
+    offenders = []
+    for rel in API_MODULES:
+        top = {n.split(".")[0] for n in _imports(PKG / rel, module_level_only=True)}
+        front = {n for n in _imports(PKG / rel, module_level_only=True)
+                 if n in ("kisubstrate.cli", "kisubstrate.cli_common") or n.endswith("_cli")}
+        if "click" in top or front:
+            offenders.append(f"{rel}: {sorted(({'click'} & top) | front)}")
+    assert not offenders, offenders
+
+
+def test_importing_the_api_loads_no_click():
+    """The real import graph (api.py imports substrate_api / stack_api at its bottom): no click, no cli."""
+    import subprocess
+    import sys
+
+    code = ("import sys, kisubstrate.api, kisubstrate.substrate_api, kisubstrate.library, kisubstrate.io, "
+            "kisubstrate.render, kisubstrate.stack_api, kisubstrate.panel, kisubstrate.examples\n"
+            "print(sorted(m for m in sys.modules if m == 'click' or m.startswith('kisubstrate.cli')"
+            " or m.endswith('_cli')))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       env={"PYTHONPATH": str(PKG.parent), "PATH": "/usr/bin:/bin"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]", r.stdout
+
+
+def test_moved_commands_still_reachable():
+    """The click commands live in front-end modules; the old attribute names still resolve (lazily)."""
+    from kisubstrate import library, panel, stack_api
+    from kisubstrate.library_cli import library_command
+    from kisubstrate.panel_cli import panel_command
+    from kisubstrate.stack_cli import wafer_command
+
+    assert library.library_command is library_command
+    assert panel.panel_command is panel_command and stack_api.wafer_command is wafer_command

@@ -1,8 +1,10 @@
 """The ``kisubstrate`` command.
 
 Exit codes: 0 written / clean, 1 rule violations (nothing written), 2 invalid input
-(nothing written). A user mistake prints one located message, never a traceback
-(set ``KISUBSTRATE_DEBUG=1`` to see tracebacks of internal errors).
+(nothing written), 3 internal error (please report it), 130 interrupted. A user mistake
+prints one located message, never a traceback (set ``KISUBSTRATE_DEBUG=1`` to see
+tracebacks of internal errors). The helpers every sub-command shares live in
+:mod:`kisubstrate.cli_common`.
 
 Example::
 
@@ -14,77 +16,31 @@ Example::
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
-from typing import Callable
 
 import click
 
 from kisubstrate import __version__
-
-EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT = 0, 1, 2
+from kisubstrate.cli_common import (EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK,  # noqa: F401
+                                    EXIT_VIOLATIONS, fail_input, located, raise_input, report_out,
+                                    run_guarded, write_checked)
+from kisubstrate.examples import examples_dir  # noqa: F401  (re-exported for older callers)
 
 # Sub-commands contributed by other modules: name -> "module:function" (lazy import).
 EXTRA_COMMANDS: dict[str, str] = {
-    "library": "kisubstrate.library:library_command",
+    "library": "kisubstrate.library_cli:library_command",
     "substrate": "kisubstrate.substrate_cli:substrate",
     "render": "kisubstrate.substrate_cli:render",
     "fab": "kisubstrate.substrate_cli:fab",
-    "wafer": "kisubstrate.stack_api:wafer_command",
-    "panel": "kisubstrate.panel:panel_command",
+    "wafer": "kisubstrate.stack_cli:wafer_command",
+    "panel": "kisubstrate.panel_cli:panel_command",
     "pcm": "kisubstrate.plugin_support.pcm_cli:pcm_command",
 }
 
-
-def examples_dir() -> Path:
-    """The bundled example specs: ``footprints/examples`` of a checkout, else the installed copy."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent.parent / "footprints" / "examples", here / "data" / "examples"):
-        if candidate.is_dir() and any(candidate.glob("*.yaml")):
-            return candidate
-    raise click.ClickException("bundled example specs not found")
-
-
-def _fail_input(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(EXIT_INPUT)
-
-
-def run_guarded(fn: Callable[[], int]) -> int:
-    """Run a command body; map our errors to messages and exit codes."""
-    from kisubstrate.io import OverwriteError
-    from kisubstrate.model.errors import SpecError
-
-    try:
-        return fn()
-    except SpecError as exc:
-        _fail_input(str(exc))
-    except OverwriteError as exc:
-        _fail_input(str(exc))
-    except OSError as exc:  # output folder unwritable, a file where a folder should be, disk full
-        where = f" '{exc.filename}'" if exc.filename else ""
-        _fail_input(f"cannot write{where}: {exc.strerror or exc}")
-    except KeyboardInterrupt:
-        click.echo("interrupted; nothing half-written (writes are atomic)", err=True)
-        sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback for users
-        if os.environ.get("KISUBSTRATE_DEBUG"):
-            raise
-        click.echo(f"internal error: {type(exc).__name__}: {exc} (set KISUBSTRATE_DEBUG=1 for a traceback; "
-                   "please report it)", err=True)
-        sys.exit(3)
-    return EXIT_OK
-
-
-def _report_out(reports, fmt: str) -> None:
-    if fmt == "json":
-        click.echo(json.dumps({"ok": all(r.ok for r in reports), "packages": [r.as_dict() for r in reports]},
-                              indent=2))
-    else:
-        for r in reports:
-            click.echo(r.text())
+# the former private names (kept for modules written against them)
+_fail_input, _report_out, _located = fail_input, report_out, located
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -96,80 +52,94 @@ def cli() -> None:
 @cli.command()
 @click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
-              help="library folder to write, e.g. out/My_Packages.pretty")
+              help="library folder to write, e.g. out/My_Packages.pretty (3D models go to out/My_Packages.3dshapes)")
+@click.option("--models", default="project", show_default=True,
+              help="3D model path written into each footprint: project (${KIPRJMOD}/<Lib>.3dshapes, for a "
+                   "project-local library), pcm, stock (${KICAD9_3DMODEL_DIR}) or a template with {lib} and {name}")
+@click.option("--no-models", is_flag=True, help="write no VRML models and no (model) line in the footprints")
 @click.option("--no-check", is_flag=True, help="write despite rule violations (prints a warning)")
 @click.option("--force", is_flag=True, help="overwrite files changed since kisubstrate wrote them")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="report format")
-def footprint(specs: tuple[Path, ...], output: Path, no_check: bool, force: bool, fmt: str) -> None:
-    """Write one .kicad_mod per package of SPECS into OUTPUT (a .pretty folder)."""
+def footprint(specs: tuple[Path, ...], output: Path, models: str, no_models: bool, no_check: bool, force: bool,
+              fmt: str) -> None:
+    """Write one .kicad_mod per package of SPECS into OUTPUT (a .pretty folder), and its VRML 3D model
+    into the sibling <Lib>.3dshapes folder (the same writer as 'kisubstrate library')."""
 
     def body() -> int:
         from kisubstrate.api import build_footprints, load_specs
-        from kisubstrate.io import OutputPlan
+        from kisubstrate.kicad.vrml import vrml_model
+        from kisubstrate.library import LibraryDef
 
         if output.suffix != ".pretty":
             raise_input(f"output '{output}' must be a KiCad library folder ending in .pretty")
-        loaded = load_specs(specs)
-        results = [r for ls in loaded for r in _located(ls, lambda ls=ls: build_footprints(ls.spec, source=ls.file))]
-        if not results:
+        lib = LibraryDef(name=output.stem)
+        if not no_models:
+            lib.model_path("x", models)  # validates the mode before anything is built
+        shapes = output.parent / f"{output.stem}.3dshapes"
+        built = [(ls, r) for ls in load_specs(specs)
+                 for r in located(ls, lambda ls=ls: build_footprints(ls.spec, source=ls.file))]
+        if not built:
             raise_input("no footprint families in the given specs (substrate specs: use 'kisubstrate substrate')")
-        bad = [r.report for r in results if not r.report.ok]
-        if bad and not no_check:
-            _report_out([r.report for r in results], fmt)
-            click.echo(f"{len(bad)} package(s) violate their rules; nothing written "
-                       "(--no-check writes anyway)", err=True)
-            return EXIT_VIOLATIONS
-        if bad:
-            click.echo(f"warning: writing {len(bad)} package(s) with rule violations (--no-check)", err=True)
-        plan = OutputPlan()
-        for r in results:
-            plan.add(output / f"{r.geometry.name}.kicad_mod", r.text())
-        plan.commit(force=force)
-        if fmt == "json":
-            _report_out([r.report for r in results], fmt)
-        else:
+        results = [r for _, r in built]
+
+        def files():
+            for ls, r in built:
+                name = r.geometry.name
+                if no_models:
+                    yield output / f"{name}.kicad_mod", r.text(model_path="")
+                    continue
+                yield output / f"{name}.kicad_mod", r.text(model_path=lib.model_path(name, models))
+                pin = float(getattr(ls.spec, "pin_length", 3.0) or 3.0)
+                yield shapes / f"{name}.wrl", vrml_model(r.geometry, pin_length=pin)
+
+        def written():
             for r in results:
-                click.echo(f"wrote {output / (r.geometry.name + '.kicad_mod')} ({r.geometry.pad_count} pads)")
-        return EXIT_OK
+                model = "" if no_models else f", model {shapes / (r.geometry.name + '.wrl')}"
+                click.echo(f"wrote {output / (r.geometry.name + '.kicad_mod')} ({r.geometry.pad_count} pads){model}")
+
+        return write_checked([r.report for r in results], files, no_check=no_check, force=force, fmt=fmt,
+                             written=written)
 
     sys.exit(run_guarded(body))
-
-
-def _located(loaded, fn: Callable[[], list]) -> list:
-    """Run ``fn`` for one loaded spec; a SpecError without a file gets the spec's file and package."""
-    from kisubstrate.model.errors import SpecError
-
-    try:
-        return fn()
-    except SpecError as exc:
-        if exc.file:
-            raise
-        raise SpecError(exc.reason, file=loaded.file, package=exc.package or loaded.label,
-                        field=exc.field) from None
-
-
-def raise_input(message: str) -> None:
-    """Raise a SpecError from a front end (exit code 2)."""
-    from kisubstrate.model.errors import SpecError
-
-    raise SpecError(message)
 
 
 @cli.command()
 @click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="report format")
-def check(specs: tuple[Path, ...], fmt: str) -> None:
-    """Check SPECS against their rule profiles without writing anything."""
+@click.option("--rules", "profile", default=None, metavar="PROFILE",
+              help="check footprints against this rule profile (shipped name or YAML path) instead of each "
+                   "spec's own, e.g. to see whether a design also fits another fab")
+def check(specs: tuple[Path, ...], fmt: str, profile: str | None) -> None:
+    """Check SPECS against their rule profiles (or --rules PROFILE) without writing anything."""
 
     def body() -> int:
         from kisubstrate.api import check_spec, load_specs
 
         loaded = load_specs(specs)
-        reports = [rep for ls in loaded for rep in _located(ls, lambda ls=ls: check_spec(ls.spec))]
-        _report_out(reports, fmt)
+        if profile is not None:
+            return _check_against(loaded, profile, fmt)
+        reports = [rep for ls in loaded for rep in located(ls, lambda ls=ls: check_spec(ls.spec))]
+        report_out(reports, fmt)
         return EXIT_OK if all(r.ok for r in reports) else EXIT_VIOLATIONS
 
     sys.exit(run_guarded(body))
+
+
+def _check_against(loaded: list, profile: str, fmt: str) -> int:
+    """``check --rules PROFILE``: every footprint of ``loaded`` checked against one other footprint profile."""
+    from kisubstrate.api import build_footprints
+    from kisubstrate.model.rules import load_rules
+    from kisubstrate.rules.footprint import check_footprint
+
+    rules = load_rules(profile)
+    reports = []
+    for ls in loaded:
+        for r in located(ls, lambda ls=ls: build_footprints(ls.spec, source=ls.file, check=False)):
+            reports.append(check_footprint(r.geometry, rules))
+    if not reports:
+        raise_input("no footprint families in the given specs (--rules checks footprints only)")
+    report_out(reports, fmt)
+    return EXIT_OK if all(r.ok for r in reports) else EXIT_VIOLATIONS
 
 
 @cli.command()

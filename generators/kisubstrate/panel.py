@@ -32,7 +32,7 @@ electroless finish).
 
 Example:
     >>> from kisubstrate.api import load_specs
-    >>> from kisubstrate.cli import examples_dir
+    >>> from kisubstrate.examples import examples_dir
     >>> from kisubstrate.substrate_api import build_substrate
     >>> unit = build_substrate(load_specs([examples_dir() / "buildup.yaml"])[0].spec)
     >>> p = build_panel(unit.board, unit.spec.substrate_rules(), rows=1, columns=2)
@@ -43,12 +43,10 @@ Example:
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import click
 import numpy as np
 import shapely
 
@@ -411,54 +409,10 @@ def panel_of_spec(spec: Any, **options) -> tuple[Panel, Report]:
     return panel, report
 
 
-@click.command("panel")
-@click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="folder for the panels")
-@click.option("--rows", type=int, default=2, show_default=True, help="units down")
-@click.option("--columns", type=int, default=2, show_default=True, help="units across (rows 1 = a strip)")
-@click.option("--street", type=float, default=0.3, show_default=True, help="saw street (mm)")
-@click.option("--rail", type=float, default=5.0, show_default=True, help="frame rail width (mm)")
-@click.option("--tooling-hole", type=float, default=2.0, show_default=True, help="tooling hole diameter (mm)")
-@click.option("--fiducial", type=float, default=1.0, show_default=True, help="fiducial copper diameter (mm)")
-@click.option("--bar-width", type=float, default=0.1, show_default=True, help="plating bar width (mm)")
-@click.option("--etch-back", type=float, default=None, help="tail-to-bar gap (mm; default the clearance)")
-@click.option("--plating/--no-plating", default=True, help="plating bus and tails")
-@click.option("--force", is_flag=True, help="overwrite files changed since kisubstrate wrote them")
-def panel_command(specs, output, rows, columns, street, rail, tooling_hole, fiducial, bar_width, etch_back,
-                  plating, force) -> None:
-    """Step the substrate board of every package in SPECS into a strip / panel (one KiCad project each)."""
-    from kisubstrate.cli import EXIT_OK, EXIT_VIOLATIONS, _report_out, raise_input, run_guarded
+def __getattr__(name: str):
+    """``panel_command`` moved to the front end :mod:`kisubstrate.panel_cli` (this module imports no click)."""
+    if name == "panel_command":
+        from kisubstrate.panel_cli import panel_command
 
-    def body() -> int:
-        from kisubstrate.api import load_specs
-        from kisubstrate.io import OutputPlan
-        from kisubstrate.substrate_api import has_substrate
-
-        loaded = [ls for ls in load_specs(specs) if has_substrate(ls.spec)]
-        if not loaded:
-            raise_input("no substrate families in the given specs")
-        plan, lines = OutputPlan(), []
-        for ls in loaded:
-            try:
-                panel, report = panel_of_spec(ls.spec, rows=rows, columns=columns, street=street, rail=rail,
-                                              tooling_hole=tooling_hole, fiducial=fiducial, bar_width=bar_width,
-                                              etch_back=etch_back, plating=plating)
-            except SpecError as exc:
-                raise SpecError(exc.reason, file=str(ls.file), field=exc.field) from None
-            if not report.ok:
-                _report_out([report], "text")
-                click.echo("panel violates its rules; nothing written", err=True)
-                return EXIT_VIOLATIONS
-            for name, text in panel_files(panel, ls.spec).items():
-                plan.add(output / name, text)
-            g = panel.geom
-            lines.append(f"wrote {output / (g.name + '.kicad_pcb')} ({panel.units} units, {panel.size[0]:g} x "
-                         f"{panel.size[1]:g} mm, {len(g.nets) - 1} nets, {len(panel.tied)} plating tails per unit"
-                         + (f", exposed net(s) without a path to the bus: {', '.join(panel.untied[:5])}"
-                            + (" ..." if len(panel.untied) > 5 else "") if panel.untied else "") + ")")
-        plan.commit(force=force)
-        for line in lines:
-            click.echo(line)
-        return EXIT_OK
-
-    sys.exit(run_guarded(body))
+        return panel_command
+    raise AttributeError(name)

@@ -7,7 +7,7 @@ uses for the cross-section and violation markers.
 
 Example:
     >>> from kisubstrate.api import load_specs
-    >>> from kisubstrate.cli import examples_dir
+    >>> from kisubstrate.examples import examples_dir
     >>> spec = load_specs([examples_dir() / "buildup.yaml"])[0].spec
     >>> result = build_substrate(spec)
     >>> result.report.ok, sorted(substrate_files(result))[0].endswith(".kicad_dru")

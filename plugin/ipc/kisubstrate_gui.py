@@ -32,7 +32,7 @@ BAD_FIELD = wx.Colour(255, 215, 215)
 def _example_values(family: str) -> tuple[dict[str, Any], str]:
     """The bundled example of a family (a valid starting point), or nothing."""
     try:
-        from kisubstrate.cli import examples_dir
+        from kisubstrate.examples import examples_dir
 
         path = examples_dir() / f"{family}.yaml"
         if path.is_file():

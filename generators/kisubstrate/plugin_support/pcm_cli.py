@@ -49,7 +49,7 @@ def runtime_requirements() -> list[str]:
 def _example_library(folder: Path) -> Path:
     """Generate the bundled examples into ``folder/<DEFAULT_LIBRARY>.pretty`` (no 3D model paths)."""
     from kisubstrate.api import build_footprints, load_specs
-    from kisubstrate.cli import examples_dir
+    from kisubstrate.examples import examples_dir
     from kisubstrate.io import OutputPlan
 
     pretty = folder / f"{DEFAULT_LIBRARY}.pretty"
@@ -79,8 +79,8 @@ def build_packages(output: Path, *, library: Path | None = None, models: Path | 
     plan = OutputPlan()
     ipc = pcm.ipc_plugin_files(plugin_dir / "ipc", PACKAGE_DIR, version=__version__,
                                requirements=runtime_requirements(), list_icon=icon64)
-    try:  # the dialog starts from a family's example: ship them where kisubstrate.cli.examples_dir looks
-        from kisubstrate.cli import examples_dir
+    try:  # the dialog starts from a family's example: ship them where kisubstrate.examples.examples_dir looks
+        from kisubstrate.examples import examples_dir
 
         for path in sorted(examples_dir().iterdir()):
             if path.is_file() and path.suffix in (".yaml", ".csv"):
@@ -114,7 +114,7 @@ def build_packages(output: Path, *, library: Path | None = None, models: Path | 
               help="the plugin sources (default: plugin/ of this checkout)")
 def pcm_command(output: Path, library: Path | None, models: Path | None, plugin_dir: Path | None) -> None:
     """Build KiCad PCM packages: IPC plugin, SWIG plugin and a footprint library (zips + metadata.json)."""
-    from kisubstrate.cli import run_guarded
+    from kisubstrate.cli_common import run_guarded
 
     def body() -> int:
         for path in build_packages(output, library=library, models=models, plugin_dir=plugin_dir):

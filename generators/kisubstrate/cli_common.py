@@ -1,0 +1,124 @@
+"""What every ``kisubstrate`` sub-command shares: exit codes, error handling, reports, checked writes.
+
+Front-end only (imports click): API modules (``api``, ``substrate_api``, ``library``, ``io`` …)
+never import it. A sub-command in its own module uses these helpers::
+
+    from kisubstrate.cli_common import EXIT_OK, raise_input, run_guarded, write_checked
+
+Exit codes: 0 written / clean, 1 rule violations (nothing written), 2 invalid input or an
+unwritable output (nothing written), 3 internal error (a bug: please report it), 130 interrupted
+(Ctrl-C; nothing half-written, writes are atomic).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import click
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def fail_input(message: str) -> None:
+    """Print ``error: message`` on stderr and exit with code 2."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_INPUT)
+
+
+def run_guarded(fn: Callable[[], int]) -> int:
+    """Run a command body; map our errors to one message and an exit code (never a traceback).
+
+    ``SpecError`` / ``OverwriteError`` / ``OSError`` → 2, ``KeyboardInterrupt`` → 130, anything
+    else → 3 (``KISUBSTRATE_DEBUG=1`` re-raises it with its traceback).
+    """
+    from kisubstrate.io import OverwriteError
+    from kisubstrate.model.errors import SpecError
+
+    try:
+        return fn()
+    except SpecError as exc:
+        fail_input(str(exc))
+    except OverwriteError as exc:
+        fail_input(str(exc))
+    except OSError as exc:  # output folder unwritable, a file where a folder should be, disk full
+        where = f" '{exc.filename}'" if exc.filename else ""
+        fail_input(f"cannot write{where}: {exc.strerror or exc}")
+    except KeyboardInterrupt:
+        click.echo("interrupted; nothing half-written (writes are atomic)", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback for users
+        if os.environ.get("KISUBSTRATE_DEBUG"):
+            raise
+        click.echo(f"internal error: {type(exc).__name__}: {exc} (set KISUBSTRATE_DEBUG=1 for a traceback; "
+                   "please report it)", err=True)
+        sys.exit(EXIT_INTERNAL)
+    return EXIT_OK
+
+
+def report_out(reports: Iterable[Any], fmt: str) -> None:
+    """Print check reports on stdout: ``text`` (one block per package) or one ``json`` document."""
+    reports = list(reports)
+    if fmt == "json":
+        click.echo(json.dumps({"ok": all(r.ok for r in reports), "packages": [r.as_dict() for r in reports]},
+                              indent=2))
+    else:
+        for r in reports:
+            click.echo(r.text())
+
+
+def located(loaded: Any, fn: Callable[[], Any]) -> Any:
+    """Run ``fn`` for one loaded spec; a SpecError without a file gets the spec's file and package."""
+    from kisubstrate.model.errors import SpecError
+
+    try:
+        return fn()
+    except SpecError as exc:
+        if exc.file:
+            raise
+        raise SpecError(exc.reason, file=loaded.file, package=exc.package or loaded.label,
+                        field=exc.field) from None
+
+
+def raise_input(message: str) -> None:
+    """Raise a SpecError from a front end (exit code 2)."""
+    from kisubstrate.model.errors import SpecError
+
+    raise SpecError(message)
+
+
+def write_checked(reports: list[Any], files: Callable[[], Iterable[tuple[Path, str]]], *, no_check: bool,
+                  force: bool, fmt: str, noun: str = "package",
+                  written: Callable[[], None] | None = None) -> int:
+    """The tail of every writing command: check → report → write atomically → say what was written.
+
+    Violations without ``--no-check``: the reports on stdout, "nothing written" on stderr, exit 1.
+    With ``--no-check``: a warning on stderr (and, in text mode, the violated reports) and the
+    files are written. ``files()`` (path, text) pairs go through one :class:`kisubstrate.io.OutputPlan`
+    (atomic, overwrite-guarded). Then ``--format json`` prints the JSON report — the only thing
+    on stdout — else ``written()`` prints its lines. Returns the exit code.
+    """
+    from kisubstrate.io import OutputPlan
+
+    bad = [r for r in reports if not r.ok]
+    if bad and not no_check:
+        report_out(reports, fmt)
+        click.echo(f"{len(bad)} {noun}(s) violate their rules; nothing written (--no-check writes anyway)",
+                   err=True)
+        return EXIT_VIOLATIONS
+    if bad:
+        click.echo(f"warning: writing {len(bad)} {noun}(s) with rule violations (--no-check)", err=True)
+        if fmt == "text":
+            report_out(bad, "text")
+    plan = OutputPlan()
+    for path, text in files():
+        plan.add(path, text)
+    plan.commit(force=force)
+    if fmt == "json":
+        report_out(reports, fmt)
+    elif written is not None:
+        written()
+    return EXIT_OK
