@@ -104,3 +104,12 @@ def test_moved_commands_still_reachable():
 
     assert library.library_command is library_command
     assert panel.panel_command is panel_command and stack_api.wafer_command is wafer_command
+
+
+def test_writing_commands_share_write_checked():
+    """footprint, substrate and panel end in cli_common.write_checked (one check -> report -> write path)."""
+    for rel in ("cli.py", "substrate_cli.py", "panel_cli.py"):
+        tree = ast.parse((PKG / rel).read_text())
+        calls = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+        assert "write_checked" in calls, rel
+        assert "OutputPlan" not in calls or rel != "cli.py", rel  # the footprint command has no own plan

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from kisubstrate.cli import EXIT_OK, EXIT_VIOLATIONS, _located, _report_out, raise_input, run_guarded
+from kisubstrate.cli_common import EXIT_OK, located, raise_input, run_guarded, write_checked
 
 
 @click.command()
@@ -31,39 +31,30 @@ def substrate(specs: tuple[Path, ...], output: Path, no_check: bool, force: bool
 
     def body() -> int:
         from kisubstrate.api import load_specs
-        from kisubstrate.io import OutputPlan
         from kisubstrate.substrate_api import build_substrate, has_substrate, substrate_files
 
         loaded = [ls for ls in load_specs(specs) if has_substrate(ls.spec)]
         if not loaded:
             raise_input("no substrate families in the given specs (footprints: use 'kisubstrate footprint')")
         # errors raised while building name the spec file and package, like the footprint command
-        results = [_located(ls, lambda ls=ls: build_substrate(ls.spec)) for ls in loaded]
-        bad = [r.report for r in results if not r.report.ok]
-        if bad and not no_check:
-            _report_out([r.report for r in results], fmt)
-            click.echo(f"{len(bad)} substrate(s) violate their rules; nothing written (--no-check writes anyway)",
-                       err=True)
-            return EXIT_VIOLATIONS
-        if bad:
-            if fmt == "text":  # with --format json stdout holds only the JSON document (printed below)
-                _report_out(bad, "text")
-            click.echo(f"warning: writing {len(bad)} substrate(s) with rule violations (--no-check)", err=True)
-        plan = OutputPlan()
-        for r in results:
-            for name, text in substrate_files(r).items():
-                plan.add(output / name, text)
-        plan.commit(force=force)
-        if fmt == "json":
-            _report_out([r.report for r in results], fmt)
-        else:
+        results = [located(ls, lambda ls=ls: build_substrate(ls.spec)) for ls in loaded]
+
+        def files():
+            for r in results:
+                for name, text in substrate_files(r).items():
+                    yield output / name, text
+
+        def written():
             for r in results:
                 b = r.board
                 click.echo(f"wrote {output / (r.name + '.kicad_pcb')} ({b.copper} Cu, {len(b.pads)} pads, "
                            f"{len(b.vias)} vias, {len(b.tracks)} tracks, {len(b.nets) - 1} nets)")
                 for line in b.meta.get("summary", ()):  # family figures, e.g. the PoP z-stack
                     click.echo(f"  {line}")
-        return EXIT_OK
+
+        # violations -> report, exit 1, nothing written; --no-check -> warning; atomic write; json or lines
+        return write_checked([r.report for r in results], files, no_check=no_check, force=force, fmt=fmt,
+                             noun="substrate", written=written)
 
     sys.exit(run_guarded(body))
 
