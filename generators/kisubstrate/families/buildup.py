@@ -46,7 +46,7 @@ from kisubstrate.families.grid_array import BgaSpec, PgaSpec, build_grid_array
 from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.assign import assign_by_angle
 from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Drawing, Zone
-from kisubstrate.geometry.grid import ball_grid, grid_mask
+from kisubstrate.geometry.terminals import grid_sites, place_terminal_lands
 from kisubstrate.model.base import SpecModel, length
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.substrate import SubstrateSpec
@@ -92,15 +92,8 @@ class BuildupSpec(SubstrateSpec):
 
 
 def terminal_sites(spec: SubstrateSpec):
-    """Populated terminal sites (names, x, y, row, col) in the substrate frame = package top view (mm)."""
-    t = spec.terminals
-    mask = grid_mask(columns=t.columns, rows=t.rows, stagger=t.stagger, center_void=t.center_void,
-                     perimeter_rings=t.perimeter_rings, center_island=t.center_island)
-    for r, c in t.expand_missing():
-        mask[r, c] = False
-    names = [list(r) for r in t.ball_map.names] if t.ball_map and t.ball_map.names else None
-    return ball_grid(columns=t.columns, rows=t.rows, pitch=t.pitch_xy, offset=t.offset, mask=mask,
-                     alphabet=t.row_alphabet, names=names)
+    """Populated terminal sites (names, x, y, row, col) of the spec's grid, package top view (mm)."""
+    return grid_sites(spec.terminals)
 
 
 # kept under its old name for the families that import it (pop, wafer_stack)
@@ -126,7 +119,7 @@ def build_board(spec: BuildupSpec) -> BoardGeom:
     for die in spec.dies:
         dx, dy = die.position
         w, h = die.size
-        for p in die.pad_list():
+        for p in die.board_pads():  # face down: mirrored (model/substrate.DieSpec.board_pads)
             # outward normal of the nearest die edge
             gaps = (w / 2 - p.x, w / 2 + p.x, h / 2 - p.y, h / 2 + p.y)
             k = int(np.argmin(gaps))
@@ -256,12 +249,8 @@ def build_board(spec: BuildupSpec) -> BoardGeom:
                 b.via(float(sites.x[s_i]), float(sites.y[s_i]), size, drill, hop, hop + 1, net=carrier_net, kind=kind)
 
     # -- ball lands on the last layer --------------------------------------------------------------
-    land = t.land_mm()
-    overlap = 0.05
-    mask = rules.mask_margin if t.mask == "nsmd" else -min(overlap, land / 4)
-    for i, name in enumerate(sites.names):
-        net = net_of_site.get(i) or (b.net(ball_net[name]) if ball_net.get(name) else 0)
-        b.pad("BALLS", name, float(sites.x[i]), float(sites.y[i]), land, layer=last, net=net, mask=mask)
+    place_terminal_lands(b, sites, land=t.land_mm(), mask=t.mask, rules=rules, layer=last, nets=ball_net,
+                         net_of_site=net_of_site)
 
     # -- carrier plane with the cavity, cavity rule area, drawings ---------------------------------
     if spec.carrier is not None:

@@ -9,6 +9,10 @@ Cross-section (physical copper L1 … L3, top first; the package mounts cavity-d
         diel 2  1st substrate core (split by KiCad's empty In2.Cu placeholder)  ┆ thermal vias
     L3  B.Cu    ▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓ heat plate (copper zone) ▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓
 
+**Mounting**: cavity-down, the ring lands (``F.Cu``) face the PCB, so the family is registered
+``flipped`` and its footprint is the board's lands mirrored in x (viewing convention:
+:mod:`kisubstrate.geometry.terminals`); the die is wire-bonded face up (``face: down`` refused).
+
 **Layer mapping** (KiCad needs an even copper count): L1 → ``F.Cu`` (ring lands, second
 conductive pattern), L2 → ``In1.Cu`` (cavity floor: die mounting pad, bond fingers, first
 conductive pattern), L3 → ``B.Cu`` (heat plate); an empty, zero-thickness ``In2.Cu`` named
@@ -54,7 +58,8 @@ from kisubstrate.families.buildup import terminal_sites
 from kisubstrate.families.grid_array import BgaSpec, LgaSpec, build_grid_array
 from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Drawing, Zone
-from kisubstrate.geometry.ir import Circle, FootprintGeom, Line, Poly, Text
+from kisubstrate.geometry.ir import FootprintGeom
+from kisubstrate.geometry.terminals import mirror_footprint, place_terminal_lands
 from kisubstrate.model.base import SpecModel, length
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.substrate import SubstrateSpec, Terminals
@@ -191,6 +196,9 @@ class CavitySpec(SubstrateSpec):
                              "(1st substrate, copper on both sides)")
         if len(self.dies) != 1:
             raise ValueError("a cavity package holds one die")
+        if self.dies[0].face != "up":
+            raise ValueError("the cavity die is wire-bonded face up on the floor: face 'down' (flip chip) is "
+                             "not supported by this family")
         if self.dies[0].pads.peripheral is None and self.dies[0].pads.map is None:
             raise ValueError("the cavity die is wire-bonded: give peripheral pads or a pad map")
         cx, cy = self.cavity.size
@@ -236,26 +244,7 @@ class CavitySpec(SubstrateSpec):
 
 
 # -- shared helpers (also used by the PoP family) --------------------------------------------------
-def mirror_x(fp: FootprintGeom, *, note: str = "") -> FootprintGeom:
-    """The footprint seen from the other side: every x negated (pads, graphics, outlines)."""
-    def flip(p):
-        return (-p[0], p[1])
-
-    graphics = []
-    for g in fp.graphics:
-        if isinstance(g, Line):
-            graphics.append(replace(g, start=flip(g.start), end=flip(g.end)))
-        elif isinstance(g, Poly):
-            graphics.append(replace(g, points=tuple(flip(p) for p in g.points)))
-        elif isinstance(g, Circle):
-            graphics.append(replace(g, center=flip(g.center)))
-        elif isinstance(g, Text):
-            graphics.append(replace(g, at=flip(g.at)))
-        else:
-            graphics.append(g)
-    mirror = lambda geom: shapely.transform(geom, lambda c: c * np.array([-1.0, 1.0]))  # noqa: E731
-    return replace(fp, pads=[replace(g, x=-g.x) for g in fp.pads], graphics=graphics, body=mirror(fp.body),
-                   courtyard=mirror(fp.courtyard), description=fp.description + note)
+mirror_x = mirror_footprint  # the footprint seen from the other side (kept name for callers)
 
 
 def note_drawings(lines: list[str], x: float, y: float, layer: str = "User.2", size: float = 0.3) -> list[Drawing]:
@@ -371,11 +360,8 @@ def build_board(spec: CavitySpec) -> BoardGeom:
                                       closed=False, label=f"bond wire {p.name}"))
 
     # -- top-ring lands (terminals) on L1 -----------------------------------------------------------------
-    land = t.land_mm()
-    mask = rules.mask_margin if t.mask == "nsmd" else -min(0.05, land / 4)
-    for i, name in enumerate(sites.names):
-        net = site_used.get(i) or (b.net(ball_net[name]) if ball_net.get(name) else 0)
-        b.pad("BALLS", name, float(sites.x[i]), float(sites.y[i]), land, layer=0, net=net, mask=mask)
+    place_terminal_lands(b, sites, land=t.land_mm(), mask=t.mask, rules=rules, layer=0, nets=ball_net,
+                         net_of_site=site_used)
 
     # -- die mounting pad, thermal vias, heat plate -------------------------------------------------------
     m = spec.die_pad.margin
@@ -697,5 +683,5 @@ def build_footprint(spec: CavitySpec) -> list[FootprintGeom]:
     return [mirror_x(fp, note=" Cavity-down package: lands mirrored from the substrate's ring side.")]
 
 
-register(Family(name="cavity", spec=CavitySpec, footprint=build_footprint, substrate=build_board,
+register(Family(name="cavity", spec=CavitySpec, footprint=build_footprint, substrate=build_board, flipped=True,
                 summary="cavity package: two substrates, sidewall through-holes, die in the cavity, heat plate"))

@@ -30,7 +30,6 @@ Example:
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -38,11 +37,12 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from kisubstrate import __version__
 from kisubstrate.families.registry import Family, register
-from kisubstrate.geometry.grid import ball_grid, grid_mask
+from kisubstrate.geometry.grid import ball_grid
+from kisubstrate.geometry.terminals import grid_mask_of
 from kisubstrate.geometry.ir import Circle, FootprintGeom, Line, Model3D, PadGroup, Poly, Text
 from kisubstrate.geometry.outline import (courtyard_rect, fab_outline, fab_reference, round_out,
                                           silk_outline)
-from kisubstrate.model.base import KLC_NAME_CHARS, length
+from kisubstrate.model.base import KLC_NAME_CHARS, body_positive, length, resolve_rules
 from kisubstrate.model.errors import FieldError, SpecError
 from kisubstrate.model.grid import GridSpec
 from kisubstrate.model.land import land_diameter
@@ -77,21 +77,12 @@ class GridArraySpec(GridSpec):
     @field_validator("body")
     @classmethod
     def _body_positive(cls, v: tuple[float, float]) -> tuple[float, float]:
-        if not all(0 < b <= 500 and math.isfinite(b) for b in v):
-            raise ValueError("body sides must be > 0 and <= 500 mm")
-        return v
+        return body_positive(v)
 
     @field_validator("rules")
     @classmethod
     def _rules_exist(cls, v: str | None, info: ValidationInfo) -> str | None:
-        if v is None:
-            return v
-        base = (info.context or {}).get("base_dir")
-        path = Path(v)
-        if path.suffix in (".yaml", ".yml") and base and not path.is_absolute():
-            v = str(Path(base) / path)
-        load_rules(v)  # raises SpecError with the reason
-        return v
+        return resolve_rules(v, info, load_rules)  # raises SpecError with the reason
 
     def rule_set(self) -> RuleSet:
         """The rule profile this package is checked against."""
@@ -110,15 +101,8 @@ class GridArraySpec(GridSpec):
         return int(self.site_mask().sum())
 
     def site_mask(self) -> np.ndarray:
-        """(rows, columns) boolean mask of populated sites."""
-        mask = grid_mask(columns=self.columns, rows=self.rows, stagger=self.stagger,
-                         center_void=self.center_void, perimeter_rings=self.perimeter_rings,
-                         center_island=self.center_island)
-        for r, c in self.expand_missing():
-            mask[r, c] = False
-        if self.ball_map is not None and self.ball_map.names is not None:
-            mask &= np.array(self.ball_map.names, dtype=object) != ""
-        return mask
+        """(rows, columns) boolean mask of populated sites (shared with the substrate terminals)."""
+        return grid_mask_of(self)
 
     def _name_core(self, prefix: str) -> str:
         px, py = self.pitch_xy

@@ -51,9 +51,9 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from kisubstrate.families.nolead import QfnSpec, SonSpec, ThermalVias, build_nolead
 from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Drawing
-from kisubstrate.model.base import KLC_NAME_CHARS, SpecModel, length
+from kisubstrate.model.base import KLC_NAME_CHARS, SpecModel, length, resolve_rules
 from kisubstrate.model.errors import FieldError
-from kisubstrate.model.substrate import Stackup, ViaSize, load_substrate_rules
+from kisubstrate.model.substrate import Stackup, SubstrateRuleAccess, load_substrate_rules
 from kisubstrate.model.toleranced import Toleranced
 from kisubstrate.model.units import fmt, snap
 
@@ -107,7 +107,7 @@ class StackCheck(SpecModel):
                               default=0.05)
 
 
-class LeadframeSpec(SpecModel):
+class LeadframeSpec(SubstrateRuleAccess, SpecModel):
     """Stacked dual-die leadframe package; lengths along a lead are measured inward from the lead end (mm)."""
 
     family: Literal["leadframe"] = "leadframe"
@@ -158,13 +158,7 @@ class LeadframeSpec(SpecModel):
     @field_validator("rules")
     @classmethod
     def _rules_exist(cls, v: str, info: ValidationInfo) -> str:
-        from pathlib import Path
-
-        base = (info.context or {}).get("base_dir")
-        if Path(v).suffix in (".yaml", ".yml") and base and not Path(v).is_absolute():
-            v = str(Path(base) / v)
-        load_substrate_rules(v)
-        return v
+        return resolve_rules(v, info, load_substrate_rules)
 
     # -- derived ---------------------------------------------------------------------------------
     def nolead(self, *, top: bool = False) -> QfnSpec | SonSpec:
@@ -231,25 +225,6 @@ class LeadframeSpec(SpecModel):
                        {"dielectric": round(self.thickness - 2 * foil, 6), "material": "epoxy", "type": "core"},
                        {"copper": foil, "name": "FaceA_1st_3rd"}],
             "finish": "NiPdAu", "mask_thickness": 0.01})
-
-    def substrate_rules(self):
-        """The layout board's rule profile."""
-        return load_substrate_rules(self.rules)
-
-    def rule_set(self):
-        """The footprint rule profile."""
-        from kisubstrate.model.rules import load_rules
-
-        return load_rules(self.footprint_rules)
-
-    def micro(self) -> ViaSize:
-        """Microvia size of the profile (unused on the layout, needed by the project writer)."""
-        r = self.substrate_rules()
-        return ViaSize(drill=r.microvia_drill, pad=r.microvia_pad)
-
-    def width(self) -> float:
-        """Track width of the profile (mm)."""
-        return self.substrate_rules().trace_width
 
     # -- validation ---------------------------------------------------------------------------------
     @model_validator(mode="after")
@@ -466,7 +441,8 @@ def build_board(spec: LeadframeSpec) -> BoardGeom:
                          shapely.box(-d2[0] / 2, -d2[1] / 2, d2[0] / 2, d2[1] / 2))
     b.meta.update(dies=dies, body=shapely.box(-bx - fr, -by - fr, bx + fr, by + fr), spec=spec,
                   mould=shapely.box(-bx, -by, bx, by), protective=spec.protective,
-                  files={"-stack-alignment.txt": stack_report(spec)})
+                  files={"-stack-alignment.txt": stack_report(spec)},
+                  terminal_owner="THIRD")  # the board-side lands (third surfaces, B.Cu)
     if spec.fourth is not None:
         a = stack_alignment(spec)
         b.meta["sidecar"] = {"stack": {"max_along": a.max_along, "max_across": a.max_across,

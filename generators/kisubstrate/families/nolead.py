@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -43,7 +42,7 @@ from kisubstrate import __version__
 from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.ir import FootprintGeom, Model3D, PadGroup
 from kisubstrate.geometry.outline import courtyard_rect, fab_outline, fab_reference, silk_outline
-from kisubstrate.model.base import KLC_NAME_CHARS, SpecModel, length
+from kisubstrate.model.base import KLC_NAME_CHARS, SpecModel, length, resolve_rules
 from kisubstrate.model.errors import FieldError
 from kisubstrate.model.rules import RuleSet, load_rules
 from kisubstrate.model.toleranced import Toleranced
@@ -213,14 +212,7 @@ class NoLeadSpec(SpecModel):
     @field_validator("rules")
     @classmethod
     def _rules_exist(cls, v: str | None, info: ValidationInfo) -> str | None:
-        if v is None:
-            return v
-        base = (info.context or {}).get("base_dir")
-        path = Path(v)
-        if path.suffix in (".yaml", ".yml") and base and not path.is_absolute():
-            v = str(Path(base) / path)
-        load_rules(v)
-        return v
+        return resolve_rules(v, info, load_rules)
 
     # -- derived -----------------------------------------------------------------------------------
     @property

@@ -50,7 +50,7 @@ from kisubstrate.families.cavity import note_drawings, ring_of
 from kisubstrate.families.grid_array import BgaSpec, build_grid_array
 from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Drawing
-from kisubstrate.geometry.grid import ball_grid, grid_mask
+from kisubstrate.geometry.terminals import grid_sites, land_mask_margin, place_terminal_lands
 from kisubstrate.model.base import SpecModel, length
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.grid import GridSpec
@@ -192,14 +192,7 @@ class PopSpec(SubstrateSpec):
 
 def top_sites(spec: PopSpec):
     """Populated sites of the top PoP land grid (package top view)."""
-    t = spec.top_lands
-    mask = grid_mask(columns=t.columns, rows=t.rows, stagger=t.stagger, center_void=t.center_void,
-                     perimeter_rings=t.perimeter_rings, center_island=t.center_island)
-    for r, c in t.expand_missing():
-        mask[r, c] = False
-    names = [list(r) for r in t.ball_map.names] if t.ball_map and t.ball_map.names else None
-    return ball_grid(columns=t.columns, rows=t.rows, pitch=t.pitch_xy, offset=t.offset, mask=mask,
-                     alphabet=t.row_alphabet, names=names)
+    return grid_sites(spec.top_lands)
 
 
 def zstack(spec: PopSpec) -> dict:
@@ -269,12 +262,11 @@ def build_board(spec: PopSpec) -> BoardGeom:
     chip_layer = {0: 2, 1: 1}  # die index -> physical copper (chip 1 on L3, chip 2 on L2)
     for k, die in enumerate(spec.dies):
         share = pool[k::2]
-        mirror = -1.0 if die.face == "down" else 1.0
         dx, dy = die.position
         hw, hh = die.size[0] / 2, die.size[1] / 2
         pads = []
-        for p in die.pad_list():
-            x = mirror * p.x
+        for p in die.board_pads():  # a face-down chip's pads mirrored into the package top view
+            x = p.x
             gaps = (hw - x, hw + x, hh - p.y, hh + p.y)
             g = int(np.argmin(gaps))
             pads.append((p, dx + x, dy + p.y, ((1, 0), (-1, 0), (0, 1), (0, -1))[g], gaps[g]))
@@ -319,8 +311,7 @@ def build_board(spec: PopSpec) -> BoardGeom:
 
     # -- vias, top lands, bottom balls ---------------------------------------------------------------
     land_t, land_b = tl.land, t.land_mm()
-    mask_t = rules.mask_margin if tl.mask == "nsmd" else -min(0.05, land_t / 4)
-    mask_b = rules.mask_margin if t.mask == "nsmd" else -min(0.05, land_b / 4)
+    mask_t = land_mask_margin(land_t, tl.mask, rules)
     ball_site_net: dict[int, int] = {}
     for s, name in enumerate(top.names):
         given = {v for v in (top_net.get(name), ball_net.get(bottom.names[below[s]])) if v}
@@ -332,9 +323,8 @@ def build_board(spec: PopSpec) -> BoardGeom:
         x, y = float(top.x[s]), float(top.y[s])
         b.via(x, y, via.pad, via.drill, 0, 3, net=net, kind="through")
         b.pad("POP", name, x, y, land_t, layer=0, net=net, mask=mask_t)
-    for i, name in enumerate(bottom.names):
-        net = ball_site_net.get(i) or (b.net(ball_net[name]) if ball_net.get(name) else 0)
-        b.pad("BALLS", name, float(bottom.x[i]), float(bottom.y[i]), land_b, layer=3, net=net, mask=mask_b)
+    place_terminal_lands(b, bottom, land=land_b, mask=t.mask, rules=rules, layer=3, nets=ball_net,
+                         net_of_site=ball_site_net)
 
     # -- drawings, notes ------------------------------------------------------------------------------
     dies_poly = []

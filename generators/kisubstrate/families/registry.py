@@ -26,6 +26,9 @@ class Family:
         footprint: builds the board-side footprint(s) ``(spec) -> list[FootprintGeom]``, or None.
         substrate: builds the package substrate board ``(spec) -> BoardGeom``, or None.
         summary: one line for ``kisubstrate list`` and the plugin dialog.
+        flipped: the package mounts with the substrate's ``F.Cu`` side (physical copper 1) towards
+            the PCB, so its footprint is the board's terminals mirrored in x (see
+            :mod:`kisubstrate.geometry.terminals` for the viewing convention).
     """
 
     name: str
@@ -33,6 +36,7 @@ class Family:
     footprint: Callable[[Any], list] | None = None
     substrate: Callable[[Any], Any] | None = None
     summary: str = ""
+    flipped: bool = False
 
 
 _REGISTRY: dict[str, Family] = {}

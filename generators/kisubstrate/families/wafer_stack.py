@@ -17,7 +17,9 @@ Every die has the same pad pattern (``pads``); pad k of every die sits on one TS
 trace to an outer-ring ball (angular matching, so traces do not cross). With
 ``thermal_balls`` the inner balls (net ``HEAT``) drop through vias to the heat-radiation
 zone. The WLCSP land pattern for the board designer comes from the grid-array builder
-(``family: wlcsp``; pitch 0.35–0.5 mm, CSP courtyard).
+(``family: wlcsp``; pitch 0.35–0.5 mm, CSP courtyard). The balls (RDL, ``F.Cu``) face the PCB:
+the package mounts flipped, so the footprint is the board's balls mirrored in x (viewing
+convention: :mod:`kisubstrate.geometry.terminals`).
 
 The **wafer map** steps the package sites (body + dicing street) over a 150 / 200 /
 300 mm wafer: a site is whole when its rectangle lies inside the edge-exclusion circle
@@ -45,9 +47,11 @@ from kisubstrate.families.buildup import _assign, terminal_sites
 from kisubstrate.families.grid_array import WlcspSpec, build_grid_array
 from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Drawing, Zone
-from kisubstrate.model.base import KLC_NAME_CHARS, SpecModel, length
+from kisubstrate.geometry.terminals import mirror_footprint, place_terminal_lands
+from kisubstrate.model.base import KLC_NAME_CHARS, SpecModel, length, resolve_rules
 from kisubstrate.model.errors import FieldError
-from kisubstrate.model.substrate import DiePads, DieSpec, Stackup, Terminals, ViaSize, load_substrate_rules
+from kisubstrate.model.substrate import (DiePads, DieSpec, Stackup, SubstrateRuleAccess, Terminals, ViaSize,
+                                        load_substrate_rules)
 from kisubstrate.model.units import fmt, snap
 
 WAFER_MM = (150, 200, 300)
@@ -87,7 +91,7 @@ class WaferSpec(SpecModel):
         return self.notch or ("flat" if self.diameter == 150 else "notch")
 
 
-class WaferStackSpec(SpecModel):
+class WaferStackSpec(SubstrateRuleAccess, SpecModel):
     """Wafer-level stack of dies with TSVs, RDL and WLCSP balls (all lengths mm)."""
 
     family: Literal["wafer_stack"] = "wafer_stack"
@@ -114,13 +118,7 @@ class WaferStackSpec(SpecModel):
     @field_validator("rules")
     @classmethod
     def _rules_exist(cls, v: str, info: ValidationInfo) -> str:
-        from pathlib import Path
-
-        base = (info.context or {}).get("base_dir")
-        if Path(v).suffix in (".yaml", ".yml") and base and not Path(v).is_absolute():
-            v = str(Path(base) / v)
-        load_substrate_rules(v)
-        return v
+        return resolve_rules(v, info, load_substrate_rules)
 
     # -- derived -----------------------------------------------------------------------------------
     @property
@@ -156,16 +154,6 @@ class WaferStackSpec(SpecModel):
         return Stackup.model_validate({"layers": layers, "materials": mats, "default_material": "epoxy",
                                        "finish": "ENEPIG", "mask_thickness": 0.01})
 
-    def substrate_rules(self):
-        """The board's rule profile."""
-        return load_substrate_rules(self.rules)
-
-    def rule_set(self):
-        """The footprint rule profile."""
-        from kisubstrate.model.rules import load_rules
-
-        return load_rules(self.footprint_rules)
-
     def micro(self) -> ViaSize:
         """Resin-via size."""
         r = self.substrate_rules()
@@ -175,10 +163,6 @@ class WaferStackSpec(SpecModel):
         """TSV size."""
         r = self.substrate_rules()
         return self.tsv or ViaSize(drill=r.via_drill, pad=r.via_pad)
-
-    def width(self) -> float:
-        """RDL trace width (mm)."""
-        return self.substrate_rules().trace_width
 
     def wlcsp_spec(self) -> WlcspSpec:
         """The WLCSP land pattern spec from the terminal grid."""
@@ -272,15 +256,12 @@ def build_board(spec: WaferStackSpec) -> BoardGeom:
         b.track(p.x, p.y, float(sites.x[s]), float(sites.y[s]), width, layer=0, net=net)
 
     heat = b.net("HEAT") if spec.heat_layer else 0
-    land = t.land_mm()
-    mask = rules.mask_margin if t.mask == "nsmd" else -min(0.05, land / 4)
-    for i, name in enumerate(sites.names):
-        net = net_of_site.get(i, 0)
-        if not net and spec.heat_layer and spec.thermal_balls and i not in ring:
-            net = heat
+    for i in range(len(sites.names)):
+        if i not in net_of_site and spec.heat_layer and spec.thermal_balls and i not in ring:
+            net_of_site[i] = heat
             b.via(float(sites.x[i]), float(sites.y[i]), rules.via_pad, rules.via_drill, 0, ncu - 1, net=heat,
                   kind="through")
-        b.pad("BALLS", name, float(sites.x[i]), float(sites.y[i]), land, layer=0, net=net, mask=mask)
+    place_terminal_lands(b, sites, land=t.land_mm(), mask=t.mask, rules=rules, layer=0, net_of_site=net_of_site)
 
     if spec.heat_layer:
         region = shapely.box(-bx, -by, bx, by).buffer(-rules.copper_to_edge - 0.01, join_style="mitre")
@@ -300,8 +281,11 @@ def build_board(spec: WaferStackSpec) -> BoardGeom:
 
 
 def build_footprint(spec: WaferStackSpec):
-    """The WLCSP land pattern (shared grid-array builder)."""
-    return build_grid_array(spec.wlcsp_spec())
+    """The WLCSP land pattern (shared grid-array builder), seen from the PCB's top: the balls sit on
+    the RDL (F.Cu) and face the PCB, so the package mounts flipped and the lands are the board's
+    balls mirrored in x (see :mod:`kisubstrate.geometry.terminals`)."""
+    return [mirror_footprint(fp, note=" Balls on the RDL face the PCB: lands mirrored from the substrate board.")
+            for fp in build_grid_array(spec.wlcsp_spec())]
 
 
 # -- the wafer map ------------------------------------------------------------------------------------
@@ -482,4 +466,5 @@ def build_board_with_files(spec: WaferStackSpec) -> BoardGeom:
 
 
 register(Family(name="wafer_stack", spec=WaferStackSpec, footprint=build_footprint, substrate=build_board_with_files,
+                flipped=True,
                 summary="wafer-level die stack: TSVs, RDL to WLCSP balls, heat layer; WLCSP footprint; wafer map"))

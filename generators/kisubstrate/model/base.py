@@ -71,3 +71,43 @@ Mm = Annotated[float, AfterValidator(_finite)]
 
 KLC_NAME_CHARS = r"^[A-Za-z0-9][A-Za-z0-9_.,+\-]*$"
 """Characters allowed in a footprint / board name (KLC G1.1); also keeps files inside their folder."""
+
+
+def resolve_rules(value: str | None, info: Any, load: Any) -> str | None:
+    """Validate a spec's ``rules`` value: a ``.yaml`` path relative to the spec's folder (validation
+    context ``base_dir``) is made absolute, then ``load(value)`` must succeed (it raises
+    ``SpecError`` with the reason). ``None`` passes through.
+
+    Used by every spec with a rule-profile field (footprint or substrate profiles)::
+
+        @field_validator("rules")
+        @classmethod
+        def _rules_exist(cls, v, info):
+            return resolve_rules(v, info, load_rules)
+
+    Example:
+        >>> resolve_rules("x.yaml", type("I", (), {"context": {"base_dir": "/specs"}})(), lambda v: None)
+        '/specs/x.yaml'
+    """
+    if value is None:
+        return value
+    from pathlib import Path
+
+    base = (getattr(info, "context", None) or {}).get("base_dir")
+    path = Path(value)
+    if path.suffix in (".yaml", ".yml") and base and not path.is_absolute():
+        value = str(Path(base) / path)
+    load(value)
+    return value
+
+
+def body_positive(value: tuple[float, float], limit: float = 500.0) -> tuple[float, float]:
+    """Validate a package body (x, y): both sides finite, > 0 and <= ``limit`` mm.
+
+    Example:
+        >>> body_positive((5.0, 5.0))
+        (5.0, 5.0)
+    """
+    if not all(0 < b <= limit and math.isfinite(b) for b in value):
+        raise ValueError(f"body sides must be > 0 and <= {limit:g} mm")
+    return value

@@ -14,6 +14,8 @@ A substrate spec describes a package's own multi-layer board (all lengths in mm)
 
 Physical copper layers are numbered 1..N from the die side (top) to the terminal side
 (bottom); see :mod:`kisubstrate.kicad.layers` for how they become KiCad layers (odd N too).
+Viewing convention of every substrate family (board vs footprint frame, flipped families):
+:mod:`kisubstrate.geometry.terminals`.
 
 Example:
     >>> st = Stackup.model_validate({"layers": [{"copper": 0.015}, {"dielectric": 0.03, "material": "ABF"},
@@ -37,7 +39,7 @@ from typing import Literal
 import yaml
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from kisubstrate.model.base import KLC_NAME_CHARS, SpecModel, length
+from kisubstrate.model.base import KLC_NAME_CHARS, SpecModel, body_positive, length, resolve_rules
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.grid import GridSpec
 
@@ -328,6 +330,21 @@ class DieSpec(SpecModel):
                 out.append(DiePad(name=str(n), x=x, y=y))
         return out
 
+    def board_pads(self) -> list[DiePad]:
+        """:meth:`pad_list` as placed on the substrate (relative to the die centre, mm): a face-down
+        (flipped) die's pads, given in its own face view, are mirrored in x; face-up pads as given.
+
+        Example:
+            >>> d = DieSpec.model_validate({"size": [2, 2], "face": "down", "pads": {"map": [
+            ...     {"name": "1", "x": -0.5, "y": 0.2}]}})
+            >>> [(p.name, p.x, p.y) for p in d.board_pads()]
+            [('1', 0.5, 0.2)]
+        """
+        pads = self.pad_list()
+        if self.face == "up":
+            return pads
+        return [p.model_copy(update={"x": 0.0 - p.x}) for p in pads]
+
     @model_validator(mode="after")
     def _pads_on_die(self) -> "DieSpec":
         w, h = self.size
@@ -406,6 +423,8 @@ class SubstrateRules(SpecModel):
     max_stack: int = Field(4, ge=1, le=32, description="max microvias stacked on each other")
     mask_web: float = length("minimum solder-mask web", ge=0, gt=None, le=2)
     mask_margin: float = length("NSMD mask expansion per side", ge=0, gt=None, le=1)
+    smd_overlap: float = length("SMD (mask-defined) terminal lands: mask over the copper per side; must exceed "
+                                "the solder-resist registration", ge=0, gt=None, le=0.5, default=0.05)
 
 
 def _profile_dir() -> Path:
@@ -437,7 +456,36 @@ def load_substrate_rules(name_or_path: str = "substrate-buildup") -> SubstrateRu
         raise SpecError(err["msg"], file=str(path), field=".".join(str(p) for p in err["loc"])) from None
 
 
-class SubstrateSpec(SpecModel):
+class SubstrateRuleAccess:
+    """Rule-profile access shared by every substrate spec (``SubstrateSpec``, leadframe, wafer stack).
+
+    Needs the fields ``rules`` (substrate profile) and ``footprint_rules``; uses ``vias.micro`` and
+    ``trace_width`` where the spec has them.
+    """
+
+    def substrate_rules(self) -> SubstrateRules:
+        """The substrate rule profile."""
+        return load_substrate_rules(self.rules)  # type: ignore[attr-defined]
+
+    def rule_set(self):
+        """The footprint rule profile (for the board-side land pattern of this package)."""
+        from kisubstrate.model.rules import load_rules
+
+        return load_rules(self.footprint_rules)  # type: ignore[attr-defined]
+
+    def micro(self) -> ViaSize:
+        """Microvia size: the spec's ``vias.micro``, else the profile's."""
+        r = self.substrate_rules()
+        vias = getattr(self, "vias", None)
+        return (vias.micro if vias is not None else None) or ViaSize(drill=r.microvia_drill, pad=r.microvia_pad)
+
+    def width(self) -> float:
+        """Routed trace width (mm): the spec's ``trace_width``, else the profile minimum."""
+        given = getattr(self, "trace_width", None)
+        return given if given is not None else self.substrate_rules().trace_width
+
+
+class SubstrateSpec(SubstrateRuleAccess, SpecModel):
     """Fields shared by every substrate family (a family subclasses it and fixes ``family``)."""
 
     family: str
@@ -455,38 +503,12 @@ class SubstrateSpec(SpecModel):
     @field_validator("rules")
     @classmethod
     def _rules_exist(cls, v: str, info: ValidationInfo) -> str:
-        base = (info.context or {}).get("base_dir")
-        path = Path(v)
-        if path.suffix in (".yaml", ".yml") and base and not path.is_absolute():
-            v = str(Path(base) / path)
-        load_substrate_rules(v)
-        return v
+        return resolve_rules(v, info, load_substrate_rules)
 
     @field_validator("body")
     @classmethod
     def _body_positive(cls, v: tuple[float, float]) -> tuple[float, float]:
-        if not all(0 < b <= 500 and math.isfinite(b) for b in v):
-            raise ValueError("body sides must be > 0 and <= 500 mm")
-        return v
-
-    def substrate_rules(self) -> SubstrateRules:
-        """The substrate rule profile."""
-        return load_substrate_rules(self.rules)
-
-    def rule_set(self):
-        """The footprint rule profile (for the board-side land pattern of this package)."""
-        from kisubstrate.model.rules import load_rules
-
-        return load_rules(self.footprint_rules)
-
-    def micro(self) -> ViaSize:
-        """Microvia size: the spec's, else the profile's."""
-        r = self.substrate_rules()
-        return self.vias.micro or ViaSize(drill=r.microvia_drill, pad=r.microvia_pad)
-
-    def width(self) -> float:
-        """Routed trace width (mm)."""
-        return self.trace_width if self.trace_width is not None else self.substrate_rules().trace_width
+        return body_positive(v)
 
     @property
     def resolved_name(self) -> str:

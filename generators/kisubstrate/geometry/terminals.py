@@ -1,0 +1,136 @@
+"""Package terminals on a substrate board: grid sites, the viewing convention, terminal lands.
+
+**Viewing convention (every substrate family)**: a substrate board is the physical stack seen
+from its KiCad front, physical copper 1 = ``F.Cu`` … copper N = ``B.Cu``, in the spec's own
+x/y frame (``terminals`` grid: ball ``A1`` at the first row and column, negative x and y). The
+terminals sit on the copper layer that faces the PCB.
+
+* A package that mounts with ``B.Cu`` towards the PCB (build-up, PoP, leadframe) is seen from
+  its top on the board: the board is the package top view and every terminal sits at the
+  footprint's (x, y) with the same name.
+* A package that mounts **flipped**, with ``F.Cu`` towards the PCB (cavity: cavity-down; wafer
+  stack: balls on the RDL), is seen from its bottom on the board: its footprint (always the
+  PCB's top view) is the board's terminals mirrored in x (x → −x, same y and names). Such a
+  family registers with ``Family(flipped=True)`` and mirrors its footprint with
+  :func:`mirror_footprint`.
+
+A package drawing's *bottom view* is the footprint mirrored in x.
+
+Example:
+    >>> from kisubstrate.model.grid import GridSpec
+    >>> g = GridSpec.model_validate({"pitch": 1.0, "layout": [3, 2]})
+    >>> s = grid_sites(g)
+    >>> s.names[0], float(s.x[0]), float(s.y[0])
+    ('A1', -1.0, -0.5)
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Literal
+
+import numpy as np
+import shapely
+
+from kisubstrate.geometry.grid import Grid, ball_grid, grid_mask
+from kisubstrate.geometry.ir import Circle, Line, Poly, Text
+from kisubstrate.model.units import snap_array
+
+
+def grid_mask_of(g) -> np.ndarray:
+    """(rows, columns) mask of the populated sites of a ``GridSpec`` (depopulation, ``missing``, ball map)."""
+    mask = grid_mask(columns=g.columns, rows=g.rows, stagger=g.stagger, center_void=g.center_void,
+                     perimeter_rings=g.perimeter_rings, center_island=g.center_island)
+    for r, c in g.expand_missing():
+        mask[r, c] = False
+    if g.ball_map is not None and g.ball_map.names is not None:
+        mask &= np.array(g.ball_map.names, dtype=object) != ""
+    return mask
+
+
+def grid_sites(g) -> Grid:
+    """Populated sites (names, x, y, row, col; mm) of a ``GridSpec`` in the package top view.
+
+    The one place footprints (grid array) and substrate boards (terminals, PoP top lands) get
+    their sites from, so both number and place ball ``A1`` alike.
+    """
+    names = [list(r) for r in g.ball_map.names] if g.ball_map and g.ball_map.names else None
+    return ball_grid(columns=g.columns, rows=g.rows, pitch=g.pitch_xy, offset=g.offset, mask=grid_mask_of(g),
+                     alphabet=g.row_alphabet, names=names)
+
+
+def mirror_footprint(fp, *, note: str = ""):
+    """A ``FootprintGeom`` seen from the other side: every x negated (pads, graphics, outlines), mm.
+
+    The 3D model is mirrored with it: its x scale is negated (KiCad mirrors a model with a
+    negative scale) and its x offset too.
+    """
+    def flip(p):
+        return (-p[0], p[1])
+
+    graphics = []
+    for g in fp.graphics:
+        if isinstance(g, Line):
+            graphics.append(replace(g, start=flip(g.start), end=flip(g.end)))
+        elif isinstance(g, Poly):
+            graphics.append(replace(g, points=tuple(flip(p) for p in g.points)))
+        elif isinstance(g, Circle):
+            graphics.append(replace(g, center=flip(g.center)))
+        elif isinstance(g, Text):
+            graphics.append(replace(g, at=flip(g.at)))
+        else:
+            graphics.append(g)
+
+    def mirror(geom):
+        return shapely.transform(geom, lambda c: c * np.array([-1.0, 1.0]))
+
+    model = fp.model
+    if model is not None:
+        model = replace(model, scale=(-model.scale[0], *model.scale[1:]),
+                        offset=(0.0 - model.offset[0], *model.offset[1:]))
+    return replace(fp, pads=[replace(g, x=snap_array(-np.asarray(g.x, dtype=float))) for g in fp.pads],
+                   graphics=graphics, body=mirror(fp.body), courtyard=mirror(fp.courtyard), model=model,
+                   description=fp.description + note)
+
+
+def ring_index(sites: Grid, columns: int, rows: int) -> np.ndarray:
+    """Perimeter ring of every grid site (0 = outermost)."""
+    return np.minimum(np.minimum(sites.row, rows - 1 - sites.row), np.minimum(sites.col, columns - 1 - sites.col))
+
+
+def land_mask_margin(land: float, mask: Literal["smd", "nsmd"], rules) -> float:
+    """Solder-mask margin of a substrate terminal land (mm; negative = mask-defined).
+
+    NSMD: the profile's ``mask_margin`` (opening larger than the copper). SMD: the mask overlaps
+    the land by the profile's ``smd_overlap`` per side (sized to the fab's solder-resist
+    registration, see the profile's ``sources``), at most a quarter of the land so the opening
+    stays at least half the land diameter.
+
+    Example:
+        >>> from kisubstrate.model.substrate import load_substrate_rules
+        >>> r = load_substrate_rules("substrate-buildup")
+        >>> land_mask_margin(0.4, "smd", r), land_mask_margin(0.1, "smd", r), land_mask_margin(0.4, "nsmd", r)
+        (-0.05, -0.025, 0.05)
+    """
+    if mask == "nsmd":
+        return rules.mask_margin
+    return -min(rules.smd_overlap, land / 4)
+
+
+def place_terminal_lands(b, sites: Grid, *, land: float, mask: Literal["smd", "nsmd"], rules, layer: int,
+                         nets: dict[str, str] | None = None, net_of_site: dict[int, int] | None = None,
+                         owner: str = "BALLS") -> None:
+    """Add one round terminal land (diameter ``land`` mm) per site to a ``BoardBuilder``.
+
+    Args:
+        sites: the sites, already in the board frame (see the module's viewing convention).
+        layer: copper index of the terminal side (the layer that faces the PCB).
+        nets: net name by terminal name (a ball map), used where ``net_of_site`` has none.
+        net_of_site: net code by site index (routed terminals).
+    """
+    margin = land_mask_margin(land, mask, rules)
+    nets = nets or {}
+    net_of_site = net_of_site or {}
+    for i, name in enumerate(sites.names):
+        net = net_of_site.get(i) or (b.net(nets[name]) if nets.get(name) else 0)
+        b.pad(owner, name, float(sites.x[i]), float(sites.y[i]), land, layer=layer, net=net, mask=margin)
