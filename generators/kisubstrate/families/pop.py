@@ -50,7 +50,7 @@ from kisubstrate.families.cavity import note_drawings, ring_of
 from kisubstrate.families.grid_array import BgaSpec, build_grid_array
 from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Drawing
-from kisubstrate.geometry.terminals import grid_sites, land_mask_margin, place_terminal_lands
+from kisubstrate.geometry.terminals import grid_sites, place_terminal_lands
 from kisubstrate.model.base import SpecModel, length
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.grid import GridSpec
@@ -311,18 +311,18 @@ def build_board(spec: PopSpec) -> BoardGeom:
 
     # -- vias, top lands, bottom balls ---------------------------------------------------------------
     land_t, land_b = tl.land, t.land_mm()
-    mask_t = land_mask_margin(land_t, tl.mask, rules)
     ball_site_net: dict[int, int] = {}
+    top_site_net: dict[int, int] = {}
     for s, name in enumerate(top.names):
         given = {v for v in (top_net.get(name), ball_net.get(bottom.names[below[s]])) if v}
         if s not in site_net and len(given) > 1:
             raise SpecError(f"top land {name} and the ball below it carry different nets: {', '.join(sorted(given))}",
                             field="top_lands")
         net = b.net(site_net.get(s) or (next(iter(given)) if given else f"POP_{name}"))
-        ball_site_net[below[s]] = net
-        x, y = float(top.x[s]), float(top.y[s])
-        b.via(x, y, via.pad, via.drill, 0, 3, net=net, kind="through")
-        b.pad("POP", name, x, y, land_t, layer=0, net=net, mask=mask_t)
+        ball_site_net[below[s]] = top_site_net[s] = net
+        b.via(float(top.x[s]), float(top.y[s]), via.pad, via.drill, 0, 3, net=net, kind="through")
+    place_terminal_lands(b, top, land=land_t, mask=tl.mask, rules=rules, layer=0, net_of_site=top_site_net,
+                         owner="POP")
     place_terminal_lands(b, bottom, land=land_b, mask=t.mask, rules=rules, layer=3, nets=ball_net,
                          net_of_site=ball_site_net)
 
