@@ -97,3 +97,26 @@ def test_cavity_rejects_a_face_down_die():
     pkg["dies"][0]["face"] = "down"
     with pytest.raises(SpecError, match="face 'down'"):
         validate_spec(pkg)
+
+
+@pytest.mark.parametrize("name", ["buildup", "wafer_stack"])
+def test_smd_land_overlap_comes_from_the_rule_profile(tmp_path, name):
+    """Review item 28: the SMD terminal land's mask overlap is the profile's ``smd_overlap``."""
+    import yaml
+
+    from kisubstrate.model.substrate import load_substrate_rules
+
+    spec = load_specs([EXAMPLES / f"{name}.yaml"])[0].spec
+    base = load_substrate_rules(spec.rules)
+    assert base.sources.get("smd_overlap"), "the shipped profile cites a source for smd_overlap"
+    prof = base.model_dump()
+    prof.update(name="custom-overlap", smd_overlap=0.03)
+    path = tmp_path / "custom.yaml"
+    path.write_text(yaml.safe_dump(prof))
+    land = spec.terminals.land_mm()
+    for overlap, source in ((base.smd_overlap, spec), (0.03, spec.model_copy(update={"rules": str(path)}))):
+        board = families()[name].substrate(source)
+        p = board.pads
+        masks = {float(p.mask[i]) for i in range(len(p)) if p.owner[i] == "BALLS"}
+        assert spec.terminals.mask == "smd"
+        assert masks == {-min(overlap, land / 4)}, (name, masks)
