@@ -109,10 +109,18 @@ def test_evaluate_reports_check_results_and_errors():
     assert viol.result is not None and not viol.ok and "violation" in viol.summary()
 
 
-def test_save_to_library_writes_the_cli_bytes(tmp_path):
+def test_save_to_library_writes_the_cli_bytes(tmp_path, cli_runner):
+    """The footprint and its VRML model: the same files, byte for byte, as `kisubstrate footprint`."""
     ev = actions.evaluate("lga", {"body": "4, 4", "pitch": "0.65", "layout": "5, 5", "pad_diameter": "0.35"})
-    path = actions.save_to_library(ev.result, tmp_path / "Mine.pretty")
-    assert path.read_text() == ev.result.text()
+    path = actions.save_to_library(ev.result, tmp_path / "plugin" / "Mine.pretty")
+    (tmp_path / "s.yaml").write_text("packages:\n  - family: lga\n    body: [4, 4]\n    pitch: 0.65\n"
+                                     "    layout: [5, 5]\n    pad_diameter: 0.35\n")
+    assert cli_runner("footprint", tmp_path / "s.yaml", "-o", tmp_path / "cli" / "Mine.pretty")[0] == 0
+    name = ev.result.geometry.name
+    for rel in (f"Mine.pretty/{name}.kicad_mod", f"Mine.3dshapes/{name}.wrl"):
+        assert (tmp_path / "plugin" / rel).read_bytes() == (tmp_path / "cli" / rel).read_bytes(), rel
+    assert path == tmp_path / "plugin" / "Mine.pretty" / f"{name}.kicad_mod"
+    assert actions.library_model_path(path.parent, name) in path.read_text()
     with pytest.raises(SpecError):
         actions.save_to_library(ev.result, tmp_path / "NotALibrary")
 

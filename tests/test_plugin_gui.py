@@ -191,8 +191,11 @@ def test_buttons_in_pcbnew_place_checked_footprints(gui_env, tmp_path):
     assert len(boards) == 1 and str(tmp_path / "substrate") in records[2]["message"], records[2]
     assert boards[0].name in records[2]["message"]
     # the IPC dialog also saved into the chosen library: the same bytes as the CLI writes
+    from kisubstrate.library import footprint_files
+
     geom = build_footprints(load_specs([spec])[0].spec)[0]
-    assert (chosen_lib / "TEST_BGA-4_3x3mm.kicad_mod").read_text() == geom.text()
+    for path, text in footprint_files([geom], chosen_lib):  # the footprint and its VRML model
+        assert path.read_text() == text, path
 
     fps = {f["ref"]: f for f in _run(H.SYSTEM_PYTHON, H.READ_BOARD, str(board))}
     assert sorted(fps) == ["U1", "U2"]
@@ -349,12 +352,15 @@ smd = generate_footprint({"family": "bga", "body": [3, 3], "pitch": 1, "layout":
 outer = footprint_instance(smd).definition.pads[0].padstack.front_outer_layers
 margins = [outer.solder_mask_settings.solder_mask_margin, outer.solder_paste_settings.solder_paste_margin,
            smd.pads[0].mask_margin, smd.pads[0].paste_margin]
+# the 3D model: the saved library's path when given, none for ""
+models = [[m.filename for m in footprint_instance(smd, model_path=p).definition.models]
+          for p in ("${KIPRJMOD}/Lib.3dshapes/X.wrl", "")]
 print(json.dumps({"n": len(pads), "first": [pads[0].number, pads[0].position.x, pads[0].position.y],
                   "drill": pads[0].padstack.drill.diameter.x, "layer": inst.layer == BoardLayer.BL_F_Cu,
                   "ref": [inst.reference_field.text.value, inst.reference_field.visible],
                   "value": [inst.value_field.text.value, inst.value_field.visible],
                   "lib": [inst.definition.id.library, inst.definition.id.name], "want": fp.pad_table()[0],
-                  "drill_mm": fp.pads[0].drill, "margins": margins}))
+                  "drill_mm": fp.pads[0].drill, "margins": margins, "models": models}))
 """
 
 
@@ -366,6 +372,7 @@ def test_kipy_mapping(gui_env):
     assert out["drill"] == round(out["drill_mm"] * 1e6)
     assert out["ref"] == ["U7", True] and out["value"][1] is True and out["lib"][0] == "Lib"
     assert out["margins"] == [-50_000, -50_000, -0.05, -0.05]  # nm on the pad, mm in the geometry
+    assert out["models"] == [["${KIPRJMOD}/Lib.3dshapes/X.wrl"], []]
 
 
 def test_pcm_packages_pass_the_kicad_python_validator(gui_env, tmp_path):

@@ -67,38 +67,25 @@ def footprint(specs: tuple[Path, ...], output: Path, models: str, no_models: boo
 
     def body() -> int:
         from kisubstrate.api import build_footprints, load_specs
-        from kisubstrate.kicad.vrml import vrml_model
-        from kisubstrate.library import LibraryDef
+        from kisubstrate.library import footprint_files
 
         if output.suffix != ".pretty":
             raise_input(f"output '{output}' must be a KiCad library folder ending in .pretty")
-        lib = LibraryDef(name=output.stem)
-        if not no_models:
-            lib.model_path("x", models)  # validates the mode before anything is built
-        shapes = output.parent / f"{output.stem}.3dshapes"
-        built = [(ls, r) for ls in load_specs(specs)
-                 for r in located(ls, lambda ls=ls: build_footprints(ls.spec, source=ls.file))]
-        if not built:
+        mode = None if no_models else models
+        footprint_files([], output, models=mode)  # validates --models before anything is built
+        results = [r for ls in load_specs(specs)
+                   for r in located(ls, lambda ls=ls: build_footprints(ls.spec, source=ls.file))]
+        if not results:
             raise_input("no footprint families in the given specs (substrate specs: use 'kisubstrate substrate')")
-        results = [r for _, r in built]
-
-        def files():
-            for ls, r in built:
-                name = r.geometry.name
-                if no_models:
-                    yield output / f"{name}.kicad_mod", r.text(model_path="")
-                    continue
-                yield output / f"{name}.kicad_mod", r.text(model_path=lib.model_path(name, models))
-                pin = float(getattr(ls.spec, "pin_length", 3.0) or 3.0)
-                yield shapes / f"{name}.wrl", vrml_model(r.geometry, pin_length=pin)
+        shapes = output.parent / f"{output.stem}.3dshapes"
 
         def written():
             for r in results:
                 model = "" if no_models else f", model {shapes / (r.geometry.name + '.wrl')}"
                 click.echo(f"wrote {output / (r.geometry.name + '.kicad_mod')} ({r.geometry.pad_count} pads){model}")
 
-        return write_checked([r.report for r in results], files, no_check=no_check, force=force, fmt=fmt,
-                             written=written)
+        return write_checked([r.report for r in results], lambda: footprint_files(results, output, models=mode),
+                             no_check=no_check, force=force, fmt=fmt, written=written)
 
     sys.exit(run_guarded(body))
 

@@ -756,3 +756,44 @@ def __getattr__(name: str):
 
         return library_command
     raise AttributeError(name)
+
+
+def footprint_files(results: Iterable[Any], pretty: str | Path, *,
+                    models: str | None = "project") -> list[tuple[Path, str]]:
+    """(path, text) of built footprints in a ``.pretty`` folder, each with its VRML model.
+
+    The models go into the sibling ``<Lib>.3dshapes`` folder and each footprint names its model
+    with the library export's path modes (``project``: ``${KIPRJMOD}/<Lib>.3dshapes/<name>.wrl``);
+    ``models=None`` writes no models and no ``(model …)`` line. Used by ``kisubstrate footprint``
+    and the plugin's "save to library", so both write the same bytes.
+
+    Args:
+        results: :class:`kisubstrate.api.FootprintResult` objects (their ``spec`` gives the pin length).
+        pretty: the library folder, ``…/<Lib>.pretty``.
+        models: ``project``, ``pcm``, ``stock``, a template with ``{lib}`` and ``{name}``, or None.
+
+    Example:
+        >>> from kisubstrate.api import build_footprints
+        >>> res = build_footprints({"family": "lga", "body": [3, 3], "pitch": 1, "layout": [2, 2],
+        ...                         "pad_diameter": 0.5})
+        >>> [(p.parent.name, p.suffix) for p, _ in footprint_files(res, "out/Mine.pretty")]
+        [('Mine.pretty', '.kicad_mod'), ('Mine.3dshapes', '.wrl')]
+    """
+    from kisubstrate.kicad.footprint import write_footprint
+    from kisubstrate.kicad.vrml import vrml_model
+
+    pretty = Path(pretty)
+    lib = LibraryDef(name=pretty.stem)
+    if models is not None:
+        lib.model_path("x", models)  # validates the mode (SpecError, field 'models')
+    shapes = pretty.parent / f"{pretty.stem}.3dshapes"
+    out: list[tuple[Path, str]] = []
+    for r in results:
+        name = r.geometry.name
+        if models is None:
+            out.append((pretty / f"{name}.kicad_mod", write_footprint(r.geometry, model_path="")))
+            continue
+        out.append((pretty / f"{name}.kicad_mod", write_footprint(r.geometry, model_path=lib.model_path(name, models))))
+        pin = float(getattr(r.spec, "pin_length", 3.0) or 3.0)
+        out.append((shapes / f"{name}.wrl", vrml_model(r.geometry, pin_length=pin)))
+    return out

@@ -351,7 +351,10 @@ def run_action(mode: str) -> int:
                 path = actions.save_to_library(ev.result, output)
                 notes.append(f"saved {path}")
                 record["library_file"] = str(path)
-            created = place_footprint(board, geom, library=Path(output).stem if save and output else "kisubstrate")
+            # the model that save_to_library wrote beside the library; none when nothing was saved
+            model = actions.library_model_path(output, geom.name) if save and output else ""
+            created = place_footprint(board, geom, library=Path(output).stem if save and output else "kisubstrate",
+                                      model_path=model)
             record.update(ok=True, footprint=geom.name, pads=geom.pad_count,
                           reference=created.reference_field.text.value if created is not None else "")
             if not auto and created is not None:

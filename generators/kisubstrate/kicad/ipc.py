@@ -142,8 +142,12 @@ def _graphics(fp: FootprintGeom, dx: float, dy: float) -> list:
 
 
 def footprint_instance(fp: FootprintGeom, *, position: tuple[float, float] = (0.0, 0.0),
-                       reference: str = "U1", library: str = "kisubstrate", with_nets: bool = True) -> Any:
+                       reference: str = "U1", library: str = "kisubstrate", with_nets: bool = True,
+                       model_path: str | None = None) -> Any:
     """A kipy ``FootprintInstance`` of a footprint placed at ``position`` (mm, board frame).
+
+    ``model_path`` overrides the 3D model path (``""``: no model), as in
+    :func:`kisubstrate.kicad.footprint.write_footprint`.
 
     Reference and Value are visible (Reference on F.SilkS, Value = footprint name on F.Fab),
     the library id is ``library:name``, pads carry their nets when the spec has a ball map
@@ -172,11 +176,12 @@ def footprint_instance(fp: FootprintGeom, *, position: tuple[float, float] = (0.
                                       else FootprintMountingStyle.FMS_SMD)
     for item in _graphics(fp, dx, dy) + _pads(fp, dx, dy, with_nets):
         inst.definition.add_item(item)
-    if fp.model is not None:
+    path = model_path if model_path is not None else (fp.model.path if fp.model is not None else "")
+    if path:
         from kipy.board_types import Footprint3DModel
 
         model = Footprint3DModel()
-        model.filename = fp.model.path
+        model.filename = path
         inst.definition.add_item(model)
     return inst
 
@@ -195,7 +200,7 @@ def next_reference(existing: list[str], prefix: str = "U") -> str:
 
 
 def place_footprint(board: Any, fp: FootprintGeom, *, position: tuple[float, float] | None = None,
-                    library: str = "kisubstrate", message: str | None = None) -> Any:
+                    library: str = "kisubstrate", message: str | None = None, model_path: str | None = None) -> Any:
     """Add a footprint to an open kipy board as ONE commit (one undo step); returns the created item.
 
     ``position`` defaults to the centre of the board outline (or of the page when there is
@@ -205,7 +210,7 @@ def place_footprint(board: Any, fp: FootprintGeom, *, position: tuple[float, flo
     ref = next_reference(refs)
     if position is None:
         position = board_centre(board)
-    inst = footprint_instance(fp, position=position, reference=ref, library=library)
+    inst = footprint_instance(fp, position=position, reference=ref, library=library, model_path=model_path)
     commit = board.begin_commit()
     try:
         created = board.create_items(inst)

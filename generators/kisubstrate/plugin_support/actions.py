@@ -84,22 +84,36 @@ def evaluate(family: str, texts: dict[str, Any], *, base_dir: str = ".") -> Eval
 
 
 def save_to_library(result: Any, pretty: str | Path, *, force: bool = False) -> Path:
-    """Write a built footprint into a ``.pretty`` folder (atomic, overwrite-guarded); returns the file.
+    """Write a built footprint into a ``.pretty`` folder, its VRML model into the sibling
+    ``.3dshapes`` (atomic, overwrite-guarded): the bytes ``kisubstrate footprint -o PRETTY`` writes.
+    Returns the ``.kicad_mod`` file.
 
     Raises:
         SpecError: ``pretty`` is not a ``.pretty`` folder.
         kisubstrate.io.OverwriteError: the file exists and was changed by someone else.
     """
     from kisubstrate.io import OutputPlan
+    from kisubstrate.library import footprint_files
 
     pretty = Path(pretty)
     if pretty.suffix != ".pretty":
         raise SpecError(f"'{pretty}' is not a KiCad library folder (must end in .pretty)", field="library")
-    path = pretty / f"{result.geometry.name}.kicad_mod"
     plan = OutputPlan()
-    plan.add(path, result.text())
+    for path, text in footprint_files([result], pretty, models="project"):
+        plan.add(path, text)
     plan.commit(force=force)
-    return path
+    return pretty / f"{result.geometry.name}.kicad_mod"
+
+
+def library_model_path(pretty: str | Path, name: str) -> str:
+    """The 3D model path :func:`save_to_library` writes into footprint ``name`` of ``pretty``.
+
+    >>> library_model_path("/x/Mine.pretty", "BGA-4")
+    '${KIPRJMOD}/Mine.3dshapes/BGA-4.wrl'
+    """
+    from kisubstrate.library import LibraryDef
+
+    return LibraryDef(name=Path(pretty).stem).model_path(name, "project")
 
 
 @dataclass
