@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 import numpy as np
@@ -23,19 +24,31 @@ from kisubstrate import __version__
 from kisubstrate.geometry.board import BoardGeom
 from kisubstrate.kicad.layers import LayerMap, layers_block, stackup_block
 from kisubstrate.kicad.sexpr import quote
-from kisubstrate.model.units import fmt
+from kisubstrate.model.units import fmt, fmt_array
 
 FORMAT_VERSION = 20241229
 NAMESPACE = uuid.UUID("6f2b1f0e-3c1d-4e38-9a7e-2d5c0b9a4e11")
 
 
+_NS = NAMESPACE.bytes
+
+
 def item_uuid(board: str, key: str) -> str:
-    """Deterministic uuid5 of an item ``key`` on board ``board``."""
-    return str(uuid.uuid5(NAMESPACE, f"{board}/{key}"))
+    """Deterministic uuid5 of an item ``key`` on board ``board`` (same as ``uuid.uuid5``, 3x faster).
+
+    >>> item_uuid("b", "via/7") == str(uuid.uuid5(NAMESPACE, "b/via/7"))
+    True
+    """
+    h = bytearray(hashlib.sha1(_NS + f"{board}/{key}".encode()).digest()[:16])
+    h[6] = (h[6] & 0x0F) | 0x50  # version 5
+    h[8] = (h[8] & 0x3F) | 0x80  # RFC 4122 variant
+    x = h.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
 def _pts(coords) -> str:
-    return " ".join(f"(xy {fmt(float(x))} {fmt(float(y))})" for x, y in coords)
+    xy = np.asarray(coords, float).reshape(-1, 2)
+    return " ".join(f"(xy {x} {y})" for x, y in zip(fmt_array(xy[:, 0]), fmt_array(xy[:, 1])))
 
 
 def _fracture(poly: shapely.Polygon) -> list[tuple[float, float]] | None:
@@ -122,7 +135,8 @@ def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0) -> 
     for i, o in enumerate(p.owner):  # one pass: grouping per owner was quadratic on big panels
         groups.setdefault(o, []).append(i)
     owners = sorted(groups, key=lambda o: (o == "BALLS", o))
-    pl, px, py, pw, ph, pm, pn = (a.tolist() for a in (p.layer, p.x, p.y, p.w, p.h, p.mask, p.net))
+    pl, pm, pn = (a.tolist() for a in (p.layer, p.mask, p.net))
+    px, py, pw, ph = (fmt_array(a) for a in (p.x, p.y, p.w, p.h))
     for owner in owners:
         idx = groups[owner]
         back = all(lay[pl[i]] == "B.Cu" for i in idx)
@@ -146,8 +160,8 @@ def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0) -> 
                 mask = f" (solder_mask_margin {fmt(pm[i])})"
             netc = int(pn[i])
             net = f" (net {netc} {qnet[netc]})" if netc else ""
-            L.append(f'\t\t(pad {quote(p.name[i])} smd {p.shape[i]} (at {fmt(px[i])} {fmt(py[i])}) '
-                     f'(size {fmt(pw[i])} {fmt(ph[i])}) (layers {layers}){mask}{net} '
+            L.append(f'\t\t(pad {quote(p.name[i])} smd {p.shape[i]} (at {px[i]} {py[i]}) '
+                     f'(size {pw[i]} {ph[i]}) (layers {layers}){mask}{net} '
                      f'(uuid "{item_uuid(name, p.key(i))}"))')
         L += ["\t\t(embedded_fonts no)", "\t)"]
 
@@ -171,15 +185,17 @@ def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0) -> 
 
     # -- tracks and vias ---------------------------------------------------------------------------
     t = geom.tracks
-    x1, y1, x2, y2, tw, tl, tn = (a.tolist() for a in (t.x1, t.y1, t.x2, t.y2, t.width, t.layer, t.net))
+    x1, y1, x2, y2, tw = (fmt_array(a) for a in (t.x1, t.y1, t.x2, t.y2, t.width))
+    tl, tn = t.layer.tolist(), t.net.tolist()
     for i in range(len(t)):
-        L.append(f"\t(segment (start {fmt(x1[i])} {fmt(y1[i])}) (end {fmt(x2[i])} {fmt(y2[i])}) "
-                 f'(width {fmt(tw[i])}) (layer {qlay[tl[i]]}) (net {tn[i]}) '
+        L.append(f"\t(segment (start {x1[i]} {y1[i]}) (end {x2[i]} {y2[i]}) "
+                 f'(width {tw[i]}) (layer {qlay[tl[i]]}) (net {tn[i]}) '
                  f'(uuid "{item_uuid(name, t.key(i))}"))')
     v = geom.vias
-    vx, vy = v.x.tolist(), v.y.tolist()
+    vx, vy, vs, vd = (fmt_array(a) for a in (v.x, v.y, v.size, v.drill))
+    vt, vb, vn = v.top.tolist(), v.bottom.tolist(), v.net.tolist()
     for i in range(len(v)):
-        top, bot = int(v.top[i]), int(v.bottom[i])
+        top, bot = vt[i], vb[i]
         kind = v.kind[i]
         if kind == "micro" and not lm.adjacent(top, bot):
             kind = "blind"
@@ -187,8 +203,8 @@ def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0) -> 
             word = ""
         else:
             word = f"{kind} "
-        L.append(f"\t(via {word}(at {fmt(vx[i])} {fmt(vy[i])}) (size {fmt(float(v.size[i]))}) "
-                 f'(drill {fmt(float(v.drill[i]))}) (layers {qlay[top]} {qlay[bot]}) (net {int(v.net[i])}) '
+        L.append(f"\t(via {word}(at {vx[i]} {vy[i]}) (size {vs[i]}) "
+                 f'(drill {vd[i]}) (layers {qlay[top]} {qlay[bot]}) (net {vn[i]}) '
                  f'(uuid "{item_uuid(name, v.key(i))}"))')
 
     # -- zones and rule areas --------------------------------------------------------------------

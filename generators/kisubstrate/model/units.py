@@ -63,6 +63,19 @@ def fmt(value: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def fmt_array(values) -> list[str]:
+    """:func:`fmt` of every value of an array (mm), vectorised snapping for big boards.
+
+    >>> fmt_array(np.array([1.0, -0.0000001, 0.0000025, -7.1]))
+    ['1', '0', '0.000003', '-7.1']
+    """
+    out = []
+    for x in snap_array(np.asarray(values, dtype=float)).tolist():
+        text = f"{x:.6f}".rstrip("0").rstrip(".")
+        out.append("0" if text in ("-0", "") else text)
+    return out
+
+
 def fmt_mm_name(value: float, *, min_decimals: int = 1) -> str:
     """Format a dimension for a KLC footprint name (e.g. ``14.0``, ``0.45``, ``3.396``).
 
