@@ -140,6 +140,9 @@ def test_demo_byte_identical_rerun(tmp_path, cli_runner):
     assert stdout.strip().splitlines()[-1].startswith("demo: ")
     for m in mods:
         assert m in stdout
+        name = Path(m).stem  # every footprint names its VRML model, and the model is there
+        assert f'(model "${{KIPRJMOD}}/kisubstrate_demo.3dshapes/{name}.wrl"' in first[m].decode()
+        assert first[f"kisubstrate_demo.3dshapes/{name}.wrl"].startswith(b"#VRML V2.0")
     code, stdout2, _ = cli_runner("demo", "-o", out)
     assert code == 0 and tree_bytes(out) == first and tree_stamps(out) == stamps
     # a fresh folder through a real process gives the same bytes

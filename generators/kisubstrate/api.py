@@ -113,8 +113,10 @@ _DEMO_HOOKS: list = []  # extra demo writers: fn(loaded_spec, out_dir, plan) -> 
 
 
 def run_demo(examples: Path, output: Path, *, force: bool = False, echo=print) -> list[Path]:
-    """Build every bundled example: footprints into ``output/kisubstrate_demo.pretty`` (+ hooks)."""
+    """Build every bundled example: footprints into ``output/kisubstrate_demo.pretty`` with their
+    VRML models in ``output/kisubstrate_demo.3dshapes`` (+ hooks)."""
     from kisubstrate.io import OutputPlan
+    from kisubstrate.library import footprint_files
 
     specs = sorted(Path(examples).glob("*.yaml"))
     loaded = load_specs(specs)
@@ -126,7 +128,8 @@ def run_demo(examples: Path, output: Path, *, force: bool = False, echo=print) -
             if not r.report.ok:
                 raise SpecError("bundled example violates its rules:\n" + r.report.text(), file=ls.file)
             path = lib / f"{r.geometry.name}.kicad_mod"
-            plan.add(path, r.text())
+            for file, text in footprint_files([r], lib):  # footprint + VRML model, as `kisubstrate footprint`
+                plan.add(file, text)
             lines.append(f"footprint {r.geometry.family:<10} {path}  ({r.geometry.pad_count} pads)")
         for hook in _DEMO_HOOKS:
             lines += hook(ls, Path(output), plan)
