@@ -249,11 +249,12 @@ def _zone_clearance(geom, core: _Cores, layer, net, c) -> list[Violation]:
                 out.append(Violation("copper_clearance",
                                      tuple(sorted((_key(geom, core.src[it], core.idx[it]), z.key))),
                                      p1, layer_name(L), float(d[k]), c, "copper too close to a zone fill"))
-        for a in range(len(on)):
-            for b2 in range(a + 1, len(on)):
-                za, zb = on[a], on[b2]
-                if za.net == zb.net and za.net != 0:
-                    continue
+        # fill pairs from an STRtree (a panel has hundreds of fills per layer)
+        fill_tree = shapely.STRtree([z.fill for z in on])
+        qa, qb = fill_tree.query([z.fill for z in on], predicate="dwithin", distance=c)
+        for a, b2 in zip(qa.tolist(), qb.tolist()):
+            za, zb = on[a], on[b2]
+            if a < b2 and not (za.net == zb.net and za.net != 0):
                 d = float(shapely.distance(za.fill, zb.fill))
                 if d < c - TOL:
                     p1, _p2 = shapely.shortest_line(za.fill, zb.fill).coords
