@@ -113,3 +113,13 @@ def test_writing_commands_share_write_checked():
         calls = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
         assert "write_checked" in calls, rel
         assert "OutputPlan" not in calls or rel != "cli.py", rel  # the footprint command has no own plan
+
+
+def test_layers_and_api_doctests_do_not_reach_into_the_cli():
+    """Doctests too: the bundled examples come from kisubstrate.examples, not the CLI."""
+    offenders = []
+    for path in PKG.rglob("*.py"):
+        rel = path.relative_to(PKG)
+        if (rel.parts[0] in LAYER or rel in API_MODULES) and "from kisubstrate.cli import" in path.read_text():
+            offenders.append(str(rel))
+    assert not offenders, offenders

@@ -37,7 +37,7 @@ take a centred block of channels of that side, in order, so bond wires never cro
 
 Example:
     >>> from kisubstrate.api import load_specs
-    >>> from kisubstrate.cli import examples_dir
+    >>> from kisubstrate.examples import examples_dir
     >>> spec = load_specs([examples_dir() / "cavity.yaml"])[0].spec
     >>> board = build_board(spec)
     >>> board.copper, sorted(z.name for z in board.zones)[:3]
@@ -552,7 +552,7 @@ def thermal_estimate(spec: CavitySpec, vias: int) -> dict:
 
     Example:
         >>> from kisubstrate.api import load_specs
-        >>> from kisubstrate.cli import examples_dir
+        >>> from kisubstrate.examples import examples_dir
         >>> spec = load_specs([examples_dir() / "cavity.yaml"])[0].spec
         >>> {k: round(v, 3) for k, v in thermal_estimate(spec, 49).items() if k.startswith("r_")}
         {'r_vias': 0.761, 'r_laminate': 31.055, 'r_total': 0.743}

@@ -30,7 +30,7 @@ in the message, the fab note (``User.2``) and the JSON sidecar.
 
 Example:
     >>> from kisubstrate.api import load_specs
-    >>> from kisubstrate.cli import examples_dir
+    >>> from kisubstrate.examples import examples_dir
     >>> spec = load_specs([examples_dir() / "pop.yaml"])[0].spec
     >>> [round(v, 3) for _k, v in zstack(spec)["terms"]], zstack(spec)["resin"]
     ([0.06, 0.1, 0.02, 0.1, 0.06], 0.34)
