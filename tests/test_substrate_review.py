@@ -169,6 +169,9 @@ def test_snap_rounds_half_away_from_zero_everywhere():
     g = b.build()
     assert (g.pads.w.tolist(), g.pads.h.tolist(), g.pads.mask.tolist()) == ([0.1], [0.200001], [0.05])
     assert (g.vias.size.tolist(), g.vias.drill.tolist(), g.tracks.width.tolist()) == ([0.12], [0.060001], [0.025])
+    b.zones.append(Zone("z", (0,), shapely.box(0, 0, 1.0000004, 1.0000006), fill=shapely.box(0, 0, 0.5000004, 1)))
+    z = b.build().zones[0]
+    assert z.fill.bounds == (0.0, 0.0, 0.5, 1.0)
 
 
 # -- items 3 / 7 / 30: strings through the board writer ------------------------------------------------------

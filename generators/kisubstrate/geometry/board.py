@@ -227,8 +227,20 @@ class BoardBuilder:
                         layer=np.array(t[5], np.int64), net=np.array(t[6], np.int64))
         nets = [n for n, _ in sorted(self._nets.items(), key=lambda kv: kv[1])]
         return BoardGeom(name=self.name, copper=self.copper, outline=self.outline, nets=nets, pads=pads,
-                         vias=vias, tracks=tracks, zones=list(self.zones), drawings=list(self.drawings),
+                         vias=vias, tracks=tracks, zones=[_snap_zone(z) for z in self.zones],
+                         drawings=list(self.drawings),
                          meta=dict(self.meta))
+
+
+def _snap_zone(z: Zone) -> Zone:
+    """The zone with its fill on the 1 nm grid (the checked copper is the written copper).
+
+    The outline stays as given: families compare it with their own shapes, and the writer snaps
+    every coordinate it emits anyway.
+    """
+    from dataclasses import replace
+
+    return z if z.fill is None else replace(z, fill=shapely.set_precision(z.fill, 1e-6))
 
 
 def replace_items(geom: BoardGeom, **changes) -> BoardGeom:
