@@ -195,7 +195,7 @@ def test_quotes_in_names_round_trip_through_the_writer():
 
 
 @pytest.mark.kicad
-def test_kicad_loads_a_board_with_quotes_in_names(kicad_cli, tmp_path):
+def test_kicad_loads_a_board_with_quotes_in_names(kicad_cli, cli_runner, tmp_path):
     result = build_substrate(validate_spec(_small_buildup(**QUOTED)))
     for name, text in substrate_files(result).items():
         (tmp_path / name).write_text(text)
@@ -205,6 +205,21 @@ def test_kicad_loads_a_board_with_quotes_in_names(kicad_cli, tmp_path):
     assert r.returncode == 0, r.stderr
     report = json.loads(out.read_text())
     assert report["violations"] == [] and report["unconnected_items"] == []
+    # render: KiCad names the layer SVG after the sanitised user name; we still find every layer
+    code, _out, err = cli_runner("render", tmp_path, "--no-png")
+    assert code == 0, err
+    pics = sorted(p.name for p in (tmp_path / "render").glob("*.svg"))
+    assert pics == ["SMALL-B_Cu.svg", "SMALL-F_Cu.svg", "SMALL-In1_Cu.svg", "SMALL-board.svg", "SMALL-stackup.svg"]
+    assert 'AB&quot;F (x) prepreg' in (tmp_path / "render" / "SMALL-stackup.svg").read_text()
+    # a stale sidecar (other item counts) is ignored with a warning, not trusted
+    side = tmp_path / "SMALL.kisubstrate.json"
+    info = json.loads(side.read_text())
+    info["counts"]["vias"] += 1
+    side.write_text(json.dumps(info))
+    code, _out, err = cli_runner("render", tmp_path, "--no-png", "-o", tmp_path / "r2")
+    assert code == 0 and "does not describe SMALL.kicad_pcb" in err
+    assert sorted(p.name for p in (tmp_path / "r2").glob("*.svg")) == ["SMALL-B_Cu.svg", "SMALL-F_Cu.svg",
+                                                                        "SMALL-board.svg"]
 
 
 # -- items 16 / 19: CLI messages and JSON -------------------------------------------------------------------------

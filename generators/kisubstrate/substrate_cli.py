@@ -122,8 +122,11 @@ def render(folder: Path, output: Path | None, png: bool, force: bool) -> None:
                 for k, lay in enumerate(layers):
                     names = [lay["kicad"].replace(".", "_")] + ([lay["name"]] if lay.get("name") else [])
                     found = [tmpd / f"{stem}-{n}.svg" for n in names if (tmpd / f"{stem}-{n}.svg").exists()]
-                    if not found:
-                        raise_input(f"kicad-cli wrote no SVG for layer {lay['kicad']} of '{pcb}'")
+                    if not found:  # KiCad sanitised the user name in the file name: export this layer alone
+                        one = tmpd / f"layer-{k}.svg"
+                        _run([cli, "pcb", "export", "svg", "--mode-single", "--exclude-drawing-sheet",
+                              "--page-size-mode", "2", "-l", f"{lay['kicad']},Edge.Cuts", "-o", str(one), str(pcb)])
+                        found = [one]
                     text = found[0].read_text()
                     if viol:
                         text = overlay_markers(text, viol, outline=info["outline"], layer=f"L{k + 1}")
