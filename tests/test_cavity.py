@@ -218,7 +218,8 @@ def test_footprint_matches_ring_lands_mirrored():
     assert set(table) == set(lands) and len(table) == 80
     for name, (x, y) in lands.items():
         assert table[name] == pytest.approx((-x, y), abs=1e-9)
-    assert lands["A1"] == (-4.4, -4.4) and table["A1"] == pytest.approx((4.4, -4.4))
+    # names in the package top view: A1 top-left in the footprint, top-right on the (bottom-view) board
+    assert lands["A1"] == (4.4, -4.4) and table["A1"] == pytest.approx((-4.4, -4.4))
 
 
 # -- KiCad ------------------------------------------------------------------------------------

@@ -2,16 +2,19 @@
 
 Viewing convention (kisubstrate.geometry.terminals): the board is the stack seen from F.Cu; the
 terminals sit on the layer facing the PCB (B.Cu, or F.Cu for a ``flipped`` family); the footprint
-has the board's terminals at the same (x, y), mirrored in x for a flipped family.
+has the board's terminals at the same (x, y), mirrored in x for a flipped family. Ball names are
+the package top view's (JEDEC, as on a datasheet): in every footprint A1 / pin 1 is top-left, so a
+flipped family's board names its columns mirrored (A1 at the board's top-right).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import yaml
 
 from conftest import EXAMPLES
-from kisubstrate.api import load_specs
+from kisubstrate.api import load_specs, validate_spec
 from kisubstrate.families.registry import families
 
 SUBSTRATE_FAMILIES = sorted(n for n, f in families().items() if f.substrate is not None)
@@ -23,23 +26,51 @@ def test_every_substrate_family_is_covered():
     assert not families()["buildup"].flipped and not families()["pop"].flipped
 
 
-@pytest.mark.parametrize("name", SUBSTRATE_FAMILIES)
-def test_board_terminals_match_footprint(name):
-    fam = families()[name]
-    spec = load_specs([EXAMPLES / f"{name}.yaml"])[0].spec
-    board = fam.substrate(spec)
-    fp = fam.footprint(spec)[0]
+def _terminals(board):
+    """(names, xy array, layers) of the board's package terminals."""
     p = board.pads
     owner = board.meta.get("terminal_owner", "BALLS")
     idx = [i for i in range(len(p)) if p.owner[i] == owner]
-    assert idx, f"{name}: no terminal pads ({owner})"
+    return ([str(p.name[i]) for i in idx], np.array([(float(p.x[i]), float(p.y[i])) for i in idx]).reshape(-1, 2),
+            {int(p.layer[i]) for i in idx}, owner, idx)
+
+
+@pytest.mark.parametrize("name", SUBSTRATE_FAMILIES)
+def test_board_terminals_match_footprint(name):
+    _assert_footprint_is_the_board_seen_from_the_pcb(name, load_specs([EXAMPLES / f"{name}.yaml"])[0].spec)
+
+
+def test_flipped_asymmetric_grid_keeps_names_and_positions_together():
+    """Depopulation by name (``missing``, datasheet names) and a grid ``offset`` (board frame) on a
+    flipped family: the footprint lacks the named ball at its top-view place and is still the board
+    mirrored in x."""
+    data = yaml.safe_load((EXAMPLES / "wafer_stack.yaml").read_text())
+    pkg = data["packages"][0] if "packages" in data else data
+    pkg["terminals"].update(missing=["B2"], offset=[0.05, 0.0])
+    spec = validate_spec(pkg, base_dir=str(EXAMPLES))
+    fp = _assert_footprint_is_the_board_seen_from_the_pcb("wafer_stack", spec)
+    at = {n: (float(x), float(y)) for g in fp.pads for n, x, y in zip(g.names, g.x, g.y)}
+    assert "B2" not in at and len(at) == 35 and at["B3"] == pytest.approx((-0.25, -0.6))
+    assert at["A1"] == pytest.approx((-1.05, -1.0)) and at["A6"] == pytest.approx((0.95, -1.0))
+    # on the board (bottom view, offset as given) the hole is at the second column from the right
+    _names, bxy, *_ = _terminals(families()["wafer_stack"].substrate(spec))
+    assert len(bxy) == 35 and not np.any(np.hypot(bxy[:, 0] - 0.65, bxy[:, 1] + 0.6) < 1e-6)
+    assert np.any(np.hypot(bxy[:, 0] + 0.55, bxy[:, 1] + 0.6) < 1e-6)
+
+
+def _assert_footprint_is_the_board_seen_from_the_pcb(name, spec):
+    fam = families()[name]
+    board = fam.substrate(spec)
+    fp = fam.footprint(spec)[0]
+    bnames, bxy, layers, owner, _idx = _terminals(board)
+    assert bnames, f"{name}: no terminal pads ({owner})"
     facing = 0 if fam.flipped else board.copper - 1
-    assert {int(p.layer[i]) for i in idx} == {facing}, f"{name}: terminals not on the PCB-facing layer"
-    bnames = [str(p.name[i]) for i in idx]
-    bxy = np.array([(float(p.x[i]), float(p.y[i])) for i in idx])
+    assert layers == {facing}, f"{name}: terminals not on the PCB-facing layer"
+    # the family's mirroring: the footprint is the board seen from the PCB
     sign = -1.0 if fam.flipped else 1.0
     fnames = [n for g in fp.pads for n in g.names]
-    fxy = np.array([(sign * float(x), float(y)) for g in fp.pads for x, y in zip(g.x, g.y)])
+    raw = np.array([(float(x), float(y)) for g in fp.pads for x, y in zip(g.x, g.y)])
+    fxy = raw * [sign, 1.0]  # footprint pads in the board frame
     # same names and count: every terminal once in the footprint
     assert sorted(n for n in fnames if n in set(bnames)) == sorted(bnames)
     # each terminal's nearest footprint pad (mirror rule applied) carries its name, within half the
@@ -56,13 +87,51 @@ def test_board_terminals_match_footprint(name):
         if owner == "BALLS":
             assert dist[j] < 1e-6
     first = "A1" if "A1" in bnames else "1"
-    k = bnames.index(first)
     j = fnames.index(first)
-    # A1 / pin 1 at the top-left of the board; in the footprint mirrored in x for a flipped family
-    assert bxy[k, 0] < 0 and bxy[k, 1] < 0
-    assert np.sign(fxy[j, 0] * sign) == np.sign(bxy[k, 0] * sign) and fp.pads and fxy[j, 1] < 0
-    raw_x = [float(x) for g in fp.pads for n, x in zip(g.names, g.x) if n == first][0]
-    assert (raw_x > 0) == fam.flipped
+    # JEDEC / KiCad: the FOOTPRINT's A1 / pin 1 is top-left (-x, -y); a flipped family's board has it
+    # top-right (the board is the package bottom view)
+    assert raw[j, 0] < 0 and raw[j, 1] < 0, (name, first, tuple(raw[j]))
+    k = bnames.index(first)
+    assert (bxy[k, 0] > 0) == fam.flipped and bxy[k, 1] < 0, (name, first, tuple(bxy[k]))
+    if owner == "BALLS":  # a grid: A1 is the corner site, nothing further left or up
+        assert raw[j, 0] == pytest.approx(raw[:, 0].min()) and raw[j, 1] == pytest.approx(raw[:, 1].min())
+        # the whole first row reads A1, A2, ... from left to right in the footprint
+        row = [n for _x, n in sorted((x, n) for n, (x, y) in zip(fnames, raw) if abs(y - raw[j, 1]) < 1e-9)]
+        assert row == sorted(row, key=lambda n: int(n[1:])) and row[0] == "A1", (name, row)
+    return fp
+
+
+BALL_MAP_FAMILIES = [n for n in SUBSTRATE_FAMILIES if n != "leadframe"]  # leadframe: numbered leads, no grid
+
+
+@pytest.mark.parametrize("name", BALL_MAP_FAMILIES)
+def test_ball_map_net_on_a1_reaches_the_footprints_top_left_ball(tmp_path, name):
+    """A ball map is written in datasheet (top view) names: its A1 net is on the footprint's top-left
+    ball and on the board terminal that mirrors onto it."""
+    fam = families()[name]
+    data = yaml.safe_load((EXAMPLES / f"{name}.yaml").read_text())
+    pkg = data["packages"][0] if "packages" in data else data
+    csv = tmp_path / "map.csv"
+    csv.write_text("ball,net\nA1,NET_A1\n")
+    (pkg["lands"] if name == "cavity" else pkg["terminals"])["ball_map"] = str(csv)
+    if name == "buildup":  # the example routes all 96 outer balls: free one for the mapped net
+        pkg["dies"][0]["pads"]["peripheral"]["per_side"] = 23
+    spec = validate_spec(pkg, base_dir=str(EXAMPLES))
+    fp = fam.footprint(spec)[0]
+    pads = [(n, float(x), float(y), net) for g in fp.pads for n, x, y, net in
+            zip(g.names, g.x, g.y, g.nets if g.nets is not None else [""] * len(g.names))]
+    xmin, ymin = min(p[1] for p in pads), min(p[2] for p in pads)
+    corner = [p for p in pads if abs(p[1] - xmin) < 1e-9 and abs(p[2] - ymin) < 1e-9]
+    assert [(p[0], p[3]) for p in corner] == [("A1", "NET_A1")], (name, corner)
+    assert [p[0] for p in pads if p[3] == "NET_A1"] == ["A1"]
+    board = fam.substrate(spec)
+    bnames, bxy, _layers, _owner, idx = _terminals(board)
+    k = bnames.index("A1")
+    sign = -1.0 if fam.flipped else 1.0
+    assert (sign * bxy[k, 0], bxy[k, 1]) == pytest.approx((xmin, ymin), abs=1e-9)
+    if name != "wafer_stack":  # wafer_stack routes every outer ball from a die pad; its board ignores map nets
+        got = board.nets[int(board.pads.net[idx[k]])]
+        assert got == "NET_A1", (name, got)
 
 
 BUILDUP_3L = {"family": "buildup", "body": [6, 6],

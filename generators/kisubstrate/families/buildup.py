@@ -43,7 +43,7 @@ import shapely
 from pydantic import Field, model_validator
 
 from kisubstrate.families.grid_array import BgaSpec, PgaSpec, build_grid_array
-from kisubstrate.families.registry import Family, register
+from kisubstrate.families.registry import Family, is_flipped, register
 from kisubstrate.geometry.assign import assign_by_angle
 from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Drawing, Zone
 from kisubstrate.geometry.terminals import grid_sites, place_terminal_lands
@@ -92,8 +92,13 @@ class BuildupSpec(SubstrateSpec):
 
 
 def terminal_sites(spec: SubstrateSpec):
-    """Populated terminal sites (names, x, y, row, col) of the spec's grid, package top view (mm)."""
-    return grid_sites(spec.terminals)
+    """Populated terminal sites (names, x, y, row, col; mm) of the spec's grid on its board.
+
+    Names are the package top view's; for a family that mounts flipped (``Family.flipped``) the
+    board is the package bottom view, so its columns carry mirrored names (see
+    :func:`kisubstrate.geometry.terminals.grid_sites`).
+    """
+    return grid_sites(spec.terminals, flipped=is_flipped(getattr(spec, "family", "")))
 
 
 # kept under its old name for the families that import it (pop, wafer_stack)

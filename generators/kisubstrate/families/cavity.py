@@ -10,8 +10,8 @@ Cross-section (physical copper L1 … L3, top first; the package mounts cavity-d
     L3  B.Cu    ▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓ heat plate (copper zone) ▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓
 
 **Mounting**: cavity-down, the ring lands (``F.Cu``) face the PCB, so the family is registered
-``flipped`` and its footprint is the board's lands mirrored in x (viewing convention:
-:mod:`kisubstrate.geometry.terminals`); the die is wire-bonded face up (``face: down`` refused).
+``flipped`` and its footprint is the board's lands mirrored in x, ball A1 top-left (the board
+names its land columns mirrored; viewing convention: :mod:`kisubstrate.geometry.terminals`); the die is wire-bonded face up (``face: down`` refused).
 
 **Layer mapping** (KiCad needs an even copper count): L1 → ``F.Cu`` (ring lands, second
 conductive pattern), L2 → ``In1.Cu`` (cavity floor: die mounting pad, bond fingers, first
@@ -47,6 +47,7 @@ Example:
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
@@ -58,7 +59,7 @@ from kisubstrate.families.grid_array import BgaSpec, LgaSpec, build_grid_array
 from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Drawing, Zone
 from kisubstrate.geometry.ir import FootprintGeom
-from kisubstrate.geometry.terminals import mirror_footprint, place_terminal_lands
+from kisubstrate.geometry.terminals import footprint_grid, mirror_footprint, place_terminal_lands
 from kisubstrate.model.base import SpecModel, length
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.substrate import SubstrateSpec, Terminals
@@ -230,9 +231,10 @@ class CavitySpec(SubstrateSpec):
         return self.stackup.coppers()[0].thickness + self.stackup.dielectrics()[0].thickness
 
     def footprint_spec(self) -> BgaSpec | LgaSpec:
-        """Board-side land pattern (before mirroring) from the same perimeter grid."""
+        """Board-side land pattern from the same perimeter grid, seen from the PCB (the ring lands
+        mirrored in x; names in the package top view, A1 top-left)."""
         t = self.terminals
-        grid = {k: getattr(t, k) for k in ("pitch", "layout", "perimeter_rings", "ball_map", "row_alphabet")}
+        grid = footprint_grid(t, ("pitch", "layout", "perimeter_rings", "ball_map", "row_alphabet"), flipped=True)
         common = dict(body=self.body, rules=self.footprint_rules, source=self.source,
                       name=f"{self.resolved_name}_Footprint", **grid)
         if self.lands.ball_diameter:
@@ -677,9 +679,11 @@ def cavity_checks(board: BoardGeom, rules, spec: CavitySpec) -> list[Violation]:
 # -- footprint -----------------------------------------------------------------------------------
 def build_footprint(spec: CavitySpec) -> list[FootprintGeom]:
     """Board-side land pattern: the top-ring lands seen from the board (package mounted cavity-down),
-    i.e. the grid-array footprint of the same perimeter grid mirrored in x."""
+    i.e. the board's lands mirrored in x, which is the grid-array footprint of the same perimeter
+    grid in the package top view (A1 top-left; the board names its columns mirrored)."""
     fp = build_grid_array(spec.footprint_spec())[0]
-    return [mirror_x(fp, note=" Cavity-down package: lands mirrored from the substrate's ring side.")]
+    return [replace(fp, description=fp.description + " Cavity-down package: the substrate's ring lands "
+                    "mirrored in x.")]
 
 
 register(Family(name="cavity", spec=CavitySpec, footprint=build_footprint, substrate=build_board, flipped=True,

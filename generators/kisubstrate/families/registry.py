@@ -74,3 +74,10 @@ def get(name: str) -> Family:
     """The family called ``name`` (KeyError if unknown)."""
     discover()
     return _REGISTRY[name]
+
+
+def is_flipped(name: str) -> bool:
+    """True if the family called ``name`` mounts flipped (``Family.flipped``); False if unknown."""
+    discover()
+    fam = _REGISTRY.get(name)
+    return bool(fam is not None and fam.flipped)

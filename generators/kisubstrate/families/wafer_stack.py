@@ -18,8 +18,8 @@ trace to an outer-ring ball (angular matching, so traces do not cross). With
 ``thermal_balls`` the inner balls (net ``HEAT``) drop through vias to the heat-radiation
 zone. The WLCSP land pattern for the board designer comes from the grid-array builder
 (``family: wlcsp``; pitch 0.35–0.5 mm, CSP courtyard). The balls (RDL, ``F.Cu``) face the PCB:
-the package mounts flipped, so the footprint is the board's balls mirrored in x (viewing
-convention: :mod:`kisubstrate.geometry.terminals`).
+the package mounts flipped, so the footprint is the board's balls mirrored in x, A1 top-left
+(the board names its ball columns mirrored; viewing convention: :mod:`kisubstrate.geometry.terminals`).
 
 The **wafer map** steps the package sites (body + dicing street) over a 150 / 200 /
 300 mm wafer: a site is whole when its rectangle lies inside the edge-exclusion circle
@@ -36,7 +36,7 @@ Example:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -47,7 +47,7 @@ from kisubstrate.families.buildup import _assign, terminal_sites
 from kisubstrate.families.grid_array import WlcspSpec, build_grid_array
 from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Drawing, Zone
-from kisubstrate.geometry.terminals import mirror_footprint, place_terminal_lands
+from kisubstrate.geometry.terminals import footprint_grid, place_terminal_lands
 from kisubstrate.model.base import KLC_NAME_CHARS, SpecModel, length, resolve_rules
 from kisubstrate.model.errors import FieldError
 from kisubstrate.model.substrate import (DiePads, DieSpec, Stackup, SubstrateRuleAccess, Terminals, ViaSize,
@@ -165,10 +165,10 @@ class WaferStackSpec(SubstrateRuleAccess, SpecModel):
         return self.tsv or ViaSize(drill=r.via_drill, pad=r.via_pad)
 
     def wlcsp_spec(self) -> WlcspSpec:
-        """The WLCSP land pattern spec from the terminal grid."""
+        """The WLCSP land pattern spec from the terminal grid, seen from the PCB (offset mirrored in x)."""
         t = self.terminals
-        grid = {k: getattr(t, k) for k in ("pitch", "layout", "missing", "center_void", "perimeter_rings",
-                                          "center_island", "stagger", "offset", "ball_map", "row_alphabet")}
+        grid = footprint_grid(t, ("pitch", "layout", "missing", "center_void", "perimeter_rings", "center_island",
+                                  "stagger", "offset", "ball_map", "row_alphabet"), flipped=True)
         return WlcspSpec(family="wlcsp", body=self.body, ball_diameter=t.ball_diameter,
                          pad_diameter=t.board_pad_diameter, rules=self.footprint_rules, source=self.source,
                          name=f"{self.resolved_name}_Footprint", **grid)
@@ -283,9 +283,10 @@ def build_board(spec: WaferStackSpec) -> BoardGeom:
 def build_footprint(spec: WaferStackSpec):
     """The WLCSP land pattern (shared grid-array builder), seen from the PCB's top: the balls sit on
     the RDL (F.Cu) and face the PCB, so the package mounts flipped and the lands are the board's
-    balls mirrored in x (see :mod:`kisubstrate.geometry.terminals`)."""
-    return [mirror_footprint(fp, note=" Balls on the RDL face the PCB: lands mirrored from the substrate board.")
-            for fp in build_grid_array(spec.wlcsp_spec())]
+    balls mirrored in x, A1 top-left (the board names its ball columns mirrored; see
+    :mod:`kisubstrate.geometry.terminals`)."""
+    return [replace(fp, description=fp.description + " Balls on the RDL face the PCB: the substrate board's "
+                    "balls mirrored in x.") for fp in build_grid_array(spec.wlcsp_spec())]
 
 
 # -- the wafer map ------------------------------------------------------------------------------------

@@ -2,17 +2,21 @@
 
 **Viewing convention (every substrate family)**: a substrate board is the physical stack seen
 from its KiCad front, physical copper 1 = ``F.Cu`` … copper N = ``B.Cu``, in the spec's own
-x/y frame (``terminals`` grid: ball ``A1`` at the first row and column, negative x and y). The
-terminals sit on the copper layer that faces the PCB.
+x/y frame (``offset`` and every position). The terminals sit on the copper layer that faces the
+PCB. Ball **names** (and everything given by name: ``missing``, ``stagger``, ``ball_map``) are
+JEDEC names of the package top view, as on a datasheet: in every footprint ``A1`` is at the
+top-left (negative x and y).
 
 * A package that mounts with ``B.Cu`` towards the PCB (build-up, PoP, leadframe) is seen from
   its top on the board: the board is the package top view and every terminal sits at the
-  footprint's (x, y) with the same name.
+  footprint's (x, y) with the same name (``A1`` at the first row and column).
 * A package that mounts **flipped**, with ``F.Cu`` towards the PCB (cavity: cavity-down; wafer
   stack: balls on the RDL), is seen from its bottom on the board: its footprint (always the
   PCB's top view) is the board's terminals mirrored in x (x → −x, same y and names). Such a
-  family registers with ``Family(flipped=True)`` and mirrors its footprint with
-  :func:`mirror_footprint`.
+  family registers with ``Family(flipped=True)``; :func:`grid_sites` with ``flipped=True``
+  names board column k after top-view column ``columns − 1 − k`` (``A1`` at the board's
+  top-right), so after the mirror the footprint is the ordinary grid-array footprint of the
+  grid with the offset's x negated (:func:`footprint_grid`): ``A1`` top-left.
 
 A package drawing's *bottom view* is the footprint mirrored in x.
 
@@ -22,6 +26,9 @@ Example:
     >>> s = grid_sites(g)
     >>> s.names[0], float(s.x[0]), float(s.y[0])
     ('A1', -1.0, -0.5)
+    >>> f = grid_sites(g, flipped=True)  # board of a flipped package: same sites, names mirrored
+    >>> f.names[:3], float(f.x[0]), float(f.y[0])
+    (['A3', 'A2', 'A1'], -1.0, -0.5)
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from typing import Literal
 import numpy as np
 import shapely
 
-from kisubstrate.geometry.grid import Grid, ball_grid, grid_mask
+from kisubstrate.geometry.grid import Grid, ball_grid, grid_mask, row_names
 from kisubstrate.geometry.ir import Circle, Line, Poly, Text
 from kisubstrate.model.units import snap_array
 
@@ -48,15 +55,47 @@ def grid_mask_of(g) -> np.ndarray:
     return mask
 
 
-def grid_sites(g) -> Grid:
-    """Populated sites (names, x, y, row, col; mm) of a ``GridSpec`` in the package top view.
+def grid_sites(g, *, flipped: bool = False) -> Grid:
+    """Populated sites (names, x, y, row, col; mm) of a ``GridSpec`` on the board / footprint.
 
     The one place footprints (grid array) and substrate boards (terminals, PoP top lands) get
-    their sites from, so both number and place ball ``A1`` alike.
+    their sites from, so both number and place ball ``A1`` alike. Positions, ``row`` and ``col``
+    are always in the spec's (board) frame, row-major; names, depopulation and ball-map names are
+    taken in the package top view. ``flipped``: the board of a package mounted flipped (its
+    footprint is the board mirrored in x), so the top-view name and mask columns are mirrored:
+    board column k carries the name of column ``columns - 1 - k``.
     """
+    mask = grid_mask_of(g)
     names = [list(r) for r in g.ball_map.names] if g.ball_map and g.ball_map.names else None
-    return ball_grid(columns=g.columns, rows=g.rows, pitch=g.pitch_xy, offset=g.offset, mask=grid_mask_of(g),
+    if flipped:
+        if names is None:
+            numbers = [str(c + 1) for c in range(g.columns)]
+            names = [[letter + n for n in numbers] for letter in row_names(g.rows, g.row_alphabet)]
+        names = [r[::-1] for r in names]
+        mask = mask[:, ::-1]
+    return ball_grid(columns=g.columns, rows=g.rows, pitch=g.pitch_xy, offset=g.offset, mask=mask,
                      alphabet=g.row_alphabet, names=names)
+
+
+def footprint_grid(g, keys, *, flipped: bool) -> dict:
+    """The grid fields ``keys`` of a substrate's terminal grid ``g`` for its board-side footprint.
+
+    The footprint is the PCB's top view: for a ``flipped`` package the board mirrored in x, so
+    the grid's ``offset`` (board frame, mm) has its x negated; names and depopulation are already
+    top-view names. Building the ordinary grid-array footprint from these fields gives the
+    board's terminals mirrored in x, ``A1`` at the top-left (:func:`grid_sites`).
+
+    Example:
+        >>> from kisubstrate.model.grid import GridSpec
+        >>> g = GridSpec.model_validate({"pitch": 1.0, "layout": [3, 2], "offset": [0.2, 0.1]})
+        >>> footprint_grid(g, ("layout", "offset"), flipped=True)
+        {'layout': (3, 2), 'offset': (-0.2, 0.1)}
+    """
+    out = {k: getattr(g, k) for k in keys}
+    if flipped and "offset" in out:
+        ox, oy = g.offset
+        out["offset"] = (0.0 - ox, oy)
+    return out
 
 
 def mirror_footprint(fp, *, note: str = ""):
