@@ -239,3 +239,16 @@ def test_no_check_json_prints_only_json(cli_runner, tmp_path):
     assert code == 0 and "warning: writing 1 substrate(s)" in err
     doc = json.loads(out)
     assert doc["ok"] is False and {v["rule"] for v in doc["packages"][0]["violations"]} == {"track_width"}
+
+
+def test_rect_pad_edge_clearance_is_exact():
+    # body edge at x = 3, limit 0.1; a 0.1 x 0.4 land (long side parallel to the edge)
+    b = _board(2)
+    b.pad("L", "1", 2.8, 0, 0.1, h=0.4, shape="rect", layer=1)  # gap 0.15: ok (circle of r 0.206 was not)
+    b.pad("L", "2", 2.87, 1, 0.1, h=0.4, shape="rect", layer=1)  # gap 0.08
+    rep = check_board(b.build(), RULES, only=("copper_to_edge",))
+    assert [(v.items, round(v.measured, 9)) for v in rep.violations] == [(("pad/L.2",), 0.08)]
+    # a non-rectangular body: same answer through the polygon path
+    g = replace_items(b.build(), outline=shapely.Polygon([(-3, -3), (3, -3), (3, 3), (-3, 3), (-3.5, 0)]))
+    rep = check_board(g, RULES, only=("copper_to_edge",))
+    assert [(v.items, round(v.measured, 9)) for v in rep.violations] == [(("pad/L.2",), 0.08)]

@@ -159,7 +159,7 @@ def check_board(geom: BoardGeom, rules, *, stackup=None, only: tuple[str, ...] |
         rep.checked["hole_to_hole"] = len(mech)
 
     if want("copper_to_edge"):
-        out += _edge(geom, ax, ay, bx, by, r, layer, src, idx, rules.copper_to_edge)
+        out += _edge(geom, core, layer, rules.copper_to_edge)
         rep.checked["copper_to_edge"] = len(ax)
 
     if stackup is not None and len(v) and any(want(k) for k in MICROVIA_RULES):
@@ -283,7 +283,8 @@ def _layer_range(geom) -> list[Violation]:
     return out
 
 
-def _edge(geom, ax, ay, bx, by, r, layer, src, idx, limit) -> list[Violation]:
+def _edge(geom, core: _Cores, layer, limit) -> list[Violation]:
+    ax, ay, bx, by, r, src, idx = core.ax, core.ay, core.bx, core.by, core.r, core.src, core.idx
     out = []
     outline = geom.outline
     ring = outline.exterior
@@ -302,7 +303,15 @@ def _edge(geom, ax, ay, bx, by, r, layer, src, idx, limit) -> list[Violation]:
         keep = dist < limit - TOL
         suspect, dist = suspect[keep], dist[keep]
     if len(suspect):
-        geoms = capsule_geoms(ax[suspect], ay[suspect], bx[suspect], by[suspect])
+        geoms, rad = core.shapes(suspect)
+        rect = core.is_rect[suspect]
+        if rect.any():  # the circumscribed circle only found them: measure the rectangle itself
+            inside = shapely.contains(outline, geoms[rect])
+            gap = shapely.distance(geoms[rect], ring)
+            dist = dist.copy()
+            dist[rect] = np.where(inside, gap, -gap)
+            keep = ~rect | (dist < limit - TOL)
+            suspect, dist, geoms = suspect[keep], dist[keep], geoms[keep]
         for k, it in enumerate(suspect.tolist()):
             p1 = shapely.shortest_line(geoms[k], ring).coords[1]
             out.append(Violation("copper_to_edge", (_key(geom, src[it], idx[it]),), p1, layer_name(int(layer[it])),
