@@ -150,14 +150,14 @@ def spatial(sizes: list[int], runs: int, *, strtree_max: int) -> dict:
         x, y, r = fanout_field(n)
         k = max(1, runs if n <= 100_000 else max(1, runs // 3))
         i, j, gap = circle_pairs(x, y, r, within=RULE)
-        wall, cpu = median_times(lambda: circle_pairs(x, y, r, within=RULE), k)
+        wall, cpu = median_times(lambda x=x, y=y, r=r: circle_pairs(x, y, r, within=RULE), k)
         row = {"n": len(x), "violations": len(i), "ours_s": wall, "ours_cpu_s": cpu,
                "all_pairs_s": per_pair * len(x) * (len(x) - 1) / 2}
         row["ours_per_s"] = len(x) / row["ours_s"]
         row["ours_per_cpu_s"] = len(x) / cpu
         if len(x) <= strtree_max:
             ti, tj = strtree_pairs(x, y, r, RULE)
-            row["strtree_s"], row["strtree_cpu_s"] = median_times(lambda: strtree_pairs(x, y, r, RULE), max(1, k // 2))
+            row["strtree_s"], row["strtree_cpu_s"] = median_times(lambda x=x, y=y, r=r: strtree_pairs(x, y, r, RULE), max(1, k // 2))
             row["strtree_per_s"] = len(x) / row["strtree_s"]
             row["strtree_per_cpu_s"] = len(x) / row["strtree_cpu_s"]
             exact = set(zip(i.tolist(), j.tolist()))

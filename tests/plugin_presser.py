@@ -126,7 +126,7 @@ def _poll():
                 state["stage"] = "failed"
                 _write()
                 return
-    except Exception as exc:  # noqa: BLE001 - report, keep polling
+    except Exception:  # noqa: BLE001 - report, keep polling
         import traceback
 
         state["errors"].append(traceback.format_exc())

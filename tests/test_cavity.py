@@ -15,7 +15,7 @@ import shapely
 
 from conftest import EXAMPLES, run_pcbnew
 from kisubstrate.api import build_footprints, load_specs
-from kisubstrate.families.cavity import build_board, cavity_checks
+from kisubstrate.families.cavity import cavity_checks
 from kisubstrate.geometry.board import BoardBuilder, concat_tracks, replace_items
 from kisubstrate.kicad.board import item_uuid
 from kisubstrate.kicad.layers import LayerMap
@@ -295,10 +295,10 @@ def test_kicad_flags_a_track_in_the_cavity(kicad_cli, example_board, tmp_path):
     text = out.read_text()
     relaxed = text.replace("(keepout (tracks not_allowed) (vias not_allowed) (pads not_allowed) (copperpour "
                            "not_allowed) (footprints allowed))\n\t\t(fill (thermal_gap 0.2) (thermal_bridge_width 0.2))"
-                           f"\n\t\t(polygon (pts (xy -3.2 -3.2)",
+                           "\n\t\t(polygon (pts (xy -3.2 -3.2)",
                            "(keepout (tracks allowed) (vias not_allowed) (pads not_allowed) (copperpour "
                            "not_allowed) (footprints allowed))\n\t\t(fill (thermal_gap 0.2) (thermal_bridge_width 0.2))"
-                           f"\n\t\t(polygon (pts (xy -3.2 -3.2)", 1)
+                           "\n\t\t(polygon (pts (xy -3.2 -3.2)", 1)
     assert relaxed != text
     out.write_text(relaxed)
     report = kicad_drc(kicad_cli, out)

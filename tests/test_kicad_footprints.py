@@ -12,11 +12,10 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_pcbnew
+from conftest import run_pcbnew
 from kicad_util import parse_mod, write_library
 from kisubstrate.kicad.sexpr import find_all, loads
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import csv
 import filecmp
-import json
-import os
 import re
 import subprocess
 from pathlib import Path

@@ -5,9 +5,7 @@ message, and both footprints (bottom BGA, PoP top lands) match the substrate."""
 from __future__ import annotations
 
 import json
-import re
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest

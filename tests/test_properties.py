@@ -25,7 +25,6 @@ from hypothesis import strategies as st
 from kisubstrate.api import generate_footprint
 from kisubstrate.geometry.grid import ball_grid, grid_mask
 from kisubstrate.geometry.ir import FootprintGeom, PadGroup
-from kisubstrate.kicad.footprint import write_footprint
 from kisubstrate.kicad.sexpr import find_all, loads
 from kisubstrate.model.grid import JEDEC_ALPHABET, row_names
 from kisubstrate.model.rules import RuleSet

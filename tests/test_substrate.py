@@ -9,11 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import shapely
 
 from conftest import EXAMPLES, run_pcbnew
 from kisubstrate.api import load_specs
-from kisubstrate.families.buildup import build_board, terminal_sites
+from kisubstrate.families.buildup import terminal_sites
 from kisubstrate.geometry.board import BoardBuilder, concat_tracks, concat_vias, replace_items
 from kisubstrate.kicad.board import item_uuid
 from kisubstrate.rules.board import check_board
@@ -420,7 +419,7 @@ def test_demo_list_and_check_include_the_buildup(cli_runner, tmp_path):
     folder = tmp_path / "demo" / "substrates" / name
     assert sorted(p.suffix for p in folder.iterdir() if not p.name.startswith(".")) == \
         [".json", ".kicad_dru", ".kicad_pcb", ".kicad_pro"]
-    assert f"substrate buildup" in out and (tmp_path / "demo" / "kisubstrate_demo.pretty" /
+    assert "substrate buildup" in out and (tmp_path / "demo" / "kisubstrate_demo.pretty" /
                                              f"{name}_Footprint.kicad_mod").exists()
     code, out, _err = cli_runner("check", EXAMPLE, "--format", "json")
     data = json.loads(out)

@@ -137,7 +137,7 @@ def overlay_markers(svg: str, violations: list[dict], *, outline: list, layer: s
         return svg
     ox = -min(p[0] for p in outline) + edge_width / 2
     oy = -min(p[1] for p in outline) + edge_width / 2
-    marks = [f'<g id="kisubstrate-violations" style="fill:none;stroke:#ff1744;stroke-width:0.03">']
+    marks = ['<g id="kisubstrate-violations" style="fill:none;stroke:#ff1744;stroke-width:0.03">']
     for v in sel:
         x, y = v["where"]
         title = escape(f'{v["rule"]}: {" - ".join(v["items"])} ({v["measured"]:.4f} / {v["required"]:.4f})')

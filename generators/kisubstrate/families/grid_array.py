@@ -39,7 +39,7 @@ from kisubstrate import __version__
 from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.grid import ball_grid
 from kisubstrate.geometry.terminals import grid_mask_of
-from kisubstrate.geometry.ir import Circle, FootprintGeom, Line, Model3D, PadGroup, Poly, Text
+from kisubstrate.geometry.ir import Circle, FootprintGeom, Line, Model3D, PadGroup, Poly
 from kisubstrate.geometry.outline import (courtyard_rect, fab_outline, fab_reference, round_out,
                                           silk_outline)
 from kisubstrate.model.base import KLC_NAME_CHARS, body_positive, length, resolve_rules

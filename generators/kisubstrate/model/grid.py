@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from kisubstrate.model.base import SpecModel, length
+from kisubstrate.model.base import SpecModel
 from kisubstrate.model.errors import FieldError, SpecError
 
 JEDEC_ALPHABET = "ABCDEFGHJKLMNPRTUVWY"

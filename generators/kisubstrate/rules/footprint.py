@@ -30,7 +30,7 @@ from kisubstrate.model.rules import RuleSet
 from kisubstrate.model.units import NM, TOL
 from kisubstrate.rules.report import Report, Violation
 from kisubstrate.rules.spatial import (CellPairs, cell_pairs, circle_pairs, closest_point_between,
-                                       point_segment_distance, polygon_pairs)
+                                       polygon_pairs)
 
 EPS = TOL  # kisubstrate.model.units.TOL: the one tolerance of every rule check (mm)
 
