@@ -23,10 +23,9 @@ from pathlib import Path
 import click
 
 from kisubstrate import __version__
-from kisubstrate.cli_common import (EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK,  # noqa: F401
-                                    EXIT_VIOLATIONS, fail_input, located, raise_input, report_out,
-                                    run_guarded, write_checked)
-from kisubstrate.examples import examples_dir  # noqa: F401  (re-exported for older callers)
+from kisubstrate.cli_common import (EXIT_OK, EXIT_VIOLATIONS, located, raise_input, report_out, run_guarded,
+                                    write_checked)
+from kisubstrate.examples import examples_dir
 
 # Sub-commands contributed by other modules: name -> "module:function" (lazy import).
 EXTRA_COMMANDS: dict[str, str] = {
@@ -38,9 +37,6 @@ EXTRA_COMMANDS: dict[str, str] = {
     "panel": "kisubstrate.panel_cli:panel_command",
     "pcm": "kisubstrate.plugin_support.pcm_cli:pcm_command",
 }
-
-# the former private names (kept for modules written against them)
-_fail_input, _report_out, _located = fail_input, report_out, located
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -522,11 +522,6 @@ def kicad_version(kicad_cli: str) -> str:
     return r.stdout.strip() or "unknown"
 
 
-def render_svgs(entries: list[Entry], kicad_cli: str, *, lib_name: str) -> dict[str, str]:
-    """SVG render (compacted) of every footprint: one ``kicad-cli fp export svg`` call."""
-    return Renderer(entries, kicad_cli, lib_name=lib_name).result()
-
-
 PROVENANCE_FIELDS = ["footprint", "family", "item", "value_mm", "rule", "factor", "source", "text"]
 
 

@@ -101,10 +101,6 @@ def terminal_sites(spec: SubstrateSpec):
     return grid_sites(spec.terminals, flipped=is_flipped(getattr(spec, "family", "")))
 
 
-# kept under its old name for the families that import it (pop, wafer_stack)
-_assign = assign_by_angle
-
-
 def build_board(spec: BuildupSpec) -> BoardGeom:
     """Build the substrate board of a build-up package (see the module docstring for the scheme)."""
     rules = spec.substrate_rules()

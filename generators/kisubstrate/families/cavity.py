@@ -59,7 +59,7 @@ from kisubstrate.families.grid_array import BgaSpec, LgaSpec, build_grid_array
 from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Drawing, Zone
 from kisubstrate.geometry.ir import FootprintGeom
-from kisubstrate.geometry.terminals import footprint_grid, mirror_footprint, place_terminal_lands
+from kisubstrate.geometry.terminals import footprint_grid, place_terminal_lands
 from kisubstrate.model.base import SpecModel, length
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.substrate import SubstrateSpec, Terminals
@@ -245,7 +245,6 @@ class CavitySpec(SubstrateSpec):
 
 
 # -- shared helpers (also used by the PoP family) --------------------------------------------------
-mirror_x = mirror_footprint  # the footprint seen from the other side (kept name for callers)
 
 
 def note_drawings(lines: list[str], x: float, y: float, layer: str = "User.2", size: float = 0.3) -> list[Drawing]:

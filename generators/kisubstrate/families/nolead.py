@@ -581,7 +581,7 @@ def lands(spec: NoLeadSpec) -> tuple[Land | None, Land]:
     """
     rules = spec.rule_set()
     goals = FILLETS[spec.fillet_table][spec.density]
-    fab, place = getattr(rules, "fab_tolerance", 0.1), getattr(rules, "placement_tolerance", 0.05)
+    fab, place = rules.fab_tolerance, rules.placement_tolerance
     ep = spec.ep_land_size
     nx, _ = spec.sides
 
@@ -684,7 +684,7 @@ def build_nolead(spec: NoLeadSpec) -> list[FootprintGeom]:
     graphics.append(fab_reference(body))
 
     # -- provenance ----------------------------------------------------------------------------------
-    fab_t, place_t = getattr(rules, "fab_tolerance", 0.1), getattr(rules, "placement_tolerance", 0.05)
+    fab_t, place_t = rules.fab_tolerance, rules.placement_tolerance
     prov: dict[str, str] = {}
     if spec.pad_size is not None:
         prov["land"] = (f"land {fmt(spec.pad_size[0])}x{fmt(spec.pad_size[1])} mm: spec pad_size (datasheet), "

@@ -45,10 +45,11 @@ import numpy as np
 import shapely
 from pydantic import Field, model_validator
 
-from kisubstrate.families.buildup import _assign, terminal_sites
+from kisubstrate.families.buildup import terminal_sites
 from kisubstrate.families.cavity import note_drawings, ring_of
 from kisubstrate.families.grid_array import BgaSpec, build_grid_array
 from kisubstrate.families.registry import Family, register
+from kisubstrate.geometry.assign import assign_by_angle
 from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Drawing
 from kisubstrate.geometry.terminals import grid_sites, place_terminal_lands
 from kisubstrate.model.base import SpecModel, length
@@ -209,9 +210,9 @@ def zstack(spec: PopSpec) -> dict:
             "package_height": round(carriers + 2 * spec.stackup.mask_thickness, 6)}
 
 
-def zstack_report(spec: PopSpec) -> list[str]:
-    """The z-stack as text lines (fab note, CLI report)."""
-    z = zstack(spec)
+def zstack_report(spec: PopSpec, z: dict | None = None) -> list[str]:
+    """The z-stack as text lines (fab note, CLI report); ``z``: :func:`zstack` if already computed."""
+    z = zstack(spec) if z is None else z
     sum_txt = " + ".join(f"{k} {v:g}" for k, v in z["terms"])
     need_txt = " + ".join(f"{k} {v:g}" for k, v in z["standoff_needs"])
     ok1 = abs(z["stack"] - z["resin"]) <= z["tolerance"] + 1e-9
@@ -291,7 +292,7 @@ def build_board(spec: PopSpec) -> BoardGeom:
             pa = np.array([math.atan2(pads[n][2] - cy, pads[n][1] - cx) for n in auto])
             ch = np.array(chosen)
             sa = np.arctan2(top.y[ch] - cy, top.x[ch] - cx)
-            match = _assign(pa, sa)
+            match = assign_by_angle(pa, sa)
             for j, n in enumerate(auto):
                 target[n] = int(ch[match[j]])
         layer = chip_layer[k]
@@ -335,7 +336,8 @@ def build_board(spec: PopSpec) -> BoardGeom:
         b.drawings.append(Drawing(tuple((float(a), float(c)) for a, c in shapely.get_coordinates(box.exterior)[:-1]),
                                   "User.3", label=f"die {d.name}"))
     z = zstack(spec)
-    notes = zstack_report(spec) + [
+    summary = zstack_report(spec, z)
+    notes = summary + [
         f"CARRIERS: 1st {spec.carriers[0].kind} {spec.carriers[0].material} {spec.carriers[0].core:g} mm (L3-L4), "
         f"2nd {spec.carriers[1].kind} {spec.carriers[1].material} {spec.carriers[1].core:g} mm (L1-L2); "
         f"resin {spec.resin.material} {spec.resin.thickness:g} mm with adhesive {spec.adhesive.thickness:g} mm.",
@@ -344,17 +346,18 @@ def build_board(spec: PopSpec) -> BoardGeom:
         "KiCad copper: L1 F.Cu (PoP lands), L2 In1.Cu (chip 2 bumps), L3 In2.Cu (chip 1 bumps), L4 B.Cu (BGA)."]
     b.drawings += note_drawings(notes, bx + 1.0, -by)
     b.meta.update(dies=shapely.union_all(dies_poly), body=body, spec=spec, user_layers=dict(USER_LAYERS),
-                  files={"-fab-notes.txt": "\n".join(notes) + "\n"}, summary=zstack_report(spec),
+                  files={"-fab-notes.txt": "\n".join(notes) + "\n"}, summary=summary,
                   sidecar={"zstack": {k: v for k, v in z.items() if k not in ("terms", "standoff_needs")}
                            | {"terms": [list(x) for x in z["terms"]],
                               "standoff_needs": [list(x) for x in z["standoff_needs"]]}},
-                  checks=[lambda board, rules_: pop_checks(spec, board)])
+                  checks=[lambda board, rules_: pop_checks(spec, board, z)])
     return b.build()
 
 
-def pop_checks(spec: PopSpec, board: BoardGeom | None = None) -> list[Violation]:
+def pop_checks(spec: PopSpec, board: BoardGeom | None = None, z: dict | None = None) -> list[Violation]:
     """Z-stack rules (die stack vs resin thickness, top package stand-off vs what it must clear) and,
-    with a board, ``pop_via_under_die``: a through via crosses the resin, so it must clear both dies."""
+    with a board, ``pop_via_under_die``: a through via crosses the resin, so it must clear both dies.
+    ``z``: :func:`zstack` of the spec if already computed."""
     out = []
     if board is not None and len(board.vias):
         dies = board.meta["dies"]
@@ -364,8 +367,8 @@ def pop_checks(spec: PopSpec, board: BoardGeom | None = None) -> list[Violation]
             out.append(Violation("pop_via_under_die", (v.key(k),), (float(v.x[k]), float(v.y[k])), "resin",
                                  float(d[k]), spec.die_via_clearance,
                                  "through via too close to (or under) a die: it must run through resin only"))
-    z = zstack(spec)
-    lines = zstack_report(spec)
+    z = zstack(spec) if z is None else z
+    lines = zstack_report(spec, z)
     diff = z["stack"] - z["resin"]
     if abs(diff) > z["tolerance"] + 1e-9:
         word = "too tall" if diff > 0 else "too short (bumps do not reach the carrier)"

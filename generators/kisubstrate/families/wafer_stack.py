@@ -43,9 +43,10 @@ import numpy as np
 import shapely
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from kisubstrate.families.buildup import _assign, terminal_sites
+from kisubstrate.families.buildup import terminal_sites
 from kisubstrate.families.grid_array import WlcspSpec, build_grid_array
 from kisubstrate.families.registry import Family, register
+from kisubstrate.geometry.assign import assign_by_angle
 from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Drawing, Zone
 from kisubstrate.geometry.terminals import footprint_grid, place_terminal_lands
 from kisubstrate.model.base import KLC_NAME_CHARS, SpecModel, length, resolve_rules
@@ -245,7 +246,7 @@ def build_board(spec: WaferStackSpec) -> BoardGeom:
         sel = np.unique(np.floor(np.arange(len(pads)) * len(order) / len(pads)).astype(int))
         pick = order[sel]
         ball_ang = np.arctan2(sites.y[pick], sites.x[pick])
-    match = _assign(pad_ang, ball_ang)
+    match = assign_by_angle(pad_ang, ball_ang)
     net_of_site: dict[int, int] = {}
     for k, p in enumerate(pads):
         s = int(pick[match[k]])

@@ -112,11 +112,6 @@ def circumscribed_roundrect(w: float, h: float, radius: float, *, quad_segs: int
     return shapely.Polygon(pts)
 
 
-def circumscribed_buffer(geom: shapely.Geometry, distance: float, *, quad_segs: int = 8) -> shapely.Geometry:
-    """``shapely.buffer`` that never under-approximates round parts (outer polygon of the arcs)."""
-    return shapely.buffer(geom, distance / np.cos(np.pi / (4 * quad_segs)), quad_segs=quad_segs)
-
-
 @dataclass(frozen=True)
 class Line:
     """A straight line on a graphic layer."""

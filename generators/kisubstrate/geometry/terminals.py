@@ -33,15 +33,11 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Literal
 
 import numpy as np
-import shapely
 
 from kisubstrate.geometry.grid import Grid, ball_grid, grid_mask, row_names
-from kisubstrate.geometry.ir import Circle, Line, Poly, Text
-from kisubstrate.model.units import snap_array
 
 
 def grid_mask_of(g) -> np.ndarray:
@@ -96,40 +92,6 @@ def footprint_grid(g, keys, *, flipped: bool) -> dict:
         ox, oy = g.offset
         out["offset"] = (0.0 - ox, oy)
     return out
-
-
-def mirror_footprint(fp, *, note: str = ""):
-    """A ``FootprintGeom`` seen from the other side: every x negated (pads, graphics, outlines), mm.
-
-    The 3D model is mirrored with it: its x scale is negated (KiCad mirrors a model with a
-    negative scale) and its x offset too.
-    """
-    def flip(p):
-        return (-p[0], p[1])
-
-    graphics = []
-    for g in fp.graphics:
-        if isinstance(g, Line):
-            graphics.append(replace(g, start=flip(g.start), end=flip(g.end)))
-        elif isinstance(g, Poly):
-            graphics.append(replace(g, points=tuple(flip(p) for p in g.points)))
-        elif isinstance(g, Circle):
-            graphics.append(replace(g, center=flip(g.center)))
-        elif isinstance(g, Text):
-            graphics.append(replace(g, at=flip(g.at)))
-        else:
-            graphics.append(g)
-
-    def mirror(geom):
-        return shapely.transform(geom, lambda c: c * np.array([-1.0, 1.0]))
-
-    model = fp.model
-    if model is not None:
-        model = replace(model, scale=(-model.scale[0], *model.scale[1:]),
-                        offset=(0.0 - model.offset[0], *model.offset[1:]))
-    return replace(fp, pads=[replace(g, x=snap_array(-np.asarray(g.x, dtype=float))) for g in fp.pads],
-                   graphics=graphics, body=mirror(fp.body), courtyard=mirror(fp.courtyard), model=model,
-                   description=fp.description + note)
 
 
 def ring_index(sites: Grid, columns: int, rows: int) -> np.ndarray:
