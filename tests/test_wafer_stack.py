@@ -211,3 +211,44 @@ def test_three_die_stack_odd_copper_count(kicad_cli, pcbnew_python, tmp_path):
     rep = drc(kicad_cli, pcb)
     assert rep["errors"] == [] and rep["unconnected"] == 0, rep["types"]
     assert run_pcbnew(pcbnew_python, PCBNEW_COUNT, str(pcb))["copper"] == 8
+
+
+# -- ball-map nets: the footprint takes them, so the board must carry the same ones --------------------
+def _ball_map_variant(tmp_path: Path, rows: list[tuple[str, str]]) -> Path:
+    (tmp_path / "balls.csv").write_text("ball,net\n" + "".join(f"{b},{n}\n" for b, n in rows))
+    data = yaml.safe_load(EXAMPLE.read_text())["packages"][0]
+    data["terminals"] = dict(data["terminals"], ball_map="balls.csv")
+    f = tmp_path / "ws.yaml"
+    f.write_text(yaml.safe_dump({"packages": [data]}))
+    return f
+
+
+def _board_nets(board) -> dict[str, str]:
+    return {str(n): board.nets[int(k)] for n, k in zip(board.pads.name, board.pads.net) if int(k)}
+
+
+def test_ball_map_with_the_boards_nets_builds(tmp_path):
+    routed = _board_nets(build_substrate(example()).board)
+    # 20 die-pad nets on the outer ring, 16 thermal balls inside
+    assert len(routed) == 36 and list(routed.values()).count("HEAT") == 16
+    assert sorted(n for n in routed.values() if n != "HEAT") == sorted(f"P{k}" for k in range(1, 21))
+    spec = load_specs([_ball_map_variant(tmp_path, sorted(routed.items()))])[0].spec
+    r = build_substrate(spec)
+    assert r.report.ok, r.report.text()
+    assert _board_nets(r.board) == routed
+    fp = build_footprints(spec)[0].geometry
+    fp_nets = {str(name): net for g in fp.pads if g.nets is not None for name, net in zip(g.names, g.nets) if net}
+    assert fp_nets == routed  # the footprint and the board agree ball by ball
+
+
+def test_ball_map_nets_the_board_cannot_route_are_refused(cli_runner, tmp_path):
+    routed = _board_nets(build_substrate(example()).board)
+    rows = sorted(routed.items())
+    ball = next(b for b, n in rows if n.startswith("P"))
+    rows = [(b, "GND" if b == ball else n) for b, n in rows]
+    spec = _ball_map_variant(tmp_path, rows)
+    code, out, err = cli_runner("substrate", spec, "-o", tmp_path / "out")
+    assert code == 2, (out, err)
+    assert "field 'terminals.ball_map'" in err and f"ball {ball} has net 'GND'" in err, err
+    assert f"net '{routed[ball]}' on the wafer-stack board" in err and "(1 ball(s) differ)" in err, err
+    assert not (tmp_path / "out").exists()

@@ -50,7 +50,7 @@ from kisubstrate.geometry.assign import assign_by_angle
 from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Drawing, Zone
 from kisubstrate.geometry.terminals import footprint_grid, place_terminal_lands
 from kisubstrate.model.base import KLC_NAME_CHARS, SpecModel, length, resolve_rules
-from kisubstrate.model.errors import FieldError
+from kisubstrate.model.errors import FieldError, SpecError
 from kisubstrate.model.substrate import (DiePads, DieSpec, Stackup, SubstrateRuleAccess, Terminals, ViaSize,
                                         load_substrate_rules)
 from kisubstrate.model.units import fmt, snap
@@ -262,6 +262,7 @@ def build_board(spec: WaferStackSpec) -> BoardGeom:
             net_of_site[i] = heat
             b.via(float(sites.x[i]), float(sites.y[i]), rules.via_pad, rules.via_drill, 0, ncu - 1, net=heat,
                   kind="through")
+    _ball_map_agrees(t, sites.names, net_of_site, b.net_names())
     place_terminal_lands(b, sites, land=t.land_mm(), mask=t.mask, rules=rules, layer=0, net_of_site=net_of_site)
 
     if spec.heat_layer:
@@ -279,6 +280,23 @@ def build_board(spec: WaferStackSpec) -> BoardGeom:
     b.meta.update(dies=shapely.box(-bx, -by, bx, by), body=shapely.box(-bx, -by, bx, by), spec=spec,
                   sidecar={"dies_bottom_first": [d.name for d in spec.dies]})
     return b.build()
+
+
+def _ball_map_agrees(t: Terminals, names, net_of_site: dict[int, int], net_names: dict[int, str]) -> None:
+    """Refuse a ball map whose nets differ from the board's: the footprint takes the ball map's nets,
+    but the board joins the die pads to outer-ring balls by angle (and thermal balls to ``HEAT``),
+    so any other net on a ball would give a footprint and a board that disagree."""
+    if t.ball_map is None or not t.ball_map.nets:
+        return
+    routed = {names[i]: net_names.get(n, "") for i, n in net_of_site.items()}
+    wrong = [(ball, net) for ball, net in t.ball_map.nets if net and routed.get(ball, "") != net]
+    if wrong:
+        ball, net = wrong[0]
+        board = f"net '{routed[ball]}'" if routed.get(ball) else "no net"
+        raise SpecError(f"ball {ball} has net '{net}' in the ball map but {board} on the wafer-stack board "
+                        f"({len(wrong)} ball(s) differ): the board routes die pad k to an outer-ring ball by "
+                        "angle (net P<k> or the die-pad map's net) and thermal balls to HEAT; give the ball "
+                        "map the board's nets or ball names only", field="terminals.ball_map")
 
 
 def build_footprint(spec: WaferStackSpec):
