@@ -190,6 +190,8 @@ CASES = [
     # -- rule profiles -----------------------------------------------------------------------------
     Case("rules-unknown-profile", spec(pkg(rules="ipc-defualt")), "unknown rule profile 'ipc-defualt' (shipped:",
          "#1", "rules"),
+    Case("rules-substrate-profile", spec(pkg(rules="substrate-hdi")),
+         "'substrate-hdi' is a substrate rule profile; footprint profiles: hdi-fine, ipc-default", "#1", "rules"),
     Case("rules-file-missing", spec(pkg(rules="my-fab.yaml")), "cannot read rule profile: No such file", "#1",
          "rules"),
     Case("rules-file-bad-yaml", spec(pkg(rules="fab.yaml")), "rule profile is not valid YAML at line 2", "#1",
@@ -365,3 +367,25 @@ def test_bad_input_console_script(tmp_path: Path) -> None:
     specs = _materialise(case, tmp_path)
     r = _run_cli("check", *map(str, specs), entry=entry)
     assert_one_located_error(case, tmp_path, r.returncode, r.stdout, r.stderr)
+
+
+def test_footprint_and_substrate_profiles_are_kept_apart(tmp_path: Path, cli_runner) -> None:
+    """The shipped folder holds both kinds; messages list only the kind the field takes."""
+    from kisubstrate.model.errors import SpecError
+    from kisubstrate.model.rules import available_profiles, load_rules
+    from kisubstrate.model.substrate import load_substrate_rules
+
+    assert available_profiles() == ["hdi-fine", "ipc-default"]
+    with pytest.raises(SpecError) as e:
+        load_rules("ipc-defualt")
+    assert "shipped: hdi-fine, ipc-default;" in str(e.value) and "substrate-" not in str(e.value)
+    with pytest.raises(SpecError) as e:
+        load_substrate_rules("ipc-default")
+    assert "'ipc-default' is a footprint rule profile; substrate profiles: substrate-buildup, substrate-hdi" \
+        in str(e.value) and e.value.field == "rules"
+    assert load_substrate_rules("substrate-hdi").name == "substrate-hdi"
+    from conftest import EXAMPLES
+
+    code, out, err = cli_runner("check", EXAMPLES / "bga.yaml", "--rules", "substrate-buildup")
+    assert code == 2 and "'substrate-buildup' is a substrate rule profile; footprint profiles: hdi-fine, " \
+        "ipc-default" in err, (out, err)

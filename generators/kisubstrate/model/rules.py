@@ -85,9 +85,18 @@ def _profile_dir() -> Path:
     return Path(str(resources.files("kisubstrate") / "data" / "rules"))
 
 
+SUBSTRATE_PREFIX = "substrate-"
+"""Shipped profiles named ``substrate-*`` are substrate profiles (``SubstrateRules``), not ``RuleSet``s."""
+
+
 def available_profiles() -> list[str]:
-    """Names of the shipped rule profiles."""
-    return sorted(p.stem for p in _profile_dir().glob("*.yaml"))
+    """Names of the shipped footprint rule profiles (the ``substrate-*`` files are substrate profiles).
+
+    Example:
+        >>> available_profiles()
+        ['hdi-fine', 'ipc-default']
+    """
+    return sorted(p.stem for p in _profile_dir().glob("*.yaml") if not p.stem.startswith(SUBSTRATE_PREFIX))
 
 
 def load_rules(name_or_path: str = "ipc-default", *, base_dir: str | None = None) -> RuleSet:
@@ -103,6 +112,9 @@ def load_rules(name_or_path: str = "ipc-default", *, base_dir: str | None = None
         path = candidate
     else:
         path = _profile_dir() / f"{name_or_path}.yaml"
+        if name_or_path.startswith(SUBSTRATE_PREFIX) and path.exists():
+            raise SpecError(f"'{name_or_path}' is a substrate rule profile; footprint profiles: "
+                            f"{', '.join(available_profiles())}", field="rules")
         if not path.exists():
             raise SpecError(f"unknown rule profile '{name_or_path}' (shipped: "
                             f"{', '.join(available_profiles())}; or give a .yaml path)", field="rules")

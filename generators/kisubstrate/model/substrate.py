@@ -439,10 +439,13 @@ def load_substrate_rules(name_or_path: str = "substrate-buildup") -> SubstrateRu
         SpecError: unknown profile or invalid values.
     """
     path = Path(name_or_path)
+    shipped = sorted(p.stem for p in _profile_dir().glob("substrate-*.yaml"))
     if path.suffix not in (".yaml", ".yml"):
         path = _profile_dir() / f"{name_or_path}.yaml"
+        if path.exists() and name_or_path not in shipped:  # a shipped footprint profile (RuleSet)
+            raise SpecError(f"'{name_or_path}' is a footprint rule profile; substrate profiles: {', '.join(shipped)}",
+                            field="rules")
     if not path.exists():
-        shipped = sorted(p.stem for p in _profile_dir().glob("substrate-*.yaml"))
         raise SpecError(f"unknown substrate rule profile '{name_or_path}' (shipped: {', '.join(shipped)})",
                         field="rules")
     try:
