@@ -57,7 +57,7 @@ class Outcome:
 
 def _importable() -> bool:
     try:
-        import kisubstrate.api  # noqa: F401
+        import kisubstrate.api  # noqa: F401  (import probe: is the library installed?)
     except Exception:  # noqa: BLE001 - missing or broken deps: use the command instead
         return False
     return True

@@ -22,7 +22,7 @@ import numpy as np
 
 from kisubstrate.model.units import snap_array
 
-from kisubstrate.model.grid import JEDEC_ALPHABET, parse_ball_name, row_names  # noqa: F401
+from kisubstrate.model.grid import JEDEC_ALPHABET, row_names
 
 
 @dataclass(frozen=True)
