@@ -237,3 +237,137 @@ def test_ball_map_nets_reach_the_top_lands_and_conflicts_are_refused(tmp_path, c
     assert bad.read_text().count("top.csv") == 1
     code, _out, err = cli_runner("substrate", bad, "-o", tmp_path / "out")
     assert code == 2 and "VDDQ_B2" in err and "OTHER" in err
+
+
+# -- side-trace variant (interconnect: side_trace) ---------------------------------------------
+SIDE = EXAMPLES / "pop_side_trace.yaml"
+
+
+def side_spec():
+    return load_specs([SIDE])[0].spec
+
+
+def test_side_trace_joins_each_land_to_its_ball_over_the_edge():
+    """No via crosses the resin; every PoP land (L1) and the ball below it (L4) run outward to one
+    castellation centred on the outline, all three on one net; chips reach their carrier by blind vias."""
+    result = build_substrate(side_spec())
+    assert result.report.ok, result.report.text()
+    b = result.board
+    top, balls = by_owner(b, "POP"), by_owner(b, "BALLS")
+    assert (len(top), len(balls)) == (56, 15 * 15 - 9 * 9)
+    assert set(b.vias.kind) == {"blind"} and len(b.vias) == 32
+    assert sorted({(int(t), int(u)) for t, u in zip(b.vias.top, b.vias.bottom)}) == [(0, 1), (2, 3)]
+    cs = b.meta["castellated"]
+    assert len(cs) == 56 and all(c["pad"] == 0.35 and c["drill"] == 0.2 for c in cs)
+    assert all(abs(c["x"]) == 6.0 or abs(c["y"]) == 6.0 for c in cs)
+    assert [sum(c["side"] == k for c in cs) for k in range(4)] == [14, 14, 14, 14]
+    ball_net = {xy(b, i): int(b.pads.net[i]) for i in balls}
+    cast_net = {(c["x"], c["y"]): c["net"] for c in cs}
+    t = b.tracks
+    for i in top:
+        net, (x, y) = int(b.pads.net[i]), xy(b, i)
+        assert net != 0 and ball_net[(x, y)] == net
+        for layer in (0, 3):  # one straight trace from the land / ball to 0.121 mm inside the outline
+            k = np.flatnonzero((t.net == net) & (t.layer == layer) & np.isclose(t.x1, x) & np.isclose(t.y1, y))
+            assert len(k) == 1
+            ex, ey = float(t.x2[k[0]]), float(t.y2[k[0]])
+            assert max(abs(ex), abs(ey)) == pytest.approx(6.0 - 0.121)
+            (cx, cy), = [p for p in cast_net if np.hypot(p[0] - ex, p[1] - ey) < 0.175]
+            assert cast_net[(cx, cy)] == net and (cx == x or cy == y)
+    notes = substrate_files(result)[f"{result.name}-fab-notes.txt"]
+    assert "SIDE TRACES (User.4 Side.Traces): 56 conductive traces" in notes and "THROUGH VIAS" not in notes
+
+
+def test_side_trace_pitch_too_fine_is_refused(cli_runner, tmp_path):
+    (tmp_path / "pop_u2_bumps.csv").write_text((EXAMPLES / "pop_u2_bumps.csv").read_text())
+    spec = tmp_path / "bad.yaml"
+    text = SIDE.read_text()
+    assert text.count("side_trace: {drill: 0.2, pad: 0.35}") == 1
+    spec.write_text(text.replace("side_trace: {drill: 0.2, pad: 0.35}", "side_trace: {drill: 0.2, pad: 0.64}"))
+    code, out, _err = cli_runner("substrate", spec, "-o", tmp_path / "out")
+    assert code == 1 and "pop_side_trace_pitch" in out and not (tmp_path / "out").exists()
+    rep = build_substrate(load_specs([spec])[0].spec).report
+    assert {v.rule for v in rep.violations} == {"pop_side_trace_pitch"}
+    v = rep.violations[0]
+    assert v.measured == pytest.approx(0.65) and v.required == pytest.approx(0.665) and "too fine for the edge" in v.message
+
+
+def test_side_trace_needs_the_lands_on_the_outer_ball_ring(cli_runner, tmp_path):
+    (tmp_path / "pop_u2_bumps.csv").write_text((EXAMPLES / "pop_u2_bumps.csv").read_text())
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(SIDE.read_text().replace("      layout: [15, 15]\n      perimeter_rings: 3",
+                                             "      layout: [17, 17]\n      perimeter_rings: 4"))
+    code, _out, err = cli_runner("substrate", spec, "-o", tmp_path / "out")
+    assert code == 2 and "outermost ball ring" in err and not (tmp_path / "out").exists()
+
+
+@pytest.fixture(scope="module")
+def side_board(tmp_path_factory):
+    result = build_substrate(side_spec())
+    folder = tmp_path_factory.mktemp("pop_side")
+    for name, text in substrate_files(result).items():
+        (folder / name).write_text(text)
+    return result, folder / f"{result.name}.kicad_pcb"
+
+
+@pytest.mark.kicad
+def test_side_trace_passes_kicad_drc(kicad_cli, side_board):
+    """Castellated pads on the outline: KiCad 9 exempts them from edge clearance (no .kicad_dru change)."""
+    _result, pcb = side_board
+    out = pcb.with_suffix(".drc.json")
+    r = subprocess.run([kicad_cli, "pcb", "drc", "--format", "json", "--severity-error", "-o", str(out), str(pcb)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(out.read_text())
+    assert report["violations"] == [] and report["unconnected_items"] == []
+
+
+@pytest.mark.kicad
+def test_side_trace_pcbnew_reads_back(pcbnew_python, side_board):
+    """56 castellated pads on every copper layer; each land's net = its ball's; without the edge
+    footprint every land/ball pair falls apart (the edge is the only connection)."""
+    _result, pcb = side_board
+    script = r"""
+import json, os, sys, pcbnew
+b = pcbnew.LoadBoard(sys.argv[1])
+fps = {fp.GetReference(): fp for fp in b.GetFootprints()}
+edge = list(fps["EDGE"].Pads())
+key = lambda p: (p.GetPosition().x, p.GetPosition().y)
+balls = {key(p): p.GetNetname() for p in fps["J1"].Pads()}
+lands = list(fps["POP"].Pads())
+cu = [pcbnew.F_Cu, pcbnew.In1_Cu, pcbnew.In2_Cu, pcbnew.B_Cu]
+b.BuildConnectivity()
+u0 = b.GetConnectivity().GetUnconnectedCount(False)
+b.Remove(fps["EDGE"])
+b.BuildConnectivity()
+print(json.dumps({"edge": len(edge),
+                  "castellated": sum(p.GetProperty() == pcbnew.PAD_PROP_CASTELLATED for p in edge),
+                  "all_copper": sum(all(p.IsOnLayer(c) for c in cu) for p in edge),
+                  "edge_nets": len({p.GetNetname() for p in edge} & {p.GetNetname() for p in lands}),
+                  "same_net": sum(balls[key(p)] == p.GetNetname() != "" for p in lands),
+                  "unconnected": u0, "without_edge": b.GetConnectivity().GetUnconnectedCount(False)}))
+sys.stdout.flush()
+os._exit(0)  # skip SWIG's exit-time leak notice about the connectivity pointer (it prints on stdout)
+"""
+    got = run_pcbnew(pcbnew_python, script, str(pcb))
+    assert got == {"edge": 56, "castellated": 56, "all_copper": 56, "edge_nets": 56, "same_net": 56,
+                   "unconnected": 0, "without_edge": 56}
+
+
+def test_castellation_clearance_check_binds():
+    """A track of another net passing 0.01 mm from a castellation (inner layer) is refused by the pre-write check
+    (castellations are exempt from copper_to_edge only)."""
+    from kisubstrate.families.pop import pop_checks
+    from kisubstrate.geometry.board import Tracks, concat_tracks, replace_items
+
+    spec = side_spec()
+    b = build_substrate(spec).board
+    c = next(c for c in b.meta["castellated"] if c["x"] == 6.0)
+    other = next(n for n in range(1, len(b.nets)) if n != c["net"])
+    x = 6.0 - (0.175 + 0.02 + 0.01)  # a vertical In1.Cu track 0.01 mm from the castellation pad
+    bad = Tracks(*(np.array([v], float) for v in (x, c["y"] - 0.3, x, c["y"] + 0.3, 0.04)), layer=np.array([1]),
+                 net=np.array([other]))
+    found = [v for v in pop_checks(spec, replace_items(b, tracks=concat_tracks(b.tracks, bad)))
+             if v.rule == "pop_castellation_clearance"]
+    assert len(found) == 1 and found[0].items == (c["name"],) and found[0].measured == pytest.approx(0.01)
+    assert not [v for v in pop_checks(spec, b) if v.rule.startswith("pop_castellation")]

@@ -23,6 +23,11 @@ one layer never cross. Face-down chip 1's pad coordinates are given in its own f
 mirrored in x (package top view). Nets: a die pad map's net, else the top-land map's, else the
 ball map's, else a generated name; two different given nets on one via are refused.
 
+``interconnect: side_trace`` (the issue's variant): no via crosses the resin; each PoP land (L1)
+and the ball below it (L4) run outward to one castellation on the outline (a plated half-hole
+standing for the conductive trace over the package side, see :func:`side_traces`), and each chip
+reaches its own carrier's outer copper by an L1-L2 / L3-L4 via.
+
 The **z-stack check** (``pop_zstack``) compares bump 1 + die 1 + adhesive + die 2 + bump 2 with
 the resin thickness (within ``zstack_tolerance``) and ``pop_standoff`` the memory package's
 collapsed ball stand-off with the mask + parts height + warpage it must clear; the full sum is
@@ -60,6 +65,7 @@ from kisubstrate.model.units import snap
 from kisubstrate.rules.report import Violation
 
 USER_LAYERS = {"User.2": "Fab.Notes", "User.3": "Dies"}
+SIDE_LAYER = "User.4"  # interconnect: side_trace -- the traces over the package side
 ADHESIVE = {"epsilon_r": 3.5, "loss_tangent": 0.01, "description": "die-attach film (typical placeholder)"}
 
 
@@ -103,6 +109,13 @@ class TopPackage(SpecModel):
                                  le=3, default=0.0)
 
 
+class SideTrace(SpecModel):
+    """Side-trace interconnect: plated half-holes (castellations) at the package outline, one per top land."""
+
+    drill: float = length("castellation drill (plated hole cut in half by the outline)", le=1, default=0.2)
+    pad: float = length("castellation pad diameter (every copper layer)", le=2, default=0.35)
+
+
 class PopSpec(SubstrateSpec):
     """Flip-chip PoP: two carriers with a flip chip each (back to back), resin, through vias, PoP lands."""
 
@@ -124,6 +137,10 @@ class PopSpec(SubstrateSpec):
                                       le=5, default=0.1)
     finish: str = Field("ENEPIG", max_length=40)
     mask_thickness: float = length("solder-mask thickness", le=0.2, default=0.02)
+    interconnect: Literal["through_via", "side_trace"] = Field(
+        "through_via", description="top land to ball: through vias (resin + both carriers) or conductive traces "
+                                   "over the package side (castellations at the outline)")
+    side_trace: SideTrace = Field(default_factory=SideTrace)
 
     @model_validator(mode="before")
     @classmethod
@@ -260,6 +277,7 @@ def build_board(spec: PopSpec) -> BoardGeom:
     pool.sort(key=lambda i: math.atan2(top.y[i], top.x[i]))
 
     site_net: dict[int, str] = {}  # top site -> net name
+    site_layer: dict[int, int] = {}  # top site -> copper layer of the chip trace ending there
     chip_layer = {0: 2, 1: 1}  # die index -> physical copper (chip 1 on L3, chip 2 on L2)
     for k, die in enumerate(spec.dies):
         share = pool[k::2]
@@ -304,6 +322,7 @@ def build_board(spec: PopSpec) -> BoardGeom:
                                 "(die pad map, top-land map and ball map disagree)", field="top_lands")
             name = next(iter(given)) if given else f"{die.name}_{p.name}"
             site_net[s] = name
+            site_layer[s] = layer
             net = b.net(name)
             b.pad(die.name, p.name, x, y, die.pads.size, layer=layer, net=net)
             ex, ey = snap(x + nx * (edge + spec.escape)), snap(y + ny * (edge + spec.escape))
@@ -321,7 +340,12 @@ def build_board(spec: PopSpec) -> BoardGeom:
                             field="top_lands")
         net = b.net(site_net.get(s) or (next(iter(given)) if given else f"POP_{name}"))
         ball_site_net[below[s]] = top_site_net[s] = net
-        b.via(float(top.x[s]), float(top.y[s]), via.pad, via.drill, 0, 3, net=net, kind="through")
+        if spec.interconnect == "through_via":
+            b.via(float(top.x[s]), float(top.y[s]), via.pad, via.drill, 0, 3, net=net, kind="through")
+        elif s in site_layer:  # side traces: the chip reaches its own carrier's outer copper by a carrier via
+            span = (0, 1) if site_layer[s] == 1 else (2, 3)
+            b.via(float(top.x[s]), float(top.y[s]), via.pad, via.drill, *span, net=net, kind="blind")
+    castellated = side_traces(spec, b, top, bottom, top_site_net) if spec.interconnect == "side_trace" else []
     place_terminal_lands(b, top, land=land_t, mask=tl.mask, rules=rules, layer=0, net_of_site=top_site_net,
                          owner="POP")
     place_terminal_lands(b, bottom, land=land_b, mask=t.mask, rules=rules, layer=3, nets=ball_net,
@@ -341,17 +365,86 @@ def build_board(spec: PopSpec) -> BoardGeom:
         f"CARRIERS: 1st {spec.carriers[0].kind} {spec.carriers[0].material} {spec.carriers[0].core:g} mm (L3-L4), "
         f"2nd {spec.carriers[1].kind} {spec.carriers[1].material} {spec.carriers[1].core:g} mm (L1-L2); "
         f"resin {spec.resin.material} {spec.resin.thickness:g} mm with adhesive {spec.adhesive.thickness:g} mm.",
-        f"THROUGH VIAS: {len(top.names)} x drill {via.drill:g} mm / pad {via.pad:g} mm, L1-L4 through both carriers "
-        "and the resin, filled and capped (via-in-pad under PoP lands and balls).",
+        *([f"THROUGH VIAS: {len(top.names)} x drill {via.drill:g} mm / pad {via.pad:g} mm, L1-L4 through both "
+           "carriers and the resin, filled and capped (via-in-pad under PoP lands and balls)."]
+          if spec.interconnect == "through_via" else side_trace_notes(spec, castellated, len(site_layer))),
         "KiCad copper: L1 F.Cu (PoP lands), L2 In1.Cu (chip 2 bumps), L3 In2.Cu (chip 1 bumps), L4 B.Cu (BGA)."]
     b.drawings += note_drawings(notes, bx + 1.0, -by)
-    b.meta.update(dies=shapely.union_all(dies_poly), body=body, spec=spec, user_layers=dict(USER_LAYERS),
+    users = dict(USER_LAYERS) | ({SIDE_LAYER: "Side.Traces"} if castellated else {})
+    b.meta.update(dies=shapely.union_all(dies_poly), body=body, spec=spec, user_layers=users, castellated=castellated,
                   files={"-fab-notes.txt": "\n".join(notes) + "\n"}, summary=summary,
                   sidecar={"zstack": {k: v for k, v in z.items() if k not in ("terms", "standoff_needs")}
                            | {"terms": [list(x) for x in z["terms"]],
                               "standoff_needs": [list(x) for x in z["standoff_needs"]]}},
                   checks=[lambda board, rules_: pop_checks(spec, board, z)])
     return b.build()
+
+
+def side_traces(spec: PopSpec, b: BoardBuilder, top, bottom, net_of_site: dict[int, int]) -> list[dict]:
+    """Side-trace interconnect: every top land runs straight outward on L1 to a castellation (plated
+    half-hole centred on the outline, all copper layers) and the ball below it straight outward on L4
+    to the same castellation; the castellation stands for the conductive trace over the package side.
+
+    Each land leaves through its nearest side (corners: the next side counter-clockwise); the trace
+    stops ``copper_to_edge`` short of the outline inside the castellation pad. Returns the
+    castellations as dicts (name, x, y, pad, drill, net, side; mm) for the writer and the checks.
+
+    Example:
+        >>> from kisubstrate.api import load_specs
+        >>> from kisubstrate.examples import examples_dir
+        >>> from kisubstrate.substrate_api import build_substrate
+        >>> spec = load_specs([examples_dir() / "pop_side_trace.yaml"])[0].spec
+        >>> board = build_substrate(spec).board
+        >>> cs = board.meta["castellated"]
+        >>> len(cs), max(max(abs(c["x"]), abs(c["y"])) for c in cs), castellation_checks(spec, board, cs)
+        (56, 6.0, [])
+    """
+    rules = spec.substrate_rules()
+    st, w = spec.side_trace, spec.width()
+    bx, by = spec.body[0] / 2, spec.body[1] / 2
+    hx, hy = float(np.max(np.abs(top.x))), float(np.max(np.abs(top.y)))
+    side = np.floor((np.arctan2(top.y / hy, top.x / hx) + math.pi / 4 + 1e-9) / (math.pi / 2)).astype(int) % 4
+    stop = rules.copper_to_edge + w / 2 + 0.001
+    if st.pad / 2 <= stop:
+        raise SpecError(f"side_trace.pad {st.pad:g} mm: the castellation must reach {stop:g} mm inside the outline "
+                        "to meet the trace that stops copper_to_edge short of it", field="side_trace.pad")
+    land = max(spec.top_lands.land, spec.terminals.land_mm())
+    bx_, by_ = np.asarray(bottom.x, float), np.asarray(bottom.y, float)
+    out = []
+    for s, name in enumerate(top.names):
+        k = int(side[s])
+        dx, dy = ((1, 0), (0, 1), (-1, 0), (0, -1))[k]
+        x, y = float(top.x[s]), float(top.y[s])
+        lat = -x * dy + y * dx  # coordinate along the edge
+        o = x * dx + y * dy  # coordinate outward
+        ahead = ((bx_ * dx + by_ * dy) > o + 1e-6) & (np.abs(-bx_ * dy + by_ * dx - lat)
+                                                      < land / 2 + w / 2 + rules.clearance)
+        if ahead.any():
+            raise SpecError(f"side_trace: top land {name} has a ball or land outward of it on its way to the package "
+                            "edge; the side-trace variant needs the top lands on the outermost ball ring",
+                            field="interconnect")
+        edge = bx if dx else by
+        e = edge - stop
+        net = net_of_site[s]
+        for layer in (0, 3):  # L1 (second carrier top) and L4 (first carrier bottom)
+            b.track(x, y, snap(e * dx - lat * dy), snap(e * dy + lat * dx), w, layer=layer, net=net)
+        cx, cy = snap(edge * dx - lat * dy), snap(edge * dy + lat * dx)
+        out.append({"name": f"S{name}", "x": cx, "y": cy, "pad": st.pad, "drill": st.drill, "net": net, "side": k})
+        b.drawings.append(Drawing(((cx, cy), (snap(cx + 0.3 * dx), snap(cy + 0.3 * dy))), SIDE_LAYER, closed=False))
+    return out
+
+
+def side_trace_notes(spec: PopSpec, castellated: list[dict], carrier_vias: int) -> list[str]:
+    """Fab-note lines of the side-trace interconnect."""
+    st, c1, c2 = spec.side_trace, spec.carriers[0], spec.carriers[1]
+    span = c1.core + 2 * c1.copper + spec.resin.thickness + c2.core + 2 * c2.copper
+    return [f"SIDE TRACES ({SIDE_LAYER} Side.Traces): {len(castellated)} conductive traces over the package side, "
+            f"each from a PoP land (L1, second carrier) down the second carrier, the {spec.resin.material} resin "
+            f"({spec.resin.thickness:g} mm) and the first carrier to its ball (L4): span {span:.3f} mm; made as "
+            f"plated half-holes at the outline (drill {st.drill:g} mm, pad {st.pad:g} mm, KiCad castellated pads "
+            "on all copper layers).",
+            f"CARRIER VIAS: {carrier_vias} x L1-L2 / L3-L4 (chip to its carrier's outer copper); no via crosses "
+            "the resin."]
 
 
 def pop_checks(spec: PopSpec, board: BoardGeom | None = None, z: dict | None = None) -> list[Violation]:
@@ -367,6 +460,8 @@ def pop_checks(spec: PopSpec, board: BoardGeom | None = None, z: dict | None = N
             out.append(Violation("pop_via_under_die", (v.key(k),), (float(v.x[k]), float(v.y[k])), "resin",
                                  float(d[k]), spec.die_via_clearance,
                                  "through via too close to (or under) a die: it must run through resin only"))
+    if board is not None and board.meta.get("castellated"):
+        out += castellation_checks(spec, board, board.meta["castellated"])
     z = zstack(spec) if z is None else z
     lines = zstack_report(spec, z)
     diff = z["stack"] - z["resin"]
@@ -377,6 +472,50 @@ def pop_checks(spec: PopSpec, board: BoardGeom | None = None, z: dict | None = N
     if z["standoff"] + 1e-9 < z["standoff_need"]:
         out.append(Violation("pop_standoff", ("top package",), (0.0, 0.0), "z", z["standoff"], z["standoff_need"],
                              f"top package collapsed stand-off too low: {lines[1].strip()}"))
+    return out
+
+
+def castellation_checks(spec: PopSpec, board: BoardGeom, cs: list[dict]) -> list[Violation]:
+    """Checks of the side-trace castellations (mm).
+
+    They are exempt from ``copper_to_edge`` on purpose: a castellation is a plated hole cut in half by
+    the outline (KiCad's DRC exempts castellated pads too), so they are kept out of the board's pad
+    table and checked here instead: ``pop_side_trace_pitch`` (two castellations closer than pad +
+    clearance or drill + hole_to_hole) and ``pop_castellation_clearance`` (copper of another net on
+    any layer closer than ``clearance``; exact circle and segment distances).
+    """
+    rules = spec.substrate_rules()
+    st = spec.side_trace
+    r = st.pad / 2
+    pts = shapely.points([c["x"] for c in cs], [c["y"] for c in cs])
+    net = np.array([c["net"] for c in cs], np.int64)
+    out = []
+    need = max(st.pad + rules.clearance, st.drill + rules.hole_to_hole)
+    i, j = shapely.STRtree(pts).query(pts, predicate="dwithin", distance=need - 5e-7)
+    for a, c in zip(i[i < j].tolist(), j[i < j].tolist()):
+        d = float(shapely.distance(pts[a], pts[c]))
+        out.append(Violation("pop_side_trace_pitch", (cs[a]["name"], cs[c]["name"]), (cs[a]["x"], cs[a]["y"]),
+                             "Edge.Cuts", d, need, f"side-trace castellations {d:.3f} mm apart at the package edge, "
+                             f"need "
+                             f"{need:.3f} mm (pad {st.pad:g} + clearance {rules.clearance:g}, drill {st.drill:g} + "
+                             f"hole_to_hole {rules.hole_to_hole:g}): pitch too fine for the edge"))
+    t, p, v = board.tracks, board.pads, board.vias
+    circle = np.array([sh == "circle" for sh in p.shape], bool)
+    items = np.concatenate([
+        shapely.linestrings(np.stack([np.stack([t.x1, t.x2], 1), np.stack([t.y1, t.y2], 1)], 2)),
+        np.where(circle, shapely.points(p.x, p.y),
+                 shapely.box(p.x - p.w / 2, p.y - p.h / 2, p.x + p.w / 2, p.y + p.h / 2)),
+        shapely.points(v.x, v.y)])
+    rad = np.concatenate([t.width / 2, np.where(circle, p.w / 2, 0.0), v.size / 2])
+    inet = np.concatenate([t.net, p.net, v.net])
+    if not len(items):
+        return out
+    i, j = shapely.STRtree(items).query(pts, predicate="dwithin", distance=r + rules.clearance + float(rad.max()))
+    d = shapely.distance(pts[i], items[j]) - rad[j] - r
+    for a, c, dd in zip(i.tolist(), j.tolist(), d.tolist()):
+        if inet[c] != net[a] and dd < rules.clearance - 5e-7:
+            out.append(Violation("pop_castellation_clearance", (cs[a]["name"],), (cs[a]["x"], cs[a]["y"]), "*.Cu",
+                                 dd, rules.clearance, "side-trace castellation too close to copper of another net"))
     return out
 
 

@@ -110,6 +110,29 @@ def _copper_names(stackup, lm: LayerMap) -> dict[str, str]:
     return {lm.name(i): lay.name for i, lay in enumerate(coppers) if lay.name}
 
 
+def _castellated(geom: BoardGeom, qnet: list[str]) -> list[str]:
+    """One footprint of plated half-holes on the outline (``geom.meta["castellated"]``: dicts with
+    name, x, y, pad, drill, net; mm), written as KiCad castellated through-hole pads on every copper
+    layer (KiCad's DRC exempts castellated pads from the board-edge clearance). Empty without any."""
+    cs = geom.meta.get("castellated") or ()
+    if not cs:
+        return []
+    name = geom.name
+    out = [f"\t(footprint {quote(f'kisubstrate:{name}_EDGE')}", '\t\t(layer "F.Cu")',
+           f'\t\t(uuid "{item_uuid(name, "fp/EDGE")}")', "\t\t(at 0 0)",
+           f'\t\t(property "Reference" "EDGE" (at 0 0 0) (layer "F.Fab") (hide yes) '
+           f'(uuid "{item_uuid(name, "fp/EDGE/ref")}") (effects (font (size 0.5 0.5) (thickness 0.08))))',
+           f'\t\t(property "Value" "EDGE" (at 0 0.8 0) (layer "F.Fab") (hide yes) '
+           f'(uuid "{item_uuid(name, "fp/EDGE/value")}") (effects (font (size 0.5 0.5) (thickness 0.08))))',
+           "\t\t(attr through_hole board_only exclude_from_pos_files exclude_from_bom)"]
+    for c in cs:
+        net = f" (net {int(c['net'])} {qnet[int(c['net'])]})" if c["net"] else ""
+        out.append(f'\t\t(pad {quote(c["name"])} thru_hole circle (at {fmt(c["x"])} {fmt(c["y"])}) '
+                   f'(size {fmt(c["pad"])} {fmt(c["pad"])}) (drill {fmt(c["drill"])}) (property pad_prop_castellated) '
+                   f'(layers "*.Cu" "*.Mask"){net} (uuid "{item_uuid(name, "edge/" + c["name"])}"))')
+    return out + ["\t\t(embedded_fonts no)", "\t)"]
+
+
 def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0) -> str:
     """The ``.kicad_pcb`` text of a board (ends with a newline)."""
     name = geom.name
@@ -164,6 +187,7 @@ def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0) -> 
                      f'(size {pw[i]} {ph[i]}) (layers {layers}){mask}{net} '
                      f'(uuid "{item_uuid(name, p.key(i))}"))')
         L += ["\t\t(embedded_fonts no)", "\t)"]
+    L += _castellated(geom, qnet)
 
     # -- outline and drawings ----------------------------------------------------------------------
     coords = shapely.get_coordinates(shapely.normalize(geom.outline).exterior)[:-1]
