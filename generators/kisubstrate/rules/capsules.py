@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+from kisubstrate.rules.spatial import cell_join, cell_pairs
+
 
 def segment_segment_distance(ax, ay, bx, by, cx, cy, dx, dy):
     """Shortest distance between segments AB and CD (arrays, mm), and the midpoint of the closest pair.
@@ -56,95 +58,10 @@ def point_segment_distance(px, py, ax, ay, bx, by):
     return d
 
 
-_OFFSETS = ((0, 0), (1, 0), (-1, 1), (0, 1), (1, 1))
-
-
-def grid_pairs(x: np.ndarray, y: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs ``i != j`` (each unordered pair once) of points in the same or adjacent square cells.
-
-    Every pair of points closer than ``cell`` (mm) is among them; linear in the number of
-    points when ``cell`` is about the interaction distance (numpy sort + searchsorted).
-    """
-    n = len(x)
-    if n < 2:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    cx = np.floor((x - x.min()) / cell).astype(np.int64) + 1
-    cy = np.floor((y - y.min()) / cell).astype(np.int64) + 1
-    span = int(cy.max()) + 2
-    key = cx * span + cy
-    order = np.argsort(key, kind="stable")
-    skey = key[order]
-    ncell = (int(cx.max()) + 2) * span
-    dense = ncell <= 8 * n + 4096
-    if dense:  # direct lookup tables instead of binary search
-        counts_of = np.bincount(skey, minlength=ncell + span + 2)
-        starts_of = np.cumsum(counts_of) - counts_of
-    out_i, out_j = [], []
-    for dx, dy in _OFFSETS:
-        target = skey + (dx * span + dy)
-        if dense:
-            lo, cnt = starts_of[target], counts_of[target]
-        else:
-            lo = np.searchsorted(skey, target, "left")
-            cnt = np.searchsorted(skey, target, "right") - lo
-        src = np.flatnonzero(cnt)
-        if not len(src):
-            continue
-        cnt = cnt[src]
-        total = int(cnt.sum())
-        pp = np.repeat(src, cnt)
-        qq = np.repeat(lo[src], cnt) + (np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt))
-        if dx == 0 and dy == 0:
-            keep = pp < qq
-            pp, qq = pp[keep], qq[keep]
-        out_i.append(order[pp])
-        out_j.append(order[qq])
-    if not out_i:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    return np.concatenate(out_i), np.concatenate(out_j)
-
-
-def grid_join(x1: np.ndarray, y1: np.ndarray, x2: np.ndarray, y2: np.ndarray, cell: float
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (i in set 1, j in set 2) of points in the same or adjacent square cells (mm).
-
-    Every cross pair closer than ``cell`` is among them (a bipartite :func:`grid_pairs`).
-    """
-    if not len(x1) or not len(x2):
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    ox, oy = min(x1.min(), x2.min()), min(y1.min(), y2.min())
-    c1x = np.floor((x1 - ox) / cell).astype(np.int64) + 1
-    c1y = np.floor((y1 - oy) / cell).astype(np.int64) + 1
-    c2x = np.floor((x2 - ox) / cell).astype(np.int64) + 1
-    c2y = np.floor((y2 - oy) / cell).astype(np.int64) + 1
-    span = int(max(c1y.max(), c2y.max())) + 2
-    k1, k2 = c1x * span + c1y, c2x * span + c2y
-    order = np.argsort(k2, kind="stable")
-    sk2 = k2[order]
-    ncell = (int(max(c1x.max(), c2x.max())) + 2) * span + span + 2
-    dense = ncell <= 8 * (len(x1) + len(x2)) + 4096
-    if dense:
-        counts_of = np.bincount(sk2, minlength=ncell)
-        starts_of = np.cumsum(counts_of) - counts_of
-    out_i, out_j = [], []
-    for dx in (-1, 0, 1):
-        for dy in (-1, 0, 1):
-            target = k1 + (dx * span + dy)
-            if dense:
-                lo, cnt = starts_of[target], counts_of[target]
-            else:
-                lo = np.searchsorted(sk2, target, "left")
-                cnt = np.searchsorted(sk2, target, "right") - lo
-            src = np.flatnonzero(cnt)
-            if not len(src):
-                continue
-            cnt = cnt[src]
-            total = int(cnt.sum())
-            out_i.append(np.repeat(src, cnt))
-            out_j.append(order[np.repeat(lo[src], cnt) + (np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt))])
-    if not out_i:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    return np.concatenate(out_i), np.concatenate(out_j)
+def _pairs(x: np.ndarray, y: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each unordered pair of points in the same or adjacent cells once (see ``cell_pairs``)."""
+    order, p, q, _ = cell_pairs(x, y, cell)
+    return order[p], order[q]
 
 
 def capsule_pairs(ax, ay, bx, by, r, *, within: float, piece: float | None = None,
@@ -173,7 +90,7 @@ def capsule_pairs(ax, ay, bx, by, r, *, within: float, piece: float | None = Non
     rs = float(r[S].max()) if len(S) else 0.0
     parts_i, parts_j = [], []
     if len(C) > 1:  # circle - circle
-        ci, cj = grid_pairs(ax[C], ay[C], 2 * rc + w + 1e-9)
+        ci, cj = _pairs(ax[C], ay[C], 2 * rc + w + 1e-9)
         parts_i.append(C[ci])
         parts_j.append(C[cj])
     multi = False
@@ -189,11 +106,11 @@ def capsule_pairs(ax, ay, bx, by, r, *, within: float, piece: float | None = Non
         mx = ax[owner] + (bx - ax)[owner] * t
         my = ay[owner] + (by - ay)[owner] * t
         half = float((length / parts).max()) / 2
-        pi, pj = grid_pairs(mx, my, 2 * half + 2 * rs + w + 1e-9)  # segment - segment
+        pi, pj = _pairs(mx, my, 2 * half + 2 * rs + w + 1e-9)  # segment - segment
         parts_i.append(owner[pi])
         parts_j.append(owner[pj])
         if len(C):  # segment - circle
-            qi, qj = grid_join(mx, my, ax[C], ay[C], half + rs + rc + w + 1e-9)
+            qi, qj = cell_join(mx, my, ax[C], ay[C], half + rs + rc + w + 1e-9)
             parts_i.append(owner[qi])
             parts_j.append(C[qj])
     if not parts_i:

@@ -80,11 +80,7 @@ def cell_pairs(x: np.ndarray, y: np.ndarray, cell: float) -> CellPairs:
             out_p.append(src)
             out_q.append(lo[src])
             continue
-        cnt = cnt[src]
-        total = int(cnt.sum())
-        pp = np.repeat(src, cnt)
-        within = np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-        qq = np.repeat(lo[src], cnt) + within
+        pp, qq = _expand(src, lo[src], cnt[src])
         if dx == 0 and dy == 0:
             keep = pp < qq
             pp, qq = pp[keep], qq[keep]
@@ -93,6 +89,55 @@ def cell_pairs(x: np.ndarray, y: np.ndarray, cell: float) -> CellPairs:
     if not out_p:
         return CellPairs(order, np.empty(0, np.int64), np.empty(0, np.int64), cell)
     return CellPairs(order, np.concatenate(out_p), np.concatenate(out_q), cell)
+
+
+def _expand(src: np.ndarray, lo: np.ndarray, cnt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pair each ``src[k]`` with the ``cnt[k]`` consecutive positions starting at ``lo[k]``."""
+    total = int(cnt.sum())
+    within = np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    return np.repeat(src, cnt), np.repeat(lo, cnt) + within
+
+
+def cell_join(x1: np.ndarray, y1: np.ndarray, x2: np.ndarray, y2: np.ndarray, cell: float
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i in set 1, j in set 2) of points in the same or adjacent square cells (mm).
+
+    Every cross pair closer than ``cell`` is among them (the bipartite form of :func:`cell_pairs`).
+    """
+    if not len(x1) or not len(x2):
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    cell = max(float(cell), 1e-9)
+    ox, oy = min(x1.min(), x2.min()), min(y1.min(), y2.min())
+    c1x = np.floor((x1 - ox) / cell).astype(np.int64) + 1
+    c1y = np.floor((y1 - oy) / cell).astype(np.int64) + 1
+    c2x = np.floor((x2 - ox) / cell).astype(np.int64) + 1
+    c2y = np.floor((y2 - oy) / cell).astype(np.int64) + 1
+    span = int(max(c1y.max(), c2y.max())) + 2
+    k1, k2 = c1x * span + c1y, c2x * span + c2y
+    order = np.argsort(k2, kind="stable")
+    sk2 = k2[order]
+    ncell = (int(max(c1x.max(), c2x.max())) + 2) * span + span + 2
+    dense = ncell <= 8 * (len(x1) + len(x2)) + 4096
+    if dense:
+        counts_of = np.bincount(sk2, minlength=ncell)
+        starts_of = np.cumsum(counts_of) - counts_of
+    out_i, out_j = [], []
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            target = k1 + (dx * span + dy)
+            if dense:
+                lo, cnt = starts_of[target], counts_of[target]
+            else:
+                lo = np.searchsorted(sk2, target, "left")
+                cnt = np.searchsorted(sk2, target, "right") - lo
+            src = np.flatnonzero(cnt)
+            if len(src):
+                ii, qq = _expand(src, lo[src], cnt[src])
+                out_i.append(ii)
+                out_j.append(order[qq])
+    if not out_i:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    return np.concatenate(out_i), np.concatenate(out_j)
 
 
 def _ordered(i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
