@@ -35,7 +35,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
 import numpy as np
@@ -44,7 +43,7 @@ from pydantic import Field, model_validator
 
 from kisubstrate.families.grid_array import BgaSpec, PgaSpec, build_grid_array
 from kisubstrate.families.registry import Family, is_flipped, register
-from kisubstrate.geometry.assign import assign_by_angle
+from kisubstrate.geometry.assign import assign_around_centroid
 from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Drawing, Zone
 from kisubstrate.geometry.terminals import grid_sites, place_terminal_lands
 from kisubstrate.model.base import SpecModel, length
@@ -169,12 +168,9 @@ def build_board(spec: BuildupSpec) -> BoardGeom:
     auto = [i for i in range(npads) if i not in fixed]
     target = dict(fixed)
     if auto:
-        cx = float(np.mean([pads[i][2] for i in auto]))
-        cy = float(np.mean([pads[i][3] for i in auto]))
-        pad_ang = np.array([math.atan2(pads[i][3] - cy, pads[i][2] - cx) for i in auto])
         ch = np.array(chosen)
-        ball_ang = np.arctan2(sites.y[ch] - cy, sites.x[ch] - cx)
-        match = assign_by_angle(pad_ang, ball_ang)
+        match = assign_around_centroid(np.array([pads[i][2] for i in auto]), np.array([pads[i][3] for i in auto]),
+                                       sites.x[ch], sites.y[ch])
         for j, i in enumerate(auto):
             target[i] = int(ch[match[j]])
 

@@ -54,7 +54,7 @@ from kisubstrate.families.buildup import terminal_sites
 from kisubstrate.families.cavity import note_drawings, ring_of
 from kisubstrate.families.grid_array import BgaSpec, build_grid_array
 from kisubstrate.families.registry import Family, register
-from kisubstrate.geometry.assign import assign_by_angle
+from kisubstrate.geometry.assign import assign_around_centroid
 from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Drawing
 from kisubstrate.geometry.terminals import grid_sites, place_terminal_lands
 from kisubstrate.model.base import SpecModel, length
@@ -305,12 +305,9 @@ def build_board(spec: PopSpec) -> BoardGeom:
         chosen = [free[j] for j in pick]
         target = dict(fixed)
         if auto:
-            cx = float(np.mean([pads[n][1] for n in auto]))
-            cy = float(np.mean([pads[n][2] for n in auto]))
-            pa = np.array([math.atan2(pads[n][2] - cy, pads[n][1] - cx) for n in auto])
             ch = np.array(chosen)
-            sa = np.arctan2(top.y[ch] - cy, top.x[ch] - cx)
-            match = assign_by_angle(pa, sa)
+            match = assign_around_centroid(np.array([pads[n][1] for n in auto]),
+                                           np.array([pads[n][2] for n in auto]), top.x[ch], top.y[ch])
             for j, n in enumerate(auto):
                 target[n] = int(ch[match[j]])
         layer = chip_layer[k]

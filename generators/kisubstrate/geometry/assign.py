@@ -49,3 +49,15 @@ def assign_by_angle(pad_ang: np.ndarray, ball_ang: np.ndarray) -> np.ndarray:
 
 
 __all__ = ["assign_by_angle"]
+
+
+def assign_around_centroid(pad_x: np.ndarray, pad_y: np.ndarray, site_x: np.ndarray, site_y: np.ndarray
+                           ) -> np.ndarray:
+    """Site index per pad, matched by angle around the pads' centroid (mm in, indices out).
+
+    >>> assign_around_centroid(np.array([1.0, -1.0]), np.array([0.0, 0.0]),
+    ...                        np.array([-5.0, 5.0]), np.array([0.0, 0.0])).tolist()
+    [1, 0]
+    """
+    cx, cy = float(np.mean(pad_x)), float(np.mean(pad_y))
+    return assign_by_angle(np.arctan2(pad_y - cy, pad_x - cx), np.arctan2(site_y - cy, site_x - cx))
