@@ -1,4 +1,4 @@
-"""Helpers shared by the issue-5 tests (leadframe, wafer stack, panels): write projects, run KiCad DRC."""
+"""Helpers shared by the substrate tests (every substrate family, panels): write projects, run KiCad DRC."""
 
 from __future__ import annotations
 
@@ -42,13 +42,25 @@ def write_files(files: dict[str, str], folder: Path) -> Path:
     return pcb
 
 
-def drc(cli: str, pcb: Path) -> dict:
-    """kicad-cli DRC (all severities) as JSON, with 'errors', 'types' and 'unconnected' summaries."""
+def write_result(result, folder: Path) -> Path:
+    """Write a SubstrateResult's project files (no checks: the caller decides); return the board path."""
+    from kisubstrate.substrate_api import substrate_files
+
+    return write_files(substrate_files(result), folder)
+
+
+def kicad_drc(cli: str, pcb: Path, *, severity: str = "--severity-error") -> dict:
+    """kicad-cli DRC report as JSON (errors only by default)."""
     out = pcb.with_suffix(".drc.json")
-    r = subprocess.run([cli, "pcb", "drc", "--format", "json", "--severity-all", "-o", str(out), str(pcb)],
+    r = subprocess.run([cli, "pcb", "drc", "--format", "json", severity, "-o", str(out), str(pcb)],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
-    rep = json.loads(out.read_text())
+    return json.loads(out.read_text())
+
+
+def drc(cli: str, pcb: Path) -> dict:
+    """kicad-cli DRC (all severities) as JSON, with 'errors', 'types' and 'unconnected' summaries."""
+    rep = kicad_drc(cli, pcb, severity="--severity-all")
     types: dict[str, int] = {}
     for v in rep["violations"]:
         types[f"{v['type']}/{v['severity']}"] = types.get(f"{v['type']}/{v['severity']}", 0) + 1

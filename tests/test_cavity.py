@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,26 +19,13 @@ from kisubstrate.kicad.board import item_uuid
 from kisubstrate.kicad.layers import LayerMap
 from kisubstrate.substrate_api import SubstrateResult, build_substrate, substrate_files
 
+from stack_util import kicad_drc, write_result
+
 EXAMPLE = EXAMPLES / "cavity.yaml"
 
 
 def example_spec():
     return load_specs([EXAMPLE])[0].spec
-
-
-def write_result(result: SubstrateResult, folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in substrate_files(result).items():
-        (folder / name).write_text(text)
-    return folder / f"{result.name}.kicad_pcb"
-
-
-def kicad_drc(cli: str, pcb: Path) -> dict:
-    out = pcb.with_suffix(".drc.json")
-    r = subprocess.run([cli, "pcb", "drc", "--format", "json", "--severity-error", "-o", str(out), str(pcb)],
-                       capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr
-    return json.loads(out.read_text())
 
 
 def connected(board, net: int) -> bool:

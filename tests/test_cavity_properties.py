@@ -3,8 +3,6 @@ error naming a field, or violations of known rules), never a crash; clean boards
 
 from __future__ import annotations
 
-import json
-import subprocess
 
 import numpy as np
 import pytest
@@ -14,6 +12,7 @@ from hypothesis import strategies as st
 from kisubstrate.api import build_footprints, validate_spec
 from kisubstrate.model.errors import SpecError
 from kisubstrate.substrate_api import build_substrate, substrate_files
+from stack_util import kicad_drc, write_result
 
 BOARD_RULES = {"copper_clearance", "annular_ring", "hole_to_hole", "copper_to_edge", "microvia_aspect_ratio",
                "microvia_depth", "microvia_span", "microvia_stack", "mask_web", "terminal_outside_body",
@@ -150,15 +149,7 @@ def test_random_pops_never_crash(data):
 
 
 def _drc(cli, result, folder):
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in substrate_files(result).items():
-        (folder / name).write_text(text)
-    pcb = folder / f"{result.name}.kicad_pcb"
-    out = folder / "drc.json"
-    r = subprocess.run([cli, "pcb", "drc", "--format", "json", "--severity-error", "-o", str(out), str(pcb)],
-                       capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr
-    return json.loads(out.read_text())
+    return kicad_drc(cli, write_result(result, folder))
 
 
 @pytest.mark.kicad

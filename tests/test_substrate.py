@@ -4,8 +4,6 @@ reads back the spec, agrees with our checker item by item on seeded violations, 
 from __future__ import annotations
 
 import json
-import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,27 +16,13 @@ from kisubstrate.kicad.board import item_uuid
 from kisubstrate.rules.board import check_board
 from kisubstrate.substrate_api import SubstrateResult, build_substrate, substrate_files
 
+from stack_util import kicad_drc, write_result
+
 EXAMPLE = EXAMPLES / "buildup.yaml"
 
 
 def example_spec():
     return load_specs([EXAMPLE])[0].spec
-
-
-def write_result(result: SubstrateResult, folder: Path) -> Path:
-    """Write a substrate project (no checks: the caller decides) and return the board path."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in substrate_files(result).items():
-        (folder / name).write_text(text)
-    return folder / f"{result.name}.kicad_pcb"
-
-
-def kicad_drc(cli: str, pcb: Path, *, severity: str = "--severity-error") -> dict:
-    out = pcb.with_suffix(".drc.json")
-    r = subprocess.run([cli, "pcb", "drc", "--format", "json", severity, "-o", str(out), str(pcb)],
-                       capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr
-    return json.loads(out.read_text())
 
 
 def drc_types(report: dict) -> dict[str, int]:

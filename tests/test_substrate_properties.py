@@ -19,7 +19,7 @@ from kisubstrate.kicad.sexpr import find_all, loads
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.grid import row_names
 from kisubstrate.substrate_api import build_substrate, substrate_files
-from test_substrate import kicad_drc, write_result
+from stack_util import kicad_drc, write_result
 
 RULE_IDS = {"copper_clearance", "annular_ring", "hole_to_hole", "copper_to_edge", "microvia_aspect_ratio",
             "microvia_depth", "microvia_span", "microvia_stack", "mask_web", "terminal_outside_body",
