@@ -36,13 +36,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "generators"))
 sys.path.insert(0, str(HERE))
 
-from kisubstrate.api import validate_spec  # noqa: E402
+from bench_footprint import bga_spec  # noqa: E402
+from kisubstrate.api.specs import validate_spec  # noqa: E402
 from kisubstrate.families import registry  # noqa: E402
 from kisubstrate.geometry.ir import circumscribed_circle  # noqa: E402
 from kisubstrate.rules.footprint import check_footprint  # noqa: E402
 from kisubstrate.rules.spatial import circle_pairs  # noqa: E402
-
-from bench_footprint import bga_spec  # noqa: E402
 
 RULE = 0.1  # mm, copper clearance of the spatial benchmark
 PAD_R, VIA_R, PITCH = 0.2, 0.15, 0.8  # mm

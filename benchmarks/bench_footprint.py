@@ -39,9 +39,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "generators"))
 
-from kisubstrate.api import validate_spec  # noqa: E402
+from kisubstrate.api.outputs import OutputPlan  # noqa: E402
+from kisubstrate.api.specs import validate_spec  # noqa: E402
 from kisubstrate.families import registry  # noqa: E402
-from kisubstrate.io import OutputPlan  # noqa: E402
 from kisubstrate.kicad.footprint import write_footprint  # noqa: E402
 from kisubstrate.rules.footprint import check_footprint  # noqa: E402
 

@@ -33,8 +33,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "generators"))
 
-import kisubstrate.api  # noqa: E402,F401 - imported once up front, as in a long-lived process
-from kisubstrate.library import export_library  # noqa: E402
+import kisubstrate.api.footprint  # noqa: E402,F401 - imported once up front, as in a long-lived process
+from kisubstrate.api.library import export_library  # noqa: E402
 
 SPEC = HERE.parent / "footprints" / "library.yaml"
 TARGET_MS = 20.0

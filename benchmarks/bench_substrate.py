@@ -42,14 +42,13 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "generators"))
 
-from kisubstrate.api import load_specs  # noqa: E402
+import shapely  # noqa: E402
+from kisubstrate.api.specs import load_specs  # noqa: E402
+from kisubstrate.api.substrate import build_substrate  # noqa: E402
 from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Pads, Tracks, Vias  # noqa: E402
 from kisubstrate.kicad.board import item_uuid, write_board  # noqa: E402
 from kisubstrate.kicad.project import write_dru, write_project  # noqa: E402
 from kisubstrate.rules.board import check_board  # noqa: E402
-from kisubstrate.substrate_api import build_substrate  # noqa: E402
-
-import shapely  # noqa: E402
 
 
 def tile(board: BoardGeom, n: int, pitch: float, *, seeds_every: int = 3) -> BoardGeom:

@@ -28,9 +28,8 @@ WIZARD_DIR = "/usr/share/kicad/scripting/plugins"
 
 t_start = time.perf_counter()
 sys.path.insert(0, WIZARD_DIR)
-import pcbnew  # noqa: E402
-
 import bga_wizard  # noqa: E402
+import pcbnew  # noqa: E402
 
 t_import = time.perf_counter() - t_start
 

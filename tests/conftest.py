@@ -79,7 +79,6 @@ def example_files() -> list[Path]:
 def cli_runner():
     """Run the CLI in-process: returns (exit code, stdout, stderr)."""
     from click.testing import CliRunner
-
     from kisubstrate.cli import cli
 
     runner = CliRunner()

@@ -301,7 +301,7 @@ def compare_pads(ours: list[tuple], stock: ModFile) -> str:
 def conformance_sweep(libs: tuple[str, ...] = CONFORMANCE_LIBS, *, only: set[str] | None = None,
                       root: Path = STOCK_FOOTPRINTS) -> list[Conformance]:
     """Regenerate every stock grid-array footprint whose name we can parse; compare pads."""
-    from kisubstrate.api import build_footprints
+    from kisubstrate.api.footprint import build_footprints
     from kisubstrate.model.errors import SpecError
 
     out: list[Conformance] = []

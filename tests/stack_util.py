@@ -44,7 +44,7 @@ def write_files(files: dict[str, str], folder: Path) -> Path:
 
 def write_result(result, folder: Path) -> Path:
     """Write a SubstrateResult's project files (no checks: the caller decides); return the board path."""
-    from kisubstrate.substrate_api import substrate_files
+    from kisubstrate.api.substrate import substrate_files
 
     return write_files(substrate_files(result), folder)
 

@@ -2,7 +2,7 @@
 
 Table-driven: each case is a small YAML text (plus side files where the mistake is in a
 rule profile or ball map). Every case runs through the real CLI (``footprint`` and
-``check``) in-process; a few also through a real subprocess (``python -m kisubstrate.cli``).
+``check``) in-process; a few also through a real subprocess (``python -m kisubstrate``).
 """
 
 from __future__ import annotations
@@ -342,7 +342,7 @@ def test_bad_input_subprocess(case_id: str, tmp_path: Path) -> None:
     specs = _materialise(case, tmp_path)
     before = _tree(tmp_path)
     r = _run_cli("footprint", *map(str, specs), "-o", str(tmp_path / "o.pretty"), entry=[sys.executable, "-m",
-                                                                                        "kisubstrate.cli"])
+                                                                                        "kisubstrate"])
     assert_one_located_error(case, tmp_path, r.returncode, r.stdout, r.stderr)
     assert _tree(tmp_path) == before
 

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import bench_check  # noqa: E402
 import bench_footprint  # noqa: E402
-from kisubstrate.api import generate_footprint  # noqa: E402
+from kisubstrate.api.footprint import generate_footprint  # noqa: E402
 from kisubstrate.geometry.ir import Circle, Line, Poly  # noqa: E402
 from kisubstrate.kicad.sexpr import find_all, loads  # noqa: E402
 from kisubstrate.rules.footprint import check_footprint, check_silk  # noqa: E402

@@ -10,15 +10,14 @@ import re
 import numpy as np
 import pytest
 import shapely
-
 from conftest import EXAMPLES, run_pcbnew
-from kisubstrate.api import build_footprints, load_specs
+from kisubstrate.api.footprint import build_footprints
+from kisubstrate.api.specs import load_specs
+from kisubstrate.api.substrate import SubstrateResult, build_substrate, substrate_files
 from kisubstrate.families.cavity import cavity_checks
 from kisubstrate.geometry.board import BoardBuilder, concat_tracks, replace_items
 from kisubstrate.kicad.board import item_uuid
 from kisubstrate.kicad.layers import LayerMap
-from kisubstrate.substrate_api import SubstrateResult, build_substrate, substrate_files
-
 from stack_util import kicad_drc, write_result
 
 EXAMPLE = EXAMPLES / "cavity.yaml"
@@ -152,7 +151,7 @@ def test_failing_messages_name_the_measure():
     spec = example_spec()
     data = spec.model_dump(mode="json", exclude={"terminals"})
     data["dies"][0]["thickness"] = 0.3
-    from kisubstrate.api import validate_spec
+    from kisubstrate.api.specs import validate_spec
 
     tall = validate_spec(data)
     rep = build_substrate(tall).report
@@ -350,7 +349,7 @@ def test_oval_land_clearance_agrees_with_kicad(kicad_cli, example_board, tmp_pat
 
 
 def test_offset_die_keeps_fingers_at_their_gap():
-    from kisubstrate.api import validate_spec
+    from kisubstrate.api.specs import validate_spec
 
     spec = example_spec()
     data = spec.model_dump(mode="json", exclude={"terminals"})

@@ -3,15 +3,14 @@ error naming a field, or violations of known rules), never a crash; clean boards
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from kisubstrate.api import build_footprints, validate_spec
+from kisubstrate.api.footprint import build_footprints
+from kisubstrate.api.specs import validate_spec
+from kisubstrate.api.substrate import build_substrate, substrate_files
 from kisubstrate.model.errors import SpecError
-from kisubstrate.substrate_api import build_substrate, substrate_files
 from stack_util import kicad_drc, write_result
 
 BOARD_RULES = {"copper_clearance", "annular_ring", "hole_to_hole", "copper_to_edge", "microvia_aspect_ratio",

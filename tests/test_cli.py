@@ -1,7 +1,7 @@
 """CLI behaviour: exit codes, determinism (byte-identical re-runs), the overwrite guard, demo.
 
 In-process through ``cli_runner`` for speed; the determinism and demo checks also run the
-real ``python -m kisubstrate.cli`` in subprocesses with different hash seeds.
+real ``python -m kisubstrate`` in subprocesses with different hash seeds.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import EXAMPLES, example_files
-from kisubstrate.io import MANIFEST
+from kisubstrate.api.outputs import MANIFEST
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,7 +31,7 @@ def tree_stamps(folder: Path) -> dict[str, tuple[int, int]]:
 def run_module(*args: str, cwd: Path | None = None, seed: str = "0") -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(ROOT / "generators"), PYTHONHASHSEED=seed)
     env.pop("KISUBSTRATE_DEBUG", None)
-    return subprocess.run([sys.executable, "-m", "kisubstrate.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "kisubstrate", *args], capture_output=True, text=True,
                           env=env, cwd=cwd, timeout=300)
 
 
@@ -209,7 +208,7 @@ def test_usage_errors_are_exit_2(tmp_path, cli_runner):
 
 
 def test_internal_error_is_reported_without_traceback(tmp_path, cli_runner, monkeypatch):
-    import kisubstrate.api as api
+    import kisubstrate.api.check as api
 
     def broken(*args, **kwargs):
         raise RuntimeError("simulated bug")
@@ -267,7 +266,8 @@ def test_footprint_writes_the_vrml_model_the_footprint_names(tmp_path, cli_runne
         assert ".step" not in mod.read_text()
         assert f"model {wrl}" in stdout
     # the same bytes as the library export writes for the same footprint and mode
-    from kisubstrate.api import build_footprints, load_specs
+    from kisubstrate.api.footprint import build_footprints
+    from kisubstrate.api.specs import load_specs
     from kisubstrate.kicad.vrml import vrml_model
 
     geom = build_footprints(load_specs([EXAMPLES / "lga.yaml"])[0].spec)[0].geometry

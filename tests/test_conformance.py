@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-
 from kicad_util import STOCK_FOOTPRINTS, conformance_sweep, parse_mod, parse_name
 
 pytestmark = pytest.mark.kicad
@@ -108,7 +107,7 @@ def test_sweep_covers_the_hard_cases(sweep):
 
 def test_pad_order_and_properties_agree_for_nsmd_parts(sweep):
     """For the legacy NSMD footprints also pad order (ours row-major from A1), shape, pad_prop_bga."""
-    from kisubstrate.api import build_footprints
+    from kisubstrate.api.footprint import build_footprints
     from kisubstrate.model.grid import parse_ball_name, row_names
 
     checked = 0

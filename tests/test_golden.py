@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from kicad_util import parse_mod
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -36,7 +35,7 @@ CASES = {
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_golden(case, request):
-    from kisubstrate.api import build_footprints
+    from kisubstrate.api.footprint import build_footprints
 
     result = build_footprints(CASES[case])[0]
     assert result.report.ok, result.report.text()
@@ -74,7 +73,7 @@ def test_library_footprints_carry_no_nets():
     """Pads with nets (a ball map) are written without nets: a .kicad_mod has none (boards have their own writer)."""
     import dataclasses
 
-    from kisubstrate.api import generate_footprint
+    from kisubstrate.api.footprint import generate_footprint
     from kisubstrate.kicad.footprint import write_footprint
 
     geom = generate_footprint({"family": "bga", "body": [3, 3], "pitch": 1, "layout": [2, 2],

@@ -1,4 +1,4 @@
-"""Atomic writes and the overwrite guard of ``kisubstrate.io`` (no KiCad needed).
+"""Atomic writes and the overwrite guard of ``kisubstrate.api.outputs`` (no KiCad needed).
 
 * atomic: content goes to a temporary file in the target folder, then ``os.replace``; a
   crash at any point leaves the previous file intact and (short of a hard kill) no temp file;
@@ -16,9 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from kisubstrate import io as kio
-from kisubstrate.io import MANIFEST, OutputPlan, OverwriteError, atomic_write
+from kisubstrate.api import outputs as kio
+from kisubstrate.api.outputs import MANIFEST, OutputPlan, OverwriteError, atomic_write
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -96,7 +95,7 @@ def test_hard_kill_during_write_keeps_old_file(tmp_path):
     script = f"""
 import os, sys
 sys.path.insert(0, {str(ROOT / 'generators')!r})
-from kisubstrate import io as kio
+from kisubstrate.api import outputs as kio
 real = os.fdopen
 class Dying:
     def __init__(self, fh): self.fh = fh

@@ -14,7 +14,6 @@ import re
 import subprocess
 
 import pytest
-
 from conftest import run_pcbnew
 from kicad_util import parse_mod, write_library
 from kisubstrate.kicad.sexpr import find_all, loads
@@ -106,8 +105,9 @@ def _nm(mm: float) -> int:
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
     """Every example + extra spec, built, checked and written into one .pretty folder."""
-    from kisubstrate.api import build_footprints, load_specs
     from conftest import example_files
+    from kisubstrate.api.footprint import build_footprints
+    from kisubstrate.api.specs import load_specs
 
     work = tmp_path_factory.mktemp("kicad_lib")
     csv = work / "balls.csv"
@@ -315,7 +315,7 @@ def _canaries(by_name: dict) -> list[tuple[str, str, set[str]]]:
 
     They prove the DRC run is sensitive: without them "0 errors" could mean "nothing checked".
     """
-    from kisubstrate.api import build_footprints
+    from kisubstrate.api.footprint import build_footprints
 
     # X1: lands 0.45 mm at 0.5 mm pitch (0.05 mm gap), written despite our own check
     tight = build_footprints({"family": "bga", "name": "Canary_Tight", "body": [3.0, 3.0], "pitch": 0.5,

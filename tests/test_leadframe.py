@@ -8,13 +8,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-
 from conftest import EXAMPLES, run_pcbnew
-from kisubstrate.api import build_footprints, load_specs
-from kisubstrate.families.leadframe import LeadframeSpec, lead_lines, stack_alignment, stack_report
+from kisubstrate.api.footprint import build_footprints
+from kisubstrate.api.specs import load_specs
+from kisubstrate.api.substrate import build_substrate, substrate_files
+from kisubstrate.families.leadframe import (
+    LeadframeSpec,
+    lead_lines,
+    stack_alignment,
+    stack_report,
+)
 from kisubstrate.families.nolead import QfnSpec, build_nolead
 from kisubstrate.model.errors import SpecError
-from kisubstrate.substrate_api import build_substrate, substrate_files
 from stack_util import PCBNEW_COUNT, drc, fp_upgrade, write_files
 
 EXAMPLE = EXAMPLES / "leadframe.yaml"

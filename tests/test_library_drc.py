@@ -13,7 +13,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from conftest import run_pcbnew
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,11 +10,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import run_pcbnew
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from conftest import run_pcbnew
-from kisubstrate.library import LibraryDef, compact_svg, export_library, kicad_version
+from kisubstrate.api.library import (
+    LibraryDef,
+    compact_svg,
+    export_library,
+    kicad_version,
+)
 from kisubstrate.model.errors import SpecError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,7 +11,6 @@ import zlib
 from pathlib import Path
 
 import pytest
-
 from conftest import run_pcbnew
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,15 +9,21 @@ import subprocess
 
 import numpy as np
 import pytest
+from conftest import run_pcbnew
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
-
-from conftest import run_pcbnew
-from kisubstrate.api import generate_footprint, validate_spec
-from kisubstrate.families.nolead import FILLETS, ipc_land, paste_coverage, paste_pads, via_positions
+from kisubstrate.api.footprint import generate_footprint
+from kisubstrate.api.specs import validate_spec
+from kisubstrate.families.nolead import (
+    FILLETS,
+    ipc_land,
+    paste_coverage,
+    paste_pads,
+    via_positions,
+)
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.toleranced import Toleranced
+from pydantic import ValidationError
 
 QFN32 = dict(family="qfn", leads=32, pitch=0.5, body="5 +/- 0.1", lead_width="0.18 .. 0.30",
              lead_length="0.30 .. 0.50", exposed_pad="2.95 .. 3.10 .. 3.25")

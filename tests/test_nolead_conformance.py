@@ -392,7 +392,7 @@ def compare(name: str, spec: dict, *, paste: bool = False) -> list[str]:
     """Differences between our footprint and the stock one (empty = conformant).
 
     ``paste=True`` also compares the exposed pad's paste-only pads (grid and coverage of the case)."""
-    from kisubstrate.api import generate_footprint
+    from kisubstrate.api.footprint import generate_footprint
 
     fp = generate_footprint(_paste_spec(name, spec) if paste else spec).geometry
     ours: dict[str, list] = {}

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import EXAMPLES, run_pcbnew
-from kisubstrate.api import load_specs
+from kisubstrate.api.panel import panel_files, panel_of_spec
+from kisubstrate.api.specs import load_specs
+from kisubstrate.api.substrate import build_substrate
+from kisubstrate.geometry.distance import segment_segment_distance
+from kisubstrate.geometry.panel import build_panel
 from kisubstrate.model.errors import SpecError
-from kisubstrate.panel import build_panel, panel_files, panel_of_spec
-from kisubstrate.rules.capsules import segment_segment_distance
-from kisubstrate.substrate_api import build_substrate
 from stack_util import PCBNEW_COUNT, drc, write_files
 
 

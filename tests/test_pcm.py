@@ -9,7 +9,6 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from conftest import require_kicad
 from kisubstrate.kicad.pcm import deterministic_zip, rewrite_model_paths
 
@@ -20,7 +19,6 @@ API_SCHEMA = Path("/usr/share/kicad/schemas/api.v1.schema.json")
 @pytest.fixture(scope="module")
 def packages(tmp_path_factory):
     from click.testing import CliRunner
-
     from kisubstrate.cli import cli
 
     out = tmp_path_factory.mktemp("pcm")
@@ -69,7 +67,7 @@ def test_ipc_package_layout_and_plugin_json(packages):
         assert f"plugins/{action['entrypoint']}" in names
         assert all(f"plugins/{i}" in names for i in action["icons-light"] + action["icons-dark"])
     # the core is vendored; requirements list only what pip must fetch
-    assert "plugins/kisubstrate/api.py" in names and "plugins/kisubstrate/families/registry.py" in names
+    assert "plugins/kisubstrate/api/footprint.py" in names and "plugins/kisubstrate/families/registry.py" in names
     assert "plugins/kisubstrate/data/examples/bga.yaml" in names  # the dialog's starting values
     reqs = z.read("plugins/requirements.txt").decode().split("\n")
     assert any(r.startswith("kicad-python") for r in reqs) and any(r.startswith("shapely") for r in reqs)
@@ -86,7 +84,8 @@ def test_swig_package_is_separate(packages):
 
 def test_library_package_from_examples(packages):
     from conftest import EXAMPLES
-    from kisubstrate.api import build_footprints, load_specs
+    from kisubstrate.api.footprint import build_footprints
+    from kisubstrate.api.specs import load_specs
 
     _, zips = packages
     names = _zip(zips["kisubstrate-library"]).namelist()
@@ -99,7 +98,6 @@ def test_library_package_from_examples(packages):
 
 def test_zips_are_deterministic(packages, tmp_path):
     from click.testing import CliRunner
-
     from kisubstrate.cli import cli
 
     out, zips = packages
@@ -115,7 +113,6 @@ def test_zips_are_deterministic(packages, tmp_path):
 
 def test_given_library_with_models(tmp_path):
     from click.testing import CliRunner
-
     from kisubstrate.cli import cli
 
     pretty = tmp_path / "My_Lib.pretty"

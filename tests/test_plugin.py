@@ -9,14 +9,20 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from conftest import EXAMPLES, ROOT
-from kisubstrate.api import build_footprints, load_specs
+from kisubstrate.api.footprint import build_footprints
+from kisubstrate.api.specs import load_specs
 from kisubstrate.families.registry import families
 from kisubstrate.model.errors import SpecError
 from kisubstrate.plugin_support import actions
-from kisubstrate.plugin_support.form import (OMIT, first_package, form_fields, spec_from_texts,
-                                             texts_from_values, values_from_texts)
+from kisubstrate.plugin_support.form import (
+    OMIT,
+    first_package,
+    form_fields,
+    spec_from_texts,
+    texts_from_values,
+    values_from_texts,
+)
 from kisubstrate.plugin_support.png import icon_files, png_size
 from kisubstrate.plugin_support.preview import BACKGROUND_RGB, HOLE_RGB, PAD_RGB, render
 
@@ -178,11 +184,11 @@ def test_cli_command_finds_a_python_when_the_executable_is_kicad(tmp_path):
     kicad.write_text("#!/bin/sh\nexit 1\n")
     kicad.chmod(0o755)
     cmd = actions.cli_command(str(kicad))
-    assert Path(cmd[0]).name.startswith("python") and cmd[1:] == ["-m", "kisubstrate.cli"]
+    assert Path(cmd[0]).name.startswith("python") and cmd[1:] == ["-m", "kisubstrate"]
     python3 = kicad.parent / "python3"  # one beside the executable wins
     python3.symlink_to(sys.executable)
-    assert actions.cli_command(str(kicad)) == [str(python3), "-m", "kisubstrate.cli"]
-    assert actions.cli_command(sys.executable) == [sys.executable, "-m", "kisubstrate.cli"]
+    assert actions.cli_command(str(kicad)) == [str(python3), "-m", "kisubstrate"]
+    assert actions.cli_command(sys.executable) == [sys.executable, "-m", "kisubstrate"]
 
 
 # -- preview and icons -------------------------------------------------------------------------------

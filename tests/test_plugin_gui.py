@@ -18,15 +18,15 @@ import os
 import shutil
 import subprocess
 import time
-from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from types import SimpleNamespace
 
-import pytest
-
 import plugin_harness as H
+import pytest
 from conftest import EXAMPLES, ROOT, _pcbnew_ok, require_kicad
-from kisubstrate.api import build_footprints, load_specs
+from kisubstrate.api.footprint import build_footprints
+from kisubstrate.api.specs import load_specs
 
 pytestmark = [pytest.mark.gui, pytest.mark.kicad]
 
@@ -191,7 +191,7 @@ def test_buttons_in_pcbnew_place_checked_footprints(gui_env, tmp_path):
     assert len(boards) == 1 and str(tmp_path / "substrate") in records[2]["message"], records[2]
     assert boards[0].name in records[2]["message"]
     # the IPC dialog also saved into the chosen library: the same bytes as the CLI writes
-    from kisubstrate.library import footprint_files
+    from kisubstrate.api.footprint import footprint_files
 
     geom = build_footprints(load_specs([spec])[0].spec)[0]
     for path, text in footprint_files([geom], chosen_lib):  # the footprint and its VRML model
@@ -216,7 +216,7 @@ DIALOG_SCRIPT = r"""
 import json, os, sys
 sys.path.insert(0, os.path.join(os.getcwd(), "plugin", "ipc"))
 import wx
-from kisubstrate.api import load_specs
+from kisubstrate.api.specs import load_specs
 from kisubstrate.plugin_support.form import first_package, texts_from_values
 from kisubstrate_gui import SpecDialog, _initial
 
@@ -340,7 +340,7 @@ def test_swig_shim_logic_in_pcbnew(gui_env, tmp_path):
 
 KIPY_SCRIPT = r"""
 import json, sys
-from kisubstrate.api import generate_footprint
+from kisubstrate.api.footprint import generate_footprint
 from kisubstrate.kicad.ipc import footprint_instance
 from kipy.proto.board.board_types_pb2 import BoardLayer
 fp = generate_footprint({"family": "pga", "body": [8, 8], "pitch": 2.54, "layout": [2, 2], "pin_diameter": 0.46}).geometry
@@ -377,7 +377,7 @@ def test_kipy_mapping(gui_env):
 
 def test_pcm_packages_pass_the_kicad_python_validator(gui_env, tmp_path):
     """kicad-python's own packaging validator (schemas bundled with kipy) accepts the IPC and library zips."""
-    from kisubstrate.plugin_support.pcm_cli import build_packages
+    from kisubstrate.plugin_support.pcm import build_packages
 
     tool = gui_env.venv / "bin" / "kicad-python-packager"
     if not tool.exists():
@@ -398,7 +398,7 @@ def test_pcm_zip_installs_and_its_button_works(gui_env, tmp_path):
     (no kisubstrate in the venv) places the footprint when the button is pressed."""
     import zipfile
 
-    from kisubstrate.plugin_support.pcm_cli import build_packages
+    from kisubstrate.plugin_support.pcm import build_packages
 
     plugin_zip = next(p for p in build_packages(tmp_path / "pcm") if p.name.startswith("kisubstrate-plugin-"))
     home, tmp = H.hermetic_home(tmp_path, pip_cache=gui_env.cache / "pip",

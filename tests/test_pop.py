@@ -9,11 +9,11 @@ import subprocess
 
 import numpy as np
 import pytest
-
 from conftest import EXAMPLES, run_pcbnew
-from kisubstrate.api import build_footprints, load_specs
+from kisubstrate.api.footprint import build_footprints
+from kisubstrate.api.specs import load_specs
+from kisubstrate.api.substrate import build_substrate, substrate_files
 from kisubstrate.families.pop import zstack, zstack_report
-from kisubstrate.substrate_api import build_substrate, substrate_files
 
 EXAMPLE = EXAMPLES / "pop.yaml"
 
@@ -76,7 +76,7 @@ def test_stack_has_resin_and_adhesive_plies():
     assert [d.material for d in diel] == ["polyimide", "epoxy", "BT"]
     assert [(p.role, p.material, p.thickness) for p in diel[1].plies] == [
         ("resin (chip 2 level)", "epoxy", 0.16), ("adhesive", "DAF", 0.02), ("resin (chip 1 level)", "epoxy", 0.16)]
-    from kisubstrate.api import validate_spec
+    from kisubstrate.api.specs import validate_spec
 
     data = spec.model_dump(mode="json", exclude={"stackup"})
     data["top_lands"]["ball_map"] = None

@@ -21,8 +21,7 @@ import pytest
 import shapely
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-
-from kisubstrate.api import generate_footprint
+from kisubstrate.api.footprint import generate_footprint
 from kisubstrate.geometry.grid import ball_grid, grid_mask
 from kisubstrate.geometry.ir import FootprintGeom, PadGroup
 from kisubstrate.kicad.sexpr import find_all, loads

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import shapely
-
-from kisubstrate.api import build_footprints, load_specs
+from kisubstrate.api.footprint import build_footprints
+from kisubstrate.api.specs import load_specs
 from kisubstrate.geometry.ir import Circle, FootprintGeom, Line, PadGroup
 from kisubstrate.model.rules import RuleSet, load_rules
 from kisubstrate.rules.footprint import check_footprint

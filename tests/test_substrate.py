@@ -7,15 +7,18 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import EXAMPLES, run_pcbnew
-from kisubstrate.api import load_specs
+from kisubstrate.api.specs import load_specs
+from kisubstrate.api.substrate import SubstrateResult, build_substrate, substrate_files
 from kisubstrate.families.buildup import terminal_sites
-from kisubstrate.geometry.board import BoardBuilder, concat_tracks, concat_vias, replace_items
+from kisubstrate.geometry.board import (
+    BoardBuilder,
+    concat_tracks,
+    concat_vias,
+    replace_items,
+)
 from kisubstrate.kicad.board import item_uuid
 from kisubstrate.rules.board import check_board
-from kisubstrate.substrate_api import SubstrateResult, build_substrate, substrate_files
-
 from stack_util import kicad_drc, write_result
 
 EXAMPLE = EXAMPLES / "buildup.yaml"
@@ -103,7 +106,7 @@ def test_footprint_and_substrate_agree_on_balls():
     """Same names, count, A1 corner; substrate coordinates are the package top view (die side up),
     so ball (x, y) on the substrate's B.Cu equals the footprint pad (x, y); seen from below
     (a package 'bottom view') the substrate is mirrored in x."""
-    from kisubstrate.api import build_footprints
+    from kisubstrate.api.footprint import build_footprints
 
     spec = example_spec()
     fp = build_footprints(spec)[0]
@@ -365,7 +368,7 @@ def test_render_layers_cross_section_and_markers(kicad_cli, cli_runner, tmp_path
 def test_odd_stack_maps_to_even_kicad_board(kicad_cli, tmp_path):
     """3 physical copper layers → 4 KiCad layers with an empty zero-thickness placeholder inside the
     last dielectric; the last hop is a blind via; KiCad's DRC is clean and the total thickness kept."""
-    from kisubstrate.api import validate_spec
+    from kisubstrate.api.specs import validate_spec
     from kisubstrate.kicad.sexpr import find_all, loads
 
     spec = validate_spec({
@@ -433,7 +436,7 @@ def test_microvia_aspect_ratio_enforced_by_kicad_per_layer_pair(kicad_cli, cli_r
 def test_core_crossed_by_blind_vias(kicad_cli, tmp_path):
     """A BT core below the trace layers is too thick for a microvia (IPC-2226): with vias.blind the ball
     columns cross it with blind vias; KiCad reads micro + blind vias and reports no errors."""
-    from kisubstrate.api import validate_spec
+    from kisubstrate.api.specs import validate_spec
 
     layers = [{"copper": 0.015}, {"dielectric": 0.035}, {"copper": 0.015}, {"dielectric": 0.035},
               {"copper": 0.015}, {"dielectric": 0.1, "material": "BT", "type": "core"}, {"copper": 0.015}]

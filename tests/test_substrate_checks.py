@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import shapely
-
 from kisubstrate.geometry.board import BoardBuilder
+from kisubstrate.geometry.distance import segment_segment_distance
 from kisubstrate.model.substrate import Stackup, load_substrate_rules
 from kisubstrate.rules.board import check_board
-from kisubstrate.rules.capsules import capsule_pairs, segment_segment_distance
+from kisubstrate.rules.capsules import capsule_pairs
 
 RULES = load_substrate_rules("substrate-buildup")
 
@@ -109,8 +109,8 @@ def test_copper_to_edge_exact_for_round_pads(x, fails):
 def test_die_pad_map_and_ball_map_nets_are_honoured(tmp_path):
     """A die pad map with nets and a ball map with the same nets: each pad is routed to the ball
     carrying its net, on the trace layer of that ball's ring."""
-    from kisubstrate.api import validate_spec
-    from kisubstrate.substrate_api import build_substrate
+    from kisubstrate.api.specs import validate_spec
+    from kisubstrate.api.substrate import build_substrate
 
     (tmp_path / "pads.csv").write_text("pad,x,y,net\nP1,-0.8,-0.85,VDD\nP2,0.8,-0.85,IO1\n"
                                        "P3,0.8,0.85,IO2\nP4,-0.8,0.85,GND\n")
@@ -153,9 +153,9 @@ def test_zone_fill_fractured_like_kicad():
 def test_shared_nets_refused_except_the_carrier(tmp_path):
     """GND on several balls: refused naming the net (the router is one pad to one ball), unless GND is
     the carrier net, whose balls are joined by the carrier plane through microvia columns."""
-    from kisubstrate.api import validate_spec
+    from kisubstrate.api.specs import validate_spec
+    from kisubstrate.api.substrate import build_substrate
     from kisubstrate.model.errors import SpecError
-    from kisubstrate.substrate_api import build_substrate
 
     (tmp_path / "balls.csv").write_text("ball,net\nC1,GND\nC5,GND\nA3,GND\n")
     data = {"family": "buildup", "name": "GNDS", "body": [6, 6],

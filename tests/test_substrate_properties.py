@@ -13,12 +13,11 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-
-from kisubstrate.api import validate_spec
+from kisubstrate.api.specs import validate_spec
+from kisubstrate.api.substrate import build_substrate, substrate_files
 from kisubstrate.kicad.sexpr import find_all, loads
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.grid import row_names
-from kisubstrate.substrate_api import build_substrate, substrate_files
 from stack_util import kicad_drc, write_result
 
 RULE_IDS = {"copper_clearance", "annular_ring", "hole_to_hole", "copper_to_edge", "microvia_aspect_ratio",

@@ -9,15 +9,14 @@ import subprocess
 import numpy as np
 import pytest
 import shapely
-
-from kisubstrate.api import validate_spec
+from kisubstrate.api.specs import validate_spec
+from kisubstrate.api.substrate import build_substrate, substrate_files
 from kisubstrate.geometry.board import BoardBuilder, Zone, replace_items
 from kisubstrate.kicad.sexpr import find_all, loads
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.substrate import Stackup, load_substrate_rules
 from kisubstrate.model.units import fmt, snap, snap_array, to_nm
 from kisubstrate.rules.board import check_board
-from kisubstrate.substrate_api import build_substrate, substrate_files
 
 RULES = load_substrate_rules("substrate-buildup")  # clearance 0.025, mask web 0.05, trace 0.025, microvia 0.06
 

@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 import shapely
 import yaml
-
 from conftest import EXAMPLES, run_pcbnew
-from kisubstrate.api import build_footprints, load_specs, run_demo
+from kisubstrate.api.demo import run_demo
+from kisubstrate.api.footprint import build_footprints
+from kisubstrate.api.specs import load_specs
+from kisubstrate.api.substrate import build_substrate, substrate_files
+from kisubstrate.api.wafer import wafer_files
 from kisubstrate.families.wafer_stack import WaferStackSpec, spec_wafer_map, wafer_map
 from kisubstrate.model.errors import SpecError
-from kisubstrate.stack_api import wafer_files
-from kisubstrate.substrate_api import build_substrate, substrate_files
 from stack_util import PCBNEW_COUNT, drc, fp_upgrade, write_files
 
 EXAMPLE = EXAMPLES / "wafer_stack.yaml"

@@ -17,11 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import wx
-
 from kisubstrate.model.errors import SpecError
 from kisubstrate.plugin_support import actions
-from kisubstrate.plugin_support.form import (FormField, family_choices, first_package, form_fields,
-                                             texts_from_values)
+from kisubstrate.plugin_support.form import (
+    FormField,
+    family_choices,
+    first_package,
+    form_fields,
+    texts_from_values,
+)
 
 PREVIEW_SIZE = (360, 280)
 OK_COLOUR = wx.Colour(0, 110, 0)
@@ -32,7 +36,7 @@ BAD_FIELD = wx.Colour(255, 215, 215)
 def _example_values(family: str) -> tuple[dict[str, Any], str]:
     """The bundled example of a family (a valid starting point), or nothing."""
     try:
-        from kisubstrate.examples import examples_dir
+        from kisubstrate.model.examples import examples_dir
 
         path = examples_dir() / f"{family}.yaml"
         if path.is_file():

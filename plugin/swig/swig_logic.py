@@ -57,7 +57,7 @@ class Outcome:
 
 def _importable() -> bool:
     try:
-        import kisubstrate.api  # noqa: F401  (import probe: is the library installed?)
+        import kisubstrate.api.footprint  # noqa: F401  (import probe: is the library installed?)
     except Exception:  # noqa: BLE001 - missing or broken deps: use the command instead
         return False
     return True
@@ -81,8 +81,9 @@ def find_backend(env: dict[str, str] | None = None, *, allow_in_process: bool = 
 def generate(backend: Backend, spec: Path, library: Path, *, timeout: float = 300) -> tuple[bool, str, list[str]]:
     """Write the footprints of ``spec`` into ``library`` (.pretty); (ok, message, footprint names)."""
     if backend.kind == "in-process":
-        from kisubstrate.api import build_footprints, load_specs
-        from kisubstrate.io import OutputPlan
+        from kisubstrate.api.footprint import build_footprints
+        from kisubstrate.api.outputs import OutputPlan
+        from kisubstrate.api.specs import load_specs
         from kisubstrate.model.errors import SpecError
 
         try:

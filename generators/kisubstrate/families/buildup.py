@@ -45,12 +45,13 @@ from kisubstrate.families.grid_array import BgaSpec, PgaSpec, build_grid_array
 from kisubstrate.families.registry import Family, is_flipped, register
 from kisubstrate.geometry.assign import assign_around_centroid
 from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Drawing, Zone
+from kisubstrate.geometry.distance import segment_segment_distance
 from kisubstrate.geometry.terminals import grid_sites, place_terminal_lands
 from kisubstrate.model.base import SpecModel, length
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.substrate import SubstrateSpec
 from kisubstrate.model.units import snap
-from kisubstrate.rules.capsules import capsule_geoms, segment_segment_distance
+from kisubstrate.rules.capsules import capsule_geoms
 
 
 class Carrier(SpecModel):

@@ -36,9 +36,8 @@ a hole of an outer row (reached by a short jog along that row). Die pads on a di
 take a centred block of channels of that side, in order, so bond wires never cross.
 
 Example:
-    >>> from kisubstrate.api import load_specs
-    >>> from kisubstrate.examples import examples_dir
-    >>> spec = load_specs([examples_dir() / "cavity.yaml"])[0].spec
+    >>> from kisubstrate.families.registry import example_spec
+    >>> spec = example_spec("cavity")
     >>> board = build_board(spec)
     >>> board.copper, sorted(z.name for z in board.zones)[:3]
     (3, ['cavity', 'cavity_wall_bottom', 'cavity_wall_left'])
@@ -552,9 +551,8 @@ def thermal_estimate(spec: CavitySpec, vias: int) -> dict:
     conduct in parallel over the core thickness ``L``: ``R = L / (k A)`` each (K/W).
 
     Example:
-        >>> from kisubstrate.api import load_specs
-        >>> from kisubstrate.examples import examples_dir
-        >>> spec = load_specs([examples_dir() / "cavity.yaml"])[0].spec
+        >>> from kisubstrate.families.registry import example_spec
+        >>> spec = example_spec("cavity")
         >>> {k: round(v, 3) for k, v in thermal_estimate(spec, 49).items() if k.startswith("r_")}
         {'r_vias': 0.761, 'r_laminate': 31.055, 'r_total': 0.743}
     """

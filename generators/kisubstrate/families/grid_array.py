@@ -33,23 +33,27 @@ import math
 from typing import Literal
 
 import numpy as np
+import shapely
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from kisubstrate import __version__
 from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.grid import ball_grid
-from kisubstrate.geometry.terminals import grid_mask_of
 from kisubstrate.geometry.ir import Circle, FootprintGeom, Line, Model3D, PadGroup, Poly
-from kisubstrate.geometry.outline import (courtyard_rect, fab_outline, fab_reference, round_out,
-                                          silk_outline)
+from kisubstrate.geometry.outline import (
+    courtyard_rect,
+    fab_outline,
+    fab_reference,
+    round_out,
+    silk_outline,
+)
+from kisubstrate.geometry.terminals import grid_mask_of
 from kisubstrate.model.base import KLC_NAME_CHARS, body_positive, length, resolve_rules
 from kisubstrate.model.errors import FieldError, SpecError
 from kisubstrate.model.grid import GridSpec
 from kisubstrate.model.land import land_diameter
 from kisubstrate.model.rules import RuleSet, load_rules
 from kisubstrate.model.units import fmt, fmt_mm_name, snap
-
-import shapely
 
 FAMILY_LIBRARY = {"bga": "Package_BGA", "lga": "Package_LGA", "pga": "Package_PGA", "wlcsp": "Package_CSP"}
 DEFAULT_RULES = {"bga": "ipc-default", "lga": "ipc-default", "pga": "ipc-default", "wlcsp": "hdi-fine"}

@@ -53,7 +53,11 @@ from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Drawing
 from kisubstrate.model.base import KLC_NAME_CHARS, SpecModel, length, resolve_rules
 from kisubstrate.model.errors import FieldError
-from kisubstrate.model.substrate import Stackup, SubstrateRuleAccess, load_substrate_rules
+from kisubstrate.model.substrate import (
+    Stackup,
+    SubstrateRuleAccess,
+    load_substrate_rules,
+)
 from kisubstrate.model.toleranced import Toleranced
 from kisubstrate.model.units import fmt, snap
 

@@ -41,7 +41,12 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from kisubstrate import __version__
 from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.ir import FootprintGeom, Model3D, PadGroup
-from kisubstrate.geometry.outline import courtyard_rect, fab_outline, fab_reference, silk_outline
+from kisubstrate.geometry.outline import (
+    courtyard_rect,
+    fab_outline,
+    fab_reference,
+    silk_outline,
+)
 from kisubstrate.model.base import KLC_NAME_CHARS, SpecModel, length, resolve_rules
 from kisubstrate.model.errors import FieldError
 from kisubstrate.model.rules import RuleSet, load_rules

@@ -34,9 +34,8 @@ collapsed ball stand-off with the mask + parts height + warpage it must clear; t
 in the message, the fab note (``User.2``) and the JSON sidecar.
 
 Example:
-    >>> from kisubstrate.api import load_specs
-    >>> from kisubstrate.examples import examples_dir
-    >>> spec = load_specs([examples_dir() / "pop.yaml"])[0].spec
+    >>> from kisubstrate.families.registry import example_spec
+    >>> spec = example_spec("pop")
     >>> [round(v, 3) for _k, v in zstack(spec)["terms"]], zstack(spec)["resin"]
     ([0.06, 0.1, 0.02, 0.1, 0.06], 0.34)
 """
@@ -387,11 +386,9 @@ def side_traces(spec: PopSpec, b: BoardBuilder, top, bottom, net_of_site: dict[i
     castellations as dicts (name, x, y, pad, drill, net, side; mm) for the writer and the checks.
 
     Example:
-        >>> from kisubstrate.api import load_specs
-        >>> from kisubstrate.examples import examples_dir
-        >>> from kisubstrate.substrate_api import build_substrate
-        >>> spec = load_specs([examples_dir() / "pop_side_trace.yaml"])[0].spec
-        >>> board = build_substrate(spec).board
+        >>> from kisubstrate.families.registry import example_spec
+        >>> spec = example_spec("pop_side_trace")
+        >>> board = build_board(spec)
         >>> cs = board.meta["castellated"]
         >>> len(cs), max(max(abs(c["x"]), abs(c["y"])) for c in cs), castellation_checks(spec, board, cs)
         (56, 6.0, [])

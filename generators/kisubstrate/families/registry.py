@@ -11,7 +11,11 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
+
+from kisubstrate.model.examples import examples_dir
+from kisubstrate.model.loader import LoadedSpec, load_spec_file
 
 FootprintBuilder = Callable[[Any], Any]
 
@@ -81,3 +85,26 @@ def is_flipped(name: str) -> bool:
     discover()
     fam = _REGISTRY.get(name)
     return bool(fam is not None and fam.flipped)
+
+
+def load_file(path: str | Path) -> list[LoadedSpec]:
+    """Every package of one spec file, validated by its family's model.
+
+    Args:
+        path: a YAML spec file with ``packages:``.
+
+    Raises:
+        SpecError: the first problem found, located (file, package, line, field).
+    """
+    fams = families()
+    return load_spec_file(path, lambda f: fams[f].spec, sorted(fams))
+
+
+def example_spec(name: str) -> Any:
+    """The first package of the bundled example ``<name>.yaml``, validated (for docs and tests).
+
+    Example:
+        >>> example_spec("bga").family
+        'bga'
+    """
+    return load_file(examples_dir() / f"{name}.yaml")[0].spec

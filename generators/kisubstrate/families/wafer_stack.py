@@ -51,8 +51,15 @@ from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Drawing, Zone
 from kisubstrate.geometry.terminals import footprint_grid, place_terminal_lands
 from kisubstrate.model.base import KLC_NAME_CHARS, SpecModel, length, resolve_rules
 from kisubstrate.model.errors import FieldError, SpecError
-from kisubstrate.model.substrate import (DiePads, DieSpec, Stackup, SubstrateRuleAccess, Terminals, ViaSize,
-                                        load_substrate_rules)
+from kisubstrate.model.substrate import (
+    DiePads,
+    DieSpec,
+    Stackup,
+    SubstrateRuleAccess,
+    Terminals,
+    ViaSize,
+    load_substrate_rules,
+)
 from kisubstrate.model.units import fmt, snap
 
 WAFER_MM = (150, 200, 300)

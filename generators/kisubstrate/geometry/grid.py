@@ -20,9 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kisubstrate.model.units import snap_array
-
 from kisubstrate.model.grid import JEDEC_ALPHABET, row_names
+from kisubstrate.model.units import snap_array
 
 
 @dataclass(frozen=True)

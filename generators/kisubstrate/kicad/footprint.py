@@ -5,9 +5,11 @@ in KiCad's native order. Pads are rendered through a per-value string cache, sin
 100 × 100 grid repeats only 200 distinct coordinates.
 
 Example:
-    >>> from kisubstrate.api import generate_footprint
-    >>> text = write_footprint(generate_footprint({"family": "bga", "body": [3, 3], "pitch": 1,
-    ...                                            "layout": [2, 2], "ball_diameter": 0.5}).geometry)
+    >>> from kisubstrate.families.registry import get
+    >>> bga = get("bga")
+    >>> geom = bga.footprint(bga.spec.model_validate({"body": [3, 3], "pitch": 1, "layout": [2, 2],
+    ...                                               "ball_diameter": 0.5}))[0]
+    >>> text = write_footprint(geom)
     >>> text.splitlines()[0]
     '(footprint "BGA-4_3.0x3.0mm_Layout2x2_P1.0mm_Ball0.5mm_Pad0.4mm_NSMD"'
 """

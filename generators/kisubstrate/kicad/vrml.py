@@ -20,9 +20,10 @@ sensible model without touching this module:
 * plated holes in SMD footprints (thermal vias), paste-only and non-plated pads → nothing.
 
 Example:
-    >>> from kisubstrate.api import generate_footprint
-    >>> geom = generate_footprint({"family": "bga", "body": [3, 3], "pitch": 1, "layout": [2, 2],
-    ...                            "ball_diameter": 0.5}).geometry
+    >>> from kisubstrate.families.registry import get
+    >>> bga = get("bga")
+    >>> geom = bga.footprint(bga.spec.model_validate({"body": [3, 3], "pitch": 1, "layout": [2, 2],
+    ...                                               "ball_diameter": 0.5}))[0]
     >>> text = vrml_model(geom)
     >>> text.splitlines()[0], text.count("DEF T0") + text.count("USE T0")
     ('#VRML V2.0 utf8', 4)

@@ -37,9 +37,21 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from kisubstrate.model.base import KLC_NAME_CHARS, SpecModel, body_positive, length, resolve_rules
+from kisubstrate.model.base import (
+    KLC_NAME_CHARS,
+    SpecModel,
+    body_positive,
+    length,
+    resolve_rules,
+)
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.grid import GridSpec
 

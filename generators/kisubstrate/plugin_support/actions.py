@@ -69,7 +69,7 @@ class Evaluation:
 
 def evaluate(family: str, texts: dict[str, Any], *, base_dir: str = ".") -> Evaluation:
     """Parse, validate, build and check a filled form (never raises for user mistakes)."""
-    from kisubstrate.api import build_footprints
+    from kisubstrate.api.footprint import build_footprints
     from kisubstrate.plugin_support.form import spec_from_texts
 
     ev = Evaluation(family=family)
@@ -90,10 +90,10 @@ def save_to_library(result: Any, pretty: str | Path, *, force: bool = False) -> 
 
     Raises:
         SpecError: ``pretty`` is not a ``.pretty`` folder.
-        kisubstrate.io.OverwriteError: the file exists and was changed by someone else.
+        kisubstrate.api.outputs.OverwriteError: the file exists and was changed by someone else.
     """
-    from kisubstrate.io import OutputPlan
-    from kisubstrate.library import footprint_files
+    from kisubstrate.api.footprint import footprint_files
+    from kisubstrate.api.outputs import OutputPlan
 
     pretty = Path(pretty)
     if pretty.suffix != ".pretty":
@@ -111,7 +111,7 @@ def library_model_path(pretty: str | Path, name: str) -> str:
     >>> library_model_path("/x/Mine.pretty", "BGA-4")
     '${KIPRJMOD}/Mine.3dshapes/BGA-4.wrl'
     """
-    from kisubstrate.library import LibraryDef
+    from kisubstrate.api.library import LibraryDef
 
     return LibraryDef(name=Path(pretty).stem).model_path(name, "project")
 
@@ -167,28 +167,28 @@ def cli_command(executable: str | None = None) -> list[str]:
     ``python3`` / ``python`` beside it or in its environment, else the ``kisubstrate`` entry point,
     else a ``python3`` / ``python`` on ``PATH``.
 
-    >>> cli_command(sys.executable)[1:] if _is_python(sys.executable) else ["-m", "kisubstrate.cli"]
-    ['-m', 'kisubstrate.cli']
+    >>> cli_command(sys.executable)[1:] if _is_python(sys.executable) else ["-m", "kisubstrate"]
+    ['-m', 'kisubstrate']
     """
     import shutil
 
     exe = sys.executable if executable is None else executable
     if _is_python(exe):
-        return [exe, "-m", "kisubstrate.cli"]
+        return [exe, "-m", "kisubstrate"]
     folders = [Path(exe).parent] if exe else []
     for prefix in (sys.prefix, sys.base_prefix):
         folders += [Path(prefix) / "bin", Path(prefix) / "Scripts", Path(prefix)]
     for folder in folders:
         for name in ("python3", "python", "python3.exe", "python.exe"):
             if _is_python(str(folder / name)) and (folder / name).is_file():
-                return [str(folder / name), "-m", "kisubstrate.cli"]
+                return [str(folder / name), "-m", "kisubstrate"]
     entry = shutil.which("kisubstrate")
     if entry:
         return [entry]
     for name in ("python3", "python"):
         found = shutil.which(name)
         if found:
-            return [found, "-m", "kisubstrate.cli"]
+            return [found, "-m", "kisubstrate"]
     raise FileNotFoundError("no Python interpreter or 'kisubstrate' command found to run the substrate command")
 
 

@@ -312,7 +312,7 @@ def spec_from_texts(family: str, texts: dict[str, str | bool], *, base_dir: str 
     Raises:
         SpecError: the first problem, with ``field`` set.
     """
-    from kisubstrate.api import validate_spec
+    from kisubstrate.api.specs import validate_spec
 
     return validate_spec(values_from_texts(family, texts), base_dir=base_dir)
 

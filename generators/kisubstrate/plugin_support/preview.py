@@ -7,7 +7,7 @@ tens of milliseconds. :func:`render_rgb` returns raw RGB bytes (for ``wx.Bitmap.
 and :func:`png_bytes` a PNG file.
 
 Example:
-    >>> from kisubstrate.api import generate_footprint
+    >>> from kisubstrate.api.footprint import generate_footprint
     >>> fp = generate_footprint({"family": "bga", "body": [3, 3], "pitch": 1, "layout": [2, 2],
     ...                          "ball_diameter": 0.5}).geometry
     >>> img = render(fp, 120, 100)

@@ -10,10 +10,15 @@ Rules (ids in reports):
 * ``annular_ring`` — plated pads ring their drill by ≥ ``annular_ring``;
 * ``hole_to_hole`` — drill edges ≥ ``hole_to_hole`` apart.
 
-Example:
-    >>> from kisubstrate.api import generate_footprint
-    >>> r = generate_footprint({"family": "bga", "body": [5, 5], "pitch": 0.5, "layout": [9, 9],
-    ...                         "ball_diameter": 0.3, "pad_diameter": 0.42}).report
+Example (two 0.42 mm lands 0.5 mm apart leave 0.08 mm of copper between them):
+    >>> import numpy as np, shapely
+    >>> from kisubstrate.geometry.ir import FootprintGeom, PadGroup
+    >>> from kisubstrate.model.rules import load_rules
+    >>> lands = PadGroup(["A1", "A2"], np.array([-0.25, 0.25]), np.zeros(2), "smd", "circle", (0.42, 0.42),
+    ...                  ("F.Cu", "F.Mask"), mask_margin=0.05)
+    >>> fp = FootprintGeom("Two", "lga", "", "", "smd", [lands], [], shapely.box(-1, -1, 1, 1),
+    ...                    shapely.box(-1.5, -1.5, 1.5, 1.5), (0, -2), (0, 2))
+    >>> r = check_footprint(fp, load_rules("ipc-default"))
     >>> r.ok, sorted({v.rule for v in r.violations})
     (False, ['copper_clearance', 'mask_web'])
 """
@@ -29,8 +34,13 @@ from kisubstrate.geometry.ir import Circle, FootprintGeom, Line, PadGroup, Poly
 from kisubstrate.model.rules import RuleSet
 from kisubstrate.model.units import NM, TOL
 from kisubstrate.rules.report import Report, Violation
-from kisubstrate.rules.spatial import (CellPairs, cell_pairs, circle_pairs, closest_point_between,
-                                       polygon_pairs)
+from kisubstrate.rules.spatial import (
+    CellPairs,
+    cell_pairs,
+    circle_pairs,
+    closest_point_between,
+    polygon_pairs,
+)
 
 EPS = TOL  # kisubstrate.model.units.TOL: the one tolerance of every rule check (mm)
 

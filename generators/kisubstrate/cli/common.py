@@ -1,9 +1,9 @@
 """What every ``kisubstrate`` sub-command shares: exit codes, error handling, reports, checked writes.
 
-Front-end only (imports click): API modules (``api``, ``substrate_api``, ``library``, ``io`` …)
+Front-end only (imports click): API modules (:mod:`kisubstrate.api`)
 never import it. A sub-command in its own module uses these helpers::
 
-    from kisubstrate.cli_common import EXIT_OK, raise_input, run_guarded, write_checked
+    from kisubstrate.cli.common import EXIT_OK, raise_input, run_guarded, write_checked
 
 Exit codes: 0 written / clean, 1 rule violations (nothing written), 2 invalid input or an
 unwritable output (nothing written), 3 internal error (a bug: please report it), 130 interrupted
@@ -35,7 +35,7 @@ def run_guarded(fn: Callable[[], int]) -> int:
     ``SpecError`` / ``OverwriteError`` / ``OSError`` → 2, ``KeyboardInterrupt`` → 130, anything
     else → 3 (``KISUBSTRATE_DEBUG=1`` re-raises it with its traceback).
     """
-    from kisubstrate.io import OverwriteError
+    from kisubstrate.api.outputs import OverwriteError
     from kisubstrate.model.errors import SpecError
 
     try:
@@ -97,11 +97,11 @@ def write_checked(reports: list[Any], files: Callable[[], Iterable[tuple[Path, s
 
     Violations without ``--no-check``: the reports on stdout, "nothing written" on stderr, exit 1.
     With ``--no-check``: a warning on stderr (and, in text mode, the violated reports) and the
-    files are written. ``files()`` (path, text) pairs go through one :class:`kisubstrate.io.OutputPlan`
+    files are written. ``files()`` (path, text) pairs go through one :class:`kisubstrate.api.outputs.OutputPlan`
     (atomic, overwrite-guarded). Then ``--format json`` prints the JSON report — the only thing
     on stdout — else ``written()`` prints its lines. Returns the exit code.
     """
-    from kisubstrate.io import OutputPlan
+    from kisubstrate.api.outputs import OutputPlan
 
     bad = [r for r in reports if not r.ok]
     if bad and not no_check:

@@ -31,29 +31,27 @@ clear path to the street is listed as untied (plate it through an inner-layer ba
 electroless finish).
 
 Example:
-    >>> from kisubstrate.api import load_specs
-    >>> from kisubstrate.examples import examples_dir
-    >>> from kisubstrate.substrate_api import build_substrate
-    >>> unit = build_substrate(load_specs([examples_dir() / "buildup.yaml"])[0].spec)
-    >>> p = build_panel(unit.board, unit.spec.substrate_rules(), rows=1, columns=2)
-    >>> p.geom.name, p.units, round(p.size[0], 3), round(p.size[1], 3)
-    ('BUILDUP-196_15.0x15.0mm_Die6.0x6.0mm_4L_P1.0mm_Panel1x2', 2, 40.9, 25.6)
+    >>> from kisubstrate.geometry.board import BoardBuilder
+    >>> from kisubstrate.model.substrate import load_substrate_rules
+    >>> b = BoardBuilder("U", copper=2, outline=((-5, -5), (5, -5), (5, 5), (-5, 5)))
+    >>> b.track(-1, 0, 1, 0, 0.1, layer=0, net=b.net("A"))
+    >>> p = build_panel(b.build(), load_substrate_rules("substrate-buildup"), rows=1, columns=2)
+    >>> p.geom.name, p.units, round(p.size[0], 3), round(p.size[1], 3), p.geom.nets[1:]
+    ('U_Panel1x2', 2, 30.9, 20.6, ['/R1C1/A', '/R1C2/A', 'PLATING'])
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import numpy as np
 import shapely
 
 from kisubstrate.geometry.board import BoardGeom, Drawing, Pads, Tracks, Vias, Zone
+from kisubstrate.geometry.distance import segment_segment_distance
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.units import fmt, snap, snap_array
-from kisubstrate.rules.capsules import point_segment_distance
-from kisubstrate.rules.report import Report
 
 
 @dataclass
@@ -94,8 +92,6 @@ def _tails(unit: BoardGeom, rules, *, beyond: float, width: float) -> list[tuple
     clears every other-net item on its layer (pads, via annuli, tracks and tails already
     placed: exact capsule distances; zone fills) by the clearance.
     """
-    from kisubstrate.rules.capsules import segment_segment_distance
-
     p, v, t = unit.pads, unit.vias, unit.tracks
     last = unit.copper - 1
     outer = (p.layer == 0) | (p.layer == last)
@@ -353,7 +349,6 @@ def build_panel(unit: BoardGeom, rules, *, rows: int, columns: int, street: floa
                                    "untied_nets_per_unit": untied}})
     geom = BoardGeom(name=pname, copper=unit.copper, outline=outline, nets=nets, pads=pads, vias=vias,
                      tracks=tracks, zones=zones, drawings=drawings, meta=meta)
-    _check_holes(geom, holes, rules)
     return Panel(geom=geom, units=len(offs), size=(2 * X, 2 * Y), tied=tied, untied=untied, holes=holes,
                  fiducials=fid_list)
 
@@ -363,55 +358,3 @@ def _has_exposed(unit: BoardGeom, net_name: str) -> bool:
     p = unit.pads
     last = unit.copper - 1
     return bool(np.any((p.net == code) & ~np.isnan(p.mask) & ((p.layer == 0) | (p.layer == last))))
-
-
-def _check_holes(geom: BoardGeom, holes, rules) -> None:
-    """Every copper item keeps the copper-to-edge distance from the tooling holes (exact circles)."""
-    from kisubstrate.rules.board import copper_items
-
-    ax, ay, bx, by, r, *_ = copper_items(geom)
-    for hx, hy, d in holes:
-        dist = point_segment_distance(np.full(len(ax), hx), np.full(len(ax), hy), ax, ay, bx, by) - r - d / 2
-        if len(dist) and float(dist.min()) < rules.copper_to_edge - 1e-6:
-            raise SpecError(f"tooling hole at ({fmt(hx)}, {fmt(hy)}) is {fmt(snap(float(dist.min())))} mm from "
-                            f"copper (needs {fmt(rules.copper_to_edge)} mm): widen the rail", field="rail")
-
-
-def panel_files(panel: Panel, spec: Any) -> dict[str, str]:
-    """File name → text of the panel project (``.kicad_pcb``, ``.kicad_pro``, ``.kicad_dru``)."""
-    from kisubstrate.kicad.board import write_board
-    from kisubstrate.kicad.project import write_dru, write_project
-    from kisubstrate.substrate_api import microvia_pairs
-
-    rules = spec.substrate_rules()
-    g = panel.geom
-    n = g.name
-    return {f"{n}.kicad_pcb": write_board(g, spec.stackup, carrier_clearance=rules.clearance),
-            f"{n}.kicad_pro": write_project(n, rules, width=spec.width(), micro=spec.micro()),
-            f"{n}.kicad_dru": write_dru(rules, micro=spec.micro(), width=spec.width(),
-                                        extra=g.meta.get("dru_extra", ""), pairs=microvia_pairs(spec, g))}
-
-
-def panel_of_spec(spec: Any, **options) -> tuple[Panel, Report]:
-    """Build the unit board of ``spec`` (checked), step it into a panel and check the panel."""
-    from kisubstrate.rules.board import check_board
-    from kisubstrate.substrate_api import build_substrate, has_substrate
-
-    if not has_substrate(spec):
-        raise SpecError(f"family '{spec.family}' has no substrate board to panelise", field="family")
-    unit = build_substrate(spec)
-    if not unit.report.ok:
-        return Panel(unit.board, 0, (0.0, 0.0)), unit.report
-    rules = spec.substrate_rules()
-    panel = build_panel(unit.board, rules, **options)
-    report = check_board(panel.geom, rules, stackup=spec.stackup)
-    return panel, report
-
-
-def __getattr__(name: str):
-    """``panel_command`` moved to the front end :mod:`kisubstrate.panel_cli` (this module imports no click)."""
-    if name == "panel_command":
-        from kisubstrate.panel_cli import panel_command
-
-        return panel_command
-    raise AttributeError(name)

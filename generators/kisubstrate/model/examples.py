@@ -18,8 +18,8 @@ def examples_dir() -> Path:
     Raises:
         SpecError: neither folder holds a ``*.yaml`` spec (a broken install).
     """
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent.parent / "footprints" / "examples", here / "data" / "examples"):
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package.parent.parent / "footprints" / "examples", package / "data" / "examples"):
         if candidate.is_dir() and any(candidate.glob("*.yaml")):
             return candidate
     raise SpecError("bundled example specs not found (footprints/examples or kisubstrate/data/examples)")

@@ -1,4 +1,4 @@
-"""``kisubstrate pcm -o DIR``: build the KiCad PCM packages (IPC plugin, SWIG plugin, footprint library).
+"""The KiCad PCM packages (``kisubstrate pcm -o DIR``) (IPC plugin, SWIG plugin, footprint library).
 
 Example::
 
@@ -9,11 +9,8 @@ Example::
 from __future__ import annotations
 
 import re
-import sys
 import tempfile
 from pathlib import Path
-
-import click
 
 from kisubstrate import __version__
 
@@ -48,9 +45,10 @@ def runtime_requirements() -> list[str]:
 
 def _example_library(folder: Path) -> Path:
     """Generate the bundled examples into ``folder/<DEFAULT_LIBRARY>.pretty`` (no 3D model paths)."""
-    from kisubstrate.api import build_footprints, load_specs
-    from kisubstrate.examples import examples_dir
-    from kisubstrate.io import OutputPlan
+    from kisubstrate.api.footprint import build_footprints
+    from kisubstrate.api.outputs import OutputPlan
+    from kisubstrate.api.specs import load_specs
+    from kisubstrate.model.examples import examples_dir
 
     pretty = folder / f"{DEFAULT_LIBRARY}.pretty"
     plan = OutputPlan()
@@ -65,7 +63,7 @@ def _example_library(folder: Path) -> Path:
 def build_packages(output: Path, *, library: Path | None = None, models: Path | None = None,
                    plugin_dir: Path | None = None) -> list[Path]:
     """Write the three PCM zips into ``output``; returns their paths (sorted)."""
-    from kisubstrate.io import OutputPlan
+    from kisubstrate.api.outputs import OutputPlan
     from kisubstrate.kicad import pcm
     from kisubstrate.model.errors import SpecError
     from kisubstrate.plugin_support.png import encode_png, icon_rgba
@@ -79,8 +77,8 @@ def build_packages(output: Path, *, library: Path | None = None, models: Path | 
     plan = OutputPlan()
     ipc = pcm.ipc_plugin_files(plugin_dir / "ipc", PACKAGE_DIR, version=__version__,
                                requirements=runtime_requirements(), list_icon=icon64)
-    try:  # the dialog starts from a family's example: ship them where kisubstrate.examples.examples_dir looks
-        from kisubstrate.examples import examples_dir
+    try:  # the dialog starts from a family's example: ship them where kisubstrate.model.examples.examples_dir looks
+        from kisubstrate.model.examples import examples_dir
 
         for path in sorted(examples_dir().iterdir()):
             if path.is_file() and path.suffix in (".yaml", ".csv"):
@@ -103,23 +101,3 @@ def build_packages(output: Path, *, library: Path | None = None, models: Path | 
         plan.add(output / f"kisubstrate-library-{library.stem}-{version}.zip", pcm.deterministic_zip(lib))
     plan.commit(force=True)
     return sorted(plan.files)
-
-
-@click.command(name="pcm")
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="folder for the zips")
-@click.option("--library", type=click.Path(path_type=Path), default=None,
-              help="a .pretty folder to package (default: the bundled examples); a sibling .3dshapes is included")
-@click.option("--models", type=click.Path(path_type=Path), default=None, help="a .3dshapes folder of 3D models")
-@click.option("--plugin-dir", type=click.Path(path_type=Path), default=None,
-              help="the plugin sources (default: plugin/ of this checkout)")
-def pcm_command(output: Path, library: Path | None, models: Path | None, plugin_dir: Path | None) -> None:
-    """Build KiCad PCM packages: IPC plugin, SWIG plugin and a footprint library (zips + metadata.json)."""
-    from kisubstrate.cli_common import run_guarded
-
-    def body() -> int:
-        for path in build_packages(output, library=library, models=models, plugin_dir=plugin_dir):
-            click.echo(f"wrote {path} ({path.stat().st_size} bytes)")
-        click.echo("install in KiCad: Plugin and Content Manager > Install from File…")
-        return 0
-
-    sys.exit(run_guarded(body))

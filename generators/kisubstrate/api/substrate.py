@@ -1,4 +1,4 @@
-"""Substrate boards through the library API: build, check, write a KiCad project; CLI and demo hooks.
+"""Substrate boards through the library API: build, check, write a KiCad project.
 
 ``build_substrate(spec)`` runs the family's substrate builder, then the board checks
 (:func:`kisubstrate.rules.board.check_board`); ``substrate_files`` renders the three
@@ -6,8 +6,8 @@ project files plus a small JSON sidecar (stackup and check report) that ``render
 uses for the cross-section and violation markers.
 
 Example:
-    >>> from kisubstrate.api import load_specs
-    >>> from kisubstrate.examples import examples_dir
+    >>> from kisubstrate.api.specs import load_specs
+    >>> from kisubstrate.model.examples import examples_dir
     >>> spec = load_specs([examples_dir() / "buildup.yaml"])[0].spec
     >>> result = build_substrate(spec)
     >>> result.report.ok, sorted(substrate_files(result))[0].endswith(".kicad_dru")
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from kisubstrate.families import registry
@@ -117,26 +116,3 @@ def microvia_pairs(spec: Any, board: BoardGeom) -> tuple[tuple[str, str, float],
     used = sorted({(int(t), int(b)) for k, t, b in zip(board.vias.kind, board.vias.top, board.vias.bottom)
                    if k == "micro" and b - t == 1 and lm.adjacent(int(t), int(b))})
     return tuple((lm.name(t), lm.name(b), spec.stackup.hop_depth(t)) for t, b in used)
-
-
-def check_hook(spec: Any, fam: Any) -> list[Report]:
-    """``api._CHECK_HOOKS`` entry: substrate board reports of a spec."""
-    if getattr(fam, "substrate", None) is None:
-        return []
-    return [build_substrate(spec).report]
-
-
-def demo_hook(loaded: Any, out_dir: Path, plan: Any) -> list[str]:
-    """``api._DEMO_HOOKS`` entry: write the substrate project of a bundled example."""
-    spec = loaded.spec
-    if not has_substrate(spec):
-        return []
-    result = build_substrate(spec)
-    if not result.report.ok:
-        raise SpecError("bundled example violates its substrate rules:\n" + result.report.text(), file=loaded.file)
-    folder = Path(out_dir) / "substrates" / result.name
-    for fname, text in substrate_files(result).items():
-        plan.add(folder / fname, text)
-    b = result.board
-    return [f"substrate {spec.family:<10} {folder / (result.name + '.kicad_pcb')}  ({b.copper} Cu, "
-            f"{len(b.pads)} pads, {len(b.vias)} vias, {len(b.tracks)} tracks, {len(b.nets) - 1} nets)"]

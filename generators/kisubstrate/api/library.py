@@ -61,18 +61,9 @@ from typing import Any, Callable, Iterable
 
 import yaml
 
+from kisubstrate.kicad.paths import lib_uri, model_path
 from kisubstrate.model.errors import SpecError
 
-MODEL_PRESETS = {
-    "project": "${KIPRJMOD}/{lib}.3dshapes/{name}.wrl",
-    "pcm": "${KICAD9_3RD_PARTY}/3dmodels/{pcm_dir}/{lib}.3dshapes/{name}.wrl",
-    "stock": "${KICAD9_3DMODEL_DIR}/{lib}.3dshapes/{name}.wrl",
-}
-LIB_URI = {
-    "project": "${KIPRJMOD}/{lib}.pretty",
-    "pcm": "${KICAD9_3RD_PARTY}/footprints/{pcm_dir}/{lib}.pretty",
-    "stock": "${KICAD9_FOOTPRINT_DIR}/{lib}.pretty",
-}
 RENDER_LAYERS = "F.Cu,F.SilkS,F.CrtYd,F.Fab"
 TOP_KEYS = ("library", "description", "models", "pcm_id", "sections")
 SECTION_KEYS = ("title", "family", "note", "defaults", "packages", "sweep", "variants", "layout", "body",
@@ -244,26 +235,11 @@ class LibraryDef:
 
     def model_path(self, name: str, models: str | None = None) -> str:
         """The 3D model path written into footprint ``name`` (mode preset or template)."""
-        mode = models or self.models
-        template = MODEL_PRESETS.get(mode)
-        if template is None:
-            if "{name}" not in mode:
-                raise SpecError(f"models must be one of {', '.join(MODEL_PRESETS)} or a template with "
-                                "{lib} and {name}", field="models")
-            template = mode
-        return _fill(template, lib=self.name, name=name, pcm_dir=self.pcm_dir)
+        return model_path(self.name, name, models or self.models, pcm_dir=self.pcm_dir)
 
     def lib_uri(self, models: str | None = None) -> str:
         """The ``uri`` of the fp-lib-table row matching the model mode."""
-        mode = models or self.models
-        return _fill(LIB_URI.get(mode, LIB_URI["project"]), lib=self.name, pcm_dir=self.pcm_dir)
-
-
-def _fill(template: str, **values: str) -> str:
-    """Replace ``{key}`` placeholders (not str.format: KiCad's ``${VAR}`` stays as it is)."""
-    for key, value in values.items():
-        template = template.replace("{" + key + "}", value)
-    return template
+        return lib_uri(self.name, models or self.models, pcm_dir=self.pcm_dir)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -331,7 +307,8 @@ def _summary(geom, spec) -> dict[str, str]:
 
 def _build_chunk(job: tuple[list[tuple[int, int, Any]], str, str, dict]) -> list[Entry]:
     """Build, check and render text for a chunk of packages (worker process)."""
-    from kisubstrate.api import build_footprints, write_footprint
+    from kisubstrate.api.footprint import build_footprints
+    from kisubstrate.kicad.footprint import write_footprint
     from kisubstrate.kicad.vrml import vrml_model
 
     items, base_dir, lib_name, model_paths = job
@@ -366,7 +343,7 @@ def build_library(lib: LibraryDef, *, jobs: int | None = None, models: str | Non
     Raises:
         SpecError: a package is invalid (located: file, section, field) or two share a name.
     """
-    from kisubstrate.api import validate_spec
+    from kisubstrate.api.specs import validate_spec
 
     # validate up front so that a mistake is reported before any work is spread out;
     # the workers get the validated (picklable) models
@@ -618,7 +595,7 @@ class ExportResult:
 
 def _prune(out: Path, keep: set[Path], folders: list[Path]) -> list[Path]:
     """Delete files kisubstrate wrote earlier into ``folders`` that the library no longer has."""
-    from kisubstrate.io import MANIFEST, atomic_write
+    from kisubstrate.api.outputs import MANIFEST, atomic_write
 
     removed = []
     for folder in folders:
@@ -668,7 +645,7 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
         SpecError: invalid definition, or no kicad-cli while ``renders`` is on.
         RuntimeError: kicad-cli failed.
     """
-    from kisubstrate.io import OutputPlan
+    from kisubstrate.api.outputs import OutputPlan
 
     out = Path(output)
     lib = LibraryDef.load(spec)
@@ -679,9 +656,14 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     if progress:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
         from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=Console(stderr=True), transient=False) as bar:
@@ -744,51 +726,3 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
 
 
 # ----------------------------------------------------------------------------------------------
-def __getattr__(name: str):
-    """``library_command`` moved to the front end :mod:`kisubstrate.library_cli` (this module imports no click)."""
-    if name == "library_command":
-        from kisubstrate.library_cli import library_command
-
-        return library_command
-    raise AttributeError(name)
-
-
-def footprint_files(results: Iterable[Any], pretty: str | Path, *,
-                    models: str | None = "project") -> list[tuple[Path, str]]:
-    """(path, text) of built footprints in a ``.pretty`` folder, each with its VRML model.
-
-    The models go into the sibling ``<Lib>.3dshapes`` folder and each footprint names its model
-    with the library export's path modes (``project``: ``${KIPRJMOD}/<Lib>.3dshapes/<name>.wrl``);
-    ``models=None`` writes no models and no ``(model …)`` line. Used by ``kisubstrate footprint``
-    and the plugin's "save to library", so both write the same bytes.
-
-    Args:
-        results: :class:`kisubstrate.api.FootprintResult` objects (their ``spec`` gives the pin length).
-        pretty: the library folder, ``…/<Lib>.pretty``.
-        models: ``project``, ``pcm``, ``stock``, a template with ``{lib}`` and ``{name}``, or None.
-
-    Example:
-        >>> from kisubstrate.api import build_footprints
-        >>> res = build_footprints({"family": "lga", "body": [3, 3], "pitch": 1, "layout": [2, 2],
-        ...                         "pad_diameter": 0.5})
-        >>> [(p.parent.name, p.suffix) for p, _ in footprint_files(res, "out/Mine.pretty")]
-        [('Mine.pretty', '.kicad_mod'), ('Mine.3dshapes', '.wrl')]
-    """
-    from kisubstrate.kicad.footprint import write_footprint
-    from kisubstrate.kicad.vrml import vrml_model
-
-    pretty = Path(pretty)
-    lib = LibraryDef(name=pretty.stem)
-    if models is not None:
-        lib.model_path("x", models)  # validates the mode (SpecError, field 'models')
-    shapes = pretty.parent / f"{pretty.stem}.3dshapes"
-    out: list[tuple[Path, str]] = []
-    for r in results:
-        name = r.geometry.name
-        if models is None:
-            out.append((pretty / f"{name}.kicad_mod", write_footprint(r.geometry, model_path="")))
-            continue
-        out.append((pretty / f"{name}.kicad_mod", write_footprint(r.geometry, model_path=lib.model_path(name, models))))
-        pin = float(getattr(r.spec, "pin_length", 3.0) or 3.0)
-        out.append((shapes / f"{name}.wrl", vrml_model(r.geometry, pin_length=pin)))
-    return out

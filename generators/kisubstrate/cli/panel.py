@@ -1,4 +1,4 @@
-"""``kisubstrate panel``: the front end of :mod:`kisubstrate.panel` (registered in ``cli.EXTRA_COMMANDS``).
+"""``kisubstrate panel``: the front end of :mod:`kisubstrate.api.panel`.
 
 Example::
 
@@ -12,7 +12,14 @@ from pathlib import Path
 
 import click
 
-from kisubstrate.cli_common import EXIT_VIOLATIONS, located, raise_input, report_out, run_guarded, write_checked
+from kisubstrate.cli.common import (
+    EXIT_VIOLATIONS,
+    located,
+    raise_input,
+    report_out,
+    run_guarded,
+    write_checked,
+)
 
 
 @click.command("panel")
@@ -37,9 +44,9 @@ def panel_command(specs, output, rows, columns, street, rail, tooling_hole, fidu
     """Step the substrate board of every package in SPECS into a strip / panel (one KiCad project each)."""
 
     def body() -> int:
-        from kisubstrate.api import load_specs
-        from kisubstrate.panel import panel_files, panel_of_spec
-        from kisubstrate.substrate_api import has_substrate
+        from kisubstrate.api.panel import panel_files, panel_of_spec
+        from kisubstrate.api.specs import load_specs
+        from kisubstrate.api.substrate import has_substrate
 
         loaded = [ls for ls in load_specs(specs) if has_substrate(ls.spec)]
         if not loaded:

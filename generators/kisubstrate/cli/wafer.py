@@ -1,4 +1,4 @@
-"""``kisubstrate wafer``: the front end of :mod:`kisubstrate.stack_api` (registered in ``cli.EXTRA_COMMANDS``).
+"""``kisubstrate wafer``: the front end of :mod:`kisubstrate.api.wafer`.
 
 Example::
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from kisubstrate.cli_common import EXIT_OK, located, raise_input, run_guarded
+from kisubstrate.cli.common import EXIT_OK, located, raise_input, run_guarded
 
 
 @click.command("wafer")
@@ -23,10 +23,10 @@ def wafer_command(specs: tuple[Path, ...], output: Path, force: bool) -> None:
     """Write the wafer map (KiCad board + SVG, count of whole sites) of every wafer_stack package of SPECS."""
 
     def body() -> int:
-        from kisubstrate.api import load_specs
+        from kisubstrate.api.outputs import OutputPlan
+        from kisubstrate.api.specs import load_specs
+        from kisubstrate.api.wafer import wafer_files
         from kisubstrate.families.wafer_stack import spec_wafer_map
-        from kisubstrate.io import OutputPlan
-        from kisubstrate.stack_api import wafer_files
 
         loaded = [ls for ls in load_specs(specs) if ls.spec.family == "wafer_stack"]
         if not loaded:

@@ -1,4 +1,4 @@
-"""``kisubstrate library``: the front end of :mod:`kisubstrate.library` (registered in ``cli.EXTRA_COMMANDS``).
+"""``kisubstrate library``: the front end of :mod:`kisubstrate.api.library`.
 
 Example::
 
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from kisubstrate.cli_common import EXIT_OK, EXIT_VIOLATIONS, run_guarded
-from kisubstrate.library import export_library
+from kisubstrate.api.library import export_library
+from kisubstrate.cli.common import EXIT_OK, EXIT_VIOLATIONS, run_guarded
 
 
 @click.command(name="library")

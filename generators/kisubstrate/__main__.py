@@ -1,0 +1,5 @@
+"""``python -m kisubstrate``: the ``kisubstrate`` command."""
+
+from kisubstrate.cli import main
+
+main()

@@ -1,0 +1,100 @@
+"""Footprints through the library API: build, check, and the files of a ``.pretty`` library.
+
+Shared by ``kisubstrate footprint``, the KiCad plugin, the library export and the demo.
+
+Example:
+    >>> result = generate_footprint({"family": "lga", "body": [4, 4], "pitch": 0.65, "layout": [5, 5],
+    ...                              "pad_diameter": 0.35})
+    >>> result.geometry.name, result.report.ok
+    ('LGA-25_4.0x4.0mm_Layout5x5_P0.65mm_Pad0.35mm', True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from kisubstrate.api.specs import validate_spec
+from kisubstrate.families import registry
+from kisubstrate.geometry.ir import FootprintGeom
+from kisubstrate.kicad.footprint import write_footprint
+from kisubstrate.kicad.paths import model_path
+from kisubstrate.kicad.vrml import vrml_model
+from kisubstrate.model.errors import SpecError
+from kisubstrate.rules.footprint import check_footprint
+from kisubstrate.rules.report import Report
+
+
+@dataclass
+class FootprintResult:
+    """A built footprint, its check report and where its spec came from."""
+
+    spec: Any
+    geometry: FootprintGeom
+    report: Report
+    source: str = ""
+
+    def text(self, **kwargs: Any) -> str:
+        """The ``.kicad_mod`` text (see :func:`kisubstrate.kicad.footprint.write_footprint`)."""
+        return write_footprint(self.geometry, **kwargs)
+
+
+def build_footprints(spec: Any, *, check: bool = True, source: str = "") -> list[FootprintResult]:
+    """Build (and check) every footprint a spec defines."""
+    spec = validate_spec(spec)
+    fam = registry.get(spec.family)
+    if fam.footprint is None:
+        return []
+    results = []
+    for geom in fam.footprint(spec):
+        rules = spec.rule_set()
+        report = check_footprint(geom, rules) if check else Report(package=geom.name, profile=rules.name)
+        results.append(FootprintResult(spec=spec, geometry=geom, report=report, source=source))
+    return results
+
+
+def generate_footprint(spec: Any, *, check: bool = True) -> FootprintResult:
+    """Build and check the (first) footprint of one spec (dict or model)."""
+    results = build_footprints(spec, check=check)
+    if not results:
+        raise SpecError(f"family '{spec.get('family') if isinstance(spec, dict) else spec.family}' "
+                        "has no footprint", field="family")
+    return results[0]
+
+
+def footprint_files(results: Iterable[Any], pretty: str | Path, *,
+                    models: str | None = "project") -> list[tuple[Path, str]]:
+    """(path, text) of built footprints in a ``.pretty`` folder, each with its VRML model.
+
+    The models go into the sibling ``<Lib>.3dshapes`` folder and each footprint names its model
+    with the library export's path modes (``project``: ``${KIPRJMOD}/<Lib>.3dshapes/<name>.wrl``);
+    ``models=None`` writes no models and no ``(model …)`` line. Used by ``kisubstrate footprint``
+    and the plugin's "save to library", so both write the same bytes.
+
+    Args:
+        results: :class:`FootprintResult` objects (their ``spec`` gives the pin length).
+        pretty: the library folder, ``…/<Lib>.pretty``.
+        models: ``project``, ``pcm``, ``stock``, a template with ``{lib}`` and ``{name}``, or None.
+
+    Example:
+        >>> res = build_footprints({"family": "lga", "body": [3, 3], "pitch": 1, "layout": [2, 2],
+        ...                         "pad_diameter": 0.5})
+        >>> [(p.parent.name, p.suffix) for p, _ in footprint_files(res, "out/Mine.pretty")]
+        [('Mine.pretty', '.kicad_mod'), ('Mine.3dshapes', '.wrl')]
+    """
+    pretty = Path(pretty)
+    lib = pretty.stem
+    if models is not None:
+        model_path(lib, "x", models)  # validates the mode (SpecError, field 'models')
+    shapes = pretty.parent / f"{pretty.stem}.3dshapes"
+    out: list[tuple[Path, str]] = []
+    for r in results:
+        name = r.geometry.name
+        if models is None:
+            out.append((pretty / f"{name}.kicad_mod", write_footprint(r.geometry, model_path="")))
+            continue
+        out.append((pretty / f"{name}.kicad_mod", write_footprint(r.geometry, model_path=model_path(lib, name, models))))
+        pin = float(getattr(r.spec, "pin_length", 3.0) or 3.0)
+        out.append((shapes / f"{name}.wrl", vrml_model(r.geometry, pin_length=pin)))
+    return out

@@ -1,0 +1,62 @@
+"""Strips and panels of a substrate package: the unit board built and checked, stepped, checked, written.
+
+The panel geometry is :mod:`kisubstrate.geometry.panel`; ``kisubstrate panel`` is the front end.
+
+Example:
+    >>> from kisubstrate.api.specs import load_specs
+    >>> from kisubstrate.model.examples import examples_dir
+    >>> panel, report = panel_of_spec(load_specs([examples_dir() / "leadframe.yaml"])[0].spec, rows=1, columns=2)
+    >>> panel.units, report.ok
+    (2, True)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from kisubstrate.api.substrate import build_substrate, has_substrate, microvia_pairs
+from kisubstrate.geometry.distance import point_segment_distance
+from kisubstrate.geometry.panel import Panel, build_panel
+from kisubstrate.kicad.board import write_board
+from kisubstrate.kicad.project import write_dru, write_project
+from kisubstrate.model.errors import SpecError
+from kisubstrate.model.units import fmt, snap
+from kisubstrate.rules.board import check_board, copper_items
+from kisubstrate.rules.report import Report
+
+
+def check_tooling_holes(panel: Panel, rules: Any) -> None:
+    """Every copper item keeps the copper-to-edge distance from the tooling holes (exact circles)."""
+    ax, ay, bx, by, r, *_ = copper_items(panel.geom)
+    for hx, hy, d in panel.holes:
+        dist = point_segment_distance(np.full(len(ax), hx), np.full(len(ax), hy), ax, ay, bx, by) - r - d / 2
+        if len(dist) and float(dist.min()) < rules.copper_to_edge - 1e-6:
+            raise SpecError(f"tooling hole at ({fmt(hx)}, {fmt(hy)}) is {fmt(snap(float(dist.min())))} mm from "
+                            f"copper (needs {fmt(rules.copper_to_edge)} mm): widen the rail", field="rail")
+
+
+def panel_files(panel: Panel, spec: Any) -> dict[str, str]:
+    """File name → text of the panel project (``.kicad_pcb``, ``.kicad_pro``, ``.kicad_dru``)."""
+    rules = spec.substrate_rules()
+    g = panel.geom
+    n = g.name
+    return {f"{n}.kicad_pcb": write_board(g, spec.stackup, carrier_clearance=rules.clearance),
+            f"{n}.kicad_pro": write_project(n, rules, width=spec.width(), micro=spec.micro()),
+            f"{n}.kicad_dru": write_dru(rules, micro=spec.micro(), width=spec.width(),
+                                        extra=g.meta.get("dru_extra", ""), pairs=microvia_pairs(spec, g))}
+
+
+def panel_of_spec(spec: Any, **options) -> tuple[Panel, Report]:
+    """Build the unit board of ``spec`` (checked), step it into a panel and check the panel."""
+    if not has_substrate(spec):
+        raise SpecError(f"family '{spec.family}' has no substrate board to panelise", field="family")
+    unit = build_substrate(spec)
+    if not unit.report.ok:
+        return Panel(unit.board, 0, (0.0, 0.0)), unit.report
+    rules = spec.substrate_rules()
+    panel = build_panel(unit.board, rules, **options)
+    check_tooling_holes(panel, rules)
+    report = check_board(panel.geom, rules, stackup=spec.stackup)
+    return panel, report

@@ -1,0 +1,65 @@
+"""The ``kisubstrate`` command: one module per sub-command, wired in :data:`COMMANDS`.
+
+Exit codes: 0 written / clean, 1 rule violations (nothing written), 2 invalid input
+(nothing written), 3 internal error (please report it), 130 interrupted. A user mistake
+prints one located message, never a traceback (set ``KISUBSTRATE_DEBUG=1`` to see
+tracebacks of internal errors). The helpers every sub-command shares live in
+:mod:`kisubstrate.cli.common`. A sub-command's module is imported only when that command
+runs (or ``--help`` lists it), so ``kisubstrate footprint`` loads no substrate code.
+
+Example::
+
+    kisubstrate footprint footprints/examples/bga.yaml -o out/My_BGA.pretty
+    kisubstrate check footprints/examples/*.yaml --format json
+    kisubstrate demo -o demo/
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from kisubstrate import __version__
+
+# command name -> (module, click command in it)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("kisubstrate.cli.check", "check"),
+    "demo": ("kisubstrate.cli.demo", "demo"),
+    "fab": ("kisubstrate.cli.fab", "fab"),
+    "footprint": ("kisubstrate.cli.footprint", "footprint"),
+    "library": ("kisubstrate.cli.library", "library_command"),
+    "list": ("kisubstrate.cli.list", "list_families"),
+    "panel": ("kisubstrate.cli.panel", "panel_command"),
+    "pcm": ("kisubstrate.cli.pcm", "pcm_command"),
+    "render": ("kisubstrate.cli.render", "render"),
+    "schema": ("kisubstrate.cli.schema", "schema"),
+    "substrate": ("kisubstrate.cli.substrate", "substrate"),
+    "wafer": ("kisubstrate.cli.wafer", "wafer_command"),
+}
+
+
+class CommandTable(click.Group):
+    """A click group whose sub-commands are the entries of :data:`COMMANDS`, imported on use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command name, sorted (for ``--help``)."""
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        """The command ``name``, importing its module; None if unknown."""
+        if name not in COMMANDS:
+            return None
+        module, attr = COMMANDS[name]
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=CommandTable, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kisubstrate")
+def cli() -> None:
+    """Semiconductor-package parameters to KiCad footprints and substrate boards, rule-checked."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="kisubstrate")

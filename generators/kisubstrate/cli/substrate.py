@@ -1,0 +1,58 @@
+"""``kisubstrate substrate``: the KiCad project (board, project, rules, sidecar) of substrate specs.
+
+Example::
+
+    kisubstrate substrate footprints/examples/buildup.yaml -o out/substrates
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from kisubstrate.cli.common import located, raise_input, run_guarded, write_checked
+
+
+@click.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="folder for the projects")
+@click.option("--no-check", is_flag=True, help="write despite rule violations (prints a warning)")
+@click.option("--force", is_flag=True, help="overwrite files changed since kisubstrate wrote them")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="report format")
+def substrate(specs: tuple[Path, ...], output: Path, no_check: bool, force: bool, fmt: str) -> None:
+    """Write OUTPUT/<name>.kicad_pcb, .kicad_pro and .kicad_dru for every substrate package of SPECS."""
+
+    def body() -> int:
+        from kisubstrate.api.specs import load_specs
+        from kisubstrate.api.substrate import (
+            build_substrate,
+            has_substrate,
+            substrate_files,
+        )
+
+        loaded = [ls for ls in load_specs(specs) if has_substrate(ls.spec)]
+        if not loaded:
+            raise_input("no substrate families in the given specs (footprints: use 'kisubstrate footprint')")
+        # errors raised while building name the spec file and package, like the footprint command
+        results = [located(ls, lambda ls=ls: build_substrate(ls.spec)) for ls in loaded]
+
+        def files():
+            for r in results:
+                for name, text in substrate_files(r).items():
+                    yield output / name, text
+
+        def written():
+            for r in results:
+                b = r.board
+                click.echo(f"wrote {output / (r.name + '.kicad_pcb')} ({b.copper} Cu, {len(b.pads)} pads, "
+                           f"{len(b.vias)} vias, {len(b.tracks)} tracks, {len(b.nets) - 1} nets)")
+                for line in b.meta.get("summary", ()):  # family figures, e.g. the PoP z-stack
+                    click.echo(f"  {line}")
+
+        # violations -> report, exit 1, nothing written; --no-check -> warning; atomic write; json or lines
+        return write_checked([r.report for r in results], files, no_check=no_check, force=force, fmt=fmt,
+                             noun="substrate", written=written)
+
+    sys.exit(run_guarded(body))

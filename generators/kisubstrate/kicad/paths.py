@@ -1,0 +1,70 @@
+"""KiCad path templates: where a footprint's 3D model and a library's fp-lib-table row point.
+
+Modes: ``project`` (``${KIPRJMOD}``, a library beside the ``.kicad_pro``), ``pcm`` (installed
+by KiCad's Plugin and Content Manager), ``stock`` (KiCad's own library folders), or a
+template with ``{lib}`` and ``{name}``.
+
+Example:
+    >>> model_path("My_BGA", "BGA-4", "project")
+    '${KIPRJMOD}/My_BGA.3dshapes/BGA-4.wrl'
+    >>> lib_uri("My_BGA", "pcm", pcm_dir="org_x_lib")
+    '${KICAD9_3RD_PARTY}/footprints/org_x_lib/My_BGA.pretty'
+"""
+
+from __future__ import annotations
+
+from kisubstrate.model.errors import SpecError
+
+MODEL_PRESETS = {
+    "project": "${KIPRJMOD}/{lib}.3dshapes/{name}.wrl",
+    "pcm": "${KICAD9_3RD_PARTY}/3dmodels/{pcm_dir}/{lib}.3dshapes/{name}.wrl",
+    "stock": "${KICAD9_3DMODEL_DIR}/{lib}.3dshapes/{name}.wrl",
+}
+LIB_URI = {
+    "project": "${KIPRJMOD}/{lib}.pretty",
+    "pcm": "${KICAD9_3RD_PARTY}/footprints/{pcm_dir}/{lib}.pretty",
+    "stock": "${KICAD9_FOOTPRINT_DIR}/{lib}.pretty",
+}
+DEFAULT_PCM_DIR = "kisubstrate_library"
+
+
+def fill(template: str, **values: str) -> str:
+    """Replace ``{key}`` placeholders (not str.format: KiCad's ``${VAR}`` stays as it is).
+
+    Args:
+        template: text with ``{key}`` placeholders.
+        values: key → replacement text.
+
+    Example:
+        >>> fill("${KIPRJMOD}/{lib}", lib="A")
+        '${KIPRJMOD}/A'
+    """
+    for key, value in values.items():
+        template = template.replace("{" + key + "}", value)
+    return template
+
+
+def model_path(lib: str, name: str, mode: str, *, pcm_dir: str = DEFAULT_PCM_DIR) -> str:
+    """The 3D model path written into footprint ``name`` of library ``lib``.
+
+    Args:
+        lib: library name (the ``.pretty`` folder's stem).
+        name: footprint name.
+        mode: ``project``, ``pcm``, ``stock`` or a template with ``{lib}`` and ``{name}``.
+        pcm_dir: the PCM install folder name (identifier with '.' → '_').
+
+    Raises:
+        SpecError: ``mode`` is neither a preset nor a template with ``{name}`` (field ``models``).
+    """
+    template = MODEL_PRESETS.get(mode)
+    if template is None:
+        if "{name}" not in mode:
+            raise SpecError(f"models must be one of {', '.join(MODEL_PRESETS)} or a template with "
+                            "{lib} and {name}", field="models")
+        template = mode
+    return fill(template, lib=lib, name=name, pcm_dir=pcm_dir)
+
+
+def lib_uri(lib: str, mode: str, *, pcm_dir: str = DEFAULT_PCM_DIR) -> str:
+    """The ``uri`` of the fp-lib-table row of library ``lib`` matching the model ``mode``."""
+    return fill(LIB_URI.get(mode, LIB_URI["project"]), lib=lib, pcm_dir=pcm_dir)
