@@ -148,3 +148,80 @@ def test_panel_file_is_deterministic_with_unique_uuids(buildup_panel):
     assert len(uuids) == len(set(uuids)) > 1000
     again, _ = panel_of_spec(spec, rows=1, columns=2)
     assert panel_files(again, spec) == panel_files(panel, spec)
+
+
+# -- the panel options model (PanelOptions): one schema for build_panel, the CLI and `schema panel` --------
+def test_panel_options_model_drives_the_cli_options():
+    """One click option per field, help from the description, default from the model."""
+    from kisubstrate.cli.panel import panel_command
+    from kisubstrate.model.panel import PanelOptions
+
+    opts = {p.name: p for p in panel_command.params}
+    for name, info in PanelOptions.model_fields.items():
+        assert name in opts, name
+        assert opts[name].help == info.description and opts[name].default == info.default, name
+        assert f"--{name.replace('_', '-')}" in opts[name].opts, name
+    assert opts["plating"].secondary_opts == ["--no-plating"]
+    for name, info in PanelOptions.model_fields.items():  # lengths say their unit
+        if info.annotation in (float, float | None):
+            assert "(mm" in info.description and info.json_schema_extra == {"unit": "mm"}, name
+
+
+@pytest.mark.parametrize("args, field, words", [
+    (["--rows", "60"], "rows", "must be <= 50 (got 60)"),
+    (["--rows", "1", "--columns", "1"], "rows", "a panel needs at least two units"),
+    (["--street", "0"], "street", "must be > 0 mm"),
+    (["--etch-back", "-0.1"], "etch_back", "must be >= 0 mm"),
+    (["--name", "a/b"], "name", "may only use letters"),
+    (["--street", "0.05"], "street", "saw street 0.05 mm cannot hold a 0.1 mm plating bar"),
+    (["--rail", "1"], "rail", "rail 1 mm too narrow"),
+])
+def test_bad_panel_option_is_one_located_message(cli_runner, tmp_path, args, field, words):
+    code, out, err = cli_runner("panel", EXAMPLES / "buildup.yaml", *args, "-o", tmp_path / "p")
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and not out, (code, out, err)
+    assert lines[0].startswith("error: ") and f"field '{field}': " in lines[0] and words in lines[0], lines
+    assert not (tmp_path / "p").exists()
+
+
+def test_panel_name_names_one_panel(cli_runner, tmp_path):
+    code, _, err = cli_runner("panel", EXAMPLES / "buildup.yaml", EXAMPLES / "leadframe.yaml", "--name", "P",
+                              "-o", tmp_path / "p")
+    assert code == 2 and "field 'name'" in err and "2 substrate packages" in err
+    code, out, err = cli_runner("panel", EXAMPLES / "leadframe.yaml", "--name", "Strip_1", "--columns", "3",
+                                "--rows", "1", "-o", tmp_path / "q")
+    assert code == 0, err
+    assert [p.name for p in (tmp_path / "q").glob("*.kicad_pcb")] == ["Strip_1.kicad_pcb"]
+
+
+def test_build_panel_takes_the_model_or_its_fields():
+    from kisubstrate.model.panel import PanelOptions
+
+    spec = spec_of("leadframe")
+    unit = build_substrate(spec).board
+    rules = spec.substrate_rules()
+    a = build_panel(unit, rules, PanelOptions(rows=1, columns=3, street=0.4))
+    b = build_panel(unit, rules, rows=1, columns=3, street=0.4)
+    assert a.size == b.size and a.geom.name == b.geom.name and a.units == 3
+    with pytest.raises(TypeError):
+        build_panel(unit, rules, PanelOptions(), rows=1)
+    with pytest.raises(SpecError) as e:
+        build_panel(unit, rules, rows=2, columns=2, bar_width="wide")
+    assert e.value.field == "bar_width" and "must be a number" in str(e.value)
+
+
+def test_schema_panel_is_a_valid_json_schema(cli_runner):
+    import json
+
+    import jsonschema
+    from kisubstrate.model.panel import PanelOptions
+
+    code, out, err = cli_runner("schema", "panel")
+    assert code == 0, err
+    schema = json.loads(out)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert set(schema["properties"]) == set(PanelOptions.model_fields)
+    assert schema["additionalProperties"] is False and schema["properties"]["street"]["unit"] == "mm"
+    validator = jsonschema.Draft202012Validator(schema)
+    assert validator.is_valid(PanelOptions().model_dump())
+    assert not validator.is_valid({"rows": 0}) and not validator.is_valid({"street": 0.3, "colour": "red"})

@@ -22,6 +22,7 @@ from kisubstrate.geometry.panel import Panel, build_panel
 from kisubstrate.kicad.board import write_board
 from kisubstrate.kicad.project import write_dru, write_project
 from kisubstrate.model.errors import SpecError
+from kisubstrate.model.panel import PanelOptions, panel_options
 from kisubstrate.model.units import fmt, snap
 from kisubstrate.rules.board import check_board, copper_items
 from kisubstrate.rules.report import Report
@@ -48,15 +49,30 @@ def panel_files(panel: Panel, spec: Any) -> dict[str, str]:
                                         extra=g.meta.get("dru_extra", ""), pairs=microvia_pairs(spec, g))}
 
 
-def panel_of_spec(spec: Any, **options) -> tuple[Panel, Report]:
-    """Build the unit board of ``spec`` (checked), step it into a panel and check the panel."""
+def panel_of_spec(spec: Any, options: PanelOptions | None = None, **fields: Any) -> tuple[Panel, Report]:
+    """Build the unit board of ``spec`` (checked), step it into a panel and check the panel.
+
+    Args:
+        spec: a validated substrate package spec (a family with a substrate board).
+        options: the panel layout (rows, columns, street, rail, ... in mm), see
+            :class:`~kisubstrate.model.panel.PanelOptions`.
+        fields: instead of ``options``, its fields as keywords (``rows=1, columns=3``).
+
+    Returns:
+        The panel and its check report; a unit board that fails its rules gives a panel of 0 units
+        and the unit's report.
+
+    Raises:
+        SpecError: invalid options (checked before the unit is built) or options the rules refuse.
+    """
+    opts = panel_options(options, **fields)
     if not has_substrate(spec):
         raise SpecError(f"family '{spec.family}' has no substrate board to panelise", field="family")
     unit = build_substrate(spec)
     if not unit.report.ok:
         return Panel(unit.board, 0, (0.0, 0.0)), unit.report
     rules = spec.substrate_rules()
-    panel = build_panel(unit.board, rules, **options)
+    panel = build_panel(unit.board, rules, opts)
     check_tooling_holes(panel, rules)
     report = check_board(panel.geom, rules, stackup=spec.stackup)
     return panel, report

@@ -16,6 +16,7 @@ import json
 import os
 import sys
 from pathlib import Path
+import typing
 from typing import Any, Callable, Iterable
 
 import click
@@ -122,3 +123,65 @@ def write_checked(reports: list[Any], files: Callable[[], Iterable[tuple[Path, s
     elif written is not None:
         written()
     return EXIT_OK
+
+
+def _click_type(annotation: Any) -> Any:
+    """The click type of a field annotation (through Optional): bool, int, float or text."""
+    kinds = {annotation, *typing.get_args(annotation)} - {type(None)}
+    for kind, click_type in ((bool, bool), (int, click.INT), (float, click.FLOAT)):
+        if kind in kinds:
+            return click_type
+    return click.STRING
+
+
+def model_options(model: Any) -> Callable[[Callable], Callable]:
+    """Click options generated from a pydantic model: one option per field, in field order.
+
+    ``tooling_hole`` becomes ``--tooling-hole``, a bool ``plating`` becomes ``--plating/--no-plating``;
+    help is the field's description, the default the model's. The command receives the values as
+    keyword arguments named as the fields; :func:`model_values` collects them for validation by the
+    model (so every constraint and message lives in the model, not in click).
+
+    Args:
+        model: a pydantic model class whose fields all have defaults.
+
+    Example::
+
+        @click.command()
+        @model_options(PanelOptions)
+        def panel_command(**kwargs):
+            options = validate_model(PanelOptions, model_values(PanelOptions, kwargs))
+    """
+
+    def decorate(fn: Callable) -> Callable:
+        for name, info in reversed(list(model.model_fields.items())):
+            flag = "--" + name.replace("_", "-")
+            kind = _click_type(info.annotation)
+            default = info.get_default(call_default_factory=True)
+            if kind is bool:
+                fn = click.option(f"{flag}/--no-{flag[2:]}", name, default=default, show_default=True,
+                                  help=info.description)(fn)
+            else:
+                fn = click.option(flag, name, type=kind, default=default, show_default=default is not None,
+                                  help=info.description)(fn)
+        return fn
+
+    return decorate
+
+
+def model_values(model: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Take the values of ``model``'s fields out of a command's keyword arguments (see :func:`model_options`).
+
+    Args:
+        model: the pydantic model class the options were generated from.
+        kwargs: the command's keyword arguments; the model's fields are removed from it.
+
+    Example:
+        >>> from pydantic import BaseModel
+        >>> class M(BaseModel):
+        ...     rows: int = 2
+        >>> kw = {"rows": 3, "force": True}
+        >>> model_values(M, kw), kw
+        ({'rows': 3}, {'force': True})
+    """
+    return {name: kwargs.pop(name) for name in list(model.model_fields) if name in kwargs}

@@ -15,47 +15,46 @@ import click
 from kisubstrate.cli.common import (
     EXIT_VIOLATIONS,
     located,
+    model_options,
+    model_values,
     raise_input,
     report_out,
     run_guarded,
     write_checked,
 )
+from kisubstrate.model.panel import PanelOptions
 
 
 @click.command("panel")
 @click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="folder for the panels")
-@click.option("--rows", type=click.IntRange(1, 50), default=2, show_default=True,
-              help="units down, 1 .. 50 (rows x columns >= 2)")
-@click.option("--columns", type=click.IntRange(1, 50), default=2, show_default=True,
-              help="units across, 1 .. 50 (rows 1 = a strip)")
-@click.option("--street", type=float, default=0.3, show_default=True, help="saw street (mm)")
-@click.option("--rail", type=float, default=5.0, show_default=True, help="frame rail width (mm)")
-@click.option("--tooling-hole", type=float, default=2.0, show_default=True, help="tooling hole diameter (mm)")
-@click.option("--fiducial", type=float, default=1.0, show_default=True, help="fiducial copper diameter (mm)")
-@click.option("--bar-width", type=float, default=0.1, show_default=True, help="plating bar width (mm)")
-@click.option("--etch-back", type=float, default=None, help="tail-to-bar gap (mm; default the clearance)")
-@click.option("--plating/--no-plating", default=True, help="plating bus and tails")
+@model_options(PanelOptions)
 @click.option("--no-check", is_flag=True, help="write a panel despite rule violations (prints a warning)")
 @click.option("--force", is_flag=True, help="overwrite files changed since kisubstrate wrote them")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="report format")
-def panel_command(specs, output, rows, columns, street, rail, tooling_hole, fiducial, bar_width, etch_back,
-                  plating, no_check, force, fmt) -> None:
-    """Step the substrate board of every package in SPECS into a strip / panel (one KiCad project each)."""
+def panel_command(specs, output, no_check, force, fmt, **fields) -> None:
+    """Step the substrate board of every package in SPECS into a strip / panel (one KiCad project each).
+
+    Lengths in mm; `kisubstrate schema panel` prints the panel options as a JSON schema.
+    """
 
     def body() -> int:
         from kisubstrate.api.panel import panel_files, panel_of_spec
         from kisubstrate.api.specs import load_specs
         from kisubstrate.api.substrate import has_substrate
+        from kisubstrate.model.errors import SpecError
+        from kisubstrate.model.loader import validate_model
 
+        options = validate_model(PanelOptions, model_values(PanelOptions, fields))
         loaded = [ls for ls in load_specs(specs) if has_substrate(ls.spec)]
         if not loaded:
             raise_input("no substrate families in the given specs")
+        if options.name and len(loaded) > 1:
+            raise SpecError(f"--name names one panel but the specs hold {len(loaded)} substrate packages",
+                            field="name")
         built = []
         for ls in loaded:
-            panel, report = located(ls, lambda ls=ls: panel_of_spec(
-                ls.spec, rows=rows, columns=columns, street=street, rail=rail, tooling_hole=tooling_hole,
-                fiducial=fiducial, bar_width=bar_width, etch_back=etch_back, plating=plating))
+            panel, report = located(ls, lambda ls=ls: panel_of_spec(ls.spec, options))
             if not panel.units:  # the unit board itself fails: there is no panel to write, even with --no-check
                 report_out([report], fmt)
                 click.echo(f"the unit board of '{ls.label}' violates its rules; no panel built", err=True)

@@ -1,4 +1,10 @@
-"""``kisubstrate schema FAMILY``: the JSON schema of a family's spec (for editors and forms).
+"""``kisubstrate schema NAME``: the JSON schema of a family's spec or of the panel options (for editors
+and forms).
+
+Example::
+
+    kisubstrate schema bga        # a package spec (any family of `kisubstrate list`)
+    kisubstrate schema panel      # the options of `kisubstrate panel`
 """
 
 from __future__ import annotations
@@ -10,19 +16,34 @@ import click
 
 from kisubstrate.cli.common import EXIT_OK, raise_input, run_guarded
 
+INPUTS = ("panel",)
+"""Schema names that are not families: the options of ``kisubstrate panel``."""
+
+
+def _input_model(name: str):
+    """The model of a non-family input (``panel``)."""
+    from kisubstrate.model.panel import PanelOptions
+
+    return PanelOptions
+
 
 @click.command()
 @click.argument("family")
 def schema(family: str) -> None:
-    """Print the JSON schema of a family's spec (for editors and forms)."""
+    """Print the JSON schema of a family's spec, or of the 'panel' options."""
 
     def body() -> int:
         from kisubstrate.families.registry import families
 
-        fams = families()
-        if family not in fams:
-            raise_input(f"unknown family '{family}'; known: {', '.join(sorted(fams))}")
-        click.echo(json.dumps(fams[family].spec.model_json_schema(), indent=2))
+        if family in INPUTS:
+            model = _input_model(family)
+        else:
+            fams = families()
+            if family not in fams:
+                raise_input(f"unknown family '{family}'; known: {', '.join(sorted(fams))} "
+                            f"(or {' / '.join(INPUTS)})")
+            model = fams[family].spec
+        click.echo(json.dumps(model.model_json_schema(), indent=2))
         return EXIT_OK
 
     sys.exit(run_guarded(body))

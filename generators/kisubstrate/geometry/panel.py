@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import shapely
@@ -51,6 +52,7 @@ import shapely
 from kisubstrate.geometry.board import BoardGeom, Drawing, Pads, Tracks, Vias, Zone
 from kisubstrate.geometry.distance import segment_segment_distance
 from kisubstrate.model.errors import SpecError
+from kisubstrate.model.panel import PanelOptions, panel_options
 from kisubstrate.model.units import fmt, snap, snap_array
 
 
@@ -186,31 +188,31 @@ def _tails(unit: BoardGeom, rules, *, beyond: float, width: float) -> list[tuple
     return out
 
 
-def build_panel(unit: BoardGeom, rules, *, rows: int, columns: int, street: float = 0.3, rail: float = 5.0,
-                tooling_hole: float = 2.0, fiducial: float = 1.0, fiducial_opening: float = 1.0,
-                bar_width: float = 0.1, etch_back: float | None = None, plating: bool = True,
-                name: str | None = None) -> Panel:
-    """Step ``unit`` into ``rows`` x ``columns`` (mm; see the module docstring).
+def build_panel(unit: BoardGeom, rules: Any, options: PanelOptions | None = None, **fields: Any) -> Panel:
+    """Step ``unit`` into a strip / panel (mm; see the module docstring).
 
     Args:
-        street: saw street between units and around the array.
-        rail: frame width outside the outer street (tooling holes, fiducials).
-        tooling_hole: non-plated tooling hole diameter (Edge.Cuts cut-outs in the rails).
-        fiducial: fiducial copper diameter; ``fiducial_opening`` its mask clearance per side.
-        bar_width: plating bar width (centred in each street).
-        etch_back: gap between a plating tail and its bar (default: the profile clearance).
-        plating: False for no bus and no tails.
+        unit: the unit's substrate board, outline centred on the origin.
+        rules: the unit's substrate rule profile (``clearance``, ``copper_to_edge``, via sizes, mm).
+        options: rows, columns, street, rail, tooling hole, fiducial, plating bar, etch-back (mm)
+            and name; see :class:`~kisubstrate.model.panel.PanelOptions`.
+        fields: instead of ``options``, its fields as keywords (``rows=1, columns=2, street=0.4``).
+
+    Raises:
+        SpecError: invalid options, or options the unit's rules refuse: a street too narrow for the
+            plating bar with clearance on both sides, an etch-back gap below the clearance, a rail
+            too narrow for the tooling hole / fiducial with copper-to-edge around it.
     """
-    if not (1 <= rows <= 50 and 1 <= columns <= 50):
-        raise SpecError("rows and columns must be 1 .. 50", field="rows")
-    if rows * columns < 2:
-        raise SpecError("a panel needs at least two units (rows x columns >= 2)", field="rows")
+    o = panel_options(options, **fields)
+    rows, columns, street, rail = o.rows, o.columns, o.street, o.rail
+    tooling_hole, fiducial, fiducial_opening, bar_width = o.tooling_hole, o.fiducial, o.fiducial_opening, o.bar_width
+    plating = o.plating
     gap_needed = bar_width + 2 * rules.clearance
     if plating and street < gap_needed - 1e-9:
         raise SpecError(f"saw street {fmt(street)} mm cannot hold a {fmt(bar_width)} mm plating bar with "
                         f"{fmt(rules.clearance)} mm clearance on both sides (needs >= {fmt(gap_needed)} mm)",
                         field="street")
-    etch = rules.clearance if etch_back is None else etch_back
+    etch = rules.clearance if o.etch_back is None else o.etch_back
     if etch < rules.clearance - 1e-9:
         raise SpecError(f"etch-back gap {fmt(etch)} mm is below the copper clearance {fmt(rules.clearance)} mm",
                         field="etch_back")
@@ -225,7 +227,7 @@ def build_panel(unit: BoardGeom, rules, *, rows: int, columns: int, street: floa
     px, py = snap(w + street), snap(h + street)
     ax, ay = (columns * w + (columns - 1) * street) / 2, (rows * h + (rows - 1) * street) / 2  # array half
     X, Y = snap(ax + street + rail), snap(ay + street + rail)
-    pname = name or f"{unit.name}_Panel{rows}x{columns}"
+    pname = o.name or f"{unit.name}_Panel{rows}x{columns}"
     U = len(unit.nets)
     nets = [""]
     offs = []

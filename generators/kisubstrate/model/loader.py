@@ -163,6 +163,37 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> t
     return field, msg
 
 
+def validate_model(model: type[BaseModel], data: Any, *, context: dict | None = None, file: str | None = None,
+                   package: str | None = None) -> Any:
+    """Validate ``data`` with ``model``; a mistake becomes one located :class:`SpecError`.
+
+    Args:
+        model: the pydantic model class (a :class:`~kisubstrate.model.base.SpecModel`).
+        data: the mapping to validate (lengths in mm).
+        context: pydantic validation context (e.g. ``{"base_dir": folder}`` for relative paths).
+        file: where ``data`` came from, for the message.
+        package: the package (or section) the data belongs to, for the message.
+
+    Raises:
+        SpecError: the first mistake, with the field path and the reason.
+
+    Example:
+        >>> from kisubstrate.model.base import SpecModel, length
+        >>> class Gap(SpecModel):
+        ...     gap: float = length("gap between two lands (mm)", ge=0, default=0.1)
+        >>> validate_model(Gap, {"gap": 0.2}).gap
+        0.2
+        >>> validate_model(Gap, {"gap": -1}, file="f.yaml")
+        Traceback (most recent call last):
+        kisubstrate.model.errors.SpecError: f.yaml: field 'gap': must be >= 0 mm (got -1)
+    """
+    try:
+        return model.model_validate(data, context=context)
+    except ValidationError as exc:
+        field, msg = describe_validation_error(exc, model)
+        raise SpecError(msg, file=file, package=package, field=field or None) from None
+
+
 def load_spec_file(path: str | Path, resolve: Callable[[str], type[BaseModel]],
                    families: list[str]) -> list[LoadedSpec]:
     """Load and validate every package of one spec file.
