@@ -91,6 +91,53 @@ def test_definition_mistakes_are_located(data, field, words):
     assert words in str(err.value)
 
 
+@pytest.mark.parametrize("section, field, words", [
+    ({**BGA_SECTION, "variants": [{"parity": "odd"}, {"parity": "evn"}]}, "variants[1].parity",
+     "must be 'even' or 'odd' (got 'evn')"),
+    ({**BGA_SECTION, "variants": [{"min_layout": 0}]}, "variants[0].min_layout", "must be >= 1 (got 0)"),
+    ({**BGA_SECTION, "variants": [{"name_suffix": "_a b"}]}, "variants[0].name_suffix", "may only use letters"),
+    ({**BGA_SECTION, "edge": None}, "edge", "need 'edge'"),
+    ({**BGA_SECTION, "edge": "wide"}, "edge", "must be a number (got 'wide')"),
+    ({**BGA_SECTION, "sweep": None}, None, "a section needs 'packages' or 'sweep'"),
+    ({**BGA_SECTION, "packages": [3]}, "packages", "must be a list of package mappings"),
+    ({**BGA_SECTION, "titel": "x"}, None, "unknown section key 'titel' (did you mean 'title'?)"),
+    ({**BGA_SECTION, "defaults": {"ball_diameter": 0.5}}, "pitch", "fitting needs 'pitch'"),
+    ({**BGA_SECTION, "layout": None, "body": "fit"}, "layout", "'body: fit' needs 'layout'"),
+])
+def test_bad_library_key_is_one_located_line(tmp_path, cli_runner, section, field, words):
+    """The models of kisubstrate.model.library check the definition: one line naming file, section, field."""
+    spec = _small(tmp_path, [section])
+    with pytest.raises(SpecError) as err:
+        LibraryDef.load(spec)
+    assert err.value.field == field and err.value.file == str(spec), str(err.value)
+    assert err.value.package == "section 'BGA 1 mm'" and words in str(err.value)
+    code, out, stderr = cli_runner("library", spec, "-o", tmp_path / "out", "--no-renders", "-q", "-j", "1")
+    assert code == 2 and not out and stderr == f"error: {err.value}\n", stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_schema_library_is_a_valid_json_schema_the_shipped_definition_meets(cli_runner):
+    import json
+
+    import jsonschema
+    import yaml
+
+    code, out, err = cli_runner("schema", "library")
+    assert code == 0, err
+    schema = json.loads(out)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert set(schema["properties"]) == {"library", "description", "models", "pcm_id", "sections"}
+    assert schema["additionalProperties"] is False and schema["required"] == ["library", "sections"]
+    section = schema["$defs"]["LibrarySection"]
+    assert section["additionalProperties"] is False and section["properties"]["edge"]["unit"] == "mm"
+    assert schema["$defs"]["LibraryVariant"]["additionalProperties"] is True  # overlays of package keys
+    validator = jsonschema.Draft202012Validator(schema)
+    shipped = yaml.safe_load(SPEC.read_text())
+    assert validator.is_valid(shipped), next(validator.iter_errors(shipped)).message
+    assert not validator.is_valid({**shipped, "colour": 1})
+    assert not validator.is_valid({**shipped, "sections": [{**shipped["sections"][0], "layout": "auto"}]})
+
+
 def test_invalid_package_names_its_section_and_field(tmp_path):
     bad = {**BGA_SECTION, "defaults": {"pitch": 1.0, "ball_diameter": 1.5}}  # ball > pitch
     with pytest.raises(SpecError) as err:

@@ -27,6 +27,8 @@ filters ``min_layout`` / ``max_layout`` (smaller grid side) and ``parity: even|o
         sweep: {body: [8, 10, 12]}
         variants: [{}, {perimeter_rings: 3, min_layout: 12}]
 
+The definition's models, its located messages and the expansion are
+:mod:`kisubstrate.model.library` (``kisubstrate schema library`` prints the JSON schema).
 Families that are not grid arrays (QFN, SON, PoP top lands …) add a section with
 ``packages:`` or a ``sweep`` over their own keys; nothing here needs to know them.
 Output is byte-identical on re-run (no dates, fixed ordering, the SVG title with its date
@@ -45,9 +47,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import itertools
 import json
-import math
 import os
 import re
 import shutil
@@ -63,18 +63,13 @@ import yaml
 
 from kisubstrate.kicad.paths import lib_uri, model_path
 from kisubstrate.model.errors import SpecError
+from kisubstrate.model.library import expand_library, read_library_definition
 
 RENDER_LAYERS = "F.Cu,F.SilkS,F.CrtYd,F.Fab"
-TOP_KEYS = ("library", "description", "models", "pcm_id", "sections")
-SECTION_KEYS = ("title", "family", "note", "defaults", "packages", "sweep", "variants", "layout", "body",
-                "edge")
-VARIANT_FILTERS = ("min_layout", "max_layout", "parity")
-_LIB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.+-]{0,99}$")
-_PCM_ID = re.compile(r"^[a-zA-Z][-a-zA-Z0-9.]{0,98}[a-zA-Z0-9]$")
 
 
 # ----------------------------------------------------------------------------------------------
-# the definition
+# the definition (models and expansion: kisubstrate.model.library)
 @dataclass
 class Section:
     """One family block of the library (title shown as a catalogue heading)."""
@@ -99,7 +94,12 @@ class LibraryDef:
 
     @classmethod
     def load(cls, path: str | Path) -> "LibraryDef":
-        """Read a library YAML file (raises :class:`SpecError`, located)."""
+        """Read a library YAML file (raises :class:`SpecError`, located).
+
+        Args:
+            path: the definition file (e.g. ``footprints/library.yaml``); package paths in it
+                (rule profiles, ball maps) resolve from its folder.
+        """
         path = Path(path)
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -113,119 +113,22 @@ class LibraryDef:
 
     @classmethod
     def from_dict(cls, data: Any, *, file: str = "", base_dir: str = ".") -> "LibraryDef":
-        """Expand a definition mapping (see the module docstring)."""
-        if not isinstance(data, dict):
-            raise SpecError("top level must be a mapping with 'library:' and 'sections:'", file=file)
-        for key in data:
-            if key not in TOP_KEYS:
-                raise SpecError(f"unknown top-level key '{key}' (known: {', '.join(TOP_KEYS)})", file=file)
-        name = data.get("library")
-        if not isinstance(name, str) or not _LIB_NAME.match(name):
-            raise SpecError("'library' must be a library name (letters, digits, _ . + -)", file=file,
-                            field="library")
-        lib = cls(name=name, description=str(data.get("description", "") or "").strip(),
-                  models=str(data.get("models", "project")), pcm_id=str(data.get("pcm_id", cls.pcm_id)),
-                  file=file, base_dir=base_dir)
-        if not _PCM_ID.match(lib.pcm_id):
-            raise SpecError("'pcm_id' must match the PCM identifier pattern (no underscores)", file=file,
-                            field="pcm_id")
-        sections = data.get("sections")
-        if not isinstance(sections, list) or not sections:
-            raise SpecError("'sections' must be a non-empty list", file=file, field="sections")
-        for k, sec in enumerate(sections):
-            lib._add_section(k, sec)
-        return lib
+        """Validate a definition mapping (:class:`~kisubstrate.model.library.LibraryDefinition`) and expand it.
 
-    def _add_section(self, k: int, sec: Any) -> None:
-        where = f"section #{k + 1}"
-        if not isinstance(sec, dict):
-            raise SpecError("a section must be a mapping", file=self.file, package=where)
-        where = f"section '{sec.get('title', k + 1)}'"
-        for key in sec:
-            if key not in SECTION_KEYS:
-                raise SpecError(f"unknown section key '{key}' (known: {', '.join(SECTION_KEYS)})",
-                                file=self.file, package=where)
-        family = sec.get("family")
-        if not isinstance(family, str):
-            raise SpecError("required field is missing", file=self.file, package=where, field="family")
-        self.sections.append(Section(title=str(sec.get("title", family)), family=family,
-                                     note=str(sec.get("note", "") or "").strip()))
-        index = len(self.sections) - 1
-        if not isinstance(sec.get("defaults") or {}, dict):
-            raise SpecError("'defaults' must be a mapping of package keys", file=self.file, package=where,
-                            field="defaults")
-        defaults = dict(sec.get("defaults") or {})
-        defaults.setdefault("family", family)
-        explicit = sec.get("packages") or []
-        if not isinstance(explicit, list):
-            raise SpecError("'packages' must be a list", file=self.file, package=where, field="packages")
-        for raw in explicit:
-            if not isinstance(raw, dict):
-                raise SpecError("each package must be a mapping", file=self.file, package=where,
-                                field="packages")
-            self.packages.append((index, {**defaults, **raw}))
-        sweep = sec.get("sweep")
-        if sweep is None:
-            if not explicit:
-                raise SpecError("a section needs 'packages' or 'sweep'", file=self.file, package=where)
-            return
-        if not isinstance(sweep, dict) or not all(isinstance(v, list) and v for v in sweep.values()):
-            raise SpecError("'sweep' maps keys to non-empty lists of values", file=self.file, package=where,
-                            field="sweep")
-        variants = sec.get("variants") or [{}]
-        if not isinstance(variants, list) or not all(isinstance(v, dict) for v in variants):
-            raise SpecError("'variants' must be a list of mappings", file=self.file, package=where,
-                            field="variants")
-        keys = list(sweep)
-        for combo in itertools.product(*(sweep[key] for key in keys)):
-            base = dict(defaults)
-            for key, value in zip(keys, combo):
-                # a mapping in a sweep list overlays several keys at once (e.g. pitch + land)
-                base.update(value if isinstance(value, dict) else {key: value})
-            for var in variants:
-                pkg = {**base, **{k: v for k, v in var.items() if k not in VARIANT_FILTERS}}
-                pkg = self._fit(pkg, sec, where)
-                if pkg is None:
-                    continue
-                n = min(pkg.get("layout", [0, 0]))
-                if n < var.get("min_layout", 0) or n > var.get("max_layout", 10 ** 6):
-                    continue
-                if "parity" in var and (n % 2 == 0) != (var["parity"] == "even"):
-                    continue
-                self.packages.append((index, pkg))
+        Args:
+            data: the mapping read from YAML (see the module docstring).
+            file: where it came from, for messages.
+            base_dir: folder that relative paths in packages resolve from.
 
-    def _fit(self, pkg: dict, sec: dict, where: str) -> dict | None:
-        """Square shorthands and ``layout: fit`` / ``body: fit`` (grid families)."""
-        for key in ("body", "layout"):
-            if isinstance(pkg.get(key), (int, float)):
-                pkg[key] = [pkg[key], pkg[key]]
-        if isinstance(pkg.get("body"), list):
-            pkg["body"] = [float(v) for v in pkg["body"]]
-        mode_layout, mode_body = sec.get("layout"), sec.get("body")
-        if mode_layout is None and mode_body is None:
-            return pkg
-        edge = sec.get("edge")
-        if not isinstance(edge, (int, float)) or edge < 0:
-            raise SpecError("'layout: fit' / 'body: fit' need 'edge' (mm, >= 0)", file=self.file,
-                            package=where, field="edge")
-        pitch = pkg.get("pitch")
-        px, py = (pitch, pitch) if isinstance(pitch, (int, float)) else tuple(pitch or (0, 0))
-        if not px or not py:
-            raise SpecError("fitting needs 'pitch'", file=self.file, package=where, field="pitch")
-        if mode_layout == "fit":
-            bx, by = pkg["body"]
-            # as many balls as fit with their centres >= edge from the body edge
-            pkg["layout"] = [int(math.floor((bx - 2 * edge) / px + 1e-6)) + 1,
-                             int(math.floor((by - 2 * edge) / py + 1e-6)) + 1]
-            if min(pkg["layout"]) < 2:
-                return None
-        elif mode_body == "fit":
-            cols, rows = pkg["layout"]
-            pkg["body"] = [round((cols - 1) * px + 2 * edge, 3), round((rows - 1) * py + 2 * edge, 3)]
-        else:
-            raise SpecError("'layout' / 'body' at section level may only be 'fit'", file=self.file,
-                            package=where)
-        return pkg
+        Raises:
+            SpecError: one located line (file, section, field, reason).
+        """
+        definition = read_library_definition(data, file=file)
+        return cls(name=definition.library, description=(definition.description or "").strip(),
+                   models=definition.models, pcm_id=definition.pcm_id, file=file, base_dir=base_dir,
+                   sections=[Section(title=sec.heading, family=sec.family, note=(sec.note or "").strip())
+                             for sec in definition.sections],
+                   packages=expand_library(definition, file=file))
 
     # -- paths ---------------------------------------------------------------------------------
     @property

@@ -1,10 +1,11 @@
-"""``kisubstrate schema NAME``: the JSON schema of a family's spec or of the panel options (for editors
-and forms).
+"""``kisubstrate schema NAME``: the JSON schema of a family's spec, of the panel options or of a library
+definition (for editors and forms).
 
 Example::
 
     kisubstrate schema bga        # a package spec (any family of `kisubstrate list`)
     kisubstrate schema panel      # the options of `kisubstrate panel`
+    kisubstrate schema library    # a library definition (footprints/library.yaml)
 """
 
 from __future__ import annotations
@@ -16,21 +17,25 @@ import click
 
 from kisubstrate.cli.common import EXIT_OK, raise_input, run_guarded
 
-INPUTS = ("panel",)
-"""Schema names that are not families: the options of ``kisubstrate panel``."""
+INPUTS = ("library", "panel")
+"""Schema names that are not families: the inputs of ``kisubstrate library`` and ``kisubstrate panel``."""
 
 
 def _input_model(name: str):
-    """The model of a non-family input (``panel``)."""
-    from kisubstrate.model.panel import PanelOptions
+    """The model of a non-family input (``library`` or ``panel``)."""
+    if name == "panel":
+        from kisubstrate.model.panel import PanelOptions
 
-    return PanelOptions
+        return PanelOptions
+    from kisubstrate.model.library import LibraryDefinition
+
+    return LibraryDefinition
 
 
 @click.command()
 @click.argument("family")
 def schema(family: str) -> None:
-    """Print the JSON schema of a family's spec, or of the 'panel' options."""
+    """Print the JSON schema of a family's spec, of the 'panel' options or of a 'library' definition."""
 
     def body() -> int:
         from kisubstrate.families.registry import families
