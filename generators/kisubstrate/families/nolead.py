@@ -49,27 +49,19 @@ from kisubstrate.geometry.outline import (
 )
 from kisubstrate.model.base import KLC_NAME_CHARS, SpecModel, length, resolve_rules
 from kisubstrate.model.errors import FieldError
+from kisubstrate.model.ipc import nolead_fillets
 from kisubstrate.model.rules import RuleSet, load_rules
 from kisubstrate.model.toleranced import Toleranced
 from kisubstrate.model.units import fmt, snap
 
 LIBRARY = "Package_DFN_QFN"
 
-# IPC-7351B goals per density level (mm), via kicad-footprint-generator ipc_definitions.yaml
+# IPC-7351B goals per density level (mm): data/ipc/ipc7351b-nolead-fillets.yaml (Table 3-15: toe fillet,
+# Table 3-18: pull-back leads), read once by kisubstrate.model.ipc
 FILLETS: dict[str, dict[str, dict[str, float]]] = {
-    "toe": {  # Table 3-15: flat no-lead (QFN/DFN/SON) with toe fillet
-        "least": {"toe": 0.2, "heel": 0.0, "side": -0.04, "courtyard": 0.1},
-        "nominal": {"toe": 0.3, "heel": 0.0, "side": -0.04, "courtyard": 0.25},
-        "most": {"toe": 0.4, "heel": 0.0, "side": -0.04, "courtyard": 0.5},
-    },
-    "pull_back": {  # Table 3-18: flat no-lead, leads pulled back from the body edge
-        "least": {"toe": -0.05, "heel": -0.05, "side": -0.05, "courtyard": 0.1},
-        "nominal": {"toe": 0.0, "heel": 0.0, "side": 0.0, "courtyard": 0.25},
-        "most": {"toe": 0.05, "heel": 0.05, "side": 0.05, "courtyard": 0.5},
-    },
-}
-TABLE_NAME = {"toe": "IPC-7351B Table 3-15 (flat no-lead, toe fillet)",
-              "pull_back": "IPC-7351B Table 3-18 (flat no-lead, pull-back)"}
+    kind: {level: getattr(table, level).model_dump() for level in ("least", "nominal", "most")}
+    for kind, table in nolead_fillets().tables.items()}
+TABLE_NAME = {kind: table.name for kind, table in nolead_fillets().tables.items()}
 ROUNDRECT_RATIO = 0.25  # KLC / kicad-footprint-generator: 25 % ...
 ROUNDRECT_MAX_RADIUS = 0.25  # ... but at most 0.25 mm
 PASTE_PAD_TARGET = 1.5  # auto paste grid: about one paste pad per 1.5 mm of exposed pad

@@ -7,6 +7,9 @@
   max or min column; §14.4.2 asks for the max land), as carried by KiCad's generator
   until March 2025.
 
+The tables are data, ``kisubstrate/data/ipc/ipc7352-bga-lands.yaml`` and
+``ipc7351b-bga-lands.yaml`` (read once by :mod:`kisubstrate.model.ipc`).
+
 Example:
     >>> land_diameter(0.45, rule="ipc7352", ball_type="collapsible").diameter
     0.36
@@ -16,29 +19,11 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from kisubstrate.model.errors import SpecError
-
-IPC7352_FACTORS = {"collapsible": 0.8, "non_collapsible": 1.1}
-
-# ball Ø: (collapsible nom, max, min), (non-collapsible nom, max, min); None where IPC gives none.
-IPC7351B_TABLE: dict[float, tuple[tuple[float, float, float] | None, tuple[float, float, float] | None]] = {
-    0.75: ((0.55, 0.60, 0.50), (0.85, 0.90, 0.80)),
-    0.65: ((0.50, 0.55, 0.45), None),
-    0.60: ((0.45, 0.50, 0.40), (0.70, 0.75, 0.65)),
-    0.55: ((0.40, 0.50, 0.40), (0.65, 0.70, 0.60)),
-    0.50: ((0.40, 0.45, 0.35), (0.55, 0.60, 0.50)),
-    0.45: ((0.35, 0.40, 0.30), (0.50, 0.55, 0.45)),
-    0.40: ((0.30, 0.35, 0.25), (0.45, 0.50, 0.40)),
-    0.35: ((0.28, 0.33, 0.23), None),
-    0.30: ((0.25, 0.25, 0.20), (0.33, 0.38, 0.28)),
-    0.25: ((0.20, 0.20, 0.17), (0.28, 0.33, 0.23)),
-    0.20: ((0.17, 0.20, 0.14), (0.21, 0.24, 0.18)),
-    0.17: ((0.15, 0.18, 0.12), (0.18, 0.21, 0.15)),
-    0.15: ((0.13, 0.15, 0.10), (0.16, 0.19, 0.13)),
-}
-_LEVEL_INDEX = {"nom": 0, "max": 1, "min": 2}
+from kisubstrate.model.ipc import bga_land_factors, bga_land_table
 
 
 @dataclass(frozen=True)
@@ -58,27 +43,33 @@ class LandResult:
 def land_diameter(ball: float, *, rule: str, ball_type: str, level: str = "max") -> LandResult:
     """Land (copper pad) diameter in mm for a nominal ball diameter in mm.
 
+    Args:
+        ball: nominal ball diameter (mm).
+        rule: ``ipc7352`` (factor × ball) or ``ipc7351b`` (table lookup).
+        ball_type: ``collapsible`` or ``non_collapsible``.
+        level: IPC-7351B column, ``nom`` / ``max`` / ``min`` (ignored by ``ipc7352``).
+
     Raises:
         SpecError: the IPC-7351B table has no entry for this ball size / type.
     """
     if rule == "ipc7352":
-        factor = IPC7352_FACTORS[ball_type]
-        value = round(round(ball * factor / 0.01) * 0.01, 2)
+        factors = bga_land_factors()
+        factor, step = factors.factors[ball_type], factors.round_to  # type: ignore[index]
+        digits = max(0, -math.floor(math.log10(step) + 1e-9))  # 0.01 mm -> 2 decimals
+        value = round(round(ball * factor / step) * step, digits)
         kind = "collapsible" if ball_type == "collapsible" else "non-collapsible"
-        return LandResult(value, "IPC-7352", f"{factor:g} x ball {ball:g} mm ({kind}), rounded to 0.01 mm",
-                          "IPC-7352 Table 3-11 median material level B (via KiCad footprint generator)")
+        return LandResult(value, factors.name, f"{factor:g} x ball {ball:g} mm ({kind}), rounded to {step:g} mm",
+                          factors.source)
     if rule == "ipc7351b":
-        key = round(ball, 3)
-        entry = IPC7351B_TABLE.get(key)
-        column = None if entry is None else entry[0 if ball_type == "collapsible" else 1]
-        if column is None:
-            sizes = ", ".join(f"{b:g}" for b in sorted(IPC7351B_TABLE)
-                              if IPC7351B_TABLE[b][0 if ball_type == "collapsible" else 1])
+        table = bga_land_table()
+        column = table.collapsible if ball_type == "collapsible" else table.non_collapsible
+        entry = column.get(round(ball, 3))
+        if entry is None:
+            sizes = ", ".join(f"{b:g}" for b in sorted(column))
             raise SpecError(f"IPC-7351B has no {ball_type.replace('_', '-')} land for a {ball:g} mm ball "
                             f"(table sizes: {sizes}); use land_rule: ipc7352 or give pad_diameter",
                             field="ball_diameter")
-        value = column[_LEVEL_INDEX[level]]
-        return LandResult(value, "IPC-7351B", f"table {level} land for ball {ball:g} mm "
-                          f"({ball_type.replace('_', '-')})",
-                          "IPC-7351B Tables 14-5/14-6 (via KiCad footprint generator data)")
+        value = entry[table.levels.index(level)]  # type: ignore[arg-type]
+        return LandResult(value, table.name, f"table {level} land for ball {ball:g} mm "
+                          f"({ball_type.replace('_', '-')})", table.source)
     raise ValueError(f"unknown land rule {rule}")

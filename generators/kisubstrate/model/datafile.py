@@ -1,0 +1,63 @@
+"""Reading the YAML data files: shipped ones (``kisubstrate/data/...``) and the user's (rule profiles).
+
+One place for the file reading every data loader shares: the shipped-data folder, the
+read itself, and one located :class:`~kisubstrate.model.errors.SpecError` for an unreadable
+file, text that is not UTF-8, invalid YAML (with line and column) or a top level that is not
+a mapping.
+
+Example:
+    >>> sorted(p.name for p in data_path("ipc").glob("*.yaml"))[:1]
+    ['ipc7351b-bga-lands.yaml']
+    >>> read_yaml_mapping(data_path("ipc", "ipc7352-bga-lands.yaml"), what="IPC table")["factors"]
+    {'collapsible': 0.8, 'non_collapsible': 1.1}
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kisubstrate.model.errors import SpecError
+
+
+def data_path(*parts: str) -> Path:
+    """A path inside the shipped data folder, e.g. ``data_path("rules")`` or ``data_path("ipc", "x.yaml")``.
+
+    Args:
+        parts: folder and file names below ``kisubstrate/data``.
+    """
+    return Path(str(resources.files("kisubstrate") / "data")).joinpath(*parts)
+
+
+def read_yaml_mapping(path: str | Path, *, what: str, field: str | None = None) -> dict[str, Any]:
+    """Read a YAML file whose top level is a mapping (an empty file reads as ``{}``).
+
+    Args:
+        path: the file.
+        what: what the file is, for messages (``"rule profile"``, ``"substrate rule profile"``).
+        field: the spec field that named the file, for messages (e.g. ``"rules"``).
+
+    Raises:
+        SpecError: unreadable, not UTF-8, invalid YAML (line, column) or not a mapping; located at
+            the file and ``field``.
+    """
+    where = str(path)
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SpecError(f"cannot read {what}: {exc.strerror or exc}", file=where, field=field) from None
+    except UnicodeDecodeError:
+        raise SpecError(f"{what} is not UTF-8 text", file=where, field=field) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise SpecError(f"{what} is not valid YAML{at}: {getattr(exc, 'problem', None) or exc}", file=where,
+                        field=field) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SpecError(f"{what} must be a mapping of names to values", file=where, field=field)
+    return data
