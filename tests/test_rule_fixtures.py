@@ -366,6 +366,50 @@ def test_profile_edits_are_seen_by_a_long_lived_process(tmp_path):
     assert load_rules(str(path)).copper_clearance == 0.125
 
 
+def test_substrate_profile_edits_are_seen_by_a_long_lived_process(tmp_path):
+    """Substrate profiles go through the same loader: cached per file version, an edit is re-read."""
+    import yaml
+    from kisubstrate.model.substrate import load_substrate_rules
+
+    base = load_substrate_rules("substrate-buildup")
+    assert load_substrate_rules("substrate-buildup") is base  # cached while the file is unchanged
+    path = tmp_path / "fab.yaml"
+    path.write_text(yaml.safe_dump({**base.model_dump(exclude={"name"}), "clearance": 0.025}))
+    first = load_substrate_rules(str(path))
+    assert (first.clearance, first.name) == (0.025, "fab")
+    path.write_text(yaml.safe_dump({**base.model_dump(exclude={"name"}), "clearance": 0.0375}))
+    assert load_substrate_rules(str(path)).clearance == 0.0375
+    # a relative path resolves from base_dir, as for footprint profiles
+    assert load_substrate_rules("fab.yaml", base_dir=str(tmp_path)).clearance == 0.0375
+
+
+@pytest.mark.parametrize("text, words", [
+    ("clearance: [0.1\n", "is not valid YAML at line 2"),
+    ("- 0.1\n", "must be a mapping"),
+    ("clearence: 0.1\n", "rule 'clearence': unknown key (did you mean 'clearance'?)"),
+])
+def test_both_profile_kinds_share_one_loader_and_its_messages(tmp_path, text, words):
+    from kisubstrate.model.errors import SpecError
+    from kisubstrate.model.substrate import load_substrate_rules
+
+    path = tmp_path / "fab.yaml"
+    path.write_text(text)
+    for load, noun in ((load_rules, "rule profile"), (load_substrate_rules, "substrate rule profile")):
+        with pytest.raises(SpecError) as e:
+            load(str(path))
+        assert e.value.field == "rules" and e.value.file == str(path), str(e.value)
+        if "rule '" not in words:
+            assert f"{noun} {words}" in str(e.value)
+    assert words in str(e.value)  # the substrate model's own key names
+    with pytest.raises(SpecError) as e:
+        load_substrate_rules(str(tmp_path / "missing.yaml"))
+    assert "cannot read substrate rule profile: No such file" in str(e.value) and e.value.field == "rules"
+    with pytest.raises(SpecError) as e:
+        load_substrate_rules("substrate-buildp")
+    assert "unknown substrate rule profile 'substrate-buildp' (shipped: substrate-buildup, substrate-hdi;" \
+        in str(e.value)
+
+
 @pytest.mark.parametrize("pad, fails", [(0.326, True), (0.324, False)])
 def test_wlcsp_with_the_shipped_hdi_profile(tmp_path, cli_runner, pad, fails):
     """The shipped hdi-fine profile (copper 0.075, web 0.05, registration 0.0125) at 0.4 mm pitch.

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -23,13 +24,18 @@ import yaml
 from kisubstrate.model.errors import SpecError
 
 
+@lru_cache(maxsize=1)
+def _data_root() -> Path:
+    return Path(str(resources.files("kisubstrate") / "data"))
+
+
 def data_path(*parts: str) -> Path:
     """A path inside the shipped data folder, e.g. ``data_path("rules")`` or ``data_path("ipc", "x.yaml")``.
 
     Args:
         parts: folder and file names below ``kisubstrate/data``.
     """
-    return Path(str(resources.files("kisubstrate") / "data")).joinpath(*parts)
+    return _data_root().joinpath(*parts)
 
 
 def read_yaml_mapping(path: str | Path, *, what: str, field: str | None = None) -> dict[str, Any]:

@@ -12,15 +12,10 @@ Example:
 
 from __future__ import annotations
 
-from functools import lru_cache
-from importlib import resources
-from pathlib import Path
-
-import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from kisubstrate.model.base import SpecModel, length
-from kisubstrate.model.errors import SpecError
+from kisubstrate.model.profiles import load_profile, shipped_profiles
 
 
 class CourtyardOffsets(SpecModel):
@@ -81,14 +76,6 @@ class RuleSet(SpecModel):
         return offsets.default if value is None else value
 
 
-def _profile_dir() -> Path:
-    return Path(str(resources.files("kisubstrate") / "data" / "rules"))
-
-
-SUBSTRATE_PREFIX = "substrate-"
-"""Shipped profiles named ``substrate-*`` are substrate profiles (``SubstrateRules``), not ``RuleSet``s."""
-
-
 def available_profiles() -> list[str]:
     """Names of the shipped footprint rule profiles (the ``substrate-*`` files are substrate profiles).
 
@@ -96,59 +83,19 @@ def available_profiles() -> list[str]:
         >>> available_profiles()
         ['hdi-fine', 'ipc-default']
     """
-    return sorted(p.stem for p in _profile_dir().glob("*.yaml") if not p.stem.startswith(SUBSTRATE_PREFIX))
+    return shipped_profiles("footprint")
 
 
 def load_rules(name_or_path: str = "ipc-default", *, base_dir: str | None = None) -> RuleSet:
-    """Load a rule profile by shipped name or YAML path (relative paths resolve from ``base_dir``).
+    """Load a footprint rule profile by shipped name or YAML path (:func:`kisubstrate.model.profiles.load_profile`).
+
+    Args:
+        name_or_path: shipped name (``ipc-default``, ``hdi-fine``) or a YAML file of rule values (mm).
+        base_dir: folder that a relative path resolves from.
+
+    Cached per file version: an edited profile is re-read.
 
     Raises:
         SpecError: unknown profile, unreadable file, or invalid values.
     """
-    candidate = Path(name_or_path)
-    if base_dir and not candidate.is_absolute():
-        candidate = Path(base_dir) / candidate
-    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
-        path = candidate
-    else:
-        path = _profile_dir() / f"{name_or_path}.yaml"
-        if name_or_path.startswith(SUBSTRATE_PREFIX) and path.exists():
-            raise SpecError(f"'{name_or_path}' is a substrate rule profile; footprint profiles: "
-                            f"{', '.join(available_profiles())}", field="rules")
-        if not path.exists():
-            raise SpecError(f"unknown rule profile '{name_or_path}' (shipped: "
-                            f"{', '.join(available_profiles())}; or give a .yaml path)", field="rules")
-    try:
-        st = path.stat()
-        stamp = (st.st_mtime_ns, st.st_size)
-    except OSError:
-        stamp = (0, 0)
-    # cached per file version: an edited profile is re-read (the KiCad plugin is a long-lived process)
-    return _load_rules_file(str(path), stamp)
-
-
-@lru_cache(maxsize=64)
-def _load_rules_file(where: str, stamp: tuple[int, int]) -> RuleSet:
-    """Read and validate one profile file (``stamp`` = mtime, size: only a cache key)."""
-    path = Path(where)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise SpecError(f"cannot read rule profile: {exc.strerror or exc}", file=where, field="rules") from None
-    except UnicodeDecodeError:
-        raise SpecError("rule profile is not UTF-8 text", file=where, field="rules") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise SpecError(f"rule profile is not valid YAML{at}: {getattr(exc, 'problem', None) or exc}",
-                        file=where, field="rules") from None
-    if not isinstance(data, dict):
-        raise SpecError("rule profile must be a mapping of rule names to values", file=where, field="rules")
-    data.setdefault("name", path.stem)
-    try:
-        return RuleSet.model_validate(data)
-    except ValidationError as exc:
-        from kisubstrate.model.loader import describe_validation_error
-
-        field, msg = describe_validation_error(exc, RuleSet)
-        raise SpecError(f"rule '{field}': {msg}" if field else msg, file=where, field="rules") from None
+    return load_profile(RuleSet, "footprint", name_or_path, base_dir=base_dir)

@@ -31,15 +31,11 @@ from __future__ import annotations
 import csv
 import io
 import math
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import (
     Field,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -54,6 +50,7 @@ from kisubstrate.model.base import (
 )
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.grid import GridSpec
+from kisubstrate.model.profiles import load_profile
 
 
 class Material(SpecModel):
@@ -439,36 +436,21 @@ class SubstrateRules(SpecModel):
                                 "the solder-resist registration", ge=0, gt=None, le=0.5, default=0.05)
 
 
-def _profile_dir() -> Path:
-    return Path(str(resources.files("kisubstrate") / "data" / "rules"))
-
-
-@lru_cache(maxsize=32)
-def load_substrate_rules(name_or_path: str = "substrate-buildup") -> SubstrateRules:
+def load_substrate_rules(name_or_path: str = "substrate-buildup", *, base_dir: str | None = None) -> SubstrateRules:
     """Load a substrate rule profile by shipped name (``substrate-*``) or YAML path.
 
+    The same loader as footprint profiles (:func:`kisubstrate.model.profiles.load_profile`): shared
+    reading and messages, cached per file version (an edited profile is re-read).
+
+    Args:
+        name_or_path: shipped name (``substrate-buildup``, ``substrate-hdi``) or a YAML file of rule
+            values (mm).
+        base_dir: folder that a relative path resolves from.
+
     Raises:
-        SpecError: unknown profile or invalid values.
+        SpecError: unknown profile, a footprint profile, unreadable file or invalid values (field ``rules``).
     """
-    path = Path(name_or_path)
-    shipped = sorted(p.stem for p in _profile_dir().glob("substrate-*.yaml"))
-    if path.suffix not in (".yaml", ".yml"):
-        path = _profile_dir() / f"{name_or_path}.yaml"
-        if path.exists() and name_or_path not in shipped:  # a shipped footprint profile (RuleSet)
-            raise SpecError(f"'{name_or_path}' is a footprint rule profile; substrate profiles: {', '.join(shipped)}",
-                            field="rules")
-    if not path.exists():
-        raise SpecError(f"unknown substrate rule profile '{name_or_path}' (shipped: {', '.join(shipped)})",
-                        field="rules")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        data.setdefault("name", path.stem)
-        return SubstrateRules.model_validate(data)
-    except (OSError, yaml.YAMLError, AttributeError) as exc:
-        raise SpecError(f"cannot read substrate rule profile: {exc}", file=str(path), field="rules") from None
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise SpecError(err["msg"], file=str(path), field=".".join(str(p) for p in err["loc"])) from None
+    return load_profile(SubstrateRules, "substrate", name_or_path, base_dir=base_dir)
 
 
 class SubstrateRuleAccess:
