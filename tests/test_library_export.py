@@ -116,6 +116,17 @@ def test_bad_library_key_is_one_located_line(tmp_path, cli_runner, section, fiel
     assert not (tmp_path / "out").exists()
 
 
+def test_model_path_mode_is_checked_with_the_definition():
+    from kisubstrate.kicad.paths import MODEL_PRESETS
+    from kisubstrate.model.library import MODEL_MODES
+
+    assert MODEL_MODES == tuple(MODEL_PRESETS)
+    with pytest.raises(SpecError) as err:
+        LibraryDef.from_dict({"library": "L", "models": "nonsense", "sections": [BGA_SECTION]}, file="lib.yaml")
+    assert err.value.field == "models" and err.value.file == "lib.yaml" and err.value.package is None
+    assert "must be one of project, pcm, stock or a template with {lib} and {name}" in str(err.value)
+
+
 def test_schema_library_is_a_valid_json_schema_the_shipped_definition_meets(cli_runner):
     import json
 

@@ -38,6 +38,8 @@ LIB_NAME = r"^[A-Za-z][A-Za-z0-9_.+-]{0,99}$"
 PCM_ID = r"^[a-zA-Z][-a-zA-Z0-9.]{0,98}[a-zA-Z0-9]$"
 """KiCad's PCM package identifier pattern (pcm.v1.schema.json)."""
 NAME_SUFFIX = r"^[A-Za-z0-9_.,+\-]*$"
+MODEL_MODES = ("project", "pcm", "stock")
+"""The 3D model path presets of :mod:`kisubstrate.kicad.paths` (else a template with ``{name}``)."""
 
 
 class LibraryVariant(SpecModel):
@@ -130,10 +132,13 @@ class LibraryDefinition(SpecModel):
                         description="identifier of the PCM library package (no underscores)")
     sections: list[LibrarySection] = Field(min_length=1, description="family blocks, in catalogue order")
 
+    @field_validator("models")
+    @classmethod
+    def _model_mode(cls, v: str) -> str:
+        if v not in MODEL_MODES and "{name}" not in v:
+            raise ValueError(f"must be one of {', '.join(MODEL_MODES)} or a template with {{lib}} and {{name}}")
+        return v
 
-TOP_KEYS = tuple(LibraryDefinition.model_fields)
-SECTION_KEYS = tuple(LibrarySection.model_fields)
-VARIANT_FILTERS = ("min_layout", "max_layout", "parity")
 
 # what a key must be, said once (shape mistakes: wrong type, empty list, an item of the wrong kind);
 # the field named is the section key (None: the message names the key itself)
