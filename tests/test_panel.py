@@ -165,13 +165,27 @@ def test_panel_options_model_drives_the_cli_options():
     for name, info in PanelOptions.model_fields.items():  # lengths say their unit
         if info.annotation in (float, float | None):
             assert "(mm" in info.description and info.json_schema_extra == {"unit": "mm"}, name
+    # ranges from the model's limits
+    schema = PanelOptions.model_json_schema()["properties"]
+    assert (opts["rows"].type.min, opts["rows"].type.max) == (schema["rows"]["minimum"], schema["rows"]["maximum"])
+    assert (opts["street"].type.min, opts["street"].type.min_open, opts["street"].type.max) == (0, True, 20)
+    assert schema["street"]["exclusiveMinimum"] == 0 and schema["street"]["maximum"] == 20
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--rows", "60"], "Invalid value for '--rows': 60 is not in the range 1<=x<=50."),
+    (["--street", "0"], "Invalid value for '--street': 0.0 is not in the range 0<x<=20."),
+    (["--etch-back", "-0.1"], "Invalid value for '--etch-back': -0.1 is not in the range 0<=x<=5."),
+])
+def test_panel_option_out_of_the_models_range_is_a_usage_error(cli_runner, tmp_path, args, words):
+    """Click checks each option against its field's limits (taken from the model) and names the option."""
+    code, out, err = cli_runner("panel", EXAMPLES / "buildup.yaml", *args, "-o", tmp_path / "p")
+    assert code == 2 and not out and err.strip().endswith(f"Error: {words}"), err
+    assert not (tmp_path / "p").exists()
 
 
 @pytest.mark.parametrize("args, field, words", [
-    (["--rows", "60"], "rows", "must be <= 50 (got 60)"),
     (["--rows", "1", "--columns", "1"], "rows", "a panel needs at least two units"),
-    (["--street", "0"], "street", "must be > 0 mm"),
-    (["--etch-back", "-0.1"], "etch_back", "must be >= 0 mm"),
     (["--name", "a/b"], "name", "may only use letters"),
     (["--street", "0.05"], "street", "saw street 0.05 mm cannot hold a 0.1 mm plating bar"),
     (["--rail", "1"], "rail", "rail 1 mm too narrow"),

@@ -125,12 +125,21 @@ def write_checked(reports: list[Any], files: Callable[[], Iterable[tuple[Path, s
     return EXIT_OK
 
 
-def _click_type(annotation: Any) -> Any:
-    """The click type of a field annotation (through Optional): bool, int, float or text."""
-    kinds = {annotation, *typing.get_args(annotation)} - {type(None)}
-    for kind, click_type in ((bool, bool), (int, click.INT), (float, click.FLOAT)):
-        if kind in kinds:
-            return click_type
+def _click_type(info: Any) -> Any:
+    """The click type of a model field (through Optional): bool, an int / float range (the field's limits,
+    so click refuses an out-of-range value as a usage error naming the option), or text."""
+    kinds = {info.annotation, *typing.get_args(info.annotation)} - {type(None)}
+    limits = {name: float(getattr(m, name)) for m in info.metadata for name in ("ge", "gt", "le", "lt")
+              if getattr(m, name, None) is not None}
+    limits = {k: int(v) if v.is_integer() else v for k, v in limits.items()}  # help shows 0<x<=20, not 0.0
+    bounds = dict(min=limits.get("ge", limits.get("gt")), max=limits.get("le", limits.get("lt")),
+                  min_open="gt" in limits, max_open="lt" in limits)
+    if bool in kinds:
+        return bool
+    if int in kinds:
+        return click.IntRange(**bounds)
+    if float in kinds:
+        return click.FloatRange(**bounds)
     return click.STRING
 
 
@@ -138,9 +147,10 @@ def model_options(model: Any) -> Callable[[Callable], Callable]:
     """Click options generated from a pydantic model: one option per field, in field order.
 
     ``tooling_hole`` becomes ``--tooling-hole``, a bool ``plating`` becomes ``--plating/--no-plating``;
-    help is the field's description, the default the model's. The command receives the values as
+    help is the field's description, the default the model's, the range the field's limits (``--help``
+    shows ``0<x<=20``; click refuses a value outside it). The command receives the values as
     keyword arguments named as the fields; :func:`model_values` collects them for validation by the
-    model (so every constraint and message lives in the model, not in click).
+    model (its cross-field checks and messages).
 
     Args:
         model: a pydantic model class whose fields all have defaults.
@@ -156,7 +166,7 @@ def model_options(model: Any) -> Callable[[Callable], Callable]:
     def decorate(fn: Callable) -> Callable:
         for name, info in reversed(list(model.model_fields.items())):
             flag = "--" + name.replace("_", "-")
-            kind = _click_type(info.annotation)
+            kind = _click_type(info)
             default = info.get_default(call_default_factory=True)
             if kind is bool:
                 fn = click.option(f"{flag}/--no-{flag[2:]}", name, default=default, show_default=True,
