@@ -45,7 +45,7 @@ def panel_files(panel: Panel, spec: Any) -> dict[str, str]:
     return {f"{n}.kicad_pcb": write_board(g, spec.stackup, carrier_clearance=rules.clearance),
             f"{n}.kicad_pro": write_project(n, rules, width=spec.width(), micro=spec.micro()),
             f"{n}.kicad_dru": write_dru(rules, micro=spec.micro(), width=spec.width(),
-                                        extra=g.meta.get("dru_extra", ""), pairs=microvia_pairs(spec, g))}
+                                        extra=g.extras.dru_extra, pairs=microvia_pairs(spec, g))}
 
 
 def panel_of_spec(spec: Any, **options) -> tuple[Panel, Report]:

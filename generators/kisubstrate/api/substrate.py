@@ -50,16 +50,29 @@ def has_substrate(spec: Any) -> bool:
 
 
 def build_substrate(spec: Any, *, check: bool = True) -> SubstrateResult:
-    """Build (and check) the substrate board of one validated spec."""
+    """Build (and check) the substrate board of one validated spec.
+
+    Args:
+        spec: a validated spec of a family with a substrate board (``Family.substrate``).
+        check: run the board checks (:func:`~kisubstrate.rules.board.check_board`) and then the
+            family's own checks (``Family.checks``, e.g. the cavity's floor and wall rules), in that
+            order; False gives an empty report.
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec
+        >>> result = build_substrate(example_spec("cavity"))
+        >>> result.report.ok, result.board.extras.cavity is not None
+        (True, True)
+    """
     fam = registry.get(spec.family)
     if fam.substrate is None:
         raise SpecError(f"family '{spec.family}' has no substrate board", field="family")
     board = fam.substrate(spec)
     rules = spec.substrate_rules()
     report = check_board(board, rules, stackup=spec.stackup) if check else Report(board.name, rules.name)
-    if check:  # family rules (e.g. cavity, z-stack): callables (board, rules) -> list[Violation] in meta
-        for family_check in board.meta.get("checks", ()):
-            report.extend(family_check(board, rules))
+    if check:  # family rules (e.g. cavity, z-stack), declared on the family
+        for family_check in fam.checks:
+            report.extend(family_check(spec, board, rules))
     return SubstrateResult(spec=spec, board=board, report=report)
 
 
@@ -90,7 +103,7 @@ def sidecar(result: SubstrateResult) -> dict:
             "via_spans": [{"kind": k, "top": t, "bottom": b} for k, t, b in spans],
             "counts": {"pads": len(board.pads), "vias": len(board.vias), "tracks": len(board.tracks),
                        "nets": len(board.nets) - 1},
-            "report": result.report.as_dict(), **board.meta.get("sidecar", {})}
+            "report": result.report.as_dict(), **board.extras.sidecar}
 
 
 def substrate_files(result: SubstrateResult) -> dict[str, str]:
@@ -101,11 +114,11 @@ def substrate_files(result: SubstrateResult) -> dict[str, str]:
     files = {
         f"{n}.kicad_pcb": write_board(board, spec.stackup, carrier_clearance=rules.clearance),
         f"{n}.kicad_pro": write_project(n, rules, width=spec.width(), micro=spec.micro()),
-        f"{n}.kicad_dru": write_dru(rules, micro=spec.micro(), width=spec.width(), extra=board.meta.get("dru_extra", ""),
+        f"{n}.kicad_dru": write_dru(rules, micro=spec.micro(), width=spec.width(), extra=board.extras.dru_extra,
                                     pairs=microvia_pairs(spec, board)),
         f"{n}.kisubstrate.json": json.dumps(sidecar(result), indent=1, sort_keys=True) + "\n",
     }
-    for suffix, text in board.meta.get("files", {}).items():  # family extras, e.g. "-fab-notes.txt"
+    for suffix, text in board.extras.files.items():  # family extras, e.g. "-fab-notes.txt"
         files[f"{n}{suffix}"] = text
     return files
 

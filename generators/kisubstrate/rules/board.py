@@ -420,7 +420,7 @@ def _mask_web(geom, web) -> list[Violation]:
 
 def _inside_body(geom) -> list[Violation]:
     out = []
-    body = geom.meta.get("body", geom.outline)
+    body = geom.extras.body if geom.extras.body is not None else geom.outline
     p = geom.pads
     balls = np.flatnonzero(np.array([o == "BALLS" for o in p.owner], bool)) if len(p) else np.zeros(0, np.int64)
     if len(balls):
@@ -430,7 +430,7 @@ def _inside_body(geom) -> list[Violation]:
             i = balls[k]
             out.append(Violation("terminal_outside_body", (p.key(i),), (float(p.x[i]), float(p.y[i])),
                                  layer_name(int(p.layer[i])), 0.0, 0.0, "terminal land not inside the body"))
-    dies = geom.meta.get("dies")
+    dies = geom.extras.dies
     if dies is not None and not body.covers(dies):
         c = dies.centroid
         out.append(Violation("die_outside_body", ("dies",), (c.x, c.y), layer_name(0), 0.0, 0.0,
