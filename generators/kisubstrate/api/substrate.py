@@ -16,15 +16,13 @@ Example:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from kisubstrate.api.project import project_files
 from kisubstrate.families import registry
 from kisubstrate.geometry.board import BoardGeom
-from kisubstrate.kicad.board import write_board
 from kisubstrate.kicad.layers import LayerMap
-from kisubstrate.kicad.project import write_dru, write_project
 from kisubstrate.model.errors import SpecError
 from kisubstrate.rules.board import check_board
 from kisubstrate.rules.report import Report
@@ -107,25 +105,11 @@ def sidecar(result: SubstrateResult) -> dict:
 
 
 def substrate_files(result: SubstrateResult) -> dict[str, str]:
-    """File name → text of the KiCad project of a substrate (``.kicad_pcb``, ``.kicad_pro``, ``.kicad_dru``, sidecar)."""
-    spec, board = result.spec, result.board
-    rules = spec.substrate_rules()
-    n = board.name
-    files = {
-        f"{n}.kicad_pcb": write_board(board, spec.stackup, carrier_clearance=rules.clearance),
-        f"{n}.kicad_pro": write_project(n, rules, width=spec.width(), micro=spec.micro()),
-        f"{n}.kicad_dru": write_dru(rules, micro=spec.micro(), width=spec.width(), extra=board.extras.dru_extra,
-                                    pairs=microvia_pairs(spec, board)),
-        f"{n}.kisubstrate.json": json.dumps(sidecar(result), indent=1, sort_keys=True) + "\n",
-    }
-    for suffix, text in board.extras.files.items():  # family extras, e.g. "-fab-notes.txt"
-        files[f"{n}{suffix}"] = text
-    return files
+    """File name → text of the KiCad project of a substrate (``.kicad_pcb``, ``.kicad_pro``, ``.kicad_dru``,
+    sidecar and the family's extra files; see :func:`kisubstrate.api.project.project_files`).
 
-
-def microvia_pairs(spec: Any, board: BoardGeom) -> tuple[tuple[str, str, float], ...]:
-    """(upper, lower KiCad layer, depth mm) of every microvia layer pair the board uses (adjacent in KiCad)."""
-    lm = LayerMap(board.copper)
-    used = sorted({(int(t), int(b)) for k, t, b in zip(board.vias.kind, board.vias.top, board.vias.bottom)
-                   if k == "micro" and b - t == 1 and lm.adjacent(int(t), int(b))})
-    return tuple((lm.name(t), lm.name(b), spec.stackup.hop_depth(t)) for t, b in used)
+    Args:
+        result: a built (and checked) substrate from :func:`build_substrate`; its report goes into the sidecar.
+    """
+    spec = result.spec
+    return project_files(result.board, spec.stackup, spec.substrate_rules(), spec, sidecar=sidecar(result))
