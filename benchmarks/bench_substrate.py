@@ -94,7 +94,7 @@ def tile(board: BoardGeom, n: int, pitch: float, *, seeds_every: int = 3) -> Boa
     half = n * pitch / 2
     return BoardGeom(name=f"{board.name}_x{n * n}", copper=board.copper,
                      outline=shapely.box(-half, -half, half, half), nets=nets, pads=cat(pads, Pads),
-                     vias=cat(vias, Vias), tracks=cat(tracks, Tracks), meta={})
+                     vias=cat(vias, Vias), tracks=cat(tracks, Tracks))
 
 
 def kicad_drc(cli: str, pcb: Path) -> tuple[float, dict]:

@@ -184,7 +184,7 @@ def test_removed_layer_check_flags_copper_in_the_cavity():
     extra.track(-1.0, 3.24, 1.0, 3.24, 0.1, layer=0, net=0)  # centre 0.04 outside the wall, 0.05 wide: 0.01 in
     extra.track(-1.0, -3.26, 1.0, -3.26, 0.1, layer=0, net=0)  # edge 0.01 outside the wall: fine
     seeded = replace_items(b, tracks=concat_tracks(b.tracks, extra.build().tracks))
-    found = [v for v in cavity_checks(seeded, result.spec.substrate_rules(), result.spec)
+    found = [v for v in cavity_checks(result.spec, seeded, result.spec.substrate_rules())
              if v.rule == "cavity_removed_layer"]
     n = len(b.tracks)
     assert [v.items for v in found] == [(f"track/{n}",), (f"track/{n + 2}",)]
@@ -270,7 +270,7 @@ def test_kicad_flags_a_track_in_the_cavity(kicad_cli, example_board, tmp_path):
     folder = tmp_path / "seeded"
     out = write_result(SubstrateResult(spec=result.spec, board=seeded, report=ours.report), folder)
     uid = item_uuid(b.name, key)
-    assert [v.items for v in cavity_checks(seeded, result.spec.substrate_rules(), result.spec)
+    assert [v.items for v in cavity_checks(result.spec, seeded, result.spec.substrate_rules())
             if v.rule == "cavity_removed_layer"] == [(key,)]
     report = kicad_drc(kicad_cli, out)
     hits = [v for v in report["violations"] if v["type"] == "items_not_allowed"]
@@ -308,7 +308,7 @@ def test_kicad_flags_a_land_in_the_wall_clearance(kicad_cli, example_board, tmp_
     assert y[i] == pytest.approx(-2.5)  # top-edge finger: die edge 2 + gap 0.35 + half length 0.15
     y[i] = -3.02  # its end now 0.03 mm from the wall
     seeded = replace_items(b, pads=dataclasses.replace(b.pads, y=y))
-    ours = [v for v in cavity_checks(seeded, result.spec.substrate_rules(), result.spec)
+    ours = [v for v in cavity_checks(result.spec, seeded, result.spec.substrate_rules())
             if v.rule == "cavity_land_floor"]
     assert [(v.items, round(v.measured, 6)) for v in ours] == [(("pad/U1.6",), 0.03)]
     out = write_result(SubstrateResult(spec=result.spec, board=seeded, report=result.report), tmp_path)
@@ -400,7 +400,7 @@ def test_rounded_cavity_corners(kicad_cli, tmp_path):
     result = build_substrate(load_specs([spec_file])[0].spec)
     assert result.report.ok, result.report.text()
     b = result.board
-    cav, floor = b.meta["cavity"], b.meta["cavity_floor"]
+    cav, floor = b.extras.cavity.outline, b.extras.cavity.floor
     # true arc of the top-right corner: centre (2.7, -2.7), radius 0.5
     arc = shapely.MultiPoint([(2.7 + 0.5 * math.cos(a), -2.7 - 0.5 * math.sin(a))
                               for a in np.linspace(0, math.pi / 2, 91)])

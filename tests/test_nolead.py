@@ -87,7 +87,7 @@ def test_pull_back_uses_table_3_18():
     assert spec.fillet_table == "pull_back"
     fp = generate_footprint(spec).geometry
     # lead span 1.1 exact: Z = 1.1 + 0 + sqrt(0.1^2 + 0.05^2) = 1.2118 -> 1.2; heel pulled for the EP
-    assert fp.meta["z"] == pytest.approx(1.2)
+    assert fp.span_z == pytest.approx(1.2)
     assert "Table 3-18" in fp.description and "density nominal" in fp.description
 
 
@@ -103,9 +103,9 @@ def test_courtyard_excess_per_density():
     offsets = {}
     for density in ("least", "nominal", "most"):
         fp = generate_footprint(dict(QFN32, density=density)).geometry
-        offsets[density] = fp.meta["courtyard_offset"]
+        offsets[density] = fp.courtyard_offset
         # lands reach Z/2 (5.55, 5.75, 5.95 / 2); courtyard = that + excess, out to 0.01 mm
-        half = fp.meta["z"] / 2 + offsets[density]
+        half = fp.span_z / 2 + offsets[density]
         assert fp.courtyard.bounds[2] == pytest.approx(math.ceil(half * 100 - 1e-6) / 100)
     assert offsets == {"least": 0.1, "nominal": 0.25, "most": 0.5}
 
@@ -126,7 +126,7 @@ def test_lead_center_span_locates_the_leads():
     fp = generate_footprint(spec).geometry
     rms = math.sqrt(0.2 ** 2 + 0.1 ** 2 + 0.05 ** 2)
     assert 3.7 + 0.6 + rms == pytest.approx(4.529, abs=1e-3) and 2.9 - rms == pytest.approx(2.671, abs=1e-3)
-    assert (fp.meta["z"], fp.meta["g"]) == pytest.approx((4.55, 2.65))
+    assert (fp.span_z, fp.span_g) == pytest.approx((4.55, 2.65))
     assert "lead centre span 3.3 mm" in fp.description
 
 
@@ -140,7 +140,7 @@ def test_pad_size_override_and_span():
 def test_ep_clearance_pulls_the_heel_back():
     spec = dict(QFN32, exposed_pad="3.8 +/- 0.05")
     fp = generate_footprint(spec).geometry
-    assert fp.meta["g"] == pytest.approx(3.8 + 2 * 0.2)
+    assert fp.span_g == pytest.approx(3.8 + 2 * 0.2)
     assert "heel pulled back" in fp.description
 
 

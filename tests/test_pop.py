@@ -257,12 +257,12 @@ def test_side_trace_joins_each_land_to_its_ball_over_the_edge():
     assert (len(top), len(balls)) == (56, 15 * 15 - 9 * 9)
     assert set(b.vias.kind) == {"blind"} and len(b.vias) == 32
     assert sorted({(int(t), int(u)) for t, u in zip(b.vias.top, b.vias.bottom)}) == [(0, 1), (2, 3)]
-    cs = b.meta["castellated"]
-    assert len(cs) == 56 and all(c["pad"] == 0.35 and c["drill"] == 0.2 for c in cs)
-    assert all(abs(c["x"]) == 6.0 or abs(c["y"]) == 6.0 for c in cs)
-    assert [sum(c["side"] == k for c in cs) for k in range(4)] == [14, 14, 14, 14]
+    cs = b.extras.castellated
+    assert len(cs) == 56 and all(c.pad == 0.35 and c.drill == 0.2 for c in cs)
+    assert all(abs(c.x) == 6.0 or abs(c.y) == 6.0 for c in cs)
+    assert [sum(c.side == k for c in cs) for k in range(4)] == [14, 14, 14, 14]
     ball_net = {xy(b, i): int(b.pads.net[i]) for i in balls}
-    cast_net = {(c["x"], c["y"]): c["net"] for c in cs}
+    cast_net = {(c.x, c.y): c.net for c in cs}
     t = b.tracks
     for i in top:
         net, (x, y) = int(b.pads.net[i]), xy(b, i)
@@ -362,12 +362,12 @@ def test_castellation_clearance_check_binds():
 
     spec = side_spec()
     b = build_substrate(spec).board
-    c = next(c for c in b.meta["castellated"] if c["x"] == 6.0)
-    other = next(n for n in range(1, len(b.nets)) if n != c["net"])
+    c = next(c for c in b.extras.castellated if c.x == 6.0)
+    other = next(n for n in range(1, len(b.nets)) if n != c.net)
     x = 6.0 - (0.175 + 0.02 + 0.01)  # a vertical In1.Cu track 0.01 mm from the castellation pad
-    bad = Tracks(*(np.array([v], float) for v in (x, c["y"] - 0.3, x, c["y"] + 0.3, 0.04)), layer=np.array([1]),
+    bad = Tracks(*(np.array([v], float) for v in (x, c.y - 0.3, x, c.y + 0.3, 0.04)), layer=np.array([1]),
                  net=np.array([other]))
     found = [v for v in pop_checks(spec, replace_items(b, tracks=concat_tracks(b.tracks, bad)))
              if v.rule == "pop_castellation_clearance"]
-    assert len(found) == 1 and found[0].items == (c["name"],) and found[0].measured == pytest.approx(0.01)
+    assert len(found) == 1 and found[0].items == (c.name,) and found[0].measured == pytest.approx(0.01)
     assert not [v for v in pop_checks(spec, b) if v.rule.startswith("pop_castellation")]

@@ -28,7 +28,7 @@ def test_every_substrate_family_is_covered():
 def _terminals(board):
     """(names, xy array, layers) of the board's package terminals."""
     p = board.pads
-    owner = board.meta.get("terminal_owner", "BALLS")
+    owner = board.extras.terminal_owner
     idx = [i for i in range(len(p)) if p.owner[i] == owner]
     return ([str(p.name[i]) for i in idx], np.array([(float(p.x[i]), float(p.y[i])) for i in idx]).reshape(-1, 2),
             {int(p.layer[i]) for i in idx}, owner, idx)

@@ -199,13 +199,12 @@ def _summary(geom, spec) -> dict[str, str]:
     from kisubstrate.model.units import fmt
 
     minx, miny, maxx, maxy = geom.body.bounds
-    meta = geom.meta
-    px, py = meta.get("pitch_x"), meta.get("pitch_y")
+    px, py = geom.pitch_x, geom.pitch_y
     pitch = "" if px is None else (fmt(px) if px == py else f"{fmt(px)}x{fmt(py)}")
     return {"body": f"{fmt(maxx - minx)}x{fmt(maxy - miny)}", "pitch": pitch,
-            "land": fmt(meta["land"]) if "land" in meta else "",
-            "ball": fmt(meta["ball"]) if meta.get("ball") else "",
-            "rules": str(meta.get("rules", "")), "source": getattr(spec, "source", "") or ""}
+            "land": fmt(geom.land) if geom.land is not None else "",
+            "ball": fmt(geom.ball) if geom.ball else "",
+            "rules": geom.rules, "source": getattr(spec, "source", "") or ""}
 
 
 def _build_chunk(job: tuple[list[tuple[int, int, Any]], str, str, dict]) -> list[Entry]:

@@ -16,11 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from kisubstrate.api.substrate import build_substrate, has_substrate, microvia_pairs
+from kisubstrate.api.project import project_files
+from kisubstrate.api.substrate import build_substrate, has_substrate
 from kisubstrate.geometry.distance import point_segment_distance
 from kisubstrate.geometry.panel import Panel, build_panel
-from kisubstrate.kicad.board import write_board
-from kisubstrate.kicad.project import write_dru, write_project
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.panel import PanelOptions, panel_options
 from kisubstrate.model.units import fmt, snap
@@ -39,14 +38,14 @@ def check_tooling_holes(panel: Panel, rules: Any) -> None:
 
 
 def panel_files(panel: Panel, spec: Any) -> dict[str, str]:
-    """File name → text of the panel project (``.kicad_pcb``, ``.kicad_pro``, ``.kicad_dru``)."""
-    rules = spec.substrate_rules()
-    g = panel.geom
-    n = g.name
-    return {f"{n}.kicad_pcb": write_board(g, spec.stackup, carrier_clearance=rules.clearance),
-            f"{n}.kicad_pro": write_project(n, rules, width=spec.width(), micro=spec.micro()),
-            f"{n}.kicad_dru": write_dru(rules, micro=spec.micro(), width=spec.width(),
-                                        extra=g.meta.get("dru_extra", ""), pairs=microvia_pairs(spec, g))}
+    """File name → text of the panel project (``.kicad_pcb``, ``.kicad_pro``, ``.kicad_dru``; see
+    :func:`kisubstrate.api.project.project_files`).
+
+    Args:
+        panel: the panel from :func:`panel_of_spec`.
+        spec: the unit's validated spec (stackup, rule profile, trace width).
+    """
+    return project_files(panel.geom, spec.stackup, spec.substrate_rules(), spec)
 
 
 def panel_of_spec(spec: Any, options: PanelOptions | None = None, **fields: Any) -> tuple[Panel, Report]:

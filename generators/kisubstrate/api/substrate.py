@@ -16,15 +16,13 @@ Example:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from kisubstrate.api.project import project_files
 from kisubstrate.families import registry
 from kisubstrate.geometry.board import BoardGeom
-from kisubstrate.kicad.board import write_board
 from kisubstrate.kicad.layers import LayerMap
-from kisubstrate.kicad.project import write_dru, write_project
 from kisubstrate.model.errors import SpecError
 from kisubstrate.rules.board import check_board
 from kisubstrate.rules.report import Report
@@ -50,16 +48,29 @@ def has_substrate(spec: Any) -> bool:
 
 
 def build_substrate(spec: Any, *, check: bool = True) -> SubstrateResult:
-    """Build (and check) the substrate board of one validated spec."""
+    """Build (and check) the substrate board of one validated spec.
+
+    Args:
+        spec: a validated spec of a family with a substrate board (``Family.substrate``).
+        check: run the board checks (:func:`~kisubstrate.rules.board.check_board`) and then the
+            family's own checks (``Family.checks``, e.g. the cavity's floor and wall rules), in that
+            order; False gives an empty report.
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec
+        >>> result = build_substrate(example_spec("cavity"))
+        >>> result.report.ok, result.board.extras.cavity is not None
+        (True, True)
+    """
     fam = registry.get(spec.family)
     if fam.substrate is None:
         raise SpecError(f"family '{spec.family}' has no substrate board", field="family")
     board = fam.substrate(spec)
     rules = spec.substrate_rules()
     report = check_board(board, rules, stackup=spec.stackup) if check else Report(board.name, rules.name)
-    if check:  # family rules (e.g. cavity, z-stack): callables (board, rules) -> list[Violation] in meta
-        for family_check in board.meta.get("checks", ()):
-            report.extend(family_check(board, rules))
+    if check:  # family rules (e.g. cavity, z-stack), declared on the family
+        for family_check in fam.checks:
+            report.extend(family_check(spec, board, rules))
     return SubstrateResult(spec=spec, board=board, report=report)
 
 
@@ -90,29 +101,15 @@ def sidecar(result: SubstrateResult) -> dict:
             "via_spans": [{"kind": k, "top": t, "bottom": b} for k, t, b in spans],
             "counts": {"pads": len(board.pads), "vias": len(board.vias), "tracks": len(board.tracks),
                        "nets": len(board.nets) - 1},
-            "report": result.report.as_dict(), **board.meta.get("sidecar", {})}
+            "report": result.report.as_dict(), **board.extras.sidecar}
 
 
 def substrate_files(result: SubstrateResult) -> dict[str, str]:
-    """File name → text of the KiCad project of a substrate (``.kicad_pcb``, ``.kicad_pro``, ``.kicad_dru``, sidecar)."""
-    spec, board = result.spec, result.board
-    rules = spec.substrate_rules()
-    n = board.name
-    files = {
-        f"{n}.kicad_pcb": write_board(board, spec.stackup, carrier_clearance=rules.clearance),
-        f"{n}.kicad_pro": write_project(n, rules, width=spec.width(), micro=spec.micro()),
-        f"{n}.kicad_dru": write_dru(rules, micro=spec.micro(), width=spec.width(), extra=board.meta.get("dru_extra", ""),
-                                    pairs=microvia_pairs(spec, board)),
-        f"{n}.kisubstrate.json": json.dumps(sidecar(result), indent=1, sort_keys=True) + "\n",
-    }
-    for suffix, text in board.meta.get("files", {}).items():  # family extras, e.g. "-fab-notes.txt"
-        files[f"{n}{suffix}"] = text
-    return files
+    """File name → text of the KiCad project of a substrate (``.kicad_pcb``, ``.kicad_pro``, ``.kicad_dru``,
+    sidecar and the family's extra files; see :func:`kisubstrate.api.project.project_files`).
 
-
-def microvia_pairs(spec: Any, board: BoardGeom) -> tuple[tuple[str, str, float], ...]:
-    """(upper, lower KiCad layer, depth mm) of every microvia layer pair the board uses (adjacent in KiCad)."""
-    lm = LayerMap(board.copper)
-    used = sorted({(int(t), int(b)) for k, t, b in zip(board.vias.kind, board.vias.top, board.vias.bottom)
-                   if k == "micro" and b - t == 1 and lm.adjacent(int(t), int(b))})
-    return tuple((lm.name(t), lm.name(b), spec.stackup.hop_depth(t)) for t, b in used)
+    Args:
+        result: a built (and checked) substrate from :func:`build_substrate`; its report goes into the sidecar.
+    """
+    spec = result.spec
+    return project_files(result.board, spec.stackup, spec.substrate_rules(), spec, sidecar=sidecar(result))

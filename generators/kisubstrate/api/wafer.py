@@ -15,23 +15,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from kisubstrate.api.project import project_files
 from kisubstrate.families.wafer_stack import (
     spec_wafer_map,
     wafer_board,
     wafer_stackup,
     wafer_svg,
 )
-from kisubstrate.kicad.board import write_board
-from kisubstrate.kicad.project import write_dru, write_project
 
 
 def wafer_files(spec: Any) -> dict[str, str]:
-    """File name → text of the wafer map of a ``wafer_stack`` spec (board, project, rules, SVG)."""
+    """File name → text of the wafer map of a ``wafer_stack`` spec (board, project, rules, SVG).
+
+    The board is a bare silicon wafer (:func:`~kisubstrate.families.wafer_stack.wafer_stackup`) with
+    the spec's rule profile; the project files come from :func:`kisubstrate.api.project.project_files`.
+
+    Args:
+        spec: a validated ``wafer_stack`` spec (wafer diameter, street and edge exclusion in mm).
+    """
     m = spec_wafer_map(spec)
     g = wafer_board(spec, m)
-    rules = spec.substrate_rules()
-    n = g.name
-    return {f"{n}.kicad_pcb": write_board(g, wafer_stackup()),
-            f"{n}.kicad_pro": write_project(n, rules, width=spec.width(), micro=spec.micro()),
-            f"{n}.kicad_dru": write_dru(rules, micro=spec.micro(), width=spec.width()),
-            f"{n}.svg": wafer_svg(m, spec.resolved_name)}
+    files = project_files(g, wafer_stackup(), spec.substrate_rules(), spec)
+    files[f"{g.name}.svg"] = wafer_svg(m, spec.resolved_name)
+    return files

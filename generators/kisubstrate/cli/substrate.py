@@ -48,7 +48,7 @@ def substrate(specs: tuple[Path, ...], output: Path, no_check: bool, force: bool
                 b = r.board
                 click.echo(f"wrote {output / (r.name + '.kicad_pcb')} ({b.copper} Cu, {len(b.pads)} pads, "
                            f"{len(b.vias)} vias, {len(b.tracks)} tracks, {len(b.nets) - 1} nets)")
-                for line in b.meta.get("summary", ()):  # family figures, e.g. the PoP z-stack
+                for line in b.extras.summary:  # family figures, e.g. the PoP z-stack
                     click.echo(f"  {line}")
 
         # violations -> report, exit 1, nothing written; --no-check -> warning; atomic write; json or lines

@@ -44,7 +44,7 @@ from pydantic import Field, model_validator
 from kisubstrate.families.grid_array import BgaSpec, PgaSpec, build_grid_array
 from kisubstrate.families.registry import Family, is_flipped, register
 from kisubstrate.geometry.assign import assign_around_centroid
-from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Drawing, Zone
+from kisubstrate.geometry.board import BoardBuilder, BoardExtras, BoardGeom, Drawing, Zone
 from kisubstrate.geometry.distance import segment_segment_distance
 from kisubstrate.geometry.terminals import grid_sites, place_terminal_lands
 from kisubstrate.model.base import SpecModel, length
@@ -259,12 +259,11 @@ def build_board(spec: BuildupSpec) -> BoardGeom:
                                      "footprints": True}))
         b.drawings.append(Drawing(tuple(shapely.get_coordinates(cavity.exterior)[:-1].tolist()), "User.1",
                                   label="cavity"))
-        b.meta["cavity"] = cavity
     for d in spec.dies:
         x0, y0 = d.position[0] - d.size[0] / 2, d.position[1] - d.size[1] / 2
         b.drawings.append(Drawing(((x0, y0), (x0 + d.size[0], y0), (x0 + d.size[0], y0 + d.size[1]),
                                    (x0, y0 + d.size[1])), "F.Fab", width=0.05, label=f"die {d.name}"))
-    b.meta.update(dies=dies_poly, body=shapely.box(-bx, -by, bx, by), spec=spec)
+    b.extras = BoardExtras(dies=dies_poly, body=shapely.box(-bx, -by, bx, by))
     return b.build()
 
 

@@ -56,7 +56,7 @@ from pydantic import Field, model_validator
 from kisubstrate.families.buildup import terminal_sites
 from kisubstrate.families.grid_array import BgaSpec, LgaSpec, build_grid_array
 from kisubstrate.families.registry import Family, register
-from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Drawing, Zone
+from kisubstrate.geometry.board import BoardBuilder, BoardExtras, BoardGeom, CavityOutline, Drawing, Zone
 from kisubstrate.geometry.ir import FootprintGeom
 from kisubstrate.geometry.terminals import footprint_grid, place_terminal_lands
 from kisubstrate.model.base import SpecModel, length
@@ -419,18 +419,17 @@ def build_board(spec: CavitySpec) -> BoardGeom:
     notes = fab_notes(spec, holes=len(site_used), thermal=thermal)
     b.drawings += note_drawings(notes, bx + 1.0, -by)
 
-    b.meta.update(
-        dies=die_box, body=body, spec=spec, cavity=cav, cavity_floor=cav_floor, encapsulation=enc,
+    b.extras = BoardExtras(
+        dies=die_box, body=body, cavity=CavityOutline(outline=cav, floor=cav_floor, encapsulation=enc),
         user_layers=dict(USER_LAYERS),
-        dru_extra=cavity_dru(spec), files={"-fab-notes.txt": "\n".join(notes) + "\n"}, summary=[
+        dru_extra=cavity_dru(spec), files={"-fab-notes.txt": "\n".join(notes) + "\n"}, summary=(
             f"cavity {spec.cavity.size[0]:g} x {spec.cavity.size[1]:g} mm, depth {spec.cavity_depth():.3f} mm (F.Cu + "
             f"dielectric 1 removed, floor In1.Cu), {len(site_used)} sidewall holes"
-            + (f", die pad to heat plate ~{thermal['r_total']:.2f} K/W" if thermal else "")],
+            + (f", die pad to heat plate ~{thermal['r_total']:.2f} K/W" if thermal else ""),),
         sidecar={"cavity": {"size": list(spec.cavity.size), "depth": round(spec.cavity_depth(), 6),
                             "removed_copper": ["F.Cu"], "removed_dielectrics": [1], "floor": "In1.Cu",
                             "rule_areas": sorted(z.name for z in b.zones if z.keepout is not None)},
-                 **({"thermal": {k: round(v, 6) for k, v in thermal.items()}} if thermal else {})},
-        checks=[lambda board, rules_: cavity_checks(board, rules_, spec)])
+                 **({"thermal": {k: round(v, 6) for k, v in thermal.items()}} if thermal else {})})
     return b.build()
 
 
@@ -572,13 +571,29 @@ def thermal_estimate(spec: CavitySpec, vias: int) -> dict:
 
 
 # -- checks --------------------------------------------------------------------------------------
-def cavity_checks(board: BoardGeom, rules, spec: CavitySpec) -> list[Violation]:
+def cavity_checks(spec: CavitySpec, board: BoardGeom, rules: Any = None) -> list[Violation]:
     """Cavity rules (mm): lands on the floor with the wall clearance, sidewall holes in the ring with
-    margins, die fits, encapsulation covers the die and wires, z heights, nothing on removed layers."""
+    margins, die fits, encapsulation covers the die and wires, z heights, nothing on removed layers.
+
+    The family check of ``cavity`` (``Family.checks``), run by ``build_substrate`` after the board checks.
+
+    Args:
+        spec: the validated :class:`CavitySpec` (clearances, margins and heights in mm).
+        board: its substrate board; reads the cavity and die outlines of ``board.extras``.
+        rules: the substrate rule profile (unused: every limit here comes from the spec).
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec
+        >>> spec = example_spec("cavity")
+        >>> cavity_checks(spec, build_board(spec))
+        []
+    """
     out: list[Violation] = []
-    cav: shapely.Polygon = board.meta["cavity"]  # circumscribed: for what must stay outside
+    if board.extras.cavity is None:
+        raise ValueError(f"board {board.name} has no cavity (BoardExtras.cavity)")
+    cav = board.extras.cavity.outline  # circumscribed: for what must stay outside
     wall = cav.exterior
-    floor: shapely.Polygon = board.meta.get("cavity_floor", cav)  # inscribed: for what must stay inside
+    floor = board.extras.cavity.floor  # inscribed: for what must stay inside
     fwall = floor.exterior
     body = board.outline
     p = board.pads
@@ -616,7 +631,7 @@ def cavity_checks(board: BoardGeom, rules, spec: CavitySpec) -> list[Violation]:
             out.append(Violation("sidewall_hole_outline", (v.key(k),), (pt.x, pt.y), "drill", float(de),
                                  sw.outline_margin, "sidewall hole too near the package outline (drill edge)"))
     # 3. die fits the cavity with clearance
-    die = board.meta["dies"]
+    die = board.extras.dies
     gap = shapely.distance(die.exterior, fwall) * (1 if floor.contains(die) else -1)
     if gap < spec.cavity.die_clearance - TOL:
         c = die.centroid
@@ -625,7 +640,7 @@ def cavity_checks(board: BoardGeom, rules, spec: CavitySpec) -> list[Violation]:
                              f"does not fit the {spec.cavity.size[0]:g} x {spec.cavity.size[1]:g} mm cavity with "
                              "the clearance"))
     # 4. encapsulation covers die and bond wires, stays in the cavity
-    enc = board.meta["encapsulation"]
+    enc = board.extras.cavity.encapsulation
     cover = spec.encapsulation.cover
     dcov = shapely.distance(die.exterior, enc.exterior) * (1 if enc.contains(die) else -1)
     if dcov < cover - TOL:
@@ -684,4 +699,5 @@ def build_footprint(spec: CavitySpec) -> list[FootprintGeom]:
 
 
 register(Family(name="cavity", spec=CavitySpec, footprint=build_footprint, substrate=build_board, flipped=True,
+                checks=(cavity_checks,),
                 summary="cavity package: two substrates, sidewall through-holes, die in the cavity, heat plate"))

@@ -380,11 +380,9 @@ def build_grid_array(spec: GridArraySpec) -> list[FootprintGeom]:
         mask_margin=None,
         model=Model3D(f"${{KICAD9_3DMODEL_DIR}}/{lib}.3dshapes/{name}.step"),
         provenance=provenance,
-        meta={"pitch_x": px, "pitch_y": py, "land": land, "copper": copper, "height": height,
-              "mask_margin": mask_margin if mask_margin is not None else 0.0,
-              "ball": getattr(spec, "ball_diameter", 0.0) or getattr(spec, "pin_diameter", 0.0),
-              "rules": rules.name, "courtyard_offset": offset,
-              **({"paste_margin": paste_margin} if paste_margin is not None else {})},
+        rules=rules.name, height=height,
+        ball=getattr(spec, "ball_diameter", 0.0) or getattr(spec, "pin_diameter", 0.0) or 0.0,
+        courtyard_offset=offset, pitch_x=px, pitch_y=py, land=land,
     )]
 
 

@@ -50,7 +50,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from kisubstrate.families.nolead import QfnSpec, SonSpec, ThermalVias, build_nolead
 from kisubstrate.families.registry import Family, register
-from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Drawing
+from kisubstrate.geometry.board import BoardBuilder, BoardExtras, BoardGeom, Drawing
 from kisubstrate.model.base import KLC_NAME_CHARS, SpecModel, length, resolve_rules
 from kisubstrate.model.errors import FieldError
 from kisubstrate.model.substrate import (
@@ -443,17 +443,19 @@ def build_board(spec: LeadframeSpec) -> BoardGeom:
     b.drawings.append(Drawing(rect(bx, by), "Dwgs.User", label="mould outline"))
     dies = shapely.union(shapely.box(-d1[0] / 2, -d1[1] / 2, d1[0] / 2, d1[1] / 2),
                          shapely.box(-d2[0] / 2, -d2[1] / 2, d2[0] / 2, d2[1] / 2))
-    b.meta.update(dies=dies, body=shapely.box(-bx - fr, -by - fr, bx + fr, by + fr), spec=spec,
-                  mould=shapely.box(-bx, -by, bx, by), protective=spec.protective,
-                  files={"-stack-alignment.txt": stack_report(spec)},
-                  terminal_owner="THIRD")  # the board-side lands (third surfaces, B.Cu)
+    sidecar: dict = {}
+    summary: tuple[str, ...] = ()
     if spec.fourth is not None:
         a = stack_alignment(spec)
-        b.meta["sidecar"] = {"stack": {"max_along": a.max_along, "max_across": a.max_across,
-                                       "min_overlap": round(float(a.overlap.min()), 6), "ok": a.ok}}
-        b.meta["summary"] = [f"stack: third over fourth surfaces, max offset {fmt(a.max_along)} mm along / "
-                             f"{fmt(a.max_across)} mm across the leads, min overlap {float(a.overlap.min()):.0%} "
-                             f"(tolerance {fmt(a.tolerance)} mm)"]
+        sidecar = {"stack": {"max_along": a.max_along, "max_across": a.max_across,
+                             "min_overlap": round(float(a.overlap.min()), 6), "ok": a.ok}}
+        summary = (f"stack: third over fourth surfaces, max offset {fmt(a.max_along)} mm along / "
+                   f"{fmt(a.max_across)} mm across the leads, min overlap {float(a.overlap.min()):.0%} "
+                   f"(tolerance {fmt(a.tolerance)} mm)",)
+    b.extras = BoardExtras(dies=dies, body=shapely.box(-bx - fr, -by - fr, bx + fr, by + fr),
+                           files={"-stack-alignment.txt": stack_report(spec)},
+                           terminal_owner="THIRD",  # the board-side lands (third surfaces, B.Cu)
+                           sidecar=sidecar, summary=summary)
     return b.build()
 
 

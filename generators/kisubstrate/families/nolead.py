@@ -732,9 +732,7 @@ def build_nolead(spec: NoLeadSpec) -> list[FootprintGeom]:
         attr="smd", pads=groups, graphics=graphics, body=shapely.box(-bx, -by, bx, by), courtyard=courtyard,
         reference_at=(0.0, snap(cy0 - 0.75)), value_at=(0.0, snap(cy1 + 0.75)),
         model=Model3D(f"${{KICAD9_3DMODEL_DIR}}/{LIBRARY}.3dshapes/{name}.step"), provenance=prov,
-        meta={"pitch": p, "land_length": land_lr.length, "land_width": land_lr.x, "z": land_lr.z,
-              "g": land_lr.g, "height": height, "rules": rules.name, "courtyard_offset": offset,
-              "paste_coverage": paste_coverage(ep, paste) if ep is not None else 0.0},
+        rules=rules.name, height=height, courtyard_offset=offset, span_z=land_lr.z, span_g=land_lr.g,
     )]
 
 

@@ -43,6 +43,7 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -54,7 +55,7 @@ from kisubstrate.families.cavity import note_drawings, ring_of
 from kisubstrate.families.grid_array import BgaSpec, build_grid_array
 from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.assign import assign_around_centroid
-from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Drawing
+from kisubstrate.geometry.board import BoardBuilder, BoardExtras, BoardGeom, Castellation, Drawing
 from kisubstrate.geometry.terminals import grid_sites, place_terminal_lands
 from kisubstrate.model.base import SpecModel, length
 from kisubstrate.model.errors import SpecError
@@ -367,30 +368,30 @@ def build_board(spec: PopSpec) -> BoardGeom:
         "KiCad copper: L1 F.Cu (PoP lands), L2 In1.Cu (chip 2 bumps), L3 In2.Cu (chip 1 bumps), L4 B.Cu (BGA)."]
     b.drawings += note_drawings(notes, bx + 1.0, -by)
     users = dict(USER_LAYERS) | ({SIDE_LAYER: "Side.Traces"} if castellated else {})
-    b.meta.update(dies=shapely.union_all(dies_poly), body=body, spec=spec, user_layers=users, castellated=castellated,
-                  files={"-fab-notes.txt": "\n".join(notes) + "\n"}, summary=summary,
-                  sidecar={"zstack": {k: v for k, v in z.items() if k not in ("terms", "standoff_needs")}
-                           | {"terms": [list(x) for x in z["terms"]],
-                              "standoff_needs": [list(x) for x in z["standoff_needs"]]}},
-                  checks=[lambda board, rules_: pop_checks(spec, board, z)])
+    b.extras = BoardExtras(dies=shapely.union_all(dies_poly), body=body, user_layers=users,
+                           castellated=tuple(castellated), files={"-fab-notes.txt": "\n".join(notes) + "\n"},
+                           summary=tuple(summary),
+                           sidecar={"zstack": {k: v for k, v in z.items() if k not in ("terms", "standoff_needs")}
+                                    | {"terms": [list(x) for x in z["terms"]],
+                                       "standoff_needs": [list(x) for x in z["standoff_needs"]]}})
     return b.build()
 
 
-def side_traces(spec: PopSpec, b: BoardBuilder, top, bottom, net_of_site: dict[int, int]) -> list[dict]:
+def side_traces(spec: PopSpec, b: BoardBuilder, top, bottom, net_of_site: dict[int, int]) -> list[Castellation]:
     """Side-trace interconnect: every top land runs straight outward on L1 to a castellation (plated
     half-hole centred on the outline, all copper layers) and the ball below it straight outward on L4
     to the same castellation; the castellation stands for the conductive trace over the package side.
 
     Each land leaves through its nearest side (corners: the next side counter-clockwise); the trace
     stops ``copper_to_edge`` short of the outline inside the castellation pad. Returns the
-    castellations as dicts (name, x, y, pad, drill, net, side; mm) for the writer and the checks.
+    castellations (:class:`~kisubstrate.geometry.board.Castellation`, mm) for the writer and the checks.
 
     Example:
         >>> from kisubstrate.families.registry import example_spec
         >>> spec = example_spec("pop_side_trace")
         >>> board = build_board(spec)
-        >>> cs = board.meta["castellated"]
-        >>> len(cs), max(max(abs(c["x"]), abs(c["y"])) for c in cs), castellation_checks(spec, board, cs)
+        >>> cs = board.extras.castellated
+        >>> len(cs), max(max(abs(c.x), abs(c.y)) for c in cs), castellation_checks(spec, board, cs)
         (56, 6.0, [])
     """
     rules = spec.substrate_rules()
@@ -423,12 +424,12 @@ def side_traces(spec: PopSpec, b: BoardBuilder, top, bottom, net_of_site: dict[i
         for layer in (0, 3):  # L1 (second carrier top) and L4 (first carrier bottom)
             b.track(x, y, snap(e * dx - lat * dy), snap(e * dy + lat * dx), w, layer=layer, net=net)
         cx, cy = snap(edge * dx - lat * dy), snap(edge * dy + lat * dx)
-        out.append({"name": f"S{name}", "x": cx, "y": cy, "pad": st.pad, "drill": st.drill, "net": net, "side": k})
+        out.append(Castellation(f"S{name}", cx, cy, pad=st.pad, drill=st.drill, net=net, side=k))
         b.drawings.append(Drawing(((cx, cy), (snap(cx + 0.3 * dx), snap(cy + 0.3 * dy))), SIDE_LAYER, closed=False))
     return out
 
 
-def side_trace_notes(spec: PopSpec, castellated: list[dict], carrier_vias: int) -> list[str]:
+def side_trace_notes(spec: PopSpec, castellated: list[Castellation], carrier_vias: int) -> list[str]:
     """Fab-note lines of the side-trace interconnect."""
     st, c1, c2 = spec.side_trace, spec.carriers[0], spec.carriers[1]
     span = c1.core + 2 * c1.copper + spec.resin.thickness + c2.core + 2 * c2.copper
@@ -441,21 +442,38 @@ def side_trace_notes(spec: PopSpec, castellated: list[dict], carrier_vias: int) 
             "the resin."]
 
 
-def pop_checks(spec: PopSpec, board: BoardGeom | None = None, z: dict | None = None) -> list[Violation]:
+def pop_checks(spec: PopSpec, board: BoardGeom | None = None, rules: Any = None, *,
+               z: dict | None = None) -> list[Violation]:
     """Z-stack rules (die stack vs resin thickness, top package stand-off vs what it must clear) and,
-    with a board, ``pop_via_under_die``: a through via crosses the resin, so it must clear both dies.
-    ``z``: :func:`zstack` of the spec if already computed."""
+    with a board, ``pop_via_under_die``: a through via crosses the resin, so it must clear both dies,
+    and the side-trace castellation checks (:func:`castellation_checks`).
+
+    The family check of ``pop`` (``Family.checks``), run by ``build_substrate`` after the board checks.
+
+    Args:
+        spec: the validated :class:`PopSpec` (thicknesses and clearances in mm).
+        board: its substrate board (dies and castellations from ``board.extras``), or None for the
+            z-stack rules alone.
+        rules: the substrate rule profile (unused: the limits come from the spec and its profile).
+        z: :func:`zstack` of the spec if already computed.
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec
+        >>> spec = example_spec("pop")
+        >>> pop_checks(spec, build_board(spec))
+        []
+    """
     out = []
     if board is not None and len(board.vias):
-        dies = board.meta["dies"]
+        dies = board.extras.dies
         v = board.vias
         d = shapely.distance(shapely.points(v.x, v.y), dies) - v.size / 2
         for k in np.flatnonzero(d < spec.die_via_clearance - 5e-7).tolist():
             out.append(Violation("pop_via_under_die", (v.key(k),), (float(v.x[k]), float(v.y[k])), "resin",
                                  float(d[k]), spec.die_via_clearance,
                                  "through via too close to (or under) a die: it must run through resin only"))
-    if board is not None and board.meta.get("castellated"):
-        out += castellation_checks(spec, board, board.meta["castellated"])
+    if board is not None and board.extras.castellated:
+        out += castellation_checks(spec, board, board.extras.castellated)
     z = zstack(spec) if z is None else z
     lines = zstack_report(spec, z)
     diff = z["stack"] - z["resin"]
@@ -469,7 +487,7 @@ def pop_checks(spec: PopSpec, board: BoardGeom | None = None, z: dict | None = N
     return out
 
 
-def castellation_checks(spec: PopSpec, board: BoardGeom, cs: list[dict]) -> list[Violation]:
+def castellation_checks(spec: PopSpec, board: BoardGeom, cs: Sequence[Castellation]) -> list[Violation]:
     """Checks of the side-trace castellations (mm).
 
     They are exempt from ``copper_to_edge`` on purpose: a castellation is a plated hole cut in half by
@@ -481,14 +499,14 @@ def castellation_checks(spec: PopSpec, board: BoardGeom, cs: list[dict]) -> list
     rules = spec.substrate_rules()
     st = spec.side_trace
     r = st.pad / 2
-    pts = shapely.points([c["x"] for c in cs], [c["y"] for c in cs])
-    net = np.array([c["net"] for c in cs], np.int64)
+    pts = shapely.points([c.x for c in cs], [c.y for c in cs])
+    net = np.array([c.net for c in cs], np.int64)
     out = []
     need = max(st.pad + rules.clearance, st.drill + rules.hole_to_hole)
     i, j = shapely.STRtree(pts).query(pts, predicate="dwithin", distance=need - 5e-7)
     for a, c in zip(i[i < j].tolist(), j[i < j].tolist()):
         d = float(shapely.distance(pts[a], pts[c]))
-        out.append(Violation("pop_side_trace_pitch", (cs[a]["name"], cs[c]["name"]), (cs[a]["x"], cs[a]["y"]),
+        out.append(Violation("pop_side_trace_pitch", (cs[a].name, cs[c].name), (cs[a].x, cs[a].y),
                              "Edge.Cuts", d, need, f"side-trace castellations {d:.3f} mm apart at the package edge, "
                              f"need "
                              f"{need:.3f} mm (pad {st.pad:g} + clearance {rules.clearance:g}, drill {st.drill:g} + "
@@ -508,7 +526,7 @@ def castellation_checks(spec: PopSpec, board: BoardGeom, cs: list[dict]) -> list
     d = shapely.distance(pts[i], items[j]) - rad[j] - r
     for a, c, dd in zip(i.tolist(), j.tolist(), d.tolist()):
         if inet[c] != net[a] and dd < rules.clearance - 5e-7:
-            out.append(Violation("pop_castellation_clearance", (cs[a]["name"],), (cs[a]["x"], cs[a]["y"]), "*.Cu",
+            out.append(Violation("pop_castellation_clearance", (cs[a].name,), (cs[a].x, cs[a].y), "*.Cu",
                                  dd, rules.clearance, "side-trace castellation too close to copper of another net"))
     return out
 
@@ -519,6 +537,6 @@ def build_footprint(spec: PopSpec):
     return build_grid_array(bottom) + build_grid_array(top)
 
 
-register(Family(name="pop", spec=PopSpec, footprint=build_footprint, substrate=build_board,
+register(Family(name="pop", spec=PopSpec, footprint=build_footprint, substrate=build_board, checks=(pop_checks,),
                 summary="flip-chip package-on-package: two carriers, back-to-back chips, resin, through vias, "
                         "PoP lands"))

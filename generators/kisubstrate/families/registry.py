@@ -1,4 +1,4 @@
-"""The family registry: family name → spec model, footprint builder, substrate builder.
+"""The family registry: family name → spec model, footprint builder, substrate builder, family checks.
 
 Example:
     >>> from kisubstrate.families.registry import families
@@ -12,12 +12,20 @@ import importlib
 import pkgutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from kisubstrate.model.examples import examples_dir
 from kisubstrate.model.loader import LoadedSpec, load_spec_file
 
+if TYPE_CHECKING:  # annotations only: the registry stays light for ``kisubstrate footprint``
+    from kisubstrate.geometry.board import BoardGeom
+    from kisubstrate.rules.report import Violation
+
 FootprintBuilder = Callable[[Any], Any]
+FamilyCheck = Callable[[Any, "BoardGeom", Any], "list[Violation]"]
+"""A family-specific board check ``(spec, board, rules) -> list[Violation]``: the validated spec, its
+built substrate :class:`~kisubstrate.geometry.board.BoardGeom` and the substrate rule profile
+(:class:`~kisubstrate.model.substrate.SubstrateRules`); lengths in mm."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,9 @@ class Family:
         footprint: builds the board-side footprint(s) ``(spec) -> list[FootprintGeom]``, or None.
         substrate: builds the package substrate board ``(spec) -> BoardGeom``, or None.
         summary: one line for ``kisubstrate list`` and the plugin dialog.
+        checks: family-specific board rules (:data:`FamilyCheck`), run by
+            :func:`kisubstrate.api.substrate.build_substrate` after the board checks, in this order
+            (e.g. the cavity's floor and wall rules, the PoP z-stack).
         flipped: the package mounts with the substrate's ``F.Cu`` side (physical copper 1) towards
             the PCB, so its footprint is the board's terminals mirrored in x (see
             :mod:`kisubstrate.geometry.terminals` for the viewing convention).
@@ -41,6 +52,7 @@ class Family:
     substrate: Callable[[Any], Any] | None = None
     summary: str = ""
     flipped: bool = False
+    checks: tuple[FamilyCheck, ...] = ()
 
 
 _REGISTRY: dict[str, Family] = {}

@@ -47,7 +47,7 @@ from kisubstrate.families.buildup import terminal_sites
 from kisubstrate.families.grid_array import WlcspSpec, build_grid_array
 from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.assign import assign_by_angle
-from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Drawing, Zone
+from kisubstrate.geometry.board import BoardBuilder, BoardExtras, BoardGeom, Drawing, Zone
 from kisubstrate.geometry.terminals import footprint_grid, place_terminal_lands
 from kisubstrate.model.base import KLC_NAME_CHARS, SpecModel, length, resolve_rules
 from kisubstrate.model.errors import FieldError, SpecError
@@ -284,8 +284,8 @@ def build_board(spec: WaferStackSpec) -> BoardGeom:
         r = spec.pads.size / 2
         b.drawings.append(Drawing(((p.x - r, p.y - r), (p.x + r, p.y - r), (p.x + r, p.y + r), (p.x - r, p.y + r)),
                                   "B.Fab", width=0.01, label=f"die pad {p.name}"))
-    b.meta.update(dies=shapely.box(-bx, -by, bx, by), body=shapely.box(-bx, -by, bx, by), spec=spec,
-                  sidecar={"dies_bottom_first": [d.name for d in spec.dies]})
+    b.extras = BoardExtras(dies=shapely.box(-bx, -by, bx, by), body=shapely.box(-bx, -by, bx, by),
+                           sidecar={"dies_bottom_first": [d.name for d in spec.dies]})
     return b.build()
 
 
@@ -428,7 +428,7 @@ def wafer_board(spec: WaferStackSpec, m: WaferMap | None = None) -> BoardGeom:
         f"{spec.resolved_name}: {m.whole} whole sites, {int(m.diameter)} mm wafer, site {fmt(m.site[0])} x "
         f"{fmt(m.site[1])} mm, street {fmt(spec.wafer.street)} mm, edge exclusion "
         f"{fmt(spec.wafer.edge_exclusion)} mm, {m.mark}"), size=2.0))
-    b.meta.update(body=m.outline, spec=spec, wafer_map=m)
+    b.extras = BoardExtras(body=m.outline)
     return b.build()
 
 
@@ -483,13 +483,12 @@ def _files(spec: WaferStackSpec) -> dict[str, str]:
 def build_board_with_files(spec: WaferStackSpec) -> BoardGeom:
     """:func:`build_board` plus the wafer-map picture and site list as extra files of the project."""
     g = build_board(spec)
-    g.meta["files"] = _files(spec)
     m = spec_wafer_map(spec)
-    g.meta["sidecar"] = {**g.meta.get("sidecar", {}), "wafer_whole_sites": m.whole}
-    g.meta["summary"] = [f"{len(spec.dies)} dies, {sum(k == 'blind' for k in g.vias.kind)} TSV columns; wafer map: "
-                         f"{m.whole} whole sites on a {spec.wafer.diameter} mm wafer (pitch {fmt(m.pitch[0])} x "
-                         f"{fmt(m.pitch[1])} mm, {m.mark})"]
-    return g
+    summary = (f"{len(spec.dies)} dies, {sum(k == 'blind' for k in g.vias.kind)} TSV columns; wafer map: "
+               f"{m.whole} whole sites on a {spec.wafer.diameter} mm wafer (pitch {fmt(m.pitch[0])} x "
+               f"{fmt(m.pitch[1])} mm, {m.mark})")
+    return replace(g, extras=replace(g.extras, files=_files(spec), summary=(summary,),
+                                     sidecar={**g.extras.sidecar, "wafer_whole_sites": m.whole}))
 
 
 register(Family(name="wafer_stack", spec=WaferStackSpec, footprint=build_footprint, substrate=build_board_with_files,

@@ -20,7 +20,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import shapely
@@ -125,11 +125,92 @@ class Drawing:
     fill: bool = False  # a filled polygon (e.g. a solder-mask opening on F.Mask / B.Mask)
 
 
+@dataclass(frozen=True)
+class Castellation:
+    """A plated half-hole centred on the board outline, written as a KiCad castellated pad on every
+    copper layer (KiCad's DRC exempts it from the board-edge clearance); mm, KiCad frame.
+
+    Attributes:
+        name: pad name, e.g. ``SA1``.
+        x, y: centre, on the outline (mm).
+        pad: copper pad diameter (mm).
+        drill: drill diameter (mm).
+        net: net code (0 = no net).
+        side: the outline side it sits on: 0 right (+x), 1 bottom (+y), 2 left (-x), 3 top (-y).
+
+    Example:
+        >>> Castellation("SA1", 6.0, -1.3, pad=0.35, drill=0.2, net=3, side=0).pad
+        0.35
+    """
+
+    name: str
+    x: float
+    y: float
+    pad: float
+    drill: float
+    net: int
+    side: int
+
+
+@dataclass(frozen=True)
+class CavityOutline:
+    """A cavity opened in the top of the board (mm, KiCad frame).
+
+    A rounded cavity is a polygon, so it is kept twice and no check is ever optimistic.
+
+    Attributes:
+        outline: circumscribed outline (covers the true cavity): for what must stay outside.
+        floor: inscribed outline (inside the true cavity): for what must stay inside (the same
+            polygon as ``outline`` for square corners).
+        encapsulation: outline of the resin filling the cavity.
+    """
+
+    outline: shapely.Polygon
+    floor: shapely.Polygon
+    encapsulation: shapely.Polygon
+
+
+@dataclass(frozen=True)
+class BoardExtras:
+    """What a family knows about its board beyond the copper items: for the writer, the checks and the
+    project files. Every field has a neutral default (a plain board sets none).
+
+    Attributes:
+        body: package body outline (mm) that terminals and dies must lie inside; None = the board outline.
+        dies: die outlines (mm, one geometry: a polygon or their union), or None.
+        terminal_owner: pad owner of the package terminals (the lands facing the PCB), e.g. ``BALLS``.
+        castellated: plated half-holes on the outline (:class:`Castellation`).
+        cavity: the cavity of a cavity-down package (:class:`CavityOutline`), or None.
+        user_layers: named KiCad user layers, e.g. ``{"User.2": "Fab.Notes"}``.
+        dru_extra: text appended to the ``.kicad_dru`` (every number with its unit).
+        files: extra project files, file-name suffix → text, e.g. ``{"-fab-notes.txt": "..."}``.
+        summary: lines ``kisubstrate substrate`` prints under the board (e.g. the PoP z-stack).
+        sidecar: JSON-ready sections merged into the ``<name>.kisubstrate.json`` sidecar.
+
+    Example:
+        >>> extras = BoardExtras(dies=shapely.box(-1, -1, 1, 1), files={"-fab-notes.txt": "CAVITY 6 x 6 mm"})
+        >>> extras.terminal_owner, extras.dies.area, extras.body is None
+        ('BALLS', 4.0, True)
+    """
+
+    body: shapely.Geometry | None = None
+    dies: shapely.Geometry | None = None
+    terminal_owner: str = "BALLS"
+    castellated: tuple[Castellation, ...] = ()
+    cavity: CavityOutline | None = None
+    user_layers: dict[str, str] | None = None
+    dru_extra: str = ""
+    files: dict[str, str] = field(default_factory=dict)
+    summary: tuple[str, ...] = ()
+    sidecar: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class BoardGeom:
     """Everything a substrate board holds, in neutral form (mm, KiCad frame: x right, y down).
 
-    ``meta`` carries family facts the writer and checks use (die outlines, stack info).
+    ``extras`` carries the family facts the writer, the checks and the project files use
+    (:class:`BoardExtras`: body, dies, cavity, castellations, extra files, ...).
     """
 
     name: str
@@ -141,7 +222,7 @@ class BoardGeom:
     tracks: Tracks
     zones: list[Zone] = field(default_factory=list)
     drawings: list[Drawing] = field(default_factory=list)
-    meta: dict = field(default_factory=dict)
+    extras: BoardExtras = field(default_factory=BoardExtras)
 
     @property
     def item_count(self) -> int:
@@ -161,7 +242,7 @@ class BoardBuilder:
         self._tracks: list[tuple] = []
         self.zones: list[Zone] = []
         self.drawings: list[Drawing] = []
-        self.meta: dict = {}
+        self.extras = BoardExtras()  # set by the family before build()
 
     def _layer(self, layer: int) -> None:
         # a family bug must fail here, not as an IndexError in the writer
@@ -228,8 +309,7 @@ class BoardBuilder:
         nets = [n for n, _ in sorted(self._nets.items(), key=lambda kv: kv[1])]
         return BoardGeom(name=self.name, copper=self.copper, outline=self.outline, nets=nets, pads=pads,
                          vias=vias, tracks=tracks, zones=[_snap_zone(z) for z in self.zones],
-                         drawings=list(self.drawings),
-                         meta=dict(self.meta))
+                         drawings=list(self.drawings), extras=self.extras)
 
 
 def _snap_zone(z: Zone) -> Zone:
@@ -262,5 +342,5 @@ def concat_vias(a: Vias, b: Vias) -> Vias:
                   for f in ("x", "y", "size", "drill", "top", "bottom", "net")), kind=a.kind + b.kind)
 
 
-__all__ = ["BoardBuilder", "BoardGeom", "Drawing", "Pads", "Tracks", "Vias", "Zone", "concat_tracks",
-           "concat_vias", "replace_items", "snap"]
+__all__ = ["BoardBuilder", "BoardExtras", "BoardGeom", "Castellation", "CavityOutline", "Drawing", "Pads", "Tracks",
+           "Vias", "Zone", "concat_tracks", "concat_vias", "replace_items", "snap"]

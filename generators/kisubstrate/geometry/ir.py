@@ -174,6 +174,25 @@ class FootprintGeom:
     ``body`` is the package outline (shapely polygon), ``courtyard`` the courtyard
     polygon; ``provenance`` records where each derived size came from (rule, factor,
     source) for descriptions, reports and the library's provenance table.
+
+    The last fields are figures the family derived, read back by the library tables, the 3D
+    model and tests (all lengths in mm; None or 0 where a family has no such figure):
+
+    Attributes:
+        rules: name of the rule profile the footprint was built and checked with.
+        height: package height above the board (for the 3D model; None: 1 mm).
+        ball: ball (BGA, WLCSP) or pin (PGA) diameter; 0 for lands only.
+        courtyard_offset: courtyard excess around pads and body.
+        pitch_x, pitch_y: terminal pitch of a grid array (columns, rows); None otherwise.
+        land: copper land diameter of a grid array; None otherwise.
+        span_z, span_g: IPC-7351B outer (Z) and inner (G) land span of a no-lead footprint's
+            left/right lands; None otherwise.
+
+    Example:
+        >>> fp = FootprintGeom("X", "lga", "", "", "smd", [], [], shapely.box(-1, -1, 1, 1),
+        ...                    shapely.box(-1.2, -1.2, 1.2, 1.2), (0, -2), (0, 2), pitch_x=0.8, pitch_y=0.8, land=0.4)
+        >>> fp.pitch_x, fp.land, fp.ball, fp.span_z
+        (0.8, 0.4, 0.0, None)
     """
 
     name: str
@@ -190,7 +209,15 @@ class FootprintGeom:
     mask_margin: float | None = None
     model: Model3D | None = None
     provenance: dict[str, str] = field(default_factory=dict)
-    meta: dict[str, float | str] = field(default_factory=dict)
+    rules: str = ""
+    height: float | None = None
+    ball: float = 0.0
+    courtyard_offset: float | None = None
+    pitch_x: float | None = None
+    pitch_y: float | None = None
+    land: float | None = None
+    span_z: float | None = None
+    span_g: float | None = None
 
     @property
     def pad_count(self) -> int:

@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from kisubstrate.geometry.board import BoardGeom, Drawing, Pads, Tracks, Vias, Zone
+from kisubstrate.geometry.board import BoardExtras, BoardGeom, Drawing, Pads, Tracks, Vias, Zone
 from kisubstrate.geometry.distance import segment_segment_distance
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.panel import PanelOptions, panel_options
@@ -272,8 +272,8 @@ def build_panel(unit: BoardGeom, rules: Any, options: PanelOptions | None = None
             drawings.append(replace(d, points=tuple((snap(a + ox), snap(b + oy)) for a, b in d.points)))
         drawings.append(Drawing(((x0 + ox, y0 + oy), (x1 + ox, y0 + oy), (x1 + ox, y1 + oy), (x0 + ox, y1 + oy)),
                                 "Dwgs.User", width=0.05, label=f"unit {tag} (saw line)"))
-        if unit.meta.get("dies") is not None:
-            dies.append(shapely.affinity.translate(unit.meta["dies"], ox, oy))
+        if unit.extras.dies is not None:
+            dies.append(shapely.affinity.translate(unit.extras.dies, ox, oy))
 
     # -- plating bus: bars along every street centre line, split at the crossings -------------------
     tied: list[str] = []
@@ -344,13 +344,11 @@ def build_panel(unit: BoardGeom, rules: Any, options: PanelOptions | None = None
     tracks = Tracks(*(snap_array(cat(T[k])) for k in ("x1", "y1", "x2", "y2")), width=cat(T["width"]),
                     layer=cat(T["layer"], np.int64), net=cat(T["net"], np.int64))
     outline = shapely.box(-X, -Y, X, Y)
-    meta = {k: unit.meta[k] for k in ("user_layers", "dru_extra") if k in unit.meta}
-    meta.update(body=outline, dies=shapely.union_all(dies) if dies else None, unit=unit.name,
-                sidecar={"panel": {"rows": rows, "columns": columns, "street": street, "rail": rail,
-                                   "plating_net": "PLATING" if plating else None, "tied_nets_per_unit": len(tied),
-                                   "untied_nets_per_unit": untied}})
+    # the unit's user layers and DRC rules apply to the panel; its extra files, summary and sidecar do not
+    extras = BoardExtras(body=outline, dies=shapely.union_all(dies) if dies else None,
+                         user_layers=unit.extras.user_layers, dru_extra=unit.extras.dru_extra)
     geom = BoardGeom(name=pname, copper=unit.copper, outline=outline, nets=nets, pads=pads, vias=vias,
-                     tracks=tracks, zones=zones, drawings=drawings, meta=meta)
+                     tracks=tracks, zones=zones, drawings=drawings, extras=extras)
     return Panel(geom=geom, units=len(offs), size=(2 * X, 2 * Y), tied=tied, untied=untied, holes=holes,
                  fiducials=fid_list)
 

@@ -111,10 +111,11 @@ def _copper_names(stackup, lm: LayerMap) -> dict[str, str]:
 
 
 def _castellated(geom: BoardGeom, qnet: list[str]) -> list[str]:
-    """One footprint of plated half-holes on the outline (``geom.meta["castellated"]``: dicts with
-    name, x, y, pad, drill, net; mm), written as KiCad castellated through-hole pads on every copper
-    layer (KiCad's DRC exempts castellated pads from the board-edge clearance). Empty without any."""
-    cs = geom.meta.get("castellated") or ()
+    """One footprint of plated half-holes on the outline (``geom.extras.castellated``:
+    :class:`~kisubstrate.geometry.board.Castellation`, mm), written as KiCad castellated through-hole
+    pads on every copper layer (KiCad's DRC exempts castellated pads from the board-edge clearance).
+    Empty without any."""
+    cs = geom.extras.castellated
     if not cs:
         return []
     name = geom.name
@@ -126,10 +127,10 @@ def _castellated(geom: BoardGeom, qnet: list[str]) -> list[str]:
            f'(uuid "{item_uuid(name, "fp/EDGE/value")}") (effects (font (size 0.5 0.5) (thickness 0.08))))',
            "\t\t(attr through_hole board_only exclude_from_pos_files exclude_from_bom)"]
     for c in cs:
-        net = f" (net {int(c['net'])} {qnet[int(c['net'])]})" if c["net"] else ""
-        out.append(f'\t\t(pad {quote(c["name"])} thru_hole circle (at {fmt(c["x"])} {fmt(c["y"])}) '
-                   f'(size {fmt(c["pad"])} {fmt(c["pad"])}) (drill {fmt(c["drill"])}) (property pad_prop_castellated) '
-                   f'(layers "*.Cu" "*.Mask"){net} (uuid "{item_uuid(name, "edge/" + c["name"])}"))')
+        net = f" (net {int(c.net)} {qnet[int(c.net)]})" if c.net else ""
+        out.append(f'\t\t(pad {quote(c.name)} thru_hole circle (at {fmt(c.x)} {fmt(c.y)}) '
+                   f'(size {fmt(c.pad)} {fmt(c.pad)}) (drill {fmt(c.drill)}) (property pad_prop_castellated) '
+                   f'(layers "*.Cu" "*.Mask"){net} (uuid "{item_uuid(name, "edge/" + c.name)}"))')
     return out + ["\t\t(embedded_fonts no)", "\t)"]
 
 
@@ -146,7 +147,7 @@ def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0) -> 
     L += ["(kicad_pcb", f"\t(version {FORMAT_VERSION})", '\t(generator "kisubstrate")',
           f"\t(generator_version {quote(__version__)})", "\t(general", f"\t\t(thickness {fmt(thickness)})",
           "\t\t(legacy_teardrops no)", "\t)", '\t(paper "A4")', layers_block(lm, user_names=_copper_names(stackup, lm),
-                                                    user_layers=geom.meta.get("user_layers")), "\t(setup",
+                                                    user_layers=geom.extras.user_layers), "\t(setup",
           stackup_block(stackup, lm), "\t\t(pad_to_mask_clearance 0)",
           "\t\t(allow_soldermask_bridges_in_footprints no)", "\t\t(tenting front back)", "\t)"]
     for code, n in enumerate(nets):

@@ -110,7 +110,7 @@ def cylinder_mesh(radius: float, z0: float, z1: float, *, segments: int = 12):
 
 def terminal_kind(group: PadGroup, geom: FootprintGeom) -> str | None:
     """``ball``, ``pin``, ``land`` or None (not part of the package: vias, paste-only pads, NPTH)."""
-    ball = float(geom.meta.get("ball", 0.0) or 0.0)
+    ball = float(geom.ball or 0.0)
     if group.kind == "thru_hole":
         # plated holes are pins of through-hole parts; in SMD footprints they are thermal vias
         return "pin" if geom.attr == "through_hole" else None
@@ -121,7 +121,7 @@ def terminal_kind(group: PadGroup, geom: FootprintGeom) -> str | None:
 
 def _terminal(group: PadGroup, geom: FootprintGeom, standoff: float, pin_length: float):
     """(kind, points, faces, colour) of one terminal of a pad group, at the origin."""
-    ball = float(geom.meta.get("ball", 0.0) or 0.0)
+    ball = float(geom.ball or 0.0)
     if group.kind == "thru_hole":
         r = 0.5 * (ball if ball > 0 else 0.6 * (group.drill or group.size[0]))
         return ("pin", *cylinder_mesh(r, -pin_length, standoff), PIN_COLOUR)
@@ -137,12 +137,12 @@ def vrml_model(geom: FootprintGeom, *, pin_length: float = 3.0) -> str:
     """VRML 2.0 text of a footprint's package (see the module docstring); ends with a newline.
 
     Args:
-        geom: the footprint; uses ``body``, ``pads`` and ``meta`` (``height``, ``ball`` in mm).
+        geom: the footprint; uses ``body``, ``pads``, ``height`` and ``ball`` (mm).
         pin_length: length of through-hole pins below the board (mm).
     """
     minx, miny, maxx, maxy = (float(v) for v in geom.body.bounds)
-    height = float(geom.meta.get("height", 1.0) or 1.0)
-    ball = float(geom.meta.get("ball", 0.0) or 0.0)
+    height = float(geom.height or 1.0)
+    ball = float(geom.ball or 0.0)
     kinds = {terminal_kind(g, geom) for g in geom.pads}
     if "ball" in kinds:
         standoff = 0.6 * ball  # collapsed SAC ball: ~60 % of its nominal diameter

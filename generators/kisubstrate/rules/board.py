@@ -1,27 +1,34 @@
 """Net-aware substrate board checks, per copper layer, with exact circle/segment math.
 
-Rules (ids as in the report; the first four are also KiCad DRC tests, compared item by
-item in the tests):
+Every rule is an entry of the registry :data:`CHECKS` (name → check function), which
+:func:`check_board` runs in order; ``check_board(..., only=(...))`` keeps the rule ids named.
+Rule ids as in the report (the clearance, annular-ring, hole and edge rules are also KiCad
+DRC tests, compared item by item in the tests):
 
+* ``copper_layer`` — an item on a copper layer the board does not have (runs first; if it
+  finds anything, no other rule runs).
 * ``copper_clearance`` — different-net copper (pads, via annuli on every layer they
-  span, tracks, zone fills) closer than the profile clearance, per layer.
+  span, tracks, zone fills) closer than the profile clearance, per layer; zone fills of
+  different nets on one layer too; rectangular pads are measured exactly (polygon
+  distance), not as circumscribed circles.
+* ``track_width`` / ``via_drill`` / ``via_diameter`` — trace width, via drill (microvia or
+  mechanical) or microvia capture pad below the profile minimum (a spec may choose wider
+  traces or bigger vias, never weaker ones).
 * ``annular_ring`` — via (pad − drill) / 2 below the profile minimum.
 * ``hole_to_hole`` — mechanically drilled holes (through / blind; laser microvias are
   exempt as in KiCad) closer than the minimum, edge to edge.
 * ``copper_to_edge`` — copper closer to the body outline than the minimum (or outside).
-* ``microvia_aspect_ratio`` / ``microvia_depth`` / ``microvia_span`` — IPC-2226: a
+* ``microvia_span`` / ``microvia_aspect_ratio`` / ``microvia_depth`` — IPC-2226: a
   microvia crosses one dielectric, depth (dielectric + target foil) ≤ 0.25 mm and
-  depth / drill ≤ the profile ratio.
-* ``microvia_stack`` — more microvias stacked on each other than the profile allows.
+  depth / drill ≤ the profile ratio; ``microvia_stack`` — more microvias stacked on each
+  other than the profile allows (registry entry ``microvia``; needs the stackup).
 * ``mask_web`` — solder-mask openings closer than the minimum web (round, oval and
   rectangular openings, exact).
-* ``track_width`` / ``via_drill`` / ``via_diameter`` — trace width, via drill (microvia or
-  mechanical) or microvia capture pad below the profile minimum (a spec may choose wider
-  traces or bigger vias, never weaker ones).
-* ``copper_layer`` — an item on a copper layer the board does not have.
-* ``copper_clearance`` also covers zone fills of different nets on one layer; rectangular
-  pads are measured exactly (polygon distance), not as circumscribed circles.
-* ``terminal_outside_body`` / ``die_outside_body`` — terminals and dies inside the body.
+* ``terminal_outside_body`` / ``die_outside_body`` — terminals and dies inside the body
+  (registry entry ``terminal_outside_body``, which reports both).
+
+Family-specific rules (cavity, PoP) are declared on the family (``Family.checks``) and run
+after these by :func:`kisubstrate.api.substrate.build_substrate`.
 
 Example:
     >>> from kisubstrate.geometry.board import BoardBuilder
@@ -35,6 +42,10 @@ Example:
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Callable
 
 import numpy as np
 import shapely
@@ -83,99 +94,233 @@ def _key(geom: BoardGeom, src: int, idx: int) -> str:
     return (geom.pads.key, geom.vias.key, geom.tracks.key)[src](int(idx))
 
 
-def check_board(geom: BoardGeom, rules, *, stackup=None, only: tuple[str, ...] | None = None) -> Report:
-    """Check a board against a :class:`~kisubstrate.model.substrate.SubstrateRules` profile.
+@dataclass
+class BoardContext:
+    """What every board rule reads, shared by the checks of one :func:`check_board` run.
 
-    Args:
-        stackup: the spec's :class:`~kisubstrate.model.substrate.Stackup` (for microvia depth checks).
-        only: restrict to these rule ids (e.g. ``("copper_clearance",)`` for benchmarks).
+    Attributes:
+        geom: the board (mm, KiCad frame).
+        rules: the :class:`~kisubstrate.model.substrate.SubstrateRules` profile (lengths in mm).
+        stackup: the spec's :class:`~kisubstrate.model.substrate.Stackup`, or None (the microvia
+            depth rules need it and are skipped without it).
+        only: the rule ids to report, or None for all (``check_board(only=...)``).
+        checked: rule → items examined, filled by the checks (the report's ``checked``).
     """
-    rep = Report(package=geom.name, profile=rules.name)
-    want = (lambda rule: True) if only is None else (lambda rule: rule in only)
-    out: list[Violation] = _layer_range(geom) if want("copper_layer") else []
-    if out:  # nothing else is meaningful on a board with items on missing layers
-        rep.extend(out)
-        return rep
-    ax, ay, bx, by, r, layer, net, src, idx = copper_items(geom)
-    core = _Cores(geom, ax, ay, bx, by, r, src, idx)
 
-    if want("copper_clearance"):
-        c = rules.clearance
-        for L in np.unique(layer).tolist():
-            sel = np.flatnonzero(layer == L)
-            i, j, gap, x, y = capsule_pairs(ax[sel], ay[sel], bx[sel], by[sel], r[sel], within=c - TOL,
-                                            net=net[sel])
-            i, j = sel[i], sel[j]
-            diff = (net[i] != net[j]) | (net[i] == 0)
-            i, j, gap, x, y = core.refine(i[diff], j[diff], gap[diff], x[diff], y[diff], c - TOL)
-            diff = np.ones(len(i), bool)
-            # two annuli of one via never clash; neither do items of one net
-            for a, b2, g, px, py in zip(i[diff].tolist(), j[diff].tolist(), gap[diff].tolist(),
-                                        x[diff].tolist(), y[diff].tolist()):
-                ka, kb = sorted((_key(geom, src[a], idx[a]), _key(geom, src[b2], idx[b2])))
-                out.append(Violation("copper_clearance", (ka, kb), (px, py), layer_name(L), g, c,
-                                     "copper of different nets too close"))
-            rep.checked["copper_clearance"] = rep.checked.get("copper_clearance", 0) + len(sel)
-        out += _zone_clearance(geom, core, layer, net, c)
+    geom: BoardGeom
+    rules: Any
+    stackup: Any = None
+    only: tuple[str, ...] | None = None
+    checked: dict[str, int] = field(default_factory=dict)
 
-    v = geom.vias
-    t = geom.tracks
-    if want("track_width") and len(t):
-        for k in np.flatnonzero(t.width < rules.trace_width - TOL).tolist():
-            out.append(Violation("track_width", (t.key(k),), (float(t.x1[k]), float(t.y1[k])),
-                                 layer_name(int(t.layer[k])), float(t.width[k]), rules.trace_width,
-                                 "track narrower than the profile minimum"))
-        rep.checked["track_width"] = len(t)
-    if (want("via_drill") or want("via_diameter")) and len(v):
-        micro = np.array([k == "micro" for k in v.kind], bool)
-        min_drill = np.where(micro, rules.microvia_drill, rules.via_drill)
+    def want(self, rule: str) -> bool:
+        """True if rule id ``rule`` is to be reported."""
+        return self.only is None or rule in self.only
+
+    @cached_property
+    def items(self):
+        """:func:`copper_items` of the board (computed once, on first use)."""
+        return copper_items(self.geom)
+
+    @cached_property
+    def cores(self) -> _Cores:
+        """Exact shapes of the copper items (rectangular pads as rectangles)."""
+        ax, ay, bx, by, r, _layer, _net, src, idx = self.items
+        return _Cores(self.geom, ax, ay, bx, by, r, src, idx)
+
+
+BoardCheck = Callable[[BoardContext], "list[Violation]"]
+"""A board rule: ``(context) -> violations``; it reports only the rule ids ``context.want`` accepts
+and records how many items it examined in ``context.checked``."""
+
+
+def check_copper_layer(ctx: BoardContext) -> list[Violation]:
+    """``copper_layer``: items on a copper layer index outside 0 … copper-1."""
+    return _layer_range(ctx.geom) if ctx.want("copper_layer") else []
+
+
+def check_copper_clearance(ctx: BoardContext) -> list[Violation]:
+    """``copper_clearance``: different-net copper closer than ``rules.clearance`` on one layer (zone fills too)."""
+    if not ctx.want("copper_clearance"):
+        return []
+    geom, c = ctx.geom, ctx.rules.clearance
+    ax, ay, bx, by, r, layer, net, src, idx = ctx.items
+    core = ctx.cores
+    out: list[Violation] = []
+    for L in np.unique(layer).tolist():
+        sel = np.flatnonzero(layer == L)
+        i, j, gap, x, y = capsule_pairs(ax[sel], ay[sel], bx[sel], by[sel], r[sel], within=c - TOL,
+                                        net=net[sel])
+        i, j = sel[i], sel[j]
+        diff = (net[i] != net[j]) | (net[i] == 0)
+        i, j, gap, x, y = core.refine(i[diff], j[diff], gap[diff], x[diff], y[diff], c - TOL)
+        diff = np.ones(len(i), bool)
+        # two annuli of one via never clash; neither do items of one net
+        for a, b2, g, px, py in zip(i[diff].tolist(), j[diff].tolist(), gap[diff].tolist(),
+                                    x[diff].tolist(), y[diff].tolist()):
+            ka, kb = sorted((_key(geom, src[a], idx[a]), _key(geom, src[b2], idx[b2])))
+            out.append(Violation("copper_clearance", (ka, kb), (px, py), layer_name(L), g, c,
+                                 "copper of different nets too close"))
+        ctx.checked["copper_clearance"] = ctx.checked.get("copper_clearance", 0) + len(sel)
+    out += _zone_clearance(geom, core, layer, net, c)
+    return out
+
+
+def check_track_width(ctx: BoardContext) -> list[Violation]:
+    """``track_width``: tracks narrower than ``rules.trace_width``."""
+    t, rules = ctx.geom.tracks, ctx.rules
+    if not ctx.want("track_width") or not len(t):
+        return []
+    out = []
+    for k in np.flatnonzero(t.width < rules.trace_width - TOL).tolist():
+        out.append(Violation("track_width", (t.key(k),), (float(t.x1[k]), float(t.y1[k])),
+                             layer_name(int(t.layer[k])), float(t.width[k]), rules.trace_width,
+                             "track narrower than the profile minimum"))
+    ctx.checked["track_width"] = len(t)
+    return out
+
+
+def _via_size(ctx: BoardContext, rule: str) -> list[Violation]:
+    """``via_drill`` / ``via_diameter``: via drill, or microvia capture pad, below the profile minimum."""
+    v, rules = ctx.geom.vias, ctx.rules
+    if not ctx.want(rule) or not len(v):
+        return []
+    micro = np.array([k == "micro" for k in v.kind], bool)
+    if rule == "via_drill":
+        val, lim, what = v.drill, np.where(micro, rules.microvia_drill, rules.via_drill), "drill"
+    else:
         # mechanical via pads are bounded by drill + annular ring (the profile's via_pad is a default);
         # a microvia capture pad must reach the profile's microvia_pad
-        min_size = np.where(micro, rules.microvia_pad, 0.0)
-        for rule, val, lim, what in (("via_drill", v.drill, min_drill, "drill"),
-                                     ("via_diameter", v.size, min_size, "pad diameter")):
-            if not want(rule):
-                continue
-            for k in np.flatnonzero(val < lim - TOL).tolist():
-                out.append(Violation(rule, (v.key(k),), (float(v.x[k]), float(v.y[k])),
-                                     f"{layer_name(int(v.top[k]))}-{layer_name(int(v.bottom[k]))}", float(val[k]),
-                                     float(lim[k]), f"{v.kind[k]} via {what} below the profile minimum"))
-            rep.checked[rule] = len(v)
-    if want("annular_ring") and len(v):
-        ring = (v.size - v.drill) / 2
-        for k in np.flatnonzero(ring < rules.annular_ring - TOL).tolist():
-            out.append(Violation("annular_ring", (v.key(k),), (float(v.x[k]), float(v.y[k])),
-                                 f"{layer_name(int(v.top[k]))}-{layer_name(int(v.bottom[k]))}",
-                                 float(ring[k]), rules.annular_ring, f"{v.kind[k]} via annular ring too small"))
-        rep.checked["annular_ring"] = len(v)
+        val, lim, what = v.size, np.where(micro, rules.microvia_pad, 0.0), "pad diameter"
+    out = []
+    for k in np.flatnonzero(val < lim - TOL).tolist():
+        out.append(Violation(rule, (v.key(k),), (float(v.x[k]), float(v.y[k])),
+                             f"{layer_name(int(v.top[k]))}-{layer_name(int(v.bottom[k]))}", float(val[k]),
+                             float(lim[k]), f"{v.kind[k]} via {what} below the profile minimum"))
+    ctx.checked[rule] = len(v)
+    return out
 
-    if want("hole_to_hole") and len(v):
-        mech = np.flatnonzero(np.array([k != "micro" for k in v.kind], bool))
-        hx, hy = v.x[mech], v.y[mech]
-        i, j, gap, x, y = capsule_pairs(hx, hy, hx, hy, v.drill[mech] / 2, within=rules.hole_to_hole - TOL)
-        for a, b2, g, px, py in zip(mech[i].tolist(), mech[j].tolist(), gap.tolist(), x.tolist(), y.tolist()):
-            out.append(Violation("hole_to_hole", (v.key(a), v.key(b2)), (px, py), "drill", g, rules.hole_to_hole,
-                                 "drilled holes too close"))
-        rep.checked["hole_to_hole"] = len(mech)
 
-    if want("copper_to_edge"):
-        out += _edge(geom, core, layer, rules.copper_to_edge)
-        rep.checked["copper_to_edge"] = len(ax)
+def check_via_drill(ctx: BoardContext) -> list[Violation]:
+    """``via_drill``: via drill below ``rules.microvia_drill`` (microvias) or ``rules.via_drill``."""
+    return _via_size(ctx, "via_drill")
 
-    if stackup is not None and len(v) and any(want(k) for k in MICROVIA_RULES):
-        out += _microvias(geom, rules, stackup, want)
-        rep.checked["microvia"] = int(sum(k == "micro" for k in v.kind))
 
-    if want("mask_web"):
-        out += _mask_web(geom, rules.mask_web)
+def check_via_diameter(ctx: BoardContext) -> list[Violation]:
+    """``via_diameter``: microvia capture pad below ``rules.microvia_pad``."""
+    return _via_size(ctx, "via_diameter")
 
-    if want("terminal_outside_body"):
-        out += _inside_body(geom)
-    rep.extend(out)
-    return rep
+
+def check_annular_ring(ctx: BoardContext) -> list[Violation]:
+    """``annular_ring``: via (pad − drill) / 2 below ``rules.annular_ring``."""
+    v, rules = ctx.geom.vias, ctx.rules
+    if not ctx.want("annular_ring") or not len(v):
+        return []
+    out = []
+    ring = (v.size - v.drill) / 2
+    for k in np.flatnonzero(ring < rules.annular_ring - TOL).tolist():
+        out.append(Violation("annular_ring", (v.key(k),), (float(v.x[k]), float(v.y[k])),
+                             f"{layer_name(int(v.top[k]))}-{layer_name(int(v.bottom[k]))}",
+                             float(ring[k]), rules.annular_ring, f"{v.kind[k]} via annular ring too small"))
+    ctx.checked["annular_ring"] = len(v)
+    return out
+
+
+def check_hole_to_hole(ctx: BoardContext) -> list[Violation]:
+    """``hole_to_hole``: mechanically drilled holes closer than ``rules.hole_to_hole``, edge to edge."""
+    v, rules = ctx.geom.vias, ctx.rules
+    if not ctx.want("hole_to_hole") or not len(v):
+        return []
+    out = []
+    mech = np.flatnonzero(np.array([k != "micro" for k in v.kind], bool))
+    hx, hy = v.x[mech], v.y[mech]
+    i, j, gap, x, y = capsule_pairs(hx, hy, hx, hy, v.drill[mech] / 2, within=rules.hole_to_hole - TOL)
+    for a, b2, g, px, py in zip(mech[i].tolist(), mech[j].tolist(), gap.tolist(), x.tolist(), y.tolist()):
+        out.append(Violation("hole_to_hole", (v.key(a), v.key(b2)), (px, py), "drill", g, rules.hole_to_hole,
+                             "drilled holes too close"))
+    ctx.checked["hole_to_hole"] = len(mech)
+    return out
+
+
+def check_copper_to_edge(ctx: BoardContext) -> list[Violation]:
+    """``copper_to_edge``: copper (and zone fills) closer than ``rules.copper_to_edge`` to the outline."""
+    if not ctx.want("copper_to_edge"):
+        return []
+    layer = ctx.items[5]
+    out = _edge(ctx.geom, ctx.cores, layer, ctx.rules.copper_to_edge)
+    ctx.checked["copper_to_edge"] = len(layer)
+    return out
 
 
 MICROVIA_RULES = ("microvia_aspect_ratio", "microvia_depth", "microvia_span", "microvia_stack")
+
+
+def check_microvias(ctx: BoardContext) -> list[Violation]:
+    """The IPC-2226 microvia rules (:data:`MICROVIA_RULES`); needs the stackup for the depths."""
+    v = ctx.geom.vias
+    if ctx.stackup is None or not len(v) or not any(ctx.want(k) for k in MICROVIA_RULES):
+        return []
+    out = _microvias(ctx.geom, ctx.rules, ctx.stackup, ctx.want)
+    ctx.checked["microvia"] = int(sum(k == "micro" for k in v.kind))
+    return out
+
+
+def check_mask_web(ctx: BoardContext) -> list[Violation]:
+    """``mask_web``: solder-mask openings closer than ``rules.mask_web``."""
+    return _mask_web(ctx.geom, ctx.rules.mask_web) if ctx.want("mask_web") else []
+
+
+def check_inside_body(ctx: BoardContext) -> list[Violation]:
+    """``terminal_outside_body`` (ball lands) and ``die_outside_body``: inside the package body
+    (``geom.extras.body``, else the outline); both run when ``terminal_outside_body`` is wanted."""
+    return _inside_body(ctx.geom) if ctx.want("terminal_outside_body") else []
+
+
+CHECKS: dict[str, BoardCheck] = {
+    "copper_layer": check_copper_layer,
+    "copper_clearance": check_copper_clearance,
+    "track_width": check_track_width,
+    "via_drill": check_via_drill,
+    "via_diameter": check_via_diameter,
+    "annular_ring": check_annular_ring,
+    "hole_to_hole": check_hole_to_hole,
+    "copper_to_edge": check_copper_to_edge,
+    "microvia": check_microvias,
+    "mask_web": check_mask_web,
+    "terminal_outside_body": check_inside_body,
+}
+"""The board rules, name → check (:data:`BoardCheck`), in the order :func:`check_board` runs them
+and reports their violations. ``copper_layer`` comes first: a board with items on missing layers
+gets only those violations. The rule ids of each entry are listed in the module docstring."""
+
+
+def check_board(geom: BoardGeom, rules, *, stackup=None, only: tuple[str, ...] | None = None) -> Report:
+    """Check a board against a :class:`~kisubstrate.model.substrate.SubstrateRules` profile: every
+    rule of :data:`CHECKS`, in order.
+
+    Args:
+        geom: the board (mm, KiCad frame).
+        rules: the substrate rule profile (lengths in mm).
+        stackup: the spec's :class:`~kisubstrate.model.substrate.Stackup` (for microvia depth checks).
+        only: restrict to these rule ids (e.g. ``("copper_clearance",)`` for benchmarks).
+
+    Example:
+        >>> from kisubstrate.geometry.board import BoardBuilder
+        >>> from kisubstrate.model.substrate import load_substrate_rules
+        >>> b = BoardBuilder("t", copper=2, outline=((-2, -2), (2, -2), (2, 2), (-2, 2)))
+        >>> b.track(0, 0, 1, 0, 0.01, layer=0, net=b.net("A"))
+        >>> rep = check_board(b.build(), load_substrate_rules("substrate-buildup"), only=("track_width",))
+        >>> [v.rule for v in rep.violations], rep.checked
+        (['track_width'], {'track_width': 1})
+    """
+    rep = Report(package=geom.name, profile=rules.name)
+    ctx = BoardContext(geom, rules, stackup=stackup, only=only, checked=rep.checked)
+    for name, check in CHECKS.items():
+        found = check(ctx)
+        rep.extend(found)
+        if name == "copper_layer" and found:  # nothing else is meaningful with items on missing layers
+            break
+    return rep
 
 
 class _Cores:
@@ -420,7 +565,7 @@ def _mask_web(geom, web) -> list[Violation]:
 
 def _inside_body(geom) -> list[Violation]:
     out = []
-    body = geom.meta.get("body", geom.outline)
+    body = geom.extras.body if geom.extras.body is not None else geom.outline
     p = geom.pads
     balls = np.flatnonzero(np.array([o == "BALLS" for o in p.owner], bool)) if len(p) else np.zeros(0, np.int64)
     if len(balls):
@@ -430,7 +575,7 @@ def _inside_body(geom) -> list[Violation]:
             i = balls[k]
             out.append(Violation("terminal_outside_body", (p.key(i),), (float(p.x[i]), float(p.y[i])),
                                  layer_name(int(p.layer[i])), 0.0, 0.0, "terminal land not inside the body"))
-    dies = geom.meta.get("dies")
+    dies = geom.extras.dies
     if dies is not None and not body.covers(dies):
         c = dies.centroid
         out.append(Violation("die_outside_body", ("dies",), (c.x, c.y), layer_name(0), 0.0, 0.0,

@@ -1,0 +1,85 @@
+"""The files of a substrate KiCad project, assembled in one place for boards, panels and wafer maps.
+
+:func:`project_files` writes ``<name>.kicad_pcb``, ``.kicad_pro`` and ``.kicad_dru`` of a
+:class:`~kisubstrate.geometry.board.BoardGeom`, an optional JSON sidecar and the family's extra
+files (``board.extras.files``). :func:`kisubstrate.api.substrate.substrate_files`,
+:func:`kisubstrate.api.panel.panel_files` and :func:`kisubstrate.api.wafer.wafer_files` use it.
+
+Example:
+    >>> from kisubstrate.families.registry import example_spec, get
+    >>> spec = example_spec("cavity")
+    >>> board = get("cavity").substrate(spec)
+    >>> files = project_files(board, spec.stackup, spec.substrate_rules(), spec)
+    >>> [name.removeprefix(board.name) for name in files]
+    ['.kicad_pcb', '.kicad_pro', '.kicad_dru', '-fab-notes.txt']
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kisubstrate.geometry.board import BoardGeom
+from kisubstrate.kicad.board import write_board
+from kisubstrate.kicad.layers import LayerMap
+from kisubstrate.kicad.project import write_dru, write_project
+
+
+def project_files(board: BoardGeom, stackup: Any, rules: Any, spec: Any, *,
+                  sidecar: dict | None = None) -> dict[str, str]:
+    """File name → text of the KiCad project of a board, in writing order.
+
+    ``<name>.kicad_pcb`` (zones connect pads at ``rules.clearance``), ``<name>.kicad_pro`` (the
+    profile's minima, the spec's net class), ``<name>.kicad_dru`` (the profile's rules, one
+    aspect-ratio rule per microvia layer pair the board uses, then ``board.extras.dru_extra``),
+    ``<name>.kisubstrate.json`` if ``sidecar`` is given, then ``board.extras.files``
+    (``<name><suffix>``, e.g. ``-fab-notes.txt``).
+
+    Args:
+        board: the board (mm, KiCad frame); its name is the file stem.
+        stackup: the :class:`~kisubstrate.model.substrate.Stackup` written into the board
+            (thicknesses in mm; also the microvia depths of the ``.kicad_dru``).
+        rules: the :class:`~kisubstrate.model.substrate.SubstrateRules` profile (lengths in mm).
+        spec: the validated spec; gives the routed trace width (``spec.width()``, mm) and the
+            microvia size (``spec.micro()``) of the net class.
+        sidecar: JSON-ready data for ``<name>.kisubstrate.json`` (written sorted, indent 1), or None.
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec, get
+        >>> spec = example_spec("buildup")
+        >>> board = get("buildup").substrate(spec)
+        >>> files = project_files(board, spec.stackup, spec.substrate_rules(), spec, sidecar={"name": board.name})
+        >>> sorted(name.removeprefix(board.name) for name in files)
+        ['.kicad_dru', '.kicad_pcb', '.kicad_pro', '.kisubstrate.json']
+    """
+    n = board.name
+    files = {
+        f"{n}.kicad_pcb": write_board(board, stackup, carrier_clearance=rules.clearance),
+        f"{n}.kicad_pro": write_project(n, rules, width=spec.width(), micro=spec.micro()),
+        f"{n}.kicad_dru": write_dru(rules, micro=spec.micro(), width=spec.width(), extra=board.extras.dru_extra,
+                                    pairs=microvia_pairs(board, stackup)),
+    }
+    if sidecar is not None:
+        files[f"{n}.kisubstrate.json"] = json.dumps(sidecar, indent=1, sort_keys=True) + "\n"
+    for suffix, text in board.extras.files.items():  # family extras, e.g. "-fab-notes.txt"
+        files[f"{n}{suffix}"] = text
+    return files
+
+
+def microvia_pairs(board: BoardGeom, stackup: Any) -> tuple[tuple[str, str, float], ...]:
+    """(upper, lower KiCad layer, depth mm) of every microvia layer pair the board uses (adjacent in KiCad).
+
+    Args:
+        board: the board; its microvias (``kind == "micro"``) spanning one dielectric count.
+        stackup: the :class:`~kisubstrate.model.substrate.Stackup` giving each hop's depth (mm).
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec, get
+        >>> spec = example_spec("buildup")
+        >>> microvia_pairs(get("buildup").substrate(spec), spec.stackup)[0]
+        ('F.Cu', 'In1.Cu', 0.05)
+    """
+    lm = LayerMap(board.copper)
+    used = sorted({(int(t), int(b)) for k, t, b in zip(board.vias.kind, board.vias.top, board.vias.bottom)
+                   if k == "micro" and b - t == 1 and lm.adjacent(int(t), int(b))})
+    return tuple((lm.name(t), lm.name(b), stackup.hop_depth(t)) for t, b in used)
