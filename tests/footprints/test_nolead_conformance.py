@@ -9,7 +9,7 @@ Nothing is tuned per case: every spec uses the defaults (IPC-7351B nominal densi
 F = 0.1, P = 0.05, round-off 0.05 mm, 0.2 mm EP clearance).
 
 Cases that differ for a known reason are marked ``xfail(strict=True)`` with the reason, so
-the conformance figure printed by ``python tests/test_nolead_conformance.py`` is honest.
+the conformance figure printed by ``python tests/footprints/test_nolead_conformance.py`` is honest.
 """
 
 from __future__ import annotations
@@ -545,7 +545,7 @@ def test_jedec_sweep_agrees_on_numbering_and_ep(stock_library):
 
 
 if __name__ == "__main__":  # print the conformance table
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "generators"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "generators"))
     m, a, rows = conformance()
     for name, diffs, reason in rows:
         print(("MATCH    " if not diffs else "MISMATCH ") + name + ("" if not diffs else f"  ({reason or 'unexplained'})"))

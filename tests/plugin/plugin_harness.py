@@ -14,7 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = "/usr/bin/python3"
 KICAD_VERSION_DIR = "9.0"
 IPC_IDENTIFIER = "kisubstrate.plugin.ipc"
@@ -194,7 +194,7 @@ def install_swig_plugin(home: Path) -> Path:
 
 
 def install_presser(home: Path) -> Path:
-    """The test-only button presser (tests/plugin_presser.py)."""
+    """The test-only button presser (tests/plugin/plugin_presser.py)."""
     dest = documents_dir(home) / "scripting" / "plugins" / "zz_kisubstrate_test_presser.py"
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(Path(__file__).with_name("plugin_presser.py"), dest)

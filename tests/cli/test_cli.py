@@ -16,7 +16,7 @@ import pytest
 from conftest import EXAMPLES, example_files
 from kisubstrate.api.outputs import MANIFEST
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def tree_bytes(folder: Path) -> dict[str, bytes]:

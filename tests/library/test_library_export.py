@@ -21,7 +21,7 @@ from kisubstrate.api.library import (
 )
 from kisubstrate.model.errors import SpecError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "footprints" / "library.yaml"
 LIB_DIR = ROOT / "footprints" / "kisubstrate_Packages"
 LIB = "kisubstrate_Packages"
