@@ -44,7 +44,8 @@ def build_wheel(cache: Path) -> Path:
     build_dir = tmp / "src"
     shutil.copytree(ROOT, build_dir, ignore=shutil.ignore_patterns(
         ".git", ".venv", "*.egg-info", "build", "__pycache__", ".pytest_cache", ".hypothesis", "kisubstrate-demo"))
-    r = subprocess.run([SYSTEM_PYTHON, "-m", "pip", "wheel", "-q", "--no-deps", str(build_dir), "-w", str(tmp / "dist")],
+    r = subprocess.run([SYSTEM_PYTHON, "-m", "pip", "wheel", "-q", "--no-deps", str(build_dir),
+                        "-w", str(tmp / "dist")],
                        capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
         raise RuntimeError(f"building the kisubstrate wheel failed:\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}")
