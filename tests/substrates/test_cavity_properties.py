@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from property_util import Share
 from stack_util import clean_boards_pass_kicad_drc, die_pads_connected, family_outcome
 
 CAVITY_RULES = {"cavity_land_floor", "sidewall_hole_wall", "sidewall_hole_outline", "die_fits_cavity",
@@ -44,10 +45,17 @@ def cavity_specs(draw):
     }
 
 
+# the property holds vacuously if every spec is refused: of the fixed sample 25 of 40 build clean
+# (other random samples of 40: 7 to 16), so at least 15 % must
+CAVITIES_BUILT = Share("ok", at_least=0.15)
+
+
+@CAVITIES_BUILT.required
 @settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(cavity_specs())
 def test_random_cavities_never_crash(data):
     kind, detail = family_outcome(data, CAVITY_RULES)
+    CAVITIES_BUILT.saw(kind)
     if kind == "ok":
         die_pads_connected(detail.board)
 

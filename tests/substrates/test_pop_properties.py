@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from property_util import Share
 from stack_util import clean_boards_pass_kicad_drc, die_pads_connected, family_outcome
 
 POP_RULES = {"pop_zstack", "pop_standoff", "pop_via_under_die"}
@@ -46,10 +47,17 @@ def pop_specs(draw):
     }
 
 
+# the property holds vacuously if every spec is refused: of the fixed sample 20 of 40 build clean
+# (other random samples of 40: 18 to 26), so at least 30 % must
+POPS_BUILT = Share("ok", at_least=0.3)
+
+
+@POPS_BUILT.required
 @settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(pop_specs())
 def test_random_pops_never_crash(data):
     kind, detail = family_outcome(data, POP_RULES)
+    POPS_BUILT.saw(kind)
     if kind == "ok":
         die_pads_connected(detail.board)
         assert len(detail.board.vias) == sum(1 for o in detail.board.pads.owner if o == "POP")
