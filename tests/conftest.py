@@ -2,6 +2,14 @@
 
 KiCad tests skip with a reason when KiCad is absent, unless ``KISUBSTRATE_REQUIRE_KICAD=1``
 (CI), where a missing KiCad is a failure.
+
+Layout: one folder per feature (``footprints/``, ``substrates/``, ``library/``, ``plugin/``,
+``cli/``, ``core/``, ``families/``), none of them a package (no ``__init__.py``): pytest imports
+each test module by its base name, so base names are unique across folders. This file puts
+``tests/`` on ``sys.path``, so every test imports the shared helpers (``conftest``,
+``kicad_util``, ``stack_util``, ``property_util``) by name from any folder; a folder's own
+helpers (``plugin/plugin_harness.py``) sit beside its tests. There is one conftest.py: a second
+one would replace the ``conftest`` module the tests import from.
 """
 
 from __future__ import annotations
@@ -23,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def pytest_addoption(parser) -> None:
-    """``--update-golden``: rewrite tests/golden/* from the current output (then review the diff)."""
+    """``--update-golden``: rewrite the golden files from the current output (then review the diff)."""
     parser.addoption("--update-golden", action="store_true", default=False,
-                     help="rewrite golden files in tests/golden/ (the tests then fail asking for review)")
+                     help="rewrite golden files in tests/*/golden/ (the tests then fail asking for review)")
 
 
 def require_kicad(what: str) -> None:

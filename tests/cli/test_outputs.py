@@ -19,7 +19,7 @@ import pytest
 from kisubstrate.api import outputs as kio
 from kisubstrate.api.outputs import MANIFEST, OutputPlan, OverwriteError, atomic_write
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def listing(folder: Path) -> list[str]:

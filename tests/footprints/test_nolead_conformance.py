@@ -9,7 +9,7 @@ Nothing is tuned per case: every spec uses the defaults (IPC-7351B nominal densi
 F = 0.1, P = 0.05, round-off 0.05 mm, 0.2 mm EP clearance).
 
 Cases that differ for a known reason are marked ``xfail(strict=True)`` with the reason, so
-the conformance figure printed by ``python tests/test_nolead_conformance.py`` is honest.
+the conformance figure printed by ``python tests/footprints/test_nolead_conformance.py`` is honest.
 """
 
 from __future__ import annotations
@@ -31,11 +31,13 @@ TOL = 1e-3  # mm (1 µm)
 # (stock footprint, spec, source of the dimensions, known reason for a mismatch or None)
 CASES: list[tuple[str, dict, str, str | None]] = [
     ("Texas_RNH0030A_WQFN-30-1EP_2.5x4.5mm_P0.4mm_EP1.2x3.2mm",
-     dict(family="qfn", manufacturer="Texas", part_number="RNH0030A", package_type="WQFN", leads_per_side=[5, 10], pitch=0.4, body=["2.4..2.6", "4.4..4.6"],
+     dict(family="qfn", manufacturer="Texas", part_number="RNH0030A", package_type="WQFN", leads_per_side=[5, 10],
+          pitch=0.4, body=["2.4..2.6", "4.4..4.6"],
           lead_width="0.15..0.25", lead_length="0.25..0.35", exposed_pad=["1.2+/-0.05", "3.2+/-0.05"]),
      Q3 + "; TI RNH0030A (hd3ss3220.pdf p.44)", None),
     ("Diodes_ZL32_TQFN-32-1EP_3x6mm_P0.4mm_EP1.25x3.5mm",
-     dict(family="qfn", manufacturer="Diodes", part_number="ZL32", package_type="TQFN", leads_per_side=[5, 11], pitch=0.4, body=["3+/-0.1", "6+/-0.1"],
+     dict(family="qfn", manufacturer="Diodes", part_number="ZL32", package_type="TQFN", leads_per_side=[5, 11],
+          pitch=0.4, body=["3+/-0.1", "6+/-0.1"],
           lead_width="0.2+/-0.05", lead_length="0.3+/-0.05", exposed_pad=[1.25, 3.5]),
      Q3 + " (EP land 1.25x3.5 from the datasheet land pattern); Diodes ZL32.pdf", None),
     ("QFN-32-1EP_4x4mm_P0.4mm_EP2.65x2.65mm",
@@ -298,7 +300,8 @@ CASES: list[tuple[str, dict, str, str | None]] = [
      None),
     ("Micrel_MLF-8-1EP_2x2mm_P0.5mm_EP0.6x1.2mm",
      dict(family="son", manufacturer="Micrel", package_type="MLF", leads=8, pitch=0.5, body=2,
-          lead_width="0.25+/-0.05", lead_length="0.35+/-0.05", exposed_pad=["0.6+/-0.1", "1.2+/-0.1"]), DFN + "; Microchip MIC23050", None),
+          lead_width="0.25+/-0.05", lead_length="0.35+/-0.05", exposed_pad=["0.6+/-0.1", "1.2+/-0.1"]),
+     DFN + "; Microchip MIC23050", None),
     ("DFN-8-1EP_2x2mm_P0.5mm_EP0.6x1.2mm",
      dict(family="son", leads=8, pitch=0.5, body=2, lead_width="0.2..0.25..0.3", lead_length="0.25..0.35..0.45",
           exposed_pad=["0.5..0.6..0.7", "1.1..1.2..1.3"]), DFN + "; onsemi 506AQ", None),
@@ -545,10 +548,11 @@ def test_jedec_sweep_agrees_on_numbering_and_ep(stock_library):
 
 
 if __name__ == "__main__":  # print the conformance table
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "generators"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "generators"))
     m, a, rows = conformance()
     for name, diffs, reason in rows:
-        print(("MATCH    " if not diffs else "MISMATCH ") + name + ("" if not diffs else f"  ({reason or 'unexplained'})"))
+        print(("MATCH    " if not diffs else "MISMATCH ") + name
+              + ("" if not diffs else f"  ({reason or 'unexplained'})"))
         for d in diffs[:4]:
             print("           " + d)
     print(f"conformance: {m} / {a} matched (pads ±1 µm, EP size)")

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-PKG = Path(__file__).resolve().parent.parent / "generators" / "kisubstrate"
+PKG = Path(__file__).resolve().parents[2] / "generators" / "kisubstrate"
 LAYER = {"model": 1, "geometry": 2, "rules": 3, "families": 4, "kicad": 5, "api": 6, "plugin_support": 7,
          "cli": 8}
 CORE = {"model", "geometry", "rules", "families", "kicad"}

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import run_pcbnew
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LIB = "kisubstrate_Packages"
 LIB_DIR = ROOT / "footprints" / LIB
 PICKS = ["BGA-256_14.0x14.0mm_Layout16x16_P0.8mm_Ball0.45mm_Pad0.36mm_NSMD",

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLES, example_files
 from kisubstrate.api.outputs import MANIFEST
+from stack_util import small_buildup
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def tree_bytes(folder: Path) -> dict[str, bytes]:
@@ -319,3 +320,22 @@ def test_check_against_another_profile(tmp_path, cli_runner):
 def test_panel_rows_out_of_range_is_a_usage_error(tmp_path, cli_runner):
     code, _, err = cli_runner("panel", EXAMPLES / "leadframe.yaml", "--rows", "51", "-o", tmp_path / "p")
     assert code == 2 and "51 is not in the range 1<=x<=50" in err and not (tmp_path / "p").exists()
+
+
+# -- substrate: messages and JSON (substrate review items 16 / 19) ---------------------------------
+def test_substrate_errors_name_file_and_package(cli_runner, tmp_path):
+    spec = tmp_path / "few.yaml"
+    spec.write_text(json.dumps({"packages": [small_buildup(
+        dies=[{"size": [3, 3], "pads": {"peripheral": {"per_side": 6, "pitch": 0.3}}}])]}))
+    code, _out, err = cli_runner("substrate", spec, "-o", tmp_path / "o")
+    assert code == 2 and str(spec) in err and "SMALL" in err and "24 die pads but only 16 balls" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_no_check_json_prints_only_json(cli_runner, tmp_path):
+    spec = tmp_path / "thin.yaml"
+    spec.write_text(json.dumps({"packages": [small_buildup(trace_width=0.02)]}))
+    code, out, err = cli_runner("substrate", spec, "-o", tmp_path / "o", "--no-check", "--format", "json")
+    assert code == 0 and "warning: writing 1 substrate(s)" in err
+    doc = json.loads(out)
+    assert doc["ok"] is False and {v["rule"] for v in doc["packages"][0]["violations"]} == {"track_width"}

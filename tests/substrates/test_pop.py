@@ -289,7 +289,8 @@ def test_side_trace_pitch_too_fine_is_refused(cli_runner, tmp_path):
     rep = build_substrate(load_specs([spec])[0].spec).report
     assert {v.rule for v in rep.violations} == {"pop_side_trace_pitch"}
     v = rep.violations[0]
-    assert v.measured == pytest.approx(0.65) and v.required == pytest.approx(0.665) and "too fine for the edge" in v.message
+    assert v.measured == pytest.approx(0.65) and v.required == pytest.approx(0.665) \
+        and "too fine for the edge" in v.message
 
 
 def test_side_trace_needs_the_lands_on_the_outer_ball_ring(cli_runner, tmp_path):

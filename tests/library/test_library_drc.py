@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import run_pcbnew
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LIB = "kisubstrate_Packages"
 LIB_DIR = ROOT / "footprints" / LIB
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import shapely
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LIB_DIR = ROOT / "footprints" / "kisubstrate_Packages"
 LIB = "kisubstrate_Packages"
 PRETTY = LIB_DIR / f"{LIB}.pretty"

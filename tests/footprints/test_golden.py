@@ -1,7 +1,7 @@
-"""Golden files: a few footprints compared byte for byte with reviewed copies in tests/golden/.
+"""Golden files: a few footprints compared byte for byte with reviewed copies in tests/footprints/golden/.
 
 A missing golden, or ``pytest --update-golden``, writes the current text and FAILS, asking for
-a review (open the file, or render it: ``kicad-cli fp export svg tests/golden -o /tmp/g``).
+a review (open the file, or render it: ``kicad-cli fp export svg tests/footprints/golden -o /tmp/g``).
 The goldens are small on purpose, so a reviewer can read every line of a diff.
 """
 
@@ -48,7 +48,7 @@ def test_golden(case, request):
             p.unlink()
         GOLDEN.mkdir(exist_ok=True)
         path.write_text(text, encoding="utf-8", newline="\n")
-        pytest.fail(f"golden {path.name} written: review it (git diff tests/golden) and run the tests again")
+        pytest.fail(f"golden {path.name} written: review it (git diff tests/footprints/golden) and run the tests again")
     assert not stale, f"footprint name changed: {[p.name for p in stale]} -> {path.name} (run --update-golden)"
     golden = path.read_text(encoding="utf-8")
     if text != golden:
@@ -57,7 +57,7 @@ def test_golden(case, request):
         pytest.fail(f"{path.name} differs from the golden at line {first + 1}:\n"
                     f"  golden: {a[first] if first < len(a) else '<end>'}\n"
                     f"  now:    {b[first] if first < len(b) else '<end>'}\n"
-                    "(if intended: pytest --update-golden, then review git diff tests/golden)")
+                    "(if intended: pytest --update-golden, then review git diff tests/footprints/golden)")
     # and the golden is what it claims to be
     mod = parse_mod(golden)
     assert mod.name == result.geometry.name == path.stem.split("__", 1)[1]

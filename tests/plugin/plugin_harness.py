@@ -14,7 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = "/usr/bin/python3"
 KICAD_VERSION_DIR = "9.0"
 IPC_IDENTIFIER = "kisubstrate.plugin.ipc"
@@ -44,7 +44,8 @@ def build_wheel(cache: Path) -> Path:
     build_dir = tmp / "src"
     shutil.copytree(ROOT, build_dir, ignore=shutil.ignore_patterns(
         ".git", ".venv", "*.egg-info", "build", "__pycache__", ".pytest_cache", ".hypothesis", "kisubstrate-demo"))
-    r = subprocess.run([SYSTEM_PYTHON, "-m", "pip", "wheel", "-q", "--no-deps", str(build_dir), "-w", str(tmp / "dist")],
+    r = subprocess.run([SYSTEM_PYTHON, "-m", "pip", "wheel", "-q", "--no-deps", str(build_dir),
+                        "-w", str(tmp / "dist")],
                        capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
         raise RuntimeError(f"building the kisubstrate wheel failed:\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}")
@@ -194,7 +195,7 @@ def install_swig_plugin(home: Path) -> Path:
 
 
 def install_presser(home: Path) -> Path:
-    """The test-only button presser (tests/plugin_presser.py)."""
+    """The test-only button presser (tests/plugin/plugin_presser.py)."""
     dest = documents_dir(home) / "scripting" / "plugins" / "zz_kisubstrate_test_presser.py"
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(Path(__file__).with_name("plugin_presser.py"), dest)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 BASE = {
     "bga": {"body": "[5, 5]", "pitch": "0.8", "layout": "[5, 5]", "ball_diameter": "0.4"},

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import shapely
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import bench_check  # noqa: E402

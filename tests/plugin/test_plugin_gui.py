@@ -160,7 +160,8 @@ def test_buttons_in_pcbnew_place_checked_footprints(gui_env, tmp_path):
         venv_built = (H.ipc_venv(home) / "bin" / "python").exists()
         assert st.get("stage") == "ready", (
             f"button never appeared within {BUTTON_TIMEOUT:.0f} s (IPC venv built: {venv_built}; kisubstrate tools "
-            f"seen: {seen}; status: {json.dumps(st)[:1500]}; pcbnew log: {(tmp_path / 'pcbnew.log').read_text()[-1500:]})")
+            f"seen: {seen}; status: {json.dumps(st)[:1500]}; "
+            f"pcbnew log: {(tmp_path / 'pcbnew.log').read_text()[-1500:]})")
         assert SUBSTRATE_BUTTON in st["tools"]
         ready_s = time.perf_counter() - t0
         time.sleep(0.5)  # let the toolbar repaint
@@ -208,7 +209,8 @@ def test_buttons_in_pcbnew_place_checked_footprints(gui_env, tmp_path):
     assert sorted(swig["pads"]) == _expected_pads(spec, nets=False)
     print(f"pcbnew GUI run: buttons ready after {ready_s:.1f} s, both pressed and board saved after "
           f"{time.perf_counter() - t0:.1f} s (venv/wheel setup {gui_env.setup_s:.1f} s)")
-    assert time.perf_counter() - t0 < 240, f"GUI run took {time.perf_counter() - t0:.0f} s (ready after {ready_s:.0f} s)"
+    took = time.perf_counter() - t0
+    assert took < 240, f"GUI run took {took:.0f} s (ready after {ready_s:.0f} s)"
 
 
 # -------------------------------------------------------------------------------------------------
@@ -343,7 +345,8 @@ import json, sys
 from kisubstrate.api.footprint import generate_footprint
 from kisubstrate.kicad.ipc import footprint_instance
 from kipy.proto.board.board_types_pb2 import BoardLayer
-fp = generate_footprint({"family": "pga", "body": [8, 8], "pitch": 2.54, "layout": [2, 2], "pin_diameter": 0.46}).geometry
+fp = generate_footprint({"family": "pga", "body": [8, 8], "pitch": 2.54, "layout": [2, 2],
+                         "pin_diameter": 0.46}).geometry
 inst = footprint_instance(fp, position=(100.0, 50.0), reference="U7", library="Lib")
 pads = inst.definition.pads
 # mask-defined (SMD) BGA lands: the .kicad_mod writes mask AND paste margins; the kipy pad carries both

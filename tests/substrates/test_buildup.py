@@ -1,5 +1,6 @@
-"""Substrate engine and build-up family: KiCad accepts the example (DRC 0 errors / 0 unconnected),
-reads back the spec, agrees with our checker item by item on seeded violations, and exports fab files."""
+"""Build-up family (family: buildup): the example routes every die pad, KiCad accepts it (DRC 0 errors /
+0 unconnected), applies its rules file and project, reads back the spec and exports fab files; odd stacks,
+blind vias through a core, and die-pad / ball maps with nets."""
 
 from __future__ import annotations
 
@@ -8,31 +9,18 @@ import json
 import numpy as np
 import pytest
 from conftest import EXAMPLES, run_pcbnew
-from kisubstrate.api.specs import load_specs
-from kisubstrate.api.substrate import SubstrateResult, build_substrate, substrate_files
+from kisubstrate.api.specs import load_specs, validate_spec
+from kisubstrate.api.substrate import build_substrate, substrate_files
 from kisubstrate.families.buildup import terminal_sites
-from kisubstrate.geometry.board import (
-    BoardBuilder,
-    concat_tracks,
-    concat_vias,
-    replace_items,
-)
 from kisubstrate.kicad.board import item_uuid
-from kisubstrate.rules.board import check_board
-from stack_util import kicad_drc, write_result
+from kisubstrate.model.errors import SpecError
+from stack_util import drc_types, kicad_drc, small_buildup, write_result
 
 EXAMPLE = EXAMPLES / "buildup.yaml"
 
 
 def example_spec():
     return load_specs([EXAMPLE])[0].spec
-
-
-def drc_types(report: dict) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for v in report["violations"]:
-        out[v["type"]] = out.get(v["type"], 0) + 1
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -264,70 +252,6 @@ def test_fab_outputs(kicad_cli, cli_runner, example_board, tmp_path):
     assert (folder / f"{pcb.stem}.xml").stat().st_size > 10_000
 
 
-# ---------------------------------------------------------------------------------------------
-def seeded_board(result: SubstrateResult):
-    """The example plus seeded violations of the four rules KiCad shares with us (few per type)."""
-    b = result.board
-    nets = list(b.nets)
-    extra = BoardBuilder(b.name, copper=b.copper, outline=b.outline)
-
-    def net(name):
-        nets.append(name)
-        return len(nets) - 1
-
-    # clearance: 3 pairs of parallel tracks 0.02 mm apart (rule 0.025) on L2 under the die
-    for k in range(3):
-        y = -1.5 + k * 1.0
-        extra.track(-1.0, y, 1.0, y, 0.03, layer=1, net=net(f"SEED_CA{k}"))
-        extra.track(-1.0, y + 0.05, 1.0, y + 0.05, 0.03, layer=1, net=net(f"SEED_CB{k}"))
-    # annular ring: 2 through vias with 0.01 mm ring (rule 0.015), between the balls under the die
-    for k in range(2):
-        extra.via(0.0 + k * 1.0, 1.5, 0.2, 0.18, 0, b.copper - 1, net=net(f"SEED_AR{k}"), kind="through")
-    # hole-to-hole: 2 pairs of same-net through vias 0.18 mm apart (hole gap 0.08 < 0.1)
-    for k in range(2):
-        n = net(f"SEED_HH{k}")
-        extra.via(-2.0 + 4.0 * k, 0.0, 0.2, 0.1, 0, b.copper - 1, net=n, kind="through")
-        extra.via(-2.0 + 4.0 * k, 0.18, 0.2, 0.1, 0, b.copper - 1, net=n, kind="through")
-    # copper-to-edge: 3 short tracks 0.065 mm from the body edge (rule 0.1) on L2
-    for k in range(3):
-        extra.track(7.42, -0.2 + k * 0.3, 7.42, -0.1 + k * 0.3, 0.03, layer=1, net=net(f"SEED_E{k}"))
-    e = extra.build()
-    return replace_items(b, nets=nets, tracks=concat_tracks(b.tracks, e.tracks), vias=concat_vias(b.vias, e.vias))
-
-
-KICAD_TYPES = {"copper_clearance": "clearance", "annular_ring": "annular_width", "hole_to_hole": "hole_to_hole",
-               "copper_to_edge": "copper_edge_clearance"}
-
-
-@pytest.mark.kicad
-def test_seeded_violations_match_kicad(kicad_cli, tmp_path):
-    spec = example_spec()
-    clean = build_substrate(spec)
-    board = seeded_board(clean)
-    ours = check_board(board, spec.substrate_rules(), stackup=spec.stackup)
-    result = SubstrateResult(spec=spec, board=board, report=ours)
-    pcb = write_result(result, tmp_path)
-    report = kicad_drc(kicad_cli, pcb)
-    assert report["unconnected_items"] == []
-    # uuid -> our key for every item of the board
-    keys = {}
-    for i in range(len(board.pads)):
-        keys[item_uuid(board.name, board.pads.key(i))] = board.pads.key(i)
-    for i in range(len(board.vias)):
-        keys[item_uuid(board.name, board.vias.key(i))] = board.vias.key(i)
-    for i in range(len(board.tracks)):
-        keys[item_uuid(board.name, board.tracks.key(i))] = board.tracks.key(i)
-    expected_counts = {"copper_clearance": 6, "annular_ring": 2, "hole_to_hole": 4, "copper_to_edge": 3}
-    for rule, kicad_type in KICAD_TYPES.items():
-        mine = {k for v in ours.violations if v.rule == rule for k in v.items}
-        theirs = {keys.get(it["uuid"], it["uuid"]) for v in report["violations"] if v["type"] == kicad_type
-                  for it in v["items"]} - {item_uuid(board.name, "edge")}  # KiCad also names the outline
-        assert len(mine) == expected_counts[rule], (rule, sorted(mine))
-        assert mine == theirs, (rule, sorted(mine ^ theirs))
-    # nothing else is an error
-    assert set(drc_types(report)) <= set(KICAD_TYPES.values())
-
-
 @pytest.mark.kicad
 def test_render_layers_cross_section_and_markers(kicad_cli, cli_runner, tmp_path):
     """`render` draws every copper layer and the board (kicad-cli SVG), the stackup cross-section,
@@ -451,3 +375,68 @@ def test_core_crossed_by_blind_vias(kicad_cli, tmp_path):
     assert {(k, int(t)) for k, t in zip(v.kind, v.top) if k == "blind"} == {("blind", 2)}
     report = kicad_drc(kicad_cli, write_result(result, tmp_path))
     assert report["violations"] == [] and report["unconnected_items"] == []
+
+
+def test_die_pad_map_and_ball_map_nets_are_honoured(tmp_path):
+    """A die pad map with nets and a ball map with the same nets: each pad is routed to the ball
+    carrying its net, on the trace layer of that ball's ring."""
+    from kisubstrate.api.specs import validate_spec
+    from kisubstrate.api.substrate import build_substrate
+
+    (tmp_path / "pads.csv").write_text("pad,x,y,net\nP1,-0.8,-0.85,VDD\nP2,0.8,-0.85,IO1\n"
+                                       "P3,0.8,0.85,IO2\nP4,-0.8,0.85,GND\n")
+    (tmp_path / "balls.csv").write_text("ball,net\nA1,VDD\nA5,IO1\nE5,IO2\nB2,GND\n")
+    spec = validate_spec({
+        "family": "buildup", "name": "MAPPED", "body": [6, 6],
+        "stackup": {"layers": [{"copper": 0.015}, {"dielectric": 0.035}, {"copper": 0.015},
+                               {"dielectric": 0.035}, {"copper": 0.015}, {"dielectric": 0.035},
+                               {"copper": 0.015}]},
+        "dies": [{"size": [2, 2], "pads": {"map": "pads.csv"}}],
+        "terminals": {"pitch": 1.0, "layout": [5, 5], "ball_diameter": 0.5, "ball_map": "balls.csv"}},
+        base_dir=str(tmp_path))
+    result = build_substrate(spec)
+    b = result.board
+    assert result.report.ok, result.report.text()
+    net_of = {b.pads.name[i]: b.nets[int(b.pads.net[i])] for i in range(len(b.pads))}
+    assert [net_of[p] for p in ("P1", "P2", "P3", "P4")] == ["VDD", "IO1", "IO2", "GND"]
+    assert [net_of[p] for p in ("A1", "A5", "E5", "B2")] == ["VDD", "IO1", "IO2", "GND"]
+    # B2 is in ring 1 -> its trace runs on the second trace layer (index 2); A1 in ring 0 -> index 1
+    gnd, vdd = b.nets.index("GND"), b.nets.index("VDD")
+    assert set(b.tracks.layer[b.tracks.net == gnd].tolist()) == {2}
+    assert set(b.tracks.layer[b.tracks.net == vdd].tolist()) == {1}
+
+
+def test_shared_nets_refused_except_the_carrier(tmp_path):
+    """GND on several balls: refused naming the net (the router is one pad to one ball), unless GND is
+    the carrier net, whose balls are joined by the carrier plane through microvia columns."""
+    from kisubstrate.api.specs import validate_spec
+    from kisubstrate.api.substrate import build_substrate
+    from kisubstrate.model.errors import SpecError
+
+    (tmp_path / "balls.csv").write_text("ball,net\nC1,GND\nC5,GND\nA3,GND\n")
+    data = {"family": "buildup", "name": "GNDS", "body": [6, 6],
+            "stackup": {"layers": [{"copper": 0.015}, {"dielectric": 0.035}, {"copper": 0.015},
+                                   {"dielectric": 0.035}, {"copper": 0.015}]},
+            "dies": [{"size": [1.6, 1.6], "pads": {"peripheral": {"per_side": 2, "pitch": 0.4}}}],
+            "terminals": {"pitch": 1.0, "layout": [5, 5], "ball_diameter": 0.5, "ball_map": "balls.csv"}}
+    with pytest.raises(SpecError, match="net GND joins A3, C1, C5"):
+        build_substrate(validate_spec({**data, "carrier": {"net": "CARRIER"}}, base_dir=str(tmp_path)))
+    result = build_substrate(validate_spec({**data, "carrier": {"net": "GND", "balls": "none"}},
+                                           base_dir=str(tmp_path)))
+    assert result.report.ok, result.report.text()
+    b = result.board
+    gnd = b.nets.index("GND")
+    balls = sorted(b.pads.name[i] for i in np.flatnonzero(b.pads.net == gnd))
+    assert balls == ["A3", "C1", "C5"]
+    assert int((b.vias.net == gnd).sum()) == 3 * 2  # one 2-hop column per GND ball
+
+
+# -- nets on balls without a trace layer (substrate review item 1) ---------------------------------
+def test_pad_net_on_an_inner_ball_is_a_spec_error_naming_the_ball(tmp_path):
+    (tmp_path / "pads.csv").write_text("pad,x,y,net\nP1,-0.8,-0.85,NX\nP2,0.8,-0.85,IO1\n")
+    (tmp_path / "balls.csv").write_text("ball,net\nC3,NX\n")
+    data = small_buildup(dies=[{"size": [2, 2], "pads": {"map": "pads.csv"}}],
+                         terminals={"pitch": 1.0, "layout": [5, 5], "ball_diameter": 0.5, "ball_map": "balls.csv"})
+    with pytest.raises(SpecError, match=r"P1 \(net NX\) maps to ball C3 in ring 3") as exc:
+        build_substrate(validate_spec(data, base_dir=str(tmp_path)))
+    assert exc.value.field == "terminals.ball_map"

@@ -1,6 +1,6 @@
 """TEST-ONLY SWIG plugin: presses pcbnew toolbar buttons from inside pcbnew, then saves the board.
 
-Copied by tests/test_plugin_gui.py into a hermetic HOME's scripting/plugins folder; never
+Copied by tests/plugin/test_plugin_gui.py into a hermetic HOME's scripting/plugins folder; never
 shipped. Driven by environment variables:
 
 * ``KISUBSTRATE_TEST_PRESS``: JSON list of ``[tooltip, change]`` to press in order: the tooltip
