@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 from pydantic import Field, ValidationError
 
+from kisubstrate.model import yamlio
 from kisubstrate.model.base import SpecModel, length
 from kisubstrate.model.errors import SpecError
 
@@ -132,7 +133,7 @@ def _load_rules_file(where: str, stamp: tuple[int, int]) -> RuleSet:
     """Read and validate one profile file (``stamp`` = mtime, size: only a cache key)."""
     path = Path(where)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yamlio.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
         raise SpecError(f"cannot read rule profile: {exc.strerror or exc}", file=where, field="rules") from None
     except UnicodeDecodeError:
