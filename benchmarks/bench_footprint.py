@@ -13,7 +13,7 @@ and KiCad 9's ``bga_wizard`` driven through pcbnew in ``/usr/bin/python3``
 to a fresh ``.pretty`` folder, and (for reference) ``Format`` to a string. The ratios compare
 our build + check + write + save with the wizard's build + save (the wizard checks nothing).
 Whole-process wall times compare ``kisubstrate footprint`` with a pcbnew process that builds and
-saves the same grid.
+saves the same grid (``bench_startup.py`` does this with more rounds, a dependency floor and load).
 
 Run::
 

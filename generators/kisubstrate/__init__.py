@@ -1,6 +1,6 @@
 """kisubstrate: semiconductor-package parameters to KiCad footprints and substrate boards.
 
-Layers (imports point downward only; ``tests/test_layering.py`` checks every import,
+Layers (imports point downward only; ``tests/core/test_layering.py`` checks every import,
 inside functions and doctests too, and that there is no cycle):
 
 1. ``kisubstrate.model``          — spec models (pydantic), rule profiles, units, examples

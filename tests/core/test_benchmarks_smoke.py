@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import bench_check  # noqa: E402
 import bench_footprint  # noqa: E402
+import bench_startup  # noqa: E402
 from kisubstrate.api.footprint import generate_footprint  # noqa: E402
 from kisubstrate.geometry.ir import Circle, Line, Poly  # noqa: E402
 from kisubstrate.kicad.sexpr import find_all, loads  # noqa: E402
@@ -201,3 +202,19 @@ def test_silk_check_equals_brute_force_rect_pads():
         gaps = shapely.distance(outlines, geom) - g.width / 2
         want |= {(label, names[p]) for p in np.flatnonzero(gaps < rules.silk_clearance - 1e-9).tolist()}
     assert {v.items for v in found} == want and len(want) > 10
+
+
+def test_startup_bench_runs_the_cli_and_loads_one_family():
+    """Whole-process benchmark on a tiny grid: the CLI writes the footprint; no timing asserts."""
+    res = bench_startup.run(3, 1, wizard=False)
+    assert set(res["jobs"]) == {"kisubstrate", "python_start", "deps_floor"}
+    assert all(len(j["wall"]) == 1 and j["median"] > 0 for j in res["jobs"].values())
+    assert res["loaded_families"] == ["kisubstrate.families.grid_array", "kisubstrate.families.registry"]
+    assert "ratio" not in res and "3x3 BGA" in bench_startup.render(res)
+
+
+@pytest.mark.kicad
+def test_startup_bench_times_the_wizard_process(pcbnew_python):
+    res = bench_startup.run(3, 1, wizard=True, python=pcbnew_python)
+    assert {"wizard", "pcbnew_import"} <= set(res["jobs"]) and res["ratio"] > 0
+    assert "bga_wizard" in bench_startup.render(res)

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PKG = Path(__file__).resolve().parents[2] / "generators" / "kisubstrate"
 LAYER = {"model": 1, "geometry": 2, "rules": 3, "families": 4, "kicad": 5, "api": 6, "plugin_support": 7,
          "cli": 8}
@@ -197,18 +199,67 @@ def test_every_command_module_is_wired():
     assert cli.list_commands(ctx) == sorted(COMMANDS)
 
 
-def test_footprint_command_loads_no_substrate_code():
-    """The fast start: ``kisubstrate footprint`` imports only what it and the named family need."""
+def _loaded_by(args: list[str]) -> set[str]:
+    """The ``kisubstrate.*`` modules a fresh interpreter has imported after ``kisubstrate ARGS``."""
     code = ("import sys\nfrom kisubstrate.cli import cli\n"
-            "try:\n    cli(['footprint', '--help'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in sys.modules if m.startswith('kisubstrate.')))")
+            f"try:\n    cli({args!r}, standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+            "print(' '.join(sorted(m for m in sys.modules if m.startswith('kisubstrate.'))))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                        env={"PYTHONPATH": str(PKG.parent), "PATH": "/usr/bin:/bin"})
     assert r.returncode == 0, r.stderr
-    loaded = r.stdout.strip().splitlines()[-1]
-    for heavy in ("kisubstrate.api.substrate", "kisubstrate.api.library", "kisubstrate.families.cavity",
-                  "kisubstrate.rules.board", "kisubstrate.kicad.board"):
-        assert heavy not in loaded, heavy
+    return set(r.stdout.strip().splitlines()[-1].split())
+
+
+# code of other families and of substrates, libraries and panels: a BGA footprint run needs none of it
+NOT_FOR_A_BGA = ("kisubstrate.api.substrate", "kisubstrate.api.library", "kisubstrate.api.panel",
+                 "kisubstrate.model.substrate", "kisubstrate.model.toleranced", "kisubstrate.geometry.board",
+                 "kisubstrate.geometry.panel", "kisubstrate.geometry.assign", "kisubstrate.rules.board",
+                 "kisubstrate.rules.capsules", "kisubstrate.kicad.board", "kisubstrate.kicad.project",
+                 "kisubstrate.plugin_support")
+
+
+def test_footprint_command_loads_no_substrate_code():
+    """The fast start: ``kisubstrate footprint`` imports only what it and the named family need."""
+    loaded = _loaded_by(["footprint", "--help"])
+    assert not {m for m in loaded if m.startswith("kisubstrate.families.")} - {"kisubstrate.families.registry"}
+    for heavy in NOT_FOR_A_BGA:
+        assert not {m for m in loaded if m == heavy or m.startswith(heavy + ".")}, heavy
+
+
+def test_footprint_of_a_bga_imports_only_the_grid_array_family(tmp_path):
+    """A real run (build, check, save with models): of the families only grid_array is imported."""
+    loaded = _loaded_by(["footprint", str(PKG / "data" / "examples" / "bga.yaml"), "-o", str(tmp_path / "L.pretty")])
+    assert any(tmp_path.glob("L.pretty/*.kicad_mod")) and any(tmp_path.glob("L.3dshapes/*.wrl"))
+    families = {m for m in loaded if m.startswith("kisubstrate.families.")}
+    assert families == {"kisubstrate.families.registry", "kisubstrate.families.grid_array"}, families
+    for heavy in NOT_FOR_A_BGA:
+        assert not {m for m in loaded if m == heavy or m.startswith(heavy + ".")}, heavy
+
+
+def test_family_table_matches_what_each_module_registers():
+    """FAMILY_MODULES (families/__init__.py) names, for every family, the module that registers it.
+
+    ``register`` refuses a family whose table line is missing or names another module, so importing
+    every module (``families()``) checks each line; here: no line without a family, every module listed.
+    """
+    from kisubstrate.families import FAMILY_MODULES
+    from kisubstrate.families.registry import families
+
+    assert set(families()) == set(FAMILY_MODULES)
+    modules = {p.stem for p in (PKG / "families").glob("*.py")} - {"__init__", "registry"}
+    assert modules == set(FAMILY_MODULES.values()), "a family module registers no family, or is missing"
+
+
+def test_a_family_missing_from_the_table_fails_with_a_clear_message():
+    from kisubstrate.families.registry import Family, families, register
+
+    here = __name__.rpartition(".")[2]
+    with pytest.raises(ValueError, match=r"FAMILY_MODULES \(kisubstrate/families/__init__.py\) has no line "
+                                         rf"for it; it needs the line \"newfam\": \"{here}\","):
+        register(Family(name="newfam", spec=object))
+    with pytest.raises(ValueError, match=r"says 'grid_array'"):
+        register(Family(name="bga", spec=object))
+    assert "newfam" not in families() and families()["bga"].spec is not object
 
 
 def test_writing_commands_share_write_checked():

@@ -24,7 +24,12 @@ from conftest import run_pcbnew
 from kicad_util import parse_mod
 from kisubstrate.api.footprint import FootprintResult, build_footprints, footprint_files
 from kisubstrate.api.specs import load_specs
-from kisubstrate.api.substrate import SubstrateResult, build_substrate, has_substrate, substrate_files
+from kisubstrate.api.substrate import (
+    SubstrateResult,
+    build_substrate,
+    has_substrate,
+    substrate_files,
+)
 from kisubstrate.families.registry import families
 from kisubstrate.kicad.layers import LayerMap
 from kisubstrate.kicad.sexpr import find_all, loads

@@ -13,7 +13,6 @@ import pytest
 from conftest import run_pcbnew
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from property_util import Share
 from kisubstrate.api.library import (
     LibraryDef,
     compact_svg,
@@ -21,6 +20,7 @@ from kisubstrate.api.library import (
     kicad_version,
 )
 from kisubstrate.model.errors import SpecError
+from property_util import Share
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "footprints" / "library.yaml"

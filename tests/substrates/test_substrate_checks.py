@@ -13,7 +13,13 @@ import shapely
 from conftest import EXAMPLES
 from kisubstrate.api.specs import load_specs, validate_spec
 from kisubstrate.api.substrate import SubstrateResult, build_substrate, substrate_files
-from kisubstrate.geometry.board import BoardBuilder, Zone, concat_tracks, concat_vias, replace_items
+from kisubstrate.geometry.board import (
+    BoardBuilder,
+    Zone,
+    concat_tracks,
+    concat_vias,
+    replace_items,
+)
 from kisubstrate.geometry.distance import segment_segment_distance
 from kisubstrate.kicad.board import item_uuid
 from kisubstrate.model.substrate import Stackup, load_substrate_rules

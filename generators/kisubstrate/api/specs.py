@@ -44,11 +44,10 @@ def validate_spec(data: dict | Any, *, base_dir: str = ".") -> Any:
     """
     if not isinstance(data, dict):
         return data
-    fams = registry.families()
     family = data.get("family")
-    if family not in fams:
-        raise SpecError(f"unknown family '{family}'; known: {', '.join(sorted(fams))}", field="family")
-    model = fams[family].spec
+    if family not in registry.names():
+        raise SpecError(f"unknown family '{family}'; known: {', '.join(registry.names())}", field="family")
+    model = registry.get(family).spec
     try:
         return model.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:

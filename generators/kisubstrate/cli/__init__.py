@@ -17,6 +17,7 @@ Example::
 from __future__ import annotations
 
 import importlib
+import os
 
 import click
 
@@ -62,4 +63,7 @@ def cli() -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    # numpy's OpenBLAS starts a worker thread per core when numpy is imported (~10 ms on an idle
+    # 2-core machine, far more on a busy one); kisubstrate does no BLAS work (no matmul, no linalg)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     cli(prog_name="kisubstrate")

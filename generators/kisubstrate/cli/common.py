@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
 import typing
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import click

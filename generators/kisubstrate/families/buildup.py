@@ -44,7 +44,13 @@ from pydantic import Field, model_validator
 from kisubstrate.families.grid_array import BgaSpec, PgaSpec, build_grid_array
 from kisubstrate.families.registry import Family, is_flipped, register
 from kisubstrate.geometry.assign import assign_around_centroid
-from kisubstrate.geometry.board import BoardBuilder, BoardExtras, BoardGeom, Drawing, Zone
+from kisubstrate.geometry.board import (
+    BoardBuilder,
+    BoardExtras,
+    BoardGeom,
+    Drawing,
+    Zone,
+)
 from kisubstrate.geometry.distance import segment_segment_distance
 from kisubstrate.geometry.terminals import grid_sites, place_terminal_lands
 from kisubstrate.model.base import SpecModel, length

@@ -56,7 +56,14 @@ from pydantic import Field, model_validator
 from kisubstrate.families.buildup import terminal_sites
 from kisubstrate.families.grid_array import BgaSpec, LgaSpec, build_grid_array
 from kisubstrate.families.registry import Family, register
-from kisubstrate.geometry.board import BoardBuilder, BoardExtras, BoardGeom, CavityOutline, Drawing, Zone
+from kisubstrate.geometry.board import (
+    BoardBuilder,
+    BoardExtras,
+    BoardGeom,
+    CavityOutline,
+    Drawing,
+    Zone,
+)
 from kisubstrate.geometry.ir import FootprintGeom
 from kisubstrate.geometry.terminals import footprint_grid, place_terminal_lands
 from kisubstrate.model.base import SpecModel, length

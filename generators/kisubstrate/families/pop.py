@@ -55,7 +55,13 @@ from kisubstrate.families.cavity import note_drawings, ring_of
 from kisubstrate.families.grid_array import BgaSpec, build_grid_array
 from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.assign import assign_around_centroid
-from kisubstrate.geometry.board import BoardBuilder, BoardExtras, BoardGeom, Castellation, Drawing
+from kisubstrate.geometry.board import (
+    BoardBuilder,
+    BoardExtras,
+    BoardGeom,
+    Castellation,
+    Drawing,
+)
 from kisubstrate.geometry.terminals import grid_sites, place_terminal_lands
 from kisubstrate.model.base import SpecModel, length
 from kisubstrate.model.errors import SpecError

@@ -9,11 +9,12 @@ Example:
 from __future__ import annotations
 
 import importlib
-import pkgutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from kisubstrate.families import FAMILY_MODULES
 from kisubstrate.model.examples import examples_dir
 from kisubstrate.model.loader import LoadedSpec, load_spec_file
 
@@ -60,11 +61,31 @@ _DISCOVERED = False
 
 
 def register(fam: Family) -> Family:
-    """Add a family to the registry (a module calls this at import time)."""
+    """Add a family to the registry (a module of this package calls this at import time).
+
+    Args:
+        fam: the family; its name must have a line in :data:`kisubstrate.families.FAMILY_MODULES`
+            naming the calling module (lookups import only that module).
+
+    Raises:
+        ValueError: the name is registered twice, or its table line is missing or names another module.
+    """
+    caller = sys._getframe(1).f_globals.get("__name__", "?")
+    module = FAMILY_MODULES.get(fam.name)
+    if module is None or caller != f"{__package__}.{module}":
+        found = f"says '{module}'" if module else "has no line for it"
+        raise ValueError(f"family '{fam.name}' is registered by {caller}, but FAMILY_MODULES "
+                         f"({__package__.replace('.', '/')}/__init__.py) {found}; it needs the line "
+                         f"\"{fam.name}\": \"{caller.rpartition('.')[2]}\",")
     if fam.name in _REGISTRY and _REGISTRY[fam.name] is not fam:
         raise ValueError(f"family '{fam.name}' registered twice")
     _REGISTRY[fam.name] = fam
     return fam
+
+
+def names() -> list[str]:
+    """Every family name, sorted (from :data:`kisubstrate.families.FAMILY_MODULES`: imports no family)."""
+    return sorted(FAMILY_MODULES)
 
 
 def discover() -> None:
@@ -72,6 +93,8 @@ def discover() -> None:
     global _DISCOVERED
     if _DISCOVERED:
         return
+    import pkgutil
+
     import kisubstrate.families as pkg
 
     for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
@@ -81,22 +104,38 @@ def discover() -> None:
 
 
 def families() -> dict[str, Family]:
-    """All registered families by name."""
+    """All registered families by name, sorted by name (imports every family module)."""
     discover()
-    return dict(_REGISTRY)
+    return {name: _REGISTRY[name] for name in sorted(_REGISTRY)}
 
 
 def get(name: str) -> Family:
-    """The family called ``name`` (KeyError if unknown)."""
-    discover()
+    """The family called ``name``, importing only the module that registers it.
+
+    Args:
+        name: a family name (the ``family:`` value of a spec).
+
+    Raises:
+        KeyError: ``name`` is not a family.
+    """
+    fam = _REGISTRY.get(name)
+    if fam is not None:
+        return fam
+    if name not in FAMILY_MODULES:
+        raise KeyError(name)
+    importlib.import_module(f"{__package__}.{FAMILY_MODULES[name]}")
+    if name not in _REGISTRY:
+        raise KeyError(f"{name} (FAMILY_MODULES names module '{FAMILY_MODULES[name]}', which does not register it)")
     return _REGISTRY[name]
 
 
 def is_flipped(name: str) -> bool:
-    """True if the family called ``name`` mounts flipped (``Family.flipped``); False if unknown."""
-    discover()
-    fam = _REGISTRY.get(name)
-    return bool(fam is not None and fam.flipped)
+    """True if the family called ``name`` mounts flipped (``Family.flipped``); False if unknown.
+
+    Args:
+        name: a family name.
+    """
+    return name in FAMILY_MODULES and get(name).flipped
 
 
 def load_file(path: str | Path) -> list[LoadedSpec]:
@@ -108,8 +147,7 @@ def load_file(path: str | Path) -> list[LoadedSpec]:
     Raises:
         SpecError: the first problem found, located (file, package, line, field).
     """
-    fams = families()
-    return load_spec_file(path, lambda f: fams[f].spec, sorted(fams))
+    return load_spec_file(path, lambda f: get(f).spec, names())
 
 
 def example_spec(name: str) -> Any:

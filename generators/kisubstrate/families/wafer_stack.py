@@ -47,7 +47,13 @@ from kisubstrate.families.buildup import terminal_sites
 from kisubstrate.families.grid_array import WlcspSpec, build_grid_array
 from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.assign import assign_by_angle
-from kisubstrate.geometry.board import BoardBuilder, BoardExtras, BoardGeom, Drawing, Zone
+from kisubstrate.geometry.board import (
+    BoardBuilder,
+    BoardExtras,
+    BoardGeom,
+    Drawing,
+    Zone,
+)
 from kisubstrate.geometry.terminals import footprint_grid, place_terminal_lands
 from kisubstrate.model.base import KLC_NAME_CHARS, SpecModel, length, resolve_rules
 from kisubstrate.model.errors import FieldError, SpecError

@@ -49,7 +49,15 @@ from typing import Any
 import numpy as np
 import shapely
 
-from kisubstrate.geometry.board import BoardExtras, BoardGeom, Drawing, Pads, Tracks, Vias, Zone
+from kisubstrate.geometry.board import (
+    BoardExtras,
+    BoardGeom,
+    Drawing,
+    Pads,
+    Tracks,
+    Vias,
+    Zone,
+)
 from kisubstrate.geometry.distance import segment_segment_distance
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.panel import PanelOptions, panel_options

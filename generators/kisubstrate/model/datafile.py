@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from kisubstrate.model import yamlio
 from kisubstrate.model.errors import SpecError
 
 
@@ -52,7 +53,7 @@ def read_yaml_mapping(path: str | Path, *, what: str, field: str | None = None) 
     """
     where = str(path)
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = yamlio.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise SpecError(f"cannot read {what}: {exc.strerror or exc}", file=where, field=field) from None
     except UnicodeDecodeError:

@@ -27,7 +27,13 @@ import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from kisubstrate.model.base import SpecModel, length
 from kisubstrate.model.errors import FieldError, SpecError

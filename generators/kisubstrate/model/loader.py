@@ -18,6 +18,7 @@ from typing import Any, Callable
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from kisubstrate.model import yamlio
 from kisubstrate.model.base import KLC_NAME_CHARS
 from kisubstrate.model.errors import FieldError, SpecError
 
@@ -49,7 +50,7 @@ def _lines(text: str) -> tuple[list[int], list[dict[str, int]]]:
         SpecError: a key given twice in one package (YAML would silently keep the last).
     """
     try:
-        root = yaml.compose(text)
+        root = yamlio.compose(text)
     except yaml.YAMLError:
         return [], []
     pkg_lines: list[int] = []
@@ -219,7 +220,7 @@ def load_spec_file(path: str | Path, resolve: Callable[[str], type[BaseModel]],
     except OSError as exc:
         raise SpecError(f"cannot read: {exc.strerror}", file=file) from None
     try:
-        data = yaml.safe_load(text)
+        data = yamlio.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
