@@ -55,7 +55,8 @@ def median_time(fn, runs: int) -> float:
 
 def median_times(fn, runs: int) -> tuple[float, float]:
     """Median wall time and median CPU time (``process_time``) of ``fn()`` in s; on a shared,
-    busy machine the CPU time is the steadier figure."""
+    busy machine the CPU time is the steadier figure.
+    """
     wall, cpu = [], []
     for _ in range(runs):
         gc.collect()
@@ -85,7 +86,8 @@ def footprint_checks(sizes: list[int], runs: int) -> dict:
 # -- 2. spatial engine ----------------------------------------------------------------------------
 def fanout_field(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """About ``n`` circles (x, y, r in mm): pads on a grid, a dog-bone via per pad, jittered,
-    ~1 % of the vias pushed towards their pad so that they break the 0.1 mm rule."""
+    ~1 % of the vias pushed towards their pad so that they break the 0.1 mm rule.
+    """
     rng = np.random.default_rng(seed)
     side = max(1, int(math.ceil(math.sqrt(n / 2))))
     g = np.arange(side) * PITCH

@@ -55,7 +55,8 @@ STEPS = ("build", "check", "write", "save")
 
 def bga_spec(n: int, *, pitch: float = PITCH, pad: float = PAD, margin: float | None = None) -> dict:
     """The spec dict of an n x n BGA (mm): 0.5 mm balls, ``pad`` mm lands, NSMD; the body edge
-    ``margin`` (default ``MARGIN``) outside the outer ball centres."""
+    ``margin`` (default ``MARGIN``) outside the outer ball centres.
+    """
     margin = MARGIN if margin is None else margin
     body = round((n - 1) * pitch + 2 * margin, 6)
     return {"family": "bga", "body": [body, body], "pitch": pitch, "layout": [n, n],

@@ -43,6 +43,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "generators"))
 
 import shapely  # noqa: E402
+
 from kisubstrate.api.specs import load_specs  # noqa: E402
 from kisubstrate.api.substrate import build_substrate  # noqa: E402
 from kisubstrate.geometry.board import BoardBuilder, BoardGeom, Pads, Tracks, Vias  # noqa: E402
@@ -53,7 +54,8 @@ from kisubstrate.rules.board import check_board  # noqa: E402
 
 def tile(board: BoardGeom, n: int, pitch: float, *, seeds_every: int = 3) -> BoardGeom:
     """``n x n`` copies of ``board`` at ``pitch`` mm, nets renamed per copy, zones dropped, with one
-    seeded clearance pair (two tracks 0.02 mm apart on L2 under the die) in every ``seeds_every``-th copy."""
+    seeded clearance pair (two tracks 0.02 mm apart on L2 under the die) in every ``seeds_every``-th copy.
+    """
     p, v, t = board.pads, board.vias, board.tracks
     nnet = len(board.nets)
     nets = [""]

@@ -87,6 +87,7 @@ def example_files() -> list[Path]:
 def cli_runner():
     """Run the CLI in-process: returns (exit code, stdout, stderr)."""
     from click.testing import CliRunner
+
     from kisubstrate.cli import cli
 
     runner = CliRunner()

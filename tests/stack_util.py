@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+
 from kisubstrate.geometry.board import BoardBuilder
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import wx
+
 from kisubstrate.model.errors import SpecError
 from kisubstrate.plugin_support import actions
 from kisubstrate.plugin_support.form import (

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from conftest import EXAMPLES, example_files
 from kisubstrate.api.outputs import MANIFEST
 from stack_util import small_buildup

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from kisubstrate.api import outputs as kio
 from kisubstrate.api.outputs import MANIFEST, OutputPlan, OverwriteError, atomic_write
 

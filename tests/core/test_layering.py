@@ -189,6 +189,7 @@ def test_importing_the_api_loads_no_click():
 def test_every_command_module_is_wired():
     """cli/ holds one module per command (plus common), each wired in COMMANDS to a click command."""
     import click
+
     from kisubstrate.cli import COMMANDS, cli
 
     modules = {n for n in MODULES if _layer(n) == "cli"} - {"kisubstrate.cli", "kisubstrate.cli.common"}

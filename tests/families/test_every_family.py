@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from conftest import run_pcbnew
 from kicad_util import parse_mod
 from kisubstrate.api.footprint import FootprintResult, build_footprints, footprint_files

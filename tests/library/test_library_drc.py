@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
 from conftest import run_pcbnew
 
 ROOT = Path(__file__).resolve().parents[2]

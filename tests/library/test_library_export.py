@@ -10,9 +10,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import run_pcbnew
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from conftest import run_pcbnew
 from kisubstrate.api.library import (
     LibraryDef,
     compact_svg,

@@ -11,6 +11,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+
 from conftest import run_pcbnew
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+
 from conftest import require_kicad
 from kisubstrate.kicad.pcm import deterministic_zip, rewrite_model_paths
 
@@ -19,6 +20,7 @@ API_SCHEMA = Path("/usr/share/kicad/schemas/api.v1.schema.json")
 @pytest.fixture(scope="module")
 def packages(tmp_path_factory):
     from click.testing import CliRunner
+
     from kisubstrate.cli import cli
 
     out = tmp_path_factory.mktemp("pcm")
@@ -98,6 +100,7 @@ def test_library_package_from_examples(packages):
 
 def test_zips_are_deterministic(packages, tmp_path):
     from click.testing import CliRunner
+
     from kisubstrate.cli import cli
 
     out, zips = packages
@@ -113,6 +116,7 @@ def test_zips_are_deterministic(packages, tmp_path):
 
 def test_given_library_with_models(tmp_path):
     from click.testing import CliRunner
+
     from kisubstrate.cli import cli
 
     pretty = tmp_path / "My_Lib.pretty"

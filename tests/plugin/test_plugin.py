@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+
 from conftest import EXAMPLES, ROOT
 from kisubstrate.api.footprint import build_footprints
 from kisubstrate.api.specs import load_specs

@@ -24,6 +24,7 @@ from types import SimpleNamespace
 
 import plugin_harness as H
 import pytest
+
 from conftest import EXAMPLES, ROOT, _pcbnew_ok, require_kicad
 from kisubstrate.api.footprint import build_footprints
 from kisubstrate.api.specs import load_specs

@@ -9,6 +9,7 @@ import subprocess
 import numpy as np
 import pytest
 import shapely
+
 from kisubstrate.api.specs import validate_spec
 from kisubstrate.api.substrate import build_substrate, substrate_files
 from kisubstrate.geometry.board import Zone

@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+
 from conftest import EXAMPLES, run_pcbnew
 from kisubstrate.api.specs import load_specs, validate_spec
 from kisubstrate.api.substrate import build_substrate, substrate_files

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+
 from kisubstrate.api.specs import validate_spec
 from kisubstrate.api.substrate import build_substrate, substrate_files
 from kisubstrate.kicad.sexpr import find_all, loads

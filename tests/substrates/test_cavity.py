@@ -10,6 +10,7 @@ import re
 import numpy as np
 import pytest
 import shapely
+
 from conftest import EXAMPLES, run_pcbnew
 from kisubstrate.api.footprint import build_footprints
 from kisubstrate.api.specs import load_specs

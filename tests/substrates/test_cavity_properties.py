@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from property_util import Share
 from stack_util import clean_boards_pass_kicad_drc, die_pads_connected, family_outcome
 

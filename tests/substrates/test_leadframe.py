@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+
 from conftest import EXAMPLES, run_pcbnew
 from kisubstrate.api.footprint import build_footprints
 from kisubstrate.api.specs import load_specs

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from conftest import EXAMPLES, run_pcbnew
 from kisubstrate.api.panel import panel_files, panel_of_spec
 from kisubstrate.api.specs import load_specs
@@ -228,6 +229,7 @@ def test_schema_panel_is_a_valid_json_schema(cli_runner):
     import json
 
     import jsonschema
+
     from kisubstrate.model.panel import PanelOptions
 
     code, out, err = cli_runner("schema", "panel")

@@ -9,6 +9,7 @@ import subprocess
 
 import numpy as np
 import pytest
+
 from conftest import EXAMPLES, run_pcbnew
 from kisubstrate.api.footprint import build_footprints
 from kisubstrate.api.specs import load_specs

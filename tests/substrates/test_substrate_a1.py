@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import yaml
+
 from conftest import EXAMPLES
 from kisubstrate.api.specs import load_specs, validate_spec
 from kisubstrate.families.registry import families
@@ -158,6 +159,7 @@ def test_face_down_die_pads_are_mirrored_on_the_board(face, expect_x):
 
 def test_cavity_rejects_a_face_down_die():
     import yaml
+
     from kisubstrate.api.specs import validate_spec
     from kisubstrate.model.errors import SpecError
 
@@ -172,6 +174,7 @@ def test_cavity_rejects_a_face_down_die():
 def test_smd_land_overlap_comes_from_the_rule_profile(tmp_path, name):
     """Review item 28: the SMD terminal land's mask overlap is the profile's ``smd_overlap``."""
     import yaml
+
     from kisubstrate.model.substrate import load_substrate_rules
 
     spec = load_specs([EXAMPLES / f"{name}.yaml"])[0].spec

@@ -10,6 +10,7 @@ import json
 import numpy as np
 import pytest
 import shapely
+
 from conftest import EXAMPLES
 from kisubstrate.api.specs import load_specs, validate_spec
 from kisubstrate.api.substrate import SubstrateResult, build_substrate, substrate_files

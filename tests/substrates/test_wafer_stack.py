@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import shapely
 import yaml
+
 from conftest import EXAMPLES, run_pcbnew
 from kisubstrate.api.demo import run_demo
 from kisubstrate.api.footprint import build_footprints

@@ -127,7 +127,8 @@ def write_checked(reports: list[Any], files: Callable[[], Iterable[tuple[Path, s
 
 def _click_type(info: Any) -> Any:
     """The click type of a model field (through Optional): bool, an int / float range (the field's limits,
-    so click refuses an out-of-range value as a usage error naming the option), or text."""
+    so click refuses an out-of-range value as a usage error naming the option), or text.
+    """
     kinds = {info.annotation, *typing.get_args(info.annotation)} - {type(None)}
     limits = {name: float(getattr(m, name)) for m in info.metadata for name in ("ge", "gt", "le", "lt")
               if getattr(m, name, None) is not None}

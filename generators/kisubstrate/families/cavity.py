@@ -238,7 +238,8 @@ class CavitySpec(SubstrateSpec):
 
     def footprint_spec(self) -> BgaSpec | LgaSpec:
         """Board-side land pattern from the same perimeter grid, seen from the PCB (the ring lands
-        mirrored in x; names in the package top view, A1 top-left)."""
+        mirrored in x; names in the package top view, A1 top-left).
+        """
         t = self.terminals
         grid = footprint_grid(t, ("pitch", "layout", "perimeter_rings", "ball_map", "row_alphabet"), flipped=True)
         common = dict(body=self.body, rules=self.footprint_rules, source=self.source,
@@ -699,7 +700,8 @@ def cavity_checks(spec: CavitySpec, board: BoardGeom, rules: Any = None) -> list
 def build_footprint(spec: CavitySpec) -> list[FootprintGeom]:
     """Board-side land pattern: the top-ring lands seen from the board (package mounted cavity-down),
     i.e. the board's lands mirrored in x, which is the grid-array footprint of the same perimeter
-    grid in the package top view (A1 top-left; the board names its columns mirrored)."""
+    grid in the package top view (A1 top-left; the board names its columns mirrored).
+    """
     fp = build_grid_array(spec.footprint_spec())[0]
     return [replace(fp, description=fp.description + " Cavity-down package: the substrate's ring lands "
                     "mirrored in x.")]

@@ -95,7 +95,8 @@ class GridArraySpec(GridSpec):
     @property
     def nearest_pitch(self) -> float:
         """Centre distance of the closest populated neighbours (mm): on a staggered grid the
-        nearest balls are diagonal (or two sites apart), not one site pitch apart."""
+        nearest balls are diagonal (or two sites apart), not one site pitch apart.
+        """
         px, py = self.pitch_xy
         return min(px, py) if self.stagger is None else min(2 * px, 2 * py, math.hypot(px, py))
 
@@ -387,7 +388,7 @@ def build_grid_array(spec: GridArraySpec) -> list[FootprintGeom]:
 
 
 def _ys(g) -> tuple[float, ...]:
-    """y coordinates a graphic reaches (mm)."""
+    """Y coordinates a graphic reaches (mm)."""
     if isinstance(g, Line):
         return (g.start[1], g.end[1])
     if isinstance(g, Poly):

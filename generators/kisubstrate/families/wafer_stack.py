@@ -298,7 +298,8 @@ def build_board(spec: WaferStackSpec) -> BoardGeom:
 def _ball_map_agrees(t: Terminals, names, net_of_site: dict[int, int], net_names: dict[int, str]) -> None:
     """Refuse a ball map whose nets differ from the board's: the footprint takes the ball map's nets,
     but the board joins the die pads to outer-ring balls by angle (and thermal balls to ``HEAT``),
-    so any other net on a ball would give a footprint and a board that disagree."""
+    so any other net on a ball would give a footprint and a board that disagree.
+    """
     if t.ball_map is None or not t.ball_map.nets:
         return
     routed = {names[i]: net_names.get(n, "") for i, n in net_of_site.items()}
@@ -316,7 +317,8 @@ def build_footprint(spec: WaferStackSpec):
     """The WLCSP land pattern (shared grid-array builder), seen from the PCB's top: the balls sit on
     the RDL (F.Cu) and face the PCB, so the package mounts flipped and the lands are the board's
     balls mirrored in x, A1 top-left (the board names its ball columns mirrored; see
-    :mod:`kisubstrate.geometry.terminals`)."""
+    :mod:`kisubstrate.geometry.terminals`).
+    """
     return [replace(fp, description=fp.description + " Balls on the RDL face the PCB: the substrate board's "
                     "balls mirrored in x.") for fp in build_grid_array(spec.wlcsp_spec())]
 

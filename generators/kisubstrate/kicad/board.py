@@ -114,7 +114,8 @@ def _castellated(geom: BoardGeom, qnet: list[str]) -> list[str]:
     """One footprint of plated half-holes on the outline (``geom.extras.castellated``:
     :class:`~kisubstrate.geometry.board.Castellation`, mm), written as KiCad castellated through-hole
     pads on every copper layer (KiCad's DRC exempts castellated pads from the board-edge clearance).
-    Empty without any."""
+    Empty without any.
+    """
     cs = geom.extras.castellated
     if not cs:
         return []

@@ -27,14 +27,14 @@ _SHAPES = {"circle": "PSS_CIRCLE", "rect": "PSS_RECTANGLE", "roundrect": "PSS_RO
 
 
 def layer_id(name: str) -> Any:
-    """kipy ``BoardLayer`` value of a KiCad layer name (``F.Cu`` …)."""
+    """Kipy ``BoardLayer`` value of a KiCad layer name (``F.Cu`` …)."""
     from kipy.proto.board.board_types_pb2 import BoardLayer
 
     return getattr(BoardLayer, _LAYERS[name])
 
 
 def pad_layers(layers: tuple[str, ...]) -> list:
-    """kipy layers of a padstack; ``*.Cu`` / ``*.Mask`` expand to front and back."""
+    """Kipy layers of a padstack; ``*.Cu`` / ``*.Mask`` expand to front and back."""
     out = []
     for name in layers:
         if name.startswith("*."):
@@ -51,7 +51,7 @@ def _vec(x_mm: float, y_mm: float):
 
 
 def _pads(fp: FootprintGeom, dx: float, dy: float, with_nets: bool) -> list:
-    """kipy pads: number, type, shape, size, drill, mask and paste margins, net.
+    """Kipy pads: number, type, shape, size, drill, mask and paste margins, net.
 
     The fabrication property (``pad_prop_bga`` / ``pad_prop_heatsink``) has no field in KiCad 9's
     API (kicad-python 0.6-0.8 ``Pad``: id, number, net, type, pad_stack, position ...): pads

@@ -82,7 +82,7 @@ def _tuple_args(annotation: Any) -> list[tuple]:
 
 
 def _is_branch_tag(part: str) -> bool:
-    """pydantic's loc entries that name a union branch or validator, not a field."""
+    """Pydantic's loc entries that name a union branch or validator, not a field."""
     return part.startswith("function-") or part in ("float", "int", "str", "bool", "list", "dict") \
         or "[" in part
 

@@ -26,7 +26,7 @@ def plugin_source_dir() -> Path | None:
 
 
 def runtime_requirements() -> list[str]:
-    """kisubstrate's own runtime dependencies (from pyproject.toml / installed metadata) + kicad-python."""
+    """Kisubstrate's own runtime dependencies (from pyproject.toml / installed metadata) + kicad-python."""
     reqs: list[str] = []
     pyproject = PACKAGE_DIR.parent.parent / "pyproject.toml"
     if pyproject.is_file():

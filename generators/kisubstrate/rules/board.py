@@ -272,7 +272,8 @@ def check_mask_web(ctx: BoardContext) -> list[Violation]:
 
 def check_inside_body(ctx: BoardContext) -> list[Violation]:
     """``terminal_outside_body`` (ball lands) and ``die_outside_body``: inside the package body
-    (``geom.extras.body``, else the outline); both run when ``terminal_outside_body`` is wanted."""
+    (``geom.extras.body``, else the outline); both run when ``terminal_outside_body`` is wanted.
+    """
     return _inside_body(ctx.geom) if ctx.want("terminal_outside_body") else []
 
 
