@@ -26,6 +26,9 @@ DRC tests, compared item by item in the tests):
   rectangular openings, exact).
 * ``terminal_outside_body`` / ``die_outside_body`` — terminals and dies inside the body
   (registry entry ``terminal_outside_body``, which reports both).
+* ``unconnected`` / ``copper_island`` — every net one connected piece of copper as KiCad's
+  connectivity sees it, no zone-fill polygon cut off from its net (registry entry
+  ``connectivity``; :mod:`kisubstrate.rules.connectivity`).
 
 Family-specific rules (cavity, PoP) are declared on the family (``Family.checks``) and run
 after these by :func:`kisubstrate.api.substrate.build_substrate`.
@@ -52,6 +55,7 @@ import shapely
 
 from kisubstrate.geometry.board import BoardGeom
 from kisubstrate.rules.capsules import capsule_geoms, capsule_pairs
+from kisubstrate.rules.connectivity import check_connectivity
 from kisubstrate.rules.report import Report, Violation
 
 TOL = 5e-7  # half a KiCad nanometre: values on the 1 nm grid compare exactly
@@ -277,6 +281,15 @@ def check_inside_body(ctx: BoardContext) -> list[Violation]:
     return _inside_body(ctx.geom) if ctx.want("terminal_outside_body") else []
 
 
+def check_connected(ctx: BoardContext) -> list[Violation]:
+    """``unconnected`` / ``copper_island``: opens and cut-off fills (:func:`check_connectivity`)."""
+    if not (ctx.want("unconnected") or ctx.want("copper_island")):
+        return []
+    found = [v for v in check_connectivity(ctx.geom) if ctx.want(v.rule)]
+    ctx.checked["connectivity"] = ctx.geom.item_count + len(ctx.geom.zones)
+    return found
+
+
 CHECKS: dict[str, BoardCheck] = {
     "copper_layer": check_copper_layer,
     "copper_clearance": check_copper_clearance,
@@ -289,6 +302,7 @@ CHECKS: dict[str, BoardCheck] = {
     "microvia": check_microvias,
     "mask_web": check_mask_web,
     "terminal_outside_body": check_inside_body,
+    "connectivity": check_connected,
 }
 """The board rules, name → check (:data:`BoardCheck`), in the order :func:`check_board` runs them
 and reports their violations. ``copper_layer`` comes first: a board with items on missing layers
