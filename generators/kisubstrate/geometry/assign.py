@@ -55,9 +55,19 @@ def assign_around_centroid(pad_x: np.ndarray, pad_y: np.ndarray, site_x: np.ndar
                            ) -> np.ndarray:
     """Site index per pad, matched by angle around the pads' centroid (mm in, indices out).
 
-    >>> assign_around_centroid(np.array([1.0, -1.0]), np.array([0.0, 0.0]),
-    ...                        np.array([-5.0, 5.0]), np.array([0.0, 0.0])).tolist()
-    [1, 0]
+    Both sets are measured from the centroid of the pads, then matched by
+    :func:`assign_by_angle`, so pads and sites must be equal in number.
+
+    Args:
+        pad_x: x of the pad centres (1-D array, mm).
+        pad_y: y of the pad centres (1-D array, mm, as long as ``pad_x``).
+        site_x: x of the terminal (ball, bump, pin) centres (1-D array, mm, as many as pads).
+        site_y: y of the terminal centres (1-D array, mm, as long as ``site_x``).
+
+    Example:
+        >>> assign_around_centroid(np.array([1.0, -1.0]), np.array([0.0, 0.0]),
+        ...                        np.array([-5.0, 5.0]), np.array([0.0, 0.0])).tolist()
+        [1, 0]
     """
     cx, cy = float(np.mean(pad_x)), float(np.mean(pad_y))
     return assign_by_angle(np.arctan2(pad_y - cy, pad_x - cx), np.arctan2(site_y - cy, site_x - cx))

@@ -127,8 +127,10 @@ class Drawing:
 
 @dataclass(frozen=True)
 class Castellation:
-    """A plated half-hole centred on the board outline, written as a KiCad castellated pad on every
-    copper layer (KiCad's DRC exempts it from the board-edge clearance); mm, KiCad frame.
+    """A plated half-hole centred on the board outline (mm, KiCad frame).
+
+    It is written as a KiCad castellated pad on every copper layer (KiCad's DRC exempts it from
+    the board-edge clearance).
 
     Attributes:
         name: pad name, e.g. ``SA1``.
@@ -172,8 +174,10 @@ class CavityOutline:
 
 @dataclass(frozen=True)
 class BoardExtras:
-    """What a family knows about its board beyond the copper items: for the writer, the checks and the
-    project files. Every field has a neutral default (a plain board sets none).
+    """What a family knows about its board beyond the copper items.
+
+    For the writer, the checks and the project files. Every field has a neutral default (a plain
+    board sets none).
 
     Attributes:
         body: package body outline (mm) that terminals and dies must lie inside; None = the board outline.
@@ -270,13 +274,39 @@ class BoardBuilder:
 
     def pad(self, owner: str, name: str, x: float, y: float, w: float, *, layer: int, net: int = 0,
             h: float | None = None, shape: str = "circle", mask: float = float("nan")) -> None:
-        """Add one pad (mm)."""
+        """Add one pad (mm).
+
+        Args:
+            owner: footprint reference the pad belongs to (e.g. ``U1``, ``BALLS`` for the terminals).
+            name: pad name within its owner (e.g. ``17``, ``A1``).
+            x: pad centre x (mm, KiCad frame: x right).
+            y: pad centre y (mm, KiCad frame: y down).
+            w: diameter of a circle, width of a rect or oval (mm, > 0).
+            layer: physical copper index, 0 (die side) … ``copper - 1``; out of range raises ``ValueError``.
+            net: net code from :meth:`net` (0 = no net).
+            h: height of a rect or oval (mm); None = ``w``.
+            shape: KiCad pad shape, ``"circle"``, ``"rect"`` or ``"oval"``.
+            mask: solder-mask opening margin per side (mm, may be negative); NaN = no mask opening.
+        """
         self._layer(layer)
         self._pads.append((owner, name, x, y, w, w if h is None else h, shape, layer, net, mask))
 
     def via(self, x: float, y: float, size: float, drill: float, top: int, bottom: int, *, net: int,
             kind: ViaKind) -> None:
-        """Add one via spanning copper ``top`` … ``bottom`` (indices, top < bottom)."""
+        """Add one via spanning copper ``top`` … ``bottom`` (indices, top < bottom).
+
+        Args:
+            x: via centre x (mm, KiCad frame).
+            y: via centre y (mm).
+            size: pad (annulus) diameter (mm).
+            drill: drill diameter (mm).
+            top: first (upper) copper index of the span (0 … ``copper - 2``).
+            bottom: last (lower) copper index of the span (``top + 1`` … ``copper - 1``); a span
+                outside the board or with ``top >= bottom`` raises ``ValueError``.
+            net: net code from :meth:`net` (0 = no net).
+            kind: ``"through"``, ``"blind"`` or ``"micro"`` (the writer writes a micro via between
+                non-adjacent layers as blind).
+        """
         self._layer(top)
         self._layer(bottom)
         if top >= bottom:
@@ -284,7 +314,17 @@ class BoardBuilder:
         self._vias.append((x, y, size, drill, top, bottom, net, kind))
 
     def track(self, x1: float, y1: float, x2: float, y2: float, width: float, *, layer: int, net: int) -> None:
-        """Add one straight track segment."""
+        """Add one straight track segment (round ends).
+
+        Args:
+            x1: start point x (mm, KiCad frame).
+            y1: start point y (mm).
+            x2: end point x (mm).
+            y2: end point y (mm).
+            width: track width (mm, > 0).
+            layer: physical copper index, 0 … ``copper - 1``; out of range raises ``ValueError``.
+            net: net code from :meth:`net` (0 = no net).
+        """
         self._layer(layer)
         self._tracks.append((x1, y1, x2, y2, width, layer, net))
 

@@ -21,6 +21,19 @@ def segment_segment_distance(ax, ay, bx, by, cx, cy, dx, dy):
 
     Degenerate segments (points) are handled; the algorithm is the clamped closest-point
     solution of two segments (Ericson, *Real-Time Collision Detection*, §5.1.9), vectorised.
+
+    Args:
+        ax: x of the start points A of the first segments (array or float, mm).
+        ay: y of A (mm).
+        bx: x of the end points B of the first segments (mm); B = A makes a point.
+        by: y of B (mm).
+        cx: x of the start points C of the second segments (mm).
+        cy: y of C (mm).
+        dx: x of the end points D of the second segments (mm); D = C makes a point.
+        dy: y of D (mm).
+
+    Returns:
+        ``(distance, mid_x, mid_y)``: arrays broadcast from the inputs, in mm.
     """
     ux, uy = bx - ax, by - ay
     vx, vy = dx - cx, dy - cy
@@ -47,6 +60,19 @@ def segment_segment_distance(ax, ay, bx, by, cx, cy, dx, dy):
 
 
 def point_segment_distance(px, py, ax, ay, bx, by):
-    """Distance from points P to segments AB (arrays, mm); a vectorised special case of the above."""
+    """Distance from points P to segments AB (arrays, mm); a vectorised special case of the above.
+
+    Args:
+        px: x of the points P (array or float, mm).
+        py: y of P (mm).
+        ax: x of the segment start points A (mm).
+        ay: y of A (mm).
+        bx: x of the segment end points B (mm); B = A gives the point-to-point distance.
+        by: y of B (mm).
+
+    Example:
+        >>> float(point_segment_distance(0.0, 1.0, -1.0, 0.0, 1.0, 0.0))
+        1.0
+    """
     d, _, _ = segment_segment_distance(px, py, px, py, ax, ay, bx, by)
     return d

@@ -44,14 +44,17 @@ def grid_mask(*, columns: int, rows: int, stagger: str | None = None,
     """Boolean (rows, columns) mask of populated sites before named depopulation.
 
     Args:
+        columns: number of grid columns (count, ≥ 1).
+        rows: number of grid rows (count, ≥ 1).
         stagger: ``"a1"`` keeps sites where row+column is even (A1 populated),
             ``"b1"`` the odd ones; None for a full grid.
         center_void: (columns, rows) block removed from the centre.
         perimeter_rings: keep only this many outer rings.
         center_island: (columns, rows) central block kept even inside the perimeter void.
 
-    >>> int(grid_mask(columns=4, rows=4, perimeter_rings=1).sum())
-    12
+    Example:
+        >>> int(grid_mask(columns=4, rows=4, perimeter_rings=1).sum())
+        12
     """
     r, c = np.indices((rows, columns))
     mask = np.ones((rows, columns), dtype=bool)
@@ -83,7 +86,17 @@ def ball_grid(*, columns: int, rows: int, pitch: tuple[float, float],
     """Populated grid sites, centred on (0, 0) + ``offset`` (mm), A1 top-left.
 
     Args:
+        columns: number of grid columns (count, ≥ 1).
+        rows: number of grid rows (count, ≥ 1).
+        pitch: (x, y) centre-to-centre distance between columns and between rows (mm, > 0).
+        offset: (x, y) shift of the grid centre from the body centre (mm).
+        mask: boolean (rows, columns) array of populated sites (:func:`grid_mask`); None for all.
+        alphabet: row letters, in order (default: JEDEC, without I O Q S X Z).
         names: optional explicit name per site (rows × columns, top view); "" = unpopulated.
+
+    Example:
+        >>> ball_grid(columns=2, rows=2, pitch=(0.5, 0.5), mask=np.array([[True, False], [True, True]])).names
+        ['A1', 'B1', 'B2']
     """
     px, py = pitch
     cols_x = snap_array((np.arange(columns) - (columns - 1) / 2) * px + offset[0])

@@ -93,9 +93,16 @@ def circumscribed_roundrect(w: float, h: float, radius: float, *, quad_segs: int
     corner arc is replaced by its circumscribed polyline, whose first and last segments lie
     on the tangents that continue the sides.
 
-    >>> p = circumscribed_roundrect(0.5, 0.5, 0.125)
-    >>> [round(v, 9) for v in p.bounds]
-    [-0.25, -0.25, 0.25, 0.25]
+    Args:
+        w: rectangle width (mm), centred on x = 0.
+        h: rectangle height (mm), centred on y = 0.
+        radius: corner radius (mm, 0 < radius ≤ min(w, h) / 2).
+        quad_segs: number of polyline segments per quarter arc (≥ 1); more hugs the arc closer.
+
+    Example:
+        >>> p = circumscribed_roundrect(0.5, 0.5, 0.125)
+        >>> [round(v, 9) for v in p.bounds]
+        [-0.25, -0.25, 0.25, 0.25]
     """
     step = (np.pi / 2) / quad_segs
     far = radius / np.cos(step / 2)

@@ -27,7 +27,18 @@ def round_out(value: float, grid: float) -> float:
 
 def fab_outline(body: tuple[float, float], *, bevel: float, width: float,
                 center: tuple[float, float] = (0.0, 0.0)) -> Poly:
-    """Body outline on F.Fab with a pin-1 bevel at the top-left corner (KLC F5.2 / IPC-7351C)."""
+    """Body outline on F.Fab with a pin-1 bevel at the top-left corner (KLC F5.2 / IPC-7351C).
+
+    Args:
+        body: (x, y) body size (mm).
+        bevel: leg of the pin-1 corner chamfer (mm); at most a quarter of the smaller body side is used.
+        width: line width (mm).
+        center: (x, y) body centre (mm, KiCad frame).
+
+    Example:
+        >>> fab_outline((4.0, 4.0), bevel=1.0, width=0.1).points[0]
+        (-1.0, -2.0)
+    """
     bx, by = body[0] / 2, body[1] / 2
     cx, cy = center
     b = min(bevel, 0.25 * min(body))
@@ -63,7 +74,15 @@ def _within(x: np.ndarray, y: np.ndarray, near: shapely.Geometry, limit: float) 
 
 def pad_keepout(pads: list[PadGroup], *, grow: float, near: shapely.Geometry | None = None,
                 reach: float = 0.0) -> shapely.Geometry:
-    """Union of pad outlines grown by ``grow`` mm; only pads within ``reach`` of ``near`` count."""
+    """Union of pad outlines grown by ``grow`` mm; only pads within ``reach`` of ``near`` count.
+
+    Args:
+        pads: the footprint's pad groups.
+        grow: margin added on every side of each pad (mm; circles stay circumscribed polygons).
+        near: only pads whose grown outline may come within ``reach`` of this geometry are
+            included; None includes every pad.
+        reach: distance from ``near`` within which a grown pad counts (mm, ≥ 0).
+    """
     parts = []
     for group in pads:
         if near is not None:
@@ -92,6 +111,17 @@ def silk_outline(body: tuple[float, float], pads: list[PadGroup], *, offset: flo
 
     The copper keep-out is each pad grown by its mask margin + ``clearance`` + half the
     line width, so the drawn line keeps ``clearance`` from copper and mask openings.
+
+    Args:
+        body: (x, y) body size (mm).
+        pads: the footprint's pad groups the line is clipped against.
+        offset: distance of the silk line outside the body edge (mm).
+        width: silk line width (mm).
+        clearance: silk-to-copper / mask-opening clearance kept by the line's edge (mm).
+        mask_margin: solder-mask opening margin of the pads (mm; a negative value counts as 0).
+        center: (x, y) body centre (mm, KiCad frame).
+        marker: leg of the filled pin-1 triangle at the top-left corner (mm); without room for
+            it, a dot of diameter ``marker / 2`` is placed diagonally outside instead.
     """
     bx, by = body[0] / 2 + offset, body[1] / 2 + offset
     cx, cy = center
@@ -130,7 +160,21 @@ def silk_outline(body: tuple[float, float], pads: list[PadGroup], *, offset: flo
 
 def courtyard_rect(extent: tuple[float, float, float, float], *, offset: float, grid: float,
                    width: float) -> tuple[Poly, shapely.Polygon]:
-    """Courtyard rectangle: ``extent`` (minx, miny, maxx, maxy) + ``offset``, on ``grid`` (KLC F5.3)."""
+    """Courtyard rectangle: ``extent`` (minx, miny, maxx, maxy) + ``offset``, on ``grid`` (KLC F5.3).
+
+    Args:
+        extent: (minx, miny, maxx, maxy) of everything the courtyard encloses (mm).
+        offset: courtyard clearance added on every side (mm).
+        grid: each edge is rounded outward to a multiple of this (mm, e.g. 0.01).
+        width: line width (mm).
+
+    Returns:
+        ``(drawing, polygon)``: the F.CrtYd polygon and the same rectangle as a shapely box.
+
+    Example:
+        >>> courtyard_rect((-1.0, -1.0, 1.0, 1.0), offset=0.255, grid=0.01, width=0.05)[1].bounds
+        (-1.26, -1.26, 1.26, 1.26)
+    """
     minx, miny, maxx, maxy = extent
     x0, y0 = round_out(minx - offset, grid), round_out(miny - offset, grid)
     x1, y1 = round_out(maxx + offset, grid), round_out(maxy + offset, grid)

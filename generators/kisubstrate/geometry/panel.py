@@ -314,7 +314,7 @@ def build_panel(unit: BoardGeom, rules: Any, options: PanelOptions | None = None
         tw = max(rules.trace_width, 0.05)
         unit_tails = _tails(unit, rules, beyond=(street - bar_width) / 2 - etch, width=tw)
         tied = [unit.nets[tl[0]] for tl in unit_tails]
-        for k, (r, c, ox, oy) in enumerate(offs):
+        for k, (_r, _c, ox, oy) in enumerate(offs):
             for net, layer, segs in unit_tails:
                 for xa, ya, xb, yb in segs:
                     for key, val in zip(("x1", "y1", "x2", "y2"), (xa + ox, ya + oy, xb + ox, yb + oy)):

@@ -81,6 +81,12 @@ def footprint_grid(g, keys, *, flipped: bool) -> dict:
     top-view names. Building the ordinary grid-array footprint from these fields gives the
     board's terminals mirrored in x, ``A1`` at the top-left (:func:`grid_sites`).
 
+    Args:
+        g: the substrate's terminal ``GridSpec`` (board frame).
+        keys: names of the ``GridSpec`` fields to copy (e.g. ``("layout", "pitch", "offset")``).
+        flipped: True for a package mounted flipped (``F.Cu`` towards the PCB): the x of
+            ``offset`` is negated; False copies the fields as they are.
+
     Example:
         >>> from kisubstrate.model.grid import GridSpec
         >>> g = GridSpec.model_validate({"pitch": 1.0, "layout": [3, 2], "offset": [0.2, 0.1]})
@@ -95,7 +101,18 @@ def footprint_grid(g, keys, *, flipped: bool) -> dict:
 
 
 def ring_index(sites: Grid, columns: int, rows: int) -> np.ndarray:
-    """Perimeter ring of every grid site (0 = outermost)."""
+    """Perimeter ring of every grid site (0 = outermost).
+
+    Args:
+        sites: the sites (only ``row`` and ``col`` are used).
+        columns: number of columns of the full grid the sites belong to (count).
+        rows: number of rows of that grid (count).
+
+    Example:
+        >>> from kisubstrate.geometry.grid import ball_grid
+        >>> ring_index(ball_grid(columns=3, rows=3, pitch=(1.0, 1.0)), 3, 3).tolist()
+        [0, 0, 0, 0, 1, 0, 0, 0, 0]
+    """
     return np.minimum(np.minimum(sites.row, rows - 1 - sites.row), np.minimum(sites.col, columns - 1 - sites.col))
 
 
@@ -106,6 +123,12 @@ def land_mask_margin(land: float, mask: Literal["smd", "nsmd"], rules) -> float:
     the land by the profile's ``smd_overlap`` per side (sized to the fab's solder-resist
     registration, see the profile's ``sources``), at most a quarter of the land so the opening
     stays at least half the land diameter.
+
+    Args:
+        land: land (copper) diameter (mm).
+        mask: ``"nsmd"`` (non-solder-mask-defined: opening larger than the land) or ``"smd"``
+            (solder-mask-defined: the mask overlaps the land).
+        rules: the substrate rule profile (``SubstrateRules``: ``mask_margin``, ``smd_overlap``, mm).
 
     Example:
         >>> from kisubstrate.model.substrate import load_substrate_rules
@@ -124,10 +147,15 @@ def place_terminal_lands(b, sites: Grid, *, land: float, mask: Literal["smd", "n
     """Add one round terminal land (diameter ``land`` mm) per site to a ``BoardBuilder``.
 
     Args:
+        b: the ``BoardBuilder`` the lands are added to.
         sites: the sites, already in the board frame (see the module's viewing convention).
+        land: land (copper) diameter (mm).
+        mask: ``"nsmd"`` or ``"smd"``: how the solder-mask opening is sized (:func:`land_mask_margin`).
+        rules: the substrate rule profile (``SubstrateRules``) giving the mask margin / overlap.
         layer: copper index of the terminal side (the layer that faces the PCB).
         nets: net name by terminal name (a ball map), used where ``net_of_site`` has none.
         net_of_site: net code by site index (routed terminals).
+        owner: pad owner (footprint reference) of the lands, ``BALLS`` by default.
     """
     margin = land_mask_margin(land, mask, rules)
     nets = nets or {}

@@ -111,10 +111,11 @@ def _copper_names(stackup, lm: LayerMap) -> dict[str, str]:
 
 
 def _castellated(geom: BoardGeom, qnet: list[str]) -> list[str]:
-    """One footprint of plated half-holes on the outline (``geom.extras.castellated``:
-    :class:`~kisubstrate.geometry.board.Castellation`, mm), written as KiCad castellated through-hole
-    pads on every copper layer (KiCad's DRC exempts castellated pads from the board-edge clearance).
-    Empty without any.
+    """One footprint of plated half-holes on the outline; empty without any.
+
+    The holes (``geom.extras.castellated``: :class:`~kisubstrate.geometry.board.Castellation`, mm)
+    are written as KiCad castellated through-hole pads on every copper layer (KiCad's DRC exempts
+    castellated pads from the board-edge clearance).
     """
     cs = geom.extras.castellated
     if not cs:
@@ -136,7 +137,16 @@ def _castellated(geom: BoardGeom, qnet: list[str]) -> list[str]:
 
 
 def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0) -> str:
-    """The ``.kicad_pcb`` text of a board (ends with a newline)."""
+    """The ``.kicad_pcb`` text of a board (ends with a newline).
+
+    Args:
+        geom: the board (mm, KiCad frame); its copper indices are mapped to KiCad layers by
+            :class:`~kisubstrate.kicad.layers.LayerMap`.
+        stackup: the spec's :class:`~kisubstrate.model.substrate.Stackup` (layer thicknesses,
+            materials, mask thickness, finish) for the board setup.
+        carrier_clearance: pad clearance of the copper zones (``connect_pads``, mm), normally the
+            profile's copper clearance; rule areas (keep-outs) ignore it.
+    """
     name = geom.name
     lm = LayerMap(geom.copper)
     lay = [lm.name(i) for i in range(geom.copper)]
@@ -151,7 +161,7 @@ def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0) -> 
                                                     user_layers=geom.extras.user_layers), "\t(setup",
           stackup_block(stackup, lm), "\t\t(pad_to_mask_clearance 0)",
           "\t\t(allow_soldermask_bridges_in_footprints no)", "\t\t(tenting front back)", "\t)"]
-    for code, n in enumerate(nets):
+    for code, _n in enumerate(nets):
         L.append(f"\t(net {code} {qnet[code]})")
 
     # -- footprints (pad owners) -----------------------------------------------------------------
@@ -172,9 +182,11 @@ def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0) -> 
         L += [f"\t(footprint {quote(f'kisubstrate:{name}_{owner}')}", f'\t\t(layer "{side}.Cu")', f'\t\t(uuid "{fu}")',
               "\t\t(at 0 0)",
               f'\t\t(property "Reference" {quote(ref)} (at 0 0 0) (layer "{side}.Fab") (hide yes) '
-              f'(uuid "{item_uuid(name, f"fp/{owner}/ref")}") (effects (font (size 0.5 0.5) (thickness 0.08)){mirror}))',
+              f'(uuid "{item_uuid(name, f"fp/{owner}/ref")}") '
+              f'(effects (font (size 0.5 0.5) (thickness 0.08)){mirror}))',
               f'\t\t(property "Value" {quote(owner)} (at 0 0.8 0) (layer "{side}.Fab") (hide yes) '
-              f'(uuid "{item_uuid(name, f"fp/{owner}/value")}") (effects (font (size 0.5 0.5) (thickness 0.08)){mirror}))',
+              f'(uuid "{item_uuid(name, f"fp/{owner}/value")}") '
+              f'(effects (font (size 0.5 0.5) (thickness 0.08)){mirror}))',
               "\t\t(attr smd board_only exclude_from_pos_files exclude_from_bom)"]
         for i in idx:
             layer = lay[pl[i]]
@@ -203,11 +215,13 @@ def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0) -> 
                      f"(thickness {fmt(round(d.size / 6, 4))})) (justify left)))")
         elif d.closed:
             L.append(f"\t(gr_poly (pts {_pts(d.points)}) (stroke (width {fmt(d.width)}) (type solid)) "
-                     f'(fill {"yes" if d.fill else "no"}) (layer {quote(d.layer)}) (uuid "{item_uuid(name, f"drawing/{k}")}"))')
+                     f'(fill {"yes" if d.fill else "no"}) (layer {quote(d.layer)}) '
+                     f'(uuid "{item_uuid(name, f"drawing/{k}")}"))')
         else:
             for j, ((xa, ya), (xb, yb)) in enumerate(zip(d.points, d.points[1:])):
                 L.append(f"\t(gr_line (start {fmt(xa)} {fmt(ya)}) (end {fmt(xb)} {fmt(yb)}) (stroke (width "
-                         f'{fmt(d.width)}) (type solid)) (layer {quote(d.layer)}) (uuid "{item_uuid(name, f"drawing/{k}/{j}")}"))')
+                         f'{fmt(d.width)}) (type solid)) (layer {quote(d.layer)}) '
+                         f'(uuid "{item_uuid(name, f"drawing/{k}/{j}")}"))')
 
     # -- tracks and vias ---------------------------------------------------------------------------
     t = geom.tracks

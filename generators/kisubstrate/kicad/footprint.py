@@ -108,10 +108,12 @@ def _pad_lines(group: PadGroup, depth: int = 1) -> str:
 def write_footprint(fp: FootprintGeom, *, model_path: str | None = None) -> str:
     """The ``.kicad_mod`` text of a footprint (ends with a newline).
 
-    Args:
-        model_path: overrides the 3D model path (library export uses its own library).
-
     Pads never carry nets: a library footprint has none (board copies come from kicad/board.py).
+
+    Args:
+        fp: the footprint geometry (mm, footprint frame).
+        model_path: overrides the 3D model path (library export uses its own library); ``""``
+            writes no model, None the footprint's own.
     """
     root = S("footprint", Q(fp.name),
              S("version", FORMAT_VERSION), S("generator", Q(GENERATOR)),

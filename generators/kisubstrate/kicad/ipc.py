@@ -146,12 +146,19 @@ def footprint_instance(fp: FootprintGeom, *, position: tuple[float, float] = (0.
                        model_path: str | None = None) -> Any:
     """A kipy ``FootprintInstance`` of a footprint placed at ``position`` (mm, board frame).
 
-    ``model_path`` overrides the 3D model path (``""``: no model), as in
-    :func:`kisubstrate.kicad.footprint.write_footprint`.
-
     Reference and Value are visible (Reference on F.SilkS, Value = footprint name on F.Fab),
     the library id is ``library:name``, pads carry their nets when the spec has a ball map
     with nets (KiCad creates missing nets).
+
+    Args:
+        fp: the footprint geometry (mm, footprint frame).
+        position: (x, y) where the footprint origin goes on the board (mm, KiCad frame); the
+            footprint is placed on F.Cu, unrotated.
+        reference: the reference designator shown on F.SilkS (e.g. ``U1``).
+        library: library nickname of the library id ``library:name``.
+        with_nets: give pads the net names of the spec's ball map; False leaves every pad unconnected.
+        model_path: overrides the 3D model path (``""``: no model; None: the footprint's own), as in
+            :func:`kisubstrate.kicad.footprint.write_footprint`.
     """
     from kipy.board_types import FootprintInstance
     from kipy.proto.board.board_types_pb2 import BoardLayer, FootprintMountingStyle
@@ -189,8 +196,9 @@ def footprint_instance(fp: FootprintGeom, *, position: tuple[float, float] = (0.
 def next_reference(existing: list[str], prefix: str = "U") -> str:
     """The first free reference ``U1``, ``U2`` … not in ``existing``.
 
-    >>> next_reference(["U1", "U3", "R1"])
-    'U2'
+    Example:
+        >>> next_reference(["U1", "U3", "R1"])
+        'U2'
     """
     used = set(existing)
     n = 1
@@ -205,6 +213,15 @@ def place_footprint(board: Any, fp: FootprintGeom, *, position: tuple[float, flo
 
     ``position`` defaults to the centre of the board outline (or of the page when there is
     none); the reference is the first free ``U<n>``.
+
+    Args:
+        board: an open kipy ``Board`` (KiCad IPC API).
+        fp: the footprint geometry (mm).
+        position: (x, y) of the footprint origin on the board (mm, KiCad frame); None = the centre
+            of the board outline (:func:`board_centre`).
+        library: library nickname of the library id ``library:name``.
+        message: the undo-step text; None = ``Add U<n> (<footprint>) from kisubstrate``.
+        model_path: overrides the 3D model path (``""``: no model; None: the footprint's own).
     """
     refs = [f.reference_field.text.value for f in board.get_footprints()]
     ref = next_reference(refs)

@@ -95,6 +95,16 @@ def layers_block(lm: LayerMap, *, user_names: dict[str, str] | None = None,
 
     ``user_layers`` adds named user layers after the standard ones, e.g. ``{"User.2": "Fab.Notes"}``
     (``User.1`` is always present as ``Cavity``).
+
+    Args:
+        lm: the physical → KiCad copper layer map of the board.
+        user_names: KiCad copper layer name → the user name shown in KiCad (e.g. ``{"F.Cu": "L1"}``);
+            the placeholder layer of an odd stack is always named ``unused`` unless given here.
+        user_layers: KiCad user layer (``User.<k>``) → its name, added after the standard layers.
+
+    Example:
+        >>> layers_block(LayerMap(2), user_names={"F.Cu": "TOP"}).splitlines()[1].strip()
+        '(0 "F.Cu" signal "TOP")'
     """
     user_names = user_names or {}
     lines = ["\t(layers"]
@@ -128,14 +138,15 @@ def stackup_block(stackup, lm: LayerMap) -> str:
         mat_name = lay.material or stackup.default_material
         mat = stackup.material(mat_name)
         text = (f'\t\t\t(layer "dielectric {n}" (type {quote(lay.type)}) (thickness {fmt(thickness)}) '
-                f'(material {quote(mat_name)}) (epsilon_r {fmt(mat.epsilon_r)}) (loss_tangent {fmt(mat.loss_tangent)}))')
+                f'(material {quote(mat_name)}) (epsilon_r {fmt(mat.epsilon_r)}) '
+                f'(loss_tangent {fmt(mat.loss_tangent)}))')
         if lay.plies and len(lay.plies) > 1:  # KiCad sub-layers: one dielectric, several sheets
             parts = []
             for ply in lay.plies:
                 pname = ply.material or mat_name
                 pm = stackup.material(pname)
-                parts.append(f'(thickness {fmt(ply.thickness)}) (material {quote(pname)}) (epsilon_r {fmt(pm.epsilon_r)}) '
-                             f'(loss_tangent {fmt(pm.loss_tangent)})')
+                parts.append(f'(thickness {fmt(ply.thickness)}) (material {quote(pname)}) '
+                             f'(epsilon_r {fmt(pm.epsilon_r)}) (loss_tangent {fmt(pm.loss_tangent)})')
             text = (f'\t\t\t(layer "dielectric {n}" (type {quote(lay.type)}) ' + " addsublayer ".join(parts) + ")")
         n += 1
         return text

@@ -66,5 +66,16 @@ def model_path(lib: str, name: str, mode: str, *, pcm_dir: str = DEFAULT_PCM_DIR
 
 
 def lib_uri(lib: str, mode: str, *, pcm_dir: str = DEFAULT_PCM_DIR) -> str:
-    """The ``uri`` of the fp-lib-table row of library ``lib`` matching the model ``mode``."""
+    """The ``uri`` of the fp-lib-table row of library ``lib`` matching the model ``mode``.
+
+    Args:
+        lib: library name (the ``.pretty`` folder's stem).
+        mode: ``project``, ``pcm`` or ``stock``; any other value (a model path template) gives the
+            ``project`` URI.
+        pcm_dir: the PCM install folder name (identifier with '.' → '_'); used by ``pcm`` only.
+
+    Example:
+        >>> lib_uri("My_BGA", "stock"), lib_uri("My_BGA", "/models/{lib}/{name}.wrl")
+        ('${KICAD9_FOOTPRINT_DIR}/My_BGA.pretty', '${KIPRJMOD}/My_BGA.pretty')
+    """
     return fill(LIB_URI.get(mode, LIB_URI["project"]), lib=lib, pcm_dir=pcm_dir)

@@ -52,10 +52,11 @@ def deterministic_zip(files: dict[str, bytes]) -> bytes:
 
 
 def pcm_version(version: str) -> str:
-    """A PCM version string (``^\\d{1,4}(\\.\\d{1,4}(\\.\\d{1,6})?)?$``) from a Python version.
+    r"""A PCM version string (``^\d{1,4}(\.\d{1,4}(\.\d{1,6})?)?$``) from a Python version.
 
-    >>> pcm_version("0.1.0"), pcm_version("1.2.3.dev4+g1234")
-    ('0.1.0', '1.2.3')
+    Example:
+        >>> pcm_version("0.1.0"), pcm_version("1.2.3.dev4+g1234")
+        ('0.1.0', '1.2.3')
     """
     m = re.match(r"^(\d{1,4})(\.\d{1,4})?(\.\d{1,6})?", version)
     return "".join(g for g in m.groups() if g) if m else "0.0.1"
@@ -63,7 +64,23 @@ def pcm_version(version: str) -> str:
 
 def metadata(kind: str, *, version: str, name: str, description: str, description_full: str,
              license: str = "MIT", tags: list[str] | None = None, runtime: str | None = None) -> dict[str, Any]:
-    """``metadata.json`` of one package (``kind``: ``ipc``, ``swig`` or ``library``)."""
+    """``metadata.json`` of one package (``kind``: ``ipc``, ``swig`` or ``library``).
+
+    Args:
+        kind: ``ipc``, ``swig`` or ``library``: picks the PCM identifier and the type (plugin or library).
+        version: the Python package version; written as :func:`pcm_version` of it.
+        name: the package name shown in the PCM list.
+        description: one-line summary shown in the PCM list.
+        description_full: the longer text shown on the package's PCM page.
+        license: SPDX licence identifier (``MIT`` for the plugins, ``CC-BY-SA-4.0`` for footprints).
+        tags: PCM search tags; None for none.
+        runtime: ``ipc`` or ``swig`` for a plugin (the version entry's ``runtime``); None omits it.
+
+    Example:
+        >>> m = metadata("library", version="0.2.0.dev1", name="L", description="d", description_full="D")
+        >>> m["identifier"], m["type"], m["versions"][0]["version"]
+        ('kisubstrate.library', 'library', '0.2.0')
+    """
     entry: dict[str, Any] = {"version": pcm_version(version), "status": "testing", "kicad_version": KICAD_VERSION}
     if runtime:
         entry["runtime"] = runtime
@@ -82,7 +99,8 @@ def metadata(kind: str, *, version: str, name: str, description: str, descriptio
     }
 
 
-def _tree(folder: Path, prefix: str, *, skip=("__pycache__",), suffixes: tuple[str, ...] | None = None) -> dict[str, bytes]:
+def _tree(folder: Path, prefix: str, *, skip=("__pycache__",),
+          suffixes: tuple[str, ...] | None = None) -> dict[str, bytes]:
     out = {}
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
@@ -100,7 +118,20 @@ def _meta_bytes(meta: dict[str, Any]) -> bytes:
 
 def ipc_plugin_files(plugin_dir: Path, core_dir: Path, *, version: str, requirements: list[str],
                      list_icon: bytes) -> dict[str, bytes]:
-    """Files of the IPC plugin package (``plugin_dir`` = ``plugin/ipc``, ``core_dir`` = the package)."""
+    """Files of the IPC plugin package (``plugin_dir`` = ``plugin/ipc``, ``core_dir`` = the package).
+
+    Args:
+        plugin_dir: the IPC plugin folder (``plugin/ipc``: plugin.json, entrypoints, icons), zipped
+            under ``plugins/``.
+        core_dir: the ``kisubstrate`` package folder, vendored under ``plugins/kisubstrate``
+            (only ``.py``, ``.yaml``, ``.csv`` and ``.typed`` files).
+        version: the Python package version (see :func:`metadata`).
+        requirements: requirement lines for the plugin's ``requirements.txt`` (PyPI dependencies).
+        list_icon: PNG bytes of the icon shown in the PCM list (``resources/icon.png``).
+
+    Returns:
+        Archive path → file bytes, ready for :func:`deterministic_zip`.
+    """
     files = _tree(plugin_dir, "plugins")
     files.update(_tree(core_dir, "plugins/kisubstrate", suffixes=(".py", ".yaml", ".csv", ".typed")))
     files["plugins/requirements.txt"] = ("# installed by KiCad into the plugin's venv; kisubstrate itself is vendored\n"
@@ -119,7 +150,16 @@ def ipc_plugin_files(plugin_dir: Path, core_dir: Path, *, version: str, requirem
 
 
 def swig_plugin_files(swig_dir: Path, *, version: str, list_icon: bytes) -> dict[str, bytes]:
-    """Files of the legacy SWIG plugin package (``swig_dir`` = ``plugin/swig``)."""
+    """Files of the legacy SWIG plugin package (``swig_dir`` = ``plugin/swig``).
+
+    Args:
+        swig_dir: the SWIG plugin folder (``plugin/swig``), zipped under ``plugins/``.
+        version: the Python package version (see :func:`metadata`).
+        list_icon: PNG bytes of the icon shown in the PCM list (``resources/icon.png``).
+
+    Returns:
+        Archive path → file bytes, ready for :func:`deterministic_zip`.
+    """
     files = _tree(swig_dir, "plugins")
     files["resources/icon.png"] = list_icon
     files["metadata.json"] = _meta_bytes(metadata(
@@ -135,15 +175,34 @@ def swig_plugin_files(swig_dir: Path, *, version: str, list_icon: bytes) -> dict
 def rewrite_model_paths(text: str, library: str, identifier: str, var: str = "KICAD9_3RD_PARTY") -> str:
     """Point ``(model ".../<library>.3dshapes/x.step")`` at the PCM install location.
 
-    >>> rewrite_model_paths('(model "${KICAD9_3DMODEL_DIR}/Lib.3dshapes/A.step"', "Lib", "kisubstrate.library")
-    '(model "${KICAD9_3RD_PARTY}/3dmodels/kisubstrate_library/Lib.3dshapes/A.step"'
+    Args:
+        text: ``.kicad_mod`` text.
+        library: the library name; only model paths into ``<library>.3dshapes/`` are rewritten.
+        identifier: the PCM package identifier (``.`` becomes ``_`` in the install folder).
+        var: the KiCad path variable of the PCM install root.
+
+    Example:
+        >>> rewrite_model_paths('(model "${KICAD9_3DMODEL_DIR}/Lib.3dshapes/A.step"', "Lib", "kisubstrate.library")
+        '(model "${KICAD9_3RD_PARTY}/3dmodels/kisubstrate_library/Lib.3dshapes/A.step"'
     """
     target = f"${{{var}}}/3dmodels/{identifier.replace('.', '_')}/{library}.3dshapes/"
     return re.sub(r'\(model "[^"]*/' + re.escape(library) + r'\.3dshapes/', f'(model "{target}', text)
 
 
 def library_files(pretty: Path, *, version: str, list_icon: bytes, models: Path | None = None) -> dict[str, bytes]:
-    """Files of the footprint library package from a ``.pretty`` folder (+ its ``.3dshapes``)."""
+    """Files of the footprint library package from a ``.pretty`` folder (+ its ``.3dshapes``).
+
+    Args:
+        pretty: the ``<Lib>.pretty`` folder; every ``.kicad_mod`` in it is packaged.
+        version: the Python package version (see :func:`metadata`).
+        list_icon: PNG bytes of the icon shown in the PCM list (``resources/icon.png``).
+        models: the ``<Lib>.3dshapes`` folder: its ``.step`` / ``.stp`` / ``.wrl`` files are packaged
+            and the footprints' model paths rewritten to the PCM install location
+            (:func:`rewrite_model_paths`); None packages the footprints as they are.
+
+    Returns:
+        Archive path → file bytes, ready for :func:`deterministic_zip`.
+    """
     lib = pretty.stem
     files: dict[str, bytes] = {}
     for path in sorted(pretty.glob("*.kicad_mod")):

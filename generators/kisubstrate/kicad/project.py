@@ -41,7 +41,9 @@ def write_project(name: str, rules, *, width: float, micro, only: tuple[str, ...
     """The partial ``.kicad_pro`` JSON text.
 
     Args:
-        rules: a :class:`~kisubstrate.model.substrate.SubstrateRules`.
+        name: the project name (the file stem of ``<name>.kicad_pro``).
+        rules: a :class:`~kisubstrate.model.substrate.SubstrateRules`; its minima (mm) become the
+            board's design-rule minima and the Default net class clearance and via sizes.
         width: routed trace width (mm) for the Default net class.
         micro: microvia :class:`~kisubstrate.model.substrate.ViaSize`.
         only: if given, every DRC test except these is set to ``ignore`` (e.g. ``("clearance",)``).
@@ -87,7 +89,15 @@ def write_dru(rules, *, micro=None, width: float | None = None, extra: str = "",
               pairs: tuple[tuple[str, str, float], ...] = ()) -> str:
     """The ``.kicad_dru`` text: microvia sizes, trace width, clearance and hole rules (units on every number).
 
+    The rules are always the profile's minima, whatever sizes the spec chose.
+
     Args:
+        rules: a :class:`~kisubstrate.model.substrate.SubstrateRules` (lengths in mm).
+        micro: the spec's microvia :class:`~kisubstrate.model.substrate.ViaSize`; accepted for the
+            callers' signature, not used (the profile's microvia minima are written).
+        width: the spec's routed trace width (mm); accepted likewise, not used (the profile's
+            ``trace_width`` is written).
+        extra: text appended as it is (e.g. a family's own rules, every number with its unit).
         pairs: (upper KiCad layer, lower KiCad layer, microvia depth in mm) per microvia layer pair;
             each gets a rule whose minimum hole is depth / aspect ratio (IPC-2226), so KiCad 9 enforces
             the aspect ratio per layer pair with a plain ``hole_size`` constraint.

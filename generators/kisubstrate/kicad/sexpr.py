@@ -55,7 +55,12 @@ class S:
 
 
 def quote(text: str) -> str:
-    """Quote a string for KiCad: backslash and double quote escaped, newlines as ``\\n``."""
+    r"""Quote a string for KiCad: backslash and double quote escaped, newlines as ``\n``.
+
+    Example:
+        >>> print(quote('say "hi"'))
+        "say \"hi\""
+    """
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{escaped}"'
 

@@ -66,7 +66,24 @@ def _faceset(points: list[tuple[float, float, float]], faces: list[tuple[int, ..
 
 
 def box_mesh(x0: float, y0: float, z0: float, x1: float, y1: float, z1: float):
-    """Points and faces (counter-clockwise seen from outside) of an axis-aligned box (mm)."""
+    """Points and faces (counter-clockwise seen from outside) of an axis-aligned box (mm).
+
+    Args:
+        x0: low x corner (mm).
+        y0: low y corner (mm).
+        z0: bottom (mm; z up, 0 = board surface).
+        x1: high x corner (mm, > ``x0``).
+        y1: high y corner (mm, > ``y0``).
+        z1: top (mm, > ``z0``).
+
+    Returns:
+        ``(points, faces)``: 8 (x, y, z) points and 6 quads of point indices.
+
+    Example:
+        >>> pts, faces = box_mesh(0, 0, 0, 1, 2, 3)
+        >>> len(pts), len(faces), pts[6]
+        (8, 6, (1, 2, 3))
+    """
     pts = [(x0, y0, z0), (x1, y0, z0), (x1, y1, z0), (x0, y1, z0),
            (x0, y0, z1), (x1, y0, z1), (x1, y1, z1), (x0, y1, z1)]
     faces = [(0, 3, 2, 1), (4, 5, 6, 7), (0, 1, 5, 4), (1, 2, 6, 5), (2, 3, 7, 6), (3, 0, 4, 7)]
@@ -74,7 +91,23 @@ def box_mesh(x0: float, y0: float, z0: float, x1: float, y1: float, z1: float):
 
 
 def ellipsoid_mesh(rx: float, rz: float, zc: float, *, segments: int = 12, bands: int = 6):
-    """A closed ellipsoid (radius ``rx`` in x/y, ``rz`` in z, centre height ``zc``), all mm."""
+    """A closed ellipsoid (radius ``rx`` in x/y, ``rz`` in z, centre height ``zc``), all mm.
+
+    Args:
+        rx: horizontal radius, in x and y (mm).
+        rz: vertical radius (mm).
+        zc: height of the centre above the board (mm); the ellipsoid sits on the z axis.
+        segments: vertices per ring around the z axis (≥ 3).
+        bands: latitude bands from pole to pole (≥ 2): ``bands - 1`` rings between the poles.
+
+    Returns:
+        ``(points, faces)``: the poles and ring points, triangles at the poles and quads between.
+
+    Example:
+        >>> pts, faces = ellipsoid_mesh(0.5, 0.3, 0.3, segments=8, bands=4)
+        >>> len(pts), len(faces), pts[0], pts[-1]
+        (26, 32, (0.0, 0.0, 0.0), (0.0, 0.0, 0.6))
+    """
     pts = [(0.0, 0.0, zc - rz)]
     for k in range(1, bands):
         phi = -math.pi / 2 + math.pi * k / bands
@@ -95,7 +128,22 @@ def ellipsoid_mesh(rx: float, rz: float, zc: float, *, segments: int = 12, bands
 
 
 def cylinder_mesh(radius: float, z0: float, z1: float, *, segments: int = 12):
-    """A closed vertical cylinder (prism with ``segments`` sides) from ``z0`` to ``z1`` (mm)."""
+    """A closed vertical cylinder (prism with ``segments`` sides) from ``z0`` to ``z1`` (mm).
+
+    Args:
+        radius: circumradius of the prism, centred on the z axis (mm).
+        z0: bottom height (mm; negative = below the board, as for through-hole pins).
+        z1: top height (mm, > ``z0``).
+        segments: number of sides (≥ 3).
+
+    Returns:
+        ``(points, faces)``: ``2 × segments`` points, the two caps and one quad per side.
+
+    Example:
+        >>> pts, faces = cylinder_mesh(0.25, -3.0, 0.5, segments=6)
+        >>> len(pts), len(faces), [len(f) for f in faces[:3]]
+        (12, 8, [6, 6, 4])
+    """
     pts = []
     for z in (z0, z1):
         for s in range(segments):

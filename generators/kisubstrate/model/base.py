@@ -56,7 +56,22 @@ def _finite(v: float) -> float:
 
 def length(description: str, *, gt: float | None = 0.0, ge: float | None = None,
            le: float = 1000.0, default: Any = ..., **extra: Any) -> Any:
-    """A pydantic ``Field`` for a length in mm with limits and a unit for forms and docs."""
+    """A pydantic ``Field`` for a length in mm with limits and a unit for forms and docs.
+
+    Args:
+        description: what the length is, shown in forms, docs and the JSON schema.
+        gt: exclusive lower limit (mm); 0 by default (a positive length), None for none. Ignored
+            when ``ge`` is given.
+        ge: inclusive lower limit (mm), e.g. 0 for a length that may be zero; None for none.
+        le: inclusive upper limit (mm), 1000 by default.
+        default: the default value (mm); ``...`` (the default) makes the field required.
+        **extra: further ``json_schema_extra`` keys for forms, beside ``unit: mm``.
+
+    Example:
+        >>> f = length("ball diameter", le=2.0, default=0.3)
+        >>> f.default, f.json_schema_extra
+        (0.3, {'unit': 'mm'})
+    """
     kwargs: dict[str, Any] = {"description": description, "le": le,
                               "json_schema_extra": {"unit": "mm", **extra}}
     if ge is not None:
@@ -74,9 +89,11 @@ KLC_NAME_CHARS = r"^[A-Za-z0-9][A-Za-z0-9_.,+\-]*$"
 
 
 def resolve_rules(value: str | None, info: Any, load: Any) -> str | None:
-    """Validate a spec's ``rules`` value: a ``.yaml`` path relative to the spec's folder (validation
-    context ``base_dir``) is made absolute, then ``load(value)`` must succeed (it raises
-    ``SpecError`` with the reason). ``None`` passes through.
+    """Validate a spec's ``rules`` value (a shipped profile name or a YAML path).
+
+    A ``.yaml`` path relative to the spec's folder (validation context ``base_dir``) is made
+    absolute, then ``load(value)`` must succeed (it raises ``SpecError`` with the reason).
+    ``None`` passes through.
 
     Used by every spec with a rule-profile field (footprint or substrate profiles)::
 
@@ -84,6 +101,12 @@ def resolve_rules(value: str | None, info: Any, load: Any) -> str | None:
         @classmethod
         def _rules_exist(cls, v, info):
             return resolve_rules(v, info, load_rules)
+
+    Args:
+        value: the field value: a shipped profile name, a ``.yaml`` / ``.yml`` path, or None.
+        info: pydantic's ``ValidationInfo``; its ``context`` may hold ``base_dir`` (the spec's folder).
+        load: the profile loader to try (``load_rules`` or ``load_substrate_rules``); called with
+            the resolved value, it raises ``SpecError`` if the profile is unknown or invalid.
 
     Example:
         >>> resolve_rules("x.yaml", type("I", (), {"context": {"base_dir": "/specs"}})(), lambda v: None)

@@ -45,10 +45,11 @@ def _row_names(count: int, alphabet: str) -> tuple[str, ...]:
 
 
 def row_names(count: int, alphabet: str = JEDEC_ALPHABET) -> list[str]:
-    """The first ``count`` row names: A … Y, AA … AY, BA …
+    """The first ``count`` row names: A … Y, AA … AY, BA … (letters of ``alphabet``).
 
-    >>> row_names(3), row_names(21)[-1], row_names(41)[-1]
-    (['A', 'B', 'C'], 'AA', 'BA')
+    Example:
+        >>> row_names(3), row_names(21)[-1], row_names(41)[-1]
+        (['A', 'B', 'C'], 'AA', 'BA')
     """
     return list(_row_names(count, alphabet))
 

@@ -1,6 +1,6 @@
-"""The one rule-profile loader, for both kinds: footprint profiles (``RuleSet``) and substrate
-profiles (``SubstrateRules``).
+"""The one rule-profile loader, for both kinds.
 
+The kinds are footprint profiles (``RuleSet``) and substrate profiles (``SubstrateRules``).
 A profile is named by a shipped name (``ipc-default``, ``substrate-buildup``: the files in
 ``kisubstrate/data/rules/``, where ``substrate-*`` files are substrate profiles) or by a YAML
 path (relative paths resolve from ``base_dir``). Reading, YAML errors and the messages are
@@ -55,8 +55,10 @@ def shipped_profiles(kind: Kind) -> list[str]:
 
 
 def profile_path(kind: Kind, name_or_path: str, *, base_dir: str | None = None) -> Path:
-    """The file of a profile: a ``.yaml`` / ``.yml`` path or an existing file as given (relative to
-    ``base_dir``), else the shipped profile of that name.
+    """The file of a profile.
+
+    A ``.yaml`` / ``.yml`` path or an existing file as given (relative to ``base_dir``), else the
+    shipped profile of that name.
 
     Args:
         kind: ``footprint`` or ``substrate`` (a shipped name of the other kind is refused).

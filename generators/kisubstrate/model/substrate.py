@@ -340,8 +340,10 @@ class DieSpec(SpecModel):
         return out
 
     def board_pads(self) -> list[DiePad]:
-        """:meth:`pad_list` as placed on the substrate (relative to the die centre, mm): a face-down
-        (flipped) die's pads, given in its own face view, are mirrored in x; face-up pads as given.
+        """:meth:`pad_list` as placed on the substrate (relative to the die centre, mm).
+
+        A face-down (flipped) die's pads, given in its own face view, are mirrored in x; face-up
+        pads are as given.
 
         Example:
             >>> d = DieSpec.model_validate({"size": [2, 2], "face": "down", "pads": {"map": [

@@ -1,4 +1,4 @@
-"""YAML text → data for spec and rule files, parsed by libyaml when PyYAML has it.
+r"""YAML text → data for spec and rule files, parsed by libyaml when PyYAML has it.
 
 PyYAML's pure-Python parser needs ~4 ms for a rule profile, its libyaml loader ~0.5 ms
 (``kisubstrate footprint`` reads one spec and one profile). The C loader uses the same
@@ -6,9 +6,9 @@ constructor and resolver, so the data are the same; on any YAML error the text i
 again by the pure-Python loader, so the error (problem, line, column) reads as before.
 
 Example:
-    >>> safe_load("pitch: 0.8\\nlayout: [10, 10]\\n")
+    >>> safe_load("pitch: 0.8\nlayout: [10, 10]\n")
     {'pitch': 0.8, 'layout': [10, 10]}
-    >>> compose("a: 1\\nb: 2\\n").value[1][0].start_mark.line
+    >>> compose("a: 1\nb: 2\n").value[1][0].start_mark.line
     1
 """
 

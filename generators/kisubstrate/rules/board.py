@@ -275,8 +275,10 @@ def check_mask_web(ctx: BoardContext) -> list[Violation]:
 
 
 def check_inside_body(ctx: BoardContext) -> list[Violation]:
-    """``terminal_outside_body`` (ball lands) and ``die_outside_body``: inside the package body
-    (``geom.extras.body``, else the outline); both run when ``terminal_outside_body`` is wanted.
+    """``terminal_outside_body`` (ball lands) and ``die_outside_body``: inside the package body.
+
+    The body is ``geom.extras.body``, else the outline; both run when ``terminal_outside_body``
+    is wanted.
     """
     return _inside_body(ctx.geom) if ctx.want("terminal_outside_body") else []
 
@@ -310,8 +312,9 @@ gets only those violations. The rule ids of each entry are listed in the module 
 
 
 def check_board(geom: BoardGeom, rules, *, stackup=None, only: tuple[str, ...] | None = None) -> Report:
-    """Check a board against a :class:`~kisubstrate.model.substrate.SubstrateRules` profile: every
-    rule of :data:`CHECKS`, in order.
+    """Check a board against a :class:`~kisubstrate.model.substrate.SubstrateRules` profile.
+
+    Every rule of :data:`CHECKS` runs, in order.
 
     Args:
         geom: the board (mm, KiCad frame).

@@ -41,6 +41,17 @@ def capsule_pairs(ax, ay, bx, by, r, *, within: float, piece: float | None = Non
     midpoints) and joined with the circles and with each other in a grid sized to the pieces.
     Distances are exact on the whole capsules.
 
+    Args:
+        ax: x of the first end of each capsule's centre-line (1-D float array, mm).
+        ay: y of the first end (mm).
+        bx: x of the second end (mm); equal ends make a circle (pad, via).
+        by: y of the second end (mm).
+        r: capsule radius (mm): half the track width, or the pad / via radius.
+        within: report pairs whose gap is below this (mm); pairs that overlap have a negative gap.
+        piece: longest piece a segment is cut into for the spatial hash (mm); None picks
+            ``max(2 × (2 × largest radius + within), 0.05)``. Only speed depends on it.
+        net: net code per capsule (int array, 0 = no net); None compares every pair.
+
     Returns:
         (i, j, gap, x, y): gap may be negative (overlap); (x, y) is where the two come closest.
     """
@@ -102,7 +113,20 @@ def capsule_pairs(ax, ay, bx, by, r, *, within: float, piece: float | None = Non
 
 
 def capsule_geoms(ax, ay, bx, by) -> np.ndarray:
-    """Shapely centre-lines of capsules: points for zero-length ones, 2-point lines otherwise."""
+    """Shapely centre-lines of capsules: points for zero-length ones, 2-point lines otherwise.
+
+    Args:
+        ax: x of the first end of each centre-line (1-D float array, mm).
+        ay: y of the first end (mm).
+        bx: x of the second end (mm); equal to ``ax`` (with ``by`` equal to ``ay``) gives a point.
+        by: y of the second end (mm).
+
+    Example:
+        >>> import numpy as np
+        >>> [g.geom_type for g in capsule_geoms(np.array([0.0, 0.0]), np.array([0.0, 0.0]),
+        ...                                     np.array([0.0, 1.0]), np.array([0.0, 0.0]))]
+        ['Point', 'LineString']
+    """
     pts = np.stack([np.stack([ax, ay], 1), np.stack([bx, by], 1)], 1)
     lines = shapely.linestrings(pts)
     zero = (ax == bx) & (ay == by)

@@ -288,7 +288,7 @@ def check_silk(fp: FootprintGeom, rules: RuleSet) -> tuple[list[Violation], int]
 
     # polygons and circles (the pin-1 marker and the like): shapely, near pads only
     done = set(line_ids)
-    for n, (label, geom, half, circle) in enumerate(items):
+    for n, (_label, geom, half, circle) in enumerate(items):
         if n in done:
             continue
         reach = need + r_max + half + NM

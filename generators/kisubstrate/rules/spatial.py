@@ -34,13 +34,26 @@ class CellPairs(NamedTuple):
 
 
 def cell_pairs(x: np.ndarray, y: np.ndarray, cell: float) -> CellPairs:
-    """Bin points into square cells of side ``cell`` (mm) and pair each with its own and 4 of
-    the 8 neighbouring cells (each neighbouring pair of cells once).
+    """Bin points into square cells of side ``cell`` (mm) and pair those of neighbouring cells.
 
-    Returns ``(order, p, q, cell)``: ``order`` sorts the points by cell; ``p``, ``q`` are positions in
-    that order (``p < q`` within a cell). Working in cell order keeps every gather local.
-    Cells are looked up in a dense count table when the grid is not much larger than the
-    point count (O(n), no search), otherwise by binary search in the sorted occupied cells.
+    Each point is paired with its own cell and 4 of the 8 neighbouring cells (each neighbouring
+    pair of cells once). Returns ``(order, p, q, cell)``: ``order`` sorts the points by cell;
+    ``p``, ``q`` are positions in that order (``p < q`` within a cell). Working in cell order
+    keeps every gather local. Cells are looked up in a dense count table when the grid is not
+    much larger than the point count (O(n), no search), otherwise by binary search in the sorted
+    occupied cells.
+
+    Args:
+        x: x of the points (1-D float array, mm).
+        y: y of the points (mm, as long as ``x``).
+        cell: cell side (mm): every pair closer than this is among the candidates; values below
+            1 nm are raised to 1 nm.
+
+    Example:
+        >>> import numpy as np
+        >>> order, p, q, _ = cell_pairs(np.array([0.0, 0.1, 5.0]), np.array([0.0, 0.0, 0.0]), 0.5)
+        >>> sorted(sorted((int(a), int(b))) for a, b in zip(order[p], order[q]))
+        [[0, 1]]
     """
     n = len(x)
     cell = max(float(cell), 1e-9)
@@ -103,6 +116,19 @@ def cell_join(x1: np.ndarray, y1: np.ndarray, x2: np.ndarray, y2: np.ndarray, ce
     """Pairs (i in set 1, j in set 2) of points in the same or adjacent square cells (mm).
 
     Every cross pair closer than ``cell`` is among them (the bipartite form of :func:`cell_pairs`).
+
+    Args:
+        x1: x of the points of set 1 (1-D float array, mm).
+        y1: y of the points of set 1 (mm).
+        x2: x of the points of set 2 (mm).
+        y2: y of the points of set 2 (mm).
+        cell: cell side (mm): the distance below which every cross pair is found (at least 1 nm).
+
+    Example:
+        >>> import numpy as np
+        >>> i, j = cell_join(np.array([0.0, 9.0]), np.array([0.0, 0.0]), np.array([0.3]), np.array([0.0]), 0.5)
+        >>> i.tolist(), j.tolist()
+        ([0], [0])
     """
     if not len(x1) or not len(x2):
         return np.empty(0, np.int64), np.empty(0, np.int64)
@@ -150,6 +176,17 @@ def candidate_pairs(x: np.ndarray, y: np.ndarray, cell: float) -> tuple[np.ndarr
     """Index pairs (i < j, sorted by i then j) of points in the same or adjacent grid cells.
 
     Every pair of points closer than ``cell`` (mm) is returned exactly once.
+
+    Args:
+        x: x of the points (1-D float array, mm).
+        y: y of the points (mm).
+        cell: cell side (mm): every pair closer than this is returned (more may be).
+
+    Example:
+        >>> import numpy as np
+        >>> i, j = candidate_pairs(np.array([0.0, 0.2, 0.4]), np.array([0.0, 0.0, 0.0]), 0.25)
+        >>> i.tolist(), j.tolist()
+        ([0, 0, 1], [1, 2, 2])
     """
     if len(x) < 2:
         return np.empty(0, np.int64), np.empty(0, np.int64)
@@ -167,6 +204,10 @@ def circle_pairs(x: np.ndarray, y: np.ndarray, r: np.ndarray, *, within: float,
     ``2 max(r) + within``).
 
     Args:
+        x: x of the circle centres (1-D float array, mm).
+        y: y of the circle centres (mm).
+        r: circle radii (mm, ≥ 0).
+        within: report pairs whose gap is below this (mm).
         cells: candidate pairs of the same ``x``, ``y`` from :func:`cell_pairs` (shared between
             checks of one point set); recomputed when its cell is smaller than needed.
 
@@ -189,7 +230,23 @@ def circle_pairs(x: np.ndarray, y: np.ndarray, r: np.ndarray, *, within: float,
 
 def closest_point_between(x1: float, y1: float, r1: float, x2: float, y2: float, r2: float
                           ) -> tuple[float, float]:
-    """Midpoint of the gap between two circles (where a violation marker belongs)."""
+    """Midpoint of the gap between two circles (where a violation marker belongs).
+
+    Args:
+        x1: x of the first centre (mm).
+        y1: y of the first centre (mm).
+        r1: first radius (mm).
+        x2: x of the second centre (mm).
+        y2: y of the second centre (mm).
+        r2: second radius (mm).
+
+    Returns:
+        ``(x, y)`` in mm; the first centre if the centres coincide.
+
+    Example:
+        >>> closest_point_between(0.0, 0.0, 0.2, 1.0, 0.0, 0.4)
+        (0.4, 0.0)
+    """
     d = float(np.hypot(x2 - x1, y2 - y1))
     if d == 0:
         return x1, y1
@@ -199,7 +256,25 @@ def closest_point_between(x1: float, y1: float, r1: float, x2: float, y2: float,
 
 def point_segment_distance(px: np.ndarray, py: np.ndarray, ax: float, ay: float, bx: float, by: float
                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distance from points to segment AB, and the closest points on AB (vectorised)."""
+    """Distance from points to segment AB, and the closest points on AB (vectorised).
+
+    Args:
+        px: x of the points (float array, mm).
+        py: y of the points (mm).
+        ax: x of the segment start A (mm).
+        ay: y of A (mm).
+        bx: x of the segment end B (mm); B = A makes the segment a point.
+        by: y of B (mm).
+
+    Returns:
+        ``(distance, qx, qy)`` arrays (mm): the distance and the closest point on AB.
+
+    Example:
+        >>> import numpy as np
+        >>> d, qx, qy = point_segment_distance(np.array([0.5, 2.0]), np.array([1.0, 0.0]), 0.0, 0.0, 1.0, 0.0)
+        >>> d.tolist(), qx.tolist(), qy.tolist()
+        ([1.0, 1.0], [0.5, 1.0], [0.0, 0.0])
+    """
     dx, dy = bx - ax, by - ay
     length2 = dx * dx + dy * dy
     if length2 == 0:
