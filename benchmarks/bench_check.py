@@ -54,8 +54,9 @@ def median_time(fn, runs: int) -> float:
 
 
 def median_times(fn, runs: int) -> tuple[float, float]:
-    """Median wall time and median CPU time (``process_time``) of ``fn()`` in s; on a shared,
-    busy machine the CPU time is the steadier figure.
+    """Median wall time and median CPU time (``process_time``) of ``fn()`` in s.
+
+    On a shared, busy machine the CPU time is the steadier figure.
     """
     wall, cpu = [], []
     for _ in range(runs):
@@ -77,7 +78,7 @@ def footprint_checks(sizes: list[int], runs: int) -> dict:
         geom = registry.get("bga").footprint(model)[0]
         rules = model.rule_set()
         check_footprint(geom, rules)  # warm-up
-        t, c = median_times(lambda: check_footprint(geom, rules), runs)
+        t, c = median_times(lambda geom=geom, rules=rules: check_footprint(geom, rules), runs)
         out[str(n)] = {"pads": geom.pad_count, "check_s": t, "features_per_s": geom.pad_count / t,
                        "check_cpu_s": c, "features_per_cpu_s": geom.pad_count / c}
     return out
@@ -85,8 +86,9 @@ def footprint_checks(sizes: list[int], runs: int) -> dict:
 
 # -- 2. spatial engine ----------------------------------------------------------------------------
 def fanout_field(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """About ``n`` circles (x, y, r in mm): pads on a grid, a dog-bone via per pad, jittered,
-    ~1 % of the vias pushed towards their pad so that they break the 0.1 mm rule.
+    """About ``n`` circles (x, y, r in mm): pads on a grid and a dog-bone via per pad, jittered.
+
+    About 1 % of the vias are pushed towards their pad so that they break the 0.1 mm rule.
     """
     rng = np.random.default_rng(seed)
     side = max(1, int(math.ceil(math.sqrt(n / 2))))
@@ -158,7 +160,8 @@ def spatial(sizes: list[int], runs: int, *, strtree_max: int) -> dict:
         row["ours_per_cpu_s"] = len(x) / cpu
         if len(x) <= strtree_max:
             ti, tj = strtree_pairs(x, y, r, RULE)
-            row["strtree_s"], row["strtree_cpu_s"] = median_times(lambda x=x, y=y, r=r: strtree_pairs(x, y, r, RULE), max(1, k // 2))
+            row["strtree_s"], row["strtree_cpu_s"] = median_times(lambda x=x, y=y, r=r: strtree_pairs(x, y, r, RULE),
+                                                                  max(1, k // 2))
             row["strtree_per_s"] = len(x) / row["strtree_s"]
             row["strtree_per_cpu_s"] = len(x) / row["strtree_cpu_s"]
             exact = set(zip(i.tolist(), j.tolist()))
@@ -216,9 +219,9 @@ def render(res: dict) -> str:
             chk.append("= brute force" if row["brute_force_equal"] else "≠ BRUTE FORCE")
         cst = (f"{row['strtree_cpu_s'] * 1e3:7.0f} ({row['strtree_per_cpu_s']:>8,.0f})" if "strtree_cpu_s" in row
                else f"{'—':>18}")
-        lines.append(f"{row['n']:>9,} {row['violations']:>6} | {row['ours_s'] * 1e3:9.1f} ({row['ours_per_s']:>12,.0f}) | "
-                     f"{st} | {_human(row['all_pairs_s']):>19} | {row['ours_cpu_s'] * 1e3:7.1f} "
-                     f"({row['ours_per_cpu_s']:>10,.0f}) {cst} | {'; '.join(chk)}")
+        lines.append(f"{row['n']:>9,} {row['violations']:>6} | {row['ours_s'] * 1e3:9.1f} "
+                     f"({row['ours_per_s']:>12,.0f}) | {st} | {_human(row['all_pairs_s']):>19} | "
+                     f"{row['ours_cpu_s'] * 1e3:7.1f} ({row['ours_per_cpu_s']:>10,.0f}) {cst} | {'; '.join(chk)}")
     rows = list(sp["sizes"].values())
     if len(rows) > 1:
         a, b = rows[0], rows[-1]

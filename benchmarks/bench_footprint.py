@@ -54,8 +54,9 @@ STEPS = ("build", "check", "write", "save")
 
 
 def bga_spec(n: int, *, pitch: float = PITCH, pad: float = PAD, margin: float | None = None) -> dict:
-    """The spec dict of an n x n BGA (mm): 0.5 mm balls, ``pad`` mm lands, NSMD; the body edge
-    ``margin`` (default ``MARGIN``) outside the outer ball centres.
+    """The spec dict of an n x n BGA (mm): 0.5 mm balls, ``pad`` mm lands, NSMD.
+
+    The body edge lies ``margin`` (default ``MARGIN``) outside the outer ball centres.
     """
     margin = MARGIN if margin is None else margin
     body = round((n - 1) * pitch + 2 * margin, 6)
@@ -216,13 +217,15 @@ def render(results: dict) -> str:
         lines.append(row)
     if wiz:
         lines.append("ratio = wizard (BuildFootprint + FootprintSave) / kisubstrate (build + check + write + save): "
-                     "of wall-time medians, of best runs, of CPU-time medians (process_time: robust on a busy machine);")
+                     "of wall-time medians, of best runs, of CPU-time medians (process_time: robust on a busy "
+                     "machine);")
         lines.append(f"KiCad {wiz['kicad']}, pcbnew import {wiz['import_s'] * 1e3:.0f} ms; "
                      "(format) = wizard footprint formatted to a string in memory")
         for n in results["sizes"]:
             o, w = ours[str(n)], wiz["sizes"][str(n)]
+            ratio = (w["build_s"] + w["format_s"]) / (o["build"] + o["write"])
             lines.append(f"  {n}x{n}: build+write {ms(o['build'] + o['write']).strip()} ms vs wizard build+format "
-                         f"{ms(w['build_s'] + w['format_s']).strip()} ms ({(w['build_s'] + w['format_s']) / (o['build'] + o['write']):.1f}x); "
+                         f"{ms(w['build_s'] + w['format_s']).strip()} ms ({ratio:.1f}x); "
                          f"files {o['bytes']} vs {w['file_bytes']} bytes")
     else:
         lines.append("(KiCad's wizard not timed: /usr/bin/python3 cannot import pcbnew)")
@@ -231,7 +234,8 @@ def render(results: dict) -> str:
         n = results["process_size"]
         lines.append("")
         lines.append(f"Whole process, {n}x{n} BGA written to disk (wall time, median of {results['process_runs']}):")
-        lines.append(f"  kisubstrate footprint CLI : {ms(proc['kisubstrate'])} ms wall, {ms(proc['kisubstrate_cpu'])} ms CPU"
+        lines.append(f"  kisubstrate footprint CLI : {ms(proc['kisubstrate'])} ms wall, "
+                     f"{ms(proc['kisubstrate_cpu'])} ms CPU"
                      f"   (bare python start {ms(proc['python_start']).strip()} ms)")
         if "wizard" in proc:
             lines.append(f"  pcbnew + bga_wizard       : {ms(proc['wizard'])} ms wall, {ms(proc['wizard_cpu'])} ms CPU"

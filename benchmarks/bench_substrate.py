@@ -53,8 +53,10 @@ from kisubstrate.rules.board import check_board  # noqa: E402
 
 
 def tile(board: BoardGeom, n: int, pitch: float, *, seeds_every: int = 3) -> BoardGeom:
-    """``n x n`` copies of ``board`` at ``pitch`` mm, nets renamed per copy, zones dropped, with one
-    seeded clearance pair (two tracks 0.02 mm apart on L2 under the die) in every ``seeds_every``-th copy.
+    """``n x n`` copies of ``board`` at ``pitch`` mm, nets renamed per copy, zones dropped.
+
+    Every ``seeds_every``-th copy gets one seeded clearance pair (two tracks 0.02 mm apart on L2
+    under the die).
     """
     p, v, t = board.pads, board.vias, board.tracks
     nnet = len(board.nets)
@@ -68,7 +70,7 @@ def tile(board: BoardGeom, n: int, pitch: float, *, seeds_every: int = 3) -> Boa
             base = len(nets) - 1
             nets += [f"T{k}_{name}" for name in board.nets[1:]]
 
-            def renet(a):
+            def renet(a, base=base):  # net codes of this copy (base bound per copy)
                 return np.where(a > 0, a + base, 0)
 
             pads.append(Pads(owner=[f"T{k}_{o}" for o in p.owner], name=list(p.name), x=p.x + dx, y=p.y + dy,

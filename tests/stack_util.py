@@ -139,7 +139,7 @@ def die_pads_connected(board) -> None:
         assert net
         parent: dict = {}
 
-        def find(a):
+        def find(a, parent=parent):  # this pad's union-find forest
             while parent.setdefault(a, a) != a:
                 a = parent[a]
             return a

@@ -88,7 +88,8 @@ class SpecDialog(wx.Dialog):
         side = wx.BoxSizer(wx.VERTICAL)
         self.preview = wx.StaticBitmap(self, size=PREVIEW_SIZE)
         side.Add(self.preview, 0, wx.BOTTOM, 6)
-        self.status = wx.TextCtrl(self, style=wx.TE_MULTILINE | wx.TE_READONLY | wx.TE_RICH2, size=(PREVIEW_SIZE[0], 130))
+        self.status = wx.TextCtrl(self, style=wx.TE_MULTILINE | wx.TE_READONLY | wx.TE_RICH2,
+                                  size=(PREVIEW_SIZE[0], 130))
         side.Add(self.status, 1, wx.EXPAND)
         body.Add(side, 0, wx.EXPAND)
         root.Add(body, 1, wx.EXPAND | wx.LEFT | wx.RIGHT, 8)

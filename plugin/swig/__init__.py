@@ -10,7 +10,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 class KisubstrateFootprintAction(pcbnew.ActionPlugin):
+    """The toolbar button: a package footprint from a kisubstrate spec, added to the open board."""
+
     def defaults(self):
+        """Name, category, description and icons that pcbnew shows for the action."""
         self.name = "kisubstrate: package footprint from spec"
         self.category = "Footprint generation"
         self.description = "Generate a rule-checked package footprint from a kisubstrate spec (YAML) and add it"
@@ -19,6 +22,7 @@ class KisubstrateFootprintAction(pcbnew.ActionPlugin):
         self.dark_icon_file_name = os.path.join(HERE, "icon_dark.png")
 
     def Run(self):
+        """Ask for a spec (unless the test environment names one), generate, add, and say what happened."""
         import wx
 
         def choose(start):

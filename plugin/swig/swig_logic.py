@@ -41,6 +41,7 @@ class Backend:
     command: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
+        """The backend for messages: ``kisubstrate (in-process)`` or the command line."""
         return "kisubstrate (in-process)" if self.kind == "in-process" else " ".join(self.command)
 
 
@@ -140,6 +141,10 @@ def run(pcbnew: Any, board: Any, *, spec: str | Path | None = None,
         pcbnew: the ``pcbnew`` module (passed in so this module never imports it).
         board: ``pcbnew.GetBoard()``; refused when None or not saved to a file.
         spec: the spec file; else ``$KISUBSTRATE_PLUGIN_SPEC``; else ``choose_spec(start_dir)``.
+        choose_spec: asks the user for a spec file, given the board's folder to start in; returns
+            the path or None (cancelled). None: no dialog.
+        env: the environment to read (``KISUBSTRATE_PLUGIN_SPEC``, ``KISUBSTRATE_PLUGIN_LIBRARY``,
+            ``KISUBSTRATE_CLI`` …); default ``os.environ``.
     """
     env = dict(os.environ if env is None else env)
     if board is None or not board.GetFileName():

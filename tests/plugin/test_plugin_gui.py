@@ -170,7 +170,7 @@ def test_buttons_in_pcbnew_place_checked_footprints(gui_env, tmp_path):
         # the icons really are on the toolbar: the light icon's gold balls inside the tool rectangles
         gold = _colour_pixels(H.SYSTEM_PYTHON, shot, [st["tools"][n] for n in (IPC_BUTTON, SWIG_BUTTON)],
                               (214, 160, 60), env=xvfb.env())
-        gui_env.venv  # the SWIG button runs this venv's kisubstrate command
+        _ = gui_env.venv  # the SWIG button runs this venv's kisubstrate command
         go.write_text("go")
         st = H.wait_status(status, lambda s: s.get("stage") in ("done", "failed"), 180, pcb)
         if st.get("stage") != "done":

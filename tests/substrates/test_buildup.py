@@ -57,17 +57,17 @@ def test_routes_are_connected_graphs():
             continue
         nodes = {}
 
-        def node(x, y, layer):
+        def node(x, y, layer, nodes=nodes):  # this net's nodes and union-find forest (bound per net)
             return nodes.setdefault((round(x, 6), round(y, 6), layer), len(nodes))
 
         parent = {}
 
-        def find(a):
+        def find(a, parent=parent):
             while parent.setdefault(a, a) != a:
                 a = parent[a]
             return a
 
-        def union(a, c):
+        def union(a, c, parent=parent):
             parent[find(a)] = find(c)
 
         for i in np.flatnonzero(b.pads.net == net):

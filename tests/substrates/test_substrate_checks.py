@@ -69,7 +69,7 @@ def test_capsule_pairs_equal_brute_force():
 
 def _stack(*thick):
     layers = []
-    for k, t in enumerate(thick):
+    for _k, t in enumerate(thick):
         layers += [{"copper": 0.015}, {"dielectric": t}]
     return Stackup.model_validate({"layers": layers + [{"copper": 0.015}]})
 

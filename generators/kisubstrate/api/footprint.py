@@ -41,7 +41,23 @@ class FootprintResult:
 
 
 def build_footprints(spec: Any, *, check: bool = True, source: str = "") -> list[FootprintResult]:
-    """Build (and check) every footprint a spec defines."""
+    """Build (and check) every footprint a spec defines.
+
+    Args:
+        spec: a package spec: a dict (validated here; relative paths resolve from the working
+            folder) or a validated spec model.
+        check: run the footprint rule checks; False gives each result an empty report naming the
+            profile.
+        source: where the spec came from (e.g. its YAML file), kept on each result for messages.
+
+    Raises:
+        SpecError: the dict is not a valid spec (with the field and reason).
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec
+        >>> [(r.geometry.name.split("_")[-1], r.report.ok) for r in build_footprints(example_spec("pop"))]
+        [('Footprint', True), ('PoP-Top-Lands', True)]
+    """
     spec = validate_spec(spec)
     fam = registry.get(spec.family)
     if fam.footprint is None:
@@ -94,7 +110,8 @@ def footprint_files(results: Iterable[Any], pretty: str | Path, *,
         if models is None:
             out.append((pretty / f"{name}.kicad_mod", write_footprint(r.geometry, model_path="")))
             continue
-        out.append((pretty / f"{name}.kicad_mod", write_footprint(r.geometry, model_path=model_path(lib, name, models))))
+        text = write_footprint(r.geometry, model_path=model_path(lib, name, models))
+        out.append((pretty / f"{name}.kicad_mod", text))
         pin = float(getattr(r.spec, "pin_length", 3.0) or 3.0)
         out.append((shapes / f"{name}.wrl", vrml_model(r.geometry, pin_length=pin)))
     return out

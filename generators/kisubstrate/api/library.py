@@ -238,19 +238,27 @@ def build_library(lib: LibraryDef, *, jobs: int | None = None, models: str | Non
     """Build every footprint of a library in a process pool; entries in definition order.
 
     Args:
+        lib: the expanded library definition (:meth:`LibraryDef.load` or :meth:`LibraryDef.from_dict`).
         jobs: worker processes (default: every core); 1 builds in this process.
         models: model-path mode overriding the definition's.
         progress: called with the number of packages finished after each chunk.
 
     Raises:
         SpecError: a package is invalid (located: file, section, field) or two share a name.
+
+    Example:
+        >>> lib = LibraryDef.from_dict({"library": "Demo", "sections": [
+        ...     {"title": "LGA 1 mm", "family": "lga", "defaults": {"pitch": 1.0, "pad_diameter": 0.5},
+        ...      "layout": "fit", "edge": 1.0, "sweep": {"body": [5]}}]})
+        >>> [(e.name, e.pads, e.ok) for e in build_library(lib, jobs=1)]
+        [('LGA-16_5.0x5.0mm_Layout4x4_P1.0mm_Pad0.5mm', 16, True)]
     """
     from kisubstrate.api.specs import validate_spec
 
     # validate up front so that a mistake is reported before any work is spread out;
     # the workers get the validated (picklable) models
     specs = []
-    for i, (sec, pkg) in enumerate(lib.packages):
+    for _i, (sec, pkg) in enumerate(lib.packages):
         try:
             pkg = dict(pkg)
             suffix = pkg.pop("name_suffix", None)
@@ -424,7 +432,25 @@ RENDER_NOTE = "Renders: `kicad-cli fp export svg` (KiCad {version}, built-in the
 
 def catalogue_md(lib: LibraryDef, entries: list[Entry], *, renders: bool, models: str | None = None,
                  kicad: str = "") -> str:
-    """The catalogue page (GitHub-flavoured Markdown with inline SVG images)."""
+    """The catalogue page (GitHub-flavoured Markdown with inline SVG images).
+
+    Args:
+        lib: the library definition (name, description, sections and their notes).
+        entries: the built footprints (:func:`build_library`), grouped by their section.
+        renders: link each footprint's ``renders/<name>.svg`` and name the KiCad release; False
+            leaves the render column empty.
+        models: 3D model path mode shown in the header (``project``, ``pcm``, ``stock`` or a
+            ``{lib}``/``{name}`` template); None = the definition's.
+        kicad: the KiCad release that plotted the renders (:func:`kicad_version`), e.g. ``9.0.8``.
+
+    Example:
+        >>> lib = LibraryDef.from_dict({"library": "Demo", "sections": [
+        ...     {"title": "LGA 1 mm", "family": "lga", "defaults": {"pitch": 1.0, "pad_diameter": 0.5},
+        ...      "layout": "fit", "edge": 1.0, "sweep": {"body": [5]}}]})
+        >>> md = catalogue_md(lib, build_library(lib, jobs=1), renders=False)
+        >>> md.splitlines()[0], md.splitlines()[6]
+        ('# Demo: footprint catalogue', '- [LGA 1 mm](#lga-1-mm) (1)')
+    """
     from kisubstrate import __version__
 
     by_section: dict[int, list[Entry]] = {}
@@ -534,9 +560,16 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
     Nothing is written when a footprint violates its rules (``check``) or the input is invalid.
 
     Args:
+        spec: the library definition YAML file (e.g. ``footprints/library.yaml``).
+        output: the library folder to write (created if missing).
         models: 3D model path mode (``project``, ``pcm``, ``stock`` or a ``{lib}``/``{name}`` template).
         renders: run ``kicad-cli fp export svg`` (needs KiCad; skipped with ``False``).
         jobs: worker processes (default: every core).
+        force: overwrite files that were changed since kisubstrate wrote them (or that it did not
+            write); without it such a conflict writes nothing.
+        check: refuse to write when a footprint violates its rule profile (the offenders are returned
+            in ``violations``); False writes them anyway.
+        kicad_cli: the ``kicad-cli`` executable for the renders (default: found on ``PATH``).
         progress: show a rich progress bar on stderr.
         pcm: write the PCM archive tree instead (``footprints/<Lib>.pretty``,
             ``3dmodels/<Lib>.3dshapes``, models ``pcm`` unless given, no renders / tables);

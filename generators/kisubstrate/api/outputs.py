@@ -46,13 +46,13 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 @dataclass
 class OutputPlan:
-    """Files to write, checked as a whole before any is written.
+    r"""Files to write, checked as a whole before any is written.
 
     Example:
         >>> import tempfile, pathlib
         >>> d = pathlib.Path(tempfile.mkdtemp())
         >>> plan = OutputPlan()
-        >>> plan.add(d / "a.txt", "hello\\n")
+        >>> plan.add(d / "a.txt", "hello\n")
         >>> [p.name for p in plan.commit()]
         ['a.txt']
         >>> plan.commit()  # same bytes again: nothing rewritten

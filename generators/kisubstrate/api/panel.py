@@ -38,8 +38,9 @@ def check_tooling_holes(panel: Panel, rules: Any) -> None:
 
 
 def panel_files(panel: Panel, spec: Any) -> dict[str, str]:
-    """File name → text of the panel project (``.kicad_pcb``, ``.kicad_pro``, ``.kicad_dru``; see
-    :func:`kisubstrate.api.project.project_files`).
+    """File name → text of the panel project (``.kicad_pcb``, ``.kicad_pro``, ``.kicad_dru``).
+
+    See :func:`kisubstrate.api.project.project_files`.
 
     Args:
         panel: the panel from :func:`panel_of_spec`.

@@ -94,7 +94,26 @@ def cross_section_svg(info: dict, *, width: float = 900.0) -> str:
 
 
 def markers_svg(info: dict, pcb_text: str = "", *, size: float = 800.0) -> str:
-    """Body outline with a red marker at every violation of the sidecar's report (board frame, mm)."""
+    """Body outline with a red marker at every violation of the sidecar's report (board frame, mm).
+
+    Args:
+        info: the JSON sidecar as a dict: ``outline`` (board outline points ``[x, y]``, mm; a 10 mm
+            square when missing) and ``report`` (``profile`` and ``violations``, each with ``where``
+            in mm, ``rule``, ``items``, ``layer``, ``measured`` and ``required``).
+        pcb_text: the board's ``.kicad_pcb`` text; accepted from the callers but not read (the
+            sidecar holds everything drawn).
+        size: drawing size of the outline's longer side (px); a 20 px margin and a caption line
+            are added.
+
+    Example:
+        >>> v = {"where": [0.5, 0.0], "rule": "clearance", "items": ["a", "b"], "layer": "L2",
+        ...      "measured": 0.01, "required": 0.02}
+        >>> info = {"outline": [[-1, -1], [1, -1], [1, 1], [-1, 1]],
+        ...         "report": {"profile": "substrate-hdi", "violations": [v]}}
+        >>> svg = markers_svg(info, size=100)
+        >>> svg.count("<circle"), '<circle cx="95.00" cy="70.00"' in svg
+        (1, True)
+    """
     outline = info.get("outline") or [[-5, -5], [5, -5], [5, 5], [-5, 5]]
     xs = [p[0] for p in outline]
     ys = [p[1] for p in outline]
@@ -109,13 +128,14 @@ def markers_svg(info: dict, pcb_text: str = "", *, size: float = 800.0) -> str:
         return pad + (y - miny) * s
 
     pts = " ".join(f"{tx(x):.2f},{ty(y):.2f}" for x, y in outline)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{size + 2 * pad:.0f}" height="{size + 2 * pad + 30:.0f}" '
-             'font-family="sans-serif" font-size="11">',
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{size + 2 * pad:.0f}" '
+             f'height="{size + 2 * pad + 30:.0f}" font-family="sans-serif" font-size="11">',
              f'<polygon points="{pts}" fill="#f5f5f5" stroke="#333" stroke-width="1"/>']
     viol = info["report"]["violations"]
     for v in viol:
         x, y = v["where"]
-        title = escape(f'{v["rule"]} {" - ".join(v["items"])} on {v["layer"]}: {v["measured"]:.4f} < {v["required"]:.4f} mm')
+        title = escape(f'{v["rule"]} {" - ".join(v["items"])} on {v["layer"]}: '
+                       f'{v["measured"]:.4f} < {v["required"]:.4f} mm')
         parts.append(f'<circle cx="{tx(x):.2f}" cy="{ty(y):.2f}" r="5" fill="none" stroke="#d50000" '
                      f'stroke-width="1.5"><title>{title}</title></circle>')
     parts.append(f'<text x="{pad}" y="{size + 2 * pad + 15:.0f}">{len(viol)} violation(s) of profile '
@@ -130,6 +150,23 @@ def overlay_markers(svg: str, violations: list[dict], *, outline: list, layer: s
 
     kicad-cli's board-only SVG (``--page-size-mode 2``) is in mm with its origin at the top-left
     of the Edge.Cuts bounding box grown by half the outline's line width.
+
+    Args:
+        svg: the SVG text from kicad-cli; the markers go in just before its closing ``</svg>``.
+        violations: the sidecar report's violations (``where`` in mm, board frame; ``rule``,
+            ``items``, ``layer``, ``measured``, ``required``).
+        outline: the board outline points ``[x, y]`` (mm, board frame), for the picture's origin.
+        layer: keep the violations on this copper layer (``L1``, ``L2`` …) plus those between layers
+            (``L1-L2``), of drills and of the stack; None = every violation.
+        edge_width: line width of the Edge.Cuts outline (mm).
+
+    Example:
+        >>> v = {"where": [0.5, 0.0], "rule": "clearance", "items": ["a", "b"], "layer": "L2",
+        ...      "measured": 0.01, "required": 0.02}
+        >>> overlay_markers("<svg></svg>", [v], outline=[[-1, -1], [1, 1]]).splitlines()[1]
+        '<circle cx="1.5250" cy="1.0250" r="0.15"><title>clearance: a - b (0.0100 / 0.0200)</title></circle>'
+        >>> overlay_markers("<svg></svg>", [v], outline=[[-1, -1], [1, 1]], layer="L1")
+        '<svg></svg>'
     """
     sel = [v for v in violations if layer is None or v["layer"] == layer or "-" in v["layer"]
            or v["layer"] in ("drill", "stack")]

@@ -105,8 +105,10 @@ def sidecar(result: SubstrateResult) -> dict:
 
 
 def substrate_files(result: SubstrateResult) -> dict[str, str]:
-    """File name → text of the KiCad project of a substrate (``.kicad_pcb``, ``.kicad_pro``, ``.kicad_dru``,
-    sidecar and the family's extra files; see :func:`kisubstrate.api.project.project_files`).
+    """File name → text of the KiCad project of a substrate.
+
+    The ``.kicad_pcb``, ``.kicad_pro``, ``.kicad_dru``, the sidecar and the family's extra files;
+    see :func:`kisubstrate.api.project.project_files`.
 
     Args:
         result: a built (and checked) substrate from :func:`build_substrate`; its report goes into the sidecar.

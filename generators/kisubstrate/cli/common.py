@@ -98,9 +98,29 @@ def write_checked(reports: list[Any], files: Callable[[], Iterable[tuple[Path, s
 
     Violations without ``--no-check``: the reports on stdout, "nothing written" on stderr, exit 1.
     With ``--no-check``: a warning on stderr (and, in text mode, the violated reports) and the
-    files are written. ``files()`` (path, text) pairs go through one :class:`kisubstrate.api.outputs.OutputPlan`
-    (atomic, overwrite-guarded). Then ``--format json`` prints the JSON report — the only thing
-    on stdout — else ``written()`` prints its lines. Returns the exit code.
+    files are written. ``files()`` (path, text) pairs go through one
+    :class:`kisubstrate.api.outputs.OutputPlan` (atomic, overwrite-guarded). Then ``--format json``
+    prints the JSON report — the only thing on stdout — else ``written()`` prints its lines.
+    Returns the exit code.
+
+    Args:
+        reports: the check reports of everything about to be written (each with ``ok``, ``text()``
+            and ``as_dict()``).
+        files: called only when writing goes ahead: the (path, text) pairs to write.
+        no_check: the ``--no-check`` flag: write despite rule violations (with a warning).
+        force: the ``--force`` flag: overwrite files changed since kisubstrate wrote them (or not
+            written by it); otherwise such a file stops the write (exit 2 through :func:`run_guarded`).
+        fmt: the ``--format``: ``text`` or ``json``.
+        noun: what a report is about, for the messages (``package``, ``substrate``, ``panel``).
+        written: prints what was written (text format only); None prints nothing.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> write_checked([], lambda: [(d / "a.txt", "x")], no_check=False, force=False, fmt="text",
+        ...               written=lambda: click.echo("wrote a.txt"))
+        wrote a.txt
+        0
     """
     from kisubstrate.api.outputs import OutputPlan
 
@@ -126,8 +146,10 @@ def write_checked(reports: list[Any], files: Callable[[], Iterable[tuple[Path, s
 
 
 def _click_type(info: Any) -> Any:
-    """The click type of a model field (through Optional): bool, an int / float range (the field's limits,
-    so click refuses an out-of-range value as a usage error naming the option), or text.
+    """The click type of a model field (through Optional): bool, an int / float range, or text.
+
+    A range carries the field's limits, so click refuses an out-of-range value as a usage error
+    naming the option.
     """
     kinds = {info.annotation, *typing.get_args(info.annotation)} - {type(None)}
     limits = {name: float(getattr(m, name)) for m in info.metadata for name in ("ge", "gt", "le", "lt")

@@ -28,8 +28,9 @@ from kisubstrate.cli.common import located, raise_input, run_guarded, write_chec
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="report format")
 def footprint(specs: tuple[Path, ...], output: Path, models: str, no_models: bool, no_check: bool, force: bool,
               fmt: str) -> None:
-    """Write one .kicad_mod per package of SPECS into OUTPUT (a .pretty folder), and its VRML 3D model
-    into the sibling <Lib>.3dshapes folder (the same writer as 'kisubstrate library').
+    """Write one .kicad_mod per package of SPECS into OUTPUT (a .pretty folder), and its VRML 3D model.
+
+    The models go into the sibling <Lib>.3dshapes folder (the same writer as 'kisubstrate library').
     """
 
     def body() -> int:

@@ -1,5 +1,4 @@
-"""``kisubstrate list``: the package families and what each builds.
-"""
+"""``kisubstrate list``: the package families and what each builds."""
 
 from __future__ import annotations
 

@@ -56,31 +56,34 @@ def render(folder: Path, output: Path | None, png: bool, force: bool) -> None:
                 tmpd = Path(tmp)
                 # one kicad-cli run for all copper layers (one file each, outline on every one); KiCad
                 # names each file after the layer's user name when it has one
-                run_kicad_cli([cli, "pcb", "export", "svg", "--mode-multi", "--exclude-drawing-sheet", "--page-size-mode",
-                      "2", "-l", ",".join(copper), "--cl", "Edge.Cuts", "-o", str(tmpd), str(pcb)])
+                run_kicad_cli([cli, "pcb", "export", "svg", "--mode-multi", "--exclude-drawing-sheet",
+                               "--page-size-mode", "2", "-l", ",".join(copper), "--cl", "Edge.Cuts", "-o", str(tmpd),
+                               str(pcb)])
                 for k, lay in enumerate(layers):
                     names = [lay["kicad"].replace(".", "_")] + ([lay["name"]] if lay.get("name") else [])
                     found = [tmpd / f"{stem}-{n}.svg" for n in names if (tmpd / f"{stem}-{n}.svg").exists()]
                     if not found:  # KiCad sanitised the user name in the file name: export this layer alone
                         one = tmpd / f"layer-{k}.svg"
                         run_kicad_cli([cli, "pcb", "export", "svg", "--mode-single", "--exclude-drawing-sheet",
-                              "--page-size-mode", "2", "-l", f"{lay['kicad']},Edge.Cuts", "-o", str(one), str(pcb)])
+                                       "--page-size-mode", "2", "-l", f"{lay['kicad']},Edge.Cuts", "-o", str(one),
+                                       str(pcb)])
                         found = [one]
                     text = found[0].read_text()
                     if viol:
                         text = overlay_markers(text, viol, outline=info["outline"], layer=f"L{k + 1}")
                     plan.add(out / f"{stem}-{lay['kicad'].replace('.', '_')}.svg", text)
                 board_svg = tmpd / "board.svg"
-                run_kicad_cli([cli, "pcb", "export", "svg", "--mode-single", "--exclude-drawing-sheet", "--page-size-mode",
-                      "2", "-l", ",".join(copper + ["Edge.Cuts", "User.1"]), "-o", str(board_svg), str(pcb)])
+                run_kicad_cli([cli, "pcb", "export", "svg", "--mode-single", "--exclude-drawing-sheet",
+                               "--page-size-mode", "2", "-l", ",".join(copper + ["Edge.Cuts", "User.1"]),
+                               "-o", str(board_svg), str(pcb)])
                 text = board_svg.read_text()
                 plan.add(out / f"{stem}-board.svg", overlay_markers(text, viol, outline=info["outline"]) if viol
                          else text)
                 if png:
                     for view in ("top", "bottom"):
                         png_path = tmpd / f"{view}.png"
-                        run_kicad_cli([cli, "pcb", "render", "--side", view, "-w", "1200", "-h", "900", "-o", str(png_path),
-                              str(pcb)])
+                        run_kicad_cli([cli, "pcb", "render", "--side", view, "-w", "1200", "-h", "900",
+                                       "-o", str(png_path), str(pcb)])
                         plan.add(out / f"{stem}-{view}.png", png_path.read_bytes())
             if info:
                 plan.add(out / f"{stem}-stackup.svg", cross_section_svg(info))

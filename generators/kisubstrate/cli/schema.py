@@ -1,5 +1,6 @@
-"""``kisubstrate schema NAME``: the JSON schema of a family's spec, of the panel options or of a library
-definition (for editors and forms).
+"""``kisubstrate schema NAME``: the JSON schema of a family's spec, of the panel options or of a library definition.
+
+The schemas are for editors and forms.
 
 Example::
 

@@ -16,9 +16,9 @@ staggered outward by ``vias.stagger``), a short escape segment perpendicular to 
 die edge, and one straight segment to its ball, where a stacked column continues to
 the ball land on copper N. Below the trace layers (ball pitch), a dielectric too thick
 for a microvia (a core) is crossed by a blind/buried via if ``vias.blind`` is given.
-The carrier is tied to the unused balls under it by columns that clear the routing. Pads and balls are matched in angular order around the die
-(with the best cyclic shift), so traces on one layer do not cross. A board the rules
-reject is reported, never written.
+The carrier is tied to the unused balls under it by columns that clear the routing. Pads
+and balls are matched in angular order around the die (with the best cyclic shift), so
+traces on one layer do not cross. A board the rules reject is reported, never written.
 
 Example:
     >>> from kisubstrate.families.buildup import BuildupSpec, build_board

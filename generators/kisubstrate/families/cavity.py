@@ -11,7 +11,8 @@ Cross-section (physical copper L1 … L3, top first; the package mounts cavity-d
 
 **Mounting**: cavity-down, the ring lands (``F.Cu``) face the PCB, so the family is registered
 ``flipped`` and its footprint is the board's lands mirrored in x, ball A1 top-left (the board
-names its land columns mirrored; viewing convention: :mod:`kisubstrate.geometry.terminals`); the die is wire-bonded face up (``face: down`` refused).
+names its land columns mirrored; viewing convention: :mod:`kisubstrate.geometry.terminals`); the
+die is wire-bonded face up (``face: down`` refused).
 
 **Layer mapping** (KiCad needs an even copper count): L1 → ``F.Cu`` (ring lands, second
 conductive pattern), L2 → ``In1.Cu`` (cavity floor: die mounting pad, bond fingers, first
@@ -237,8 +238,9 @@ class CavitySpec(SubstrateSpec):
         return self.stackup.coppers()[0].thickness + self.stackup.dielectrics()[0].thickness
 
     def footprint_spec(self) -> BgaSpec | LgaSpec:
-        """Board-side land pattern from the same perimeter grid, seen from the PCB (the ring lands
-        mirrored in x; names in the package top view, A1 top-left).
+        """Board-side land pattern from the same perimeter grid, seen from the PCB.
+
+        The ring lands mirrored in x; names in the package top view, A1 top-left.
         """
         t = self.terminals
         grid = footprint_grid(t, ("pitch", "layout", "perimeter_rings", "ball_map", "row_alphabet"), flipped=True)
@@ -255,13 +257,37 @@ class CavitySpec(SubstrateSpec):
 
 
 def note_drawings(lines: list[str], x: float, y: float, layer: str = "User.2", size: float = 0.3) -> list[Drawing]:
-    """Fabrication-note text lines (one text item per line) starting at (x, y), mm."""
+    """Fabrication-note text lines (one text item per line) starting at (x, y), mm.
+
+    Args:
+        lines: the note lines, top to bottom (one text item each).
+        x: left end of the text lines (mm, board frame).
+        y: position of the first line (mm, board frame, y down); each next line sits ``1.6 * size`` lower.
+        layer: KiCad layer of the text (default ``User.2``, named "Fab.Notes" by the cavity and PoP boards).
+        size: text height (mm).
+
+    Example:
+        >>> [(d.points, d.text) for d in note_drawings(["CAVITY", "SIDEWALL"], 3.0, -2.0, size=0.5)]
+        [(((3.0, -2.0),), 'CAVITY'), (((3.0, -1.2),), 'SIDEWALL')]
+    """
     return [Drawing(((x, y + k * size * 1.6),), layer, text=line, size=size, label="fab note")
             for k, line in enumerate(lines)]
 
 
 def ring_of(sites, columns: int, rows: int) -> np.ndarray:
-    """Perimeter ring index of every grid site (0 = outermost)."""
+    """Perimeter ring index of every grid site (0 = outermost).
+
+    Args:
+        sites: populated grid sites (a :class:`~kisubstrate.geometry.grid.Grid`: ``row`` and ``col``
+            are 0-based indices).
+        columns: columns of the full grid (count), depopulated sites included.
+        rows: rows of the full grid (count).
+
+    Example:
+        >>> from kisubstrate.geometry.grid import ball_grid
+        >>> ring_of(ball_grid(columns=4, rows=3, pitch=(1.0, 1.0)), 4, 3).tolist()
+        [0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0]
+    """
     return np.minimum(np.minimum(sites.row, rows - 1 - sites.row), np.minimum(sites.col, columns - 1 - sites.col))
 
 
@@ -317,8 +343,8 @@ def build_board(spec: CavitySpec) -> BoardGeom:
         t_die = half_die_t + fg.gap - clr - fg.width / 2  # fingers of the next side start beyond this
         t_cav = half_cav_t - max(spec.cavity.wall_clearance, spec.cavity.corner_radius) - fg.width / 2
 
-        def reachable(tt: float) -> bool:
-            return abs(tt - die_t) <= t_die + 1e-9 and abs(tt) <= t_cav + 1e-9
+        def reachable(tt: float, die_t: float = die_t, t_die: float = t_die, t_cav: float = t_cav) -> bool:
+            return abs(tt - die_t) <= t_die + 1e-9 and abs(tt) <= t_cav + 1e-9  # defaults bind this side
         sel = [i for i in range(len(sites.names)) if ring[i] == inner and _on_side(sites, i, name, t, inner)]
         tv = {i: float(sites.x[i] if axis == 0 else sites.y[i]) for i in sel}
         inner_sites = sorted(sel, key=lambda i: tv[i])
@@ -518,7 +544,23 @@ def cavity_dru(spec: CavitySpec) -> str:
 
 
 def fab_notes(spec: CavitySpec, *, holes: int, thermal: dict | None = None) -> list[str]:
-    """Fabrication note lines (also drawn on User.2)."""
+    """Fabrication note lines (also drawn on User.2).
+
+    Args:
+        spec: the validated :class:`CavitySpec` (cavity, sidewall, die, encapsulation, stack-up; mm).
+        holes: number of plated sidewall holes on the board (count).
+        thermal: the die pad → heat plate estimate of :func:`thermal_estimate` (resistances in K/W),
+            or None to leave the estimate line out.
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec
+        >>> spec = example_spec("cavity")
+        >>> notes = fab_notes(spec, holes=40)
+        >>> notes[0]
+        "CAVITY 6.4 x 6.4 mm (outline on User.1 'Cavity'), depth 0.418 mm:"
+        >>> notes[3][:60]
+        'SIDEWALL: 40 plated holes F.Cu-In1.Cu, drill 0.2 mm, pad 0.4'
+    """
     st = spec.stackup
     d1 = st.dielectrics()[0]
     plies = " + ".join(f"{p.role or 'ply'} {p.material or d1.material or st.default_material} {p.thickness:g} mm"
@@ -580,8 +622,11 @@ def thermal_estimate(spec: CavitySpec, vias: int) -> dict:
 
 # -- checks --------------------------------------------------------------------------------------
 def cavity_checks(spec: CavitySpec, board: BoardGeom, rules: Any = None) -> list[Violation]:
-    """Cavity rules (mm): lands on the floor with the wall clearance, sidewall holes in the ring with
-    margins, die fits, encapsulation covers the die and wires, z heights, nothing on removed layers.
+    """Cavity rules (mm): cavity floor lands, sidewall holes, die fit, encapsulation, heights, removed layers.
+
+    Lands on the floor keep the wall clearance, sidewall holes sit in the ring with their margins,
+    the die fits, the encapsulation covers the die and wires, the z heights add up, and nothing
+    lies on a removed layer.
 
     The family check of ``cavity`` (``Family.checks``), run by ``build_substrate`` after the board checks.
 
@@ -698,9 +743,10 @@ def cavity_checks(spec: CavitySpec, board: BoardGeom, rules: Any = None) -> list
 
 # -- footprint -----------------------------------------------------------------------------------
 def build_footprint(spec: CavitySpec) -> list[FootprintGeom]:
-    """Board-side land pattern: the top-ring lands seen from the board (package mounted cavity-down),
-    i.e. the board's lands mirrored in x, which is the grid-array footprint of the same perimeter
-    grid in the package top view (A1 top-left; the board names its columns mirrored).
+    """Board-side land pattern: the top-ring lands seen from the board (package mounted cavity-down).
+
+    That is the board's lands mirrored in x, which is the grid-array footprint of the same
+    perimeter grid in the package top view (A1 top-left; the board names its columns mirrored).
     """
     fp = build_grid_array(spec.footprint_spec())[0]
     return [replace(fp, description=fp.description + " Cavity-down package: the substrate's ring lands "

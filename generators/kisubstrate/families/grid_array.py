@@ -94,8 +94,10 @@ class GridArraySpec(GridSpec):
 
     @property
     def nearest_pitch(self) -> float:
-        """Centre distance of the closest populated neighbours (mm): on a staggered grid the
-        nearest balls are diagonal (or two sites apart), not one site pitch apart.
+        """Centre distance of the closest populated neighbours (mm).
+
+        On a staggered grid the nearest balls are diagonal (or two sites apart), not one site
+        pitch apart.
         """
         px, py = self.pitch_xy
         return min(px, py) if self.stagger is None else min(2 * px, 2 * py, math.hypot(px, py))
@@ -131,6 +133,7 @@ class GridArraySpec(GridSpec):
         return self.name or self.default_name()
 
     def default_name(self) -> str:  # pragma: no cover - overridden
+        """The KLC-style footprint name; every grid-array family defines its own."""
         raise NotImplementedError
 
     @model_validator(mode="after")
@@ -223,6 +226,7 @@ class LgaSpec(GridArraySpec):
         return self.pad_diameter if self.pad_diameter is not None else float(self.land_diameter or 0)
 
     def default_name(self) -> str:
+        """KLC-style name, e.g. ``LGA-144_15.0x15.0mm_Layout12x12_P1.27mm_Pad0.75mm``."""
         return f"{self._name_core('LGA')}_Pad{fmt(self.land_mm())}mm{self._name_suffix()}"
 
 
@@ -261,6 +265,7 @@ class PgaSpec(GridArraySpec):
         return round_out(self.drill_mm() + 2 * self.rule_set().annular_ring, 0.01)
 
     def default_name(self) -> str:
+        """KLC-style name, e.g. ``PGA-129_34.0x34.0mm_Layout13x13_P2.54mm_Pin0.46mm_Drill0.7mm``."""
         return (f"{self._name_core('PGA')}_Pin{fmt(self.pin_diameter)}mm_Drill{fmt(self.drill_mm())}mm"
                 f"{self._name_suffix()}")
 
@@ -292,7 +297,8 @@ def build_grid_array(spec: GridArraySpec) -> list[FootprintGeom]:
         provenance["drill"] = (f"drill {fmt(spec.drill_mm())} mm: " +
                                ("spec value" if spec.drill is not None else
                                 f"pin {fmt(spec.pin_diameter)} + allowance {fmt(rules.drill_allowance)} mm "
-                                f"rounded up to {fmt(rules.drill_step)} mm ({rules.sources.get('drill_allowance', rules.name)})"))
+                                f"rounded up to {fmt(rules.drill_step)} mm "
+                                f"({rules.sources.get('drill_allowance', rules.name)})"))
         provenance["land"] = (f"pad {fmt(land)} mm: " + ("spec pad_diameter" if spec.pad_diameter is not None
                               else f"drill + 2 x annular ring {fmt(rules.annular_ring)} mm "
                                    f"({rules.sources.get('annular_ring', rules.name)})"))

@@ -410,8 +410,8 @@ def build_board(spec: LeadframeSpec) -> BoardGeom:
         ux, uy = float(leads.ux[k]), float(leads.uy[k])
         ex, ey = float(leads.x[k]), float(leads.y[k])
 
-        def pt(d: float) -> tuple[float, float]:
-            return snap(ex + ux * d), snap(ey + uy * d)
+        def pt(d: float, ex: float = ex, ey: float = ey, ux: float = ux, uy: float = uy) -> tuple[float, float]:
+            return snap(ex + ux * d), snap(ey + uy * d)  # d mm inward along lead k (defaults bind this lead)
 
         horiz = ux != 0
         # one footprint per surface kind (pad keys, hence uuids, stay unique): exposed surfaces and bump lands

@@ -106,7 +106,9 @@ class ThermalVias(SpecModel):
 
 
 class NoLeadSpec(SpecModel):
-    """Flat no-lead package (QFN / SON / DFN), all lengths mm, top view, pin 1 top-left::
+    """Flat no-lead package (QFN / SON / DFN), all lengths mm.
+
+    Top view, pin 1 top-left::
 
                  ◄────────────── body x ──────────────►
                ┌◣──────────────────────────────────────┐ ▲
@@ -399,13 +401,16 @@ class NoLeadSpec(SpecModel):
 
 
 class QfnSpec(NoLeadSpec):
-    __doc__ = "Quad flat no-lead (``family: qfn``): leads on four sides.\n\n" + (NoLeadSpec.__doc__ or "")
+    """Quad flat no-lead (``family: qfn``): leads on four sides."""
+
+    __doc__ = (__doc__ or "") + "\n\n" + (NoLeadSpec.__doc__ or "")  # followed by the common description
     family: Literal["qfn"] = "qfn"
 
 
 class SonSpec(NoLeadSpec):
-    __doc__ = ("Small-outline / dual flat no-lead (``family: son``, DFN): leads on the left and right.\n\n"
-               + (NoLeadSpec.__doc__ or ""))
+    """Small-outline / dual flat no-lead (``family: son``, DFN): leads on the left and right."""
+
+    __doc__ = (__doc__ or "") + "\n\n" + (NoLeadSpec.__doc__ or "")  # followed by the common description
     family: Literal["son"] = "son"
 
 
@@ -448,11 +453,25 @@ def ipc_land(body: Toleranced, lead_length: Toleranced, lead_width: Toleranced,
     datasheet gives it, by ``center_span``, the centre-to-centre distance of opposite leads
     (then L = span + length, S = span − length).
 
-    >>> t = Toleranced.parse
-    >>> land = ipc_land(t("5 +/- 0.1"), t("0.3 .. 0.5"), t("0.18 .. 0.3"), None,
-    ...                 FILLETS["toe"]["nominal"], fab=0.1, place=0.05, round_to=0.05)
-    >>> land.z, land.g, land.x, land.length, land.center
-    (5.75, 4.0, 0.25, 0.875, 2.4375)
+    Args:
+        body: body size across the two sides (toleranced, mm).
+        lead_length: lead (terminal) length L, measured inward from the lead end (toleranced, mm).
+        lead_width: lead (terminal) width b (toleranced, mm).
+        pull_back: lead end set back from the body edge (toleranced, mm); None = flush.
+        goals: IPC-7351B solder-fillet goals ``{"toe", "heel", "side"}`` (mm) of one density level,
+            e.g. ``FILLETS["toe"]["nominal"]``.
+        fab: fabrication tolerance of the land (mm).
+        place: placement tolerance (mm).
+        round_to: grid that Z, G and X are rounded to (mm), e.g. 0.05.
+        center_span: centre-to-centre distance of opposite leads from a datasheet (toleranced,
+            mm); when given it locates the leads instead of ``body`` and ``pull_back``.
+
+    Example:
+        >>> t = Toleranced.parse
+        >>> land = ipc_land(t("5 +/- 0.1"), t("0.3 .. 0.5"), t("0.18 .. 0.3"), None,
+        ...                 FILLETS["toe"]["nominal"], fab=0.1, place=0.05, round_to=0.05)
+        >>> land.z, land.g, land.x, land.length, land.center
+        (5.75, 4.0, 0.25, 0.875, 2.4375)
     """
     if center_span is not None:
         span, inner = center_span + lead_length, center_span - lead_length
@@ -472,9 +491,16 @@ def via_positions(tv: ThermalVias, ep: tuple[float, float], via_pad: float) -> t
     Without a ``grid`` the vias spread over the whole pad, the outer via pads (``via_pad``
     diameter) touching its edge, as KiCad's generator places them.
 
-    >>> xs, ys = via_positions(ThermalVias(count=(4, 1)), (3.1, 3.1), 0.5)
-    >>> xs.tolist(), ys.tolist()
-    ([-1.3, -0.433333, 0.433333, 1.3], [0.0])
+    Args:
+        tv: the thermal vias: ``count`` per axis and optional ``grid`` pitch (mm).
+        ep: exposed-pad land size x, y (mm).
+        via_pad: via pad diameter (mm; drill + 2 × annular ring) used to spread the vias when
+            ``tv.grid`` is None.
+
+    Example:
+        >>> xs, ys = via_positions(ThermalVias(count=(4, 1)), (3.1, 3.1), 0.5)
+        >>> xs.tolist(), ys.tolist()
+        ([-1.3, -0.433333, 0.433333, 1.3], [0.0])
     """
     out = []
     for k in range(2):
@@ -523,9 +549,18 @@ def paste_pads(ep: tuple[float, float], *, coverage: float, grid: tuple[int, int
     the cells lie between the via lines and the pad edges, ``keep`` (drill/2 + clearance)
     away from via centres, each pad shrunk by the same factor (down to 0.01 mm).
 
-    >>> g = paste_pads((3.1, 3.1), coverage=0.65, grid=(3, 3))[0]
-    >>> len(g), g.size, sorted(set(g.x.tolist()))
-    (9, (0.83, 0.83), [-1.03, 0.0, 1.03])
+    Args:
+        ep: exposed-pad land size x, y (mm).
+        coverage: paste area as a fraction of the exposed-pad area (0 < coverage ≤ 1, e.g. 0.65).
+        grid: paste cells in x, y (counts) when there are no vias; None = about one cell per
+            1.5 mm of pad (``PASTE_PAD_TARGET``). Ignored with vias.
+        vias: via centre coordinates along x and along y (mm, :func:`via_positions`), or None.
+        keep: paste keep-out from a via centre line (mm; drill / 2 + paste-to-via clearance).
+
+    Example:
+        >>> g = paste_pads((3.1, 3.1), coverage=0.65, grid=(3, 3))[0]
+        >>> len(g), g.size, sorted(set(g.x.tolist()))
+        (9, (0.83, 0.83), [-1.03, 0.0, 1.03])
     """
     if grid is None:
         grid = tuple(max(1, math.ceil(e / PASTE_PAD_TARGET - 1e-9)) for e in ep)  # type: ignore[assignment]

@@ -16,12 +16,13 @@ The resin dielectric is written as KiCad sub-layers at their heights (top first)
 chip 2's level (the rest of the gap), the adhesive, resin at chip 1's level (bump 1 + die 1).
 Both carriers are joined by through vias on the sites of the top PoP land grid (via-in-pad
 under each land); every such site must have a bottom ball below it (same pitch and centre),
-so the memory's lands run straight down to the board. Chip 1 fans out on L3 and chip 2 on L2 (escape perpendicular to the die
-edge, then one straight segment) to alternate vias of the innermost PoP ring (the sites next
-to the ring corners are left to pass-through signals), matched in angular order so traces on
-one layer never cross. Face-down chip 1's pad coordinates are given in its own face view and
-mirrored in x (package top view). Nets: a die pad map's net, else the top-land map's, else the
-ball map's, else a generated name; two different given nets on one via are refused.
+so the memory's lands run straight down to the board. Chip 1 fans out on L3 and chip 2 on L2
+(escape perpendicular to the die edge, then one straight segment) to alternate vias of the
+innermost PoP ring (the sites next to the ring corners are left to pass-through signals),
+matched in angular order so traces on one layer never cross. Face-down chip 1's pad
+coordinates are given in its own face view and mirrored in x (package top view). Nets: a die
+pad map's net, else the top-land map's, else the ball map's, else a generated name; two
+different given nets on one via are refused.
 
 ``interconnect: side_trace`` (the issue's variant): no via crosses the resin; each PoP land (L1)
 and the ball below it (L4) run outward to one castellation on the outline (a plated half-hole
@@ -384,13 +385,29 @@ def build_board(spec: PopSpec) -> BoardGeom:
 
 
 def side_traces(spec: PopSpec, b: BoardBuilder, top, bottom, net_of_site: dict[int, int]) -> list[Castellation]:
-    """Side-trace interconnect: every top land runs straight outward on L1 to a castellation (plated
-    half-hole centred on the outline, all copper layers) and the ball below it straight outward on L4
-    to the same castellation; the castellation stands for the conductive trace over the package side.
+    """Side-trace interconnect: each top land and the ball below it run outward to one castellation.
+
+    Every top land runs straight outward on L1 to a castellation (plated half-hole centred on the
+    outline, all copper layers) and the ball below it straight outward on L4 to the same
+    castellation; the castellation stands for the conductive trace over the package side.
 
     Each land leaves through its nearest side (corners: the next side counter-clockwise); the trace
     stops ``copper_to_edge`` short of the outline inside the castellation pad. Returns the
     castellations (:class:`~kisubstrate.geometry.board.Castellation`, mm) for the writer and the checks.
+
+    Args:
+        spec: the validated :class:`PopSpec` with ``interconnect: side_trace`` (``side_trace`` pad and
+            drill, body; mm).
+        b: the board being built: receives the L1 and L4 traces and the marks on the side-trace layer.
+        top: populated sites of the top PoP land grid (:func:`top_sites`; x, y in mm); they must lie
+            on the outermost ring, with no ball or land outward of them.
+        bottom: populated sites of the bottom ball grid (x, y in mm), for that check.
+        net_of_site: net code of each top site (index into ``top``), shared with its trace and
+            castellation.
+
+    Raises:
+        SpecError: the castellation pad does not reach the end of the trace, or a top land has a ball
+            or land outward of it.
 
     Example:
         >>> from kisubstrate.families.registry import example_spec
@@ -436,7 +453,19 @@ def side_traces(spec: PopSpec, b: BoardBuilder, top, bottom, net_of_site: dict[i
 
 
 def side_trace_notes(spec: PopSpec, castellated: list[Castellation], carrier_vias: int) -> list[str]:
-    """Fab-note lines of the side-trace interconnect."""
+    """Fab-note lines of the side-trace interconnect.
+
+    Args:
+        spec: the validated :class:`PopSpec` (carriers, resin and ``side_trace`` sizes; mm).
+        castellated: the castellations of the board (:func:`side_traces`), one per side trace.
+        carrier_vias: number of L1-L2 / L3-L4 carrier vias (count).
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec
+        >>> notes = side_trace_notes(example_spec("pop_side_trace"), [], 12)
+        >>> notes[1]
+        "CARRIER VIAS: 12 x L1-L2 / L3-L4 (chip to its carrier's outer copper); no via crosses the resin."
+    """
     st, c1, c2 = spec.side_trace, spec.carriers[0], spec.carriers[1]
     span = c1.core + 2 * c1.copper + spec.resin.thickness + c2.core + 2 * c2.copper
     return [f"SIDE TRACES ({SIDE_LAYER} Side.Traces): {len(castellated)} conductive traces over the package side, "
@@ -450,8 +479,10 @@ def side_trace_notes(spec: PopSpec, castellated: list[Castellation], carrier_via
 
 def pop_checks(spec: PopSpec, board: BoardGeom | None = None, rules: Any = None, *,
                z: dict | None = None) -> list[Violation]:
-    """Z-stack rules (die stack vs resin thickness, top package stand-off vs what it must clear) and,
-    with a board, ``pop_via_under_die``: a through via crosses the resin, so it must clear both dies,
+    """Z-stack rules and, with a board, the via-under-die and side-trace castellation checks.
+
+    Z-stack: die stack vs resin thickness, top package stand-off vs what it must clear. With a
+    board, ``pop_via_under_die``: a through via crosses the resin, so it must clear both dies,
     and the side-trace castellation checks (:func:`castellation_checks`).
 
     The family check of ``pop`` (``Family.checks``), run by ``build_substrate`` after the board checks.
@@ -501,6 +532,19 @@ def castellation_checks(spec: PopSpec, board: BoardGeom, cs: Sequence[Castellati
     table and checked here instead: ``pop_side_trace_pitch`` (two castellations closer than pad +
     clearance or drill + hole_to_hole) and ``pop_castellation_clearance`` (copper of another net on
     any layer closer than ``clearance``; exact circle and segment distances).
+
+    Args:
+        spec: the validated :class:`PopSpec` (``side_trace`` pad and drill, mm; its substrate rule
+            profile gives ``clearance`` and ``hole_to_hole``).
+        board: the substrate board: its tracks, pads and vias are the copper checked against.
+        cs: the castellations (:func:`side_traces`, usually ``board.extras.castellated``).
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec
+        >>> spec = example_spec("pop_side_trace")
+        >>> board = build_board(spec)
+        >>> castellation_checks(spec, board, board.extras.castellated)
+        []
     """
     rules = spec.substrate_rules()
     st = spec.side_trace

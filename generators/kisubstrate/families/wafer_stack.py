@@ -208,7 +208,7 @@ class WaferStackSpec(SubstrateRuleAccess, SpecModel):
             raise FieldError("wafer", f"a {fmt(self.body[0])} x {fmt(self.body[1])} mm site does not fit the "
                              f"{self.wafer.diameter} mm wafer inside its {fmt(self.wafer.edge_exclusion)} mm edge "
                              f"exclusion (usable radius {fmt(usable)} mm)")
-        self.die  # pads on the die (raises located errors)
+        _ = self.die  # pads on the die (raises located errors)
         names = [d.name for d in self.dies]
         if len(set(names)) != len(names):
             raise FieldError("dies", f"die names repeat: {names}")
@@ -223,7 +223,7 @@ class WaferStackSpec(SubstrateRuleAccess, SpecModel):
         if len(self.die.pad_list()) > len(outer_ring(self)):
             raise FieldError("pads", f"{len(self.die.pad_list())} die pads but only {len(outer_ring(self))} "
                              "outer-ring balls to route them to on the single RDL")
-        self.stackup
+        _ = self.stackup  # builds the stack-up (raises located errors)
         return self
 
 
@@ -286,7 +286,7 @@ def build_board(spec: WaferStackSpec) -> BoardGeom:
         return ((-x0, -y0), (x0, -y0), (x0, y0), (-x0, y0))
 
     b.drawings.append(Drawing(rect(bx, by), "F.Fab", label="package (diced site)"))
-    for k, p in enumerate(pads):  # die pads (every die, one TSV column each) on the Fab layer
+    for _k, p in enumerate(pads):  # die pads (every die, one TSV column each) on the Fab layer
         r = spec.pads.size / 2
         b.drawings.append(Drawing(((p.x - r, p.y - r), (p.x + r, p.y - r), (p.x + r, p.y + r), (p.x - r, p.y + r)),
                                   "B.Fab", width=0.01, label=f"die pad {p.name}"))
@@ -296,9 +296,11 @@ def build_board(spec: WaferStackSpec) -> BoardGeom:
 
 
 def _ball_map_agrees(t: Terminals, names, net_of_site: dict[int, int], net_names: dict[int, str]) -> None:
-    """Refuse a ball map whose nets differ from the board's: the footprint takes the ball map's nets,
-    but the board joins the die pads to outer-ring balls by angle (and thermal balls to ``HEAT``),
-    so any other net on a ball would give a footprint and a board that disagree.
+    """Refuse a ball map whose nets differ from the board's.
+
+    The footprint takes the ball map's nets, but the board joins the die pads to outer-ring balls
+    by angle (and thermal balls to ``HEAT``), so any other net on a ball would give a footprint
+    and a board that disagree.
     """
     if t.ball_map is None or not t.ball_map.nets:
         return
@@ -314,10 +316,11 @@ def _ball_map_agrees(t: Terminals, names, net_of_site: dict[int, int], net_names
 
 
 def build_footprint(spec: WaferStackSpec):
-    """The WLCSP land pattern (shared grid-array builder), seen from the PCB's top: the balls sit on
-    the RDL (F.Cu) and face the PCB, so the package mounts flipped and the lands are the board's
-    balls mirrored in x, A1 top-left (the board names its ball columns mirrored; see
-    :mod:`kisubstrate.geometry.terminals`).
+    """The WLCSP land pattern (shared grid-array builder), seen from the PCB's top.
+
+    The balls sit on the RDL (F.Cu) and face the PCB, so the package mounts flipped and the lands
+    are the board's balls mirrored in x, A1 top-left (the board names its ball columns mirrored;
+    see :mod:`kisubstrate.geometry.terminals`).
     """
     return [replace(fp, description=fp.description + " Balls on the RDL face the PCB: the substrate board's "
                     "balls mirrored in x.") for fp in build_grid_array(spec.wlcsp_spec())]
@@ -370,6 +373,20 @@ def wafer_map(*, site: tuple[float, float], street: float, diameter: float, edge
     A site is whole when its four corners lie within ``diameter/2 − edge_exclusion`` of the
     centre (exact: the disc is convex) and it stays ``edge_exclusion`` clear of the notch
     or flat.
+
+    Args:
+        site: site (diced package) size x, y (mm).
+        street: dicing street between neighbouring sites (mm, ≥ 0); the step is ``site + street``.
+        diameter: wafer diameter (mm; 150, 200 or 300 for a spec).
+        edge_exclusion: ring at the wafer edge where no whole site may reach (mm, ≥ 0).
+        notch: orientation mark: ``notch`` (SEMI 1 mm, 90°, at +y), ``flat`` (at +y) or ``none``.
+        align: wafer centre on a site centre (``site``), on a street crossing (``street``), or
+            ``auto``: whichever of the four combinations per axis gives the most whole sites.
+
+    Example:
+        >>> m = wafer_map(site=(3.0, 3.0), street=0.1, diameter=200, edge_exclusion=3.0, notch="notch")
+        >>> m.whole, m.pitch, m.origin
+        (2958, (3.1, 3.1), (1.55, 1.55))
     """
     R = diameter / 2
     r = R - edge_exclusion

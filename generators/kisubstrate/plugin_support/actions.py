@@ -68,7 +68,19 @@ class Evaluation:
 
 
 def evaluate(family: str, texts: dict[str, Any], *, base_dir: str = ".") -> Evaluation:
-    """Parse, validate, build and check a filled form (never raises for user mistakes)."""
+    """Parse, validate, build and check a filled form (never raises for user mistakes).
+
+    Args:
+        family: the family the form is for (a name of ``kisubstrate list``, e.g. ``bga``).
+        texts: field name → the text typed into it (a bool for a checkbox); an empty text
+            leaves the key out (its default), names that are not fields of the family are ignored.
+        base_dir: folder that relative paths in the form (ball maps, rule files) resolve from.
+
+    Example:
+        >>> ev = evaluate("lga", {"body": "4, 4", "pitch": "0.65", "layout": "5, 5", "pad_diameter": "0.35"})
+        >>> ev.ok, ev.result.geometry.name
+        (True, 'LGA-25_4.0x4.0mm_Layout5x5_P0.65mm_Pad0.35mm')
+    """
     from kisubstrate.api.footprint import build_footprints
     from kisubstrate.plugin_support.form import spec_from_texts
 
@@ -84,9 +96,17 @@ def evaluate(family: str, texts: dict[str, Any], *, base_dir: str = ".") -> Eval
 
 
 def save_to_library(result: Any, pretty: str | Path, *, force: bool = False) -> Path:
-    """Write a built footprint into a ``.pretty`` folder, its VRML model into the sibling
-    ``.3dshapes`` (atomic, overwrite-guarded): the bytes ``kisubstrate footprint -o PRETTY`` writes.
-    Returns the ``.kicad_mod`` file.
+    """Write a built footprint into a ``.pretty`` folder and its VRML model into the sibling ``.3dshapes``.
+
+    Atomic and overwrite-guarded: the bytes ``kisubstrate footprint -o PRETTY`` writes. Returns the
+    ``.kicad_mod`` file.
+
+    Args:
+        result: the built footprint (a :class:`kisubstrate.api.footprint.FootprintResult`, e.g.
+            ``evaluate(...).result``).
+        pretty: the library folder; its name must end in ``.pretty`` (created if missing).
+        force: overwrite a footprint or model that was changed since kisubstrate wrote it (or that
+            it did not write).
 
     Raises:
         SpecError: ``pretty`` is not a ``.pretty`` folder.
@@ -137,10 +157,10 @@ _PATH_SUFFIXES = (".csv", ".yaml", ".yml")
 
 
 def absolute_paths(value: Any, base_dir: str | Path) -> Any:
-    """``value`` with every relative side-file path (``.csv`` / ``.yaml``, existing under ``base_dir``) made absolute.
+    r"""``value`` with every relative side-file path (``.csv`` / ``.yaml``, existing under ``base_dir``) made absolute.
 
     >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp()); _ = (d / "balls.csv").write_text("A1,GND\\n")
+    >>> d = pathlib.Path(tempfile.mkdtemp()); _ = (d / "balls.csv").write_text("A1,GND\n")
     >>> out = absolute_paths({"ball_map": "balls.csv", "rules": "hdi-fine", "dies": [{"map": "x.csv"}]}, d)
     >>> out["ball_map"] == str((d / "balls.csv").resolve()), out["rules"], out["dies"]
     (True, 'hdi-fine', [{'map': 'x.csv'}])
@@ -199,6 +219,15 @@ def write_substrate(spec: dict[str, Any], output: str | Path, *, base_dir: str =
     Runs ``kisubstrate substrate SPEC -o DIR`` in a subprocess (the same code path as the CLI,
     with its exit codes: 1 rule violations, 2 invalid input). A family without a substrate gives
     a friendly message instead.
+
+    Args:
+        spec: one package spec as a dict (``family`` and its keys, lengths in mm), e.g. from the
+            dialog's form.
+        output: the folder to write the project into (created if missing).
+        base_dir: folder that relative side-file paths of the spec (``.csv`` / ``.yaml`` ball maps,
+            rule files) resolve from; they are made absolute before the spec is handed over.
+        timeout: seconds to wait for the subprocess before giving up
+            (:class:`subprocess.TimeoutExpired`).
     """
     import yaml
 

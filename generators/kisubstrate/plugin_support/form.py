@@ -309,8 +309,25 @@ def texts_from_values(family: str, values: dict[str, Any]) -> dict[str, str]:
 def spec_from_texts(family: str, texts: dict[str, str | bool], *, base_dir: str = ".") -> Any:
     """Parse and validate a filled form with the family's model (the YAML path's validation).
 
+    Args:
+        family: the family the form is for (a name of ``kisubstrate list``, e.g. ``bga``).
+        texts: field name → the text typed into it (a bool for a checkbox); an empty text leaves
+            the key out (its default), names that are not fields of the family are ignored.
+        base_dir: folder that relative paths (ball maps, rule files) resolve from.
+
     Raises:
         SpecError: the first problem, with ``field`` set.
+
+    Example:
+        >>> form = {"body": "4, 4", "pitch": "0.65", "layout": "5, 5", "pad_diameter": "0.35", "source": ""}
+        >>> spec = spec_from_texts("lga", form)
+        >>> spec.body, spec.source
+        ((4.0, 4.0), '')
+        >>> try:
+        ...     spec_from_texts("lga", {**form, "body": "4"})
+        ... except SpecError as exc:
+        ...     print(exc.field, "-", exc.reason)
+        body - expected two values separated by a comma, got 1
     """
     from kisubstrate.api.specs import validate_spec
 

@@ -62,7 +62,22 @@ def _example_library(folder: Path) -> Path:
 
 def build_packages(output: Path, *, library: Path | None = None, models: Path | None = None,
                    plugin_dir: Path | None = None) -> list[Path]:
-    """Write the three PCM zips into ``output``; returns their paths (sorted)."""
+    """Write the three PCM zips into ``output``; returns their paths (sorted).
+
+    The zips are the IPC plugin, the SWIG plugin and a footprint library; existing zips of the same
+    version are overwritten.
+
+    Args:
+        output: folder for the zips (created if missing).
+        library: a ``.pretty`` folder to package; None generates the bundled examples that pass
+            their checks.
+        models: the library's ``.3dshapes`` folder; None takes the sibling ``<Lib>.3dshapes`` of
+            ``library`` when it exists.
+        plugin_dir: the plugin sources (``ipc/`` and ``swig/``); None finds ``plugin/`` of a checkout.
+
+    Raises:
+        SpecError: no plugin sources, or ``library`` is not a ``.pretty`` folder with footprints.
+    """
     from kisubstrate.api.outputs import OutputPlan
     from kisubstrate.kicad import pcm
     from kisubstrate.model.errors import SpecError

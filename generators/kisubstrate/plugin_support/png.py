@@ -1,8 +1,8 @@
-"""A stdlib PNG encoder and the plugin icons, drawn in code so they are reproducible.
+r"""A stdlib PNG encoder and the plugin icons, drawn in code so they are reproducible.
 
 Example:
     >>> data = encode_png(icon_rgba(24, dark=False))
-    >>> data[:8] == b"\\x89PNG\\r\\n\\x1a\\n", png_size(data)
+    >>> data[:8] == b"\x89PNG\r\n\x1a\n", png_size(data)
     (True, (24, 24))
 """
 

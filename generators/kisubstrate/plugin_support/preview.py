@@ -68,7 +68,22 @@ def _graphic_geometry(g, min_width: float):
 
 
 def render(fp: FootprintGeom, width: int = 360, height: int = 280, *, margin: int = 8) -> Preview:
-    """Draw a footprint into a ``width`` × ``height`` picture (pixels), fitted with a margin."""
+    """Draw a footprint into a ``width`` × ``height`` picture (pixels), fitted with a margin.
+
+    Args:
+        fp: the footprint geometry (pads, drills, courtyard, fab and silk lines are drawn).
+        width: picture width (pixels).
+        height: picture height (pixels).
+        margin: free border around the courtyard and body (pixels, each side).
+
+    Example:
+        >>> from kisubstrate.api.footprint import generate_footprint
+        >>> fp = generate_footprint({"family": "lga", "body": [4, 4], "pitch": 1, "layout": [3, 3],
+        ...                          "pad_diameter": 0.5}).geometry
+        >>> img = render(fp, 200, 100, margin=10)
+        >>> img.rgb.shape, img.pixel_at_mm(0, 0) == PAD_RGB
+        ((100, 200, 3), True)
+    """
     minx, miny, maxx, maxy = shapely.union(fp.courtyard, fp.body).bounds
     span_x, span_y = max(maxx - minx, 1e-3), max(maxy - miny, 1e-3)
     scale = min((width - 2 * margin) / span_x, (height - 2 * margin) / span_y)
