@@ -41,7 +41,7 @@ import numpy as np
 import shapely
 from pydantic import Field, model_validator
 
-from kisubstrate.families.grid_array import BgaSpec, PgaSpec, build_grid_array
+from kisubstrate.families.grid_array import BgaSpec, PgaSpec, build_grid_array, terminal_footprint_spec
 from kisubstrate.families.registry import Family, is_flipped, register
 from kisubstrate.geometry.assign import assign_around_centroid
 from kisubstrate.geometry.board import (
@@ -52,7 +52,7 @@ from kisubstrate.geometry.board import (
     Zone,
 )
 from kisubstrate.geometry.distance import segment_segment_distance
-from kisubstrate.geometry.terminals import grid_sites, place_terminal_lands
+from kisubstrate.geometry.terminals import grid_sites, place_terminal_lands, ring_index
 from kisubstrate.model.base import SpecModel, length
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.substrate import SubstrateSpec
@@ -88,13 +88,11 @@ class BuildupSpec(SubstrateSpec):
     def footprint_spec(self) -> BgaSpec | PgaSpec:
         """The board-side footprint spec of this package from the same terminal grid."""
         t = self.terminals
-        grid = {k: getattr(t, k) for k in ("pitch", "layout", "missing", "center_void", "perimeter_rings",
-                                          "center_island", "stagger", "offset", "ball_map", "row_alphabet")}
-        common = dict(body=self.body, rules=self.footprint_rules, source=self.source,
-                      name=f"{self.resolved_name}_Footprint", **grid)
         if t.kind == "pin":
-            return PgaSpec(family="pga", pin_diameter=t.ball_diameter, pad_diameter=t.board_pad_diameter, **common)
-        return BgaSpec(family="bga", ball_diameter=t.ball_diameter, pad_diameter=t.board_pad_diameter, **common)
+            return terminal_footprint_spec(PgaSpec, self, t, pin_diameter=t.ball_diameter,
+                                           pad_diameter=t.board_pad_diameter)
+        return terminal_footprint_spec(BgaSpec, self, t, ball_diameter=t.ball_diameter,
+                                       pad_diameter=t.board_pad_diameter)
 
 
 def terminal_sites(spec: SubstrateSpec):
@@ -119,7 +117,7 @@ def build_board(spec: BuildupSpec) -> BoardGeom:
     b = BoardBuilder(spec.resolved_name, copper=ncu, outline=shapely.box(-bx, -by, bx, by))
     t = spec.terminals
     sites = terminal_sites(spec)
-    ring = np.minimum(np.minimum(sites.row, t.rows - 1 - sites.row), np.minimum(sites.col, t.columns - 1 - sites.col))
+    ring = ring_index(sites, t.columns, t.rows)
 
     # -- die pads ------------------------------------------------------------------------------
     pads = []  # (die, pad, x, y, nx, ny, edge distance)

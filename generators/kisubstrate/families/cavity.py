@@ -55,7 +55,7 @@ import shapely
 from pydantic import Field, model_validator
 
 from kisubstrate.families.buildup import terminal_sites
-from kisubstrate.families.grid_array import BgaSpec, LgaSpec, build_grid_array
+from kisubstrate.families.grid_array import BgaSpec, LgaSpec, build_grid_array, terminal_footprint_spec
 from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.board import (
     BoardBuilder,
@@ -66,7 +66,7 @@ from kisubstrate.geometry.board import (
     Zone,
 )
 from kisubstrate.geometry.ir import FootprintGeom
-from kisubstrate.geometry.terminals import footprint_grid, place_terminal_lands
+from kisubstrate.geometry.terminals import place_terminal_lands, ring_index
 from kisubstrate.model.base import SpecModel, length
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.substrate import SubstrateSpec, Terminals
@@ -242,15 +242,13 @@ class CavitySpec(SubstrateSpec):
 
         The ring lands mirrored in x; names in the package top view, A1 top-left.
         """
-        t = self.terminals
-        grid = footprint_grid(t, ("pitch", "layout", "perimeter_rings", "ball_map", "row_alphabet"), flipped=True)
-        common = dict(body=self.body, rules=self.footprint_rules, source=self.source,
-                      name=f"{self.resolved_name}_Footprint", **grid)
+        grid = dict(grid=self.terminals, flipped=True, keys=("pitch", "layout", "perimeter_rings", "ball_map",
+                                                              "row_alphabet"))
         if self.lands.ball_diameter:
-            return BgaSpec(family="bga", ball_diameter=self.lands.ball_diameter,
-                           pad_diameter=self.lands.board_pad_diameter, **common)
-        return LgaSpec(family="lga", land_diameter=self.lands.diameter, pad_diameter=self.lands.board_pad_diameter,
-                       **common)
+            return terminal_footprint_spec(BgaSpec, self, ball_diameter=self.lands.ball_diameter,
+                                           pad_diameter=self.lands.board_pad_diameter, **grid)
+        return terminal_footprint_spec(LgaSpec, self, land_diameter=self.lands.diameter,
+                                       pad_diameter=self.lands.board_pad_diameter, **grid)
 
 
 # -- shared helpers (also used by the PoP family) --------------------------------------------------
@@ -272,23 +270,6 @@ def note_drawings(lines: list[str], x: float, y: float, layer: str = "User.2", s
     """
     return [Drawing(((x, y + k * size * 1.6),), layer, text=line, size=size, label="fab note")
             for k, line in enumerate(lines)]
-
-
-def ring_of(sites, columns: int, rows: int) -> np.ndarray:
-    """Perimeter ring index of every grid site (0 = outermost).
-
-    Args:
-        sites: populated grid sites (a :class:`~kisubstrate.geometry.grid.Grid`: ``row`` and ``col``
-            are 0-based indices).
-        columns: columns of the full grid (count), depopulated sites included.
-        rows: rows of the full grid (count).
-
-    Example:
-        >>> from kisubstrate.geometry.grid import ball_grid
-        >>> ring_of(ball_grid(columns=4, rows=3, pitch=(1.0, 1.0)), 4, 3).tolist()
-        [0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0]
-    """
-    return np.minimum(np.minimum(sites.row, rows - 1 - sites.row), np.minimum(sites.col, columns - 1 - sites.col))
 
 
 def _poly_pts(poly: shapely.Polygon) -> tuple[tuple[float, float], ...]:
@@ -319,7 +300,7 @@ def build_board(spec: CavitySpec) -> BoardGeom:
     sw, fg = spec.sidewall, spec.fingers
     t = spec.terminals
     sites = terminal_sites(spec)
-    ring = ring_of(sites, t.columns, t.rows)
+    ring = ring_index(sites, t.columns, t.rows)
     inner = sw.rows - 1
     ball_net = t.ball_map.net_of if t.ball_map is not None else {}
     dx, dy = die.position

@@ -47,8 +47,8 @@ from kisubstrate.geometry.outline import (
     round_out,
     silk_outline,
 )
-from kisubstrate.geometry.terminals import grid_mask_of
-from kisubstrate.model.base import KLC_NAME_CHARS, body_positive, length, resolve_rules
+from kisubstrate.geometry.terminals import footprint_grid, grid_mask_of
+from kisubstrate.model.base import PackageSpec, body_positive, length, resolve_rules
 from kisubstrate.model.errors import FieldError, SpecError
 from kisubstrate.model.grid import GridSpec
 from kisubstrate.model.land import land_diameter
@@ -60,13 +60,10 @@ DEFAULT_RULES = {"bga": "ipc-default", "lga": "ipc-default", "pga": "ipc-default
 DEFAULT_HEIGHT = {"bga": 1.2, "lga": 0.9, "pga": 2.5, "wlcsp": 0.5}
 
 
-class GridArraySpec(GridSpec):
+class GridArraySpec(PackageSpec, GridSpec):
     """Common fields of the grid-array families (all lengths in mm)."""
 
     family: str
-    name: str | None = Field(None, pattern=KLC_NAME_CHARS, max_length=200,
-                             description="footprint name; default is the KLC-style name")
-    source: str = Field("", max_length=500, description="datasheet URL or JEDEC outline")
     body: tuple[float, float] = Field(description="package body x, y", json_schema_extra={"unit": "mm"})
     height: float | None = length("package height above the board (3D model)", le=50, default=None)
     pad_diameter: float | None = length("board land diameter; otherwise from land_rule", le=20,
@@ -126,15 +123,6 @@ class GridArraySpec(GridSpec):
         if any(self.offset):
             extra.append("Offcenter")
         return "".join("_" + e for e in extra)
-
-    @property
-    def resolved_name(self) -> str:
-        """The footprint name: ``name`` if given, else the KLC-style name."""
-        return self.name or self.default_name()
-
-    def default_name(self) -> str:  # pragma: no cover - overridden
-        """The KLC-style footprint name; every grid-array family defines its own."""
-        raise NotImplementedError
 
     @model_validator(mode="after")
     def _fits_body(self) -> "GridArraySpec":
@@ -268,6 +256,39 @@ class PgaSpec(GridArraySpec):
         """KLC-style name, e.g. ``PGA-129_34.0x34.0mm_Layout13x13_P2.54mm_Pin0.46mm_Drill0.7mm``."""
         return (f"{self._name_core('PGA')}_Pin{fmt(self.pin_diameter)}mm_Drill{fmt(self.drill_mm())}mm"
                 f"{self._name_suffix()}")
+
+
+TERMINAL_GRID_KEYS = ("pitch", "layout", "missing", "center_void", "perimeter_rings", "center_island", "stagger",
+                      "offset", "ball_map", "row_alphabet")
+"""The grid fields a substrate family's terminal grid hands to its board-side footprint."""
+
+
+def terminal_footprint_spec(model: type[GridArraySpec], package, grid: GridSpec, *, suffix: str = "_Footprint",
+                            flipped: bool = False, keys: tuple[str, ...] = TERMINAL_GRID_KEYS,
+                            **lands) -> GridArraySpec:
+    """The grid-array footprint spec of a substrate package's terminals (one place for every family).
+
+    Args:
+        model: the footprint family's spec model (:class:`BgaSpec`, :class:`LgaSpec`, :class:`PgaSpec`,
+            :class:`WlcspSpec`).
+        package: the substrate spec; gives ``body`` (mm), ``footprint_rules``, ``source`` and
+            ``resolved_name``.
+        grid: the terminal grid (a ``GridSpec``, board frame).
+        suffix: appended to the package name for the footprint name, e.g. ``_Footprint``.
+        flipped: the package mounts with ``F.Cu`` towards the PCB (``offset`` x mirrored; see
+            :func:`kisubstrate.geometry.terminals.footprint_grid`).
+        keys: the grid fields copied (default :data:`TERMINAL_GRID_KEYS`).
+        lands: the land fields of ``model`` (mm), e.g. ``ball_diameter=0.5, pad_diameter=0.4``.
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec
+        >>> pkg = example_spec("buildup")
+        >>> terminal_footprint_spec(BgaSpec, pkg, pkg.terminals, ball_diameter=0.5).resolved_name
+        'BUILDUP-196_15.0x15.0mm_Die6.0x6.0mm_4L_P1.0mm_Footprint'
+    """
+    return model(family=model.model_fields["family"].default, body=package.body, rules=package.footprint_rules,
+                 source=package.source, name=f"{package.resolved_name}{suffix}",
+                 **footprint_grid(grid, keys, flipped=flipped), **lands)
 
 
 # --------------------------------------------------------------------------------------------

@@ -51,7 +51,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from kisubstrate.families.nolead import QfnSpec, SonSpec, ThermalVias, build_nolead
 from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.board import BoardBuilder, BoardExtras, BoardGeom, Drawing
-from kisubstrate.model.base import KLC_NAME_CHARS, SpecModel, length, resolve_rules
+from kisubstrate.model.base import PackageSpec, SpecModel, length, resolve_rules
 from kisubstrate.model.errors import FieldError
 from kisubstrate.model.substrate import (
     Stackup,
@@ -111,12 +111,10 @@ class StackCheck(SpecModel):
                               default=0.05)
 
 
-class LeadframeSpec(SubstrateRuleAccess, SpecModel):
+class LeadframeSpec(SubstrateRuleAccess, PackageSpec):
     """Stacked dual-die leadframe package; lengths along a lead are measured inward from the lead end (mm)."""
 
     family: Literal["leadframe"] = "leadframe"
-    name: str | None = Field(None, pattern=KLC_NAME_CHARS, max_length=200, description="package name")
-    source: str = Field("", max_length=500, description="datasheet or drawing reference")
     layout: Literal["quad", "dual"] = Field("quad", description="leads on four sides (QFN) or two (SON)")
     leads: int | None = Field(None, ge=2, le=400, description="total number of leads")
     leads_per_side: tuple[int, int] | None = Field(None, description="quad: [top/bottom, left/right]; "
@@ -196,11 +194,8 @@ class LeadframeSpec(SubstrateRuleAccess, SpecModel):
             data["name"] = self.resolved_name
         return (QfnSpec if fam == "qfn" else SonSpec).model_validate(data)
 
-    @property
-    def resolved_name(self) -> str:
-        """Package / footprint name: ``name`` or the KLC no-lead name + ``_DualDie``."""
-        if self.name:
-            return self.name
+    def default_name(self) -> str:
+        """The KLC no-lead name of the package + ``_DualDie``."""
         fam = "qfn" if self.layout == "quad" else "son"
         probe: dict[str, Any] = dict(family=fam, pitch=self.pitch, body=self.body, lead_width=self.lead_width,
                                      lead_length=self.third, leads=self.leads, leads_per_side=self.leads_per_side)

@@ -47,7 +47,7 @@ from kisubstrate.geometry.outline import (
     fab_reference,
     silk_outline,
 )
-from kisubstrate.model.base import KLC_NAME_CHARS, SpecModel, length, resolve_rules
+from kisubstrate.model.base import PackageSpec, SpecModel, length, resolve_rules
 from kisubstrate.model.errors import FieldError
 from kisubstrate.model.ipc import nolead_fillets
 from kisubstrate.model.rules import RuleSet, load_rules
@@ -105,7 +105,7 @@ class ThermalVias(SpecModel):
         return v
 
 
-class NoLeadSpec(SpecModel):
+class NoLeadSpec(PackageSpec):
     """Flat no-lead package (QFN / SON / DFN), all lengths mm.
 
     Top view, pin 1 top-left::
@@ -133,9 +133,6 @@ class NoLeadSpec(SpecModel):
     """
 
     family: str
-    name: str | None = Field(None, pattern=KLC_NAME_CHARS, max_length=200,
-                             description="footprint name; default is the KLC name")
-    source: str = Field("", max_length=500, description="datasheet URL or JEDEC outline")
     manufacturer: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-]*$", max_length=40,
                                      description="name prefix for non-generic parts (KLC), e.g. Texas")
     part_number: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-]*$", max_length=40,
@@ -256,11 +253,6 @@ class NoLeadSpec(SpecModel):
     def rule_set(self) -> RuleSet:
         """The rule profile the footprint is checked against."""
         return load_rules(self.rules or "ipc-default")
-
-    @property
-    def resolved_name(self) -> str:
-        """The footprint name: ``name`` if given, else the KLC name."""
-        return self.name or self.default_name()
 
     def default_name(self) -> str:
         """KLC name, e.g. ``QFN-32-1EP_5x5mm_P0.5mm_EP3.1x3.1mm[_ThermalVias]``."""

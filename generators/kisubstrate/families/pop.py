@@ -52,8 +52,8 @@ import shapely
 from pydantic import Field, model_validator
 
 from kisubstrate.families.buildup import terminal_sites
-from kisubstrate.families.cavity import note_drawings, ring_of
-from kisubstrate.families.grid_array import BgaSpec, build_grid_array
+from kisubstrate.families.cavity import note_drawings
+from kisubstrate.families.grid_array import BgaSpec, build_grid_array, terminal_footprint_spec
 from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.assign import assign_around_centroid
 from kisubstrate.geometry.board import (
@@ -63,7 +63,7 @@ from kisubstrate.geometry.board import (
     Castellation,
     Drawing,
 )
-from kisubstrate.geometry.terminals import grid_sites, place_terminal_lands
+from kisubstrate.geometry.terminals import grid_sites, place_terminal_lands, ring_index
 from kisubstrate.model.base import SpecModel, length
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.grid import GridSpec
@@ -204,14 +204,10 @@ class PopSpec(SubstrateSpec):
     def footprint_specs(self) -> tuple[BgaSpec, BgaSpec]:
         """Board-side BGA of the bottom terminals, and the land pattern the memory package lands on."""
         t, tl = self.terminals, self.top_lands
-        keys = ("pitch", "layout", "missing", "center_void", "perimeter_rings", "center_island", "stagger",
-                "offset", "ball_map", "row_alphabet")
-        bottom = BgaSpec(family="bga", body=self.body, rules=self.footprint_rules, source=self.source,
-                         name=f"{self.resolved_name}_Footprint", ball_diameter=t.ball_diameter,
-                         pad_diameter=t.board_pad_diameter, **{k: getattr(t, k) for k in keys})
-        top = BgaSpec(family="bga", body=self.body, rules=self.footprint_rules, source=self.source,
-                      name=f"{self.resolved_name}_PoP-Top-Lands", ball_diameter=tl.ball_diameter,
-                      pad_diameter=tl.land, **{k: getattr(tl, k) for k in keys})
+        bottom = terminal_footprint_spec(BgaSpec, self, t, ball_diameter=t.ball_diameter,
+                                         pad_diameter=t.board_pad_diameter)
+        top = terminal_footprint_spec(BgaSpec, self, tl, suffix="_PoP-Top-Lands", ball_diameter=tl.ball_diameter,
+                                      pad_diameter=tl.land)
         return bottom, top
 
 
@@ -273,7 +269,7 @@ def build_board(spec: PopSpec) -> BoardGeom:
                             "through vias run straight down (same pitch and centre for both grids)",
                             field="top_lands")
         below.append(j)
-    ring = ring_of(top, tl.columns, tl.rows)
+    ring = ring_index(top, tl.columns, tl.rows)
     inner = int(ring.max())
     pool = [i for i in range(len(top.names)) if ring[i] == inner]
     half_x = float(np.max(np.abs(top.x[pool])))

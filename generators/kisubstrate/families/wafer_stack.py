@@ -44,7 +44,7 @@ import shapely
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from kisubstrate.families.buildup import terminal_sites
-from kisubstrate.families.grid_array import WlcspSpec, build_grid_array
+from kisubstrate.families.grid_array import WlcspSpec, build_grid_array, terminal_footprint_spec
 from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.assign import assign_by_angle
 from kisubstrate.geometry.board import (
@@ -54,8 +54,8 @@ from kisubstrate.geometry.board import (
     Drawing,
     Zone,
 )
-from kisubstrate.geometry.terminals import footprint_grid, place_terminal_lands
-from kisubstrate.model.base import KLC_NAME_CHARS, SpecModel, length, resolve_rules
+from kisubstrate.geometry.terminals import place_terminal_lands, ring_index
+from kisubstrate.model.base import PackageSpec, SpecModel, length, resolve_rules
 from kisubstrate.model.errors import FieldError, SpecError
 from kisubstrate.model.substrate import (
     DiePads,
@@ -105,12 +105,10 @@ class WaferSpec(SpecModel):
         return self.notch or ("flat" if self.diameter == 150 else "notch")
 
 
-class WaferStackSpec(SubstrateRuleAccess, SpecModel):
+class WaferStackSpec(SubstrateRuleAccess, PackageSpec):
     """Wafer-level stack of dies with TSVs, RDL and WLCSP balls (all lengths mm)."""
 
     family: Literal["wafer_stack"] = "wafer_stack"
-    name: str | None = Field(None, pattern=KLC_NAME_CHARS, max_length=200, description="package name")
-    source: str = Field("", max_length=500, description="datasheet or drawing reference")
     body: tuple[float, float] = Field(description="package (= diced die) x, y", json_schema_extra={"unit": "mm"})
     dies: list[StackDie] = Field(description="dies, lowest first (2 .. 8)")
     pads: DiePads = Field(description="pad pattern of every die (one TSV column per pad)")
@@ -135,11 +133,8 @@ class WaferStackSpec(SubstrateRuleAccess, SpecModel):
         return resolve_rules(v, info, load_substrate_rules)
 
     # -- derived -----------------------------------------------------------------------------------
-    @property
-    def resolved_name(self) -> str:
-        """Package name: ``name`` or ``WLCSP-<balls>-<dies>Die-TSV_<x>x<y>mm_P<pitch>mm``."""
-        if self.name:
-            return self.name
+    def default_name(self) -> str:
+        """``WLCSP-<balls>-<dies>Die-TSV_<x>x<y>mm_P<pitch>mm``."""
         t = self.terminals
         return (f"WLCSP-{len(terminal_sites(self).names)}-{len(self.dies)}Die-TSV_{fmt(self.body[0])}x"
                 f"{fmt(self.body[1])}mm_P{fmt(t.pitch_xy[0])}mm")
@@ -181,11 +176,8 @@ class WaferStackSpec(SubstrateRuleAccess, SpecModel):
     def wlcsp_spec(self) -> WlcspSpec:
         """The WLCSP land pattern spec from the terminal grid, seen from the PCB (offset mirrored in x)."""
         t = self.terminals
-        grid = footprint_grid(t, ("pitch", "layout", "missing", "center_void", "perimeter_rings", "center_island",
-                                  "stagger", "offset", "ball_map", "row_alphabet"), flipped=True)
-        return WlcspSpec(family="wlcsp", body=self.body, ball_diameter=t.ball_diameter,
-                         pad_diameter=t.board_pad_diameter, rules=self.footprint_rules, source=self.source,
-                         name=f"{self.resolved_name}_Footprint", **grid)
+        return terminal_footprint_spec(WlcspSpec, self, t, flipped=True, ball_diameter=t.ball_diameter,
+                                       pad_diameter=t.board_pad_diameter)
 
     @field_validator("dies")
     @classmethod
@@ -231,7 +223,7 @@ def outer_ring(spec: WaferStackSpec) -> list[int]:
     """Indices of the populated outer-ring terminal sites."""
     t = spec.terminals
     s = terminal_sites(spec)
-    ring = np.minimum(np.minimum(s.row, t.rows - 1 - s.row), np.minimum(s.col, t.columns - 1 - s.col))
+    ring = ring_index(s, t.columns, t.rows)
     return np.flatnonzero(ring == 0).tolist()
 
 

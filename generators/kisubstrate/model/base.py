@@ -134,3 +134,25 @@ def body_positive(value: tuple[float, float], limit: float = 500.0) -> tuple[flo
     if not all(0 < b <= limit and math.isfinite(b) for b in value):
         raise ValueError(f"body sides must be > 0 and <= {limit:g} mm")
     return value
+
+
+class PackageSpec(SpecModel):
+    """The header every package spec shares (footprint and substrate families).
+
+    Its name and the reference its numbers come from; a family gives :meth:`default_name`, and
+    ``resolved_name`` is the name every output carries.
+    """
+
+    name: str | None = Field(None, pattern=KLC_NAME_CHARS, max_length=200,
+                             description="package / footprint name; default: the family's generated (KLC-style) "
+                                         "name")
+    source: str = Field("", max_length=500, description="datasheet URL, JEDEC outline or drawing reference")
+
+    @property
+    def resolved_name(self) -> str:
+        """``name`` if given, else the family's :meth:`default_name`."""
+        return self.name or self.default_name()
+
+    def default_name(self) -> str:  # pragma: no cover - every family overrides it
+        """The generated name of the package (each family defines its own)."""
+        raise NotImplementedError

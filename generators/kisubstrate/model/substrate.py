@@ -42,7 +42,7 @@ from pydantic import (
 )
 
 from kisubstrate.model.base import (
-    KLC_NAME_CHARS,
+    PackageSpec,
     SpecModel,
     body_positive,
     length,
@@ -484,12 +484,10 @@ class SubstrateRuleAccess:
         return given if given is not None else self.substrate_rules().trace_width
 
 
-class SubstrateSpec(SubstrateRuleAccess, SpecModel):
+class SubstrateSpec(SubstrateRuleAccess, PackageSpec):
     """Fields shared by every substrate family (a family subclasses it and fixes ``family``)."""
 
     family: str
-    name: str | None = Field(None, pattern=KLC_NAME_CHARS, max_length=200, description="board / package name")
-    source: str = Field("", max_length=500, description="datasheet or drawing reference")
     body: tuple[float, float] = Field(description="package body x, y", json_schema_extra={"unit": "mm"})
     stackup: Stackup
     dies: list[DieSpec] = Field(min_length=1, max_length=16)
@@ -509,11 +507,8 @@ class SubstrateSpec(SubstrateRuleAccess, SpecModel):
     def _body_positive(cls, v: tuple[float, float]) -> tuple[float, float]:
         return body_positive(v)
 
-    @property
-    def resolved_name(self) -> str:
-        """Board name: ``name`` or a descriptive default."""
-        if self.name:
-            return self.name
+    def default_name(self) -> str:
+        """``<FAMILY>-Substrate_<x>x<y>mm_<n>L_P<pitch>mm``."""
         t = self.terminals
         return (f"{self.family.upper()}-Substrate_{self.body[0]:g}x{self.body[1]:g}mm_"
                 f"{self.stackup.copper_count}L_P{t.pitch_xy[0]:g}mm")
