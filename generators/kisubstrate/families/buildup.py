@@ -105,7 +105,7 @@ def terminal_sites(spec: SubstrateSpec):
     return grid_sites(spec.terminals, flipped=is_flipped(getattr(spec, "family", "")))
 
 
-def build_board(spec: BuildupSpec) -> BoardGeom:
+def build_board(spec: BuildupSpec) -> BoardGeom:  # noqa: C901 - becomes the substrate pipeline's phases (issue 11)
     """Build the substrate board of a build-up package (see the module docstring for the scheme)."""
     rules = spec.substrate_rules()
     ncu = spec.stackup.copper_count

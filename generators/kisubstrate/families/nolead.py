@@ -272,6 +272,16 @@ class NoLeadSpec(PackageSpec):
     # -- validation of the package as a whole ------------------------------------------------------
     @model_validator(mode="after")
     def _geometry_ok(self) -> "NoLeadSpec":
+        # in this order: each step may rely on what the previous ones checked
+        self._check_lead_counts()
+        self._check_sizes()
+        lead, pb = self._check_leads_fit_the_body()
+        self._check_exposed_pad(lead, pb)
+        self._check_fixed_lands()
+        return self
+
+    def _check_lead_counts(self) -> None:
+        """``leads`` / ``leads_per_side`` consistent with the family (two or four sides)."""
         if self.leads is None and self.leads_per_side is None:
             raise FieldError("leads", "give leads (total) or leads_per_side")
         nx, ny = self.sides
@@ -292,6 +302,9 @@ class NoLeadSpec(PackageSpec):
                                  "a QFN needs at least one lead on every side (use family: son for two sides)")
         if ny < 1:
             raise FieldError("leads", "need at least one lead per side")
+
+    def _check_sizes(self) -> None:
+        """Positive sizes, leads narrower than the pitch, a non-negative pull-back."""
         if self.family == "son" and (self.lead_width_tb is not None or self.lead_length_tb is not None):
             raise FieldError("lead_width_tb" if self.lead_width_tb is not None else "lead_length_tb",
                              "a SON/DFN has no top/bottom leads")
@@ -308,6 +321,14 @@ class NoLeadSpec(PackageSpec):
                 raise FieldError(what, f"leads overlap: {what} max {fmt(t.maximum)} mm >= pitch {fmt(p)} mm")
         if self.pull_back is not None and self.pull_back.minimum < 0:
             raise FieldError("pull_back", "pull_back must be >= 0 mm")
+
+    def _check_leads_fit_the_body(self) -> tuple[dict[int, float], float]:
+        """The leads as drawn fit the body.
+
+        Returns the nominal lead lengths (0: left/right, 1: top/bottom) and the pull-back, mm.
+        """
+        nx, ny = self.sides
+        p = self.pitch
         # the package as drawn (nominal sizes): datasheet corner leads are often chamfered, so
         # worst-case limits would reject real parts
         pb = self.pull_back.nominal if self.pull_back is not None else 0.0
@@ -344,6 +365,12 @@ class NoLeadSpec(PackageSpec):
                 raise FieldError("leads",
                                  "leads overlap: the corner leads of adjacent sides meet (reduce lead_length "
                                  "or leads per side)")
+        return lead, pb
+
+    def _check_exposed_pad(self, lead: dict[int, float], pb: float) -> None:
+        """The exposed pad (and its land and thermal vias) inside the body and clear of the leads."""
+        nx, ny = self.sides
+        bx, by = (t.nominal for t in self.body)
         if self.exposed_pad is not None:
             for axis, ep, body_t in zip("xy", self.exposed_pad, self.body):
                 if ep.minimum <= 0:
@@ -367,6 +394,11 @@ class NoLeadSpec(PackageSpec):
                                  f"ep_land {fmt(ep[0])}x{fmt(ep[1])} mm must be > 0 and smaller than the body")
             if self.thermal_vias is not None:
                 self._vias_inside(ep)
+
+    def _check_fixed_lands(self) -> None:
+        """Datasheet lands (``pad_size`` / ``pad_span``) and the exposed pad's number."""
+        p = self.pitch
+        ep = self.ep_land_size
         if self.pad_span is not None and self.pad_size is None:
             raise FieldError("pad_span", "pad_span goes with pad_size")
         if self.pad_size is not None and not all(0 < s <= 10 for s in self.pad_size):
@@ -377,7 +409,6 @@ class NoLeadSpec(PackageSpec):
         if self.ep_number is not None and self.ep_number <= self.lead_count and ep is not None:
             raise FieldError("ep_number",
                              f"ep_number {self.ep_number} collides with a lead number (1..{self.lead_count})")
-        return self
 
     def _vias_inside(self, ep: tuple[float, float]) -> None:
         tv = self.thermal_vias

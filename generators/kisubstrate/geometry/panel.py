@@ -196,6 +196,109 @@ def _tails(unit: BoardGeom, rules, *, beyond: float, width: float) -> list[tuple
     return out
 
 
+class _Items:
+    """Pads, vias and tracks collected as array chunks (in the order added), frozen by :meth:`build`."""
+
+    def __init__(self) -> None:
+        self.P: dict[str, list] = {k: [] for k in ("owner", "name", "x", "y", "w", "h", "shape", "layer", "net",
+                                                   "mask")}
+        self.V: dict[str, list] = {k: [] for k in ("x", "y", "size", "drill", "top", "bottom", "net", "kind")}
+        self.T: dict[str, list] = {k: [] for k in ("x1", "y1", "x2", "y2", "width", "layer", "net")}
+
+    def unit(self, unit: BoardGeom, tag: str, ox: float, oy: float, net: np.ndarray) -> None:
+        """The unit's pads, vias and tracks moved by (ox, oy) mm, owners tagged, nets mapped by ``net``."""
+        p, v, t, P, V, T = unit.pads, unit.vias, unit.tracks, self.P, self.V, self.T
+        P["owner"] += [f"{o}_{tag}" for o in p.owner]
+        P["name"] += list(p.name)
+        P["x"].append(p.x + ox), P["y"].append(p.y + oy), P["w"].append(p.w), P["h"].append(p.h)
+        P["shape"] += list(p.shape)
+        P["layer"].append(p.layer), P["net"].append(net[p.net]), P["mask"].append(p.mask)
+        for key in ("size", "drill", "top", "bottom"):
+            V[key].append(getattr(v, key))
+        V["x"].append(v.x + ox), V["y"].append(v.y + oy), V["net"].append(net[v.net])
+        V["kind"] += list(v.kind)
+        T["x1"].append(t.x1 + ox), T["y1"].append(t.y1 + oy), T["x2"].append(t.x2 + ox), T["y2"].append(t.y2 + oy)
+        T["width"].append(t.width), T["layer"].append(t.layer), T["net"].append(net[t.net])
+
+    def track(self, x1: float, y1: float, x2: float, y2: float, width: float, layer: int, net: int) -> None:
+        """One track segment (mm)."""
+        for key, val in zip(("x1", "y1", "x2", "y2", "width", "layer", "net"), (x1, y1, x2, y2, width, layer, net)):
+            self.T[key].append(np.array([val]))
+
+    def via(self, x: float, y: float, size: float, drill: float, top: int, bottom: int, net: int) -> None:
+        """One through via (mm)."""
+        for key, val in zip(("x", "y", "size", "drill", "top", "bottom", "net"), (x, y, size, drill, top, bottom, net)):
+            self.V[key].append(np.array([val]))
+        self.V["kind"].append("through")
+
+    def pad(self, owner: str, name: str, x: float, y: float, d: float, layer: int, mask: float) -> None:
+        """One round pad without a net (mm)."""
+        self.P["owner"].append(owner), self.P["name"].append(name)
+        for key, val in zip(("x", "y", "w", "h"), (x, y, d, d)):
+            self.P[key].append(np.array([snap(val)]))
+        self.P["shape"].append("circle"), self.P["layer"].append(np.array([layer])), self.P["net"].append(np.array([0]))
+        self.P["mask"].append(np.array([mask]))
+
+    def build(self) -> tuple[Pads, Vias, Tracks]:
+        """The collected items as arrays, coordinates snapped to 1 nm."""
+        P, V, T = self.P, self.V, self.T
+
+        def cat(parts: list, dtype=float) -> np.ndarray:
+            return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
+
+        pads = Pads(owner=P["owner"], name=P["name"], x=snap_array(cat(P["x"])), y=snap_array(cat(P["y"])),
+                    w=cat(P["w"]), h=cat(P["h"]), shape=P["shape"], layer=cat(P["layer"], np.int64),
+                    net=cat(P["net"], np.int64), mask=cat(P["mask"]))
+        vias = Vias(x=snap_array(cat(V["x"])), y=snap_array(cat(V["y"])), size=cat(V["size"]),
+                    drill=cat(V["drill"]), top=cat(V["top"], np.int64), bottom=cat(V["bottom"], np.int64),
+                    net=cat(V["net"], np.int64), kind=V["kind"])
+        tracks = Tracks(*(snap_array(cat(T[k])) for k in ("x1", "y1", "x2", "y2")), width=cat(T["width"]),
+                        layer=cat(T["layer"], np.int64), net=cat(T["net"], np.int64))
+        return pads, vias, tracks
+
+
+def _check_options(o: PanelOptions, rules: Any, unit: BoardGeom) -> float:
+    """Refuse options the unit's rules cannot build; returns the etch-back gap (mm)."""
+    gap_needed = o.bar_width + 2 * rules.clearance
+    if o.plating and o.street < gap_needed - 1e-9:
+        raise SpecError(f"saw street {fmt(o.street)} mm cannot hold a {fmt(o.bar_width)} mm plating bar with "
+                        f"{fmt(rules.clearance)} mm clearance on both sides (needs >= {fmt(gap_needed)} mm)",
+                        field="street")
+    etch = rules.clearance if o.etch_back is None else o.etch_back
+    if etch < rules.clearance - 1e-9:
+        raise SpecError(f"etch-back gap {fmt(etch)} mm is below the copper clearance {fmt(rules.clearance)} mm",
+                        field="etch_back")
+    need_rail = max(o.tooling_hole, o.fiducial + 2 * o.fiducial_opening) + 2 * max(rules.copper_to_edge, 0.5)
+    if o.rail < need_rail - 1e-9:
+        raise SpecError(f"rail {fmt(o.rail)} mm too narrow for a {fmt(o.tooling_hole)} mm tooling hole / "
+                        f"{fmt(o.fiducial)} mm fiducial (needs >= {fmt(need_rail)} mm)", field="rail")
+    x0, y0, x1, y1 = unit.outline.bounds
+    if abs(x0 + x1) > 1e-6 or abs(y0 + y1) > 1e-6:
+        raise SpecError("unit outline must be centred on the origin", field="unit")
+    return etch
+
+
+def _plating_bus(items: _Items, unit: BoardGeom, rules: Any, o: PanelOptions, *, xs: list[float],
+                 ys: list[float], net: int) -> None:
+    """The plating bus: bars along every street centre line on the outer layers (mm).
+
+    The bars are split at the crossings and joined across the layers by through vias at the four
+    outer corners.
+    """
+    outer_layers = sorted({0, unit.copper - 1})
+    for layer in outer_layers:
+        for yv in ys:
+            for xa, xb in zip(xs, xs[1:]):
+                items.track(xa, yv, xb, yv, o.bar_width, layer, net)
+        for xv in xs:
+            for ya, yb in zip(ys, ys[1:]):
+                items.track(xv, ya, xv, yb, o.bar_width, layer, net)
+    if len(outer_layers) > 1:
+        for xv in (xs[0], xs[-1]):
+            for yv in (ys[0], ys[-1]):
+                items.via(xv, yv, rules.via_pad, rules.via_drill, 0, unit.copper - 1, net)
+
+
 def build_panel(unit: BoardGeom, rules: Any, options: PanelOptions | None = None, **fields: Any) -> Panel:
     """Step ``unit`` into a strip / panel (mm; see the module docstring).
 
@@ -212,151 +315,77 @@ def build_panel(unit: BoardGeom, rules: Any, options: PanelOptions | None = None
             too narrow for the tooling hole / fiducial with copper-to-edge around it.
     """
     o = panel_options(options, **fields)
+    etch = _check_options(o, rules, unit)
     rows, columns, street, rail = o.rows, o.columns, o.street, o.rail
-    tooling_hole, fiducial, fiducial_opening, bar_width = o.tooling_hole, o.fiducial, o.fiducial_opening, o.bar_width
-    plating = o.plating
-    gap_needed = bar_width + 2 * rules.clearance
-    if plating and street < gap_needed - 1e-9:
-        raise SpecError(f"saw street {fmt(street)} mm cannot hold a {fmt(bar_width)} mm plating bar with "
-                        f"{fmt(rules.clearance)} mm clearance on both sides (needs >= {fmt(gap_needed)} mm)",
-                        field="street")
-    etch = rules.clearance if o.etch_back is None else o.etch_back
-    if etch < rules.clearance - 1e-9:
-        raise SpecError(f"etch-back gap {fmt(etch)} mm is below the copper clearance {fmt(rules.clearance)} mm",
-                        field="etch_back")
-    need_rail = max(tooling_hole, fiducial + 2 * fiducial_opening) + 2 * max(rules.copper_to_edge, 0.5)
-    if rail < need_rail - 1e-9:
-        raise SpecError(f"rail {fmt(rail)} mm too narrow for a {fmt(tooling_hole)} mm tooling hole / "
-                        f"{fmt(fiducial)} mm fiducial (needs >= {fmt(need_rail)} mm)", field="rail")
     x0, y0, x1, y1 = unit.outline.bounds
-    if abs(x0 + x1) > 1e-6 or abs(y0 + y1) > 1e-6:
-        raise SpecError("unit outline must be centred on the origin", field="unit")
     w, h = x1 - x0, y1 - y0
     px, py = snap(w + street), snap(h + street)
     ax, ay = (columns * w + (columns - 1) * street) / 2, (rows * h + (rows - 1) * street) / 2  # array half
     X, Y = snap(ax + street + rail), snap(ay + street + rail)
-    pname = o.name or f"{unit.name}_Panel{rows}x{columns}"
     U = len(unit.nets)
-    nets = [""]
-    offs = []
-    for r in range(rows):
-        for c in range(columns):
-            offs.append((r, c, snap((c - (columns - 1) / 2) * px), snap((r - (rows - 1) / 2) * py)))
-            nets += [_unit_net(r, c, n) for n in unit.nets[1:]]
-    plating_net = len(nets) if plating else 0
-    if plating:
+    offs = [(r, c, snap((c - (columns - 1) / 2) * px), snap((r - (rows - 1) / 2) * py))
+            for r in range(rows) for c in range(columns)]
+    nets = [""] + [_unit_net(r, c, n) for r, c, _x, _y in offs for n in unit.nets[1:]]
+    plating_net = len(nets) if o.plating else 0
+    if o.plating:
         nets.append("PLATING")
 
-    def remap(code: np.ndarray, k: int) -> np.ndarray:
-        return np.where(code > 0, code + k * (U - 1), 0).astype(np.int64)
+    def remap(k: int) -> np.ndarray:
+        """Unit net code → panel net code of unit ``k`` (0 stays 0)."""
+        codes = np.arange(U, dtype=np.int64)
+        return np.where(codes > 0, codes + k * (U - 1), 0).astype(np.int64)
 
-    p, v, t = unit.pads, unit.vias, unit.tracks
-    P: dict[str, list] = {k: [] for k in ("owner", "name", "x", "y", "w", "h", "shape", "layer", "net", "mask")}
-    V: dict[str, list] = {k: [] for k in ("x", "y", "size", "drill", "top", "bottom", "net", "kind")}
-    T: dict[str, list] = {k: [] for k in ("x1", "y1", "x2", "y2", "width", "layer", "net")}
+    items = _Items()
     zones: list[Zone] = []
     drawings: list[Drawing] = []
     dies = []
     for k, (r, c, ox, oy) in enumerate(offs):
         tag = f"R{r + 1}C{c + 1}"
-        P["owner"] += [f"{o}_{tag}" for o in p.owner]
-        P["name"] += list(p.name)
-        P["x"].append(p.x + ox), P["y"].append(p.y + oy), P["w"].append(p.w), P["h"].append(p.h)
-        P["shape"] += list(p.shape)
-        P["layer"].append(p.layer), P["net"].append(remap(p.net, k)), P["mask"].append(p.mask)
-        for key in ("size", "drill", "top", "bottom"):
-            V[key].append(getattr(v, key))
-        V["x"].append(v.x + ox), V["y"].append(v.y + oy), V["net"].append(remap(v.net, k))
-        V["kind"] += list(v.kind)
-        T["x1"].append(t.x1 + ox), T["y1"].append(t.y1 + oy), T["x2"].append(t.x2 + ox), T["y2"].append(t.y2 + oy)
-        T["width"].append(t.width), T["layer"].append(t.layer), T["net"].append(remap(t.net, k))
-        for z in unit.zones:
-            zn = int(remap(np.array([z.net]), k)[0])
-            zones.append(Zone(name=f"{z.name}_{tag}", layers=z.layers, net=zn,
-                              outline=_shift(z.outline, ox, oy),
-                              fill=None if z.fill is None else _shift(z.fill, ox, oy),
-                              keepout=z.keepout))
-        for d in unit.drawings:
-            drawings.append(replace(d, points=tuple((snap(a + ox), snap(b + oy)) for a, b in d.points)))
+        net = remap(k)
+        items.unit(unit, tag, ox, oy, net)
+        zones += [Zone(name=f"{z.name}_{tag}", layers=z.layers, net=int(net[z.net]), outline=_shift(z.outline, ox, oy),
+                       fill=None if z.fill is None else _shift(z.fill, ox, oy), keepout=z.keepout) for z in unit.zones]
+        drawings += [replace(d, points=tuple((snap(a + ox), snap(b + oy)) for a, b in d.points))
+                     for d in unit.drawings]
         drawings.append(Drawing(((x0 + ox, y0 + oy), (x1 + ox, y0 + oy), (x1 + ox, y1 + oy), (x0 + ox, y1 + oy)),
                                 "Dwgs.User", width=0.05, label=f"unit {tag} (saw line)"))
         if unit.extras.dies is not None:
             dies.append(shapely.affinity.translate(unit.extras.dies, ox, oy))
 
-    # -- plating bus: bars along every street centre line, split at the crossings -------------------
     tied: list[str] = []
     untied: list[str] = []
-    outer_layers = sorted({0, unit.copper - 1})
-    if plating:
+    if o.plating:
         xs = [snap(-ax - street / 2 + c * px) for c in range(columns + 1)]
         ys = [snap(-ay - street / 2 + r * py) for r in range(rows + 1)]
-        for layer in outer_layers:
-            for yv in ys:
-                for xa, xb in zip(xs, xs[1:]):
-                    for key, val in zip(("x1", "y1", "x2", "y2"), (xa, yv, xb, yv)):
-                        T[key].append(np.array([val]))
-                    T["width"].append(np.array([bar_width])), T["layer"].append(np.array([layer]))
-                    T["net"].append(np.array([plating_net]))
-            for xv in xs:
-                for ya, yb in zip(ys, ys[1:]):
-                    for key, val in zip(("x1", "y1", "x2", "y2"), (xv, ya, xv, yb)):
-                        T[key].append(np.array([val]))
-                    T["width"].append(np.array([bar_width])), T["layer"].append(np.array([layer]))
-                    T["net"].append(np.array([plating_net]))
-        # the bus is one net: through vias at the four outer corners join the layers' bars
-        if len(outer_layers) > 1:
-            for xv in (xs[0], xs[-1]):
-                for yv in (ys[0], ys[-1]):
-                    for key, val in zip(("x", "y", "size", "drill", "top", "bottom", "net"),
-                                        (xv, yv, rules.via_pad, rules.via_drill, 0, unit.copper - 1, plating_net)):
-                        V[key].append(np.array([val]))
-                    V["kind"].append("through")
+        _plating_bus(items, unit, rules, o, xs=xs, ys=ys, net=plating_net)
         tw = max(rules.trace_width, 0.05)
-        unit_tails = _tails(unit, rules, beyond=(street - bar_width) / 2 - etch, width=tw)
+        unit_tails = _tails(unit, rules, beyond=(street - o.bar_width) / 2 - etch, width=tw)
         tied = [unit.nets[tl[0]] for tl in unit_tails]
         for k, (_r, _c, ox, oy) in enumerate(offs):
             for net, layer, segs in unit_tails:
                 for xa, ya, xb, yb in segs:
-                    for key, val in zip(("x1", "y1", "x2", "y2"), (xa + ox, ya + oy, xb + ox, yb + oy)):
-                        T[key].append(np.array([snap(val)]))
-                    T["width"].append(np.array([tw])), T["layer"].append(np.array([layer]))
-                    T["net"].append(remap(np.array([net]), k))
+                    items.track(snap(xa + ox), snap(ya + oy), snap(xb + ox), snap(yb + oy), tw, layer,
+                                int(remap(k)[net]))
         untied = sorted(set(unit.nets[1:]) - set(tied) - {n for n in unit.nets[1:] if not _has_exposed(unit, n)})
 
-    # -- fiducials (three corners, both outer layers) and tooling holes (Edge.Cuts cut-outs) ----------
+    # fiducials (three corners, both outer layers) and tooling holes (Edge.Cuts cut-outs)
     cx, cy = X - rail / 2, Y - rail / 2
-    fids = [(-cx, -cy), (cx, -cy), (-cx, cy)]
     fid_list = []
-    for layer in outer_layers:
+    for layer in sorted({0, unit.copper - 1}):
         side = "F" if layer == 0 else "B"
-        for j, (fx, fy) in enumerate(fids):
-            P["owner"].append(f"FID_{side}"), P["name"].append(str(j + 1))
-            for key, val in zip(("x", "y", "w", "h"), (fx, fy, fiducial, fiducial)):
-                P[key].append(np.array([snap(val)]))
-            P["shape"].append("circle"), P["layer"].append(np.array([layer])), P["net"].append(np.array([0]))
-            P["mask"].append(np.array([fiducial_opening]))
+        for j, (fx, fy) in enumerate([(-cx, -cy), (cx, -cy), (-cx, cy)]):
+            items.pad(f"FID_{side}", str(j + 1), fx, fy, o.fiducial, layer, o.fiducial_opening)
             fid_list.append((f"{side}.Cu", snap(fx), snap(fy)))
-    holes = [(snap(cx), snap(cy), tooling_hole), (snap(-cx), 0.0, tooling_hole), (snap(cx), 0.0, tooling_hole)]
-    for hx_, hy_, d in holes:
-        drawings.append(Drawing(_circle(hx_, hy_, d), "Edge.Cuts", width=0.05, label="tooling hole"))
+    holes = [(snap(cx), snap(cy), o.tooling_hole), (snap(-cx), 0.0, o.tooling_hole), (snap(cx), 0.0, o.tooling_hole)]
+    drawings += [Drawing(_circle(hx, hy, d), "Edge.Cuts", width=0.05, label="tooling hole") for hx, hy, d in holes]
 
-    def cat(parts: list, dtype=float) -> np.ndarray:
-        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
-
-    pads = Pads(owner=P["owner"], name=P["name"], x=snap_array(cat(P["x"])), y=snap_array(cat(P["y"])),
-                w=cat(P["w"]), h=cat(P["h"]), shape=P["shape"], layer=cat(P["layer"], np.int64),
-                net=cat(P["net"], np.int64), mask=cat(P["mask"]))
-    vias = Vias(x=snap_array(cat(V["x"])), y=snap_array(cat(V["y"])), size=cat(V["size"]), drill=cat(V["drill"]),
-                top=cat(V["top"], np.int64), bottom=cat(V["bottom"], np.int64), net=cat(V["net"], np.int64),
-                kind=V["kind"])
-    tracks = Tracks(*(snap_array(cat(T[k])) for k in ("x1", "y1", "x2", "y2")), width=cat(T["width"]),
-                    layer=cat(T["layer"], np.int64), net=cat(T["net"], np.int64))
+    pads, vias, tracks = items.build()
     outline = shapely.box(-X, -Y, X, Y)
     # the unit's user layers and DRC rules apply to the panel; its extra files, summary and sidecar do not
     extras = BoardExtras(body=outline, dies=shapely.union_all(dies) if dies else None,
                          user_layers=unit.extras.user_layers, dru_extra=unit.extras.dru_extra)
-    geom = BoardGeom(name=pname, copper=unit.copper, outline=outline, nets=nets, pads=pads, vias=vias,
-                     tracks=tracks, zones=zones, drawings=drawings, extras=extras)
+    geom = BoardGeom(name=o.name or f"{unit.name}_Panel{rows}x{columns}", copper=unit.copper, outline=outline,
+                     nets=nets, pads=pads, vias=vias, tracks=tracks, zones=zones, drawings=drawings, extras=extras)
     return Panel(geom=geom, units=len(offs), size=(2 * X, 2 * Y), tied=tied, untied=untied, holes=holes,
                  fiducials=fid_list)
 
