@@ -11,16 +11,19 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 import shapely
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kisubstrate.api.project import project_files
 from kisubstrate.api.specs import validate_spec
 from kisubstrate.cli import cli
 from kisubstrate.geometry.board import BoardBuilder, Zone
 from kisubstrate.rules.board import check_board
-from kisubstrate.rules.connectivity import check_connectivity
+from kisubstrate.rules.connectivity import check_connectivity, components
 from stack_util import drc, small_buildup, write_files
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -209,3 +212,25 @@ def test_panel_of_every_example_is_clean_in_kicad_or_refused(example, kicad_cli,
     for pcb in out.glob("*.kicad_pcb"):
         rep = drc(kicad_cli, pcb)
         assert rep["errors"] == [] and rep["unconnected"] == 0, (rep["types"], rep["unconnected"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 40).flatmap(lambda n: st.tuples(st.just(n), st.lists(st.tuples(st.integers(0, n - 1),
+                                                                                         st.integers(0, n - 1)),
+                                                                               max_size=80))))
+def test_components_match_a_plain_union_find(case):
+    n, edges = case
+    parent = list(range(n))
+
+    def find(x):
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for x, y in edges:
+        rx, ry = find(x), find(y)
+        parent[max(rx, ry)] = min(rx, ry)
+    a = np.array([e[0] for e in edges], np.int64)
+    b = np.array([e[1] for e in edges], np.int64)
+    expected = [min(k for k in range(n) if find(k) == find(i)) for i in range(n)]
+    assert components(n, a, b).tolist() == expected

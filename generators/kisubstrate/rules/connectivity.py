@@ -13,7 +13,9 @@ Rule ids: ``unconnected`` (a net in several pieces; one violation per extra piec
 item of it and the nearest item of the net's largest piece) and ``copper_island`` (a zone-fill
 polygon that touches nothing of its net while the net has other copper; KiCad's DRC does not
 count such a fill as unconnected, kisubstrate refuses it). Components come from
-``scipy.sparse.csgraph.connected_components``; candidate pairs from the capsule spatial hash.
+:func:`components` (vectorised hook-and-compress, numpy only: the KiCad plugin's Python may run
+with the system's older numpy, which newer scipy refuses); candidate pairs from the capsule
+spatial hash.
 
 Example:
     >>> from kisubstrate.geometry.board import BoardBuilder
@@ -30,8 +32,6 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from kisubstrate.geometry.board import BoardGeom
 from kisubstrate.rules.capsules import capsule_pairs
@@ -176,6 +176,38 @@ def _cat(parts: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
 
 
+def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected-component label of each of ``n`` nodes joined by the edges (a[k], b[k]).
+
+    Every node gets the smallest node index of its component. Roots hook onto the smaller root of
+    each edge (``np.minimum.at``), then paths are compressed (``label[label]``) until every edge
+    joins equal labels: a few array passes, no Python loop over nodes or edges.
+
+    Args:
+        n: number of nodes (0 … n-1).
+        a, b: edge end points (int arrays of equal length).
+
+    Example:
+        >>> components(6, np.array([0, 3, 4]), np.array([1, 4, 5])).tolist()
+        [0, 0, 2, 3, 3, 3]
+    """
+    label = np.arange(n, dtype=np.int64)
+    if not len(a):
+        return label
+    while True:
+        la, lb = label[a], label[b]
+        if np.array_equal(la, lb):
+            return label
+        low = np.minimum(la, lb)
+        np.minimum.at(label, la, low)
+        np.minimum.at(label, lb, low)
+        while True:
+            jumped = label[label]
+            if np.array_equal(jumped, label):
+                break
+            label = jumped
+
+
 def check_connectivity(geom: BoardGeom) -> list[Violation]:
     """``unconnected`` and ``copper_island`` violations of a board (see the module docstring).
 
@@ -194,8 +226,7 @@ def check_connectivity(geom: BoardGeom) -> list[Violation]:
     fi, fj = g.fill_edges()
     a = np.concatenate([ii, fi]).astype(np.int64)
     b = np.concatenate([ij, fj]).astype(np.int64)
-    adj = coo_matrix((np.ones(len(a), np.int8), (a, b)), shape=(g.n, g.n))
-    _count, label = connected_components(adj, directed=False)
+    label = components(g.n, a, b)
     net = g.node_net
     degree = np.bincount(np.concatenate([a, b]), minlength=g.n)
     out: list[Violation] = []
