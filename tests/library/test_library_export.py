@@ -372,6 +372,24 @@ def test_re_export_plots_only_changed_footprints(tmp_path, kicad_cli):
     assert not mismatch and not errors  # reused renders are the very bytes a fresh export makes
 
 
+def test_a_render_kicad_cli_did_not_write_is_an_input_error(tmp_path, cli_runner, monkeypatch):
+    """KiCad 10's ``fp export svg`` prints "Failed to create file" and exits 0: the export checks the files
+    themselves and stops with one message (exit 2), writing nothing."""
+    fake = tmp_path / "bin" / "kicad-cli"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\nif [ "$1" = version ]; then echo 10.0.6; exit 0; fi\n'
+                    'echo "Failed to create file \'x.svg\'" >&2; echo "Error creating svg file" >&2; exit 0\n')
+    fake.chmod(0o755)
+    spec = _small(tmp_path, [BGA_SECTION])
+    with pytest.raises(SpecError, match="wrote no render for .* Error creating svg file") as exc:
+        export_library(spec, tmp_path / "out", jobs=1, kicad_cli=str(fake))
+    assert exc.value.field == "renders"
+    monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
+    code, _out, err = cli_runner("library", spec, "-o", tmp_path / "out2", "-q", "-j", "1")
+    assert code == 2 and err.count("\n") == 1 and "wrote no render" in err, err
+    assert not (tmp_path / "out2" / "renders").exists()
+
+
 # vacuous if every combination were skipped: random samples of 200 fit 130 to 152, so at least 40 % must
 FITTED = Share("fit", at_least=0.4)
 

@@ -1,7 +1,8 @@
 """Running KiCad's own ``kicad-cli`` (renders, fabrication outputs): found, run, failures located.
 
 A failure of kicad-cli is reported as an input-side error (:class:`SpecError`, exit code 2)
-with kicad-cli's own message.
+with kicad-cli's own message. Its exit code alone is not trusted: KiCad 10's ``fp export svg``
+exits 0 after "Failed to create file", so callers name the files a run must write.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Iterable
 
 from kisubstrate.model.errors import SpecError
 
@@ -25,20 +27,33 @@ def kicad_cli() -> str:
     return path
 
 
-def run_kicad_cli(args: list[str]) -> None:
-    """Run ``args`` (``[kicad_cli(), "pcb", …, input]``); a non-zero exit raises.
+def run_kicad_cli(args: list[str], *, writes: Iterable[Path | tuple[Path, str]] = ()) -> None:
+    """Run ``args`` (``[kicad_cli(), "pcb", …, input]``); a non-zero exit or a missing output raises.
 
     Args:
         args: the full command line, the input file last (it is named in the message).
+        writes: what the run must leave behind: a path (a non-empty file) or (folder, glob pattern)
+            (at least one file matching it); checked even when kicad-cli exits 0.
 
     Raises:
-        SpecError: kicad-cli failed, with the last 400 characters of its message.
+        SpecError: kicad-cli failed or wrote less than ``writes`` names, with the last 400 characters
+            of its message.
     """
     r = subprocess.run(args, capture_output=True, text=True)
+    detail = " ".join((r.stderr or r.stdout).split())[-400:] or "no message"
     if r.returncode != 0:
-        detail = " ".join((r.stderr or r.stdout).split())[-400:]
-        raise SpecError(f"kicad-cli {' '.join(args[1:4])} failed on '{args[-1]}' (exit {r.returncode}): "
-                        f"{detail or 'no message'}")
+        raise SpecError(f"kicad-cli {' '.join(args[1:4])} failed on '{args[-1]}' (exit {r.returncode}): {detail}")
+    for want in writes:
+        if isinstance(want, tuple):
+            folder, pattern = want
+            ok = any(f.is_file() for f in Path(folder).glob(pattern))
+            what = f"{Path(folder) / pattern}"
+        else:
+            ok = Path(want).is_file() and Path(want).stat().st_size > 0
+            what = str(want)
+        if not ok:
+            raise SpecError(f"kicad-cli {' '.join(args[1:4])} wrote no {what} for '{args[-1]}' "
+                            f"(exit 0): {detail}")
 
 
 def boards_in(folder: Path) -> list[Path]:

@@ -360,6 +360,7 @@ class Renderer:
         if todo:
             pretty = Path(self._tmp.name) / f"{lib_name}.pretty"
             pretty.mkdir()
+            self._out.mkdir()  # KiCad 10's fp export svg no longer creates it (and still exits 0)
             for name, text in todo:
                 (pretty / f"{name}.kicad_mod").write_text(text, encoding="utf-8")
             # the built-in theme: a user's colour settings must not change the committed renders
@@ -371,17 +372,22 @@ class Renderer:
         """Wait for KiCad; footprint name → compacted, stamped SVG text.
 
         Raises:
-            RuntimeError: kicad-cli failed or left a footprint out.
+            SpecError: kicad-cli failed or left a footprint out (even with exit code 0, as KiCad 10 does
+                when it cannot write), with its message (field ``renders``; exit code 2).
         """
         try:
+            err = ""
             if self._proc is not None:
                 _, err = self._proc.communicate()
                 if self._proc.returncode != 0:
-                    raise RuntimeError(f"kicad-cli fp export svg failed ({self._proc.returncode}): {err[-500:]}")
+                    raise SpecError(f"kicad-cli fp export svg failed ({self._proc.returncode}): {err[-500:]}",
+                                    field="renders")
             for name, stamp in self._stamps.items():
                 f = self._out / f"{name}.svg"
-                if not f.exists():
-                    raise RuntimeError(f"kicad-cli wrote no render for {name}")
+                if not f.is_file() or not f.stat().st_size:  # never trust kicad-cli's exit code alone
+                    detail = " ".join((err or "").split())[-300:] or "no message"
+                    raise SpecError(f"kicad-cli fp export svg wrote no render for {name} (exit 0): {detail}",
+                                    field="renders")
                 self._svgs[name] = compact_svg(f.read_text(encoding="utf-8")) + stamp
             return self._svgs
         finally:
@@ -544,8 +550,8 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
             ``.kisubstrate-manifest.json`` files).
 
     Raises:
-        SpecError: invalid definition, or no kicad-cli while ``renders`` is on.
-        RuntimeError: kicad-cli failed.
+        SpecError: invalid definition, no kicad-cli while ``renders`` is on, or kicad-cli failed or
+            wrote no render for a footprint (its exit code alone is not trusted).
     """
     from kisubstrate.api.outputs import OutputPlan
 
