@@ -174,7 +174,8 @@ def test_model_path_modes():
 def test_export_writes_library_models_catalogue_provenance(tmp_path, cli_runner):
     spec = _small(tmp_path, [BGA_SECTION])
     out = tmp_path / "out"
-    code, stdout, _ = cli_runner("library", spec, "-o", out, "--no-renders", "-q", "--models", "pcm", "-j", "2")
+    code, stdout, _ = cli_runner("library", spec, "-o", out, "--no-renders", "-q", "--models", "pcm", "-j", "2",
+                                 "--kicad", "9")
     assert code == 0, stdout
     assert "5 footprints" in stdout and "ms per footprint" in stdout
     mods = sorted((out / "Small_Lib.pretty").glob("*.kicad_mod"))
@@ -307,7 +308,7 @@ def test_every_footprint_loads_in_pcbnew(pcbnew_python):
 def test_pcm_tree(tmp_path, cli_runner):
     out = tmp_path / "pcm"
     code, stdout, _ = cli_runner("library", _small(tmp_path, [BGA_SECTION], pcm_id="com.example.bga"), "-o", out,
-                                 "--pcm", "-q")
+                                 "--pcm", "-q", "--kicad", "9")
     assert code == 0, stdout
     tree = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and not p.name.startswith("."))
     assert len(tree) == 10 and {t.split("/")[0] for t in tree} == {"footprints", "3dmodels"}

@@ -82,6 +82,21 @@ def release_for(major: int | None) -> int:
     return 10
 
 
+def versioned_vars(text: str, kicad: int) -> str:
+    """``text`` with KiCad 9's path variables (``${KICAD9_…}``) renamed for release ``kicad``.
+
+    Args:
+        text: a path or file text, e.g. ``${KICAD9_3DMODEL_DIR}/Lib.3dshapes/A.wrl``.
+        kicad: the KiCad major release (9 or 10).
+
+    Example:
+        >>> versioned_vars("${KICAD9_3RD_PARTY}/3dmodels/x/A.wrl", 10)
+        '${KICAD10_3RD_PARTY}/3dmodels/x/A.wrl'
+    """
+    kicad = check_kicad(kicad)
+    return text if kicad == 9 else text.replace("${KICAD9_", f"${{KICAD{kicad}_")
+
+
 def path_var(name: str, kicad: int) -> str:
     """KiCad's versioned path variable ``name`` for release ``kicad``.
 
