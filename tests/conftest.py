@@ -1,7 +1,10 @@
 """Shared fixtures: KiCad oracles (kicad-cli, pcbnew through Debian's python3), example specs.
 
 KiCad tests skip with a reason when KiCad is absent, unless ``KISUBSTRATE_REQUIRE_KICAD=1``
-(CI), where a missing KiCad is a failure.
+(CI), where a missing KiCad is a failure. The oracle is KiCad 9 or 10, whichever ``kicad-cli``
+on PATH is (CI runs the suite once with each; the header names the one used); tests that write
+boards for KiCad to judge write them for that release (``kicad_target``), and the scripts run in
+pcbnew's Python get :data:`PCBNEW_COMPAT` first (KiCad 10's SWIG 4.5 bindings).
 
 Layout: one folder per feature (``footprints/``, ``substrates/``, ``library/``, ``plugin/``,
 ``cli/``, ``core/``, ``families/``), none of them a package (no ``__init__.py``): pytest imports
@@ -36,6 +39,45 @@ def pytest_addoption(parser) -> None:
                      help="rewrite golden files in tests/*/golden/ (the tests then fail asking for review)")
 
 
+PCBNEW_COMPAT = """import pcbnew
+if not hasattr(pcbnew.SwigPyIterator, "next"):  # KiCad 10 (SWIG 4.5): GetTracks() etc. call it.next()
+    pcbnew.SwigPyIterator.next = pcbnew.SwigPyIterator.__next__
+VIA_KINDS = {int(pcbnew.VIATYPE_THROUGH): "through", int(pcbnew.VIATYPE_MICROVIA): "micro"}
+for _name, _kind in (("VIATYPE_BLIND_BURIED", "blind"), ("VIATYPE_BLIND", "blind"), ("VIATYPE_BURIED", "buried")):
+    if hasattr(pcbnew, _name):  # KiCad 9: one blind/buried type; 10: blind and buried
+        VIA_KINDS[int(getattr(pcbnew, _name))] = _kind
+"""
+"""Prepended to every pcbnew script (:func:`run_pcbnew`): the same script runs on KiCad 9 and 10.
+``VIA_KINDS`` maps ``GetViaType()`` to our kinds (``buried`` only on KiCad 10)."""
+
+
+def kicad_cli_version(path: str | None = None) -> str:
+    """``kicad-cli version`` of ``path`` (default: the one on PATH), e.g. ``10.0.6``; "" without one."""
+    path = path or shutil.which("kicad-cli")
+    if not path:
+        return ""
+    return subprocess.run([path, "version"], capture_output=True, text=True).stdout.strip()
+
+
+KICAD_VERSION = kicad_cli_version()
+"""The KiCad release the oracle tests run against ("" without kicad-cli)."""
+KICAD_MAJOR = int(KICAD_VERSION.split(".")[0]) if KICAD_VERSION[:1].isdigit() else 0
+"""Its major version (0 without kicad-cli)."""
+
+
+def pytest_report_header(config) -> str:
+    """Name the KiCad the oracle tests use (CI runs the suite with KiCad 9 and with KiCad 10)."""
+    where = shutil.which("kicad-cli") or "not on PATH"
+    return f"KiCad oracle: kicad-cli {KICAD_VERSION or '-'} ({where}); kicad_target {kicad_target_for()}"
+
+
+def kicad_target_for() -> int:
+    """The release test boards are written for: the oracle's (10 from KiCad 10 on), else 9."""
+    from kisubstrate.kicad.target import release_for
+
+    return release_for(KICAD_MAJOR or None)
+
+
 def require_kicad(what: str) -> None:
     """Skip (or fail in CI) when a KiCad piece is missing."""
     msg = f"KiCad not available: {what}"
@@ -46,14 +88,20 @@ def require_kicad(what: str) -> None:
 
 @pytest.fixture(scope="session")
 def kicad_cli() -> str:
-    """Path of kicad-cli (KiCad 9)."""
+    """Path of kicad-cli (KiCad 9 or 10)."""
     path = shutil.which("kicad-cli")
     if not path:
         require_kicad("kicad-cli not on PATH")
-    out = subprocess.run([path, "version"], capture_output=True, text=True).stdout.strip()
-    if not out.startswith("9."):
-        require_kicad(f"kicad-cli is {out!r}, need 9.x")
+    out = kicad_cli_version(path)
+    if not out.startswith(("9.", "10.")):
+        require_kicad(f"kicad-cli is {out!r}, need 9.x or 10.x")
     return path
+
+
+@pytest.fixture(scope="session")
+def kicad_target(kicad_cli) -> int:
+    """The KiCad release (9 or 10) to write boards for so that the oracle judges its own format."""
+    return kicad_target_for()
 
 
 def _pcbnew_ok() -> bool:
@@ -72,8 +120,12 @@ def pcbnew_python() -> str:
 
 
 def run_pcbnew(python: str, script: str, *args: str, timeout: float = 300) -> dict | list:
-    """Run a script with pcbnew's interpreter; it must print one JSON document on stdout's last line."""
-    r = subprocess.run([python, "-c", script, *args], capture_output=True, text=True, timeout=timeout)
+    """Run a script with pcbnew's interpreter; it must print one JSON document on stdout's last line.
+
+    :data:`PCBNEW_COMPAT` runs first (``pcbnew`` imported, SWIG 4.5 iteration, ``VIA_KINDS``).
+    """
+    r = subprocess.run([python, "-c", PCBNEW_COMPAT + script, *args], capture_output=True, text=True,
+                       timeout=timeout)
     assert r.returncode == 0, f"pcbnew script failed:\n{r.stderr[-3000:]}"
     return json.loads(r.stdout.strip().splitlines()[-1])
 

@@ -294,6 +294,16 @@ def _connect():
     return kicad, kicad.get_board()
 
 
+def _release(kicad: Any) -> int | None:
+    """The release to write files for: the running KiCad's (9 or 10), None when it does not say."""
+    from kisubstrate.kicad.target import release_for
+
+    try:
+        return release_for(int(kicad.get_version().major))
+    except Exception:  # noqa: BLE001 - an older API without the version: the CLI's default
+        return None
+
+
 def _board_dir(board: Any) -> Path:
     try:
         path = board.document.project.path
@@ -313,6 +323,7 @@ def run_action(mode: str) -> int:
     record: dict[str, Any] = {"action": mode, "ok": False, "kisubstrate": kisubstrate.__file__}
     try:
         kicad, board = _connect()
+        record["kicad"] = _release(kicad)
     except Exception as exc:  # noqa: BLE001
         message = (f"kisubstrate could not talk to KiCad ({type(exc).__name__}: {exc}).\n"
                    "Open a board in the PCB editor and enable Preferences ▸ Plugins ▸ Enable KiCad API.")
@@ -354,7 +365,7 @@ def run_action(mode: str) -> int:
             geom = ev.result.geometry
             notes = []
             if save and output:
-                path = actions.save_to_library(ev.result, output)
+                path = actions.save_to_library(ev.result, output, kicad=record["kicad"])
                 notes.append(f"saved {path}")
                 record["library_file"] = str(path)
             # the model that save_to_library wrote beside the library; none when nothing was saved
@@ -371,7 +382,8 @@ def run_action(mode: str) -> int:
         else:
             from kisubstrate.plugin_support.form import values_from_texts
 
-            outcome = actions.write_substrate(values_from_texts(ev.family, texts), output, base_dir=base_dir)
+            outcome = actions.write_substrate(values_from_texts(ev.family, texts), output, base_dir=base_dir,
+                                              kicad=record["kicad"])
             record.update(ok=outcome.ok, message=outcome.message, output=str(outcome.output or ""))
             if not auto:
                 wx.MessageBox(outcome.message, "kisubstrate",

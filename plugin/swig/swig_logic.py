@@ -79,8 +79,17 @@ def find_backend(env: dict[str, str] | None = None, *, allow_in_process: bool = 
     return Backend("cli", [found]) if found else None
 
 
-def generate(backend: Backend, spec: Path, library: Path, *, timeout: float = 300) -> tuple[bool, str, list[str]]:
-    """Write the footprints of ``spec`` into ``library`` (.pretty); (ok, message, footprint names)."""
+def generate(backend: Backend, spec: Path, library: Path, *, timeout: float = 300,
+             kicad: int | None = None) -> tuple[bool, str, list[str]]:
+    """Write the footprints of ``spec`` into ``library`` (.pretty); (ok, message, footprint names).
+
+    Args:
+        backend: how to run kisubstrate (in this process or its command).
+        spec: the spec file.
+        library: the ``.pretty`` folder.
+        timeout: seconds the command may take.
+        kicad: the KiCad release to write for (9 or 10, the running pcbnew's); None: the command's default.
+    """
     if backend.kind == "in-process":
         from kisubstrate.api.footprint import build_footprints
         from kisubstrate.api.outputs import OutputPlan
@@ -96,13 +105,13 @@ def generate(backend: Backend, spec: Path, library: Path, *, timeout: float = 30
             return False, "\n".join(rep.text() for rep in bad), []
         plan = OutputPlan()
         for r in results:
-            plan.add(library / f"{r.geometry.name}.kicad_mod", r.text())
+            plan.add(library / f"{r.geometry.name}.kicad_mod", r.text(kicad=kicad or 9))
         try:
             plan.commit()
         except Exception as exc:  # noqa: BLE001 - overwrite guard etc.: a message, not a crash
             return False, str(exc), []
         return True, f"{len(results)} footprint(s) written to {library}", [r.geometry.name for r in results]
-    cmd = backend.command + ["footprint", str(spec), "-o", str(library)]
+    cmd = backend.command + ["footprint", str(spec), "-o", str(library)] + (["--kicad", str(kicad)] if kicad else [])
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     text = (proc.stdout + proc.stderr).strip()
     if proc.returncode != 0:
@@ -113,6 +122,19 @@ def generate(backend: Backend, spec: Path, library: Path, *, timeout: float = 30
         if line.startswith("wrote ") and ".kicad_mod" in line:
             names.append(Path(line[len("wrote "):].split(" (")[0]).stem)
     return True, text, names
+
+
+def pcbnew_release(pcbnew: Any) -> int | None:
+    """The KiCad release (9 or 10) of the running pcbnew, None when it cannot tell.
+
+    Args:
+        pcbnew: the ``pcbnew`` module (``Version()`` is e.g. ``10.0.6``).
+    """
+    try:
+        major = int(str(pcbnew.Version()).split(".")[0])
+    except Exception:  # noqa: BLE001 - a stub or an unparsable version: the command's default
+        return None
+    return 9 if major < 10 else 10
 
 
 def next_reference(board: Any, prefix: str = "U") -> str:
@@ -158,7 +180,7 @@ def run(pcbnew: Any, board: Any, *, spec: str | Path | None = None,
     if backend is None:
         return Outcome(False, INSTALL_HINT)
     library = Path(env.get(LIBRARY_ENV) or board_dir / f"{LIBRARY_NICK}.pretty")
-    ok, message, names = generate(backend, spec, library)
+    ok, message, names = generate(backend, spec, library, kicad=pcbnew_release(pcbnew))
     if not ok:
         return Outcome(False, message, library=str(library))
     if not names:

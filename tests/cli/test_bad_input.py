@@ -389,3 +389,21 @@ def test_footprint_and_substrate_profiles_are_kept_apart(tmp_path: Path, cli_run
     code, out, err = cli_runner("check", EXAMPLES / "bga.yaml", "--rules", "substrate-buildup")
     assert code == 2 and "'substrate-buildup' is a substrate rule profile; footprint profiles: hdi-fine, " \
         "ipc-default" in err, (out, err)
+
+
+@pytest.mark.parametrize("command", ["fab", "render"])
+def test_kicad_cli_exit_0_without_output_is_an_input_error(command: str, tmp_path: Path, cli_runner,
+                                                           monkeypatch) -> None:
+    """kicad-cli's exit code is not trusted (KiCad 10 exits 0 after "Failed to create file"): a run that
+    wrote nothing stops the command with one message naming what is missing (exit 2)."""
+    from conftest import EXAMPLES
+
+    assert cli_runner("substrate", EXAMPLES / "buildup.yaml", "-o", tmp_path / "b")[0] == 0
+    fake = tmp_path / "bin" / "kicad-cli"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\nif [ "$1" = version ]; then echo 10.0.6; exit 0; fi\n'
+                    'echo "Failed to create file" >&2; exit 0\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
+    code, _out, err = cli_runner(command, tmp_path / "b")
+    assert code == 2 and err.count("\n") == 1 and "wrote no" in err and "Failed to create file" in err, err

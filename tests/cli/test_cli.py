@@ -278,9 +278,12 @@ def test_footprint_writes_the_vrml_model_the_footprint_names(tmp_path, cli_runne
 
 def test_footprint_models_option_and_no_models(tmp_path, cli_runner):
     out = tmp_path / "Lib.pretty"
-    assert cli_runner("footprint", EXAMPLES / "lga.yaml", "-o", out, "--models", "stock")[0] == 0
+    assert cli_runner("footprint", EXAMPLES / "lga.yaml", "-o", out, "--models", "stock", "--kicad", "9")[0] == 0
     (mod,) = out.glob("*.kicad_mod")
     assert f'(model "${{KICAD9_3DMODEL_DIR}}/Lib.3dshapes/{mod.stem}.wrl"' in mod.read_text()
+    ten = tmp_path / "ten" / "Lib.pretty"  # KiCad 10's own path variable
+    assert cli_runner("footprint", EXAMPLES / "lga.yaml", "-o", ten, "--models", "stock", "--kicad", "10")[0] == 0
+    assert f'(model "${{KICAD10_3DMODEL_DIR}}/Lib.3dshapes/{mod.stem}.wrl"' in (ten / mod.name).read_text()
     bare = tmp_path / "bare" / "Lib.pretty"
     assert cli_runner("footprint", EXAMPLES / "lga.yaml", "-o", bare, "--no-models")[0] == 0
     (mod,) = bare.glob("*.kicad_mod")

@@ -3,7 +3,8 @@
 For every family of :func:`kisubstrate.families.registry.families` and every example spec in
 ``footprints/examples`` holding packages of that family: the packages build and check clean, two
 writes give the same bytes, every written footprint and board loads in KiCad (``kicad-cli fp
-upgrade``, ``pcbnew``) and every board passes ``kicad-cli pcb drc``; each golden file in
+upgrade``, ``pcbnew``) and every board passes ``kicad-cli pcb drc`` (written for the oracle's release:
+KiCad 10's format when the oracle is 10); each golden file in
 ``tests/families/golden/`` equals what its example writes. A new family module with an example spec
 is picked up with no edit here; a family without an example fails ``test_every_family_has_an_example``.
 
@@ -66,11 +67,11 @@ class Built:
     files: dict[str, bytes] = field(default_factory=dict)  # path relative to the output folder -> bytes
 
 
-def build(name: str, path: Path) -> Built:
+def build(name: str, path: Path, kicad: int = 9) -> Built:
     """Load, build and check the example's packages of family ``name``; render every file they write.
 
     Footprints (with their 3D models) go to ``footprints/<family>.pretty`` (and ``.3dshapes``), each
-    substrate project to ``substrates/<board name>/``.
+    substrate project to ``substrates/<board name>/``; the files are written for KiCad ``kicad``.
     """
     loaded = [ls for ls in load_specs([path]) if ls.spec.family == name]
     assert loaded, f"{path.name} holds no package of family {name}"
@@ -79,12 +80,12 @@ def build(name: str, path: Path) -> Built:
     for ls in loaded:
         results = build_footprints(ls.spec, source=ls.file)
         out.footprints += results
-        for file, text in footprint_files(results, pretty):
+        for file, text in footprint_files(results, pretty, kicad=kicad):
             out.files[file.as_posix()] = text.encode("utf-8")
         if has_substrate(ls.spec):
             result = build_substrate(ls.spec)
             out.substrates.append(result)
-            for file, text in substrate_files(result).items():
+            for file, text in substrate_files(result, kicad=kicad).items():
                 out.files[f"substrates/{result.name}/{file}"] = text.encode("utf-8")
     return out
 
@@ -186,10 +187,11 @@ print(json.dumps(out))
 
 @pytest.mark.kicad
 @pytest.mark.parametrize("name,path", CASES, ids=IDS)
-def test_example_loads_in_kicad(name, path, tmp_path, kicad_cli, pcbnew_python):
+def test_example_loads_in_kicad(name, path, tmp_path, kicad_cli, pcbnew_python, kicad_target):
     """kicad-cli parses every footprint (fp upgrade), pcbnew loads every footprint and board with the
-    pads, vias and tracks we wrote, and every board passes KiCad's DRC (no error, nothing unconnected)."""
-    built = build(name, path)
+    pads, vias and tracks we wrote, and every board passes KiCad's DRC (no error, nothing unconnected);
+    the files are written for the oracle's release (``--kicad 10`` on KiCad 10)."""
+    built = build(name, path, kicad_target)
     write_tree(built.files, tmp_path)
     mods = {Path(f).stem: data.decode("utf-8") for f, data in built.files.items() if f.endswith(".kicad_mod")}
     lib = tmp_path / "footprints" / f"{name}.pretty"

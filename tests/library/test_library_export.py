@@ -174,7 +174,8 @@ def test_model_path_modes():
 def test_export_writes_library_models_catalogue_provenance(tmp_path, cli_runner):
     spec = _small(tmp_path, [BGA_SECTION])
     out = tmp_path / "out"
-    code, stdout, _ = cli_runner("library", spec, "-o", out, "--no-renders", "-q", "--models", "pcm", "-j", "2")
+    code, stdout, _ = cli_runner("library", spec, "-o", out, "--no-renders", "-q", "--models", "pcm", "-j", "2",
+                                 "--kicad", "9")
     assert code == 0, stdout
     assert "5 footprints" in stdout and "ms per footprint" in stdout
     mods = sorted((out / "Small_Lib.pretty").glob("*.kicad_mod"))
@@ -307,7 +308,7 @@ def test_every_footprint_loads_in_pcbnew(pcbnew_python):
 def test_pcm_tree(tmp_path, cli_runner):
     out = tmp_path / "pcm"
     code, stdout, _ = cli_runner("library", _small(tmp_path, [BGA_SECTION], pcm_id="com.example.bga"), "-o", out,
-                                 "--pcm", "-q")
+                                 "--pcm", "-q", "--kicad", "9")
     assert code == 0, stdout
     tree = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and not p.name.startswith("."))
     assert len(tree) == 10 and {t.split("/")[0] for t in tree} == {"footprints", "3dmodels"}
@@ -370,6 +371,24 @@ def test_re_export_plots_only_changed_footprints(tmp_path, kicad_cli):
     assert _tree(out) == _tree(fresh)
     _, mismatch, errors = filecmp.cmpfiles(out, fresh, _tree(fresh), shallow=False)
     assert not mismatch and not errors  # reused renders are the very bytes a fresh export makes
+
+
+def test_a_render_kicad_cli_did_not_write_is_an_input_error(tmp_path, cli_runner, monkeypatch):
+    """KiCad 10's ``fp export svg`` prints "Failed to create file" and exits 0: the export checks the files
+    themselves and stops with one message (exit 2), writing nothing."""
+    fake = tmp_path / "bin" / "kicad-cli"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\nif [ "$1" = version ]; then echo 10.0.6; exit 0; fi\n'
+                    'echo "Failed to create file \'x.svg\'" >&2; echo "Error creating svg file" >&2; exit 0\n')
+    fake.chmod(0o755)
+    spec = _small(tmp_path, [BGA_SECTION])
+    with pytest.raises(SpecError, match="wrote no render for .* Error creating svg file") as exc:
+        export_library(spec, tmp_path / "out", jobs=1, kicad_cli=str(fake))
+    assert exc.value.field == "renders"
+    monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
+    code, _out, err = cli_runner("library", spec, "-o", tmp_path / "out2", "-q", "-j", "1")
+    assert code == 2 and err.count("\n") == 1 and "wrote no render" in err, err
+    assert not (tmp_path / "out2" / "renders").exists()
 
 
 # vacuous if every combination were skipped: random samples of 200 fit 130 to 152, so at least 40 % must

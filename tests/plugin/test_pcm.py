@@ -151,6 +151,7 @@ def test_library_package_footprints_load_in_kicad(packages, kicad_cli, tmp_path)
     _, zips = packages
     _zip(zips["kisubstrate-library"]).extractall(tmp_path)
     pretty = tmp_path / "footprints" / "Kisubstrate_Packages.pretty"
+    (tmp_path / "svg").mkdir()  # KiCad 10's fp export svg does not create it
     r = subprocess.run([kicad_cli, "fp", "export", "svg", str(pretty), "-o", str(tmp_path / "svg")],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr

@@ -96,3 +96,32 @@ def test_zone_fill_fractured_like_kicad():
     rings = _hole_free(stacked)
     assert len(rings) == 1 and shapely.Polygon(rings[0]).area == pytest.approx(stacked.area)
     assert shapely.Polygon(rings[0]).buffer(0).equals(stacked)
+
+
+# -- DRC severities pinned (KiCad 10 changed defaults and added checks) ----------------------------
+SEVERITIES_OF_A_NEW_BOARD = r"""
+import json, os, sys
+path = os.path.join(sys.argv[1], "new.kicad_pcb")
+pcbnew.SaveBoard(path, pcbnew.NewBoard(path))
+data = json.load(open(os.path.join(sys.argv[1], "new.kicad_pro")))
+print(json.dumps(data["board"]["design_settings"]["rule_severities"]))
+"""
+
+
+@pytest.mark.kicad
+def test_project_pins_every_severity_the_oracle_knows(pcbnew_python, tmp_path):
+    """Every DRC check of the oracle KiCad (9 or 10) has its severity in our .kicad_pro, so no check falls back
+    to a release's default; the defaults we pin are the oracle's except where KiCad 10 changed them."""
+    from conftest import run_pcbnew
+    from kisubstrate.kicad.project import KICAD_SEVERITIES, SEVERITY_OVERRIDES
+
+    defaults = run_pcbnew(pcbnew_python, SEVERITIES_OF_A_NEW_BOARD, str(tmp_path))
+    assert set(defaults) <= set(KICAD_SEVERITIES), sorted(set(defaults) - set(KICAD_SEVERITIES))
+    changed_in_10 = {"pth_inside_courtyard", "npth_inside_courtyard"}
+    assert {k: v for k, v in defaults.items() if KICAD_SEVERITIES[k] != v} == \
+        {k: "error" for k in changed_in_10 if k in defaults and defaults[k] == "error"}
+    files = substrate_files(build_substrate(validate_spec(small_buildup())))
+    written = json.loads(next(t for n, t in files.items() if n.endswith(".kicad_pro")))
+    severities = written["board"]["design_settings"]["rule_severities"]
+    assert severities == dict(sorted({**KICAD_SEVERITIES, **SEVERITY_OVERRIDES}.items()))
+    assert severities["pth_inside_courtyard"] == severities["npth_inside_courtyard"] == "ignore"

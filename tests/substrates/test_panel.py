@@ -113,9 +113,9 @@ def test_panel_command(cli_runner, tmp_path):
 
 
 @pytest.mark.kicad
-def test_buildup_panel_loads_in_pcbnew_and_passes_drc(kicad_cli, pcbnew_python, buildup_panel, tmp_path):
+def test_buildup_panel_loads_in_pcbnew_and_passes_drc(kicad_cli, pcbnew_python, buildup_panel, tmp_path, kicad_target):
     spec, panel = buildup_panel
-    pcb = write_files(panel_files(panel, spec), tmp_path / "panel")
+    pcb = write_files(panel_files(panel, spec, kicad=kicad_target), tmp_path / "panel")  # 10's format on KiCad 10
     rep = drc(kicad_cli, pcb)
     assert rep["errors"] == [] and rep["unconnected"] == 0, rep["types"]
     got = run_pcbnew(pcbnew_python, PCBNEW_COUNT, str(pcb))
@@ -129,14 +129,14 @@ def test_buildup_panel_loads_in_pcbnew_and_passes_drc(kicad_cli, pcbnew_python, 
 
 
 @pytest.mark.kicad
-def test_leadframe_and_wafer_stack_strips_pass_drc(kicad_cli, tmp_path):
+def test_leadframe_and_wafer_stack_strips_pass_drc(kicad_cli, tmp_path, kicad_target):
     for name in ("leadframe", "wafer_stack"):
         spec = spec_of(name)
         panel, report = panel_of_spec(spec, rows=1, columns=3)
         assert report.ok, report.text()
         assert panel.untied == []  # wafer stack: HEAT (inner balls only) is tied from its heat-spreader zone
         assert name != "wafer_stack" or "HEAT" in panel.tied
-        rep = drc(kicad_cli, write_files(panel_files(panel, spec), tmp_path / name))
+        rep = drc(kicad_cli, write_files(panel_files(panel, spec, kicad=kicad_target), tmp_path / name))
         assert rep["errors"] == [] and rep["unconnected"] == 0, (name, rep["types"])
 
 

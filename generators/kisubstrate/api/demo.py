@@ -21,7 +21,7 @@ from kisubstrate.model.loader import LoadedSpec
 
 
 def run_demo(examples: Path, output: Path, *, force: bool = False,
-             echo: Callable[[str], object] = print) -> list[Path]:
+             echo: Callable[[str], object] = print, kicad: int = 9) -> list[Path]:
     """Build every ``*.yaml`` in ``examples`` and write all outputs under ``output`` atomically.
 
     Args:
@@ -29,6 +29,7 @@ def run_demo(examples: Path, output: Path, *, force: bool = False,
         output: folder to write into (created).
         force: overwrite files changed since kisubstrate wrote them.
         echo: called with one line per footprint / board / wafer map written.
+        kicad: the KiCad release to write for: 9 (format 20241229) or 10 (format 20260206).
 
     Returns:
         The written files, sorted.
@@ -40,47 +41,47 @@ def run_demo(examples: Path, output: Path, *, force: bool = False,
     plan = OutputPlan()
     lines: list[str] = []
     for ls in loaded:
-        lines += _footprints(ls, Path(output), plan)
+        lines += _footprints(ls, Path(output), plan, kicad)
         if has_substrate(ls.spec):
-            lines += _substrate(ls, Path(output), plan)
+            lines += _substrate(ls, Path(output), plan, kicad)
         if ls.spec.family == "wafer_stack":
-            lines += _wafer(ls, Path(output), plan)
+            lines += _wafer(ls, Path(output), plan, kicad)
     plan.commit(force=force)
     for line in lines:
         echo(line)
     return sorted(plan.files)
 
 
-def _footprints(ls: LoadedSpec, out_dir: Path, plan: OutputPlan) -> list[str]:
+def _footprints(ls: LoadedSpec, out_dir: Path, plan: OutputPlan, kicad: int) -> list[str]:
     lib = out_dir / "kisubstrate_demo.pretty"
     lines = []
     for r in build_footprints(ls.spec, source=ls.file):
         if not r.report.ok:
             raise SpecError("bundled example violates its rules:\n" + r.report.text(), file=ls.file)
-        for file, text in footprint_files([r], lib):  # footprint + VRML model, as `kisubstrate footprint`
+        for file, text in footprint_files([r], lib, kicad=kicad):  # footprint + VRML model, as `kisubstrate footprint`
             plan.add(file, text)
         path = lib / f"{r.geometry.name}.kicad_mod"
         lines.append(f"footprint {r.geometry.family:<10} {path}  ({r.geometry.pad_count} pads)")
     return lines
 
 
-def _substrate(ls: LoadedSpec, out_dir: Path, plan: OutputPlan) -> list[str]:
+def _substrate(ls: LoadedSpec, out_dir: Path, plan: OutputPlan, kicad: int) -> list[str]:
     spec = ls.spec
     result = build_substrate(spec)
     if not result.report.ok:
         raise SpecError("bundled example violates its substrate rules:\n" + result.report.text(), file=ls.file)
     folder = out_dir / "substrates" / result.name
-    for fname, text in substrate_files(result).items():
+    for fname, text in substrate_files(result, kicad=kicad).items():
         plan.add(folder / fname, text)
     b = result.board
     return [f"substrate {spec.family:<10} {folder / (result.name + '.kicad_pcb')}  ({b.copper} Cu, "
             f"{len(b.pads)} pads, {len(b.vias)} vias, {len(b.tracks)} tracks, {len(b.nets) - 1} nets)"]
 
 
-def _wafer(ls: LoadedSpec, out_dir: Path, plan: OutputPlan) -> list[str]:
+def _wafer(ls: LoadedSpec, out_dir: Path, plan: OutputPlan, kicad: int) -> list[str]:
     spec = ls.spec
     folder = out_dir / "wafers"
-    files = wafer_files(spec)
+    files = wafer_files(spec, kicad=kicad)
     for name, text in files.items():
         plan.add(folder / name, text)
     m = spec_wafer_map(spec)

@@ -20,6 +20,7 @@ from kisubstrate.families import registry
 from kisubstrate.geometry.ir import FootprintGeom
 from kisubstrate.kicad.footprint import write_footprint
 from kisubstrate.kicad.paths import model_path
+from kisubstrate.kicad.target import check_kicad
 from kisubstrate.kicad.vrml import vrml_model
 from kisubstrate.model.errors import SpecError
 from kisubstrate.rules.footprint import check_footprint
@@ -80,7 +81,7 @@ def generate_footprint(spec: Any, *, check: bool = True) -> FootprintResult:
 
 
 def footprint_files(results: Iterable[Any], pretty: str | Path, *,
-                    models: str | None = "project") -> list[tuple[Path, str]]:
+                    models: str | None = "project", kicad: int = 9) -> list[tuple[Path, str]]:
     """(path, text) of built footprints in a ``.pretty`` folder, each with its VRML model.
 
     The models go into the sibling ``<Lib>.3dshapes`` folder and each footprint names its model
@@ -92,6 +93,7 @@ def footprint_files(results: Iterable[Any], pretty: str | Path, *,
         results: :class:`FootprintResult` objects (their ``spec`` gives the pin length).
         pretty: the library folder, ``…/<Lib>.pretty``.
         models: ``project``, ``pcm``, ``stock``, a template with ``{lib}`` and ``{name}``, or None.
+        kicad: the KiCad release to write for: 9 (format 20241229) or 10 (format 20260206).
 
     Example:
         >>> res = build_footprints({"family": "lga", "body": [3, 3], "pitch": 1, "layout": [2, 2],
@@ -101,6 +103,7 @@ def footprint_files(results: Iterable[Any], pretty: str | Path, *,
     """
     pretty = Path(pretty)
     lib = pretty.stem
+    kicad = check_kicad(kicad)
     if models is not None:
         model_path(lib, "x", models)  # validates the mode (SpecError, field 'models')
     shapes = pretty.parent / f"{pretty.stem}.3dshapes"
@@ -108,10 +111,10 @@ def footprint_files(results: Iterable[Any], pretty: str | Path, *,
     for r in results:
         name = r.geometry.name
         if models is None:
-            out.append((pretty / f"{name}.kicad_mod", write_footprint(r.geometry, model_path="")))
+            out.append((pretty / f"{name}.kicad_mod", write_footprint(r.geometry, model_path="", kicad=kicad)))
             continue
-        text = write_footprint(r.geometry, model_path=model_path(lib, name, models))
-        out.append((pretty / f"{name}.kicad_mod", text))
+        path = model_path(lib, name, models, kicad=kicad)
+        out.append((pretty / f"{name}.kicad_mod", write_footprint(r.geometry, model_path=path, kicad=kicad)))
         pin = float(getattr(r.spec, "pin_length", 3.0) or 3.0)
         out.append((shapes / f"{name}.wrl", vrml_model(r.geometry, pin_length=pin)))
     return out

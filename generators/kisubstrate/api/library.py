@@ -62,6 +62,7 @@ from typing import Any, Callable, Iterable
 import yaml
 
 from kisubstrate.kicad.paths import lib_uri, model_path
+from kisubstrate.kicad.target import check_kicad
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.library import expand_library, read_library_definition
 
@@ -136,13 +137,24 @@ class LibraryDef:
         """The PCM install folder name: identifier with '.' → '_'."""
         return self.pcm_id.replace(".", "_")
 
-    def model_path(self, name: str, models: str | None = None) -> str:
-        """The 3D model path written into footprint ``name`` (mode preset or template)."""
-        return model_path(self.name, name, models or self.models, pcm_dir=self.pcm_dir)
+    def model_path(self, name: str, models: str | None = None, kicad: int = 9) -> str:
+        """The 3D model path written into footprint ``name`` (mode preset or template).
 
-    def lib_uri(self, models: str | None = None) -> str:
-        """The ``uri`` of the fp-lib-table row matching the model mode."""
-        return lib_uri(self.name, models or self.models, pcm_dir=self.pcm_dir)
+        Args:
+            name: footprint name.
+            models: model mode overriding the definition's.
+            kicad: the KiCad release (9 or 10) whose path variables the path uses.
+        """
+        return model_path(self.name, name, models or self.models, pcm_dir=self.pcm_dir, kicad=kicad)
+
+    def lib_uri(self, models: str | None = None, kicad: int = 9) -> str:
+        """The ``uri`` of the fp-lib-table row matching the model mode.
+
+        Args:
+            models: model mode overriding the definition's.
+            kicad: the KiCad release (9 or 10) whose path variables the row uses.
+        """
+        return lib_uri(self.name, models or self.models, pcm_dir=self.pcm_dir, kicad=kicad)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -207,13 +219,13 @@ def _summary(geom, spec) -> dict[str, str]:
             "rules": geom.rules, "source": getattr(spec, "source", "") or ""}
 
 
-def _build_chunk(job: tuple[list[tuple[int, int, Any]], str, str, dict]) -> list[Entry]:
+def _build_chunk(job: tuple[list[tuple[int, int, Any]], str, str, dict, int]) -> list[Entry]:
     """Build, check and render text for a chunk of packages (worker process)."""
     from kisubstrate.api.footprint import build_footprints
     from kisubstrate.kicad.footprint import write_footprint
     from kisubstrate.kicad.vrml import vrml_model
 
-    items, base_dir, lib_name, model_paths = job
+    items, base_dir, lib_name, model_paths, kicad = job
     out = []
     for index, section, spec in items:
         for res in build_footprints(spec):
@@ -226,7 +238,7 @@ def _build_chunk(job: tuple[list[tuple[int, int, Any]], str, str, dict]) -> list
                     for item, text in sorted(geom.provenance.items(), key=_item_order)]
             model = model_paths.get(geom.name) or model_paths["__template__"].replace("{name}", geom.name)
             out.append(Entry(index=index, section=section, name=geom.name, family=geom.family,
-                             pads=geom.pad_count, kicad_mod=write_footprint(geom, model_path=model),
+                             pads=geom.pad_count, kicad_mod=write_footprint(geom, model_path=model, kicad=kicad),
                              vrml=vrml_model(geom, pin_length=float(getattr(spec, "pin_length", 3.0) or 3.0)),
                              ok=res.report.ok, report=res.report.text(), provenance=prov,
                              summary=_summary(geom, spec)))
@@ -234,14 +246,15 @@ def _build_chunk(job: tuple[list[tuple[int, int, Any]], str, str, dict]) -> list
 
 
 def build_library(lib: LibraryDef, *, jobs: int | None = None, models: str | None = None,
-                  progress: Callable[[int], None] | None = None) -> list[Entry]:
+                  progress: Callable[[int], None] | None = None, kicad: int = 9) -> list[Entry]:
     """Build every footprint of a library in a process pool; entries in definition order.
 
     Args:
-        lib: the expanded library definition (:meth:`LibraryDef.load` or :meth:`LibraryDef.from_dict`).
+        lib: the library definition.
         jobs: worker processes (default: every core); 1 builds in this process.
         models: model-path mode overriding the definition's.
         progress: called with the number of packages finished after each chunk.
+        kicad: the KiCad release the footprints are written for: 9 (format 20241229) or 10 (20260206).
 
     Raises:
         SpecError: a package is invalid (located: file, section, field) or two share a name.
@@ -271,13 +284,13 @@ def build_library(lib: LibraryDef, *, jobs: int | None = None, models: str | Non
             raise SpecError(exc.reason, file=lib.file,
                             package=f"section '{lib.sections[sec].title}' {json.dumps(shown)}",
                             field=exc.field) from None
-    template = lib.model_path("{name}", models)
+    template = lib.model_path("{name}", models, kicad)
     items = [(i, sec, spec) for i, ((sec, _), spec) in enumerate(zip(lib.packages, specs))]
     jobs = max(1, jobs or os.cpu_count() or 1)
     # small chunks keep both workers busy to the end (big grids cost 10x small ones)
     size = max(1, min(16, len(items) // (jobs * 8) or 1))
     chunks = [items[k:k + size] for k in range(0, len(items), size)]
-    payload = [(c, lib.base_dir, lib.name, {"__template__": template}) for c in chunks]
+    payload = [(c, lib.base_dir, lib.name, {"__template__": template}, kicad) for c in chunks]
     entries: list[Entry] = []
     if jobs == 1 or len(chunks) == 1:
         for p in payload:
@@ -368,6 +381,7 @@ class Renderer:
         if todo:
             pretty = Path(self._tmp.name) / f"{lib_name}.pretty"
             pretty.mkdir()
+            self._out.mkdir()  # KiCad 10's fp export svg no longer creates it (and still exits 0)
             for name, text in todo:
                 (pretty / f"{name}.kicad_mod").write_text(text, encoding="utf-8")
             # the built-in theme: a user's colour settings must not change the committed renders
@@ -379,17 +393,22 @@ class Renderer:
         """Wait for KiCad; footprint name → compacted, stamped SVG text.
 
         Raises:
-            RuntimeError: kicad-cli failed or left a footprint out.
+            SpecError: kicad-cli failed or left a footprint out (even with exit code 0, as KiCad 10 does
+                when it cannot write), with its message (field ``renders``; exit code 2).
         """
         try:
+            err = ""
             if self._proc is not None:
                 _, err = self._proc.communicate()
                 if self._proc.returncode != 0:
-                    raise RuntimeError(f"kicad-cli fp export svg failed ({self._proc.returncode}): {err[-500:]}")
+                    raise SpecError(f"kicad-cli fp export svg failed ({self._proc.returncode}): {err[-500:]}",
+                                    field="renders")
             for name, stamp in self._stamps.items():
                 f = self._out / f"{name}.svg"
-                if not f.exists():
-                    raise RuntimeError(f"kicad-cli wrote no render for {name}")
+                if not f.is_file() or not f.stat().st_size:  # never trust kicad-cli's exit code alone
+                    detail = " ".join((err or "").split())[-300:] or "no message"
+                    raise SpecError(f"kicad-cli fp export svg wrote no render for {name} (exit 0): {detail}",
+                                    field="renders")
                 self._svgs[name] = compact_svg(f.read_text(encoding="utf-8")) + stamp
             return self._svgs
         finally:
@@ -431,25 +450,16 @@ RENDER_NOTE = "Renders: `kicad-cli fp export svg` (KiCad {version}, built-in the
 
 
 def catalogue_md(lib: LibraryDef, entries: list[Entry], *, renders: bool, models: str | None = None,
-                 kicad: str = "") -> str:
+                 kicad: str = "", target: int = 9) -> str:
     """The catalogue page (GitHub-flavoured Markdown with inline SVG images).
 
     Args:
-        lib: the library definition (name, description, sections and their notes).
-        entries: the built footprints (:func:`build_library`), grouped by their section.
-        renders: link each footprint's ``renders/<name>.svg`` and name the KiCad release; False
-            leaves the render column empty.
-        models: 3D model path mode shown in the header (``project``, ``pcm``, ``stock`` or a
-            ``{lib}``/``{name}`` template); None = the definition's.
-        kicad: the KiCad release that plotted the renders (:func:`kicad_version`), e.g. ``9.0.8``.
-
-    Example:
-        >>> lib = LibraryDef.from_dict({"library": "Demo", "sections": [
-        ...     {"title": "LGA 1 mm", "family": "lga", "defaults": {"pitch": 1.0, "pad_diameter": 0.5},
-        ...      "layout": "fit", "edge": 1.0, "sweep": {"body": [5]}}]})
-        >>> md = catalogue_md(lib, build_library(lib, jobs=1), renders=False)
-        >>> md.splitlines()[0], md.splitlines()[6]
-        ('# Demo: footprint catalogue', '- [LGA 1 mm](#lga-1-mm) (1)')
+        lib: the library definition.
+        entries: the built footprints.
+        renders: whether the renders exist (the table shows them).
+        models: model mode overriding the definition's.
+        kicad: the KiCad release that made the renders (e.g. ``9.0.8``).
+        target: the KiCad release (9 or 10) the footprints are written for (its path variables).
     """
     from kisubstrate import __version__
 
@@ -462,7 +472,7 @@ def catalogue_md(lib: LibraryDef, entries: list[Entry], *, renders: bool, models
     lines += [f"{len(entries)} footprints, {sum(e.pads for e in entries)} pads, generated by kisubstrate "
               f"{__version__} from `{Path(lib.file).name or 'library.yaml'}`. Every footprint passed its rule "
               "profile before it was written. 3D models: "
-              f"`{lib.model_path('<name>', models)}`. Land provenance for every footprint: "
+              f"`{lib.model_path('<name>', models, target)}`. Land provenance for every footprint: "
               "[provenance.csv](provenance.csv) and the last column below.", ""]
     if renders:
         lines += [RENDER_NOTE.format(version=kicad) + f", layers {RENDER_LAYERS.replace(',', ', ')}; "
@@ -493,11 +503,17 @@ def catalogue_md(lib: LibraryDef, entries: list[Entry], *, renders: bool, models
     return "\n".join(lines)
 
 
-def fp_lib_table(lib: LibraryDef, *, models: str | None = None) -> str:
-    """An ``fp-lib-table`` holding the library's row (paste the row into an existing table)."""
+def fp_lib_table(lib: LibraryDef, *, models: str | None = None, kicad: int = 9) -> str:
+    """An ``fp-lib-table`` holding the library's row (paste the row into an existing table).
+
+    Args:
+        lib: the library definition.
+        models: model mode overriding the definition's (the row's path follows it).
+        kicad: the KiCad release (9 or 10) whose path variables the row uses.
+    """
     descr = (lib.description.splitlines() or [""])[0].replace('"', "'")[:200]
     return ("(fp_lib_table\n\t(version 7)\n"
-            f'\t(lib (name "{lib.name}")(type "KiCad")(uri "{lib.lib_uri(models)}")(options "")'
+            f'\t(lib (name "{lib.name}")(type "KiCad")(uri "{lib.lib_uri(models, kicad)}")(options "")'
             f'(descr "{descr}"))\n)\n')
 
 
@@ -554,7 +570,7 @@ def hashlib_sha(path: Path) -> str:
 def export_library(spec: str | Path, output: str | Path, *, models: str | None = None,
                    renders: bool = True, jobs: int | None = None, force: bool = False,
                    check: bool = True, kicad_cli: str | None = None,
-                   progress: bool = False, pcm: bool = False) -> ExportResult:
+                   progress: bool = False, pcm: bool = False, kicad: int = 9) -> ExportResult:
     """Build a library definition and write the library folder (see the module docstring).
 
     Nothing is written when a footprint violates its rules (``check``) or the input is invalid.
@@ -575,14 +591,17 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
             ``3dmodels/<Lib>.3dshapes``, models ``pcm`` unless given, no renders / tables);
             the packager adds ``metadata.json`` and ``resources/`` and zips it (leaving out the
             ``.kisubstrate-manifest.json`` files).
+        kicad: the KiCad release the footprints are written for: 9 (format 20241229) or 10 (format
+            20260206; the model paths and the fp-lib-table row use its path variables).
 
     Raises:
-        SpecError: invalid definition, or no kicad-cli while ``renders`` is on.
-        RuntimeError: kicad-cli failed.
+        SpecError: invalid definition, no kicad-cli while ``renders`` is on, or kicad-cli failed or
+            wrote no render for a footprint (its exit code alone is not trusted).
     """
     from kisubstrate.api.outputs import OutputPlan
 
     out = Path(output)
+    kicad = check_kicad(kicad)
     lib = LibraryDef.load(spec)
     if pcm:
         models, renders = models or "pcm", False
@@ -604,9 +623,9 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
                       TimeElapsedColumn(), console=Console(stderr=True), transient=False) as bar:
             task = bar.add_task(f"building {lib.name}", total=len(lib.packages))
             entries = build_library(lib, jobs=jobs, models=models,
-                                    progress=lambda n: bar.advance(task, n))
+                                    progress=lambda n: bar.advance(task, n), kicad=kicad)
     else:
-        entries = build_library(lib, jobs=jobs, models=models)
+        entries = build_library(lib, jobs=jobs, models=models, kicad=kicad)
     seconds["build"] = time.perf_counter() - t0
     bad = [e for e in entries if not e.ok]
     if bad and check:
@@ -634,7 +653,7 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
         plan.add(pretty / f"{e.name}.kicad_mod", e.kicad_mod)
         plan.add(shapes / f"{e.name}.wrl", e.vrml)
     if not pcm:
-        plan.add(out / "fp-lib-table", fp_lib_table(lib, models=models))
+        plan.add(out / "fp-lib-table", fp_lib_table(lib, models=models, kicad=kicad))
         plan.add(out / "provenance.csv", provenance_csv(entries))
     try:
         changed = plan.commit(force=force)
@@ -645,13 +664,14 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
     seconds["write"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     second = OutputPlan()
-    kicad = renderer.version if renderer else ""
+    version = renderer.version if renderer else ""
     if renderer:
         for name, svg in renderer.result().items():
             second.add(rdir / f"{name}.svg", svg)
         seconds["render_wait"] = time.perf_counter() - t0
     if not pcm:
-        second.add(out / "catalogue.md", catalogue_md(lib, entries, renders=renders, models=models, kicad=kicad))
+        second.add(out / "catalogue.md", catalogue_md(lib, entries, renders=renders, models=models, kicad=version,
+                                                           target=kicad))
     changed += second.commit(force=force)
     plan.files.update(second.files)
     removed = _prune(out, set(plan.files), [pretty, shapes] + ([rdir] if renders else []))

@@ -37,7 +37,7 @@ def check_tooling_holes(panel: Panel, rules: Any) -> None:
                             f"copper (needs {fmt(rules.copper_to_edge)} mm): widen the rail", field="rail")
 
 
-def panel_files(panel: Panel, spec: Any) -> dict[str, str]:
+def panel_files(panel: Panel, spec: Any, *, kicad: int = 9) -> dict[str, str]:
     """File name → text of the panel project (``.kicad_pcb``, ``.kicad_pro``, ``.kicad_dru``).
 
     See :func:`kisubstrate.api.project.project_files`.
@@ -45,8 +45,9 @@ def panel_files(panel: Panel, spec: Any) -> dict[str, str]:
     Args:
         panel: the panel from :func:`panel_of_spec`.
         spec: the unit's validated spec (stackup, rule profile, trace width).
+        kicad: the KiCad release to write for, 9 or 10 (see :func:`kisubstrate.api.project.project_files`).
     """
-    return project_files(panel.geom, spec.stackup, spec.substrate_rules(), spec)
+    return project_files(panel.geom, spec.stackup, spec.substrate_rules(), spec, kicad=kicad)
 
 
 def panel_of_spec(spec: Any, options: PanelOptions | None = None, **fields: Any) -> tuple[Panel, Report]:

@@ -26,7 +26,7 @@ from kisubstrate.kicad.project import write_dru, write_project
 
 
 def project_files(board: BoardGeom, stackup: Any, rules: Any, spec: Any, *,
-                  sidecar: dict | None = None) -> dict[str, str]:
+                  sidecar: dict | None = None, kicad: int = 9) -> dict[str, str]:
     """File name → text of the KiCad project of a board, in writing order.
 
     ``<name>.kicad_pcb`` (zones connect pads at ``rules.clearance``), ``<name>.kicad_pro`` (the
@@ -43,6 +43,9 @@ def project_files(board: BoardGeom, stackup: Any, rules: Any, spec: Any, *,
         spec: the validated spec; gives the routed trace width (``spec.width()``, mm) and the
             microvia size (``spec.micro()``) of the net class.
         sidecar: JSON-ready data for ``<name>.kisubstrate.json`` (written sorted, indent 1), or None.
+        kicad: the KiCad release the board is written for: 9 (format 20241229) or 10 (format 20260206,
+            filled and capped stacked microvias and vias in pads, buried vias; see
+            :mod:`kisubstrate.kicad.board`). The ``.kicad_pro`` and ``.kicad_dru`` are the same for both.
 
     Example:
         >>> from kisubstrate.families.registry import example_spec, get
@@ -54,7 +57,7 @@ def project_files(board: BoardGeom, stackup: Any, rules: Any, spec: Any, *,
     """
     n = board.name
     files = {
-        f"{n}.kicad_pcb": write_board(board, stackup, carrier_clearance=rules.clearance),
+        f"{n}.kicad_pcb": write_board(board, stackup, carrier_clearance=rules.clearance, kicad=kicad),
         f"{n}.kicad_pro": write_project(n, rules, width=spec.width(), micro=spec.micro()),
         f"{n}.kicad_dru": write_dru(rules, micro=spec.micro(), width=spec.width(), extra=board.extras.dru_extra,
                                     pairs=microvia_pairs(board, stackup)),

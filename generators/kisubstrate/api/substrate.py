@@ -104,7 +104,7 @@ def sidecar(result: SubstrateResult) -> dict:
             "report": result.report.as_dict(), **board.extras.sidecar}
 
 
-def substrate_files(result: SubstrateResult) -> dict[str, str]:
+def substrate_files(result: SubstrateResult, *, kicad: int = 9) -> dict[str, str]:
     """File name → text of the KiCad project of a substrate.
 
     The ``.kicad_pcb``, ``.kicad_pro``, ``.kicad_dru``, the sidecar and the family's extra files;
@@ -112,6 +112,8 @@ def substrate_files(result: SubstrateResult) -> dict[str, str]:
 
     Args:
         result: a built (and checked) substrate from :func:`build_substrate`; its report goes into the sidecar.
+        kicad: the KiCad release to write for, 9 or 10 (see :func:`kisubstrate.api.project.project_files`).
     """
     spec = result.spec
-    return project_files(result.board, spec.stackup, spec.substrate_rules(), spec, sidecar=sidecar(result))
+    return project_files(result.board, spec.stackup, spec.substrate_rules(), spec, sidecar=sidecar(result),
+                         kicad=kicad)

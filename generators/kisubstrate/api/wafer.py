@@ -24,7 +24,7 @@ from kisubstrate.families.wafer_stack import (
 )
 
 
-def wafer_files(spec: Any) -> dict[str, str]:
+def wafer_files(spec: Any, *, kicad: int = 9) -> dict[str, str]:
     """File name → text of the wafer map of a ``wafer_stack`` spec (board, project, rules, SVG).
 
     The board is a bare silicon wafer (:func:`~kisubstrate.families.wafer_stack.wafer_stackup`) with
@@ -32,9 +32,10 @@ def wafer_files(spec: Any) -> dict[str, str]:
 
     Args:
         spec: a validated ``wafer_stack`` spec (wafer diameter, street and edge exclusion in mm).
+        kicad: the KiCad release to write for, 9 or 10 (see :func:`kisubstrate.api.project.project_files`).
     """
     m = spec_wafer_map(spec)
     g = wafer_board(spec, m)
-    files = project_files(g, wafer_stackup(), spec.substrate_rules(), spec)
+    files = project_files(g, wafer_stackup(), spec.substrate_rules(), spec, kicad=kicad)
     files[f"{g.name}.svg"] = wafer_svg(m, spec.resolved_name)
     return files

@@ -145,6 +145,32 @@ def write_checked(reports: list[Any], files: Callable[[], Iterable[tuple[Path, s
     return EXIT_OK
 
 
+KICAD_HELP = ("KiCad release to write for: 9 (format 20241229; KiCad 9 and 10 read it) or 10 (format 20260206: "
+              "stacked microvias and vias in pads filled and capped, IPC-4761 Type VII; buried vias); default: "
+              "the major version of the kicad-cli on PATH, else 9")
+
+
+def kicad_option(fn: Callable) -> Callable:
+    """The ``--kicad 9|10`` option of the writing commands (the command receives ``kicad``: "9", "10" or None).
+
+    Args:
+        fn: the click command function.
+    """
+    return click.option("--kicad", "kicad", type=click.Choice(["9", "10"]), default=None, help=KICAD_HELP)(fn)
+
+
+def resolve_kicad(value: str | int | None) -> int:
+    """The KiCad release to write for: ``--kicad`` if given, else the installed kicad-cli's (else 9).
+
+    Args:
+        value: the option's value ("9", "10") or None.
+    """
+    from kisubstrate.api.kicad_cli import default_kicad
+    from kisubstrate.kicad.target import check_kicad
+
+    return default_kicad() if value is None else check_kicad(value)
+
+
 def _click_type(info: Any) -> Any:
     """The click type of a model field (through Optional): bool, an int / float range, or text.
 

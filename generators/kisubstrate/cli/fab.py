@@ -29,10 +29,12 @@ def fab(folder: Path, output: Path | None) -> None:
             out = (output or folder / "fab") / pcb.stem
             (out / "gerber").mkdir(parents=True, exist_ok=True)
             (out / "drill").mkdir(parents=True, exist_ok=True)
-            run_kicad_cli([cli, "pcb", "export", "gerbers", "-o", str(out / "gerber") + "/", str(pcb)])
+            run_kicad_cli([cli, "pcb", "export", "gerbers", "-o", str(out / "gerber") + "/", str(pcb)],
+                          writes=[(out / "gerber", f"{pcb.stem}-*.g*")])
             run_kicad_cli([cli, "pcb", "export", "drill", "--generate-map", "--map-format", "gerberx2",
-                  "-o", str(out / "drill") + "/", str(pcb)])
-            run_kicad_cli([cli, "pcb", "export", "ipc2581", "-o", str(out / f"{pcb.stem}.xml"), str(pcb)])
+                  "-o", str(out / "drill") + "/", str(pcb)], writes=[(out / "drill", "*.drl")])
+            run_kicad_cli([cli, "pcb", "export", "ipc2581", "-o", str(out / f"{pcb.stem}.xml"), str(pcb)],
+                          writes=[out / f"{pcb.stem}.xml"])
             files = sorted(p for p in out.rglob("*") if p.is_file())
             click.echo(f"{pcb.name}: {len(files)} file(s) in {out} "
                        f"({sum(1 for p in files if p.suffix == '.drl')} drill file(s))")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from kisubstrate.cli.common import located, raise_input, run_guarded, write_checked
+from kisubstrate.cli.common import kicad_option, located, raise_input, resolve_kicad, run_guarded, write_checked
 
 
 @click.command()
@@ -26,11 +26,13 @@ from kisubstrate.cli.common import located, raise_input, run_guarded, write_chec
 @click.option("--no-check", is_flag=True, help="write despite rule violations (prints a warning)")
 @click.option("--force", is_flag=True, help="overwrite files changed since kisubstrate wrote them")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="report format")
+@kicad_option
 def footprint(specs: tuple[Path, ...], output: Path, models: str, no_models: bool, no_check: bool, force: bool,
-              fmt: str) -> None:
-    """Write one .kicad_mod per package of SPECS into OUTPUT (a .pretty folder), and its VRML 3D model.
+              fmt: str, kicad: str | None) -> None:
+    """Write one .kicad_mod per package of SPECS into OUTPUT (a .pretty folder).
 
-    The models go into the sibling <Lib>.3dshapes folder (the same writer as 'kisubstrate library').
+    Each footprint's VRML 3D model goes into the sibling <Lib>.3dshapes folder (the same writer as
+    'kisubstrate library').
     """
 
     def body() -> int:
@@ -40,6 +42,7 @@ def footprint(specs: tuple[Path, ...], output: Path, models: str, no_models: boo
         if output.suffix != ".pretty":
             raise_input(f"output '{output}' must be a KiCad library folder ending in .pretty")
         mode = None if no_models else models
+        target = resolve_kicad(kicad)
         footprint_files([], output, models=mode)  # validates --models before anything is built
         results = [r for ls in load_specs(specs)
                    for r in located(ls, lambda ls=ls: build_footprints(ls.spec, source=ls.file))]
@@ -52,7 +55,8 @@ def footprint(specs: tuple[Path, ...], output: Path, models: str, no_models: boo
                 model = "" if no_models else f", model {shapes / (r.geometry.name + '.wrl')}"
                 click.echo(f"wrote {output / (r.geometry.name + '.kicad_mod')} ({r.geometry.pad_count} pads){model}")
 
-        return write_checked([r.report for r in results], lambda: footprint_files(results, output, models=mode),
+        return write_checked([r.report for r in results],
+                             lambda: footprint_files(results, output, models=mode, kicad=target),
                              no_check=no_check, force=force, fmt=fmt, written=written)
 
     sys.exit(run_guarded(body))

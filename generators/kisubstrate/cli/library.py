@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from kisubstrate.api.library import export_library
-from kisubstrate.cli.common import EXIT_OK, EXIT_VIOLATIONS, run_guarded
+from kisubstrate.cli.common import EXIT_OK, EXIT_VIOLATIONS, kicad_option, resolve_kicad, run_guarded
 
 
 @click.command(name="library")
@@ -29,13 +29,14 @@ from kisubstrate.cli.common import EXIT_OK, EXIT_VIOLATIONS, run_guarded
 @click.option("--force", is_flag=True, help="overwrite files changed since kisubstrate wrote them")
 @click.option("--pcm", is_flag=True, help="write the PCM archive tree (footprints/, 3dmodels/; pcm model paths)")
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
+@kicad_option
 def library_command(spec: Path, output: Path, models: str | None, no_renders: bool, jobs: int | None,
-                    no_check: bool, force: bool, pcm: bool, quiet: bool) -> None:
+                    no_check: bool, force: bool, pcm: bool, quiet: bool, kicad: str | None) -> None:
     """Export the footprint library defined in SPEC (e.g. footprints/library.yaml) into OUTPUT."""
 
     def body() -> int:
         res = export_library(spec, output, models=models, renders=not no_renders, jobs=jobs, force=force,
-                             check=not no_check, progress=not quiet, pcm=pcm)
+                             check=not no_check, progress=not quiet, pcm=pcm, kicad=resolve_kicad(kicad))
         if res.violations:
             for e in res.violations:
                 click.echo(e.report)

@@ -14,11 +14,13 @@ import click
 
 from kisubstrate.cli.common import (
     EXIT_VIOLATIONS,
+    kicad_option,
     located,
     model_options,
     model_values,
     raise_input,
     report_out,
+    resolve_kicad,
     run_guarded,
     write_checked,
 )
@@ -32,7 +34,8 @@ from kisubstrate.model.panel import PanelOptions
 @click.option("--no-check", is_flag=True, help="write a panel despite rule violations (prints a warning)")
 @click.option("--force", is_flag=True, help="overwrite files changed since kisubstrate wrote them")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="report format")
-def panel_command(specs, output, no_check, force, fmt, **fields) -> None:
+@kicad_option
+def panel_command(specs, output, no_check, force, fmt, kicad, **fields) -> None:
     """Step the substrate board of every package in SPECS into a strip / panel (one KiCad project each).
 
     Lengths in mm; `kisubstrate schema panel` prints the panel options as a JSON schema.
@@ -46,6 +49,7 @@ def panel_command(specs, output, no_check, force, fmt, **fields) -> None:
         from kisubstrate.model.loader import validate_model
 
         options = validate_model(PanelOptions, model_values(PanelOptions, fields))
+        target = resolve_kicad(kicad)
         loaded = [ls for ls in load_specs(specs) if has_substrate(ls.spec)]
         if not loaded:
             raise_input("no substrate families in the given specs")
@@ -63,7 +67,7 @@ def panel_command(specs, output, no_check, force, fmt, **fields) -> None:
 
         def files():
             for ls, panel, _ in built:
-                for name, text in panel_files(panel, ls.spec).items():
+                for name, text in panel_files(panel, ls.spec, kicad=target).items():
                     yield output / name, text
 
         def written():

@@ -57,16 +57,18 @@ def render(folder: Path, output: Path | None, png: bool, force: bool) -> None:
                 # one kicad-cli run for all copper layers (one file each, outline on every one); KiCad
                 # names each file after the layer's user name when it has one
                 run_kicad_cli([cli, "pcb", "export", "svg", "--mode-multi", "--exclude-drawing-sheet",
-                               "--page-size-mode", "2", "-l", ",".join(copper), "--cl", "Edge.Cuts", "-o", str(tmpd),
-                               str(pcb)])
+                               "--page-size-mode", "2", "-l", ",".join(copper), "--cl", "Edge.Cuts",
+                               "-o", str(tmpd), str(pcb)],
+                              writes=[(tmpd, f"{stem}-*.svg")])
                 for k, lay in enumerate(layers):
                     names = [lay["kicad"].replace(".", "_")] + ([lay["name"]] if lay.get("name") else [])
                     found = [tmpd / f"{stem}-{n}.svg" for n in names if (tmpd / f"{stem}-{n}.svg").exists()]
                     if not found:  # KiCad sanitised the user name in the file name: export this layer alone
                         one = tmpd / f"layer-{k}.svg"
                         run_kicad_cli([cli, "pcb", "export", "svg", "--mode-single", "--exclude-drawing-sheet",
-                                       "--page-size-mode", "2", "-l", f"{lay['kicad']},Edge.Cuts", "-o", str(one),
-                                       str(pcb)])
+                                       "--page-size-mode", "2", "-l", f"{lay['kicad']},Edge.Cuts",
+                                       "-o", str(one), str(pcb)],
+                                      writes=[one])
                         found = [one]
                     text = found[0].read_text()
                     if viol:
@@ -75,7 +77,8 @@ def render(folder: Path, output: Path | None, png: bool, force: bool) -> None:
                 board_svg = tmpd / "board.svg"
                 run_kicad_cli([cli, "pcb", "export", "svg", "--mode-single", "--exclude-drawing-sheet",
                                "--page-size-mode", "2", "-l", ",".join(copper + ["Edge.Cuts", "User.1"]),
-                               "-o", str(board_svg), str(pcb)])
+                               "-o", str(board_svg), str(pcb)],
+                              writes=[board_svg])
                 text = board_svg.read_text()
                 plan.add(out / f"{stem}-board.svg", overlay_markers(text, viol, outline=info["outline"]) if viol
                          else text)
@@ -83,7 +86,7 @@ def render(folder: Path, output: Path | None, png: bool, force: bool) -> None:
                     for view in ("top", "bottom"):
                         png_path = tmpd / f"{view}.png"
                         run_kicad_cli([cli, "pcb", "render", "--side", view, "-w", "1200", "-h", "900",
-                                       "-o", str(png_path), str(pcb)])
+                                       "-o", str(png_path), str(pcb)], writes=[png_path])
                         plan.add(out / f"{stem}-{view}.png", png_path.read_bytes())
             if info:
                 plan.add(out / f"{stem}-stackup.svg", cross_section_svg(info))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from kisubstrate.cli.common import located, raise_input, run_guarded, write_checked
+from kisubstrate.cli.common import kicad_option, located, raise_input, resolve_kicad, run_guarded, write_checked
 
 
 @click.command()
@@ -21,7 +21,8 @@ from kisubstrate.cli.common import located, raise_input, run_guarded, write_chec
 @click.option("--no-check", is_flag=True, help="write despite rule violations (prints a warning)")
 @click.option("--force", is_flag=True, help="overwrite files changed since kisubstrate wrote them")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="report format")
-def substrate(specs: tuple[Path, ...], output: Path, no_check: bool, force: bool, fmt: str) -> None:
+@kicad_option
+def substrate(specs: tuple[Path, ...], output: Path, no_check: bool, force: bool, fmt: str, kicad: str | None) -> None:
     """Write OUTPUT/<name>.kicad_pcb, .kicad_pro and .kicad_dru for every substrate package of SPECS."""
 
     def body() -> int:
@@ -32,6 +33,7 @@ def substrate(specs: tuple[Path, ...], output: Path, no_check: bool, force: bool
             substrate_files,
         )
 
+        target = resolve_kicad(kicad)
         loaded = [ls for ls in load_specs(specs) if has_substrate(ls.spec)]
         if not loaded:
             raise_input("no substrate families in the given specs (footprints: use 'kisubstrate footprint')")
@@ -40,7 +42,7 @@ def substrate(specs: tuple[Path, ...], output: Path, no_check: bool, force: bool
 
         def files():
             for r in results:
-                for name, text in substrate_files(r).items():
+                for name, text in substrate_files(r, kicad=target).items():
                     yield output / name, text
 
         def written():

@@ -1,4 +1,9 @@
-"""``.kicad_pcb`` writer (format 20241229) for a :class:`~kisubstrate.geometry.board.BoardGeom`.
+"""``.kicad_pcb`` writer for a :class:`~kisubstrate.geometry.board.BoardGeom`, for KiCad 9 or 10.
+
+KiCad 9 (format 20241229): numbered nets and a net table, one ``blind`` via type. KiCad 10
+(format 20260206, :mod:`kisubstrate.kicad.target`): nets by name, ``blind`` / ``buried`` vias,
+IPC-4761 via protection in the setup and ``(capping yes) (filling yes)`` (Type VII) on the vias
+:func:`~kisubstrate.geometry.protection.protected_vias` names (stacked microvias, vias in pads).
 
 Pads are written inside footprints (KiCad has no free pads): one footprint per pad
 owner (a die ``U1`` on ``F.Cu``, the ball grid ``BALLS`` on ``B.Cu``) at the origin
@@ -22,11 +27,23 @@ import shapely
 
 from kisubstrate import __version__
 from kisubstrate.geometry.board import BoardGeom
+from kisubstrate.geometry.protection import protected_vias
 from kisubstrate.kicad.layers import LayerMap, layers_block, stackup_block
 from kisubstrate.kicad.sexpr import quote
+from kisubstrate.kicad.target import check_kicad, format_version
 from kisubstrate.model.units import fmt, fmt_array
 
 FORMAT_VERSION = 20241229
+"""The KiCad 9 format (``kicad=9``); KiCad 10's is :func:`kisubstrate.kicad.target.format_version` (10)."""
+SETUP_PROTECTION = {
+    9: ("\t\t(tenting front back)",),
+    10: ("\t\t(tenting (front yes) (back yes))", "\t\t(covering (front no) (back no))",
+         "\t\t(plugging (front no) (back no))", "\t\t(capping no)", "\t\t(filling no)"),
+}
+"""The board's via protection defaults in ``(setup …)``: both sides tented (solder mask over the vias),
+nothing covered, plugged, capped or filled; KiCad 10 spells each IPC-4761 option out."""
+TYPE_VII = " (capping yes) (filling yes)"
+"""Per-via IPC-4761 Type VII (filled and capped) in KiCad 10; every other via inherits the setup."""
 NAMESPACE = uuid.UUID("6f2b1f0e-3c1d-4e38-9a7e-2d5c0b9a4e11")
 
 
@@ -110,12 +127,37 @@ def _copper_names(stackup, lm: LayerMap) -> dict[str, str]:
     return {lm.name(i): lay.name for i, lay in enumerate(coppers) if lay.name}
 
 
-def _castellated(geom: BoardGeom, qnet: list[str]) -> list[str]:
+def _net_tokens(nets: list[str], kicad: int) -> list[str]:
+    """`` (net …)`` (with its leading space) per net code, "" for net 0 (no net).
+
+    KiCad 9 writes ``(net N "name")``, KiCad 10 ``(net "name")``.
+    """
+    if kicad == 9:
+        return [""] + [f" (net {code} {quote(n)})" for code, n in enumerate(nets) if code]
+    return [""] + [f" (net {quote(n)})" for n in nets[1:]]
+
+
+def _via_word(kind: str, top: int, bottom: int, lm: LayerMap, copper: int, kicad: int) -> str:
+    """The via type word KiCad writes before ``(at …)`` (with its trailing space; "" for a through via).
+
+    A ``micro`` via must join adjacent KiCad layers (else it is written ``blind``). KiCad 9 has one
+    ``blind`` type for blind and buried vias; for 10 a via reaching neither outer layer is ``buried``.
+    """
+    if kind == "micro" and not lm.adjacent(top, bottom):
+        kind = "blind"
+    if kind == "through" or (top == 0 and bottom == copper - 1 and kind != "micro"):
+        return ""
+    if kind == "blind" and kicad >= 10 and top != 0 and bottom != copper - 1:
+        kind = "buried"
+    return f"{kind} "
+
+
+def _castellated(geom: BoardGeom, nets: list[str]) -> list[str]:
     """One footprint of plated half-holes on the outline; empty without any.
 
-    The holes (``geom.extras.castellated``: :class:`~kisubstrate.geometry.board.Castellation`, mm)
-    are written as KiCad castellated through-hole pads on every copper layer (KiCad's DRC exempts
-    castellated pads from the board-edge clearance).
+    The half-holes (``geom.extras.castellated``: :class:`~kisubstrate.geometry.board.Castellation`,
+    mm) are written as KiCad castellated through-hole pads on every copper layer (KiCad's DRC
+    exempts castellated pads from the board-edge clearance).
     """
     cs = geom.extras.castellated
     if not cs:
@@ -129,40 +171,45 @@ def _castellated(geom: BoardGeom, qnet: list[str]) -> list[str]:
            f'(uuid "{item_uuid(name, "fp/EDGE/value")}") (effects (font (size 0.5 0.5) (thickness 0.08))))',
            "\t\t(attr through_hole board_only exclude_from_pos_files exclude_from_bom)"]
     for c in cs:
-        net = f" (net {int(c.net)} {qnet[int(c.net)]})" if c.net else ""
+        net = nets[int(c.net)]
         out.append(f'\t\t(pad {quote(c.name)} thru_hole circle (at {fmt(c.x)} {fmt(c.y)}) '
                    f'(size {fmt(c.pad)} {fmt(c.pad)}) (drill {fmt(c.drill)}) (property pad_prop_castellated) '
                    f'(layers "*.Cu" "*.Mask"){net} (uuid "{item_uuid(name, "edge/" + c.name)}"))')
     return out + ["\t\t(embedded_fonts no)", "\t)"]
 
 
-def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0) -> str:
+def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0, kicad: int = 9) -> str:
     """The ``.kicad_pcb`` text of a board (ends with a newline).
 
     Args:
-        geom: the board (mm, KiCad frame); its copper indices are mapped to KiCad layers by
-            :class:`~kisubstrate.kicad.layers.LayerMap`.
-        stackup: the spec's :class:`~kisubstrate.model.substrate.Stackup` (layer thicknesses,
-            materials, mask thickness, finish) for the board setup.
-        carrier_clearance: pad clearance of the copper zones (``connect_pads``, mm), normally the
-            profile's copper clearance; rule areas (keep-outs) ignore it.
+        geom: the board (mm, KiCad frame).
+        stackup: the :class:`~kisubstrate.model.substrate.Stackup` written into ``(setup …)`` (mm).
+        carrier_clearance: pad clearance of the copper zones (mm).
+        kicad: the KiCad release to write for, 9 (format 20241229) or 10 (format 20260206, with
+            IPC-4761 via protection and buried vias; see the module docstring).
+
+    Raises:
+        SpecError: ``kicad`` is not 9 or 10.
     """
+    kicad = check_kicad(kicad)
     name = geom.name
     lm = LayerMap(geom.copper)
     lay = [lm.name(i) for i in range(geom.copper)]
     qlay = [quote(x) for x in lay]
     nets = geom.nets
     qnet = [quote(n) for n in nets]
+    tnet = _net_tokens(nets, kicad)
     L: list[str] = []
     thickness = stackup.thickness() + 2 * stackup.mask_thickness
-    L += ["(kicad_pcb", f"\t(version {FORMAT_VERSION})", '\t(generator "kisubstrate")',
+    L += ["(kicad_pcb", f"\t(version {format_version(kicad)})", '\t(generator "kisubstrate")',
           f"\t(generator_version {quote(__version__)})", "\t(general", f"\t\t(thickness {fmt(thickness)})",
           "\t\t(legacy_teardrops no)", "\t)", '\t(paper "A4")', layers_block(lm, user_names=_copper_names(stackup, lm),
                                                     user_layers=geom.extras.user_layers), "\t(setup",
           stackup_block(stackup, lm), "\t\t(pad_to_mask_clearance 0)",
-          "\t\t(allow_soldermask_bridges_in_footprints no)", "\t\t(tenting front back)", "\t)"]
-    for code, _n in enumerate(nets):
-        L.append(f"\t(net {code} {qnet[code]})")
+          "\t\t(allow_soldermask_bridges_in_footprints no)", *SETUP_PROTECTION[kicad], "\t)"]
+    if kicad == 9:  # KiCad 10 names nets where they are used: no net table
+        for code in range(len(nets)):
+            L.append(f"\t(net {code} {qnet[code]})")
 
     # -- footprints (pad owners) -----------------------------------------------------------------
     p = geom.pads
@@ -195,13 +242,12 @@ def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0) -> 
             if not np.isnan(pm[i]):
                 layers += f' "{layer[0]}.Mask"'
                 mask = f" (solder_mask_margin {fmt(pm[i])})"
-            netc = int(pn[i])
-            net = f" (net {netc} {qnet[netc]})" if netc else ""
+            net = tnet[int(pn[i])]
             L.append(f'\t\t(pad {quote(p.name[i])} smd {p.shape[i]} (at {px[i]} {py[i]}) '
                      f'(size {pw[i]} {ph[i]}) (layers {layers}){mask}{net} '
                      f'(uuid "{item_uuid(name, p.key(i))}"))')
         L += ["\t\t(embedded_fonts no)", "\t)"]
-    L += _castellated(geom, qnet)
+    L += _castellated(geom, tnet)
 
     # -- outline and drawings ----------------------------------------------------------------------
     coords = shapely.get_coordinates(shapely.normalize(geom.outline).exterior)[:-1]
@@ -227,24 +273,21 @@ def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0) -> 
     t = geom.tracks
     x1, y1, x2, y2, tw = (fmt_array(a) for a in (t.x1, t.y1, t.x2, t.y2, t.width))
     tl, tn = t.layer.tolist(), t.net.tolist()
+    # KiCad 9 writes the net code of tracks and vias, net 0 included
+    inet = tnet if kicad == 10 else [f" (net {code})" for code in range(len(nets))]
     for i in range(len(t)):
         L.append(f"\t(segment (start {x1[i]} {y1[i]}) (end {x2[i]} {y2[i]}) "
-                 f'(width {tw[i]}) (layer {qlay[tl[i]]}) (net {tn[i]}) '
+                 f'(width {tw[i]}) (layer {qlay[tl[i]]}){inet[tn[i]]} '
                  f'(uuid "{item_uuid(name, t.key(i))}"))')
     v = geom.vias
     vx, vy, vs, vd = (fmt_array(a) for a in (v.x, v.y, v.size, v.drill))
     vt, vb, vn = v.top.tolist(), v.bottom.tolist(), v.net.tolist()
+    protect = [TYPE_VII if p else "" for p in protected_vias(geom).tolist()] if kicad == 10 else [""] * len(v)
     for i in range(len(v)):
         top, bot = vt[i], vb[i]
-        kind = v.kind[i]
-        if kind == "micro" and not lm.adjacent(top, bot):
-            kind = "blind"
-        if kind == "through" or (top == 0 and bot == geom.copper - 1 and kind != "micro"):
-            word = ""
-        else:
-            word = f"{kind} "
+        word = _via_word(v.kind[i], top, bot, lm, geom.copper, kicad)
         L.append(f"\t(via {word}(at {vx[i]} {vy[i]}) (size {vs[i]}) "
-                 f'(drill {vd[i]}) (layers {qlay[top]} {qlay[bot]}) (net {vn[i]}) '
+                 f'(drill {vd[i]}) (layers {qlay[top]} {qlay[bot]}){protect[i]}{inet[vn[i]]} '
                  f'(uuid "{item_uuid(name, v.key(i))}"))')
 
     # -- zones and rule areas --------------------------------------------------------------------
@@ -252,7 +295,9 @@ def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0) -> 
         zl = [lay[i] for i in z.layers]
         layer_tok = f"(layer {quote(zl[0])})" if len(zl) == 1 else "(layers " + " ".join(quote(x) for x in zl) + ")"
         outline = shapely.get_coordinates(shapely.normalize(z.outline).exterior)[:-1]
-        L += ["\t(zone", f"\t\t(net {z.net})", f"\t\t(net_name {qnet[z.net]})", f"\t\t{layer_tok}",
+        znet = [f"\t\t(net {z.net})", f"\t\t(net_name {qnet[z.net]})"] if kicad == 9 else \
+            [f"\t\t{tnet[z.net].strip()}"] if z.net else []
+        L += ["\t(zone", *znet, f"\t\t{layer_tok}",
               f'\t\t(uuid "{item_uuid(name, z.key)}")', f"\t\t(name {quote(z.name)})", "\t\t(hatch edge 0.5)"]
         if z.keepout is not None:
             k = z.keepout

@@ -1,4 +1,7 @@
-"""FootprintGeom → ``.kicad_mod`` text (KiCad 9 format ``20241229``), deterministic.
+"""FootprintGeom → ``.kicad_mod`` text (KiCad 9 format ``20241229`` or KiCad 10's ``20260206``), deterministic.
+
+The two formats differ in the ``(version …)`` and in the release's path variables of the 3D model
+(``${KICAD9_3DMODEL_DIR}`` / ``${KICAD10_3DMODEL_DIR}``); a KiCad 9 footprint also loads in 10.
 
 No UUIDs (as KiCad's own generator), no timestamps, numbers with ≤ 6 decimals, items
 in KiCad's native order. Pads are rendered through a per-value string cache, since a
@@ -19,9 +22,11 @@ from __future__ import annotations
 from kisubstrate import GENERATOR, __version__
 from kisubstrate.geometry.ir import Circle, FootprintGeom, Line, PadGroup, Poly, Text
 from kisubstrate.kicad.sexpr import Q, Raw, S, dumps, quote
+from kisubstrate.kicad.target import format_version, versioned_vars
 from kisubstrate.model.units import fmt
 
 FORMAT_VERSION = 20241229
+"""KiCad 9's format; ``write_footprint(kicad=10)`` writes :func:`~kisubstrate.kicad.target.format_version` (10)."""
 GENERATOR_VERSION = ".".join(__version__.split(".")[:2])
 
 
@@ -105,8 +110,17 @@ def _pad_lines(group: PadGroup, depth: int = 1) -> str:
     return "\n".join([f"{head}{n}{px[a]}{py[b]}" for n, a, b in zip(names, xs, ys)])
 
 
-def write_footprint(fp: FootprintGeom, *, model_path: str | None = None) -> str:
+def write_footprint(fp: FootprintGeom, *, model_path: str | None = None, kicad: int = 9) -> str:
     """The ``.kicad_mod`` text of a footprint (ends with a newline).
+
+    Args:
+        fp: the footprint (mm, KiCad frame).
+        model_path: overrides the 3D model path (library export uses its own library).
+        kicad: the KiCad release to write for: 9 (format 20241229) or 10 (format 20260206); a
+            ``${KICAD9_…}`` variable in the model path becomes the release's own.
+
+    Raises:
+        SpecError: ``kicad`` is not 9 or 10.
 
     Pads never carry nets: a library footprint has none (board copies come from kicad/board.py).
 
@@ -116,7 +130,7 @@ def write_footprint(fp: FootprintGeom, *, model_path: str | None = None) -> str:
             writes no model, None the footprint's own.
     """
     root = S("footprint", Q(fp.name),
-             S("version", FORMAT_VERSION), S("generator", Q(GENERATOR)),
+             S("version", format_version(kicad)), S("generator", Q(GENERATOR)),
              S("generator_version", Q(GENERATOR_VERSION)), S("layer", Q("F.Cu")),
              S("descr", Q(fp.description)), S("tags", Q(fp.tags)),
              S("property", Q("Reference"), Q("REF**"), S("at", *_xy(fp.reference_at), 0),
@@ -140,6 +154,6 @@ def write_footprint(fp: FootprintGeom, *, model_path: str | None = None) -> str:
     if path:
         m = fp.model
         offset, scale, rotate = (m.offset, m.scale, m.rotate) if m else ((0, 0, 0), (1, 1, 1), (0, 0, 0))
-        root.add(S("model", Q(path), S("offset", S("xyz", *map(float, offset))),
+        root.add(S("model", Q(versioned_vars(path, kicad)), S("offset", S("xyz", *map(float, offset))),
                    S("scale", S("xyz", *map(float, scale))), S("rotate", S("xyz", *map(float, rotate)))))
     return dumps(root) + "\n"

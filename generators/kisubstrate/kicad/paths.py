@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+from kisubstrate.kicad.target import versioned_vars
 from kisubstrate.model.errors import SpecError
 
 MODEL_PRESETS = {
@@ -44,7 +45,7 @@ def fill(template: str, **values: str) -> str:
     return template
 
 
-def model_path(lib: str, name: str, mode: str, *, pcm_dir: str = DEFAULT_PCM_DIR) -> str:
+def model_path(lib: str, name: str, mode: str, *, pcm_dir: str = DEFAULT_PCM_DIR, kicad: int = 9) -> str:
     """The 3D model path written into footprint ``name`` of library ``lib``.
 
     Args:
@@ -52,6 +53,8 @@ def model_path(lib: str, name: str, mode: str, *, pcm_dir: str = DEFAULT_PCM_DIR
         name: footprint name.
         mode: ``project``, ``pcm``, ``stock`` or a template with ``{lib}`` and ``{name}``.
         pcm_dir: the PCM install folder name (identifier with '.' → '_').
+        kicad: the KiCad release (9 or 10) whose path variables ``pcm`` and ``stock`` use
+            (``${KICAD9_3RD_PARTY}`` / ``${KICAD10_3RD_PARTY}``).
 
     Raises:
         SpecError: ``mode`` is neither a preset nor a template with ``{name}`` (field ``models``).
@@ -62,20 +65,16 @@ def model_path(lib: str, name: str, mode: str, *, pcm_dir: str = DEFAULT_PCM_DIR
             raise SpecError(f"models must be one of {', '.join(MODEL_PRESETS)} or a template with "
                             "{lib} and {name}", field="models")
         template = mode
-    return fill(template, lib=lib, name=name, pcm_dir=pcm_dir)
+    return versioned_vars(fill(template, lib=lib, name=name, pcm_dir=pcm_dir), kicad)
 
 
-def lib_uri(lib: str, mode: str, *, pcm_dir: str = DEFAULT_PCM_DIR) -> str:
+def lib_uri(lib: str, mode: str, *, pcm_dir: str = DEFAULT_PCM_DIR, kicad: int = 9) -> str:
     """The ``uri`` of the fp-lib-table row of library ``lib`` matching the model ``mode``.
 
     Args:
         lib: library name (the ``.pretty`` folder's stem).
-        mode: ``project``, ``pcm`` or ``stock``; any other value (a model path template) gives the
-            ``project`` URI.
-        pcm_dir: the PCM install folder name (identifier with '.' → '_'); used by ``pcm`` only.
-
-    Example:
-        >>> lib_uri("My_BGA", "stock"), lib_uri("My_BGA", "/models/{lib}/{name}.wrl")
-        ('${KICAD9_FOOTPRINT_DIR}/My_BGA.pretty', '${KIPRJMOD}/My_BGA.pretty')
+        mode: the model mode (``project``, ``pcm``, ``stock``; a template gives the ``project`` row).
+        pcm_dir: the PCM install folder name (identifier with '.' → '_').
+        kicad: the KiCad release (9 or 10) whose path variables the row uses.
     """
-    return fill(LIB_URI.get(mode, LIB_URI["project"]), lib=lib, pcm_dir=pcm_dir)
+    return versioned_vars(fill(LIB_URI.get(mode, LIB_URI["project"]), lib=lib, pcm_dir=pcm_dir), kicad)

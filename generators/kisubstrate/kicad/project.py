@@ -1,5 +1,8 @@
 """``.kicad_pro`` (partial JSON: rule minima, net classes, severities) and ``.kicad_dru`` writers.
 
+Every DRC severity is written (:data:`KICAD_SEVERITIES`): KiCad 10 changed some defaults and added
+checks, and a board must give the same DRC result in KiCad 9 and 10.
+
 KiCad fills every key the partial project leaves out with its defaults. Board-setup
 minima apply even when a custom rule is looser, so they are set from the substrate
 profile. Creepage is switched off (new in KiCad 9, on by default, and super-linear).
@@ -20,21 +23,41 @@ import math
 
 from kisubstrate.model.units import fmt
 
-SEVERITY_KEYS = (
-    "annular_width", "clearance", "connection_width", "copper_edge_clearance", "copper_sliver",
-    "courtyards_overlap", "creepage", "diff_pair_gap_out_of_range", "diff_pair_uncoupled_length_too_long",
-    "drill_out_of_range", "duplicate_footprints", "extra_footprint", "footprint", "footprint_symbol_mismatch",
-    "footprint_type_mismatch", "hole_clearance", "hole_to_hole", "holes_co_located", "invalid_outline",
-    "isolated_copper", "item_on_disabled_layer", "items_not_allowed", "length_out_of_range",
-    "lib_footprint_issues", "lib_footprint_mismatch", "malformed_courtyard", "microvia_drill_out_of_range",
-    "mirrored_text_on_front_layer", "missing_courtyard", "missing_footprint", "net_conflict",
-    "nonmirrored_text_on_back_layer", "npth_inside_courtyard", "padstack", "pth_inside_courtyard",
-    "shorting_items", "silk_edge_clearance", "silk_over_copper", "silk_overlap", "skew_out_of_range",
-    "solder_mask_bridge", "starved_thermal", "text_height", "text_on_edge_cuts", "text_thickness",
-    "through_hole_pad_without_hole", "too_many_vias", "track_angle", "track_dangling", "track_segment_length",
-    "track_width", "tracks_crossing", "unconnected_items", "unresolved_variable", "via_dangling",
-    "via_diameter", "zones_intersect")
-"""DRC rule-severity keys of KiCad 9 (``board.design_settings.rule_severities``)."""
+KICAD_SEVERITIES = {
+    "annular_width": "error", "clearance": "error", "connection_width": "warning", "copper_edge_clearance": "error",
+    "copper_sliver": "warning", "courtyards_overlap": "error", "creepage": "error",
+    "diff_pair_gap_out_of_range": "error", "diff_pair_uncoupled_length_too_long": "error",
+    "drill_out_of_range": "error", "duplicate_footprints": "warning", "extra_footprint": "warning",
+    "footprint": "error", "footprint_filters_mismatch": "ignore", "footprint_symbol_mismatch": "warning",
+    "footprint_type_mismatch": "ignore", "hole_clearance": "error", "hole_to_hole": "warning",
+    "holes_co_located": "warning", "invalid_outline": "error", "isolated_copper": "warning",
+    "item_on_disabled_layer": "error", "items_not_allowed": "error", "length_out_of_range": "error",
+    "lib_footprint_issues": "warning", "lib_footprint_mismatch": "warning", "malformed_courtyard": "error",
+    "microvia_drill_out_of_range": "error", "mirrored_text_on_front_layer": "warning", "missing_courtyard": "ignore",
+    "missing_footprint": "warning", "net_conflict": "warning", "nonmirrored_text_on_back_layer": "warning",
+    "npth_inside_courtyard": "ignore", "padstack": "warning", "pth_inside_courtyard": "ignore",
+    "shorting_items": "error", "silk_edge_clearance": "warning", "silk_over_copper": "warning",
+    "silk_overlap": "warning", "skew_out_of_range": "error", "solder_mask_bridge": "error",
+    "starved_thermal": "error", "text_height": "warning", "text_on_edge_cuts": "error",
+    "text_thickness": "warning", "through_hole_pad_without_hole": "error", "too_many_vias": "error",
+    "track_angle": "error", "track_dangling": "warning", "track_segment_length": "error", "track_width": "error",
+    "tracks_crossing": "error", "unconnected_items": "error", "unresolved_variable": "error",
+    "via_dangling": "warning", "zones_intersect": "error",
+    # new in KiCad 10 (its defaults; KiCad 9 ignores keys it does not know)
+    "footprint_symbol_field_mismatch": "warning", "missing_tuning_profile": "warning",
+    "track_not_centered_on_via": "ignore", "track_on_post_machined_layer": "error",
+    "tuning_profile_track_geometries": "ignore",
+}
+"""Every DRC rule severity of KiCad 9 and 10 (``board.design_settings.rule_severities``): KiCad 9.0.8's
+defaults, and KiCad 10.0.6's for its new checks. KiCad 10 raised ``pth_inside_courtyard`` and
+``npth_inside_courtyard`` from ignore to error; they stay at 9's ``ignore`` here. Every key is written
+into the ``.kicad_pro``, so a board's DRC result does not depend on the release's defaults."""
+SEVERITY_OVERRIDES = {"creepage": "ignore", "lib_footprint_issues": "ignore", "lib_footprint_mismatch": "ignore",
+                      "missing_courtyard": "ignore", "isolated_copper": "warning", "hole_to_hole": "error"}
+"""What a substrate project changes: creepage off (super-linear, no high voltage), no library checks (board
+footprints are generated, not from a library), ``hole_to_hole`` an error."""
+SEVERITY_KEYS = tuple(sorted(KICAD_SEVERITIES))
+"""DRC rule-severity keys of KiCad 9 and 10."""
 
 
 def write_project(name: str, rules, *, width: float, micro, only: tuple[str, ...] | None = None) -> str:
@@ -48,9 +71,7 @@ def write_project(name: str, rules, *, width: float, micro, only: tuple[str, ...
         micro: microvia :class:`~kisubstrate.model.substrate.ViaSize`.
         only: if given, every DRC test except these is set to ``ignore`` (e.g. ``("clearance",)``).
     """
-    severities = {"creepage": "ignore", "lib_footprint_issues": "ignore", "lib_footprint_mismatch": "ignore",
-                  "missing_courtyard": "ignore", "isolated_copper": "warning",
-                  "hole_to_hole": "error"}
+    severities = {**KICAD_SEVERITIES, **SEVERITY_OVERRIDES}
     if only is not None:
         severities = {k: ("error" if k in only else "ignore") for k in SEVERITY_KEYS}
     # always the profile's minima: a spec may choose bigger vias / wider traces, never weaker rules

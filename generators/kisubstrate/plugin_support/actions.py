@@ -95,31 +95,33 @@ def evaluate(family: str, texts: dict[str, Any], *, base_dir: str = ".") -> Eval
     return ev
 
 
-def save_to_library(result: Any, pretty: str | Path, *, force: bool = False) -> Path:
+def save_to_library(result: Any, pretty: str | Path, *, force: bool = False, kicad: int | None = None) -> Path:
     """Write a built footprint into a ``.pretty`` folder and its VRML model into the sibling ``.3dshapes``.
 
     Atomic and overwrite-guarded: the bytes ``kisubstrate footprint -o PRETTY`` writes. Returns the
     ``.kicad_mod`` file.
 
     Args:
-        result: the built footprint (a :class:`kisubstrate.api.footprint.FootprintResult`, e.g.
-            ``evaluate(...).result``).
-        pretty: the library folder; its name must end in ``.pretty`` (created if missing).
-        force: overwrite a footprint or model that was changed since kisubstrate wrote it (or that
-            it did not write).
+        result: the built footprint (:class:`~kisubstrate.api.footprint.FootprintResult`).
+        pretty: the library folder (``…/<Lib>.pretty``).
+        force: overwrite a file changed since kisubstrate wrote it.
+        kicad: the KiCad release to write for (9 or 10: the running KiCad's); None: as the CLI's
+            default (the kicad-cli on PATH, else 9).
 
     Raises:
         SpecError: ``pretty`` is not a ``.pretty`` folder.
         kisubstrate.api.outputs.OverwriteError: the file exists and was changed by someone else.
     """
     from kisubstrate.api.footprint import footprint_files
+    from kisubstrate.api.kicad_cli import default_kicad
     from kisubstrate.api.outputs import OutputPlan
 
     pretty = Path(pretty)
     if pretty.suffix != ".pretty":
         raise SpecError(f"'{pretty}' is not a KiCad library folder (must end in .pretty)", field="library")
     plan = OutputPlan()
-    for path, text in footprint_files([result], pretty, models="project"):
+    target = default_kicad() if kicad is None else kicad
+    for path, text in footprint_files([result], pretty, models="project", kicad=target):
         plan.add(path, text)
     plan.commit(force=force)
     return pretty / f"{result.geometry.name}.kicad_mod"
@@ -213,7 +215,7 @@ def cli_command(executable: str | None = None) -> list[str]:
 
 
 def write_substrate(spec: dict[str, Any], output: str | Path, *, base_dir: str = ".",
-                    timeout: float = 600) -> SubstrateOutcome:
+                    timeout: float = 600, kicad: int | None = None) -> SubstrateOutcome:
     """Write the substrate project of one package spec (a dict) into ``output``.
 
     Runs ``kisubstrate substrate SPEC -o DIR`` in a subprocess (the same code path as the CLI,
@@ -221,13 +223,12 @@ def write_substrate(spec: dict[str, Any], output: str | Path, *, base_dir: str =
     a friendly message instead.
 
     Args:
-        spec: one package spec as a dict (``family`` and its keys, lengths in mm), e.g. from the
-            dialog's form.
-        output: the folder to write the project into (created if missing).
-        base_dir: folder that relative side-file paths of the spec (``.csv`` / ``.yaml`` ball maps,
-            rule files) resolve from; they are made absolute before the spec is handed over.
-        timeout: seconds to wait for the subprocess before giving up
-            (:class:`subprocess.TimeoutExpired`).
+        spec: one package spec (field name → value).
+        output: the folder for the project.
+        base_dir: the folder the spec's relative paths (ball maps, rule files) are relative to.
+        timeout: seconds the command may take.
+        kicad: the KiCad release to write for (``--kicad``; 9 or 10: the running KiCad's); None: the
+            command's default.
     """
     import yaml
 
@@ -256,6 +257,8 @@ def write_substrate(spec: dict[str, Any], output: str | Path, *, base_dir: str =
         spec_file = Path(tmp) / "spec.yaml"
         spec_file.write_text(text, encoding="utf-8")
         cmd = [*cli_command(), "substrate", str(spec_file), "-o", str(output)]
+        if kicad is not None:
+            cmd += ["--kicad", str(kicad)]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     text = (proc.stdout + proc.stderr).strip()
     if proc.returncode == 2 and "No such command" in text:
