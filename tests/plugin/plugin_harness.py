@@ -1,6 +1,8 @@
 """Helpers for the plugin tests: a wx/pcbnew-capable venv with kisubstrate, Xvfb, a hermetic KiCad HOME.
 
-Everything here drives the real KiCad 9 (``pcbnew`` under Xvfb); nothing is mocked.
+Everything here drives the real KiCad (9 or 10, the one on PATH: ``pcbnew`` under Xvfb); nothing is mocked.
+``KISUBSTRATE_TEST_KIPY`` replaces the kicad-python requirement (e.g. ``kicad-python==0.7.1``) to try
+another release by hand.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ import subprocess
 import time
 from pathlib import Path
 
+from conftest import KICAD_MAJOR
+from kisubstrate.plugin_support.pcm import KIPY_REQUIREMENT as PLUGIN_KIPY_REQUIREMENT
+
 ROOT = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = "/usr/bin/python3"
-KICAD_VERSION_DIR = "9.0"
+KICAD_VERSION_DIR = f"{KICAD_MAJOR or 9}.0"  # KiCad's per-release config / data / cache folders
 IPC_IDENTIFIER = "kisubstrate.plugin.ipc"
-# versions the IPC plugin's venv and the test venv install next to kisubstrate
-KIPY_REQUIREMENT = "kicad-python>=0.6,<1"
+# versions the IPC plugin's venv and the test venv install next to kisubstrate (the plugin's own line)
+KIPY_REQUIREMENT = os.environ.get("KISUBSTRATE_TEST_KIPY") or PLUGIN_KIPY_REQUIREMENT
 
 
 def _source_digest() -> str:
@@ -153,10 +158,17 @@ def hermetic_home(base: Path, *, pip_cache: Path | None = None,
     cfg = home / ".config" / "kicad" / KICAD_VERSION_DIR
     cfg.mkdir(parents=True, exist_ok=True)
     tmp.mkdir(parents=True, exist_ok=True)
+    # KiCad 10's setup wizard shows until first run, update check and crash-report prompts are answered
     (cfg / "kicad_common.json").write_text(json.dumps({
         "api": {"enable_server": True, "interpreter_path": SYSTEM_PYTHON},
+        "system": {"first_run_shown": True, "check_for_kicad_updates": False},
+        "do_not_show_again": {"data_collection_prompt": True, "update_check_prompt": True},
+        "pcm": {"check_for_updates": False},
         "meta": {"filename": "kicad_common.json", "version": 3}}))
+    # empty global library tables: KiCad 9 asks for the footprint table, KiCad 10's setup wizard for each
     (cfg / "fp-lib-table").write_text("(fp_lib_table\n\t(version 7)\n)\n")
+    (cfg / "sym-lib-table").write_text("(sym_lib_table\n\t(version 7)\n)\n")
+    (cfg / "design-block-lib-table").write_text("(design_block_lib_table\n\t(version 7)\n)\n")
     (cfg / "kicad_advanced").write_text("EnableAPILogging=1\n")
     if pip_cache is not None:  # pip (run by KiCad with --isolated) still uses ~/.cache/pip: share it
         pip_cache.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,8 @@ try:
 except ImportError:  # imported outside pcbnew (pytest's doctest collection): stay inert
     pcbnew = None
 
-PRESS = json.loads(os.environ.get("KISUBSTRATE_TEST_PRESS", "[]"))
+PRESS = [[" ".join(name.split()), change]  # tooltips with white space folded, as _norm reads them
+         for name, change in json.loads(os.environ.get("KISUBSTRATE_TEST_PRESS", "[]"))]
 STATUS = os.environ.get("KISUBSTRATE_TEST_STATUS", "")
 GO = os.environ.get("KISUBSTRATE_TEST_GO", "")
 PRESS_TIMEOUT = float(os.environ.get("KISUBSTRATE_TEST_PRESS_TIMEOUT", "90"))
@@ -50,8 +51,14 @@ def _walk(win):
         yield from _walk(child)
 
 
+def _norm(tooltip):
+    """A tooltip's first line with runs of white space as one space: ``Undo  (Ctrl+Z)`` (KiCad 9) and
+    ``Undo\t(Ctrl+Z)`` (KiCad 10) both read ``Undo (Ctrl+Z)``."""
+    return " ".join(tooltip.split("\n")[0].split())
+
+
 def _tools():
-    """tooltip -> (frame, toolbar, tool id, screen rect) of every toolbar tool in every frame."""
+    """tooltip (:func:`_norm`) -> (frame, toolbar, tool id, screen rect) of every toolbar tool in every frame."""
     found = {}
     for top in wx.GetTopLevelWindows():
         for win in _walk(top):
@@ -63,7 +70,7 @@ def _tools():
                     continue
                 rect = win.GetToolRect(item.GetId())
                 pos = win.ClientToScreen(rect.GetPosition())
-                found[item.GetShortHelp()] = (top, win, item.GetId(), [pos.x, pos.y, rect.width, rect.height])
+                found[_norm(item.GetShortHelp())] = (top, win, item.GetId(), [pos.x, pos.y, rect.width, rect.height])
     return found
 
 
@@ -97,8 +104,27 @@ def _poll():
     try:
         board = pcbnew.GetBoard()
         ready = board is not None and bool(board.GetFileName())
+        if ready and not state.get("resized"):  # the whole screen: KiCad 10's top toolbar outgrows 1280 px
+            width, height = wx.GetDisplaySize()
+            for top in wx.GetTopLevelWindows():
+                if isinstance(top, wx.Frame) and top.IsShown():
+                    top.SetSize(0, 0, width, height)
+            state["resized"] = [width, height]
+            _write()
+            wx.CallLater(500, _poll)
+            return
         tools = _tools() if ready else {}
         state["tools"] = {k: v[3] for k, v in tools.items()}
+        if not tools:  # diagnostics while waiting: is the board there, which windows exist
+            kinds = {}
+            for top in wx.GetTopLevelWindows():
+                for win in [top, *_walk(top)]:
+                    kinds[type(win).__name__] = kinds.get(type(win).__name__, 0) + 1
+            dialogs = [[type(top).__name__, top.GetTitle() if hasattr(top, "GetTitle") else "", top.IsShown(),
+                        [w.GetLabel()[:70] for w in _walk(top) if isinstance(w, wx.StaticText)][:40]]
+                       for top in wx.GetTopLevelWindows() if top.IsShown()]
+            state["waiting_for"] = {"board": board is not None, "file": board.GetFileName() if board else "",
+                                    "windows": kinds, "shown": dialogs}
         state["footprints"] = _footprints() if ready else []
         if state["stage"] == "waiting" and ready and all(p[0] in tools for p in PRESS):
             state["stage"] = "ready"

@@ -232,6 +232,20 @@ def test_plugin_json_is_valid_for_kicad(kicad_cli):
     assert "kisubstrate" in reqs and "kicad-python" in reqs
 
 
+def test_one_kicad_python_range_everywhere():
+    """The IPC plugin's requirements, the PCM zip and the ``plugin`` extra ask for the same kicad-python
+    (0.6.0 fails on ``Net(name=…)``; 0.7.1 and 0.8.0 place footprints on KiCad 9.0.8 and 10.0.6)."""
+    import re
+
+    from kisubstrate.plugin_support.pcm import KIPY_REQUIREMENT, runtime_requirements
+
+    assert KIPY_REQUIREMENT == "kicad-python>=0.7.1,<0.9"
+    assert KIPY_REQUIREMENT in (IPC / "requirements.txt").read_text().splitlines()
+    assert KIPY_REQUIREMENT in runtime_requirements()
+    extra = re.search(r'^plugin = \[(.*)\]$', (IPC.parents[1] / "pyproject.toml").read_text(), re.M).group(1)
+    assert extra == f'"{KIPY_REQUIREMENT}"'
+
+
 # -- SWIG shim logic (stdlib only) -----------------------------------------------------------------
 def test_swig_backend_missing_says_how_to_install(tmp_path):
     logic = _swig_logic()

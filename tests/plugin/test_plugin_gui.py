@@ -25,7 +25,7 @@ from types import SimpleNamespace
 import plugin_harness as H
 import pytest
 
-from conftest import EXAMPLES, ROOT, _pcbnew_ok, require_kicad
+from conftest import EXAMPLES, ROOT, _pcbnew_ok, kicad_target_for, require_kicad
 from kisubstrate.api.footprint import build_footprints
 from kisubstrate.api.specs import load_specs
 
@@ -34,7 +34,7 @@ pytestmark = [pytest.mark.gui, pytest.mark.kicad]
 IPC_BUTTON = "Package footprint…"
 SUBSTRATE_BUTTON = "Package substrate…"
 SWIG_BUTTON = "kisubstrate: package footprint from spec"
-UNDO, REDO = "Undo  (Ctrl+Z)", "Redo  (Ctrl+Y)"
+UNDO, REDO = "Undo (Ctrl+Z)", "Redo (Ctrl+Y)"  # tooltips as the presser reads them (white space folded)
 BUTTON_TIMEOUT = float(os.environ.get("KISUBSTRATE_BUTTON_TIMEOUT", "180"))
 DOCS = ROOT / "docs"
 SPEC = """packages:
@@ -166,7 +166,9 @@ def test_buttons_in_pcbnew_place_checked_footprints(gui_env, tmp_path):
         assert SUBSTRATE_BUTTON in st["tools"]
         ready_s = time.perf_counter() - t0
         time.sleep(0.5)  # let the toolbar repaint
-        xvfb.screenshot(H.SYSTEM_PYTHON, shot, (0, 0, 1280, 720))
+        # 1280 x 720 as before, wider when the buttons sit further right (KiCad 10's longer toolbar)
+        right = max(x + w for x, _y, w, _h in (st["tools"][n] for n in (IPC_BUTTON, SUBSTRATE_BUTTON, SWIG_BUTTON)))
+        xvfb.screenshot(H.SYSTEM_PYTHON, shot, (0, 0, max(1280, min(1600, right + 40)), 720))
         # the icons really are on the toolbar: the light icon's gold balls inside the tool rectangles
         gold = _colour_pixels(H.SYSTEM_PYTHON, shot, [st["tools"][n] for n in (IPC_BUTTON, SWIG_BUTTON)],
                               (214, 160, 60), env=xvfb.env())
@@ -192,11 +194,16 @@ def test_buttons_in_pcbnew_place_checked_footprints(gui_env, tmp_path):
     boards = sorted((tmp_path / "substrate").rglob("*.kicad_pcb"))
     assert len(boards) == 1 and str(tmp_path / "substrate") in records[2]["message"], records[2]
     assert boards[0].name in records[2]["message"]
+    # both IPC actions wrote for the running KiCad (9 or 10: its file format)
+    from kisubstrate.kicad.target import format_version
+
+    assert records[0]["kicad"] == records[2]["kicad"] == kicad_target_for(), records
+    assert f"(version {format_version(kicad_target_for())})" in boards[0].read_text()
     # the IPC dialog also saved into the chosen library: the same bytes as the CLI writes
     from kisubstrate.api.footprint import footprint_files
 
     geom = build_footprints(load_specs([spec])[0].spec)[0]
-    for path, text in footprint_files([geom], chosen_lib):  # the footprint and its VRML model
+    for path, text in footprint_files([geom], chosen_lib, kicad=kicad_target_for()):  # footprint and VRML model
         assert path.read_text() == text, path
 
     fps = {f["ref"]: f for f in _run(H.SYSTEM_PYTHON, H.READ_BOARD, str(board))}

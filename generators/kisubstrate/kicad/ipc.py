@@ -1,10 +1,10 @@
 """FootprintGeom → kipy (KiCad IPC API) footprint instance, and placing it as one undo step.
 
 kipy is imported inside the functions only, so the core imports without kicad-python.
-Checked against KiCad 9.0.8 with kicad-python 0.6–0.8: footprints created over the API
-need an explicit layer (else KiCad drops them silently), a library id and *visible*
-Reference/Value fields (KiCad hides them otherwise); coordinates are absolute nanometres,
-converted with ``round`` (kipy's ``from_mm`` truncates).
+Checked against KiCad 9.0.8 and 10.0.6 with kicad-python 0.7.1–0.8.0 (0.6.0 fails on
+``Net(name=…)``): footprints created over the API need an explicit layer (else KiCad drops
+them silently), a library id and *visible* Reference/Value fields (KiCad hides them otherwise);
+coordinates are absolute nanometres, converted with ``round`` (kipy's ``from_mm`` truncates).
 
 Example (needs kicad-python, not KiCad)::
 

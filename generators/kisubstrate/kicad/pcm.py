@@ -144,8 +144,8 @@ def ipc_plugin_files(plugin_dir: Path, core_dir: Path, *, version: str, requirem
         description_full=("Toolbar buttons in the PCB editor: 'Package footprint…' opens a dialog generated from the "
                           "package spec models (units, limits, help text), shows the rule check and a preview as you "
                           "type, and places the checked footprint on the board as one undo step (optionally saving it "
-                          "into a .pretty library). 'Package substrate…' writes a substrate project. Needs KiCad 9 "
-                          "with the API enabled (Preferences > Plugins).")))
+                          "into a .pretty library). 'Package substrate…' writes a substrate project. Needs KiCad "
+                          "9 or 10 with the API enabled (Preferences > Plugins).")))
     return files
 
 
@@ -165,7 +165,7 @@ def swig_plugin_files(swig_dir: Path, *, version: str, list_icon: bytes) -> dict
     files["metadata.json"] = _meta_bytes(metadata(
         "swig", version=version, runtime="swig", tags=["footprint", "bga", "generator"],
         name="kisubstrate: package footprint (legacy button)",
-        description="Adds a rule-checked package footprint from a kisubstrate spec file (SWIG plugin, KiCad 8/9)",
+        description="Adds a rule-checked package footprint from a kisubstrate spec file (SWIG plugin, KiCad 8 to 10)",
         description_full=("For KiCad without the IPC API. The button asks for a kisubstrate spec (YAML), runs the "
                           "generator (in KiCad's Python if kisubstrate imports there, else the 'kisubstrate' command: "
                           "install it with pipx or pip) and adds the footprint to the board.")))

@@ -16,7 +16,10 @@ from kisubstrate import __version__
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_LIBRARY = "Kisubstrate_Packages"
-KIPY_REQUIREMENT = "kicad-python>=0.6,<1"
+KIPY_REQUIREMENT = "kicad-python>=0.7.1,<0.9"
+"""kicad-python releases the IPC plugin works with on KiCad 9.0.8 and 10.0.6 (0.8.0 targets 10.0.6's API and
+places footprints on both; 0.6.0 raises TypeError on ``Net(name=…)``; 0.7.0 has no wheel). The same line is in
+``plugin/ipc/requirements.txt`` and the ``plugin`` extra of ``pyproject.toml`` (a test compares them)."""
 
 
 def plugin_source_dir() -> Path | None:
