@@ -363,6 +363,43 @@ def _snap_zone(z: Zone) -> Zone:
     return z if z.fill is None else replace(z, fill=shapely.set_precision(z.fill, 1e-6))
 
 
+def copper_items(geom: BoardGeom):
+    """All copper as capsules (a segment and a radius, mm): arrays (ax, ay, bx, by, r, layer, net, src, idx).
+
+    A round pad or via annulus is a point, a track a segment with half its width, an oval pad its
+    stadium; a rectangular pad is its circumscribed circle (never smaller than the copper). A via
+    gives one capsule per copper layer it spans. ``src`` says where each came from (0 pad, 1 via,
+    2 track) and ``idx`` its index there.
+
+    Args:
+        geom: a built board.
+    """
+    p, v, t = geom.pads, geom.vias, geom.tracks
+    circ = np.array([s == "circle" for s in p.shape], bool) if len(p) else np.zeros(0, bool)
+    pr = np.where(circ, p.w / 2, np.hypot(p.w, p.h) / 2) if len(p) else np.zeros(0)
+    # oval pads are exact capsules along their long side (a stadium is a capsule)
+    oval = np.array([s == "oval" for s in p.shape], bool) if len(p) else np.zeros(0, bool)
+    half = np.where(oval, np.abs(p.w - p.h) / 2, 0.0) if len(p) else np.zeros(0)
+    along_x = p.w >= p.h if len(p) else np.zeros(0, bool)
+    pr = np.where(oval, np.minimum(p.w, p.h) / 2, pr) if len(p) else pr
+    pax, pbx = p.x - np.where(along_x, half, 0.0), p.x + np.where(along_x, half, 0.0)
+    pay, pby = p.y - np.where(along_x, 0.0, half), p.y + np.where(along_x, 0.0, half)
+    # vias: one annulus per spanned layer
+    span = (v.bottom - v.top + 1) if len(v) else np.zeros(0, np.int64)
+    vi = np.repeat(np.arange(len(v)), span)
+    vl = (v.top[vi] + (np.arange(len(vi)) - np.repeat(np.cumsum(span) - span, span))) if len(vi) else vi
+    ax = np.concatenate([pax, v.x[vi], t.x1])
+    ay = np.concatenate([pay, v.y[vi], t.y1])
+    bx = np.concatenate([pbx, v.x[vi], t.x2])
+    by = np.concatenate([pby, v.y[vi], t.y2])
+    r = np.concatenate([pr, v.size[vi] / 2, t.width / 2])
+    layer = np.concatenate([p.layer, vl, t.layer]).astype(np.int64)
+    net = np.concatenate([p.net, v.net[vi], t.net]).astype(np.int64)
+    src = np.concatenate([np.zeros(len(p), np.int8), np.ones(len(vi), np.int8), np.full(len(t), 2, np.int8)])
+    idx = np.concatenate([np.arange(len(p)), vi, np.arange(len(t))])
+    return ax, ay, bx, by, r, layer, net, src, idx
+
+
 def replace_items(geom: BoardGeom, **changes) -> BoardGeom:
     """A copy of ``geom`` with some fields replaced (for seeded tests and scaling)."""
     from dataclasses import replace
@@ -383,4 +420,4 @@ def concat_vias(a: Vias, b: Vias) -> Vias:
 
 
 __all__ = ["BoardBuilder", "BoardExtras", "BoardGeom", "Castellation", "CavityOutline", "Drawing", "Pads", "Tracks",
-           "Vias", "Zone", "concat_tracks", "concat_vias", "replace_items", "snap"]
+           "Vias", "Zone", "concat_tracks", "copper_items", "concat_vias", "replace_items", "snap"]

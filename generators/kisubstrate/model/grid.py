@@ -85,6 +85,7 @@ class BallMap:
     path: str
     names: tuple[tuple[str, ...], ...] | None = None  # rows × columns, "" = unpopulated
     nets: tuple[tuple[str, str], ...] = ()  # (ball, net)
+    lines: tuple[int, ...] = ()  # CSV line of each entry of ``nets`` (for located messages)
 
     @property
     def net_of(self) -> dict[str, str]:
@@ -107,17 +108,19 @@ def read_ball_map(path: Path) -> BallMap:
         raise SpecError(f"cannot read ball map '{path}': {exc.strerror or exc}", field="ball_map") from None
     except UnicodeDecodeError:
         raise SpecError(f"ball map '{path}' is not UTF-8 text", field="ball_map") from None
-    rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)
-            and not r[0].lstrip().startswith("#")]
+    reader = csv.reader(io.StringIO(text))
+    numbered = [(reader.line_num, r) for r in reader if any(c.strip() for c in r)
+                and not r[0].lstrip().startswith("#")]
+    rows = [r for _n, r in numbered]
     if not rows:
         raise SpecError(f"ball map '{path}' is empty", field="ball_map")
     header = [c.strip().lower() for c in rows[0]]
     if header and header[0] in ("ball", "pin", "pad", "name"):
         if len(header) < 2 or header[1] not in ("net", "signal"):
             raise SpecError(f"ball map '{path}': a list map needs the header 'ball,net'", field="ball_map")
-        nets = []
+        nets, lines = [], []
         seen = set()
-        for lineno, row in enumerate(rows[1:], start=2):
+        for lineno, row in numbered[1:]:
             ball = row[0].strip().upper()
             net = row[1].strip() if len(row) > 1 else ""
             if not ball:
@@ -126,7 +129,8 @@ def read_ball_map(path: Path) -> BallMap:
                 raise SpecError(f"ball map '{path}' row {lineno}: ball {ball} listed twice", field="ball_map")
             seen.add(ball)
             nets.append((ball, net))
-        return BallMap(path=str(path), nets=tuple(nets))
+            lines.append(lineno)
+        return BallMap(path=str(path), nets=tuple(nets), lines=tuple(lines))
     width = max(len(r) for r in rows)
     names = tuple(tuple(("" if c.strip() in ("", "-") else c.strip()) for c in r + [""] * (width - len(r)))
                   for r in rows)

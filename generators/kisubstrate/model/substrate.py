@@ -32,7 +32,7 @@ import csv
 import io
 import math
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import (
     Field,
@@ -105,6 +105,11 @@ class StackLayer(SpecModel):
     type: Literal["core", "prepreg"] = Field("prepreg", description="KiCad dielectric type")
     name: str | None = Field(None, max_length=40, description="user name of a copper layer (e.g. 'RDL1')")
     plies: list[Ply] | None = Field(None, max_length=8, description="sheets of a composite dielectric, top first")
+    role: Literal["signal", "plane", "mixed"] | None = Field(
+        None, description="copper layer role for the router: signal (traces), plane (one net, or regions of "
+        "several nets; vias cross it, traces do not) or mixed (traces, and the rest poured with its nets)")
+    nets: list[str] | None = Field(None, min_length=1, max_length=64,
+                                   description="plane / mixed layer: the net(s) poured on it")
 
     @model_validator(mode="after")
     def _one_kind(self) -> "StackLayer":
@@ -118,6 +123,15 @@ class StackLayer(SpecModel):
             total = sum(p.thickness for p in self.plies)
             if abs(total - self.dielectric) > 1e-6:  # type: ignore[operator]
                 raise ValueError(f"plies add up to {total:g} mm but the dielectric is {self.dielectric:g} mm")
+        if self.copper is None and (self.role is not None or self.nets is not None):
+            raise ValueError("only a copper layer has a role or nets")
+        if self.role == "plane" and not self.nets:
+            raise ValueError("a plane layer needs its net: nets: [GND] (or several nets for a split plane)")
+        if self.nets is not None and self.role in (None, "signal"):
+            raise ValueError(f"nets are poured only on a plane or mixed layer, not on a {self.role or 'default'} "
+                             "layer: add role: plane or role: mixed")
+        if self.nets is not None and (len(set(self.nets)) != len(self.nets) or not all(n.strip() for n in self.nets)):
+            raise ValueError("a layer's nets must be distinct and not empty")
         return self
 
     @property
@@ -237,6 +251,7 @@ class DiePad(SpecModel):
     x: float
     y: float
     net: str = ""
+    line: int = Field(0, ge=0, description="CSV line the pad was read from (0 = not from a file)")
 
 
 def read_die_pad_map(path: Path) -> list[DiePad]:
@@ -245,12 +260,14 @@ def read_die_pad_map(path: Path) -> list[DiePad]:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise SpecError(f"cannot read die pad map '{path}': {exc.strerror or exc}", field="pad_map") from None
-    rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)
-            and not r[0].lstrip().startswith("#")]
+    reader = csv.reader(io.StringIO(text))
+    numbered = [(reader.line_num, r) for r in reader if any(c.strip() for c in r)
+                and not r[0].lstrip().startswith("#")]
+    rows = [r for _n, r in numbered]
     if not rows or [c.strip().lower() for c in rows[0][:3]] != ["pad", "x", "y"]:
         raise SpecError(f"die pad map '{path}' needs the header 'pad,x,y[,net]'", field="pad_map")
     pads, seen = [], set()
-    for lineno, row in enumerate(rows[1:], start=2):
+    for lineno, row in numbered[1:]:
         try:
             name, x, y = row[0].strip(), float(row[1]), float(row[2])
         except (IndexError, ValueError):
@@ -258,7 +275,7 @@ def read_die_pad_map(path: Path) -> list[DiePad]:
         if not name or name in seen or not (math.isfinite(x) and math.isfinite(y)):
             raise SpecError(f"die pad map '{path}' row {lineno}: empty, repeated or invalid pad", field="pad_map")
         seen.add(name)
-        pads.append(DiePad(name=name, x=x, y=y, net=row[3].strip() if len(row) > 3 else ""))
+        pads.append(DiePad(name=name, x=x, y=y, net=row[3].strip() if len(row) > 3 else "", line=lineno))
     if not pads:
         raise SpecError(f"die pad map '{path}' lists no pads", field="pad_map")
     return pads
@@ -271,6 +288,15 @@ class DiePads(SpecModel):
     area: AreaPads | None = None
     map: list[DiePad] | None = Field(None, description="CSV path: pad,x,y[,net] relative to the die centre")
     size: float = length("pad (copper / bump) diameter", le=2, default=0.1)
+    map_file: str | None = Field(None, description="set by kisubstrate: the CSV file 'map' was read from "
+                                 "(named in messages)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _remember_map_file(cls, data):
+        if isinstance(data, dict) and isinstance(data.get("map"), str) and "map_file" not in data:
+            data = {**data, "map_file": data["map"]}
+        return data
 
     @field_validator("map", mode="before")
     @classmethod
@@ -512,6 +538,18 @@ class SubstrateSpec(SubstrateRuleAccess, PackageSpec):
         t = self.terminals
         return (f"{self.family.upper()}-Substrate_{self.body[0]:g}x{self.body[1]:g}mm_"
                 f"{self.stackup.copper_count}L_P{t.pitch_xy[0]:g}mm")
+
+    routes_netlist: ClassVar[bool] = False
+    """True for a family whose router reads the stackup's layer roles (``role``, ``nets``)."""
+
+    @model_validator(mode="after")
+    def _roles_used(self) -> "SubstrateSpec":
+        if not self.routes_netlist:
+            for k, lay in enumerate(self.stackup.coppers()):
+                if lay.role is not None or lay.nets is not None:
+                    raise ValueError(f"copper layer {k + 1} has a role / nets, but the {self.family} family does "
+                                     "not route by layer roles (family: flipchip does)")
+        return self
 
     @model_validator(mode="after")
     def _inside_body(self) -> "SubstrateSpec":

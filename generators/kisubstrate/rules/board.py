@@ -53,7 +53,7 @@ from typing import Any, Callable
 import numpy as np
 import shapely
 
-from kisubstrate.geometry.board import BoardGeom
+from kisubstrate.geometry.board import BoardGeom, copper_items
 from kisubstrate.rules.capsules import capsule_geoms, capsule_pairs
 from kisubstrate.rules.connectivity import check_connectivity
 from kisubstrate.rules.report import Report, Violation
@@ -64,34 +64,6 @@ TOL = 5e-7  # half a KiCad nanometre: values on the 1 nm grid compare exactly
 def layer_name(i: int) -> str:
     """Neutral name of physical copper layer ``i`` (0-based): ``L1`` … ``Ln``."""
     return f"L{i + 1}"
-
-
-def copper_items(geom: BoardGeom):
-    """All copper as capsules: arrays (ax, ay, bx, by, r, layer, net) and a key per item."""
-    p, v, t = geom.pads, geom.vias, geom.tracks
-    circ = np.array([s == "circle" for s in p.shape], bool) if len(p) else np.zeros(0, bool)
-    pr = np.where(circ, p.w / 2, np.hypot(p.w, p.h) / 2) if len(p) else np.zeros(0)
-    # oval pads are exact capsules along their long side (a stadium is a capsule)
-    oval = np.array([s == "oval" for s in p.shape], bool) if len(p) else np.zeros(0, bool)
-    half = np.where(oval, np.abs(p.w - p.h) / 2, 0.0) if len(p) else np.zeros(0)
-    along_x = p.w >= p.h if len(p) else np.zeros(0, bool)
-    pr = np.where(oval, np.minimum(p.w, p.h) / 2, pr) if len(p) else pr
-    pax, pbx = p.x - np.where(along_x, half, 0.0), p.x + np.where(along_x, half, 0.0)
-    pay, pby = p.y - np.where(along_x, 0.0, half), p.y + np.where(along_x, 0.0, half)
-    # vias: one annulus per spanned layer
-    span = (v.bottom - v.top + 1) if len(v) else np.zeros(0, np.int64)
-    vi = np.repeat(np.arange(len(v)), span)
-    vl = (v.top[vi] + (np.arange(len(vi)) - np.repeat(np.cumsum(span) - span, span))) if len(vi) else vi
-    ax = np.concatenate([pax, v.x[vi], t.x1])
-    ay = np.concatenate([pay, v.y[vi], t.y1])
-    bx = np.concatenate([pbx, v.x[vi], t.x2])
-    by = np.concatenate([pby, v.y[vi], t.y2])
-    r = np.concatenate([pr, v.size[vi] / 2, t.width / 2])
-    layer = np.concatenate([p.layer, vl, t.layer]).astype(np.int64)
-    net = np.concatenate([p.net, v.net[vi], t.net]).astype(np.int64)
-    src = np.concatenate([np.zeros(len(p), np.int8), np.ones(len(vi), np.int8), np.full(len(t), 2, np.int8)])
-    idx = np.concatenate([np.arange(len(p)), vi, np.arange(len(t))])
-    return ax, ay, bx, by, r, layer, net, src, idx
 
 
 def _key(geom: BoardGeom, src: int, idx: int) -> str:

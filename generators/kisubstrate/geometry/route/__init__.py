@@ -1,0 +1,1 @@
+"""The substrate router: routing grid with exact clearances, wavefront path search, net routing."""

@@ -1,0 +1,196 @@
+"""Route nets on a substrate: via columns at the terminals, octilinear traces on one layer per net.
+
+Each net is routed on one of its candidate layers, tried in order. A terminal reaches the
+layer through a column of vias standing on it (via-in-pad: the bump's column goes down from
+the die side, the ball's column up from the ball side); on the layer the first two terminals
+are joined by a shortest octilinear path (:func:`~kisubstrate.geometry.route.search.wavefront`),
+each further terminal by a path to the net's copper already on the layer. Whatever is placed
+becomes an obstacle for the nets after it (:class:`~kisubstrate.geometry.route.grid.RouteGrid`).
+A net no layer can take is reported with the reason and where the search stopped; nothing is
+left half-routed.
+
+Example:
+    >>> import shapely
+    >>> from kisubstrate.geometry.board import BoardBuilder
+    >>> from kisubstrate.geometry.route.grid import RouteGrid
+    >>> b = BoardBuilder("r", copper=2, outline=shapely.box(-2, -2, 2, 2))
+    >>> g = RouteGrid(b.outline, layers=2, pitch=0.05, width=0.025, clearance=0.025, via_pads=(0.12,), edge=0.1)
+    >>> r = Router(g, b, hops=[Hop(0.12, 0.06, "micro")], width=0.025)
+    >>> res = r.route(b.net("D0"), "D0", [(-1.0, 0.0, 0)], [(1.0, 0.5, 1)], layers=[0])
+    >>> res.layer, round(res.length, 3), res.vias
+    (0, 2.207, 1)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kisubstrate.geometry.route.grid import DIRS, FREE
+from kisubstrate.geometry.route.search import corners, wavefront
+
+_WINDOW = 24  # cells of slack around the terminals before searching the whole layer
+
+
+@dataclass(frozen=True)
+class Hop:
+    """The via crossing from copper ``k`` to ``k + 1``: pad and drill diameters (mm), KiCad via kind."""
+
+    pad: float
+    drill: float
+    kind: str
+
+
+@dataclass
+class Routed:
+    """A routed net: its layer, trace length per layer (mm) and via count."""
+
+    net: str
+    layer: int
+    lengths: dict[int, float] = field(default_factory=dict)
+    vias: int = 0
+
+    @property
+    def length(self) -> float:
+        """Total trace length (mm)."""
+        return sum(self.lengths.values())
+
+
+@dataclass(frozen=True)
+class Unrouted:
+    """A net no candidate layer could take: why, where (mm) and on which layer."""
+
+    net: str
+    reason: str
+    x: float
+    y: float
+    layer: int
+
+
+class Router:
+    """Places columns and traces of nets on a :class:`BoardBuilder`, keeping its :class:`RouteGrid` current.
+
+    Args:
+        grid: the routing grid of the board, with every existing obstacle added.
+        builder: the board builder the tracks and vias go to.
+        hops: the via of each hop ``k → k + 1`` (``len == copper - 1``).
+        width: trace width (mm).
+    """
+
+    def __init__(self, grid, builder, *, hops: list[Hop], width: float) -> None:
+        self.grid, self.b, self.hops, self.width = grid, builder, hops, width
+        self._kind_index = [grid.via_index(h.pad) for h in hops]
+
+    # -- columns ----------------------------------------------------------------------------------
+    def column_free(self, cell: tuple[int, int], top: int, bottom: int, net: int) -> int | None:
+        """The first hop of the column ``top → bottom`` at ``cell`` that another net's copper blocks, or None."""
+        r, c = cell
+        for hop in range(top, bottom):
+            arr = self.grid.via[self._kind_index[hop]]
+            for L in (hop, hop + 1):
+                if arr[L, r, c] not in (FREE, net):
+                    return hop
+        return None
+
+    def place_column(self, cell: tuple[int, int], top: int, bottom: int, net: int) -> int:
+        """Add the vias of the column ``top → bottom`` at ``cell`` (obstacles too); returns how many."""
+        x, y = float(self.grid.x(cell[1])), float(self.grid.y(cell[0]))
+        for hop in range(top, bottom):
+            h = self.hops[hop]
+            self.b.via(x, y, h.pad, h.drill, hop, hop + 1, net=net, kind=h.kind)
+            for L in (hop, hop + 1):
+                self.grid.add(L, [x], [y], [x], [y], [h.pad / 2], [net])
+        return bottom - top
+
+    # -- nets -------------------------------------------------------------------------------------
+    def route(self, net: int, name: str, starts: list[tuple[float, float, int]],
+              ends: list[tuple[float, float, int]], *, layers: list[int]) -> Routed | Unrouted:
+        """Route one net on the first of ``layers`` that takes it.
+
+        Args:
+            net: net code.
+            name: net name (for reports).
+            starts: terminals the net starts from, ``(x, y, copper layer)`` (mm), e.g. die bumps.
+            ends: terminals to join to them, ``(x, y, copper layer)``, e.g. balls.
+            layers: candidate copper layers, in order of preference.
+        """
+        first: Unrouted | None = None
+        for L in layers:
+            res = self._try(net, name, starts + ends, L)
+            if isinstance(res, Routed):
+                return res
+            first = first or res
+        assert first is not None
+        return first
+
+    def _try(self, net: int, name: str, terms: list[tuple[float, float, int]], L: int) -> Routed | Unrouted:
+        g = self.grid
+        cells = [g.cell(x, y) for x, y, _ in terms]
+        for (x, y, tl), cell in zip(terms, cells):
+            top, bottom = min(tl, L), max(tl, L)
+            hop = self.column_free(cell, top, bottom, net)
+            if hop is not None:
+                return Unrouted(name, f"the via column at ({x:.3f}, {y:.3f}) is blocked by another net between "
+                                f"copper {hop + 1} and {hop + 2}", x, y, L)
+        free = (g.node[L] == FREE) | (g.node[L] == net)
+        moves = (g.move[L] == FREE) | (g.move[L] == net)
+        tree = np.zeros(g.shape, bool)
+        tree[cells[0]] = True
+        paths = []
+        for (x, y, _tl), cell in zip(terms[1:], cells[1:]):
+            if tree[cell]:
+                continue
+            path = self._search(free, moves, tree, cell)
+            if isinstance(path, tuple):
+                sx, sy = path
+                return Unrouted(name, f"no path on copper {L + 1}: the search from ({x:.3f}, {y:.3f}) got no closer "
+                                f"than ({sx:.3f}, {sy:.3f}) to the net's copper", sx, sy, L)
+            paths.append(path)
+            tree[tuple(np.array(path).T)] = True
+        out = Routed(name, L)
+        for (x, y, tl), cell in zip(terms, cells):
+            out.vias += self.place_column(cell, min(tl, L), max(tl, L), net)
+        for path in paths:
+            out.lengths[L] = out.lengths.get(L, 0.0) + self._commit(path, L, net)
+        return out
+
+    def _search(self, free, moves, tree, cell):
+        """Path from ``cell`` to the tree (a window first, then the whole layer), or the closest point reached."""
+        g = self.grid
+        rows, cols = np.nonzero(tree)
+        r0, r1 = min(rows.min(), cell[0]) - _WINDOW, max(rows.max(), cell[0]) + _WINDOW
+        c0, c1 = min(cols.min(), cell[1]) - _WINDOW, max(cols.max(), cell[1]) + _WINDOW
+        r0, c0 = max(r0, 0), max(c0, 0)
+        r1, c1 = min(r1, g.shape[0] - 1), min(c1, g.shape[1] - 1)
+        for win in ((slice(r0, r1 + 1), slice(c0, c1 + 1)), (slice(None), slice(None))):
+            src = np.zeros(g.shape, bool)
+            src[cell] = True
+            path, step = wavefront(free[win], moves[:, win[0], win[1]], src[win], tree[win])
+            if path is not None:
+                dr, dc = win[0].start or 0, win[1].start or 0
+                return [(r + dr, c + dc) for r, c in path]
+        # where the wave stopped: the reached cell nearest the tree (full-layer step array)
+        reached = np.argwhere(step >= 0)
+        tr = np.argwhere(tree)
+        d = np.abs(reached[:, None, :] - tr[None, :min(len(tr), 64), :]).max(axis=2).min(axis=1)
+        r, c = reached[int(np.argmin(d))]
+        return float(g.x(c)), float(g.y(r))
+
+    def _commit(self, path: list[tuple[int, int]], L: int, net: int) -> float:
+        """Add the path as tracks (straight runs merged) and as obstacles (each move); returns its length (mm)."""
+        g = self.grid
+        pr, pc = np.array(path).T
+        xs, ys = g.x(pc), g.y(pr)
+        g.add(L, xs[:-1], ys[:-1], xs[1:], ys[1:], np.full(len(xs) - 1, self.width / 2), np.full(len(xs) - 1, net))
+        length = 0.0
+        pts = corners(path)
+        for (ra, ca), (rb, cb) in zip(pts, pts[1:]):
+            x1, y1, x2, y2 = float(g.x(ca)), float(g.y(ra)), float(g.x(cb)), float(g.y(rb))
+            self.b.track(x1, y1, x2, y2, self.width, layer=L, net=net)
+            length += math.hypot(x2 - x1, y2 - y1)
+        return length
+
+
+__all__ = ["DIRS", "Hop", "Routed", "Router", "Unrouted"]
