@@ -48,7 +48,8 @@ from kisubstrate.model.base import (
     length,
     resolve_rules,
 )
-from kisubstrate.model.errors import SpecError
+from kisubstrate.model.bumpplan import BumpPlan, plan_sites
+from kisubstrate.model.errors import FieldError, SpecError
 from kisubstrate.model.grid import GridSpec
 from kisubstrate.model.profiles import load_profile
 
@@ -282,11 +283,17 @@ def read_die_pad_map(path: Path) -> list[DiePad]:
 
 
 class DiePads(SpecModel):
-    """Exactly one of: peripheral rows, an area array, or a pad map CSV."""
+    """Exactly one of: peripheral rows, an area array, a pad map CSV, or a bump plan (flip chip).
+
+    Example:
+        >>> DiePads.model_validate({"plan": {"pitch": 0.2}, "size": 0.09}).plan.pitch
+        0.2
+    """
 
     peripheral: PeripheralPads | None = None
     area: AreaPads | None = None
     map: list[DiePad] | None = Field(None, description="CSV path: pad,x,y[,net] relative to the die centre")
+    plan: BumpPlan | None = Field(None, description="flip-chip bump plan: as many bumps as fit at a pitch")
     size: float = length("pad (copper / bump) diameter", le=2, default=0.1)
     map_file: str | None = Field(None, description="set by kisubstrate: the CSV file 'map' was read from "
                                  "(named in messages)")
@@ -311,8 +318,8 @@ class DiePads(SpecModel):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "DiePads":
-        if sum(x is not None for x in (self.peripheral, self.area, self.map)) != 1:
-            raise ValueError("give exactly one of peripheral, area or map")
+        if sum(x is not None for x in (self.peripheral, self.area, self.map, self.plan)) != 1:
+            raise ValueError("give exactly one of peripheral, area, map or plan")
         return self
 
 
@@ -330,13 +337,23 @@ class DieSpec(SpecModel):
         """Every pad with its position relative to the die centre, in a stable order.
 
         Peripheral pads run clockwise from the top-left (top edge left→right, right edge
-        top→bottom, …) and are named ``1, 2, …``; area bumps use ``A1`` style names.
+        top→bottom, …) and are named ``1, 2, …``; area bumps and bump-plan sites
+        (:func:`~kisubstrate.model.bumpplan.plan_sites`, no nets) use ``A1`` style names.
+
+        Example:
+            >>> d = DieSpec.model_validate({"size": [1, 1], "pads": {"plan": {"pitch": 0.2}}})
+            >>> pads = d.pad_list()
+            >>> len(pads), (pads[0].name, pads[0].x, pads[0].y, pads[0].net), pads[-1].name
+            (25, ('A1', -0.4, -0.4, ''), 'E5')
         """
         p = self.pads
         w, h = self.size
         out: list[DiePad] = []
         if p.map is not None:
             return list(p.map)
+        if p.plan is not None:
+            s = plan_sites(w, h, p.plan, p.size)
+            return [DiePad(name=n, x=x, y=y) for n, x, y in zip(s.names, s.x.tolist(), s.y.tolist())]
         if p.area is not None:
             from kisubstrate.model.grid import row_names
             cols, rows = p.area.layout
@@ -388,6 +405,11 @@ class DieSpec(SpecModel):
         if not all(0 < s <= 100 for s in self.size):
             raise ValueError("die sides must be > 0 and <= 100 mm")
         r = self.pads.size / 2
+        if self.pads.plan is not None:
+            try:
+                plan_sites(w, h, self.pads.plan, self.pads.size)
+            except ValueError as exc:
+                raise FieldError("pads.plan", str(exc)) from None
         for pad in self.pad_list():
             if abs(pad.x) + r > w / 2 + 1e-9 or abs(pad.y) + r > h / 2 + 1e-9:
                 raise ValueError(f"die pad {pad.name} at ({pad.x:g}, {pad.y:g}) lies outside the "
