@@ -13,6 +13,7 @@ FAMILY_MODULES: dict[str, str] = {
     "bga": "grid_array",
     "buildup": "buildup",
     "cavity": "cavity",
+    "flipchip": "flipchip",
     "leadframe": "leadframe",
     "lga": "grid_array",
     "pga": "grid_array",

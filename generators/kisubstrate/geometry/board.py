@@ -104,6 +104,7 @@ class Zone:
     net: int = 0
     fill: shapely.Geometry | None = None
     keepout: dict[str, bool] | None = None  # tracks/vias/pads/copperpour/footprints -> allowed
+    priority: int = 0  # KiCad zone priority: zones of a layer whose outlines overlap need distinct ones
 
     @property
     def key(self) -> str:
@@ -247,6 +248,17 @@ class BoardBuilder:
         self.zones: list[Zone] = []
         self.drawings: list[Drawing] = []
         self.extras = BoardExtras()  # set by the family before build()
+
+    def snapshot(self) -> tuple:
+        """The items added so far (for :meth:`restore`, e.g. to undo a routing pass)."""
+        return dict(self._nets), list(self._pads), list(self._vias), list(self._tracks), list(self.zones), \
+            list(self.drawings)
+
+    def restore(self, state: tuple) -> None:
+        """Go back to a :meth:`snapshot` (the snapshot stays usable)."""
+        nets, pads, vias, tracks, zones, drawings = state
+        self._nets, self._pads, self._vias, self._tracks = dict(nets), list(pads), list(vias), list(tracks)
+        self.zones, self.drawings = list(zones), list(drawings)
 
     def _layer(self, layer: int) -> None:
         # a family bug must fail here, not as an IndexError in the writer

@@ -92,7 +92,8 @@ def _spread(m: int, sig_ang: np.ndarray, full_ang: np.ndarray, ring_ang: np.ndar
 
 
 def assign_plan_nets(sites: Sites, ball_x: np.ndarray, ball_y: np.ndarray, ball_net: Sequence[str],
-                     plane_nets: Collection[str], *, signal_rings: int | None = None) -> list[str]:
+                     plane_nets: Collection[str], *, signal_rings: int | None = None,
+                     escape_x: np.ndarray | None = None, escape_y: np.ndarray | None = None) -> list[str]:
     """The net of every bump-plan site (same order as ``sites``).
 
     Rules:
@@ -121,6 +122,8 @@ def assign_plan_nets(sites: Sites, ball_x: np.ndarray, ball_y: np.ndarray, ball_
         ball_net: the net of each ball; ``""`` or ``NC`` (no connection) balls are ignored.
         plane_nets: names of the power and ground nets; every other net with a ball is a signal.
         signal_rings: at most this many outer rings carry signals; None (default) for as many as needed.
+        escape_x, escape_y: where each site's escape trace leaves the die (mm, same frame); the
+            signals are matched to sites by the angle of these points (default: the sites).
 
     Raises:
         SpecError: (field ``pads.plan``) more signals than sites (in the allowed rings), fewer sites
@@ -150,6 +153,8 @@ def assign_plan_nets(sites: Sites, ball_x: np.ndarray, ball_y: np.ndarray, ball_
     n_sites, n_sig, n_plane = len(sites), int((~is_plane).sum()), int(is_plane.sum())
     ring = np.asarray(sites.ring)
     sx, sy = np.asarray(sites.x, float), np.asarray(sites.y, float)
+    ex = sx if escape_x is None else np.asarray(escape_x, float)
+    ey = sy if escape_y is None else np.asarray(escape_y, float)
 
     allowed = n_sites if signal_rings is None else int((ring < signal_rings).sum())
     if n_sig > allowed:
@@ -175,7 +180,7 @@ def assign_plan_nets(sites: Sites, ball_x: np.ndarray, ball_y: np.ndarray, ball_
         k = int(np.searchsorted(cum, n_sig, side="left"))
         full = np.flatnonzero(ring < k)
         on_k = np.flatnonzero(ring == k)
-        on_k = on_k[np.argsort(np.arctan2(sy[on_k], sx[on_k]), kind="stable")]
+        on_k = on_k[np.argsort(np.arctan2(ey[on_k], ex[on_k]), kind="stable")]
         sig = np.flatnonzero(~is_plane)
         sig_of_ball = ~is_plane[inv]
         cx = (bx[sig_of_ball].min() + bx[sig_of_ball].max()) / 2
@@ -183,11 +188,11 @@ def assign_plan_nets(sites: Sites, ball_x: np.ndarray, ball_y: np.ndarray, ball_
         gx = np.bincount(inv, weights=bx, minlength=len(nets))[sig] / count[sig]
         gy = np.bincount(inv, weights=by, minlength=len(nets))[sig] / count[sig]
         sig_ang = np.arctan2(gy - cy, gx - cx)
-        pick = _spread(n_sig - len(full), sig_ang, np.arctan2(sy[full], sx[full]), np.arctan2(sy[on_k], sx[on_k]))
+        pick = _spread(n_sig - len(full), sig_ang, np.arctan2(ey[full], ex[full]), np.arctan2(ey[on_k], ex[on_k]))
         chosen = on_k[pick]
         spare = np.delete(on_k, pick)
         sig_sites = np.concatenate([full, chosen])
-        site_of = assign_by_angle(sig_ang, np.arctan2(sy[sig_sites], sx[sig_sites]))
+        site_of = assign_by_angle(sig_ang, np.arctan2(ey[sig_sites], ex[sig_sites]))
         out[sig_sites[site_of]] = nets[sig]
     if not n_plane:
         return [str(n) for n in out]

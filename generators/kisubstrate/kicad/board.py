@@ -299,6 +299,8 @@ def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0, kic
             [f"\t\t{tnet[z.net].strip()}"] if z.net else []
         L += ["\t(zone", *znet, f"\t\t{layer_tok}",
               f'\t\t(uuid "{item_uuid(name, z.key)}")', f"\t\t(name {quote(z.name)})", "\t\t(hatch edge 0.5)"]
+        if z.priority:
+            L.append(f"\t\t(priority {z.priority})")
         if z.keepout is not None:
             k = z.keepout
             word = {True: "allowed", False: "not_allowed"}

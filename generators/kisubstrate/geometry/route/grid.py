@@ -93,6 +93,14 @@ class RouteGrid:
         """Index of the via owner array of pad diameter ``pad`` (mm)."""
         return self.via_pads.index(pad)
 
+    def snapshot(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Copies of the owner arrays (for :meth:`restore`)."""
+        return self.node.copy(), self.move.copy(), self.via.copy()
+
+    def restore(self, state: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        """Go back to a :meth:`snapshot` (the snapshot stays usable)."""
+        self.node[...], self.move[...], self.via[...] = state
+
     # -- claims ----------------------------------------------------------------------------------
     def add(self, layer: int, ax, ay, bx, by, r, net) -> None:
         """Claim the cells, moves and via sites near obstacles on one layer for their nets.

@@ -81,6 +81,7 @@ class Router:
 
     def __init__(self, grid, builder, *, hops: list[Hop], width: float) -> None:
         self.grid, self.b, self.hops, self.width = grid, builder, hops, width
+        self.keep_out: np.ndarray | None = None  # cells searches may not enter (bool, grid shape)
         self._kind_index = [grid.via_index(h.pad) for h in hops]
 
     # -- columns ----------------------------------------------------------------------------------
@@ -106,7 +107,7 @@ class Router:
 
     # -- nets -------------------------------------------------------------------------------------
     def route(self, net: int, name: str, starts: list[tuple[float, float, int]],
-              ends: list[tuple[float, float, int]], *, layers: list[int]) -> Routed | Unrouted:
+              ends: list[tuple[float, float, int]], *, layers: list[int], escape=None) -> Routed | Unrouted:
         """Route one net on the first of ``layers`` that takes it.
 
         Args:
@@ -115,18 +116,50 @@ class Router:
             starts: terminals the net starts from, ``(x, y, copper layer)`` (mm), e.g. die bumps.
             ends: terminals to join to them, ``(x, y, copper layer)``, e.g. balls.
             layers: candidate copper layers, in order of preference.
+            escape: ``escape(x, y, layer) -> cells or None``: the fixed path out of the keep-out
+                area (:attr:`keep_out`, e.g. the die's bump field) from a start terminal inside it;
+                the search never enters the keep-out area otherwise.
         """
         first: Unrouted | None = None
         for L in layers:
-            res = self._try(net, name, starts + ends, L)
+            res = self._try(net, name, starts, ends, L, escape)
             if isinstance(res, Routed):
                 return res
             first = first or res
         assert first is not None
         return first
 
-    def _try(self, net: int, name: str, terms: list[tuple[float, float, int]], L: int) -> Routed | Unrouted:
+    def path_free(self, path: list[tuple[int, int]], L: int, net: int) -> bool:
+        """True if every cell and move of ``path`` on layer ``L`` is free for ``net``."""
         g = self.grid
+        for (ra, ca), (rb, cb) in zip(path, path[1:]):
+            dr, dc = rb - ra, cb - ca
+            k = next(i for i, d in enumerate(DIRS.tolist()) if d == [dr, dc] or d == [-dr, -dc])
+            r0, c0 = (ra, ca) if [dr, dc] == DIRS[k].tolist() else (rb, cb)
+            if g.move[L, k, r0, c0] not in (FREE, net):
+                return False
+        return all(g.node[L, r, c] in (FREE, net) for r, c in path)
+
+    def reserve_path(self, path: list[tuple[int, int]], L: int, net: int) -> None:
+        """Claim the cells and moves of ``path`` on layer ``L`` for ``net`` (no copper is placed)."""
+        g = self.grid
+        pr, pc = np.array(path).T
+        xs, ys = g.x(pc), g.y(pr)
+        if len(path) == 1:
+            g.add(L, xs, ys, xs, ys, [self.width / 2], [net])
+            return
+        g.add(L, xs[:-1], ys[:-1], xs[1:], ys[1:], np.full(len(xs) - 1, self.width / 2), np.full(len(xs) - 1, net))
+
+    def reserve_column(self, cell: tuple[int, int], top: int, bottom: int, net: int) -> None:
+        """Claim the via sites of a column ``top → bottom`` at ``cell`` for ``net`` (no vias are placed)."""
+        x, y = float(self.grid.x(cell[1])), float(self.grid.y(cell[0]))
+        for hop in range(top, bottom):
+            for L in (hop, hop + 1):
+                self.grid.add(L, [x], [y], [x], [y], [self.hops[hop].pad / 2], [net])
+
+    def _try(self, net: int, name: str, starts, ends, L: int, escape) -> Routed | Unrouted:
+        g = self.grid
+        terms = starts + ends
         cells = [g.cell(x, y) for x, y, _ in terms]
         for (x, y, tl), cell in zip(terms, cells):
             top, bottom = min(tl, L), max(tl, L)
@@ -136,10 +169,22 @@ class Router:
                                 f"copper {hop + 1} and {hop + 2}", x, y, L)
         free = (g.node[L] == FREE) | (g.node[L] == net)
         moves = (g.move[L] == FREE) | (g.move[L] == net)
+        stubs: dict[int, list[tuple[int, int]]] = {}
+        if self.keep_out is not None:
+            free &= ~self.keep_out
+            for i, (x, y, _tl) in enumerate(starts):
+                if not self.keep_out[cells[i]]:
+                    continue
+                stub = escape(x, y, L) if escape is not None else None
+                if stub is None or not self.path_free(stub, L, net):
+                    return Unrouted(name, f"the escape from ({x:.3f}, {y:.3f}) on copper {L + 1} is blocked", x, y, L)
+                stubs[i] = stub
+                free[tuple(np.array(stub).T)] = True
+        ends_at = [stubs[i][-1] if i in stubs else c for i, c in enumerate(cells)]
         tree = np.zeros(g.shape, bool)
-        tree[cells[0]] = True
-        paths = []
-        for (x, y, _tl), cell in zip(terms[1:], cells[1:]):
+        tree[ends_at[0]] = True
+        paths = [st for st in stubs.values() if len(st) > 1]
+        for (x, y, _tl), cell in zip(terms[1:], ends_at[1:]):
             if tree[cell]:
                 continue
             path = self._search(free, moves, tree, cell)
@@ -150,7 +195,7 @@ class Router:
             paths.append(path)
             tree[tuple(np.array(path).T)] = True
         out = Routed(name, L)
-        for (x, y, tl), cell in zip(terms, cells):
+        for (_x, _y, tl), cell in zip(terms, cells):
             out.vias += self.place_column(cell, min(tl, L), max(tl, L), net)
         for path in paths:
             out.lengths[L] = out.lengths.get(L, 0.0) + self._commit(path, L, net)
@@ -164,7 +209,9 @@ class Router:
         c0, c1 = min(cols.min(), cell[1]) - _WINDOW, max(cols.max(), cell[1]) + _WINDOW
         r0, c0 = max(r0, 0), max(c0, 0)
         r1, c1 = min(r1, g.shape[0] - 1), min(c1, g.shape[1] - 1)
-        for win in ((slice(r0, r1 + 1), slice(c0, c1 + 1)), (slice(None), slice(None))):
+        wins = [(slice(max(r0 + _WINDOW - m, 0), min(r1 - _WINDOW + m, g.shape[0] - 1) + 1),
+                 slice(max(c0 + _WINDOW - m, 0), min(c1 - _WINDOW + m, g.shape[1] - 1) + 1)) for m in (6, _WINDOW)]
+        for win in wins + [(slice(None), slice(None))]:
             src = np.zeros(g.shape, bool)
             src[cell] = True
             path, step = wavefront(free[win], moves[:, win[0], win[1]], src[win], tree[win])

@@ -92,23 +92,33 @@ def wavefront(free: np.ndarray, moves: np.ndarray, src: np.ndarray, dst: np.ndar
         return None, step
     n = 0
     limit = max_steps if max_steps is not None else h * w
-    hit = front & dst
-    starts = [front & ok for ok in can]
-    grown = np.zeros_like(front)
-    while not hit.any():
+    if (front & dst).any():
+        goal = tuple(int(v) for v in np.argwhere(front & dst)[0])
+        return _trace_back(step, can, goal), step
+    rows, cols = np.nonzero(front)
+    r0, r1, c0, c1 = int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1
+    f = front[r0:r1, c0:c1]
+    while True:
         n += 1
         if n > limit:
             return None, step
-        grown[:] = False
+        # the wave moves one cell per step: work on the explored box grown by one
+        q0, p0, q1, p1 = max(r0 - 1, 0), max(c0 - 1, 0), min(r1 + 1, h), min(c1 + 1, w)
+        box = (slice(q0, q1), slice(p0, p1))
+        grown = np.zeros((q1 - q0, p1 - p0), bool)
+        fb = np.zeros_like(grown)
+        fb[r0 - q0:r1 - q0, c0 - p0:c1 - p0] = f
         for (dr, dc, _k, _rev), ok in zip(_MOVES, can):
-            np.logical_and(front, ok, out=starts[0])
-            _or_shifted(grown, starts[0], dr, dc)
-        front = grown & (step < 0)
-        if not front.any():
+            _or_shifted(grown, fb & ok[box], dr, dc)
+        grown &= step[box] < 0
+        if not grown.any():
             return None, step
-        step[front] = n
-        hit = front & dst
-    goal = tuple(int(v) for v in np.argwhere(hit)[0])
+        step[box][grown] = n
+        r0, c0, r1, c1, f = q0, p0, q1, p1, grown
+        hit = grown & dst[box]
+        if hit.any():
+            break
+    goal = tuple(int(v) for v in np.argwhere(hit)[0] + (r0, c0))
     return _trace_back(step, can, goal), step
 
 

@@ -1,0 +1,93 @@
+"""Flip-chip BGA substrate (``family: flipchip``): an area-array die face down on a routed build-up board.
+
+::
+
+    die (face down)        ▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄  bumps on copper 1, one solder-resist window
+    copper 1   signal      ══╤══╤══  escape: outer bump rows, traces between bumps
+    copper 2   plane GND   ──┼──┼──  (vias cross it through antipads)
+    copper 3   signal      ══╧═╤╧══  next bump rows, via-in-pad microvias from copper 1
+    copper 4   plane VDD…  ────┼───  split plane: each rail in the Voronoi cells of its vias
+    core                       █   blind (core) vias at the balls
+    copper 5…  planes          ┼
+    copper N   balls       ● ● ● ● ●  ball lands with stacked via-in-pad columns
+
+The package netlist is the ball map (``ball,net``, many balls per net, NC for none) and the die's
+pad map or bump plan (``pads: {plan: {pitch: 0.2}}``: bumps generated from the ball map, power
+and ground in the core, signals on the outer rows in the order of their balls). Each copper
+layer has a role — ``signal``, ``plane`` with its net(s), or ``mixed`` — and the substrate
+pipeline (:mod:`kisubstrate.geometry.pipeline`) ties power and ground to their planes and routes
+every signal net from its bump to its ball(s) with 0°/45°/90° traces. A net that cannot be
+routed is reported (rule ``unrouted``) and the board is not written.
+
+Example:
+    >>> from kisubstrate.families.registry import example_spec
+    >>> spec = example_spec("flipchip")
+    >>> spec.stackup.copper_count, spec.dies[0].pads.plan.pitch
+    (8, 0.2)
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import model_validator
+
+from kisubstrate.families.grid_array import BgaSpec, build_grid_array, terminal_footprint_spec
+from kisubstrate.families.registry import Family, register
+from kisubstrate.geometry.board import BoardGeom
+from kisubstrate.geometry.pipeline import SubstratePipeline
+from kisubstrate.model.substrate import SubstrateSpec
+from kisubstrate.rules.report import Violation
+
+
+class FlipChipSpec(SubstrateSpec):
+    """Flip-chip BGA substrate: area-array die face down, layer roles, ball map netlist."""
+
+    family: Literal["flipchip"] = "flipchip"
+    routes_netlist: ClassVar[bool] = True
+
+    @model_validator(mode="after")
+    def _netlist_given(self) -> "FlipChipSpec":
+        bm = self.terminals.ball_map
+        if bm is None or not bm.nets:
+            raise ValueError("a flip-chip substrate is routed from its netlist: give terminals.ball_map, a CSV "
+                             "with the header 'ball,net' (NC for no connection)")
+        for d in self.dies:
+            if d.face != "down":
+                raise ValueError(f"die {d.name}: a flip-chip die is mounted face down (face: down)")
+            if d.pads.plan is None and d.pads.map is None:
+                raise ValueError(f"die {d.name}: give the bumps' nets by a pad map (pad,x,y,net) or a bump plan "
+                                 "(pads: {plan: {pitch: ...}})")
+        if len(self.dies) > 1:
+            raise ValueError("the flip-chip router places one die; give one die")
+        return self
+
+    def footprint_spec(self) -> BgaSpec:
+        """The board-side BGA footprint spec of this package from the same terminal grid."""
+        t = self.terminals
+        return terminal_footprint_spec(BgaSpec, self, t, ball_diameter=t.ball_diameter,
+                                       pad_diameter=t.board_pad_diameter)
+
+
+def build_board(spec: FlipChipSpec) -> BoardGeom:
+    """The routed substrate board (see :mod:`kisubstrate.geometry.pipeline` for the phases)."""
+    return SubstratePipeline(spec).run()
+
+
+def build_footprint(spec: FlipChipSpec):
+    """The board-side land pattern of this package (the shared grid-array builder)."""
+    return build_grid_array(spec.footprint_spec())
+
+
+def check_routed(spec, board: BoardGeom, rules) -> list[Violation]:
+    """One ``unrouted`` violation per net the router could not complete (located, with the reason)."""
+    out = []
+    for u in board.extras.sidecar.get("routing", {}).get("unrouted", []):
+        out.append(Violation("unrouted", (f"net/{u['net']}",), (u["x"], u["y"]), u["layer"], 0.0, 0.0,
+                             f"net '{u['net']}' not routed: {u['reason']}"))
+    return out
+
+
+register(Family(name="flipchip", spec=FlipChipSpec, footprint=build_footprint, substrate=build_board,
+                checks=(check_routed,),
+                summary="flip-chip BGA substrate: area-array die, layer roles, planes, routed netlist"))

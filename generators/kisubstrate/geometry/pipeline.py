@@ -1,0 +1,501 @@
+"""The substrate pipeline: stackup → dies → terminals → netlist → planes → route → fills, in named phases.
+
+A family that routes a package netlist runs :class:`SubstratePipeline` (or a subclass that adds
+its own phases, e.g. a carrier, before ``route``, which then treats that copper as obstacles).
+
+* **stackup** — copper layer roles (``signal`` / ``plane`` / ``mixed``; unset = signal), the via of
+  every hop (a microvia where IPC-2226 allows it, else the spec's ``vias.blind``: a core), and the
+  signal layers the die reaches by microvias alone (its escape layers).
+* **dies** — every die pad with its net: from the pad map, or a bump plan whose nets follow the
+  ball map (:func:`~kisubstrate.geometry.bumpplan.assign_plan_nets`).
+* **terminals** — the ball grid with the ball map's nets; a ball marked NC, or not in the map, has
+  no connection.
+* **netlist** — :func:`~kisubstrate.model.netlist.build_netlist`: every net joins die and balls.
+* **planes** — the routing grid with the pads as obstacles; each plane net gets a via column
+  under every bump down to its top plane and over every ball up to its planes (as high as the
+  column is free), joining all its plane layers.
+* **route** — each signal net: a column under its bump to an escape layer, an octilinear trace to
+  its ball, a column down to the ball (:class:`~kisubstrate.geometry.route.router.Router`);
+  outer bump rows on the first escape layer, two rows per layer, deeper rows first.
+* **fills** — the plane and mixed layers poured for their nets (:func:`~kisubstrate.geometry.planes.plane_zones`).
+
+Every net routed or poured is measured (trace length per layer, vias) into the board's sidecar
+and a ``-nets.csv`` report; a net that could not be routed is listed with the reason (the family
+check turns the list into violations, so such a board is never written).
+
+Example:
+    >>> from kisubstrate.families.registry import example_spec
+    >>> board = SubstratePipeline(example_spec("flipchip")).run()
+    >>> board.copper, board.extras.sidecar["routing"]["unrouted"]
+    (8, [])
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import shapely
+
+from kisubstrate.geometry.board import BoardBuilder, BoardExtras, BoardGeom, Drawing
+from kisubstrate.geometry.bumpplan import assign_plan_nets
+from kisubstrate.geometry.planes import plane_zones
+from kisubstrate.geometry.route.grid import RouteGrid
+from kisubstrate.geometry.route.router import Hop, Routed, Router, Unrouted
+from kisubstrate.geometry.terminals import grid_sites, place_terminal_lands
+from kisubstrate.model.bumpplan import plan_sites
+from kisubstrate.model.errors import SpecError
+from kisubstrate.model.netlist import Netlist, Terminal, build_netlist, is_no_connect
+
+ROWS_PER_LAYER = 1
+"""Bump rows (from the die edge inwards) escaping on each escape layer: 1 trace fits between bumps."""
+
+ROUTE_PASSES = 6
+"""Routing passes at most: each pass after the first routes the nets that failed first."""
+
+ESCAPE_BEYOND_DIE = 0.1
+"""How far (mm) a bump's fixed escape runs past the die edge before the search takes over."""
+
+
+@dataclass(frozen=True)
+class Bump(Terminal):
+    """A die bump with its depth in the bump field (0 = outer row) and its die."""
+
+    depth: int = 0
+    die: int = 0
+
+
+@dataclass
+class PipelineState:
+    """What the phases hand on: the board builder, nets, grid, router and results."""
+
+    b: BoardBuilder
+    roles: list[str] = field(default_factory=list)
+    pours: list[list[str]] = field(default_factory=list)
+    hops: list[Hop] = field(default_factory=list)
+    escape: list[int] = field(default_factory=list)
+    bumps: list[Bump] = field(default_factory=list)
+    balls: list[Terminal] = field(default_factory=list)
+    netlist: Netlist | None = None
+    grid: RouteGrid | None = None
+    router: Router | None = None
+    routed: list[Routed] = field(default_factory=list)
+    unrouted: list[Unrouted] = field(default_factory=list)
+    ties: dict[str, int] = field(default_factory=dict)
+
+
+class SubstratePipeline:
+    """Build a routed substrate board from a netlist spec (a ``SubstrateSpec`` with layer roles).
+
+    Args:
+        spec: the validated spec (``body``, ``stackup`` with roles, ``dies``, ``terminals`` with a
+            ball map of nets, ``vias``, ``rules``).
+    """
+
+    phases = ("stackup", "dies", "terminals", "netlist", "planes", "route", "fills")
+
+    def __init__(self, spec) -> None:
+        self.spec = spec
+        self.rules = spec.substrate_rules()
+        self.width = spec.width()
+        bx, by = spec.body[0] / 2, spec.body[1] / 2
+        self.s = PipelineState(b=BoardBuilder(spec.resolved_name, copper=spec.stackup.copper_count,
+                                              outline=shapely.box(-bx, -by, bx, by)))
+
+    def run(self) -> BoardGeom:
+        """Run every phase in order and return the board."""
+        for name in self.phases:
+            getattr(self, name)()
+        return self.finish()
+
+    # -- phases ---------------------------------------------------------------------------------
+    def stackup(self) -> None:
+        """Layer roles, pours, the via of each hop and the escape layers."""
+        st, s = self.spec.stackup, self.s
+        coppers = st.coppers()
+        s.roles = [lay.role or "signal" for lay in coppers]
+        s.pours = [list(lay.nets or ()) for lay in coppers]
+        micro = self.spec.micro()
+        blind = self.spec.vias.blind
+        for hop in range(len(coppers) - 1):
+            depth = st.hop_depth(hop)
+            if depth <= self.rules.microvia_max_depth and depth / micro.drill <= self.rules.microvia_aspect_ratio:
+                s.hops.append(Hop(micro.pad, micro.drill, "micro"))
+            elif blind is not None:
+                s.hops.append(Hop(blind.pad, blind.drill, "blind"))
+            else:
+                raise SpecError(f"dielectric {hop + 1} ({depth:g} mm with the copper below) is too deep for a "
+                                f"{micro.drill:g} mm microvia: give vias.blind (drill, pad) for the core",
+                                field="vias.blind")
+        reach = 0
+        while reach < len(s.hops) and s.hops[reach].kind == "micro":
+            reach += 1
+        s.escape = [k for k in range(reach + 1) if s.roles[k] in ("signal", "mixed") and k < len(coppers) - 1]
+        if not s.escape:
+            raise SpecError("no signal or mixed layer is reachable from the die by microvias: give copper 1 or a "
+                            "layer above the core role: signal", field="stackup.layers")
+
+    def dies(self) -> None:
+        """Every die pad with its net (map or bump plan) and its depth in the bump field."""
+        spec, s = self.spec, self.s
+        sites = grid_sites(spec.terminals)
+        net_of = spec.terminals.ball_map.net_of if spec.terminals.ball_map is not None else {}
+        ball_net = [net_of.get(n, "") for n in sites.names]
+        pour = {n for nets in s.pours for n in nets}
+        for k, die in enumerate(spec.dies):
+            dx, dy = die.position
+            p = die.pads
+            if p.plan is not None:
+                ps = plan_sites(die.size[0], die.size[1], p.plan, p.size)
+                if die.face == "down":  # names in the die's face view, positions as placed (mirrored)
+                    ps = replace(ps, x=-ps.x)
+                ex, ey = _escape_points(ps, die.size, p.plan.pitch, len(s.escape))
+                nets = assign_plan_nets(ps, sites.x - dx, sites.y - dy, ball_net, pour, escape_x=ex,
+                                        escape_y=ey) if k == 0 else [""] * len(ps.x)
+                for name, x, y, ring, net in zip(ps.names, ps.x.tolist(), ps.y.tolist(), ps.ring.tolist(), nets):
+                    s.bumps.append(Bump(die.name, name, dx + x, dy + y, net, depth=int(ring), die=k))
+                continue
+            pitch = p.area.pitch if p.area is not None else (p.peripheral.pitch if p.peripheral else 0.2)
+            for pad in die.board_pads():
+                edge = min(die.size[0] / 2 - abs(pad.x), die.size[1] / 2 - abs(pad.y))
+                s.bumps.append(Bump(die.name, pad.name, dx + pad.x, dy + pad.y, pad.net, p.map_file or "", pad.line,
+                                    depth=max(0, int(round((edge - p.size / 2) / pitch))), die=k))
+        b = s.b
+        for t in s.bumps:
+            die = spec.dies[t.die]
+            b.pad(t.owner, t.name, t.x, t.y, die.pads.size, layer=0, net=0 if is_no_connect(t.net) else b.net(t.net),
+                  mask=self._bump_mask(die))
+
+    def _bump_mask(self, die) -> float:
+        """Solder-mask opening margin of a bump pad (mm): the profile's NSMD margin, narrowed so the web
+        between openings at the bump pitch keeps the profile's minimum (negative: mask-defined)."""
+        p = die.pads
+        pitch = p.plan.pitch if p.plan is not None else p.area.pitch if p.area is not None else \
+            p.peripheral.pitch if p.peripheral is not None else None
+        margin = self.rules.mask_margin
+        if pitch is not None:
+            margin = min(margin, (pitch - p.size - self.rules.mask_web) / 2)
+        return round(margin, 6)
+
+    def terminals(self) -> None:
+        """The balls with the ball map's nets (NC or unlisted: no connection) and their lands."""
+        spec, s = self.spec, self.s
+        t = spec.terminals
+        sites = grid_sites(t)
+        bm = t.ball_map
+        line = dict(zip((ball for ball, _ in bm.nets), bm.lines)) if bm is not None else {}
+        net_of = bm.net_of if bm is not None else {}
+        for name, x, y in zip(sites.names, sites.x.tolist(), sites.y.tolist()):
+            s.balls.append(Terminal("BALLS", name, x, y, net_of.get(name, ""), bm.path if bm else "",
+                                    line.get(name, 0)))
+        b = s.b
+        net_of_site = {i: b.net(ball.net) for i, ball in enumerate(s.balls) if not is_no_connect(ball.net)}
+        place_terminal_lands(b, sites, land=t.land_mm(), mask=t.mask, rules=self.rules, layer=b.copper - 1,
+                             net_of_site=net_of_site)
+        self._sites = sites
+
+    def netlist(self) -> None:
+        """Group terminals by net; every net must join the die to the balls."""
+        pour = {n for nets in self.s.pours for n in nets}
+        self.s.netlist = build_netlist(list(self.s.bumps), self.s.balls, plane_nets=pour)
+
+    def planes(self) -> None:
+        """The routing grid, and the via columns tying each plane net's bumps and balls to its planes."""
+        s, spec, r = self.s, self.spec, self.rules
+        b = s.b
+        last = b.copper - 1
+        pads = sorted({h.pad for h in s.hops})
+        origin = spec.dies[0].position
+        pitch = self._grid_pitch()
+        s.grid = grid = RouteGrid(b.outline, layers=b.copper, pitch=pitch, width=self.width, clearance=r.clearance,
+                                  via_pads=tuple(pads), edge=r.copper_to_edge, origin=origin)
+        pads = b.build().pads  # every pad is an obstacle of its own net (no net: of net 0)
+        rad = [max(w, h) / 2 if sh == "circle" else math.hypot(w, h) / 2 for w, h, sh in zip(pads.w, pads.h, pads.shape)]
+        for L in sorted(set(pads.layer.tolist())):
+            on = pads.layer == L
+            grid.add(L, pads.x[on], pads.y[on], pads.x[on], pads.y[on], np.asarray(rad)[on], pads.net[on])
+        for L, role in enumerate(s.roles):
+            if role == "plane":
+                grid.block_layer_moves(L)
+        s.router = Router(grid, b, hops=s.hops, width=self.width)
+        keep = np.zeros(grid.shape, bool)
+        for d in spec.dies:
+            (x, y), (w, h) = d.position, d.size
+            rows, cols = np.mgrid[0:grid.shape[0], 0:grid.shape[1]]
+            gx, gy = grid.x(cols), grid.y(rows)
+            keep |= (np.abs(gx - x) < w / 2 + ESCAPE_BEYOND_DIE - 1e-9) & (np.abs(gy - y) < h / 2 + ESCAPE_BEYOND_DIE - 1e-9)
+        s.router.keep_out = keep
+        assert s.netlist is not None
+        plane = [(net, sorted(L for L, nets in enumerate(s.pours) if net.name in nets))
+                 for net in s.netlist.plane_nets()]
+        for net, layers in plane:  # every bump column first: they stand at bump pitch
+            self._tie_bumps(net, layers)
+        self._signal_order()
+        for net, layers in plane:
+            self._tie_balls(net, layers, last)
+
+    def _tie_bumps(self, net, layers: list[int]) -> None:
+        """A column from each bump of a plane net down to its top plane."""
+        s = self.s
+        code = s.b.net(net.name)
+        top = layers[0]
+        reach = s.escape[-1] if s.escape else 0
+        if top > max(reach, 0) and any(s.hops[h].kind != "micro" for h in range(top)):
+            raise SpecError(f"net '{net.name}' is poured only on copper {', '.join(str(L + 1) for L in layers)}, which "
+                            "the die's bumps cannot reach by microvias: pour it on a layer above the core too",
+                            field="stackup.layers")
+        router, grid = s.router, s.grid
+        for t in net.bumps:
+            cell = grid.cell(t.x, t.y)
+            if top and router.column_free(cell, 0, top, code) is not None:
+                s.unrouted.append(Unrouted(net.name, f"the via column under bump {t.label} to copper {top + 1} is "
+                                           "blocked", t.x, t.y, 0))
+                continue
+            s.ties[net.name] = s.ties.get(net.name, 0) + router.place_column(cell, 0, top, code)
+
+    def _tie_balls(self, net, layers: list[int], last: int) -> None:
+        """A column from each ball of a plane net up to its planes, as high as it stays free."""
+        s = self.s
+        code = s.b.net(net.name)
+        bottom = layers[-1]
+        router, grid = s.router, s.grid
+        reached = set()
+        for t in net.balls:
+            cell = grid.cell(t.x, t.y)
+            if router.column_free(cell, bottom, last, code) is not None:
+                s.unrouted.append(Unrouted(net.name, f"the via column over {t.label} to copper {bottom + 1} is "
+                                           "blocked", t.x, t.y, last))
+                continue
+            up = bottom
+            for L in reversed(layers[:-1]):  # as high as the column stays free
+                if router.column_free(cell, L, up, code) is None:
+                    up = L
+                else:
+                    break
+            s.ties[net.name] = s.ties.get(net.name, 0) + router.place_column(cell, up, last, code)
+            reached |= {L for L in layers if L >= up}
+        if len(net.balls) and set(layers) - reached:
+            L = min(set(layers) - reached)
+            t = net.balls[0]
+            s.unrouted.append(Unrouted(net.name, f"no ball column of the net is free up to its plane on copper "
+                                       f"{L + 1}: the planes of the net are not joined", t.x, t.y, L))
+
+    def _signal_order(self) -> None:
+        """Each signal net's candidate layers and routing order; reserve its bump and ball via sites.
+
+        Reserved before the plane nets' ball columns, which then stop below what a signal needs.
+        Order: escape layer, then balls nearest the die first (the traces to farther balls pass
+        between them), then angle about the die.
+        """
+        s = self.s
+        assert s.netlist is not None and s.router is not None
+        last = s.b.copper - 1
+        depth = {(t.owner, t.name): t.depth for t in s.bumps}
+        cx, cy = self.spec.dies[0].position
+        order = []
+        die = self.spec.dies[0]
+        hw, hh = die.size[0] / 2, die.size[1] / 2
+        for net in s.netlist.signal_nets():
+            d = min(depth[(t.owner, t.name)] for t in net.bumps)
+            pref = min(d // ROWS_PER_LAYER, len(s.escape) - 1)
+            t0, ball = net.bumps[0], net.balls[0]
+            # a fan out of each die edge: the nets that turn farthest towards an end of the edge go
+            # first, from that end inwards, so no trace crosses in front of an escape still waiting
+            dx, dy = t0.x - cx, t0.y - cy
+            if abs(dx) / hw >= abs(dy) / hh:
+                u, half, turn = dy, hh, (ball.y - cy) - dy
+            else:
+                u, half, turn = dx, hw, (ball.x - cx) - dx
+            fan = (u + half) if turn < 0 else (half - u)
+            layers = s.escape[pref:] + s.escape[:pref][::-1]
+            order.append(((pref, round(fan, 6), round(math.atan2(dy, dx), 9), net.name), net, layers))
+        order.sort(key=lambda o: o[0])
+        router, grid = s.router, s.grid
+        for _key, net, layers in order:
+            code = s.b.net(net.name)
+            for t in net.balls:
+                router.reserve_column(grid.cell(t.x, t.y), s.escape[0], last, code)
+            router.reserve_column(grid.cell(net.bumps[0].x, net.bumps[0].y), 0, layers[0], code)
+        self._order = [(net, layers) for _key, net, layers in order]
+
+    def route(self) -> None:
+        """Every signal net: its escape out of the bump field (all reserved first), then trace and columns.
+
+        If nets fail, the pass is undone and run again with the failed nets first (at most
+        :data:`ROUTE_PASSES` passes; the pass with the fewest failures is kept).
+        """
+        s = self.s
+        saved = s.grid.snapshot(), s.b.snapshot(), list(s.unrouted)
+        order = list(self._order)
+        best = None
+        for _pass in range(ROUTE_PASSES):
+            if _pass:
+                s.grid.restore(saved[0])
+                s.b.restore(saved[1])
+            routed, failed = self._route_pass(order)
+            if best is None or len(failed) < len(best[1]):
+                best = (routed, failed, s.grid.snapshot(), s.b.snapshot())
+            if not failed:
+                break
+            first = {u.net for u in failed}
+            order = [o for o in order if o[0].name in first] + [o for o in order if o[0].name not in first]
+        assert best is not None
+        routed, failed, grid_state, builder_state = best
+        s.grid.restore(grid_state)
+        s.b.restore(builder_state)
+        s.routed, s.unrouted = routed, saved[2] + failed
+
+    def _route_pass(self, order) -> tuple[list[Routed], list[Unrouted]]:
+        s = self.s
+        last = s.b.copper - 1
+        stubs = {}  # (x, y, layer) -> cells: every net's escape on its first layer, reserved up front
+        for net, layers in order:
+            for t in net.bumps:
+                stubs[(t.x, t.y, layers[0])] = self._escape_stub(t, layers[0], s.b.net(net.name))
+        routed, failed = [], []
+        for net, layers in order:
+            code = s.b.net(net.name)
+
+            def escape(x, y, L, _code=code, _net=net):
+                if (x, y, L) in stubs:
+                    return stubs[(x, y, L)]
+                t = next(b for b in _net.bumps if (b.x, b.y) == (x, y))
+                return self._escape_stub(t, L, _code, reserve=False)
+
+            res = s.router.route(code, net.name, [(t.x, t.y, 0) for t in net.bumps],
+                                 [(t.x, t.y, last) for t in net.balls], layers=layers, escape=escape)
+            (routed if isinstance(res, Routed) else failed).append(res)
+        return routed, failed
+
+    def _escape_stub(self, t: Bump, L: int, code: int, *, reserve: bool = True) -> list[tuple[int, int]] | None:
+        """Cells of the escape from bump ``t`` out of the die on layer ``L``, reserved for its net.
+
+        Straight out through the nearest die edge, or first one or two diagonal steps to the side
+        into the channel between the bumps in front; None if no variant is free.
+        """
+        s, die = self.s, self.spec.dies[t.die]
+        grid, router = s.grid, s.router
+        (cx, cy), (w, h) = die.position, die.size
+        dx, dy = t.x - cx, t.y - cy
+        if abs(dx) / w >= abs(dy) / h:
+            n, tang, room = (0, 1 if dx >= 0 else -1), (1, 0), w / 2 - abs(dx)
+        else:
+            n, tang, room = (1 if dy >= 0 else -1, 0), (0, 1), h / 2 - abs(dy)
+        steps = max(1, math.ceil((room + ESCAPE_BEYOND_DIE) / grid.pitch - 1e-9))
+        r0, c0 = grid.cell(t.x, t.y)
+        for j in (0, 2, -2, 1, -1, 3, -3):
+            side = (1 if j > 0 else -1) if j else 0
+            path = [(r0, c0)]
+            r, c = r0, c0
+            for k in range(steps):
+                if k < abs(j):
+                    r, c = r + n[0] + side * tang[0], c + n[1] + side * tang[1]
+                else:
+                    r, c = r + n[0], c + n[1]
+                path.append((r, c))
+            if all(0 <= pr < grid.shape[0] and 0 <= pc < grid.shape[1] for pr, pc in path) and \
+                    router.path_free(path, L, code):
+                if reserve:
+                    router.reserve_path(path, L, code)
+                return path
+        return None
+
+    def fills(self) -> None:
+        """Pour every plane and mixed layer for its nets."""
+        s = self.s
+        geom = s.b.build()
+        for L, nets in enumerate(s.pours):
+            if nets:
+                s.b.zones.extend(plane_zones(geom, layer=L, nets=[s.b.net(n) for n in nets],
+                                             clearance=self.rules.clearance, edge=self.rules.copper_to_edge))
+
+    # -- result -----------------------------------------------------------------------------------
+    def finish(self) -> BoardGeom:
+        """Die outlines, the bump-field mask opening, measures in the sidecar and the CSV report."""
+        spec, s = self.spec, self.s
+        b = s.b
+        dies = []
+        for d in spec.dies:
+            (x, y), (w, h) = d.position, d.size
+            dies.append(shapely.box(x - w / 2, y - h / 2, x + w / 2, y + h / 2))
+            b.drawings.append(Drawing(((x - w / 2, y - h / 2), (x + w / 2, y - h / 2), (x + w / 2, y + h / 2),
+                                       (x - w / 2, y + h / 2)), "F.Fab", width=0.05, label=f"die {d.name}"))
+        bx, by = spec.body[0] / 2, spec.body[1] / 2
+        routing = self._measures()
+        b.extras = BoardExtras(dies=shapely.union_all(dies), body=shapely.box(-bx, -by, bx, by),
+                               sidecar={"routing": routing}, files={"-nets.csv": _nets_csv(routing)},
+                               summary=tuple(_summary(routing)))
+        return b.build()
+
+    def _measures(self) -> dict:
+        s = self.s
+        lm = [f"L{k + 1}" for k in range(s.b.copper)]
+        nets = {}
+        for r in s.routed:
+            nets[r.net] = {"kind": "signal", "layer": lm[r.layer], "length_mm": round(r.length, 4),
+                           "length_by_layer_mm": {lm[L]: round(v, 4) for L, v in sorted(r.lengths.items())},
+                           "vias": r.vias}
+        assert s.netlist is not None
+        for net in s.netlist.plane_nets():
+            nets[net.name] = {"kind": "plane", "layer": ",".join(lm[L] for L, p in enumerate(s.pours) if net.name in p),
+                              "length_mm": 0.0, "length_by_layer_mm": {}, "vias": s.ties.get(net.name, 0)}
+        used = sorted({r.layer for r in s.routed})
+        return {"nets": dict(sorted(nets.items())),
+                "signal_layers_used": [lm[L] for L in used],
+                "escape_layers": [lm[L] for L in s.escape],
+                "no_connect": sorted(s.netlist.no_connect),
+                "unrouted": [{"net": u.net, "reason": u.reason, "x": round(u.x, 4), "y": round(u.y, 4),
+                              "layer": lm[u.layer]} for u in s.unrouted]}
+
+    def _grid_pitch(self) -> float:
+        """The routing grid pitch: trace + space, stretched so the die's bump pitch is a whole number of cells."""
+        step = self.width + self.rules.clearance
+        p = self.spec.dies[0].pads
+        pitch = p.plan.pitch if p.plan is not None else p.area.pitch if p.area is not None else None
+        if pitch is None or pitch < step:
+            return step
+        return pitch / math.floor(pitch / step + 1e-9)
+
+
+def _escape_points(ps, size: tuple[float, float], pitch: float, layers: int):
+    """Where each bump-plan site's escape leaves the die (mm, die frame), as :meth:`SubstratePipeline._escape_stub`
+    will run it: straight out through the nearest edge, or half a pitch sideways where the row in
+    front escapes on the same layer (``layers``: escape layers)."""
+    w, h = size
+    x, y, ring = ps.x, ps.y, ps.ring
+    x_edge = np.abs(x) / w >= np.abs(y) / h
+    first = np.minimum(ring // ROWS_PER_LAYER, layers - 1) * ROWS_PER_LAYER  # first ring on the same layer
+    jog = np.where((ring - first) % 2 == 1, pitch / 2, 0.0)
+    out = ESCAPE_BEYOND_DIE
+    ex = np.where(x_edge, np.sign(x) * (w / 2 + out), x + jog)
+    ey = np.where(x_edge, y + jog, np.sign(y) * (h / 2 + out))
+    return ex, ey
+
+
+def _nets_csv(routing: dict) -> str:
+    """``net,kind,layer,length_mm,vias`` per net (the router's measures)."""
+    lines = ["net,kind,layers,length_mm,vias"]
+    for name, m in routing["nets"].items():
+        q = '"' + name.replace('"', '""') + '"' if any(c in name for c in ',"\n ') else name
+        lines.append(f"{q},{m['kind']},{m['layer']},{m['length_mm']:.4f},{m['vias']}")
+    return "\n".join(lines) + "\n"
+
+
+def _summary(routing: dict) -> list[str]:
+    nets = routing["nets"]
+    sig = [m for m in nets.values() if m["kind"] == "signal"]
+    out = [f"routed {len(sig)} signal net(s) on {', '.join(routing['signal_layers_used']) or '-'}, "
+           f"{sum(m['length_mm'] for m in sig):.1f} mm of trace; {len(nets) - len(sig)} plane net(s); "
+           f"{len(routing['no_connect'])} NC ball(s)"]
+    for u in routing["unrouted"][:20]:
+        out.append(f"UNROUTED {u['net']}: {u['reason']}")
+    return out
+
+
+def unrouted_count(board: BoardGeom) -> int:
+    """How many nets the pipeline could not route on ``board`` (0 when it is complete)."""
+    return len(board.extras.sidecar.get("routing", {}).get("unrouted", []))
+
+
+__all__ = ["ROWS_PER_LAYER", "PipelineState", "SubstratePipeline", "unrouted_count"]
