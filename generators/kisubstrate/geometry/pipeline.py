@@ -329,6 +329,7 @@ class SubstratePipeline:
         saved = s.grid.snapshot(), s.b.snapshot(), list(s.unrouted)
         order = list(self._order)
         best = None
+        ever: list[str] = []
         for _pass in range(ROUTE_PASSES):
             if _pass:
                 s.grid.restore(saved[0])
@@ -338,8 +339,10 @@ class SubstratePipeline:
                 best = (routed, failed, s.grid.snapshot(), s.b.snapshot())
             if not failed:
                 break
-            first = {u.net for u in failed}
-            order = [o for o in order if o[0].name in first] + [o for o in order if o[0].name not in first]
+            # every net that failed in any pass goes first, in the order they first failed
+            ever += [u.net for u in failed if u.net not in ever]
+            rank = {n: k for k, n in enumerate(ever)}
+            order = sorted(order, key=lambda o: rank.get(o[0].name, len(rank)))
         assert best is not None
         routed, failed, grid_state, builder_state = best
         s.grid.restore(grid_state)

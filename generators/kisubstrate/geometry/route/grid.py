@@ -69,9 +69,12 @@ class RouteGrid:
         self.origin = (ox, oy)
         self.shape = (ny, nx)
         self.layers = layers
-        self.node = np.full((layers, ny, nx), FREE, np.int32)
-        self.move = np.full((layers, 4, ny, nx), FREE, np.int32)
-        self.via = np.full((len(self.via_pads), layers, ny, nx), FREE, np.int32)
+        # one buffer: node, one per via pad, four moves (each (layers, ny, nx)); the arrays are views
+        nv = len(self.via_pads)
+        self._buf = np.full((1 + nv + 4, layers, ny, nx), FREE, np.int32)
+        self.node = self._buf[0]
+        self.via = self._buf[1:1 + nv]
+        self.move = self._buf[1 + nv:].transpose(1, 0, 2, 3)
         self._block_edge(outline)
 
     # -- coordinates ---------------------------------------------------------------------------
@@ -93,20 +96,20 @@ class RouteGrid:
         """Index of the via owner array of pad diameter ``pad`` (mm)."""
         return self.via_pads.index(pad)
 
-    def snapshot(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Copies of the owner arrays (for :meth:`restore`)."""
-        return self.node.copy(), self.move.copy(), self.via.copy()
+    def snapshot(self) -> np.ndarray:
+        """A copy of the owner arrays (for :meth:`restore`)."""
+        return self._buf.copy()
 
-    def restore(self, state: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+    def restore(self, state: np.ndarray) -> None:
         """Go back to a :meth:`snapshot` (the snapshot stays usable)."""
-        self.node[...], self.move[...], self.via[...] = state
+        self._buf[...] = state
 
     # -- claims ----------------------------------------------------------------------------------
     def add(self, layer: int, ax, ay, bx, by, r, net) -> None:
         """Claim the cells, moves and via sites near obstacles on one layer for their nets.
 
         Args:
-            layer: copper layer index.
+            layer: copper layer index, or one per obstacle (array).
             ax: x of each obstacle core's start (sequence, mm).
             ay: y of the start (mm).
             bx: x of the end (mm; = ``ax`` for a round pad or via).
@@ -118,6 +121,72 @@ class RouteGrid:
         net = np.asarray(net, np.int64).reshape(-1)
         if not len(ax):
             return
+        if np.ndim(layer):  # one call for several layers: group by layer
+            lay = np.broadcast_to(np.asarray(layer, np.int64), ax.shape)
+            for L in np.unique(lay).tolist():
+                on = lay == L
+                self.add(L, ax[on], ay[on], bx[on], by[on], r[on], net[on])
+            return
+        # obstacles whose ends are cell centres at most one cell apart (vias, the router's own moves)
+        # claim a fixed pattern of cells: computed once per (direction, radius), then only indexed
+        fa = np.stack([(ay - self.origin[1]) / self.pitch - self.r0, (ax - self.origin[0]) / self.pitch - self.c0,
+                       (by - self.origin[1]) / self.pitch - self.r0, (bx - self.origin[0]) / self.pitch - self.c0], 1)
+        ia = np.round(fa)
+        on = (np.abs(fa - ia) < 1e-6).all(axis=1) & (np.abs(ia[:, 2:] - ia[:, :2]) <= 1).all(axis=1)
+        if on.any():
+            self._add_stencils(layer, ia[on].astype(np.int64), r[on], net[on])
+            if on.all():
+                return
+            ax, ay, bx, by, r, net = ax[~on], ay[~on], bx[~on], by[~on], r[~on], net[~on]
+        self._add_exact(layer, ax, ay, bx, by, r, net)
+
+    def _add_stencils(self, layer: int, cells: np.ndarray, r: np.ndarray, net: np.ndarray) -> None:
+        """Claims of on-grid obstacles (rows ``(row a, col a, row b, col b)``) from cached patterns."""
+        ny, nx = self.shape
+        key = np.stack([cells[:, 2] - cells[:, 0], cells[:, 3] - cells[:, 1], np.round(r * 1e6).astype(np.int64)], 1)
+        uniq, inv = np.unique(key, axis=0, return_inverse=True)
+        inv = inv.reshape(-1)
+        flats, owners = [], []
+        for u, (dr, dc, rr) in enumerate(uniq.tolist()):
+            sel = np.flatnonzero(inv == u) if len(uniq) > 1 else np.arange(len(cells))
+            tgt, pdr, pdc = self._stencil(dr, dc, rr / 1e6)
+            rows = cells[sel, 0][:, None] + pdr[None, :]
+            cols = cells[sel, 1][:, None] + pdc[None, :]
+            ok = (rows >= 0) & (rows < ny) & (cols >= 0) & (cols < nx)
+            flat = ((tgt[None, :] * self.layers + layer) * ny + rows) * nx + cols
+            flats.append(flat[ok])
+            owners.append(np.broadcast_to(net[sel][:, None], rows.shape)[ok])
+        _claim(self._buf.reshape(-1), np.concatenate(flats), np.concatenate(owners))
+
+    def _stencil(self, dr: int, dc: int, r: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What an obstacle from cell (0, 0) to (dr, dc) of radius ``r`` claims: (buffer plane, row, col) offsets.
+
+        Buffer planes: 0 node, 1 … V via pads, V + 1 … V + 4 moves.
+        """
+        cache = self.__dict__.setdefault("_stencils", {})
+        key = (dr, dc, round(r, 9))
+        if key in cache:
+            return cache[key]
+        reach = r + self.clearance + max(self.width / 2, max(self.via_pads, default=0) / 2)
+        m = int(math.ceil(reach / self.pitch)) + 2
+        rows, cols = np.mgrid[-m:m + 2, -m:m + 2]
+        rows, cols = rows.ravel(), cols.ravel()
+        p = self.pitch
+        px, py = cols * p, rows * p
+        bx, by = dc * p, dr * p
+        d_node, _, _ = segment_segment_distance(px, py, px, py, 0.0, 0.0, bx, by)
+        gap = d_node - r - self.clearance
+        hits = [gap < self.width / 2 - TOL] + [gap < pad / 2 - TOL for pad in self.via_pads]
+        for er, ec in DIRS.tolist():
+            d, _, _ = segment_segment_distance(px, py, px + ec * p, py + er * p, 0.0, 0.0, bx, by)
+            hits.append(d - r - self.clearance < self.width / 2 - TOL)
+        tgt = np.concatenate([np.full(int(h.sum()), k, np.int64) for k, h in enumerate(hits)])
+        out = (tgt, np.concatenate([rows[h] for h in hits]), np.concatenate([cols[h] for h in hits]))
+        cache[key] = out
+        return out
+
+    def _add_exact(self, layer: int, ax, ay, bx, by, r, net) -> None:
+        """Claims of arbitrary obstacles, by exact distances over their boxes of cells."""
         reach = r + self.clearance + max(self.width / 2, max(self.via_pads, default=0) / 2)
         r0c, c0c, r1c, c1c = self._bbox(np.minimum(ax, bx) - reach, np.minimum(ay, by) - reach,
                                         np.maximum(ax, bx) + reach, np.maximum(ay, by) + reach, pad=1)

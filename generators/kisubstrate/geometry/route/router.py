@@ -31,7 +31,7 @@ import numpy as np
 from kisubstrate.geometry.route.grid import DIRS, FREE
 from kisubstrate.geometry.route.search import corners, wavefront
 
-_WINDOW = 24  # cells of slack around the terminals before searching the whole layer
+_WINDOW = 40  # cells of slack around the terminals of the widest search box
 
 
 @dataclass(frozen=True)
@@ -101,9 +101,17 @@ class Router:
         for hop in range(top, bottom):
             h = self.hops[hop]
             self.b.via(x, y, h.pad, h.drill, hop, hop + 1, net=net, kind=h.kind)
-            for L in (hop, hop + 1):
-                self.grid.add(L, [x], [y], [x], [y], [h.pad / 2], [net])
+        self._claim_column(x, y, top, bottom, net)
         return bottom - top
+
+    def _claim_column(self, x: float, y: float, top: int, bottom: int, net: int) -> None:
+        hops = range(top, bottom)
+        if not len(hops):
+            return
+        layers = [L for hop in hops for L in (hop, hop + 1)]
+        rad = [self.hops[hop].pad / 2 for hop in hops for _ in (0, 1)]
+        n = len(layers)
+        self.grid.add(np.array(layers), np.full(n, x), np.full(n, y), np.full(n, x), np.full(n, y), rad, np.full(n, net))
 
     # -- nets -------------------------------------------------------------------------------------
     def route(self, net: int, name: str, starts: list[tuple[float, float, int]],
@@ -152,10 +160,7 @@ class Router:
 
     def reserve_column(self, cell: tuple[int, int], top: int, bottom: int, net: int) -> None:
         """Claim the via sites of a column ``top → bottom`` at ``cell`` for ``net`` (no vias are placed)."""
-        x, y = float(self.grid.x(cell[1])), float(self.grid.y(cell[0]))
-        for hop in range(top, bottom):
-            for L in (hop, hop + 1):
-                self.grid.add(L, [x], [y], [x], [y], [self.hops[hop].pad / 2], [net])
+        self._claim_column(float(self.grid.x(cell[1])), float(self.grid.y(cell[0])), top, bottom, net)
 
     def _try(self, net: int, name: str, starts, ends, L: int, escape) -> Routed | Unrouted:
         g = self.grid
@@ -202,24 +207,22 @@ class Router:
         return out
 
     def _search(self, free, moves, tree, cell):
-        """Path from ``cell`` to the tree (a window first, then the whole layer), or the closest point reached."""
+        """Path from ``cell`` to the tree within a box around both (a tight one, then one with
+        :data:`_WINDOW` cells of slack), or the point reached closest to the tree (mm)."""
         g = self.grid
         rows, cols = np.nonzero(tree)
-        r0, r1 = min(rows.min(), cell[0]) - _WINDOW, max(rows.max(), cell[0]) + _WINDOW
-        c0, c1 = min(cols.min(), cell[1]) - _WINDOW, max(cols.max(), cell[1]) + _WINDOW
-        r0, c0 = max(r0, 0), max(c0, 0)
-        r1, c1 = min(r1, g.shape[0] - 1), min(c1, g.shape[1] - 1)
-        wins = [(slice(max(r0 + _WINDOW - m, 0), min(r1 - _WINDOW + m, g.shape[0] - 1) + 1),
-                 slice(max(c0 + _WINDOW - m, 0), min(c1 - _WINDOW + m, g.shape[1] - 1) + 1)) for m in (6, _WINDOW)]
-        for win in wins + [(slice(None), slice(None))]:
+        lo_r, hi_r = min(int(rows.min()), cell[0]), max(int(rows.max()), cell[0])
+        lo_c, hi_c = min(int(cols.min()), cell[1]), max(int(cols.max()), cell[1])
+        for m in (6, _WINDOW):
+            r0, c0 = max(lo_r - m, 0), max(lo_c - m, 0)
+            win = (slice(r0, min(hi_r + m, g.shape[0] - 1) + 1), slice(c0, min(hi_c + m, g.shape[1] - 1) + 1))
             src = np.zeros(g.shape, bool)
             src[cell] = True
             path, step = wavefront(free[win], moves[:, win[0], win[1]], src[win], tree[win])
             if path is not None:
-                dr, dc = win[0].start or 0, win[1].start or 0
-                return [(r + dr, c + dc) for r, c in path]
-        # where the wave stopped: the reached cell nearest the tree (full-layer step array)
-        reached = np.argwhere(step >= 0)
+                return [(r + r0, c + c0) for r, c in path]
+        # where the wave stopped: the reached cell nearest the tree
+        reached = np.argwhere(step >= 0) + (r0, c0)
         tr = np.argwhere(tree)
         d = np.abs(reached[:, None, :] - tr[None, :min(len(tr), 64), :]).max(axis=2).min(axis=1)
         r, c = reached[int(np.argmin(d))]
