@@ -40,7 +40,7 @@ import shapely
 
 from kisubstrate.geometry.board import BoardBuilder, BoardExtras, BoardGeom, Drawing
 from kisubstrate.geometry.bumpplan import assign_plan_nets
-from kisubstrate.geometry.planes import plane_zones
+from kisubstrate.geometry.planes import plane_zones, split_regions
 from kisubstrate.geometry.route.grid import RouteGrid
 from kisubstrate.geometry.route.router import Hop, Routed, Router, Unrouted
 from kisubstrate.geometry.terminals import grid_sites, place_terminal_lands
@@ -231,9 +231,33 @@ class SubstratePipeline:
                  for net in s.netlist.plane_nets()]
         for net, layers in plane:  # every bump column first: they stand at bump pitch
             self._tie_bumps(net, layers)
+        self._split_regions(dict(plane))
         self._signal_order()
         for net, layers in plane:
             self._tie_balls(net, layers, last)
+
+    def _split_regions(self, plane: dict) -> None:
+        """Each split plane's area per net: Voronoi cells of the bumps that land on it (its top-side
+        plane), else of the balls; a ball column rises to a split plane only inside its net's area."""
+        s = self.s
+        inner = shapely.buffer(s.b.outline, -(self.rules.copper_to_edge + 1e-4), join_style="mitre")
+        self._regions: dict[int, dict[int, shapely.Geometry]] = {}
+        for L, nets in enumerate(s.pours):
+            if len(nets) < 2:
+                continue
+            xs, ys, codes = [], [], []
+            for net, layers in plane.items():
+                if net.name in nets:
+                    terms = net.bumps if layers[0] == L else net.balls
+                    xs += [t.x for t in terms]
+                    ys += [t.y for t in terms]
+                    codes += [s.b.net(net.name)] * len(terms)
+            self._regions[L] = split_regions(inner, np.array(xs), np.array(ys), np.array(codes),
+                                             [s.b.net(n) for n in nets], self.rules.clearance)
+
+    def _inside_region(self, L: int, code: int, x: float, y: float) -> bool:
+        region = self._regions.get(L, {}).get(code) if L in self._regions else None
+        return L not in self._regions or (region is not None and region.contains(shapely.Point(x, y)))
 
     def _tie_bumps(self, net, layers: list[int]) -> None:
         """A column from each bump of a plane net down to its top plane."""
@@ -268,8 +292,8 @@ class SubstratePipeline:
                                            "blocked", t.x, t.y, last))
                 continue
             up = bottom
-            for L in reversed(layers[:-1]):  # as high as the column stays free
-                if router.column_free(cell, L, up, code) is None:
+            for L in reversed(layers[:-1]):  # as high as the column stays free and in the net's area
+                if router.column_free(cell, L, up, code) is None and self._inside_region(L, code, t.x, t.y):
                     up = L
                 else:
                     break
@@ -411,7 +435,8 @@ class SubstratePipeline:
         for L, nets in enumerate(s.pours):
             if nets:
                 s.b.zones.extend(plane_zones(geom, layer=L, nets=[s.b.net(n) for n in nets],
-                                             clearance=self.rules.clearance, edge=self.rules.copper_to_edge))
+                                             clearance=self.rules.clearance, edge=self.rules.copper_to_edge,
+                                             regions=self._regions.get(L)))
 
     # -- result -----------------------------------------------------------------------------------
     def finish(self) -> BoardGeom:

@@ -35,7 +35,7 @@ _EPS = 1e-4  # mm of extra clearance for the polygon arithmetic (well under KiCa
 
 
 def plane_zones(geom: BoardGeom, *, layer: int, nets: list[int], clearance: float, edge: float,
-                name: str = "plane") -> list[Zone]:
+                name: str = "plane", regions: dict[int, shapely.Geometry] | None = None) -> list[Zone]:
     """Filled zones of ``nets`` on copper ``layer`` of a built board (one zone per net with copper left).
 
     Args:
@@ -45,6 +45,8 @@ def plane_zones(geom: BoardGeom, *, layer: int, nets: list[int], clearance: floa
         clearance: copper-to-copper clearance between nets (mm).
         edge: copper-to-board-edge clearance (mm).
         name: zone name prefix (``<name>-<layer>-<net>``).
+        regions: the area of each net of a split plane (e.g. from :func:`split_regions`); default the
+            Voronoi cells of each net's vias on the layer.
     """
     ax, ay, bx, by, r, lay, net, _src, _idx = copper_items(geom)
     on = lay == layer
@@ -56,7 +58,10 @@ def plane_zones(geom: BoardGeom, *, layer: int, nets: list[int], clearance: floa
     if len(ax):
         cores[pts] = shapely.points(ax[pts], ay[pts])
     inner = shapely.buffer(geom.outline, -(edge + _EPS), join_style="mitre")
-    regions = _regions(inner, ax, ay, bx, by, net, pts, nets, clearance)
+    if regions is not None and len(nets) > 1:
+        regions = {n: shapely.intersection(g, inner) for n, g in regions.items()}
+    else:
+        regions = _regions(inner, ax, ay, bx, by, net, pts, nets, clearance)
     zones = []
     for n in nets:
         region = regions.get(n)
@@ -89,7 +94,27 @@ def _regions(inner, ax, ay, bx, by, net, pts, nets, clearance) -> dict[int, shap
     if len(nets) == 1:
         return {nets[0]: inner}
     sel = pts & np.isin(net, nets)
-    xy = np.unique(np.stack([ax[sel], ay[sel], net[sel].astype(float)], 1), axis=0)
+    return split_regions(inner, ax[sel], ay[sel], net[sel], nets, clearance)
+
+
+def split_regions(inner, x, y, site_net, nets: list[int], clearance: float) -> dict[int, shapely.Geometry]:
+    """Split ``inner`` between ``nets``: each net gets the Voronoi cells of its sites, ``clearance`` apart.
+
+    Args:
+        inner: the area to split (shapely polygon, mm).
+        x: site x (array, mm).
+        y: site y (array, mm).
+        site_net: net code of each site.
+        nets: the nets sharing the area.
+        clearance: gap left between neighbouring nets' regions (mm).
+
+    Example:
+        >>> r = split_regions(shapely.box(-2, -1, 2, 1), np.array([-1.0, 1.0]), np.array([0.0, 0.0]),
+        ...                   np.array([3, 4]), [3, 4], 0.1)
+        >>> round(r[3].bounds[2], 4), round(r[4].bounds[0], 4)
+        (-0.0501, 0.0501)
+    """
+    xy = np.unique(np.stack([np.asarray(x, float), np.asarray(y, float), np.asarray(site_net, float)], 1), axis=0)
     if not len(xy):
         return {}
     # a point shared by two nets cannot happen (clearance); keep the first of each point
@@ -113,4 +138,4 @@ def _regions(inner, ax, ay, bx, by, net, pts, nets, clearance) -> dict[int, shap
     return out
 
 
-__all__ = ["plane_zones"]
+__all__ = ["plane_zones", "split_regions"]
