@@ -2,7 +2,7 @@
 
 ::
 
-    die (face down)        ▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄  bumps on copper 1, one solder-resist window
+    die (face down)        ▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄  bumps on copper 1, a solder-mask opening each
     copper 1   signal      ══╤══╤══  escape: outer bump rows, traces between bumps
     copper 2   plane GND   ──┼──┼──  (vias cross it through antipads)
     copper 3   signal      ══╧═╤╧══  next bump rows, via-in-pad microvias from copper 1
@@ -80,7 +80,13 @@ def build_footprint(spec: FlipChipSpec):
 
 
 def check_routed(spec, board: BoardGeom, rules) -> list[Violation]:
-    """One ``unrouted`` violation per net the router could not complete (located, with the reason)."""
+    """One ``unrouted`` violation per net the router could not complete (located, with the reason).
+
+    Args:
+        spec: the validated spec (unused: the router's findings travel with the board).
+        board: the built board; its sidecar's ``routing.unrouted`` lists the nets left open.
+        rules: the substrate rule profile (unused).
+    """
     out = []
     for u in board.extras.sidecar.get("routing", {}).get("unrouted", []):
         out.append(Violation("unrouted", (f"net/{u['net']}",), (u["x"], u["y"]), u["layer"], 0.0, 0.0,

@@ -168,8 +168,11 @@ class SubstratePipeline:
                   mask=self._bump_mask(die))
 
     def _bump_mask(self, die) -> float:
-        """Solder-mask opening margin of a bump pad (mm): the profile's NSMD margin, narrowed so the web
-        between openings at the bump pitch keeps the profile's minimum (negative: mask-defined)."""
+        """Solder-mask opening margin of a bump pad (mm).
+
+        The profile's NSMD margin, narrowed so that the web between openings at the bump pitch keeps
+        the profile's minimum (negative: mask-defined).
+        """
         p = die.pads
         pitch = p.plan.pitch if p.plan is not None else p.area.pitch if p.area is not None else \
             p.peripheral.pitch if p.peripheral is not None else None
@@ -211,7 +214,8 @@ class SubstratePipeline:
         s.grid = grid = RouteGrid(b.outline, layers=b.copper, pitch=pitch, width=self.width, clearance=r.clearance,
                                   via_pads=tuple(pads), edge=r.copper_to_edge, origin=origin)
         pads = b.build().pads  # every pad is an obstacle of its own net (no net: of net 0)
-        rad = [max(w, h) / 2 if sh == "circle" else math.hypot(w, h) / 2 for w, h, sh in zip(pads.w, pads.h, pads.shape)]
+        rad = [max(w, h) / 2 if sh == "circle" else math.hypot(w, h) / 2
+               for w, h, sh in zip(pads.w, pads.h, pads.shape)]
         for L in sorted(set(pads.layer.tolist())):
             on = pads.layer == L
             grid.add(L, pads.x[on], pads.y[on], pads.x[on], pads.y[on], np.asarray(rad)[on], pads.net[on])
@@ -224,7 +228,8 @@ class SubstratePipeline:
             (x, y), (w, h) = d.position, d.size
             rows, cols = np.mgrid[0:grid.shape[0], 0:grid.shape[1]]
             gx, gy = grid.x(cols), grid.y(rows)
-            keep |= (np.abs(gx - x) < w / 2 + ESCAPE_BEYOND_DIE - 1e-9) & (np.abs(gy - y) < h / 2 + ESCAPE_BEYOND_DIE - 1e-9)
+            reach = ESCAPE_BEYOND_DIE - 1e-9
+            keep |= (np.abs(gx - x) < w / 2 + reach) & (np.abs(gy - y) < h / 2 + reach)
         s.router.keep_out = keep
         assert s.netlist is not None
         plane = [(net, sorted(L for L, nets in enumerate(s.pours) if net.name in nets))
@@ -237,8 +242,11 @@ class SubstratePipeline:
             self._tie_balls(net, layers, last)
 
     def _split_regions(self, plane: dict) -> None:
-        """Each split plane's area per net: Voronoi cells of the bumps that land on it (its top-side
-        plane), else of the balls; a ball column rises to a split plane only inside its net's area."""
+        """Each split plane's area per net.
+
+        The Voronoi cells of the bumps that land on it (its top-side plane), else of the balls; a
+        ball column rises to a split plane only inside its net's area.
+        """
         s = self.s
         inner = shapely.buffer(s.b.outline, -(self.rules.copper_to_edge + 1e-4), join_style="mitre")
         self._regions: dict[int, dict[int, shapely.Geometry]] = {}
@@ -487,9 +495,11 @@ class SubstratePipeline:
 
 
 def _escape_points(ps, size: tuple[float, float], pitch: float, layers: int):
-    """Where each bump-plan site's escape leaves the die (mm, die frame), as :meth:`SubstratePipeline._escape_stub`
-    will run it: straight out through the nearest edge, or half a pitch sideways where the row in
-    front escapes on the same layer (``layers``: escape layers)."""
+    """Where each bump-plan site's escape leaves the die (mm, die frame).
+
+    As :meth:`SubstratePipeline._escape_stub` will run it: straight out through the nearest edge, or
+    half a pitch sideways where the row in front escapes on the same layer (``layers``: escape layers).
+    """
     w, h = size
     x, y, ring = ps.x, ps.y, ps.ring
     x_edge = np.abs(x) / w >= np.abs(y) / h

@@ -205,10 +205,9 @@ class RouteGrid:
             _claim(self.via[k, layer].reshape(-1), flat[hit], net[obj][hit])
         for k, (dr, dc) in enumerate(DIRS.tolist()):
             r2, c2 = rows + dr, cols + dc
-            ok = (r2 >= 0) & (r2 < ny) & (c2 >= 0) & (c2 < nx)
             qx, qy = self.x(c2), self.y(r2)
             d, _, _ = segment_segment_distance(px, py, qx, qy, ax[obj], ay[obj], bx[obj], by[obj])
-            hit = ok & (d - r[obj] - self.clearance < self.width / 2 - TOL)
+            hit = d - r[obj] - self.clearance < self.width / 2 - TOL  # a move off the grid is never taken
             _claim(self.move[layer, k].reshape(-1), flat[hit], net[obj][hit])
 
     def block_layer_moves(self, layer: int) -> None:

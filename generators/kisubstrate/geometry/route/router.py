@@ -86,7 +86,14 @@ class Router:
 
     # -- columns ----------------------------------------------------------------------------------
     def column_free(self, cell: tuple[int, int], top: int, bottom: int, net: int) -> int | None:
-        """The first hop of the column ``top → bottom`` at ``cell`` that another net's copper blocks, or None."""
+        """The first hop of the column ``top → bottom`` at ``cell`` that another net's copper blocks, or None.
+
+        Args:
+            cell: (row, column) of the grid cell the column stands on.
+            top: upper copper layer index of the column.
+            bottom: lower copper layer index (``top == bottom``: no via).
+            net: net code.
+        """
         r, c = cell
         for hop in range(top, bottom):
             arr = self.grid.via[self._kind_index[hop]]
@@ -96,7 +103,14 @@ class Router:
         return None
 
     def place_column(self, cell: tuple[int, int], top: int, bottom: int, net: int) -> int:
-        """Add the vias of the column ``top → bottom`` at ``cell`` (obstacles too); returns how many."""
+        """Add the vias of the column ``top → bottom`` at ``cell`` (obstacles too); returns how many.
+
+        Args:
+            cell: (row, column) of the grid cell the column stands on.
+            top: upper copper layer index of the column.
+            bottom: lower copper layer index (``top == bottom``: no via).
+            net: net code.
+        """
         x, y = float(self.grid.x(cell[1])), float(self.grid.y(cell[0]))
         for hop in range(top, bottom):
             h = self.hops[hop]
@@ -111,7 +125,8 @@ class Router:
         layers = [L for hop in hops for L in (hop, hop + 1)]
         rad = [self.hops[hop].pad / 2 for hop in hops for _ in (0, 1)]
         n = len(layers)
-        self.grid.add(np.array(layers), np.full(n, x), np.full(n, y), np.full(n, x), np.full(n, y), rad, np.full(n, net))
+        xs, ys = np.full(n, x), np.full(n, y)
+        self.grid.add(np.array(layers), xs, ys, xs, ys, rad, np.full(n, net))
 
     # -- nets -------------------------------------------------------------------------------------
     def route(self, net: int, name: str, starts: list[tuple[float, float, int]],
@@ -138,7 +153,13 @@ class Router:
         return first
 
     def path_free(self, path: list[tuple[int, int]], L: int, net: int) -> bool:
-        """True if every cell and move of ``path`` on layer ``L`` is free for ``net``."""
+        """True if every cell and move of ``path`` on layer ``L`` is free for ``net``.
+
+        Args:
+            path: grid cells ``(row, column)``, each a neighbour of the one before.
+            L: copper layer index.
+            net: net code.
+        """
         g = self.grid
         for (ra, ca), (rb, cb) in zip(path, path[1:]):
             dr, dc = rb - ra, cb - ca
@@ -149,7 +170,13 @@ class Router:
         return all(g.node[L, r, c] in (FREE, net) for r, c in path)
 
     def reserve_path(self, path: list[tuple[int, int]], L: int, net: int) -> None:
-        """Claim the cells and moves of ``path`` on layer ``L`` for ``net`` (no copper is placed)."""
+        """Claim the cells and moves of ``path`` on layer ``L`` for ``net`` (no copper is placed).
+
+        Args:
+            path: grid cells ``(row, column)``, each a neighbour of the one before.
+            L: copper layer index.
+            net: net code.
+        """
         g = self.grid
         pr, pc = np.array(path).T
         xs, ys = g.x(pc), g.y(pr)
@@ -159,7 +186,14 @@ class Router:
         g.add(L, xs[:-1], ys[:-1], xs[1:], ys[1:], np.full(len(xs) - 1, self.width / 2), np.full(len(xs) - 1, net))
 
     def reserve_column(self, cell: tuple[int, int], top: int, bottom: int, net: int) -> None:
-        """Claim the via sites of a column ``top → bottom`` at ``cell`` for ``net`` (no vias are placed)."""
+        """Claim the via sites of a column ``top → bottom`` at ``cell`` for ``net`` (no vias are placed).
+
+        Args:
+            cell: (row, column) of the grid cell the column stands on.
+            top: upper copper layer index of the column.
+            bottom: lower copper layer index (``top == bottom``: no via).
+            net: net code.
+        """
         self._claim_column(float(self.grid.x(cell[1])), float(self.grid.y(cell[0])), top, bottom, net)
 
     def _try(self, net: int, name: str, starts, ends, L: int, escape) -> Routed | Unrouted:
@@ -207,8 +241,10 @@ class Router:
         return out
 
     def _search(self, free, moves, tree, cell):
-        """Path from ``cell`` to the tree within a box around both (a tight one, then one with
-        :data:`_WINDOW` cells of slack), or the point reached closest to the tree (mm)."""
+        """Path from ``cell`` to the tree, or the point reached closest to the tree (mm).
+
+        The search runs in a box around both: a tight one, then one with :data:`_WINDOW` cells of slack.
+        """
         g = self.grid
         rows, cols = np.nonzero(tree)
         lo_r, hi_r = min(int(rows.min()), cell[0]), max(int(rows.max()), cell[0])

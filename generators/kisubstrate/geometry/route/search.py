@@ -47,7 +47,7 @@ def move_masks(moves: np.ndarray, free: np.ndarray) -> list[np.ndarray]:
     out = []
     for dr, dc, k, rev in _MOVES:
         # a reversed move from p goes to q = p + (dr, dc) and is stored at q as the forward move
-        stored = _shift(moves[k], dr, dc) if rev else moves[k]
+        stored = _shift(moves[k], -dr, -dc) if rev else moves[k]
         out.append(stored & free & _shift(free, -dr, -dc))
     return out
 
