@@ -23,11 +23,13 @@ Every net routed or poured is measured (trace length per layer, vias) into the b
 and a ``-nets.csv`` report; a net that could not be routed is listed with the reason (the family
 check turns the list into violations, so such a board is never written).
 
-Example:
-    >>> from kisubstrate.families.registry import example_spec
-    >>> board = SubstratePipeline(example_spec("flipchip")).run()
-    >>> board.copper, board.extras.sidecar["routing"]["unrouted"]
-    (8, [])
+Example (the flip-chip family's ``build_board`` runs it; ``tests/substrates/test_flipchip.py`` on a spec)::
+
+    board = SubstratePipeline(spec).run()
+    board.extras.sidecar["routing"]["unrouted"]   # [] when every net is routed
+
+    >>> SubstratePipeline.phases
+    ('stackup', 'dies', 'terminals', 'netlist', 'planes', 'route', 'fills')
 """
 
 from __future__ import annotations
