@@ -43,7 +43,7 @@ import shapely
 from kisubstrate.geometry.board import BoardBuilder, BoardExtras, BoardGeom, Drawing
 from kisubstrate.geometry.bumpplan import assign_plan_nets
 from kisubstrate.geometry.planes import plane_zones, split_regions
-from kisubstrate.geometry.route.grid import RouteGrid
+from kisubstrate.geometry.route.grid import FREE, RouteGrid
 from kisubstrate.geometry.route.router import Hop, Routed, Router, Unrouted
 from kisubstrate.geometry.terminals import grid_sites, place_terminal_lands
 from kisubstrate.model.bumpplan import plan_sites
@@ -55,6 +55,9 @@ ROWS_PER_LAYER = 1
 
 ROUTE_PASSES = 6
 """Routing passes at most: each pass after the first routes the nets that failed first."""
+
+STITCHES = 4
+"""Via columns joining two planes of a net that no ball column joins."""
 
 ESCAPE_BEYOND_DIE = 0.1
 """How far (mm) a bump's fixed escape runs past the die edge before the search takes over."""
@@ -246,8 +249,8 @@ class SubstratePipeline:
     def _split_regions(self, plane: dict) -> None:
         """Each split plane's area per net.
 
-        The Voronoi cells of the bumps that land on it (its top-side plane), else of the balls; a
-        ball column rises to a split plane only inside its net's area.
+        The Voronoi cells of what lands on it: the bumps on a net's top plane, the balls on its bottom
+        plane and on the planes between; a ball column rises to a split plane only inside its net's area.
         """
         s = self.s
         inner = shapely.buffer(s.b.outline, -(self.rules.copper_to_edge + 1e-4), join_style="mitre")
@@ -258,7 +261,9 @@ class SubstratePipeline:
             xs, ys, codes = [], [], []
             for net, layers in plane.items():
                 if net.name in nets:
-                    terms = net.bumps if layers[0] == L else net.balls
+                    # what lands on the layer: bumps on the top plane, balls on the bottom one (or passing)
+                    terms = (net.bumps if layers[0] == L else ()) + (net.balls if layers[0] != L or
+                                                                     layers[-1] == L else ())
                     xs += [t.x for t in terms]
                     ys += [t.y for t in terms]
                     codes += [s.b.net(net.name)] * len(terms)
@@ -309,11 +314,53 @@ class SubstratePipeline:
                     break
             s.ties[net.name] = s.ties.get(net.name, 0) + router.place_column(cell, up, last, code)
             reached |= {L for L in layers if L >= up}
-        if len(net.balls) and set(layers) - reached:
-            L = min(set(layers) - reached)
-            t = net.balls[0]
-            s.unrouted.append(Unrouted(net.name, f"no ball column of the net is free up to its plane on copper "
-                                       f"{L + 1}: the planes of the net are not joined", t.x, t.y, L))
+        for L in sorted(set(layers) - reached, reverse=True):  # planes no ball column reached: stitch them
+            below = min(x for x in reached if x > L) if any(x > L for x in reached) else None
+            if below is None or not self._stitch(net, code, L, below):
+                t = net.balls[0]
+                s.unrouted.append(Unrouted(net.name, f"no via column of the net is free between its planes on "
+                                           f"copper {L + 1} and {(below or L) + 1}: the planes are not joined",
+                                           t.x, t.y, L))
+            else:
+                reached.add(L)
+
+    def _stitch(self, net, code: int, top: int, bottom: int, most: int = STITCHES) -> bool:
+        """Join the net's planes on copper ``top`` and ``bottom`` by up to ``most`` via columns.
+
+        At grid cells inside the net's area on both layers where the whole column is free, nearest
+        to the net's bumps first, at least a ball pitch apart; False if there is none.
+        """
+        s = self.s
+        grid, router = s.grid, s.router
+        ok = np.ones(grid.shape, bool)
+        for hop in range(top, bottom):
+            arr = grid.via[grid.via_index(s.hops[hop].pad)]
+            for L in (hop, hop + 1):
+                ok &= (arr[L] == FREE) | (arr[L] == code)
+        rows, cols = np.nonzero(ok)
+        x, y = grid.x(cols), grid.y(rows)
+        for L in (top, bottom):
+            region = self._regions.get(L, {}).get(code) if L in self._regions else None
+            if L in self._regions:
+                inside = shapely.contains_xy(region, x, y) if region is not None else np.zeros(len(x), bool)
+                rows, cols, x, y = rows[inside], cols[inside], x[inside], y[inside]
+        if not len(x):
+            return False
+        cx = np.mean([t.x for t in net.bumps]) if net.bumps else 0.0
+        cy = np.mean([t.y for t in net.bumps]) if net.bumps else 0.0
+        order = np.lexsort((cols, rows, np.round(np.hypot(x - cx, y - cy), 6)))
+        placed: list[tuple[float, float]] = []
+        gap = min(self.spec.terminals.pitch_xy)
+        for k in order.tolist():
+            if len(placed) >= most:
+                break
+            if any(math.hypot(x[k] - px, y[k] - py) < gap for px, py in placed):
+                continue
+            cell = (int(rows[k]), int(cols[k]))
+            if router.column_free(cell, top, bottom, code) is None:
+                s.ties[net.name] = s.ties.get(net.name, 0) + router.place_column(cell, top, bottom, code)
+                placed.append((float(x[k]), float(y[k])))
+        return bool(placed)
 
     def _signal_order(self) -> None:
         """Each signal net's candidate layers and routing order; reserve its bump and ball via sites.
