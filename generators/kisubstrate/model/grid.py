@@ -124,9 +124,9 @@ def read_ball_map(path: Path) -> BallMap:
             ball = row[0].strip().upper()
             net = row[1].strip() if len(row) > 1 else ""
             if not ball:
-                raise SpecError(f"ball map '{path}' row {lineno}: empty ball name", field="ball_map")
+                raise SpecError(f"ball map '{path}' line {lineno}: empty ball name", field="ball_map")
             if ball in seen:
-                raise SpecError(f"ball map '{path}' row {lineno}: ball {ball} listed twice", field="ball_map")
+                raise SpecError(f"ball map '{path}' line {lineno}: ball {ball} listed twice", field="ball_map")
             seen.add(ball)
             nets.append((ball, net))
             lines.append(lineno)

@@ -272,9 +272,9 @@ def read_die_pad_map(path: Path) -> list[DiePad]:
         try:
             name, x, y = row[0].strip(), float(row[1]), float(row[2])
         except (IndexError, ValueError):
-            raise SpecError(f"die pad map '{path}' row {lineno}: expected name, x, y", field="pad_map") from None
+            raise SpecError(f"die pad map '{path}' line {lineno}: expected name, x, y", field="pad_map") from None
         if not name or name in seen or not (math.isfinite(x) and math.isfinite(y)):
-            raise SpecError(f"die pad map '{path}' row {lineno}: empty, repeated or invalid pad", field="pad_map")
+            raise SpecError(f"die pad map '{path}' line {lineno}: empty, repeated or invalid pad", field="pad_map")
         seen.add(name)
         pads.append(DiePad(name=name, x=x, y=y, net=row[3].strip() if len(row) > 3 else "", line=lineno))
     if not pads:
