@@ -161,7 +161,7 @@ class SubstratePipeline:
                 for name, x, y, ring, net in zip(ps.names, ps.x.tolist(), ps.y.tolist(), ps.ring.tolist(), nets):
                     s.bumps.append(Bump(die.name, name, dx + x, dy + y, net, depth=int(ring), die=k))
                 continue
-            pitch = p.area.pitch if p.area is not None else (p.peripheral.pitch if p.peripheral else 0.2)
+            pitch = bump_pitch(die) or p.size * 2
             for pad in die.board_pads():
                 edge = min(die.size[0] / 2 - abs(pad.x), die.size[1] / 2 - abs(pad.y))
                 s.bumps.append(Bump(die.name, pad.name, dx + pad.x, dy + pad.y, pad.net, p.map_file or "", pad.line,
@@ -179,8 +179,7 @@ class SubstratePipeline:
         the profile's minimum (negative: mask-defined).
         """
         p = die.pads
-        pitch = p.plan.pitch if p.plan is not None else p.area.pitch if p.area is not None else \
-            p.peripheral.pitch if p.peripheral is not None else None
+        pitch = bump_pitch(die)
         margin = self.rules.mask_margin
         if pitch is not None:
             margin = min(margin, (pitch - p.size - self.rules.mask_web) / 2)
@@ -509,9 +508,24 @@ class SubstratePipeline:
         bx, by = spec.body[0] / 2, spec.body[1] / 2
         routing = self._measures()
         b.extras = BoardExtras(dies=shapely.union_all(dies), body=shapely.box(-bx, -by, bx, by),
-                               sidecar={"routing": routing}, files={"-nets.csv": _nets_csv(routing)},
+                               sidecar={"routing": routing},
+                               files={"-nets.csv": _nets_csv(routing), "-bumps.csv": self._bumps_csv()},
                                summary=tuple(_summary(routing)))
         return b.build()
+
+    def _bumps_csv(self) -> str:
+        """The die's bump map as placed: ``pad,x,y,net`` in the die's own face view (mm from its centre).
+
+        For a bump plan, the map to hand to the die designer (and to give back as ``pads: {map: ...}``).
+        """
+        lines = ["pad,x,y,net"]
+        for t in self.s.bumps:
+            die = self.spec.dies[t.die]
+            dx, dy = die.position
+            x = (t.x - dx) * (-1.0 if die.face == "down" else 1.0)
+            q = '"' + t.net.replace('"', '""') + '"' if any(c in t.net for c in ',"') else t.net
+            lines.append(f"{t.name},{_num(x)},{_num(t.y - dy)},{q}")
+        return "\n".join(lines) + "\n"
 
     def _measures(self) -> dict:
         s = self.s
@@ -536,11 +550,34 @@ class SubstratePipeline:
     def _grid_pitch(self) -> float:
         """The routing grid pitch: trace + space, stretched so the die's bump pitch is a whole number of cells."""
         step = self.width + self.rules.clearance
-        p = self.spec.dies[0].pads
-        pitch = p.plan.pitch if p.plan is not None else p.area.pitch if p.area is not None else None
+        pitch = bump_pitch(self.spec.dies[0])
         if pitch is None or pitch < step:
             return step
         return pitch / math.floor(pitch / step + 1e-9)
+
+
+def bump_pitch(die) -> float | None:
+    """The bump pitch of a die (mm).
+
+    Its plan's, area array's or peripheral rows', or for a pad map the smallest spacing of its pads'
+    distinct x or y coordinates; None for a single pad.
+
+    Args:
+        die: a ``DieSpec``.
+    """
+    p = die.pads
+    if p.plan is not None:
+        return p.plan.pitch
+    if p.area is not None:
+        return p.area.pitch
+    if p.peripheral is not None:
+        return p.peripheral.pitch
+    gaps = []
+    for v in (np.array([q.x for q in p.map or ()]), np.array([q.y for q in p.map or ()])):
+        u = np.unique(np.round(v, 6))
+        if len(u) > 1:
+            gaps.append(float(np.diff(u).min()))
+    return round(min(gaps), 6) if gaps else None
 
 
 def _escape_points(ps, size: tuple[float, float], pitch: float, layers: int):
@@ -558,6 +595,12 @@ def _escape_points(ps, size: tuple[float, float], pitch: float, layers: int):
     ex = np.where(x_edge, np.sign(x) * (w / 2 + out), x + jog)
     ey = np.where(x_edge, y + jog, np.sign(y) * (h / 2 + out))
     return ex, ey
+
+
+def _num(v: float) -> str:
+    """A coordinate in mm for a CSV: up to 6 decimals, no trailing zeros, no ``-0``."""
+    text = f"{round(v, 6) + 0.0:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def _nets_csv(routing: dict) -> str:
