@@ -53,7 +53,7 @@ from kisubstrate.model.netlist import Netlist, Terminal, build_netlist, is_no_co
 ROWS_PER_LAYER = 1
 """Bump rows (from the die edge inwards) escaping on each escape layer: 1 trace fits between bumps."""
 
-ROUTE_PASSES = 6
+ROUTE_PASSES = 10
 """Routing passes at most: each pass after the first routes the nets that failed first."""
 
 STITCHES = 4
@@ -419,8 +419,9 @@ class SubstratePipeline:
                 best = (routed, failed, s.grid.snapshot(), s.b.snapshot())
             if not failed:
                 break
-            # every net that failed in any pass goes first, in the order they first failed
-            ever += [u.net for u in failed if u.net not in ever]
+            # every net that failed in any pass goes first: this pass's failures, then the earlier ones
+            now = [u.net for u in failed]
+            ever[:] = now + [n for n in ever if n not in now]
             rank = {n: k for k, n in enumerate(ever)}
             order = sorted(order, key=lambda o: rank.get(o[0].name, len(rank)))
         assert best is not None
@@ -467,7 +468,11 @@ class SubstratePipeline:
             n, tang, room = (1 if dy >= 0 else -1, 0), (0, 1), h / 2 - abs(dy)
         steps = max(1, math.ceil((room + ESCAPE_BEYOND_DIE) / grid.pitch - 1e-9))
         r0, c0 = grid.cell(t.x, t.y)
-        for j in (0, 2, -2, 1, -1, 3, -3):
+        # rings inside the outer one leave through the channels (half a pitch sideways) on every layer,
+        # so that the outer bumps' sites stay free for a column down to a deeper layer
+        half = max(1, round(bump_pitch(die) / 2 / grid.pitch)) if bump_pitch(die) else 2
+        order = (0, half, -half) if t.depth == 0 else (half, 0, -half)
+        for j in order + (1, -1, half + 1, -half - 1):
             side = (1 if j > 0 else -1) if j else 0
             path = [(r0, c0)]
             r, c = r0, c0
@@ -583,14 +588,14 @@ def bump_pitch(die) -> float | None:
 def _escape_points(ps, size: tuple[float, float], pitch: float, layers: int):
     """Where each bump-plan site's escape leaves the die (mm, die frame).
 
-    As :meth:`SubstratePipeline._escape_stub` will run it: straight out through the nearest edge, or
-    half a pitch sideways where the row in front escapes on the same layer (``layers``: escape layers).
+    As :meth:`SubstratePipeline._escape_stub` will run it: straight out through the nearest edge from
+    the outer ring, half a pitch sideways (between the bumps in front) from the others (``layers``:
+    escape layers).
     """
     w, h = size
     x, y, ring = ps.x, ps.y, ps.ring
     x_edge = np.abs(x) / w >= np.abs(y) / h
-    first = np.minimum(ring // ROWS_PER_LAYER, layers - 1) * ROWS_PER_LAYER  # first ring on the same layer
-    jog = np.where((ring - first) % 2 == 1, pitch / 2, 0.0)
+    jog = np.where(ring > 0, pitch / 2, 0.0)
     out = ESCAPE_BEYOND_DIE
     ex = np.where(x_edge, np.sign(x) * (w / 2 + out), x + jog)
     ey = np.where(x_edge, y + jog, np.sign(y) * (h / 2 + out))

@@ -247,6 +247,10 @@ class Router:
         """
         g = self.grid
         rows, cols = np.nonzero(tree)
+        if len(rows) == 1:  # one target cell: the two direct octilinear paths first (no search)
+            for path in _direct_paths((int(rows[0]), int(cols[0])), cell):
+                if _free_along(path, free, moves):
+                    return path[::-1]
         lo_r, hi_r = min(int(rows.min()), cell[0]), max(int(rows.max()), cell[0])
         lo_c, hi_c = min(int(cols.min()), cell[1]), max(int(cols.max()), cell[1])
         for m in (6, _WINDOW):
@@ -277,6 +281,37 @@ class Router:
             self.b.track(x1, y1, x2, y2, self.width, layer=L, net=net)
             length += math.hypot(x2 - x1, y2 - y1)
         return length
+
+
+def _direct_paths(a: tuple[int, int], b: tuple[int, int]) -> list[list[tuple[int, int]]]:
+    """The two shortest octilinear paths from cell ``a`` to ``b``: diagonal first, then straight first."""
+    dr, dc = b[0] - a[0], b[1] - a[1]
+    sr, sc = (dr > 0) - (dr < 0), (dc > 0) - (dc < 0)
+    diag = min(abs(dr), abs(dc))
+    straight = (sr, 0) if abs(dr) > abs(dc) else (0, sc)
+    rest = abs(abs(dr) - abs(dc))
+    out = []
+    for steps in ([straight] * rest + [(sr, sc)] * diag, [(sr, sc)] * diag + [straight] * rest):
+        path = [a]
+        for s_r, s_c in steps:
+            path.append((path[-1][0] + s_r, path[-1][1] + s_c))
+        out.append(path)
+    return out if out[0] != out[1] else out[:1]
+
+
+def _free_along(path: list[tuple[int, int]], free: np.ndarray, moves: np.ndarray) -> bool:
+    """True if every cell of ``path`` is free and every move between them allowed (masks of one layer)."""
+    p = np.array(path)
+    if not free[p[:, 0], p[:, 1]].all():
+        return False
+    d = p[1:] - p[:-1]
+    start = p[:-1].copy()
+    flip = (d[:, 0] < 0) | ((d[:, 0] == 0) & (d[:, 1] < 0))  # stored from the other end
+    start[flip] = p[1:][flip]
+    d[flip] = -d[flip]
+    k = np.select([(d[:, 0] == 0) & (d[:, 1] == 1), (d[:, 0] == 1) & (d[:, 1] == 0),
+                   (d[:, 0] == 1) & (d[:, 1] == 1)], [0, 1, 2], 3)
+    return bool(moves[k, start[:, 0], start[:, 1]].all())
 
 
 __all__ = ["DIRS", "Hop", "Routed", "Router", "Unrouted"]
