@@ -152,3 +152,37 @@ def test_an_unroutable_netlist_is_reported_per_net_and_nothing_is_written(tmp_pa
     text = out + err
     assert "unrouted" in text and "not routed: the escape from" in text
     assert not list(tmp_path.glob("out/*.kicad_pcb"))
+
+
+def test_footprint_pads_carry_the_package_length_of_their_ball(small):
+    """The board-side footprint from the same spec: each signal ball's pad has KiCad's die_length =
+    the routed length of its net in the substrate; plane and NC balls have none."""
+    from kisubstrate.api.footprint import build_footprints, footprint_files
+
+    spec = load_specs([SMALL])[0].spec
+    [fp] = build_footprints(spec)
+    nets = small.board.extras.sidecar["routing"]["nets"]
+    by_ball = ball_nets()
+    got = {n: float(d) for g in fp.geometry.pads for n, d in zip(g.names, g.die_length)}
+    for ball, net in by_ball.items():
+        want = nets[net]["length_mm"] if net in nets and nets[net]["kind"] == "signal" else 0.0
+        assert got[ball] == pytest.approx(want, abs=1e-6), ball
+    text = "".join(t for _f, t in footprint_files([fp], Path("x.pretty")) if _f.suffix == ".kicad_mod")
+    assert text.count("(die_length ") == 52
+
+
+@pytest.mark.kicad
+def test_kicad_keeps_the_die_lengths(tmp_path, kicad_cli):
+    import subprocess
+
+    from kisubstrate.api.footprint import build_footprints, footprint_files
+
+    [fp] = build_footprints(load_specs([SMALL])[0].spec)
+    for f, t in footprint_files([fp], tmp_path / "in.pretty"):
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(t)
+    r = subprocess.run([kicad_cli, "fp", "upgrade", "--force", str(tmp_path / "in.pretty"), "-o",
+                        str(tmp_path / "out.pretty")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    [mod] = (tmp_path / "out.pretty").glob("*.kicad_mod")
+    assert mod.read_text().count("(die_length ") == 52

@@ -28,8 +28,10 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import ClassVar, Literal
 
+import numpy as np
 from pydantic import model_validator
 
 from kisubstrate.families.grid_array import BgaSpec, build_grid_array, terminal_footprint_spec
@@ -75,8 +77,34 @@ def build_board(spec: FlipChipSpec) -> BoardGeom:
 
 
 def build_footprint(spec: FlipChipSpec):
-    """The board-side land pattern of this package (the shared grid-array builder)."""
-    return build_grid_array(spec.footprint_spec())
+    """The board-side land pattern of this package, each pad carrying its package length.
+
+    The shared grid-array builder draws the lands; the substrate is routed (once per spec and
+    process) and each ball's routed trace length (die to ball, mm) becomes the pad's KiCad
+    ``die_length``, so a board designer's length matching includes the package.
+    """
+    fps = build_grid_array(spec.footprint_spec())
+    lengths = package_lengths(spec)
+    return [replace(fp, pads=[replace(g, die_length=np.array([lengths.get(n, 0.0) for n in g.names]))
+                              for g in fp.pads]) for fp in fps]
+
+
+_LENGTHS: dict[str, dict[str, float]] = {}
+
+
+def package_lengths(spec: FlipChipSpec) -> dict[str, float]:
+    """Ball name → routed trace length of its net inside the package (mm; 0 for plane nets and NC).
+
+    Args:
+        spec: the validated spec; the substrate is routed for it (the result is kept per spec text).
+    """
+    key = spec.model_dump_json()
+    if key not in _LENGTHS:
+        board = build_board(spec)
+        nets = board.extras.sidecar["routing"]["nets"]
+        net_of = spec.terminals.ball_map.net_of if spec.terminals.ball_map is not None else {}
+        _LENGTHS[key] = {ball: float(nets[net]["length_mm"]) for ball, net in net_of.items() if net in nets}
+    return _LENGTHS[key]
 
 
 def check_routed(spec, board: BoardGeom, rules) -> list[Violation]:

@@ -33,6 +33,8 @@ class PadGroup:
         roundrect_ratio: corner radius / min(size) for ``roundrect``.
         properties: KiCad fabrication property, e.g. ``pad_prop_bga``.
         nets: optional net name per pad ("" = no net).
+        die_length: optional package length per pad (mm, KiCad's pad ``die_length``: the trace
+            length inside the package from the die to this terminal; 0 = none written).
     """
 
     names: list[str]
@@ -48,6 +50,7 @@ class PadGroup:
     roundrect_ratio: float = 0.25
     properties: tuple[str, ...] = ()
     nets: list[str] | None = None
+    die_length: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.names)

@@ -106,6 +106,11 @@ def _pad_lines(group: PadGroup, depth: int = 1) -> str:
     # A grid repeats few distinct coordinates: format each once, with the text around it
     # (a 100 x 100 grid has 200 distinct values for 10 000 pads).
     px = {v: f"{kind_shape}{fmt(v)} " for v in set(xs)}
+    if group.die_length is not None:  # package length per pad: one more line where it is > 0
+        lens = [round(float(v), 6) for v in group.die_length]
+        extra = [f"\n{ind2}(die_length {fmt(d)})" if d > 0 else "" for d in lens]
+        return "\n".join([f"{head}{n}{px[a]}{fmt(b)})\n{tail_text}{e}{close}"
+                          for n, a, b, e in zip(names, xs, ys, extra)])
     py = {v: f"{fmt(v)})\n{tail_text}{close}" for v in set(ys)}
     return "\n".join([f"{head}{n}{px[a]}{py[b]}" for n, a, b in zip(names, xs, ys)])
 
