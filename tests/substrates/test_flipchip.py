@@ -186,3 +186,18 @@ def test_kicad_keeps_the_die_lengths(tmp_path, kicad_cli):
     assert r.returncode == 0, r.stderr
     [mod] = (tmp_path / "out.pretty").glob("*.kicad_mod")
     assert mod.read_text().count("(die_length ") == 52
+
+
+def test_a_die_map_net_missing_from_the_ball_map_is_located(tmp_path, cli_runner):
+    """The bundled example's bump map with one bump renamed: the net is on the die only (file, line)."""
+    ex = Path(__file__).resolve().parents[2] / "footprints" / "examples"
+    for name in ("flipchip.yaml", "flipchip_balls.csv"):
+        shutil.copy(ex / name, tmp_path / name)
+    lines = (ex / "flipchip_bumps.csv").read_text().splitlines()
+    k = next(i for i, line in enumerate(lines) if line.endswith(",GPIO7"))
+    lines[k] = lines[k].replace(",GPIO7", ",A_GPIO7")  # sorts first: reported before GPIO7 (balls only)
+    (tmp_path / "flipchip_bumps.csv").write_text("\n".join(lines) + "\n")
+    code, _out, err = cli_runner("substrate", tmp_path / "flipchip.yaml", "-o", tmp_path / "out")
+    assert code == 2, err
+    assert f"flipchip_bumps.csv' line {k + 1}: net 'A_GPIO7' is on die pad U1." in err, err
+    assert not (tmp_path / "out").exists()

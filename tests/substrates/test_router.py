@@ -132,3 +132,37 @@ def test_routed_copper_passes_the_board_checks():
     st_ = Stackup.model_validate({"layers": [{"copper": 0.015}, {"dielectric": 0.03}, {"copper": 0.015}]})
     report = check_board(b.build(), rules, stackup=st_)
     assert report.ok, report.text()
+
+
+@pytest.mark.parametrize("delta,bad", [(-UM, True), (UM, False)])
+def test_hole_to_hole_between_a_microvia_and_a_core_via_as_kicad_checks_it(delta, bad):
+    """A laser microvia beside a mechanical (core) via on a shared copper layer keeps hole_to_hole,
+    whatever the nets (KiCad's rule); apart on other layers, or two microvias, they need not."""
+    from kisubstrate.model.substrate import Stackup
+
+    rules = load_substrate_rules("substrate-buildup")
+    st_ = Stackup.model_validate({"layers": [{"copper": 0.015}, {"dielectric": 0.03}, {"copper": 0.015},
+                                             {"dielectric": 0.3}, {"copper": 0.015}, {"dielectric": 0.03},
+                                             {"copper": 0.015}]})
+    d = 0.075 + 0.03 + rules.hole_to_hole + delta  # centre distance: radii + the rule
+    b = BoardBuilder("h", copper=4, outline=shapely.box(-1, -1, 1, 1))
+    n = b.net("VDD")
+    b.via(0.0, 0.0, 0.3, 0.15, 1, 2, net=n, kind="blind")
+    b.via(d, 0.0, 0.12, 0.06, 0, 1, net=n, kind="micro")  # shares copper 2 with the core via
+    b.via(-d, 0.0, 0.12, 0.06, 2, 3, net=n, kind="micro")  # shares copper 3
+    b.via(0.0, d, 0.12, 0.06, 0, 1, net=n, kind="micro")
+    b.via(0.0, d + 0.1, 0.12, 0.06, 0, 1, net=n, kind="micro")  # two microvias 0.1 apart: not compared
+    rep = check_board(b.build(), rules, stackup=st_, only=("hole_to_hole",))
+    assert len(rep.violations) == (3 if bad else 0), rep.text()
+
+
+def test_the_router_keeps_drilled_holes_apart():
+    b, r = _router(3)
+    r.hops = [Hop(0.12, 0.06, "micro"), Hop(0.3, 0.15, "blind")]
+    r._kind_index = [r.grid.via_index(0.12), r.grid.via_index(0.12)]
+    r.hole_to_hole = 0.1
+    r.place_column(r.grid.cell(0.0, 0.0), 1, 2, b.net("A"))  # a "core" via (pad 0.12 to keep the grid simple)
+    near = r.grid.cell(0.15, 0.0)
+    assert r.column_free(near, 0, 1, b.net("A")) == 0  # a microvia 0.15 away on copper 2: hole too close
+    assert r.column_free(r.grid.cell(0.25, 0.0), 0, 1, b.net("A")) is None
+    assert r.column_free(r.grid.cell(0.0, 0.0), 0, 1, b.net("A")) is None  # stacked on it: allowed

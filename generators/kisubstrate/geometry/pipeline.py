@@ -226,7 +226,7 @@ class SubstratePipeline:
         for L, role in enumerate(s.roles):
             if role == "plane":
                 grid.block_layer_moves(L)
-        s.router = Router(grid, b, hops=s.hops, width=self.width)
+        s.router = Router(grid, b, hops=s.hops, width=self.width, hole_to_hole=r.hole_to_hole)
         keep = np.zeros(grid.shape, bool)
         for d in spec.dies:
             (x, y), (w, h) = d.position, d.size
@@ -406,7 +406,7 @@ class SubstratePipeline:
         :data:`ROUTE_PASSES` passes; the pass with the fewest failures is kept).
         """
         s = self.s
-        saved = s.grid.snapshot(), s.b.snapshot(), list(s.unrouted)
+        saved = s.grid.snapshot(), s.b.snapshot(), list(s.unrouted), s.router.snapshot()
         order = list(self._order)
         best = None
         ever: list[str] = []
@@ -414,9 +414,10 @@ class SubstratePipeline:
             if _pass:
                 s.grid.restore(saved[0])
                 s.b.restore(saved[1])
+                s.router.restore(saved[3])
             routed, failed = self._route_pass(order)
             if best is None or len(failed) < len(best[1]):
-                best = (routed, failed, s.grid.snapshot(), s.b.snapshot())
+                best = (routed, failed, s.grid.snapshot(), s.b.snapshot(), s.router.snapshot())
             if not failed:
                 break
             # every net that failed in any pass goes first: this pass's failures, then the earlier ones
@@ -425,9 +426,10 @@ class SubstratePipeline:
             rank = {n: k for k, n in enumerate(ever)}
             order = sorted(order, key=lambda o: rank.get(o[0].name, len(rank)))
         assert best is not None
-        routed, failed, grid_state, builder_state = best
+        routed, failed, grid_state, builder_state, router_state = best
         s.grid.restore(grid_state)
         s.b.restore(builder_state)
+        s.router.restore(router_state)
         s.routed, s.unrouted = routed, saved[2] + failed
 
     def _route_pass(self, order) -> tuple[list[Routed], list[Unrouted]]:

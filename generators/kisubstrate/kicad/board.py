@@ -63,9 +63,15 @@ def item_uuid(board: str, key: str) -> str:
     return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
+_PTS_PER_LINE = 200  # KiCad's line reader refuses lines over 1,000,000 bytes: long point lists wrap
+
+
 def _pts(coords) -> str:
     xy = np.asarray(coords, float).reshape(-1, 2)
-    return " ".join(f"(xy {x} {y})" for x, y in zip(fmt_array(xy[:, 0]), fmt_array(xy[:, 1])))
+    items = [f"(xy {x} {y})" for x, y in zip(fmt_array(xy[:, 0]), fmt_array(xy[:, 1]))]
+    if len(items) <= _PTS_PER_LINE:
+        return " ".join(items)
+    return "\n\t\t\t".join(" ".join(items[k:k + _PTS_PER_LINE]) for k in range(0, len(items), _PTS_PER_LINE))
 
 
 def _fracture(poly: shapely.Polygon) -> list[tuple[float, float]] | None:

@@ -203,18 +203,25 @@ def check_annular_ring(ctx: BoardContext) -> list[Violation]:
 
 
 def check_hole_to_hole(ctx: BoardContext) -> list[Violation]:
-    """``hole_to_hole``: mechanically drilled holes closer than ``rules.hole_to_hole``, edge to edge."""
+    """``hole_to_hole``: drilled holes closer than ``rules.hole_to_hole``, edge to edge, any nets.
+
+    As KiCad checks them: two mechanically drilled holes, or a mechanical hole and a laser microvia
+    whose layer spans share a copper layer; two microvias are not compared, and holes at the same
+    point (a stack) are KiCad's ``holes_co_located`` warning, not this rule.
+    """
     v, rules = ctx.geom.vias, ctx.rules
     if not ctx.want("hole_to_hole") or not len(v):
         return []
     out = []
-    mech = np.flatnonzero(np.array([k != "micro" for k in v.kind], bool))
-    hx, hy = v.x[mech], v.y[mech]
-    i, j, gap, x, y = capsule_pairs(hx, hy, hx, hy, v.drill[mech] / 2, within=rules.hole_to_hole - TOL)
-    for a, b2, g, px, py in zip(mech[i].tolist(), mech[j].tolist(), gap.tolist(), x.tolist(), y.tolist()):
+    is_mech = np.array([k != "micro" for k in v.kind], bool)
+    i, j, gap, x, y = capsule_pairs(v.x, v.y, v.x, v.y, v.drill / 2, within=rules.hole_to_hole - TOL)
+    keep = (is_mech[i] | is_mech[j]) & (v.top[i] <= v.bottom[j]) & (v.top[j] <= v.bottom[i])
+    keep &= (v.x[i] != v.x[j]) | (v.y[i] != v.y[j])
+    for a, b2, g, px, py in zip(i[keep].tolist(), j[keep].tolist(), gap[keep].tolist(), x[keep].tolist(),
+                                y[keep].tolist()):
         out.append(Violation("hole_to_hole", (v.key(a), v.key(b2)), (px, py), "drill", g, rules.hole_to_hole,
                              "drilled holes too close"))
-    ctx.checked["hole_to_hole"] = len(mech)
+    ctx.checked["hole_to_hole"] = int(is_mech.sum())
     return out
 
 

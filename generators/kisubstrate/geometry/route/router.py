@@ -79,10 +79,21 @@ class Router:
         width: trace width (mm).
     """
 
-    def __init__(self, grid, builder, *, hops: list[Hop], width: float) -> None:
+    def __init__(self, grid, builder, *, hops: list[Hop], width: float, hole_to_hole: float = 0.0) -> None:
         self.grid, self.b, self.hops, self.width = grid, builder, hops, width
+        self.hole_to_hole = hole_to_hole
+        self._holes = np.zeros((0, 5))  # x, y, drill radius, top, bottom of every via placed (any net)
+        self._mech = np.zeros(0, bool)  # which of them are mechanically drilled
         self.keep_out: np.ndarray | None = None  # cells searches may not enter (bool, grid shape)
         self._kind_index = [grid.via_index(h.pad) for h in hops]
+
+    def snapshot(self) -> tuple[np.ndarray, np.ndarray]:
+        """The drilled holes placed so far (with :meth:`RouteGrid.snapshot` to undo a routing pass)."""
+        return self._holes.copy(), self._mech.copy()
+
+    def restore(self, state: tuple[np.ndarray, np.ndarray]) -> None:
+        """Go back to a :meth:`snapshot`."""
+        self._holes, self._mech = state[0].copy(), state[1].copy()
 
     # -- columns ----------------------------------------------------------------------------------
     def column_free(self, cell: tuple[int, int], top: int, bottom: int, net: int) -> int | None:
@@ -100,6 +111,18 @@ class Router:
             for L in (hop, hop + 1):
                 if arr[L, r, c] not in (FREE, net):
                     return hop
+        if self.hole_to_hole and bottom > top and len(self._holes):
+            # drilled holes keep hole_to_hole from each other (any nets, as KiCad checks): a mechanical
+            # hole from every hole sharing a layer, a microvia from mechanical ones; a stack is allowed
+            h = self._holes
+            d = np.hypot(h[:, 0] - float(self.grid.x(c)), h[:, 1] - float(self.grid.y(r)))
+            for hop in range(top, bottom):
+                near = (h[:, 3] <= hop + 1) & (h[:, 4] >= hop) & (d > 1e-9)
+                if self.hops[hop].kind == "micro":
+                    near &= self._mech
+                gap = d - h[:, 2] - self.hops[hop].drill / 2
+                if (near & (gap < self.hole_to_hole - 1e-9)).any():
+                    return hop
         return None
 
     def place_column(self, cell: tuple[int, int], top: int, bottom: int, net: int) -> int:
@@ -115,6 +138,10 @@ class Router:
         for hop in range(top, bottom):
             h = self.hops[hop]
             self.b.via(x, y, h.pad, h.drill, hop, hop + 1, net=net, kind=h.kind)
+        if bottom > top:
+            rows = np.array([(x, y, self.hops[hop].drill / 2, hop, hop + 1) for hop in range(top, bottom)])
+            self._holes = np.vstack([self._holes, rows])
+            self._mech = np.concatenate([self._mech, [self.hops[hop].kind != "micro" for hop in range(top, bottom)]])
         self._claim_column(x, y, top, bottom, net)
         return bottom - top
 
