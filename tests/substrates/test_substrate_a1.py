@@ -116,6 +116,9 @@ def test_ball_map_net_on_a1_reaches_the_footprints_top_left_ball(tmp_path, name)
     net = "P5" if name == "wafer_stack" else "NET_A1"
     csv = tmp_path / "map.csv"
     csv.write_text(f"ball,net\nA1,{net}\n")
+    if name == "flipchip":  # routed from a whole netlist: the example's map, its NC corner A1 given a net,
+        csv.write_text((EXAMPLES / "flipchip_balls.csv").read_text().replace("\nA1,NC\n", f"\nA1,{net}\n"))
+        pkg["dies"][0]["pads"] = {"plan": {"pitch": 0.2}, "size": 0.09}  # and bumps planned for it
     (pkg["lands"] if name == "cavity" else pkg["terminals"])["ball_map"] = str(csv)
     if name == "buildup":  # the example routes all 96 outer balls: free one for the mapped net
         pkg["dies"][0]["pads"]["peripheral"]["per_side"] = 23

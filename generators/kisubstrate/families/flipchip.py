@@ -22,12 +22,14 @@ routed is reported (rule ``unrouted``) and the board is not written.
 Example:
     >>> from kisubstrate.families.registry import example_spec
     >>> spec = example_spec("flipchip")
-    >>> spec.stackup.copper_count, spec.dies[0].pads.plan.pitch
-    (8, 0.2)
+    >>> spec.stackup.copper_count, len(spec.dies[0].pads.map), [lay.role for lay in spec.stackup.coppers()][:3]
+    (8, 625, ['signal', 'mixed', 'signal'])
 """
 
 from __future__ import annotations
 
+import copy
+from collections import OrderedDict
 from dataclasses import replace
 from typing import ClassVar, Literal
 
@@ -71,9 +73,23 @@ class FlipChipSpec(SubstrateSpec):
                                        pad_diameter=t.board_pad_diameter)
 
 
+_BOARDS: OrderedDict[str, BoardGeom] = OrderedDict()
+_KEEP = 4  # routed boards kept per process (the footprint's package lengths come from the same routing)
+
+
 def build_board(spec: FlipChipSpec) -> BoardGeom:
-    """The routed substrate board (see :mod:`kisubstrate.geometry.pipeline` for the phases)."""
-    return SubstratePipeline(spec).run()
+    """The routed substrate board (see :mod:`kisubstrate.geometry.pipeline` for the phases).
+
+    Routing is deterministic, so the last few boards are kept per spec text and handed out as
+    copies: the footprint (package lengths) and the substrate of one spec are routed once.
+    """
+    key = spec.model_dump_json()
+    if key not in _BOARDS:
+        _BOARDS[key] = SubstratePipeline(spec).run()
+        while len(_BOARDS) > _KEEP:
+            _BOARDS.popitem(last=False)
+    _BOARDS.move_to_end(key)
+    return copy.deepcopy(_BOARDS[key])
 
 
 def build_footprint(spec: FlipChipSpec):
@@ -89,22 +105,15 @@ def build_footprint(spec: FlipChipSpec):
                               for g in fp.pads]) for fp in fps]
 
 
-_LENGTHS: dict[str, dict[str, float]] = {}
-
-
 def package_lengths(spec: FlipChipSpec) -> dict[str, float]:
     """Ball name → routed trace length of its net inside the package (mm; 0 for plane nets and NC).
 
     Args:
-        spec: the validated spec; the substrate is routed for it (the result is kept per spec text).
+        spec: the validated spec; its substrate is routed (or taken from :func:`build_board`'s store).
     """
-    key = spec.model_dump_json()
-    if key not in _LENGTHS:
-        board = build_board(spec)
-        nets = board.extras.sidecar["routing"]["nets"]
-        net_of = spec.terminals.ball_map.net_of if spec.terminals.ball_map is not None else {}
-        _LENGTHS[key] = {ball: float(nets[net]["length_mm"]) for ball, net in net_of.items() if net in nets}
-    return _LENGTHS[key]
+    nets = build_board(spec).extras.sidecar["routing"]["nets"]
+    net_of = spec.terminals.ball_map.net_of if spec.terminals.ball_map is not None else {}
+    return {ball: float(nets[net]["length_mm"]) for ball, net in net_of.items() if net in nets}
 
 
 def check_routed(spec, board: BoardGeom, rules) -> list[Violation]:
