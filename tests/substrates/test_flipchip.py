@@ -150,7 +150,8 @@ def test_an_unroutable_netlist_is_reported_per_net_and_nothing_is_written(tmp_pa
     code, out, err = cli_runner("substrate", spec, "-o", tmp_path / "out")
     assert code == 1, out + err
     text = out + err
-    assert "unrouted" in text and "not routed: the escape from" in text
+    assert "unrouted" in text and "not routed: the escape from" in text and "near balls " in text
+    assert "escape layers, the stackup gives 1" in text
     assert not list(tmp_path.glob("out/*.kicad_pcb"))
 
 

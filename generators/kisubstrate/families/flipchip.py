@@ -125,9 +125,13 @@ def check_routed(spec, board: BoardGeom, rules) -> list[Violation]:
         rules: the substrate rule profile (unused).
     """
     out = []
-    for u in board.extras.sidecar.get("routing", {}).get("unrouted", []):
+    routing = board.extras.sidecar.get("routing", {})
+    need = routing.get("escape_layers_needed")
+    hint = f"; the netlist needs about {need} escape layers, the stackup gives {len(routing['escape_layers'])}" \
+        if need else ""
+    for u in routing.get("unrouted", []):
         out.append(Violation("unrouted", (f"net/{u['net']}",), (u["x"], u["y"]), u["layer"], 0.0, 0.0,
-                             f"net '{u['net']}' not routed: {u['reason']}"))
+                             f"net '{u['net']}' not routed: {u['reason']}{hint}"))
     return out
 
 

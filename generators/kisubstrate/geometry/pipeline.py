@@ -547,12 +547,24 @@ class SubstratePipeline:
             nets[net.name] = {"kind": "plane", "layer": ",".join(lm[L] for L, p in enumerate(s.pours) if net.name in p),
                               "length_mm": 0.0, "length_by_layer_mm": {}, "vias": s.ties.get(net.name, 0)}
         used = sorted({r.layer for r in s.routed})
-        return {"nets": dict(sorted(nets.items())),
-                "signal_layers_used": [lm[L] for L in used],
-                "escape_layers": [lm[L] for L in s.escape],
-                "no_connect": sorted(s.netlist.no_connect),
-                "unrouted": [{"net": u.net, "reason": u.reason, "x": round(u.x, 4), "y": round(u.y, 4),
-                              "layer": lm[u.layer]} for u in s.unrouted]}
+        out = {"nets": dict(sorted(nets.items())),
+               "signal_layers_used": [lm[L] for L in used],
+               "escape_layers": [lm[L] for L in s.escape],
+               "no_connect": sorted(s.netlist.no_connect),
+               "unrouted": [{"net": u.net, "reason": f"{u.reason} ({self._near(u.x, u.y)})", "x": round(u.x, 4),
+                             "y": round(u.y, 4), "layer": lm[u.layer]} for u in s.unrouted]}
+        if s.unrouted:  # how many escape layers the netlist would need at the best layer's load
+            per_layer = max([sum(1 for r in s.routed if r.layer == L) for L in s.escape], default=0)
+            signals = len(s.netlist.signal_nets())
+            out["escape_layers_needed"] = math.ceil(signals / per_layer) if per_layer else None
+        return out
+
+    def _near(self, x: float, y: float) -> str:
+        """``near balls C4, C5``: the two balls nearest a point (mm), to say where a route stopped."""
+        sites = self._sites
+        d = (sites.x - x) ** 2 + (sites.y - y) ** 2
+        k = sorted(range(len(d)), key=lambda i: (round(float(d[i]), 9), sites.names[i]))[:2]
+        return "near balls " + ", ".join(sites.names[i] for i in k)
 
     def _grid_pitch(self) -> float:
         """The routing grid pitch: trace + space, stretched so the die's bump pitch is a whole number of cells."""
@@ -627,6 +639,9 @@ def _summary(routing: dict) -> list[str]:
            f"{len(routing['no_connect'])} NC ball(s)"]
     for u in routing["unrouted"][:20]:
         out.append(f"UNROUTED {u['net']}: {u['reason']}")
+    if routing.get("escape_layers_needed"):
+        out.append(f"the netlist needs about {routing['escape_layers_needed']} escape (signal) layers above the "
+                   f"core at the best layer's load; the stackup gives {len(routing['escape_layers'])}")
     return out
 
 
