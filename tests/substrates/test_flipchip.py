@@ -103,7 +103,7 @@ def _variant(tmp_path: Path, spec_edit=None, balls_edit=None) -> Path:
     (lambda t: t.replace("role: plane, nets: [GND]}", "role: plane}", 1), None, ["plane layer needs its net"]),
     (lambda t: t.replace("{copper: 0.015, role: signal}", "{copper: 0.015, role: signal, nets: [GND]}", 1), None,
      ["nets are poured only on a plane or mixed layer"]),
-    (None, lambda t: t + "ZZ99,S1\n", ["ZZ99", "do not exist"]),
+    (None, lambda t: t + "ZZ99,S1\n", ["line 102 names balls that do not exist", "ZZ99"]),
     (None, lambda t: t + "B2,S1\n", ["line 102", "B2 listed twice"]),
     (None, lambda t: t.replace("\nB3,", "\n# a comment line\nB3,") + "B2,S1\n", ["line 103", "B2 listed twice"]),
 ])

@@ -279,6 +279,8 @@ class GridSpec(SpecModel):
                 unknown = [b for b, _ in self.ball_map.nets
                            if (p := parse_ball_name(b, letters)) is None or not 0 <= p[1] < self.columns]
             if unknown:
-                raise FieldError("ball_map", f"ball map '{self.ball_map.path}' names balls that do not exist "
+                line = dict(zip((b for b, _ in self.ball_map.nets), self.ball_map.lines)).get(unknown[0])
+                where = f" line {line}" if line else ""
+                raise FieldError("ball_map", f"ball map '{self.ball_map.path}'{where} names balls that do not exist "
                                  f"on a {self.columns}x{self.rows} grid: {', '.join(unknown[:5])}")
         return self
