@@ -16,7 +16,8 @@ its own phases, e.g. a carrier, before ``route``, which then treats that copper 
   column is free), joining all its plane layers.
 * **route** — each signal net: a column under its bump to an escape layer, an octilinear trace to
   its ball, a column down to the ball (:class:`~kisubstrate.geometry.route.router.Router`);
-  outer bump rows on the first escape layer, two rows per layer, deeper rows first.
+  bump ring k (from the die edge) on the k-th escape layer, the last layer taking the rest;
+  nets that fail are routed first in a new pass.
 * **fills** — the plane and mixed layers poured for their nets (:func:`~kisubstrate.geometry.planes.plane_zones`).
 
 Every net routed or poured is measured (trace length per layer, vias) into the board's sidecar
@@ -51,7 +52,7 @@ from kisubstrate.model.errors import SpecError
 from kisubstrate.model.netlist import Netlist, Terminal, build_netlist, is_no_connect
 
 ROWS_PER_LAYER = 1
-"""Bump rows (from the die edge inwards) escaping on each escape layer: 1 trace fits between bumps."""
+"""Bump rings (from the die edge inwards) escaping on each escape layer."""
 
 ROUTE_PASSES = 10
 """Routing passes at most: each pass after the first routes the nets that failed first."""
@@ -155,7 +156,7 @@ class SubstratePipeline:
                 ps = plan_sites(die.size[0], die.size[1], p.plan, p.size)
                 if die.face == "down":  # names in the die's face view, positions as placed (mirrored)
                     ps = replace(ps, x=-ps.x)
-                ex, ey = _escape_points(ps, die.size, p.plan.pitch, len(s.escape))
+                ex, ey = _escape_points(ps, die.size, p.plan.pitch)
                 nets = assign_plan_nets(ps, sites.x - dx, sites.y - dy, ball_net, pour, escape_x=ex,
                                         escape_y=ey) if k == 0 else [""] * len(ps.x)
                 for name, x, y, ring, net in zip(ps.names, ps.x.tolist(), ps.y.tolist(), ps.ring.tolist(), nets):
@@ -599,12 +600,11 @@ def bump_pitch(die) -> float | None:
     return round(min(gaps), 6) if gaps else None
 
 
-def _escape_points(ps, size: tuple[float, float], pitch: float, layers: int):
+def _escape_points(ps, size: tuple[float, float], pitch: float):
     """Where each bump-plan site's escape leaves the die (mm, die frame).
 
     As :meth:`SubstratePipeline._escape_stub` will run it: straight out through the nearest edge from
-    the outer ring, half a pitch sideways (between the bumps in front) from the others (``layers``:
-    escape layers).
+    the outer ring, half a pitch sideways (between the bumps in front) from the others.
     """
     w, h = size
     x, y, ring = ps.x, ps.y, ps.ring
@@ -645,9 +645,4 @@ def _summary(routing: dict) -> list[str]:
     return out
 
 
-def unrouted_count(board: BoardGeom) -> int:
-    """How many nets the pipeline could not route on ``board`` (0 when it is complete)."""
-    return len(board.extras.sidecar.get("routing", {}).get("unrouted", []))
-
-
-__all__ = ["ROWS_PER_LAYER", "PipelineState", "SubstratePipeline", "unrouted_count"]
+__all__ = ["ROWS_PER_LAYER", "PipelineState", "SubstratePipeline"]

@@ -341,4 +341,4 @@ def _free_along(path: list[tuple[int, int]], free: np.ndarray, moves: np.ndarray
     return bool(moves[k, start[:, 0], start[:, 1]].all())
 
 
-__all__ = ["DIRS", "Hop", "Routed", "Router", "Unrouted"]
+__all__ = ["Hop", "Routed", "Router", "Unrouted"]
