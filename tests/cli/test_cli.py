@@ -16,6 +16,7 @@ import pytest
 
 from conftest import EXAMPLES, example_files
 from kisubstrate.api.outputs import MANIFEST
+from kisubstrate.model.datafile import data_path
 from stack_util import small_buildup
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -319,6 +320,25 @@ def test_check_against_another_profile(tmp_path, cli_runner):
     assert code == 0  # and the standard profile accepts it too
     code, _, err = cli_runner("check", EXAMPLES / "wlcsp.yaml", "--rules", "no-such-fab")
     assert code == 2 and "no-such-fab" in err
+
+
+def test_check_substrate_against_another_substrate_profile(tmp_path, cli_runner):
+    """A substrate profile checks the substrate boards: the cavity fits substrate-hdi; the 0.4 mm-pitch wafer
+    stack does not (its 0.1 mm clearance between 0.3 mm microvia pads at 0.4 mm pitch); a profile file of
+    substrate keys is a substrate profile; the footprints are not checked by it."""
+    code, out, _ = cli_runner("check", EXAMPLES / "cavity.yaml", EXAMPLES / "wafer_stack.yaml",
+                              "--rules", "substrate-hdi", "--format", "json")
+    doc = json.loads(out)
+    assert code == 1 and [p["profile"] for p in doc["packages"]] == ["substrate-hdi", "substrate-hdi"]
+    cav, waf = doc["packages"]
+    assert cav["ok"] and not cav["package"].endswith("_Footprint") and not waf["ok"]
+    assert {v["rule"] for v in waf["violations"]} >= {"copper_clearance"}
+    assert all(v["required"] == pytest.approx(0.1) for v in waf["violations"] if v["rule"] == "copper_clearance")
+    prof = tmp_path / "fab.yaml"
+    prof.write_text(data_path("rules", "substrate-buildup.yaml").read_text().replace("name: substrate-buildup",
+                                                                          "name: fab"))
+    code, out, _ = cli_runner("check", EXAMPLES / "wafer_stack.yaml", "--rules", prof, "--format", "json")
+    assert code == 0 and json.loads(out)["packages"][0]["profile"] == "fab"
 
 
 def test_panel_rows_out_of_range_is_a_usage_error(tmp_path, cli_runner):

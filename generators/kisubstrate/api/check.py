@@ -28,3 +28,24 @@ def check_spec(spec: Any) -> list[Report]:
     if has_substrate(spec):
         reports.append(build_substrate(spec).report)
     return reports
+
+
+def check_substrates_against(spec: Any, profile: str) -> list[Report]:
+    """The report of a spec's substrate board built and checked with another substrate rule profile.
+
+    The board is rebuilt with ``profile`` in place of the spec's ``rules`` (trace widths and via
+    sizes a spec leaves to its profile come from the new one, as a fab change would make them).
+
+    Args:
+        spec: a validated spec model; a family without a substrate board gives no report.
+        profile: a substrate profile name (``substrate-hdi``) or an absolute YAML path.
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec
+        >>> [r.profile for r in check_substrates_against(example_spec("wafer_stack"), "substrate-hdi")]
+        ['substrate-hdi']
+    """
+    spec = validate_spec(spec)
+    if not has_substrate(spec):
+        return []
+    return [build_substrate(spec.model_copy(update={"rules": profile})).report]

@@ -26,8 +26,9 @@ from kisubstrate.cli.common import (
 @click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="report format")
 @click.option("--rules", "profile", default=None, metavar="PROFILE",
-              help="check footprints against this rule profile (shipped name or YAML path) instead of each "
-                   "spec's own, e.g. to see whether a design also fits another fab")
+              help="check against this rule profile (shipped name or YAML path) instead of each spec's own, "
+                   "e.g. to see whether a design also fits another fab: a footprint profile checks every "
+                   "footprint, a substrate profile (substrate-*) every substrate board")
 def check(specs: tuple[Path, ...], fmt: str, profile: str | None) -> None:
     """Check SPECS against their rule profiles (or --rules PROFILE) without writing anything."""
 
@@ -46,17 +47,27 @@ def check(specs: tuple[Path, ...], fmt: str, profile: str | None) -> None:
 
 
 def _check_against(loaded: list, profile: str, fmt: str) -> int:
-    """``check --rules PROFILE``: every footprint of ``loaded`` checked against one other footprint profile."""
+    """``check --rules PROFILE``: every footprint (footprint profile) or substrate (substrate profile) of ``loaded``."""
+    from kisubstrate.api.check import check_substrates_against
     from kisubstrate.api.footprint import build_footprints
+    from kisubstrate.model.profiles import profile_kind
     from kisubstrate.model.rules import load_rules
     from kisubstrate.rules.footprint import check_footprint
 
-    rules = load_rules(profile)
+    kind, profile = profile_kind(profile)
     reports = []
-    for ls in loaded:
-        for r in located(ls, lambda ls=ls: build_footprints(ls.spec, source=ls.file, check=False)):
-            reports.append(check_footprint(r.geometry, rules))
-    if not reports:
-        raise_input("no footprint families in the given specs (--rules checks footprints only)")
+    if kind == "substrate":
+        for ls in loaded:
+            reports += located(ls, lambda ls=ls: check_substrates_against(ls.spec, profile))
+        if not reports:
+            raise_input(f"no substrate families in the given specs ('{profile}' is a substrate rule profile; "
+                        "footprint profiles check footprints)")
+    else:
+        rules = load_rules(profile)
+        for ls in loaded:
+            for r in located(ls, lambda ls=ls: build_footprints(ls.spec, source=ls.file, check=False)):
+                reports.append(check_footprint(r.geometry, rules))
+        if not reports:
+            raise_input("no footprint families in the given specs")
     report_out(reports, fmt)
     return EXIT_OK if all(r.ok for r in reports) else EXIT_VIOLATIONS
