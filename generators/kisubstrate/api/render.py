@@ -17,6 +17,8 @@ Example:
 
 from __future__ import annotations
 
+import re
+
 from html import escape
 
 _COLORS = {"copper": "#c87533", "mask": "#2e7d32"}
@@ -142,6 +144,58 @@ def markers_svg(info: dict, pcb_text: str = "", *, size: float = 800.0) -> str:
                  f'{escape(info["report"]["profile"])}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[()]')
+_LAYER = re.compile(r'\(layer "([^"]*)"')
+
+
+def without_notes(pcb_text: str, keep: set[str], *, texts: set[str] = frozenset()) -> str:
+    r"""The board text without its top-level drawings (``gr_*``) on layers outside ``keep``, and texts off ``texts``.
+
+    kicad-cli's board-area SVG page (``--page-size-mode 2``) spans every drawing of the board,
+    exported or not: the fab notes written beside the board would stretch the picture (the
+    board filled 13-25 % of it). Exporting from this copy crops the page to the board.
+
+    Args:
+        pcb_text: a ``.kicad_pcb`` file's text (one item per line as kisubstrate writes it, or
+            KiCad's multi-line form).
+        keep: layer names whose drawings stay (``Edge.Cuts``, ``User.1`` …).
+        texts: layer names whose texts (``gr_text``, ``gr_text_box``) stay; labels elsewhere run
+            past the board edge.
+
+    Example:
+        >>> pcb = '(kicad_pcb\n\t(gr_text "a (b)" (at 9 0 0) (layer "User.2"))\n\t(gr_line (layer "Edge.Cuts"))\n)'
+        >>> without_notes(pcb, {"Edge.Cuts", "User.2"})
+        '(kicad_pcb\n\t(gr_line (layer "Edge.Cuts"))\n)'
+    """
+    cuts: list[tuple[int, int]] = []
+    depth = 0
+    start = 0
+    for m in _TOKEN.finditer(pcb_text):
+        tok = m.group()
+        if tok == "(":
+            depth += 1
+            if depth == 2:
+                start = m.start()
+        elif tok == ")":
+            if depth == 2 and pcb_text.startswith("(gr_", start):
+                item = pcb_text[start:m.end()]
+                layer = _LAYER.search(item)
+                text = pcb_text.startswith(("(gr_text ", "(gr_text_box "), start)
+                if layer is not None and layer.group(1) not in (texts if text else keep):
+                    line = pcb_text.rfind("\n", 0, start)
+                    cuts.append((line if pcb_text[line + 1:start].isspace() or line + 1 == start else start,
+                                 m.end()))
+            depth -= 1
+    if not cuts:
+        return pcb_text
+    parts, at = [], 0
+    for a, b in cuts:
+        parts.append(pcb_text[at:a])
+        at = b
+    parts.append(pcb_text[at:])
+    return "".join(parts)
 
 
 def overlay_markers(svg: str, violations: list[dict], *, outline: list, layer: str | None = None,

@@ -33,6 +33,7 @@ def render(folder: Path, output: Path | None, png: bool, force: bool) -> None:
             cross_section_svg,
             markers_svg,
             overlay_markers,
+            without_notes,
         )
 
         cli = kicad_cli()
@@ -54,11 +55,15 @@ def render(folder: Path, output: Path | None, png: bool, force: bool) -> None:
             viol = info["report"]["violations"] if info else []
             with tempfile.TemporaryDirectory(prefix="kisubstrate-render-") as tmp:
                 tmpd = Path(tmp)
+                # the SVG page spans every drawing: export from a copy without the off-board notes
+                src = tmpd / "src" / pcb.name
+                src.parent.mkdir()
+                src.write_text(without_notes(pcb_text, set(copper) | {"Edge.Cuts", "User.1"}, texts=set(copper)))
                 # one kicad-cli run for all copper layers (one file each, outline on every one); KiCad
                 # names each file after the layer's user name when it has one
                 run_kicad_cli([cli, "pcb", "export", "svg", "--mode-multi", "--exclude-drawing-sheet",
                                "--page-size-mode", "2", "-l", ",".join(copper), "--cl", "Edge.Cuts",
-                               "-o", str(tmpd), str(pcb)],
+                               "-o", str(tmpd), str(src)],
                               writes=[(tmpd, f"{stem}-*.svg")])
                 for k, lay in enumerate(layers):
                     names = [lay["kicad"].replace(".", "_")] + ([lay["name"]] if lay.get("name") else [])
@@ -67,7 +72,7 @@ def render(folder: Path, output: Path | None, png: bool, force: bool) -> None:
                         one = tmpd / f"layer-{k}.svg"
                         run_kicad_cli([cli, "pcb", "export", "svg", "--mode-single", "--exclude-drawing-sheet",
                                        "--page-size-mode", "2", "-l", f"{lay['kicad']},Edge.Cuts",
-                                       "-o", str(one), str(pcb)],
+                                       "-o", str(one), str(src)],
                                       writes=[one])
                         found = [one]
                     text = found[0].read_text()
@@ -77,7 +82,7 @@ def render(folder: Path, output: Path | None, png: bool, force: bool) -> None:
                 board_svg = tmpd / "board.svg"
                 run_kicad_cli([cli, "pcb", "export", "svg", "--mode-single", "--exclude-drawing-sheet",
                                "--page-size-mode", "2", "-l", ",".join(copper + ["Edge.Cuts", "User.1"]),
-                               "-o", str(board_svg), str(pcb)],
+                               "-o", str(board_svg), str(src)],
                               writes=[board_svg])
                 text = board_svg.read_text()
                 plan.add(out / f"{stem}-board.svg", overlay_markers(text, viol, outline=info["outline"]) if viol
