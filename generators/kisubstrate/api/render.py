@@ -18,7 +18,6 @@ Example:
 from __future__ import annotations
 
 import re
-
 from html import escape
 
 _COLORS = {"copper": "#c87533", "mask": "#2e7d32"}
@@ -26,16 +25,26 @@ _DIEL = ["#e8dca8", "#d9c98a", "#efe4b8", "#cbbf8f"]
 
 
 def cross_section_svg(info: dict, *, width: float = 900.0) -> str:
-    """Stackup drawn to scale (thickness axis), labelled with materials, εr/tanδ, thicknesses and via spans."""
+    """Stackup drawn to scale (thickness axis), labelled with materials, εr/tanδ, thicknesses and via spans.
+
+    Labels keep 14 px apart (a leader line joins a label pushed off its layer), the picture is as
+    wide as its longest text, and a via span that sits on another (``stacked`` in the sidecar) is
+    drawn in that span's column: stacked microvias are drawn stacked.
+
+    Args:
+        info: the substrate sidecar (``<name>.kisubstrate.json``): ``layers``, ``via_spans``,
+            ``mask_thickness``, ``name``, ``finish``, optional ``cavity``.
+        width: the least picture width (px).
+    """
     layers = [{"kind": "mask", "thickness": info["mask_thickness"], "name": "solder mask"}] + info["layers"] + \
              [{"kind": "mask", "thickness": info["mask_thickness"], "name": "solder mask"}]
     total = sum(lay["thickness"] for lay in layers)
     scale = 520.0 / total  # px per mm
     x0, y0, w = 40.0, 40.0, 420.0
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{y0 + 560:.0f}" '
-             f'font-family="sans-serif" font-size="12">',
-             f'<text x="{x0}" y="24" font-size="15">{escape(info["name"])}: stackup to scale '
-             f'({total:.3f} mm incl. mask, finish {escape(info.get("finish", ""))})</text>']
+    title = (f'{info["name"]}: stackup to scale ({total:.3f} mm incl. mask, '
+             f'finish {info.get("finish", "")})')
+    body: list[str] = []
+    labels: list[tuple[float, str]] = []  # (layer centre y, text)
     y = y0
     ys: dict[int, tuple[float, float]] = {}
     ci = 0
@@ -53,19 +62,18 @@ def cross_section_svg(info: dict, *, width: float = 900.0) -> str:
             color = _DIEL[k % len(_DIEL)]
             label = (f'{lay["material"]} {lay["type"]} {lay["thickness"] * 1000:.1f} µm, '
                      f'εr {lay["epsilon_r"]:g}, tanδ {lay["loss_tangent"]:g}')
-        parts.append(f'<rect x="{x0}" y="{y:.2f}" width="{w}" height="{max(h, 0.5):.2f}" fill="{color}" '
-                     f'stroke="#555" stroke-width="0.3"/>')
-        parts.append(f'<text x="{x0 + w + 12}" y="{y + h / 2 + 4:.2f}">{escape(label)}</text>')
+        body.append(f'<rect x="{x0}" y="{y:.2f}" width="{w}" height="{max(h, 0.5):.2f}" fill="{color}" '
+                    f'stroke="#555" stroke-width="0.3"/>')
+        labels.append((y + h / 2, label))
         if lay.get("plies"):  # composite dielectric (spacer, resin, adhesive ...): one band per sheet
             yp = y
             for j, ply in enumerate(lay["plies"]):
                 hp = ply["thickness"] * scale
-                parts.append(f'<rect x="{x0}" y="{yp:.2f}" width="{w}" height="{max(hp, 0.5):.2f}" '
-                             f'fill="{_DIEL[(k + j) % len(_DIEL)]}" stroke="#555" stroke-width="0.3" '
-                             'stroke-dasharray="3,2"/>')
-                parts.append(f'<text x="{x0 + 90}" y="{yp + hp / 2 + 4:.2f}" font-size="11">'
-                             f'{escape(ply.get("role") or "ply")}: {escape(ply["material"])} '
-                             f'{ply["thickness"] * 1000:.1f} µm</text>')
+                body.append(f'<rect x="{x0}" y="{yp:.2f}" width="{w}" height="{max(hp, 0.5):.2f}" '
+                            f'fill="{_DIEL[(k + j) % len(_DIEL)]}" stroke="#555" stroke-width="0.3" '
+                            'stroke-dasharray="3,2"/>')
+                labels.append((yp + hp / 2, f'  {ply.get("role") or "ply"}: {ply["material"]} '
+                                            f'{ply["thickness"] * 1000:.1f} µm'))
                 yp += hp
         y += h
     cav = info.get("cavity")
@@ -75,24 +83,51 @@ def cross_section_svg(info: dict, *, width: float = 900.0) -> str:
         if floor:
             ci_floor = sum(1 for lay in info["layers"][:floor[0]] if lay["kind"] == "copper")
             yb = ys[ci_floor][0]
-            parts.append(f'<rect x="{x0 + w * 0.55}" y="{y0:.2f}" width="{w * 0.4}" height="{yb - y0:.2f}" '
-                         'fill="#ffffff" stroke="#c62828" stroke-width="1" stroke-dasharray="5,3"/>')
-            parts.append(f'<text x="{x0 + w * 0.57}" y="{y0 + 16:.2f}" fill="#c62828">cavity '
-                         f'{cav["size"][0]:g} x {cav["size"][1]:g} mm, depth {cav["depth"] * 1000:.0f} µm</text>')
-    for n, span in enumerate(info.get("via_spans", [])):
+            body.append(f'<rect x="{x0 + w * 0.55}" y="{y0:.2f}" width="{w * 0.4}" height="{yb - y0:.2f}" '
+                        'fill="#ffffff" stroke="#c62828" stroke-width="1" stroke-dasharray="5,3"/>')
+            body.append(f'<text x="{x0 + w * 0.57}" y="{y0 + 16:.2f}" fill="#c62828">cavity '
+                        f'{cav["size"][0]:g} x {cav["size"][1]:g} mm</text>')
+            body.append(f'<text x="{x0 + w * 0.57}" y="{y0 + 30:.2f}" fill="#c62828">depth '
+                        f'{cav["depth"] * 1000:.0f} µm</text>')
+    column_of: dict[int, int] = {}  # bottom copper of a drawn span -> its column
+    columns = 0
+    for span in sorted(info.get("via_spans", []), key=lambda s: (s["top"], s["bottom"])):
         top, bot = span["top"], span["bottom"]
         if top not in ys or bot not in ys:
             continue
-        vx = x0 + 30 + (n % 12) * 30
+        if span.get("stacked") and top in column_of:
+            col = column_of.pop(top)
+        else:
+            col = columns
+            columns += 1
+        column_of[bot] = col
+        vx = x0 + 30 + (col % 12) * 30
         ya, yb = ys[top][0], ys[bot][1]
         fill = "#8d6e63" if span["kind"] == "micro" else "#5d4037"
-        parts.append(f'<path d="M{vx - 6},{ya:.2f} L{vx + 6},{ya:.2f} L{vx + 3},{yb:.2f} L{vx - 3},{yb:.2f} Z" '
-                     f'fill="{fill}" stroke="#000" stroke-width="0.4"><title>{span["kind"]} '
-                     f'L{top + 1}-L{bot + 1}</title></path>')
-    legend = ", ".join(f'{s["kind"]} L{s["top"] + 1}-L{s["bottom"] + 1}' for s in info.get("via_spans", []))
-    parts.append(f'<text x="{x0}" y="{y + 22:.2f}">vias: {escape(legend)}</text>')
-    parts.append("</svg>")
-    return "\n".join(parts) + "\n"
+        body.append(f'<path d="M{vx - 6},{ya:.2f} L{vx + 6},{ya:.2f} L{vx + 3},{yb:.2f} L{vx - 3},{yb:.2f} Z" '
+                    f'fill="{fill}" stroke="#000" stroke-width="0.4"><title>{span["kind"]} '
+                    f'L{top + 1}-L{bot + 1}</title></path>')
+    tx = x0 + w + 30
+    at = -1e9
+    labels.sort(key=lambda t: t[0])
+    for yc, label in labels:  # top to bottom, each at least 14 px below the one above
+        ly = max(yc + 4, at + 14)
+        at = ly
+        if abs(ly - 4 - yc) > 0.5:
+            body.append(f'<path d="M{x0 + w},{yc:.2f} L{tx - 4},{ly - 4:.2f}" stroke="#777" stroke-width="0.5" '
+                        'fill="none"/>')
+        body.append(f'<text x="{tx}" y="{ly:.2f}">{escape(label)}</text>')
+    legend = "vias: " + ", ".join(f'{s["kind"]} L{s["top"] + 1}-L{s["bottom"] + 1}'
+                                  + (" (stacked)" if s.get("stacked") else "")
+                                  for s in sorted(info.get("via_spans", []), key=lambda s: (s["top"], s["bottom"])))
+    bottom = max(y, at) + 22
+    body.append(f'<text x="{x0}" y="{bottom:.2f}">{escape(legend)}</text>')
+    chars = max([len(title) * 8.6 + x0] + [tx + len(t) * 7.2 for _y, t in labels] + [x0 + len(legend) * 7.2])
+    full = max(width, chars + 20)
+    head = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{full:.0f}" height="{bottom + 18:.0f}" '
+            f'font-family="sans-serif" font-size="12">',
+            f'<text x="{x0}" y="24" font-size="15">{escape(title)}</text>']
+    return "\n".join(head + body + ["</svg>"]) + "\n"
 
 
 def markers_svg(info: dict, pcb_text: str = "", *, size: float = 800.0) -> str:

@@ -75,7 +75,10 @@ def build_substrate(spec: Any, *, check: bool = True) -> SubstrateResult:
 
 
 def sidecar(result: SubstrateResult) -> dict:
-    """Stackup, via spans and the check report as JSON-ready data (read by ``kisubstrate render``)."""
+    """Stackup, via spans and the check report as JSON-ready data (read by ``kisubstrate render``).
+
+    A via span is ``stacked`` when some via of it sits on (same centre as) a via ending at its top layer.
+    """
     spec, board = result.spec, result.board
     lm = LayerMap(board.copper)
     st = spec.stackup
@@ -95,10 +98,14 @@ def sidecar(result: SubstrateResult) -> dict:
                 layers[-1]["plies"] = [{"thickness": p.thickness, "material": p.material or mat, "role": p.role}
                                        for p in lay.plies]
     spans = sorted({(k, int(t), int(b)) for k, t, b in zip(board.vias.kind, board.vias.top, board.vias.bottom)})
+    v = board.vias
+    xy = [(round(x * 1e6), round(y * 1e6)) for x, y in zip(v.x, v.y)]
+    ends = {(p, int(b)) for p, b in zip(xy, v.bottom)}  # a via's bottom layer at its centre
+    stacked = {(k, int(t), int(b)) for p, k, t, b in zip(xy, v.kind, v.top, v.bottom) if (p, int(t)) in ends}
     return {"name": board.name, "family": spec.family, "copper": board.copper, "kicad_copper": lm.kicad_count,
             "outline": [[round(x, 6), round(y, 6)] for x, y in list(board.outline.exterior.coords)[:-1]],
             "mask_thickness": st.mask_thickness, "finish": st.finish, "layers": layers,
-            "via_spans": [{"kind": k, "top": t, "bottom": b} for k, t, b in spans],
+            "via_spans": [{"kind": k, "top": t, "bottom": b, "stacked": (k, t, b) in stacked} for k, t, b in spans],
             "counts": {"pads": len(board.pads), "vias": len(board.vias), "tracks": len(board.tracks),
                        "nets": len(board.nets) - 1},
             "report": result.report.as_dict(), **board.extras.sidecar}
