@@ -124,6 +124,12 @@ def test_misaligned_stack_is_refused_with_values(tmp_path):
 @pytest.mark.parametrize("changes, field, words", [
     ({"dies": {"first": {"size": 2.0}, "second": {"size": 3.8}}}, "dies.first", "bump lands"),
     ({"dies": {"first": {"size": 4.2}, "second": {"size": 3.8}}}, "dies.first", "exposed lead surfaces"),
+    # heights: the two recesses must leave a web; exposed dies flush (0.01 mm); covered dies under 0.05 mm of mould
+    ({"step": 0.126}, "step", "leaves a 0.048 mm lead web (least 0.05 mm, min_web): step at most 0.125 mm"),
+    ({"bumps": {"material": "solder"}}, "dies.first.thickness", "bump 0.06 + die 0.095 mm = 0.155 mm but the "
+     "face-A recess (step) is 0.125 mm deep (flush within 0.01 mm)"),
+    ({"bumps": {"material": "gold", "height": 0.041}}, "dies.first.thickness", "= 0.136 mm but"),
+    ({"bumps": {"material": "gold", "height": 0.031}}, "dies.second.thickness", "leaves 0.049 mm of mould over"),
     ({"first_bump": 0.42}, "first_bump", "must lie on its surface"),
     ({"fourth": None}, "stack", "needs fourth surfaces"),
     ({"lead_length": 0.42}, "third", "shorter than the lead"),
@@ -207,8 +213,8 @@ def test_dual_leadframe_son_lands_by_hand(tmp_path, kicad_cli):
     """
     s = load_variant(tmp_path, layout="dual", leads=8, pitch=0.65, body="3 +/- 0.05", lead_length=0.9,
                      third="0.35 +/- 0.05", fourth=0.35, first_bump=0.7, second_bump=0.6, thermal_vias=None,
-                     ep_paste_grid=[1, 2], dies={"first": {"size": [1.8, 2.6], "exposed": True},
-                                                 "second": {"size": [2.0, 2.6]}})
+                     ep_paste_grid=[1, 2], dies={"first": {"size": [1.8, 2.6], "exposed": True, "thickness": 0.095},
+                                                 "second": {"size": [2.0, 2.6], "thickness": 0.045}})
     fps = build_footprints(s)
     assert [f.geometry.name for f in fps] == ["DFN-8-1EP_3x3mm_P0.65mm_EP1.8x2.6mm_DualDie",
                                               "DFN-8-1EP_3x3mm_P0.65mm_EP1.8x2.6mm_DualDie_StackTop"]
@@ -218,3 +224,41 @@ def test_dual_leadframe_son_lands_by_hand(tmp_path, kicad_cli):
     assert r.report.ok and len(r.board.nets) - 1 == 8
     rep = drc(kicad_cli, write_files(substrate_files(r), tmp_path / "dual"))
     assert rep["errors"] == [] and rep["unconnected"] == 0, rep["types"]
+
+
+@pytest.mark.parametrize("changes", [
+    {"step": 0.125},                                            # web exactly 0.05 mm
+    {"bumps": {"material": "gold", "height": 0.02}},            # die 1 back 0.01 mm proud: flush within 0.01
+    {"bumps": {"material": "gold", "height": 0.03}},            # die 2 under exactly 0.05 mm of mould
+])
+def test_heights_at_their_limits_are_accepted(tmp_path, changes):
+    s = load_variant(tmp_path, **changes)
+    h = s.heights()
+    assert h["web"] >= 0.05 and abs(h["die1_back"]) <= 0.01 + 1e-9 and h["die2_cover"] >= 0.05 - 1e-9
+
+
+def test_heights_one_micron_past_the_flush_limit_are_refused(tmp_path):
+    with pytest.raises(SpecError) as e:
+        load_variant(tmp_path, bumps={"material": "gold", "height": 0.019})
+    assert "field 'dies.first.thickness'" in str(e.value) and "= 0.114 mm but" in str(e.value)
+
+
+def test_protective_layer_bumps_and_step_reach_the_board(tmp_path):
+    """The protective layer is the mask layers' material in KiCad's stackup (not "solder mask"), with its
+    thickness; the US spelling is taken; bumps, step and heights are in the fab notes and the sidecar."""
+    ti = build_substrate(load_variant(tmp_path, protective="titanium", protective_thickness=None))
+    al = build_substrate(load_variant(tmp_path, protective="aluminum", protective_thickness=None))
+    sr = build_substrate(load_variant(tmp_path, protective="solder_resist", protective_thickness=None))
+    pcb = {k: substrate_files(r)[f"{r.board.name}.kicad_pcb"] for k, r in (("ti", ti), ("al", al), ("sr", sr))}
+    assert '(layer "F.Mask" (type "Top Solder Mask") (thickness 0.0005) (material "Titanium"))' in pcb["ti"]
+    assert '(layer "B.Mask" (type "Bottom Solder Mask") (thickness 0.001) (material "Aluminium"))' in pcb["al"]
+    assert '(layer "F.Mask" (type "Top Solder Mask") (thickness 0.02))' in pcb["sr"]
+    notes = substrate_files(ti)[f"{ti.board.name}-fab-notes.txt"]
+    assert "Titanium 0.5 um" in notes and "not a solder mask" in notes
+    assert "half-etch step 0.125 mm on both faces (lead web 0.05 mm" in notes and "BUMPS: gold 0.03 mm" in notes
+    assert ti.board.extras.sidecar["heights"] == {"web": 0.05, "bump": 0.03, "die1_back": 0.0, "die2_cover": 0.05}
+    assert "User.2" in {d.layer for d in ti.board.drawings if d.text}
+    other = build_substrate(load_variant(tmp_path, protective="titanium", step=0.1, thickness=0.25,
+                                         dies={"first": {"size": 3.5, "thickness": 0.07, "exposed": True},
+                                               "second": {"size": 3.8, "thickness": 0.02}}))
+    assert substrate_files(other)[f"{other.board.name}.kicad_pcb"] != pcb["ti"]

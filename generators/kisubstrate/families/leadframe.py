@@ -48,6 +48,7 @@ import numpy as np
 import shapely
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from kisubstrate.families.cavity import note_drawings
 from kisubstrate.families.nolead import QfnSpec, SonSpec, ThermalVias, build_nolead
 from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.board import BoardBuilder, BoardExtras, BoardGeom, Drawing
@@ -61,7 +62,17 @@ from kisubstrate.model.substrate import (
 from kisubstrate.model.toleranced import Toleranced
 from kisubstrate.model.units import fmt, snap
 
+FLUSH_TOLERANCE = 0.01
+"""Largest step (mm) between surfaces called flush: die back and lead face (grinding and bond-height spread)."""
 PROTECTIVE = ("polyimide", "titanium", "aluminium", "solder_resist")
+PROTECTIVE_THICKNESS = {"polyimide": 0.005, "titanium": 0.0005, "aluminium": 0.001, "solder_resist": 0.02}
+"""Typical protective-layer thickness (mm): spin-coated polyimide 5 µm, sputtered Ti 0.5 µm / Al 1 µm, LPI
+solder resist 20 µm (leadframe pre-mould coatings; override with ``protective_thickness``)."""
+PROTECTIVE_NAME = {"polyimide": "Polyimide", "titanium": "Titanium", "aluminium": "Aluminium",
+                   "solder_resist": "LPI solder resist"}
+BUMP_HEIGHT = {"gold": 0.03, "solder": 0.06, "copper_pillar": 0.045}
+"""Typical bump height after bonding (mm): coined gold stud 30 µm, solder flip-chip bump 60 µm, Cu pillar with
+solder cap 45 µm (override with ``bumps.height``)."""
 
 
 def _pair(v: Any) -> Any:
@@ -92,6 +103,19 @@ class LeadframeDie(SpecModel):
         if not all(0 < s <= 50 for s in v):
             raise ValueError("die sides must be > 0 and <= 50 mm")
         return v
+
+
+class LeadframeBumps(SpecModel):
+    """The dies' flip-chip bumps on the first / second surfaces."""
+
+    material: Literal["gold", "solder", "copper_pillar"] = Field(
+        "gold", description="gold stud (thermocompression / thermosonic), solder, or copper pillar")
+    height: float | None = length("bump height after bonding (default by material: gold 0.03, solder 0.06, "
+                                  "copper_pillar 0.045)", le=0.3, default=None)
+
+    def height_mm(self) -> float:
+        """Bonded bump height (mm)."""
+        return self.height if self.height is not None else BUMP_HEIGHT[self.material]
 
 
 class LeadframeDies(SpecModel):
@@ -131,12 +155,18 @@ class LeadframeSpec(SubstrateRuleAccess, PackageSpec):
     second_bump: float = length("centre of the die-2 bump land on the second surface, from the lead end", le=20)
     bump_land: float = length("bump land diameter", le=1, default=0.12)
     protective: Literal["polyimide", "titanium", "aluminium", "solder_resist"] = Field(
-        "polyimide", description="protective layer on the covered rest of each surface")
+        "polyimide", description="protective layer on the covered rest of each surface (aluminum = aluminium)")
+    protective_thickness: float | None = length("protective layer thickness (default by material: polyimide "
+                                                "0.005, titanium 0.0005, aluminium 0.001, solder_resist 0.02)",
+                                                le=0.1, default=None)
+    bumps: LeadframeBumps = Field(default_factory=LeadframeBumps, description="the dies' bumps")
     opening_margin: float = length("protective-layer opening beyond each bump land / surface", ge=0, le=0.2,
                                    default=0.0)
     thickness: float = length("leadframe thickness", le=1, default=0.2)
-    step: float = length("half-etch step between the third and first (fourth and second) surfaces", le=1,
-                         default=0.1)
+    step: float = length("half-etch step between the third and first (fourth and second) surfaces: the depth "
+                         "of each face's recess that a die (+ bumps) sits in", le=1, default=0.1)
+    min_web: float = length("least lead metal left between the two half-etched recesses (thickness - 2 x step)",
+                            le=1, default=0.05)
     frame: float = length("leadframe margin around the mould outline on the layout board", le=5, default=0.3)
     dies: LeadframeDies
     stack: StackCheck | None = Field(default_factory=StackCheck, description="stacking check; null for none")
@@ -151,6 +181,11 @@ class LeadframeSpec(SubstrateRuleAccess, PackageSpec):
     @classmethod
     def _body_xy(cls, v: Any) -> Any:
         return _pair(v)
+
+    @field_validator("protective", mode="before")
+    @classmethod
+    def _us_spelling(cls, v: Any) -> Any:
+        return "aluminium" if v == "aluminum" else v
 
     @field_validator("ep_paste_grid", mode="before")
     @classmethod
@@ -206,6 +241,82 @@ class LeadframeSpec(SubstrateRuleAccess, PackageSpec):
         name = base.default_name()
         return name + ("_ThermalVias" if self.thermal_vias is not None else "") + "_DualDie"
 
+    def heights(self) -> dict[str, float]:
+        """The z budget of the stack (mm): web, each die + bump against its recess, mould cover over die 2.
+
+        Face A (board side) is z = 0, face B z = ``thickness``. The first and second surfaces are
+        recessed by ``step`` from their faces, so the lead web between them is ``thickness − 2·step``.
+        Die 1 hangs on its bumps in the face-A recess (back face at ``step − bump − die``; 0 = flush
+        with the third surfaces); die 2 stands on its bumps in the face-B recess, its back face
+        ``step − bump − die`` below the fourth surfaces (the mould's top face when stacking).
+
+        Example:
+            >>> s = LeadframeSpec.model_validate({"family": "leadframe", "leads": 16, "pitch": 0.5, "body": 4.0,
+            ...     "lead_width": "0.25 +/- 0.05", "lead_length": 1.0, "third": "0.4 +/- 0.05", "fourth": 0.4,
+            ...     "first_bump": 0.8, "second_bump": 0.7, "thickness": 0.3, "step": 0.125,
+            ...     "dies": {"first": {"size": 2.6, "exposed": True, "thickness": 0.095},
+            ...              "second": {"size": 2.8, "thickness": 0.045}}})
+            >>> s.heights()
+            {'web': 0.05, 'bump': 0.03, 'die1_back': 0.0, 'die2_cover': 0.05}
+        """
+        bump = self.bumps.height_mm()
+        return {"web": snap(self.thickness - 2 * self.step), "bump": bump,
+                "die1_back": snap(self.step - bump - self.dies.first.thickness),
+                "die2_cover": snap(self.step - bump - self.dies.second.thickness)}
+
+    def _heights(self) -> None:
+        """Refuse a stack that cannot be built (numbers in the message); see :meth:`heights`."""
+        h = self.heights()
+        tol = FLUSH_TOLERANCE
+        if h["web"] < self.min_web - 1e-9:
+            raise FieldError("step", f"half-etch step {fmt(self.step)} mm on both faces of a {fmt(self.thickness)} mm "
+                             f"frame leaves a {fmt(h['web'])} mm lead web (least {fmt(self.min_web)} mm, min_web): "
+                             f"step at most {fmt(snap((self.thickness - self.min_web) / 2))} mm")
+        cover = load_substrate_rules(self.rules).encapsulant_cover
+        sum1 = f"bump {fmt(h['bump'])} + die {fmt(self.dies.first.thickness)} mm"
+        if self.dies.first.exposed and abs(h["die1_back"]) > tol + 1e-9:
+            raise FieldError("dies.first.thickness", f"die 1 is exposed, so its back face must be flush with the "
+                             f"third surfaces: {sum1} = {fmt(snap(h['bump'] + self.dies.first.thickness))} mm but the "
+                             f"face-A recess (step) is {fmt(self.step)} mm deep (flush within {fmt(tol)} mm)")
+        if not self.dies.first.exposed and h["die1_back"] < cover - 1e-9:
+            raise FieldError("dies.first.thickness", f"die 1 in the {fmt(self.step)} mm face-A recess: {sum1} leaves "
+                             f"{fmt(h['die1_back'])} mm of mould under its back (least {fmt(cover)} mm, rule "
+                             f"profile encapsulant_cover); or make it exposed (flush)")
+        if self.fourth is None:
+            return
+        sum2 = f"bump {fmt(h['bump'])} + die {fmt(self.dies.second.thickness)} mm"
+        if self.dies.second.exposed and abs(h["die2_cover"]) > tol + 1e-9:
+            raise FieldError("dies.second.thickness", f"die 2 is exposed, so its back face must be flush with the "
+                             f"fourth surfaces: {sum2} = {fmt(snap(h['bump'] + self.dies.second.thickness))} mm but "
+                             f"the face-B recess (step) is {fmt(self.step)} mm deep (flush within {fmt(tol)} mm)")
+        if not self.dies.second.exposed and h["die2_cover"] < cover - 1e-9:
+            raise FieldError("dies.second.thickness", f"die 2 in the {fmt(self.step)} mm face-B recess: {sum2} leaves "
+                             f"{fmt(h['die2_cover'])} mm of mould over its back below the fourth surfaces (least "
+                             f"{fmt(cover)} mm, rule profile encapsulant_cover)")
+
+    def notes(self) -> list[str]:
+        """Fabrication-note lines: frame, half-etch, protective layer, bumps and the z budget (mm)."""
+        h = self.heights()
+        prot = self.protective_mm()
+        return [f"LEADFRAME {fmt(self.thickness)} mm, half-etch step {fmt(self.step)} mm on both faces "
+                f"(lead web {fmt(h['web'])} mm under the bump lands)",
+                f"PROTECTIVE LAYER on the covered surfaces: {PROTECTIVE_NAME[self.protective]} "
+                f"{fmt(prot * 1000)} um (openings on the exposed surfaces and bump lands; not a solder mask)"
+                if self.protective != "solder_resist" else
+                f"PROTECTIVE LAYER on the covered surfaces: LPI solder resist {fmt(prot * 1000)} um",
+                f"BUMPS: {self.bumps.material.replace('_', ' ')} {fmt(h['bump'])} mm high after bonding",
+                f"DIE 1: {fmt(self.dies.first.thickness)} mm in the face-A recess, back "
+                + ("flush with the third surfaces (exposed)" if self.dies.first.exposed else
+                   f"{fmt(h['die1_back'])} mm inside the mould"),
+                f"DIE 2: {fmt(self.dies.second.thickness)} mm in the face-B recess, back "
+                + ("flush with the fourth surfaces (exposed)" if self.dies.second.exposed else
+                   f"{fmt(h['die2_cover'])} mm below the top face")]
+
+    def protective_mm(self) -> float:
+        """Protective layer thickness (mm): the spec's, else the material's typical value."""
+        return self.protective_thickness if self.protective_thickness is not None \
+            else PROTECTIVE_THICKNESS[self.protective]
+
     @property
     def sides(self) -> tuple[int, int]:
         """(leads on each of top and bottom, leads on each of left and right)."""
@@ -223,7 +334,8 @@ class LeadframeSpec(SubstrateRuleAccess, PackageSpec):
             "layers": [{"copper": foil, "name": "FaceB_2nd_4th"},
                        {"dielectric": round(self.thickness - 2 * foil, 6), "material": "epoxy", "type": "core"},
                        {"copper": foil, "name": "FaceA_1st_3rd"}],
-            "finish": "NiPdAu", "mask_thickness": 0.01})
+            "finish": "NiPdAu", "mask_thickness": self.protective_mm(),
+            "mask_material": PROTECTIVE_NAME[self.protective] if self.protective != "solder_resist" else None})
 
     # -- validation ---------------------------------------------------------------------------------
     @model_validator(mode="after")
@@ -243,9 +355,6 @@ class LeadframeSpec(SubstrateRuleAccess, PackageSpec):
                 raise FieldError(fld, f"bump land at {fmt(at)} mm (diameter {fmt(self.bump_land)} mm) must lie on "
                                  f"its surface: between {fmt(outer)} mm (end of the exposed surface) and the "
                                  f"lead tip at {fmt(L)} mm")
-        if self.step >= self.thickness:
-            raise FieldError("step", f"half-etch step {fmt(self.step)} mm must be less than the leadframe "
-                             f"thickness {fmt(self.thickness)} mm")
         nx, ny = self.sides
         body = (self.body[0].nominal, self.body[1].nominal)
         for key, die, bump, outer in (("dies.first", self.dies.first, self.first_bump, t3),
@@ -262,6 +371,7 @@ class LeadframeSpec(SubstrateRuleAccess, PackageSpec):
                 if die.size[k] / 2 + die.tolerance > room + 1e-9:
                     raise FieldError(key, f"die {fmt(die.size[k])} mm (+{fmt(die.tolerance)}) in {axis} runs into "
                                      f"the exposed lead surfaces (at most {fmt(2 * room - 2 * die.tolerance)} mm)")
+        self._heights()
         if self.stack is not None and self.fourth is not None:
             a = stack_alignment(self)
             if not a.ok:
@@ -447,8 +557,13 @@ def build_board(spec: LeadframeSpec) -> BoardGeom:
         summary = (f"stack: third over fourth surfaces, max offset {fmt(a.max_along)} mm along / "
                    f"{fmt(a.max_across)} mm across the leads, min overlap {float(a.overlap.min()):.0%} "
                    f"(tolerance {fmt(a.tolerance)} mm)",)
+    notes = spec.notes()
+    b.drawings.extend(note_drawings(notes, bx + fr + 1.0, -by, size=0.25))
+    sidecar["heights"] = spec.heights()
     b.extras = BoardExtras(dies=dies, body=shapely.box(-bx - fr, -by - fr, bx + fr, by + fr),
-                           files={"-stack-alignment.txt": stack_report(spec)},
+                           files={"-stack-alignment.txt": stack_report(spec),
+                                  "-fab-notes.txt": "\n".join(notes) + "\n"},
+                           user_layers={"User.2": "Fab.Notes"},
                            terminal_owner="THIRD",  # the board-side lands (third surfaces, B.Cu)
                            sidecar=sidecar, summary=summary)
     return b.build()

@@ -123,12 +123,25 @@ def layers_block(lm: LayerMap, *, user_names: dict[str, str] | None = None,
     return "\n".join(lines)
 
 
+def _mask_material(stackup) -> str:
+    """`` (material …)`` of the mask layers (with εr and tanδ when the material is a known dielectric), or ``""``."""
+    name = getattr(stackup, "mask_material", None)
+    if not name:
+        return ""
+    try:
+        m = stackup.material(name)
+    except ValueError:  # a metal protective layer (titanium, aluminium): no dielectric constants
+        return f" (material {quote(name)})"
+    return f" (material {quote(name)}) (epsilon_r {fmt(m.epsilon_r)}) (loss_tangent {fmt(m.loss_tangent)})"
+
+
 def stackup_block(stackup, lm: LayerMap) -> str:
     """The ``(stackup …)`` block (inside ``setup``) from a :class:`~kisubstrate.model.substrate.Stackup`."""
+    mask = _mask_material(stackup)
     out = ["\t\t(stackup",
            '\t\t\t(layer "F.SilkS" (type "Top Silk Screen"))',
            '\t\t\t(layer "F.Paste" (type "Top Solder Paste"))',
-           f'\t\t\t(layer "F.Mask" (type "Top Solder Mask") (thickness {fmt(stackup.mask_thickness)}))']
+           f'\t\t\t(layer "F.Mask" (type "Top Solder Mask") (thickness {fmt(stackup.mask_thickness)}){mask})']
     coppers = stackup.coppers()
     diel = stackup.dielectrics()
     n = 1
@@ -162,7 +175,7 @@ def stackup_block(stackup, lm: LayerMap) -> str:
                 out.append(dielectric(d, round(d.thickness - half, 6)))
             else:
                 out.append(dielectric(d, d.thickness))
-    out += [f'\t\t\t(layer "B.Mask" (type "Bottom Solder Mask") (thickness {fmt(stackup.mask_thickness)}))',
+    out += [f'\t\t\t(layer "B.Mask" (type "Bottom Solder Mask") (thickness {fmt(stackup.mask_thickness)}){mask})',
             '\t\t\t(layer "B.Paste" (type "Bottom Solder Paste"))',
             '\t\t\t(layer "B.SilkS" (type "Bottom Silk Screen"))',
             f"\t\t\t(copper_finish {quote(stackup.finish)})",

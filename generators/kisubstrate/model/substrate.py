@@ -156,6 +156,9 @@ class Stackup(SpecModel):
     materials: dict[str, Material] = Field(default_factory=dict, description="extra / overriding materials")
     default_material: str = Field("ABF", description="material of dielectrics that name none")
     mask_thickness: float = length("solder-mask thickness (both sides)", le=0.2, default=0.02)
+    mask_material: str | None = Field(None, max_length=60, description="material of the mask layers when it is "
+                                      "not a plain solder mask (e.g. a leadframe's protective polyimide or "
+                                      "titanium); written in KiCad's stackup")
     finish: str = Field("ENEPIG", max_length=40, description="copper finish (KiCad copper_finish)")
 
     @model_validator(mode="after")
@@ -481,6 +484,9 @@ class SubstrateRules(SpecModel):
     microvia_max_depth: float = length("max microvia depth (IPC-2226: 0.25 mm)", le=2, default=0.25)
     max_stack: int = Field(4, ge=1, le=32, description="max microvias stacked on each other")
     mask_web: float = length("minimum solder-mask web", ge=0, gt=None, le=2)
+    encapsulant_cover: float = length("least mould / encapsulant over a covered die face or wire loop: twice the "
+                                      "top-cut filler size of a fine-filler epoxy mould compound (25 um)",
+                                      ge=0, gt=None, le=1, default=0.05)
     mask_margin: float = length("NSMD mask expansion per side", ge=0, gt=None, le=1)
     smd_overlap: float = length("SMD (mask-defined) terminal lands: mask over the copper per side; must exceed "
                                 "the solder-resist registration", ge=0, gt=None, le=0.5, default=0.05)
