@@ -88,7 +88,8 @@ class LeadframeDie(SpecModel):
 
     size: tuple[float, float] = Field(description="die x, y (one value = square)", json_schema_extra={"unit": "mm"})
     tolerance: float = length("die size tolerance (+/-), for the exposed pad", ge=0, le=1, default=0.05)
-    thickness: float = length("die thickness", le=2, default=0.1)
+    thickness: float | None = length("die thickness; default: what its recess takes (flush when exposed, under "
+                                     "the profile's encapsulant cover otherwise)", le=2, default=None)
     exposed: bool = Field(False, description="outer face left bare by the mould: die 1 -> board-side exposed "
                           "pad, die 2 -> top-side exposed pad")
 
@@ -162,9 +163,10 @@ class LeadframeSpec(SubstrateRuleAccess, PackageSpec):
     bumps: LeadframeBumps = Field(default_factory=LeadframeBumps, description="the dies' bumps")
     opening_margin: float = length("protective-layer opening beyond each bump land / surface", ge=0, le=0.2,
                                    default=0.0)
-    thickness: float = length("leadframe thickness", le=1, default=0.2)
-    step: float = length("half-etch step between the third and first (fourth and second) surfaces: the depth "
-                         "of each face's recess that a die (+ bumps) sits in", le=1, default=0.1)
+    thickness: float = length("leadframe thickness", le=1, default=0.3)
+    step: float | None = length("half-etch step between the third and first (fourth and second) surfaces: the "
+                                "depth of each face's recess that a die (+ bumps) sits in; default: the deepest "
+                                "that leaves min_web", le=1, default=None)
     min_web: float = length("least lead metal left between the two half-etched recesses (thickness - 2 x step)",
                             le=1, default=0.05)
     frame: float = length("leadframe margin around the mould outline on the layout board", le=5, default=0.3)
@@ -259,56 +261,69 @@ class LeadframeSpec(SubstrateRuleAccess, PackageSpec):
             >>> s.heights()
             {'web': 0.05, 'bump': 0.03, 'die1_back': 0.0, 'die2_cover': 0.05}
         """
-        bump = self.bumps.height_mm()
-        return {"web": snap(self.thickness - 2 * self.step), "bump": bump,
-                "die1_back": snap(self.step - bump - self.dies.first.thickness),
-                "die2_cover": snap(self.step - bump - self.dies.second.thickness)}
+        bump, step = self.bumps.height_mm(), self.step_mm()
+        return {"web": snap(self.thickness - 2 * step), "bump": bump,
+                "die1_back": snap(step - bump - self.die_thickness("first")),
+                "die2_cover": snap(step - bump - self.die_thickness("second"))}
+
+    def step_mm(self) -> float:
+        """The half-etch step (mm): the spec's, else ``(thickness − min_web) / 2``."""
+        return self.step if self.step is not None else snap((self.thickness - self.min_web) / 2)
+
+    def die_thickness(self, which: Literal["first", "second"]) -> float:
+        """A die's thickness (mm): the spec's, else what its recess takes (flush if exposed, else under the cover)."""
+        die = getattr(self.dies, which)
+        if die.thickness is not None:
+            return die.thickness
+        room = self.step_mm() - self.bumps.height_mm()
+        return snap(room if die.exposed else room - load_substrate_rules(self.rules).encapsulant_cover)
 
     def _heights(self) -> None:
         """Refuse a stack that cannot be built (numbers in the message); see :meth:`heights`."""
         h = self.heights()
-        tol = FLUSH_TOLERANCE
+        tol, step = FLUSH_TOLERANCE, self.step_mm()
         if h["web"] < self.min_web - 1e-9:
-            raise FieldError("step", f"half-etch step {fmt(self.step)} mm on both faces of a {fmt(self.thickness)} mm "
+            raise FieldError("step", f"half-etch step {fmt(step)} mm on both faces of a {fmt(self.thickness)} mm "
                              f"frame leaves a {fmt(h['web'])} mm lead web (least {fmt(self.min_web)} mm, min_web): "
                              f"step at most {fmt(snap((self.thickness - self.min_web) / 2))} mm")
         cover = load_substrate_rules(self.rules).encapsulant_cover
-        sum1 = f"bump {fmt(h['bump'])} + die {fmt(self.dies.first.thickness)} mm"
-        if self.dies.first.exposed and abs(h["die1_back"]) > tol + 1e-9:
-            raise FieldError("dies.first.thickness", f"die 1 is exposed, so its back face must be flush with the "
-                             f"third surfaces: {sum1} = {fmt(snap(h['bump'] + self.dies.first.thickness))} mm but the "
-                             f"face-A recess (step) is {fmt(self.step)} mm deep (flush within {fmt(tol)} mm)")
-        if not self.dies.first.exposed and h["die1_back"] < cover - 1e-9:
-            raise FieldError("dies.first.thickness", f"die 1 in the {fmt(self.step)} mm face-A recess: {sum1} leaves "
-                             f"{fmt(h['die1_back'])} mm of mould under its back (least {fmt(cover)} mm, rule "
-                             f"profile encapsulant_cover); or make it exposed (flush)")
-        if self.fourth is None:
-            return
-        sum2 = f"bump {fmt(h['bump'])} + die {fmt(self.dies.second.thickness)} mm"
-        if self.dies.second.exposed and abs(h["die2_cover"]) > tol + 1e-9:
-            raise FieldError("dies.second.thickness", f"die 2 is exposed, so its back face must be flush with the "
-                             f"fourth surfaces: {sum2} = {fmt(snap(h['bump'] + self.dies.second.thickness))} mm but "
-                             f"the face-B recess (step) is {fmt(self.step)} mm deep (flush within {fmt(tol)} mm)")
-        if not self.dies.second.exposed and h["die2_cover"] < cover - 1e-9:
-            raise FieldError("dies.second.thickness", f"die 2 in the {fmt(self.step)} mm face-B recess: {sum2} leaves "
-                             f"{fmt(h['die2_cover'])} mm of mould over its back below the fourth surfaces (least "
-                             f"{fmt(cover)} mm, rule profile encapsulant_cover)")
+        for which, k, key, surface, face in (("first", 1, "die1_back", "third", "A"),
+                                             ("second", 2, "die2_cover", "fourth", "B")):
+            if which == "second" and self.fourth is None:
+                return
+            die, t = getattr(self.dies, which), self.die_thickness(which)
+            field = f"dies.{which}.thickness"
+            if t <= 0:
+                raise FieldError(field, f"no room for die {k}: the {fmt(step)} mm face-{face} recess minus the "
+                                 f"{fmt(h['bump'])} mm bumps" + ("" if die.exposed else " and the mould cover")
+                                 + " leaves nothing; give a thicker frame or a deeper step")
+            total = f"bump {fmt(h['bump'])} + die {fmt(t)} mm"
+            if die.exposed and abs(h[key]) > tol + 1e-9:
+                raise FieldError(field, f"die {k} is exposed, so its back face must be flush with the {surface} "
+                                 f"surfaces: {total} = {fmt(snap(h['bump'] + t))} mm but the face-{face} recess "
+                                 f"(step) is {fmt(step)} mm deep (flush within {fmt(tol)} mm)")
+            if not die.exposed and h[key] < cover - 1e-9:
+                where = "under its back" if k == 1 else "over its back below the fourth surfaces"
+                raise FieldError(field, f"die {k} in the {fmt(step)} mm face-{face} recess: {total} leaves "
+                                 f"{fmt(h[key])} mm of mould {where} (least {fmt(cover)} mm, rule profile "
+                                 "encapsulant_cover)" + ("; or make it exposed (flush)" if k == 1 else ""))
 
     def notes(self) -> list[str]:
         """Fabrication-note lines: frame, half-etch, protective layer, bumps and the z budget (mm)."""
         h = self.heights()
-        prot = self.protective_mm()
-        return [f"LEADFRAME {fmt(self.thickness)} mm, half-etch step {fmt(self.step)} mm on both faces "
+        prot, step = self.protective_mm(), self.step_mm()
+        t1, t2 = self.die_thickness("first"), self.die_thickness("second")
+        return [f"LEADFRAME {fmt(self.thickness)} mm, half-etch step {fmt(step)} mm on both faces "
                 f"(lead web {fmt(h['web'])} mm under the bump lands)",
                 f"PROTECTIVE LAYER on the covered surfaces: {PROTECTIVE_NAME[self.protective]} "
                 f"{fmt(prot * 1000)} um (openings on the exposed surfaces and bump lands; not a solder mask)"
                 if self.protective != "solder_resist" else
                 f"PROTECTIVE LAYER on the covered surfaces: LPI solder resist {fmt(prot * 1000)} um",
                 f"BUMPS: {self.bumps.material.replace('_', ' ')} {fmt(h['bump'])} mm high after bonding",
-                f"DIE 1: {fmt(self.dies.first.thickness)} mm in the face-A recess, back "
+                f"DIE 1: {fmt(t1)} mm in the face-A recess, back "
                 + ("flush with the third surfaces (exposed)" if self.dies.first.exposed else
                    f"{fmt(h['die1_back'])} mm inside the mould"),
-                f"DIE 2: {fmt(self.dies.second.thickness)} mm in the face-B recess, back "
+                f"DIE 2: {fmt(t2)} mm in the face-B recess, back "
                 + ("flush with the fourth surfaces (exposed)" if self.dies.second.exposed else
                    f"{fmt(h['die2_cover'])} mm below the top face")]
 
