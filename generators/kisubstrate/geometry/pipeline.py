@@ -173,6 +173,13 @@ class SubstratePipeline:
             b.pad(t.owner, t.name, t.x, t.y, die.pads.size, layer=0, net=0 if is_no_connect(t.net) else b.net(t.net),
                   mask=self._bump_mask(die))
 
+    def pitch_of(self, die) -> float | None:
+        """:func:`bump_pitch` of a die of this spec, computed once."""
+        cache = self.__dict__.setdefault("_pitches", {})
+        if id(die) not in cache:
+            cache[id(die)] = bump_pitch(die)
+        return cache[id(die)]
+
     def _bump_mask(self, die) -> float:
         """Solder-mask opening margin of a bump pad (mm).
 
@@ -180,7 +187,7 @@ class SubstratePipeline:
         the profile's minimum (negative: mask-defined).
         """
         p = die.pads
-        pitch = bump_pitch(die)
+        pitch = self.pitch_of(die)
         margin = self.rules.mask_margin
         if pitch is not None:
             margin = min(margin, (pitch - p.size - self.rules.mask_web) / 2)
@@ -473,7 +480,8 @@ class SubstratePipeline:
         r0, c0 = grid.cell(t.x, t.y)
         # rings inside the outer one leave through the channels (half a pitch sideways) on every layer,
         # so that the outer bumps' sites stay free for a column down to a deeper layer
-        half = max(1, round(bump_pitch(die) / 2 / grid.pitch)) if bump_pitch(die) else 2
+        pitch = self.pitch_of(die)
+        half = max(1, round(pitch / 2 / grid.pitch)) if pitch else 2
         order = (0, half, -half) if t.depth == 0 else (half, 0, -half)
         for j in order + (1, -1, half + 1, -half - 1):
             side = (1 if j > 0 else -1) if j else 0
@@ -570,7 +578,7 @@ class SubstratePipeline:
     def _grid_pitch(self) -> float:
         """The routing grid pitch: trace + space, stretched so the die's bump pitch is a whole number of cells."""
         step = self.width + self.rules.clearance
-        pitch = bump_pitch(self.spec.dies[0])
+        pitch = self.pitch_of(self.spec.dies[0])
         if pitch is None or pitch < step:
             return step
         return pitch / math.floor(pitch / step + 1e-9)

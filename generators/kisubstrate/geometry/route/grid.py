@@ -121,12 +121,7 @@ class RouteGrid:
         net = np.asarray(net, np.int64).reshape(-1)
         if not len(ax):
             return
-        if np.ndim(layer):  # one call for several layers: group by layer
-            lay = np.broadcast_to(np.asarray(layer, np.int64), ax.shape)
-            for L in np.unique(lay).tolist():
-                on = lay == L
-                self.add(L, ax[on], ay[on], bx[on], by[on], r[on], net[on])
-            return
+        lay = np.broadcast_to(np.asarray(layer, np.int64), ax.shape)
         # obstacles whose ends are cell centres at most one cell apart (vias, the router's own moves)
         # claim a fixed pattern of cells: computed once per (direction, radius), then only indexed
         fa = np.stack([(ay - self.origin[1]) / self.pitch - self.r0, (ax - self.origin[0]) / self.pitch - self.c0,
@@ -134,18 +129,23 @@ class RouteGrid:
         ia = np.round(fa)
         on = (np.abs(fa - ia) < 1e-6).all(axis=1) & (np.abs(ia[:, 2:] - ia[:, :2]) <= 1).all(axis=1)
         if on.any():
-            self._add_stencils(layer, ia[on].astype(np.int64), r[on], net[on])
+            self._add_stencils(lay[on], ia[on].astype(np.int64), r[on], net[on])
             if on.all():
                 return
-            ax, ay, bx, by, r, net = ax[~on], ay[~on], bx[~on], by[~on], r[~on], net[~on]
-        self._add_exact(layer, ax, ay, bx, by, r, net)
+            ax, ay, bx, by, r, net, lay = ax[~on], ay[~on], bx[~on], by[~on], r[~on], net[~on], lay[~on]
+        for L in np.unique(lay).tolist():
+            at = lay == L
+            self._add_exact(L, ax[at], ay[at], bx[at], by[at], r[at], net[at])
 
-    def _add_stencils(self, layer: int, cells: np.ndarray, r: np.ndarray, net: np.ndarray) -> None:
-        """Claims of on-grid obstacles (rows ``(row a, col a, row b, col b)``) from cached patterns."""
+    def _add_stencils(self, layer: np.ndarray, cells: np.ndarray, r: np.ndarray, net: np.ndarray) -> None:
+        """Claims of on-grid obstacles (rows ``(row a, col a, row b, col b)``, one layer each) from cached patterns."""
         ny, nx = self.shape
         key = np.stack([cells[:, 2] - cells[:, 0], cells[:, 3] - cells[:, 1], np.round(r * 1e6).astype(np.int64)], 1)
-        uniq, inv = np.unique(key, axis=0, return_inverse=True)
-        inv = inv.reshape(-1)
+        if (key == key[0]).all():  # the usual call: one via size or one move kind
+            uniq, inv = key[:1], np.zeros(len(key), np.int64)
+        else:
+            uniq, inv = np.unique(key, axis=0, return_inverse=True)
+            inv = inv.reshape(-1)
         flats, owners = [], []
         for u, (dr, dc, rr) in enumerate(uniq.tolist()):
             sel = np.flatnonzero(inv == u) if len(uniq) > 1 else np.arange(len(cells))
@@ -153,7 +153,7 @@ class RouteGrid:
             rows = cells[sel, 0][:, None] + pdr[None, :]
             cols = cells[sel, 1][:, None] + pdc[None, :]
             ok = (rows >= 0) & (rows < ny) & (cols >= 0) & (cols < nx)
-            flat = ((tgt[None, :] * self.layers + layer) * ny + rows) * nx + cols
+            flat = ((tgt[None, :] * self.layers + layer[sel][:, None]) * ny + rows) * nx + cols
             flats.append(flat[ok])
             owners.append(np.broadcast_to(net[sel][:, None], rows.shape)[ok])
         _claim(self._buf.reshape(-1), np.concatenate(flats), np.concatenate(owners))
@@ -253,6 +253,11 @@ def _expand(r0, c0, r1, c1):
 def _claim(owner: np.ndarray, idx: np.ndarray, net: np.ndarray) -> None:
     """Merge claims ``(cell, net)`` into ``owner`` (flat view): one net keeps it, two nets block it."""
     if not len(idx):
+        return
+    if net[0] == net.min() == net.max():  # one net: repeated cells compute the same value
+        n = net[0]
+        cur = owner[idx]
+        owner[idx] = np.where((cur == FREE) | (cur == n), n, BLOCKED)
         return
     order = np.lexsort((net, idx))
     idx, net = idx[order], net[order]

@@ -1,8 +1,8 @@
 """Shortest octilinear path on one layer of the routing grid: a vectorised wavefront (Lee) search.
 
 The wave grows one step (0°, 45° or 90° move) at a time from every source cell at once; each
-step is a handful of whole-array numpy operations over the search window, so the Python loop
-runs once per step of the path, never per cell. The path is read back from the step numbers,
+step is a handful of numpy operations on the front's flat cell indices (all eight moves at
+once), so the Python loop runs once per step of the path, never per cell. The path is read back from the step numbers,
 keeping the direction of the previous move where it can so that it has few bends.
 
 Example:
@@ -86,47 +86,36 @@ def wavefront(free: np.ndarray, moves: np.ndarray, src: np.ndarray, dst: np.ndar
     can = move_masks(moves, free)
     h, w = free.shape
     step = np.full((h, w), -1, np.int32)
-    front = src & free
-    step[front] = 0
-    if not front.any():
+    front_mask = src & free
+    step[front_mask] = 0
+    if not front_mask.any():
         return None, step
-    n = 0
     limit = max_steps if max_steps is not None else h * w
-    if (front & dst).any():
-        goal = tuple(int(v) for v in np.argwhere(front & dst)[0])
+    if (front_mask & dst).any():
+        goal = tuple(int(v) for v in np.argwhere(front_mask & dst)[0])
         return _trace_back(step, can, goal), step
-    rows, cols = np.nonzero(front)
-    r0, r1, c0, c1 = int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1
-    f = front[r0:r1, c0:c1]
+    # the wave as flat cell indices: each step looks at the front only (8 moves at once), not at a window
+    ok = np.stack(can).reshape(len(can), -1)
+    offset = np.array([dr * w + dc for dr, dc, _k, _rev in _MOVES], np.int64)
+    flat_step, flat_dst = step.reshape(-1), dst.reshape(-1)
+    front = np.flatnonzero(front_mask)
+    n = 0
     while True:
         n += 1
         if n > limit:
             return None, step
-        # the wave moves one cell per step: work on the explored box grown by one
-        q0, p0, q1, p1 = max(r0 - 1, 0), max(c0 - 1, 0), min(r1 + 1, h), min(c1 + 1, w)
-        box = (slice(q0, q1), slice(p0, p1))
-        grown = np.zeros((q1 - q0, p1 - p0), bool)
-        fb = np.zeros_like(grown)
-        fb[r0 - q0:r1 - q0, c0 - p0:c1 - p0] = f
-        for (dr, dc, _k, _rev), ok in zip(_MOVES, can):
-            _or_shifted(grown, fb & ok[box], dr, dc)
-        grown &= step[box] < 0
-        if not grown.any():
+        m, j = np.nonzero(ok[:, front])
+        nxt = front[j] + offset[m]
+        nxt = np.unique(nxt[flat_step[nxt] < 0])
+        if not len(nxt):
             return None, step
-        step[box][grown] = n
-        r0, c0, r1, c1, f = q0, p0, q1, p1, grown
-        hit = grown & dst[box]
-        if hit.any():
+        flat_step[nxt] = n
+        hit = nxt[flat_dst[nxt]]
+        if len(hit):
             break
-    goal = tuple(int(v) for v in np.argwhere(hit)[0] + (r0, c0))
+        front = nxt
+    goal = (int(hit[0]) // w, int(hit[0]) % w)
     return _trace_back(step, can, goal), step
-
-
-def _or_shifted(out: np.ndarray, a: np.ndarray, dr: int, dc: int) -> None:
-    """``out[r, c] |= a[r - dr, c - dc]`` in place (no temporary the size of the window)."""
-    h, w = a.shape
-    dst = out[max(dr, 0):h + min(dr, 0), max(dc, 0):w + min(dc, 0)]
-    np.logical_or(dst, a[max(-dr, 0):h - max(dr, 0), max(-dc, 0):w - max(dc, 0)], out=dst)
 
 
 def _trace_back(step: np.ndarray, can: list[np.ndarray], goal: tuple[int, int]) -> list[tuple[int, int]]:
