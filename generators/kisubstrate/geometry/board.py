@@ -278,6 +278,11 @@ class BoardBuilder:
         rows += [(x, y, x, y, sz / 2) for x, y, sz, _d, top, bot, _n, _k in self._vias if top <= layer <= bot]
         return np.array(rows, float).reshape(-1, 5)
 
+    def tracks_on(self, layer: int) -> np.ndarray:
+        """Track segments on copper ``layer`` as rows (x1, y1, x2, y2, net code), mm."""
+        rows = [(x1, y1, x2, y2, n) for x1, y1, x2, y2, _w, lay, n in self._tracks if lay == layer]
+        return np.array(rows, float).reshape(-1, 5)
+
     def net(self, name: str) -> int:
         """Net code of ``name`` (created on first use; "" is net 0)."""
         if name not in self._nets:

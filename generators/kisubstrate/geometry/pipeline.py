@@ -43,6 +43,7 @@ import shapely
 
 from kisubstrate.geometry.board import BoardBuilder, BoardExtras, BoardGeom, Drawing
 from kisubstrate.geometry.bumpplan import assign_plan_nets
+from kisubstrate.geometry.distance import segment_segment_distance
 from kisubstrate.geometry.planes import plane_zones, split_regions
 from kisubstrate.geometry.route.grid import FREE, RouteGrid
 from kisubstrate.geometry.route.router import Hop, Routed, Router, Unrouted
@@ -560,13 +561,67 @@ class SubstratePipeline:
                "signal_layers_used": [lm[L] for L in used],
                "escape_layers": [lm[L] for L in s.escape],
                "no_connect": sorted(s.netlist.no_connect),
-               "unrouted": [{"net": u.net, "reason": f"{u.reason} ({self._near(u.x, u.y)})", "x": round(u.x, 4),
-                             "y": round(u.y, 4), "layer": lm[u.layer]} for u in s.unrouted]}
+               "unrouted": [{"net": u.net, "reason": f"{u.reason} ({where})", "x": round(u.x, 4),
+                             "y": round(u.y, 4), "layer": lm[u.layer]}
+                            for u, where in zip(s.unrouted, self._where_stopped(s.unrouted))]}
         if s.unrouted:  # how many escape layers the netlist would need at the best layer's load
             per_layer = max([sum(1 for r in s.routed if r.layer == L) for L in s.escape], default=0)
             signals = len(s.netlist.signal_nets())
             out["escape_layers_needed"] = math.ceil(signals / per_layer) if per_layer else None
         return out
+
+    def _where_stopped(self, unrouted: list[Unrouted]) -> list[str]:
+        """Per unrouted net: the full ball channel it stopped in, else the two balls nearest the stop.
+
+        A route that stopped between two neighbouring balls, in a channel whose crossing traces already
+        fill it, reads ``channel between balls C4–C5 on copper 3 holds 2 traces, 4 needed``: what it
+        holds is the traces that fit between the copper at the two balls on that layer (trace + space
+        each, plus one space), what is needed is the traces crossing it plus the nets stopped there.
+        """
+        found = [self._channel(u) for u in unrouted]
+        stopped: dict[tuple, int] = {}
+        for c in found:
+            if c is not None:
+                stopped[c[:3]] = stopped.get(c[:3], 0) + 1
+        out = []
+        for u, c in zip(unrouted, found):
+            if c is None:
+                out.append(self._near(u.x, u.y))
+                continue
+            a, b, L, holds, used = c
+            out.append(f"channel between balls {a}–{b} on copper {L + 1} holds {holds} trace"
+                       f"{'' if holds == 1 else 's'}, {used + stopped[c[:3]]} needed")
+        return out
+
+    def _channel(self, u: Unrouted) -> tuple[str, str, int, int, int] | None:
+        """(ball a, ball b, layer, traces it holds, traces crossing it) of a full channel at a stop, or None."""
+        sites, t = self._sites, self.spec.terminals
+        d2 = (sites.x - u.x) ** 2 + (sites.y - u.y) ** 2
+        i, j = sorted(sorted(range(len(d2)), key=lambda k: (round(float(d2[k]), 9), sites.names[k]))[:2])
+        ax, ay, bx, by = float(sites.x[i]), float(sites.y[i]), float(sites.x[j]), float(sites.y[j])
+        dist = math.hypot(bx - ax, by - ay)
+        along = ((u.x - ax) * (bx - ax) + (u.y - ay) * (by - ay)) / dist ** 2 if dist else -1.0
+        if dist > 1.5 * max(t.pitch_xy) or not 0.0 < along < 1.0:
+            return None
+        b, L = self.s.b, u.layer
+        items = b.items_on(L)
+        ends = []
+        for x, y in ((ax, ay), (bx, by)):
+            at = (np.hypot(items[:, 0] - x, items[:, 1] - y) < 1e-6) & (items[:, 0] == items[:, 2]) & \
+                 (items[:, 1] == items[:, 3])
+            r = float(items[at, 4].max()) if at.any() else 0.0
+            ends.append(max(r, t.land_mm() / 2) if L == b.copper - 1 else r)
+        gap = dist - ends[0] - ends[1]
+        holds = max(0, math.floor((gap - self.rules.clearance + 1e-9) / (self.width + self.rules.clearance)))
+        tr = b.tracks_on(L)
+        if len(tr):
+            d, _, _ = segment_segment_distance(tr[:, 0], tr[:, 1], tr[:, 2], tr[:, 3], ax, ay, bx, by)
+            used = len(set(tr[d < 1e-9, 4].tolist()))
+        else:
+            used = 0
+        if used < holds:
+            return None  # room left: not the channel that stopped it
+        return sites.names[i], sites.names[j], L, holds, used
 
     def _near(self, x: float, y: float) -> str:
         """``near balls C4, C5``: the two balls nearest a point (mm), to say where a route stopped."""
