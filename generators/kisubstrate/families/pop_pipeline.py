@@ -37,7 +37,7 @@ import shapely
 
 from kisubstrate.geometry.board import BoardExtras, BoardGeom, Drawing
 from kisubstrate.geometry.pipeline import Bump, SubstratePipeline, _nets_csv
-from kisubstrate.geometry.planes import split_regions
+from kisubstrate.geometry.planes import plane_zones, split_regions
 from kisubstrate.geometry.route.grid import RouteGrid
 from kisubstrate.geometry.route.router import Hop, Routed, Router, Unrouted
 from kisubstrate.geometry.terminals import grid_sites, place_terminal_lands
@@ -46,6 +46,9 @@ from kisubstrate.model.netlist import Net, Netlist, Terminal, is_no_connect
 
 UPPER, LOWER = (0, 1), (2, 3)
 """Copper layers of the second (upper) and first (lower) carrier; the resin lies between 1 and 2."""
+
+PASSES, PASSES_ONE_LAYER = 8, 5
+"""Routing passes at most, and how many of them keep each route on its carrier's first layer."""
 
 SITE = -1
 """Terminal layer of a site: present on every layer of the side it is routed on."""
@@ -238,8 +241,25 @@ class PopPipeline(SubstratePipeline):
             grid.add(np.arange(4), [c.x] * 4, [c.y] * 4, [c.x] * 4, [c.y] * 4, [c.pad / 2] * 4, [c.net] * 4)
 
     def _touch(self, t: PopTerm, L: int) -> bool:
-        """True if terminal ``t`` has copper on layer ``L`` (a site: on every layer)."""
-        return t.layer == SITE or t.layer == L
+        """True if terminal ``t`` has copper on layer ``L``.
+
+        A through-via site is on every layer; a side-trace site has its land on L1 and its ball on L4.
+        """
+        if t.layer == SITE:
+            return self.spec.interconnect == "through_via" or L in (0, 3)
+        return t.layer == L
+
+    def _layer_of(self, t: PopTerm, L: int) -> int:
+        """The copper a route on layer ``L`` starts from at ``t``.
+
+        A through via is on ``L`` already; from a side-trace site's land (above the resin) or ball (below
+        it) the route needs a carrier via.
+        """
+        if t.layer != SITE:
+            return t.layer
+        if self.spec.interconnect == "through_via":
+            return L
+        return 0 if L in UPPER else 3
 
     def planes(self) -> None:
         """Split regions of layers pouring several nets, and via ties of terminals to a pour on their carrier."""
@@ -334,18 +354,22 @@ class PopPipeline(SubstratePipeline):
         return out
 
     def route(self) -> None:
-        """Every task on its carrier's layers (a layer pouring nothing first); failed tasks first in a new pass."""
+        """Every task on its carrier's first layer (L3 below the resin, L2 above); failed tasks first in a new pass.
+
+        From pass :data:`PASSES_ONE_LAYER` on, a task may also take its carrier's other layer (where it
+        cuts that layer's pours; the connectivity check finds a pour left in pieces).
+        """
         s = self.s
         tasks = self._tasks()
         saved = s.grid.snapshot(), s.b.snapshot(), s.router.snapshot()
         best = None
         ever: list[tuple] = []
-        for _pass in range(6):
+        for _pass in range(PASSES):
             if _pass:
                 s.grid.restore(saved[0])
                 s.b.restore(saved[1])
                 s.router.restore(saved[2])
-            done, failed = self._route_pass(tasks)
+            done, failed = self._route_pass(tasks, fallback=_pass >= PASSES_ONE_LAYER)
             if best is None or len(failed) < len(best[1]):
                 best = (done, failed, s.grid.snapshot(), s.b.snapshot(), s.router.snapshot())
             if not failed:
@@ -371,17 +395,18 @@ class PopPipeline(SubstratePipeline):
                     s.unrouted.append(Unrouted(n, "its terminals are not joined (a pour does not reach them all)",
                                                t.x, t.y, 3))
 
-    def _route_pass(self, tasks):
+    def _route_pass(self, tasks, *, fallback: bool):
         s = self.s
         done, failed = [], []
         for task in tasks:
             n, pair, idx = task
             ts = self.terms[n]
             code = s.b.net(n)
-            layers = sorted(pair, key=lambda L: (bool(s.pours[L]), L != pair[0] if pair == LOWER else L != 1))
+            layers = [2, 3] if pair == LOWER else [1, 0]
+            layers = layers if fallback else layers[:1]
             res = None
             for L in layers:
-                pts = [(ts[k].x, ts[k].y, L if ts[k].layer == SITE else ts[k].layer) for k in idx]
+                pts = [(ts[k].x, ts[k].y, self._layer_of(ts[k], L)) for k in idx]
                 r = s.router.route(code, n, pts[:1], pts[1:], layers=[L])
                 if isinstance(r, Routed):
                     res = r
@@ -392,6 +417,23 @@ class PopPipeline(SubstratePipeline):
             else:
                 failed.append((_key(task), res))
         return done, failed
+
+    def fills(self) -> None:
+        """Pour every mixed layer for its nets, clear of the castellations.
+
+        A castellation is copper on every layer but kept out of the board's pad table.
+        """
+        s = self.s
+        b = s.b
+        state = b.snapshot()
+        for c in self.castellated:  # stand-ins for the fill's obstacles only
+            b.via(c.x, c.y, c.pad, c.drill, 0, 3, net=c.net, kind="through")
+        geom = b.build()
+        b.restore(state)
+        for L, nets in enumerate(s.pours):
+            if nets:
+                b.zones.extend(plane_zones(geom, layer=L, nets=[b.net(n) for n in nets], clearance=self.rules.clearance,
+                                           edge=self.rules.copper_to_edge, regions=self._regions.get(L)))
 
     # -- result -----------------------------------------------------------------------------------
     def finish(self) -> BoardGeom:
