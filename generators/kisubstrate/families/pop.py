@@ -510,14 +510,12 @@ def side_traces(spec: PopSpec, b: BoardBuilder, top, bottom, net_of_site: dict[i
     rules = spec.substrate_rules()
     st, w = spec.side_trace, spec.width()
     bx, by = spec.body[0] / 2, spec.body[1] / 2
-    hx, hy = float(np.max(np.abs(top.x))), float(np.max(np.abs(top.y)))
-    side = np.floor((np.arctan2(top.y / hy, top.x / hx) + math.pi / 4 + 1e-9) / (math.pi / 2)).astype(int) % 4
+    side = _sides(top)
     stop = rules.copper_to_edge + w / 2 + 0.001
     if st.pad / 2 <= stop:
         raise SpecError(f"side_trace.pad {st.pad:g} mm: the castellation must reach {stop:g} mm inside the outline "
                         "to meet the trace that stops copper_to_edge short of it", field="side_trace.pad")
-    land = max(spec.top_lands.land, spec.terminals.land_mm())
-    bx_, by_ = np.asarray(bottom.x, float), np.asarray(bottom.y, float)
+    check_side_trace_ring(spec, top, bottom)
     out = []
     for s, name in enumerate(top.names):
         if s not in net_of_site:  # a land with no net has no side trace
@@ -526,13 +524,6 @@ def side_traces(spec: PopSpec, b: BoardBuilder, top, bottom, net_of_site: dict[i
         dx, dy = ((1, 0), (0, 1), (-1, 0), (0, -1))[k]
         x, y = float(top.x[s]), float(top.y[s])
         lat = -x * dy + y * dx  # coordinate along the edge
-        o = x * dx + y * dy  # coordinate outward
-        ahead = ((bx_ * dx + by_ * dy) > o + 1e-6) & (np.abs(-bx_ * dy + by_ * dx - lat)
-                                                      < land / 2 + w / 2 + rules.clearance)
-        if ahead.any():
-            raise SpecError(f"side_trace: top land {name} has a ball or land outward of it on its way to the package "
-                            "edge; the side-trace variant needs the top lands on the outermost ball ring",
-                            field="interconnect")
         edge = bx if dx else by
         e = edge - stop
         net = net_of_site[s]
@@ -542,6 +533,42 @@ def side_traces(spec: PopSpec, b: BoardBuilder, top, bottom, net_of_site: dict[i
         out.append(Castellation(f"S{name}", cx, cy, pad=st.pad, drill=st.drill, net=net, side=k))
         b.drawings.append(Drawing(((cx, cy), (snap(cx + 0.3 * dx), snap(cy + 0.3 * dy))), SIDE_LAYER, closed=False))
     return out
+
+
+def _sides(top) -> np.ndarray:
+    """The package side each top land's side trace leaves by: 0 +x, 1 +y, 2 -x, 3 -y.
+
+    Corners take the next side counter-clockwise.
+    """
+    hx, hy = float(np.max(np.abs(top.x))), float(np.max(np.abs(top.y)))
+    return np.floor((np.arctan2(top.y / hy, top.x / hx) + math.pi / 4 + 1e-9) / (math.pi / 2)).astype(int) % 4
+
+
+def check_side_trace_ring(spec: PopSpec, top, bottom) -> None:
+    """Refuse a top land with a ball or land outward of it: its side trace would run into them.
+
+    Args:
+        spec: the validated :class:`PopSpec` (trace width, lands, rules; mm).
+        top: populated sites of the top PoP land grid (x, y in mm).
+        bottom: populated sites of the bottom ball grid (x, y in mm).
+
+    Raises:
+        SpecError: naming the first such land (field ``interconnect``).
+    """
+    rules, w = spec.substrate_rules(), spec.width()
+    land = max(spec.top_lands.land, spec.terminals.land_mm())
+    bx_, by_ = np.asarray(bottom.x, float), np.asarray(bottom.y, float)
+    side = _sides(top)
+    for s, name in enumerate(top.names):
+        dx, dy = ((1, 0), (0, 1), (-1, 0), (0, -1))[int(side[s])]
+        x, y = float(top.x[s]), float(top.y[s])
+        lat, o = -x * dy + y * dx, x * dx + y * dy  # along the edge, outward
+        ahead = ((bx_ * dx + by_ * dy) > o + 1e-6) & (np.abs(-bx_ * dy + by_ * dx - lat)
+                                                      < land / 2 + w / 2 + rules.clearance)
+        if ahead.any():
+            raise SpecError(f"side_trace: top land {name} has a ball or land outward of it on its way to the package "
+                            "edge; the side-trace variant needs the top lands on the outermost ball ring",
+                            field="interconnect")
 
 
 def side_trace_notes(spec: PopSpec, castellated: list[Castellation], carrier_vias: int) -> list[str]:
@@ -690,7 +717,7 @@ def build_footprint(spec: PopSpec):
 
 
 def package_lengths(spec: PopSpec) -> dict[str, float]:
-    """Ball name → routed trace length of its net inside the package (mm; 0 for NC).
+    """Ball name → routed trace length of its signal net inside the package (mm; 0 for poured nets and NC).
 
     Args:
         spec: the validated spec with a ball map; its substrate is routed (or taken from
@@ -698,7 +725,8 @@ def package_lengths(spec: PopSpec) -> dict[str, float]:
     """
     nets = build_board(spec).extras.sidecar["routing"]["nets"]
     net_of = spec.terminals.ball_map.net_of if spec.terminals.ball_map is not None else {}
-    return {ball: float(nets[net]["length_mm"]) for ball, net in net_of.items() if net in nets}
+    return {ball: float(nets[net]["length_mm"]) for ball, net in net_of.items()
+            if net in nets and nets[net]["kind"] == "signal"}
 
 
 register(Family(name="pop", spec=PopSpec, footprint=build_footprint, substrate=build_board,

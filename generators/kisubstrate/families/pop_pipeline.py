@@ -134,6 +134,10 @@ class PopPipeline(SubstratePipeline):
                 self.lands = terms
             else:
                 out.extend(terms)
+        if spec.interconnect == "side_trace":
+            from kisubstrate.families.pop import check_side_trace_ring
+
+            check_side_trace_ring(spec, top, bot)
         at = {(round(x, 5), round(y, 5)): j for j, (x, y) in enumerate(zip(bot.x.tolist(), bot.y.tolist()))}
         how = "through via" if spec.interconnect == "through_via" else "side trace"
         for i, land in enumerate(self.lands):
@@ -456,7 +460,7 @@ class PopPipeline(SubstratePipeline):
             poured = [lm[L] for L, p in enumerate(s.pours) if n in p]
             nets[n] = {"kind": "plane" if poured else "signal",
                        "layer": ",".join(poured or [lm[L] for L in sorted(lengths)] or ["-"]),
-                       "length_mm": round(sum(lengths.values()), 4),
+                       "length_mm": round(float(sum(lengths.values())), 4),
                        "length_by_layer_mm": {lm[L]: round(v, 4) for L, v in sorted(lengths.items())}, "vias": vias}
         used = sorted({L for rs in self.results.values() for r in rs for L in r.lengths})
         return {"nets": nets, "signal_layers_used": [lm[L] for L in used], "escape_layers": ["L2", "L3"],
