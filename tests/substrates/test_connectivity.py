@@ -172,11 +172,11 @@ def test_random_boards_have_opens_and_joins():
 def test_the_pop_side_trace_panel_keeps_its_castellations(kicad_cli, tmp_path):
     """The castellations of a side-trace PoP sit on the unit's outline; in a panel each is a whole plated
     hole on the saw line, still joining every land to its ball. A street too narrow for the facing
-    holes and the plating bar between them (the default 0.3 mm; 0.49 mm) is refused naming the 0.5 mm
+    holes and the plating bar between them (the default 0.3 mm; 0.499 mm) is refused naming the 0.5 mm
     it needs; at 0.5 mm the panel is written and KiCad finds 0 errors and 0 unconnected items."""
     spec = ROOT / "footprints" / "examples" / "pop_side_trace.yaml"
     runner = CliRunner()
-    for street in ([], ["--street", "0.49"]):
+    for street in ([], ["--street", "0.499"]):
         out = tmp_path / f"panel{len(street)}"
         r = runner.invoke(cli, ["panel", str(spec), "--rows", "2", "--columns", "2", "-o", str(out), *street])
         assert r.exit_code == 2 and "castellations (56 plated holes" in r.output and "needs >= 0.5 mm" in r.output

@@ -60,6 +60,9 @@ def test_example_builds_clean_with_nets_from_the_maps():
     # the other vias stay in their carrier (L1-L2 or L3-L4), never across the resin
     assert sorted({(int(t), int(u)) for t, u, k in zip(b.vias.top, b.vias.bottom, b.vias.kind)
                    if k != "through"}) == [(0, 1), (2, 3)]
+    # VDD_CORE bumps tie down to their L4 pour under chip 1: carrier vias may stand under a die
+    under = [k for k in range(len(b.vias)) if b.vias.top[k] == 2 and abs(b.vias.x[k]) < 2.5 and abs(b.vias.y[k]) < 2.5]
+    assert len(under) == 8 and {b.nets[b.vias.net[k]] for k in under} == {"VDD_CORE"}
     # power and ground on many balls; 6 NC balls
     per_net = Counter(b.nets[n] for n in b.pads.net[balls])
     assert {n: per_net[n] for n in ("GND", "VDD_CORE", "VDDQ", "VDD2", "")} == \

@@ -554,6 +554,12 @@ def check_side_trace_ring(spec: PopSpec, top, bottom) -> None:
 
     Raises:
         SpecError: naming the first such land (field ``interconnect``).
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec
+        >>> spec = example_spec("pop_side_trace")
+        >>> check_side_trace_ring(spec, top_sites(spec), grid_sites(spec.terminals)) is None
+        True
     """
     rules, w = spec.substrate_rules(), spec.width()
     land = max(spec.top_lands.land, spec.terminals.land_mm())
@@ -717,11 +723,17 @@ def build_footprint(spec: PopSpec):
 
 
 def package_lengths(spec: PopSpec) -> dict[str, float]:
-    """Ball name → routed trace length of its signal net inside the package (mm; 0 for poured nets and NC).
+    """Ball name → routed trace length of its signal net inside the package (mm; poured nets and NC absent).
 
     Args:
         spec: the validated spec with a ball map; its substrate is routed (or taken from
             :func:`build_board`'s store).
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec
+        >>> lengths = package_lengths(example_spec("pop"))
+        >>> "A1" in lengths, lengths["A2"] > 0   # A1 is GND (poured: die length 0), A2 an IO signal
+        (False, True)
     """
     nets = build_board(spec).extras.sidecar["routing"]["nets"]
     net_of = spec.terminals.ball_map.net_of if spec.terminals.ball_map is not None else {}

@@ -490,7 +490,17 @@ def _chain(ts: list[PopTerm], group: list[int]) -> list[int]:
 
 
 def die_drawings(spec) -> tuple[list[Drawing], shapely.Geometry]:
-    """The dies' outlines on ``User.3`` and their union (mm)."""
+    """The dies' outlines on ``User.3`` and their union (mm).
+
+    Args:
+        spec: a validated ``PopSpec`` (die positions and sizes, mm).
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec
+        >>> drawings, union = die_drawings(example_spec("pop"))
+        >>> [d.label for d in drawings], union.bounds
+        (['die U1', 'die U2'], (-2.5, -2.5, 2.5, 2.5))
+    """
     out, polys = [], []
     for d in spec.dies:
         (x0, y0), (dw, dh) = d.position, d.size

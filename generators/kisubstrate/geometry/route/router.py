@@ -160,6 +160,18 @@ class Router:
             bottom: lower copper layer index (> ``top``).
             net: net code.
             kind: KiCad via kind (``through``, ``blind``, ``micro``).
+
+        Example:
+            >>> import shapely
+            >>> from kisubstrate.geometry.board import BoardBuilder
+            >>> from kisubstrate.geometry.route.grid import RouteGrid
+            >>> b = BoardBuilder("v", copper=4, outline=shapely.box(-1, -1, 1, 1))
+            >>> g = RouteGrid(b.outline, layers=4, pitch=0.05, width=0.025, clearance=0.025, via_pads=(0.3,),
+            ...               edge=0.1)
+            >>> r = Router(g, b, hops=[Hop(0.3, 0.15, "blind")] * 3, width=0.025)
+            >>> r.place_via(0.0, 0.0, 0.3, 0.15, 0, 3, b.net("GND"), kind="through")
+            >>> [int(g.node[L, 20, 20]) for L in range(4)], len(b.build().vias)
+            ([1, 1, 1, 1], 1)
         """
         self.b.via(x, y, pad, drill, top, bottom, net=net, kind=kind)
         self._holes = np.vstack([self._holes, [(x, y, drill / 2, top, bottom)]])
