@@ -425,3 +425,20 @@ def test_castellation_clearance_check_binds():
              if v.rule == "pop_castellation_clearance"]
     assert len(found) == 1 and found[0].items == (c.name,) and found[0].measured == pytest.approx(0.01)
     assert not [v for v in pop_checks(spec, b) if v.rule.startswith("pop_castellation")]
+
+
+def test_a_signal_on_two_lands_is_joined_below_the_resin(tmp_path):
+    """A memory signal on two PoP lands (the issue's one open net): the tree below the resin joins the two
+    sites (their through vias) on chip 1's layer."""
+    copy_maps(tmp_path)
+    for csv, old, new in (("pop_top_map.csv", "\nN15,CK_C\n", "\nN15,CK_T\n"),
+                          ("pop_balls.csv", "\nP16,CK_C\n", "\nP16,CK_T\n")):
+        text = (tmp_path / csv).read_text()
+        assert text.count(old) == 1
+        (tmp_path / csv).write_text(text.replace(old, new))
+    (tmp_path / "pop.yaml").write_text(EXAMPLE.read_text())
+    result = build_substrate(load_specs([tmp_path / "pop.yaml"])[0].spec)
+    assert result.report.ok, result.report.text()
+    ck = result.board.extras.sidecar["routing"]["nets"]["CK_T"]
+    assert ck["length_by_layer_mm"].keys() == {"L3"} and ck["length_mm"] >= 2 * 0.65 - 1e-6
+    assert ck["vias"] == 2  # the two sites' through vias
