@@ -156,8 +156,8 @@ def test_write_substrate_spec_goes_to_a_temp_dir_and_side_files_still_resolve(tm
 
     src = tmp_path / "specs"
     src.mkdir()
-    for name in ("pop.yaml", "pop_top_map.csv", "pop_u2_bumps.csv"):
-        shutil.copy(EXAMPLES / name, src / name)
+    for path in [EXAMPLES / "pop.yaml", *EXAMPLES.glob("pop_*.csv")]:
+        shutil.copy(path, src / path.name)
     family, values, _ = first_package(src / "pop.yaml")
     seen: list[list[str]] = []
     real_run = subprocess.run

@@ -3,7 +3,7 @@
 Every fixture is checked by KiCad too (``kicad-cli pcb drc``): our count of ``unconnected``
 violations equals the number of KiCad's unconnected items, on the 1 µm edges (a track whose copper
 stops 1 µm short of a pad / via / fill is open, 1 µm of overlap joins), on seeded random boards,
-and on the panel of ``pop_side_trace.yaml`` (which is refused, not written).
+and on the panels of every example (``pop_side_trace.yaml``'s castellations kept as plated holes).
 """
 
 from __future__ import annotations
@@ -169,25 +169,25 @@ def test_random_boards_have_opens_and_joins():
 
 
 @pytest.mark.kicad
-def test_the_open_pop_side_trace_panel_is_refused_and_kicad_counts_the_same(kicad_cli, tmp_path):
-    """The castellations of a side-trace PoP are on the unit's outline; a panel drops them, so every
-    PoP land is cut from its ball: 224 opens. Refused (exit 1, nothing written); written with
-    --no-check, KiCad finds the same 224."""
+def test_the_pop_side_trace_panel_keeps_its_castellations(kicad_cli, tmp_path):
+    """The castellations of a side-trace PoP sit on the unit's outline; in a panel each is a whole plated
+    hole on the saw line, still joining every land to its ball. A street too narrow for the facing
+    holes and the plating bar between them (the default 0.3 mm; 0.499 mm) is refused naming the 0.5 mm
+    it needs; at 0.5 mm the panel is written and KiCad finds 0 errors and 0 unconnected items."""
     spec = ROOT / "footprints" / "examples" / "pop_side_trace.yaml"
     runner = CliRunner()
+    for street in ([], ["--street", "0.499"]):
+        out = tmp_path / f"panel{len(street)}"
+        r = runner.invoke(cli, ["panel", str(spec), "--rows", "2", "--columns", "2", "-o", str(out), *street])
+        assert r.exit_code == 2 and "castellations (56 plated holes" in r.output and "needs >= 0.5 mm" in r.output
+        assert not out.exists()
     out = tmp_path / "panel"
-    r = runner.invoke(cli, ["panel", str(spec), "--rows", "2", "--columns", "2", "-o", str(out), "--format", "json"])
-    assert r.exit_code == 1, r.output
-    assert not out.exists()
-    import json
-
-    report = json.loads(r.stdout)
-    ours = sum(v["rule"] == "unconnected" for p in report["packages"] for v in p["violations"])
-    assert ours == 224
-    r = runner.invoke(cli, ["panel", str(spec), "--rows", "2", "--columns", "2", "-o", str(out), "--no-check"])
+    r = runner.invoke(cli, ["panel", str(spec), "--rows", "2", "--columns", "2", "--street", "0.5", "-o", str(out)])
     assert r.exit_code == 0, r.output
     pcb = next(out.glob("*.kicad_pcb"))
-    assert drc(kicad_cli, pcb)["unconnected"] == ours
+    assert pcb.read_text().count("(via") >= 4 * (56 + 88)  # each unit: its castellations and carrier vias
+    rep = drc(kicad_cli, pcb)
+    assert rep["errors"] == [] and rep["unconnected"] == 0, (rep["types"], rep["unconnected"])
 
 
 def _substrate_examples() -> list[str]:
@@ -207,6 +207,9 @@ def test_panel_of_every_example_is_clean_in_kicad_or_refused(example, kicad_cli,
                                  "--rows", "1", "--columns", "2", "-o", str(out)])
     if r.exit_code == 1:
         assert not out.exists() and "unconnected" in r.stdout
+        return
+    if r.exit_code == 2:  # castellations facing across a street too narrow (see the side-trace test)
+        assert not out.exists() and "castellations" in r.output
         return
     assert r.exit_code == 0, r.output
     for pcb in out.glob("*.kicad_pcb"):

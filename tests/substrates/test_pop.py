@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -31,34 +32,68 @@ def xy(b, i):
     return (round(float(b.pads.x[i]), 6), round(float(b.pads.y[i]), 6))
 
 
+def copy_maps(folder):
+    """The examples' CSV maps beside a spec written to ``folder``."""
+    for csv in EXAMPLES.glob("pop*.csv"):
+        (folder / csv.name).write_text(csv.read_text())
+
+
 def test_example_builds_clean_with_nets_from_the_maps():
+    """Nets from the package netlist: power and ground on many balls, no dead ball, every signal routed."""
     spec = example_spec()
     result = build_substrate(spec)
     assert result.report.ok, result.report.text()
     b = result.board
     assert b.copper == 4
     top, balls, u1, u2 = (by_owner(b, o) for o in ("POP", "BALLS", "U1", "U2"))
-    assert (len(top), len(balls), len(u1), len(u2)) == (104, 17 * 17 - 9 * 9, 16, 16)
+    assert (len(top), len(balls), len(u1), len(u2)) == (104, 17 * 17 - 9 * 9, 64, 24)
     assert [set(b.pads.layer[s].tolist()) for s in (top, u2, u1, balls)] == [{0}, {1}, {2}, {3}]
-    # one through via L1-L4 under every top land, above a ball, all three on one net
-    assert len(b.vias) == 104 and set(b.vias.kind) == {"through"}
-    assert (b.vias.top == 0).all() and (b.vias.bottom == 3).all()
+    # a through via L1-L4 under every top land with a net (100; 4 are NC), above a ball of that net
+    through = np.array(b.vias.kind) == "through"
+    assert through.sum() == 100 and (b.vias.top[through] == 0).all() and (b.vias.bottom[through] == 3).all()
     ball_net = {xy(b, i): int(b.pads.net[i]) for i in balls}
-    via_net = {(round(float(x), 6), round(float(y), 6)): int(n) for x, y, n in zip(b.vias.x, b.vias.y, b.vias.net)}
+    via_net = {(round(float(x), 6), round(float(y), 6)): int(n)
+               for x, y, n, k in zip(b.vias.x, b.vias.y, b.vias.net, b.vias.kind) if k == "through"}
     for i in top:
-        assert via_net[xy(b, i)] == ball_net[xy(b, i)] == int(b.pads.net[i]) != 0
-    # nets: chip 2 from its bump map (DQ0..15), chip 1 from the memory map (CA0..15), the rest from the map
-    assert sorted(b.nets[n] for n in b.pads.net[u2]) == sorted(f"DQ{k}" for k in range(16))
-    assert sorted(b.nets[n] for n in b.pads.net[u1]) == sorted(f"CA{k}" for k in range(16))
-    top_map = dict(line.split(",") for line in (EXAMPLES / "pop_top_map.csv").read_text().splitlines()[2:])
-    assert {b.pads.name[i]: b.nets[b.pads.net[i]] for i in top} == top_map
-    # U2's bump 1 is DQ0 in the die pad map; its trace ends at the land the memory map calls DQ0
+        if b.pads.net[i]:
+            assert via_net[xy(b, i)] == ball_net[xy(b, i)] == int(b.pads.net[i])
+    # the other vias stay in their carrier (L1-L2 or L3-L4), never across the resin
+    assert sorted({(int(t), int(u)) for t, u, k in zip(b.vias.top, b.vias.bottom, b.vias.kind)
+                   if k != "through"}) == [(0, 1), (2, 3)]
+    # VDD_CORE bumps tie down to their L4 pour under chip 1: carrier vias may stand under a die
+    under = [k for k in range(len(b.vias)) if b.vias.top[k] == 2 and abs(b.vias.x[k]) < 2.5 and abs(b.vias.y[k]) < 2.5]
+    assert len(under) == 8 and {b.nets[b.vias.net[k]] for k in under} == {"VDD_CORE"}
+    # power and ground on many balls; 6 NC balls
+    per_net = Counter(b.nets[n] for n in b.pads.net[balls])
+    assert {n: per_net[n] for n in ("GND", "VDD_CORE", "VDDQ", "VDD2", "")} == \
+        {"GND": 76, "VDD_CORE": 30, "VDDQ": 16, "VDD2": 8, "": 6}
+    routing = b.extras.sidecar["routing"]
+    assert routing["unrouted"] == [] and len(routing["no_connect"]) == 10  # 6 balls, 4 lands
+    nets = routing["nets"]
+    # the memory bus: DQ from chip 2 on L2, CA from chip 1 on L3, each to its land's via (and the ball below)
+    for k in range(16):
+        assert nets[f"DQ{k}"]["length_by_layer_mm"].keys() == {"L2"} and nets[f"DQ{k}"]["length_mm"] > 1.0
+        assert nets[f"CA{k}"]["length_by_layer_mm"].keys() == {"L3"} and nets[f"CA{k}"]["length_mm"] > 0.5
+    for k in range(24):  # chip 1's IO to the free ball rings
+        assert nets[f"IO{k}"]["length_by_layer_mm"].keys() == {"L3"} and nets[f"IO{k}"]["vias"] >= 1
+    assert {n: nets[n]["layer"] for n in ("GND", "VDD_CORE", "VDDQ", "VDD2")} == \
+        {"GND": "L4", "VDD_CORE": "L4", "VDDQ": "L1", "VDD2": "L2"}
+    assert sorted((b.nets[z.net], z.layers) for z in b.zones) == [
+        ("GND", (3,)), ("VDD2", (1,)), ("VDDQ", (0,)), ("VDD_CORE", (3,))]
+    # chip 2's nets come from its bump map; its DQ bumps meet the lands the memory map names alike
+    bump_map = dict(line.split(",")[0::3] for line in (EXAMPLES / "pop_u2_bumps.csv").read_text().splitlines()
+                    if line[:1].isdigit())
+    assert {b.pads.name[i]: b.nets[b.pads.net[i]] for i in u2} == bump_map
+    top_map = dict(line.split(",") for line in (EXAMPLES / "pop_top_map.csv").read_text().splitlines()
+                   if "," in line and not line.startswith(("#", "ball,")))
+    assert {b.pads.name[i]: b.nets[b.pads.net[i]] or "NC" for i in top} == top_map
     land_dq0 = [i for i in top if b.nets[b.pads.net[i]] == "DQ0"]
-    assert len(land_dq0) == 1
     dq0 = b.nets.index("DQ0")
     ends = {(round(float(x), 6), round(float(y), 6)) for k in np.flatnonzero(b.tracks.net == dq0)
             for x, y in ((b.tracks.x1[k], b.tracks.y1[k]), (b.tracks.x2[k], b.tracks.y2[k]))}
     assert xy(b, land_dq0[0]) in ends and set(b.tracks.layer[b.tracks.net == dq0].tolist()) == {1}
+    csv = substrate_files(result)[f"{result.name}-nets.csv"].splitlines()
+    assert csv[0] == "net,kind,layers,length_mm,vias" and len(csv) == 1 + len(nets)
 
 
 def test_chip1_is_mirrored_face_down():
@@ -80,7 +115,8 @@ def test_stack_has_resin_and_adhesive_plies():
     from kisubstrate.api.specs import validate_spec
 
     data = spec.model_dump(mode="json", exclude={"stackup"})
-    data["top_lands"]["ball_map"] = None
+    data["top_lands"]["ball_map"] = str(EXAMPLES / "pop_top_map.csv")
+    data["terminals"]["ball_map"] = str(EXAMPLES / "pop_balls.csv")
     data["bump_heights"] = [0.08, 0.04]  # chip 1 level = 0.08 + 0.1; chip 2 level = 0.34 - 0.18 - 0.02
     lopsided = validate_spec(data)
     assert [p.thickness for p in lopsided.stackup.dielectrics()[1].plies] == [0.14, 0.02, 0.18]
@@ -106,8 +142,7 @@ def test_stack_has_resin_and_adhesive_plies():
 def test_zstack_failing_specs_are_refused(old, new, rule, words, cli_runner, tmp_path):
     text = EXAMPLE.read_text()
     assert text.count(old) == 1
-    for csv in ("pop_u2_bumps.csv", "pop_top_map.csv"):
-        (tmp_path / csv).write_text((EXAMPLES / csv).read_text())
+    copy_maps(tmp_path)
     spec = tmp_path / "bad.yaml"
     spec.write_text(text.replace(old, new))
     code, out, _err = cli_runner("substrate", spec, "-o", tmp_path / "out")
@@ -121,16 +156,14 @@ def test_zstack_failing_specs_are_refused(old, new, rule, words, cli_runner, tmp
 
 @pytest.mark.parametrize("old,new,words", [
     ("    carriers:", "    stackup: {layers: []}\n    carriers:", "remove 'stackup'"),
-    ("      layout: [15, 15]", "      layout: [14, 14]", "no bottom ball below"),
+    ("      pitch: 0.65\n      layout: [15, 15]\n      perimeter_rings: 2", "      pitch: 0.6\n      layout: [15, 15]\n"
+     "      perimeter_rings: 2", "top land A1 at (-4.2, -4.2) has no bottom ball below it"),
     ("      through: {drill: 0.15, pad: 0.3}", "      micro: {drill: 0.06, pad: 0.12}", "vias.through"),
 ])
 def test_invalid_input_exits_2(old, new, words, cli_runner, tmp_path):
     text = EXAMPLE.read_text()
     assert text.count(old) == 1
-    for csv in ("pop_u2_bumps.csv", "pop_top_map.csv"):
-        (tmp_path / csv).write_text((EXAMPLES / csv).read_text())
-    if "[14, 14]" in new:  # the memory map names 15 x 15 sites: leave it out
-        text = text.replace("      ball_map: pop_top_map.csv\n", "")
+    copy_maps(tmp_path)
     spec = tmp_path / "bad.yaml"
     spec.write_text(text.replace(old, new))
     code, _out, err = cli_runner("substrate", spec, "-o", tmp_path / "out")
@@ -154,7 +187,15 @@ def test_footprints_match_the_substrate():
         for name, pos in sub.items():
             assert table[name] == pytest.approx(pos, abs=1e-9)
     assert dict(zip(top.geometry.pads[0].names, top.geometry.pads[0].nets)) == \
-        {b.pads.name[i]: b.nets[b.pads.net[i]] for i in by_owner(b, "POP")}
+        {b.pads.name[i]: b.nets[b.pads.net[i]] or "NC" for i in by_owner(b, "POP")}
+    # each bottom pad carries its signal net's routed length in the package as KiCad's die length
+    nets = b.extras.sidecar["routing"]["nets"]
+    ball_net = {b.pads.name[i]: b.nets[b.pads.net[i]] for i in by_owner(b, "BALLS")}
+    die_length = {n: float(v) for g in bottom.geometry.pads for n, v in zip(g.names, g.die_length)}
+    for name, net in ball_net.items():
+        want = nets[net]["length_mm"] if net and nets[net]["kind"] == "signal" else 0.0
+        assert die_length[name] == pytest.approx(want)
+    assert die_length[next(n for n, net in ball_net.items() if net == "IO0")] > 1.0
     a1 = {n: (x, y) for n, x, y, _w, _h in bottom.geometry.pad_table()}["A1"]
     assert a1 == (-5.2, -5.2)
 
@@ -192,14 +233,14 @@ fps = {fp.GetReference(): [pcbnew.BOARD.GetStandardLayerName(fp.Pads()[0].GetLay
        for fp in b.GetFootprints()}
 nets = {p.GetNetname() for fp in b.GetFootprints() for p in fp.Pads() if fp.GetReference() == "U2"}
 print(json.dumps({"copper": b.GetCopperLayerCount(), "vias": len(vias),
-                  "through": kinds == [int(pcbnew.VIATYPE_THROUGH)],
+                  "through": sum(int(v.GetViaType()) == int(pcbnew.VIATYPE_THROUGH) for v in vias),
                   "fps": fps, "u2nets": sorted(nets), "nets": sum(1 for n in b.GetNetsByNetcode() if n > 0)}))
 """
     got = run_pcbnew(pcbnew_python, script, str(pcb))
-    assert got["copper"] == 4 and got["vias"] == 104 and got["through"]
-    assert got["fps"] == {"U1": ["In2.Cu", 16], "U2": ["In1.Cu", 16], "POP": ["F.Cu", 104], "J1": ["B.Cu", 208]}
-    assert got["u2nets"] == sorted(f"DQ{k}" for k in range(16))
-    assert got["nets"] == len(result.board.nets) - 1 == 104
+    assert got["copper"] == 4 and got["vias"] == 136 and got["through"] == 100
+    assert got["fps"] == {"U1": ["In2.Cu", 64], "U2": ["In1.Cu", 24], "POP": ["F.Cu", 104], "J1": ["B.Cu", 208]}
+    assert got["u2nets"] == sorted([f"DQ{k}" for k in range(16)] + ["GND", "VDDQ"])
+    assert got["nets"] == len(result.board.nets) - 1 == 76
 
 
 def test_cli_prints_the_zstack(cli_runner, tmp_path):
@@ -209,35 +250,38 @@ def test_cli_prints_the_zstack(cli_runner, tmp_path):
     assert "top package stand-off 0.2 mm vs mask 0.02 + parts 0 + warpage 0.05 = 0.070 mm: OK" in out
     assert "cavity 6.4 x 6.4 mm, depth 0.418 mm" in out
     written = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("."))
-    assert sum(name.endswith("-fab-notes.txt") for name in written) == 2 and len(written) == 10
+    assert sum(name.endswith("-fab-notes.txt") for name in written) == 2 and len(written) == 11
+    assert sum(name.endswith("-nets.csv") for name in written) == 1  # the PoP's routed nets
 
 
-def test_ball_map_nets_reach_the_top_lands_and_conflicts_are_refused(tmp_path, cli_runner):
-    """Without a memory map, the bottom ball map names the pass-through nets; a top-land map that
-    disagrees on the same via is an input error (exit 2)."""
-    for csv in ("pop_u2_bumps.csv",):
-        (tmp_path / csv).write_text((EXAMPLES / csv).read_text())
-    text = EXAMPLE.read_text().replace("      ball_map: pop_top_map.csv\n", "")
-    # top land B2 is on the outer PoP ring (a pass-through via, no chip on it)
-    spec0 = load_specs([EXAMPLE])[0].spec
-    b0 = build_substrate(spec0).board
-    top = {b0.pads.name[i]: xy(b0, i) for i in by_owner(b0, "POP")}
-    balls = {xy(b0, i): b0.pads.name[i] for i in by_owner(b0, "BALLS")}
-    ball_b2 = balls[top["B2"]]  # the ball below it has another name (the bottom grid is larger)
-    (tmp_path / "balls.csv").write_text(f"ball,net\n{ball_b2},VDDQ_B2\n")
-    spec = tmp_path / "ok.yaml"
-    spec.write_text(text.replace("      mask: smd\n    top_lands:", "      mask: smd\n      ball_map: balls.csv\n"
-                                 "    top_lands:", 1))
-    b = build_substrate(load_specs([spec])[0].spec).board
-    land = [i for i in by_owner(b, "POP") if b.pads.name[i] == "B2"][0]
-    assert b.nets[b.pads.net[land]] == "VDDQ_B2"
-    (tmp_path / "top.csv").write_text("ball,net\nB2,OTHER\n")
-    bad = tmp_path / "bad.yaml"
-    bad.write_text(spec.read_text().replace("      mask: smd\n    top_package", "      mask: smd\n"
-                                            "      ball_map: top.csv\n    top_package"))
-    assert bad.read_text().count("top.csv") == 1
-    code, _out, err = cli_runner("substrate", bad, "-o", tmp_path / "out")
-    assert code == 2 and "VDDQ_B2" in err and "OTHER" in err
+@pytest.mark.parametrize("csv,old,new,words", [
+    # top land B2 (DQ10) sits on ball C3 (DQ10): the through via joins them
+    ("pop_top_map.csv", "\nB2,DQ10\n", "\nB2,OTHER\n", "pop_top_map.csv' line 20: top land B2 (OTHER) and the ball "
+     "below it, C3 (DQ10), carry different nets"),
+    ("pop_balls.csv", "\nA1,GND\n", "\nA1,LONELY\n", "pop_balls.csv' line 4: net 'LONELY' is on ball A1 only"),
+    ("pop_u2_bumps.csv", "\n17,1.9,1.4,GND\n", "\n17,1.9,1.4,A1_NET\n", "net 'A1_NET' joins U2.17 above the resin to "
+     "ball A1 below it, but no top land carries it"),
+])
+def test_bad_netlists_exit_2_naming_file_and_line(csv, old, new, words, tmp_path, cli_runner):
+    copy_maps(tmp_path)
+    if "A1_NET" in new:  # ball A1 (outer ring, under no land) on chip 2's new net
+        balls = tmp_path / "pop_balls.csv"
+        balls.write_text(balls.read_text().replace("\nA1,GND\n", "\nA1,A1_NET\n"))
+    text = (tmp_path / csv).read_text()
+    assert text.count(old) == 1
+    (tmp_path / csv).write_text(text.replace(old, new))
+    (tmp_path / "pop.yaml").write_text(EXAMPLE.read_text())
+    code, _out, err = cli_runner("substrate", tmp_path / "pop.yaml", "-o", tmp_path / "out")
+    assert code == 2 and words in err and "Traceback" not in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_ball_map_needs_the_dies_nets(tmp_path, cli_runner):
+    copy_maps(tmp_path)
+    (tmp_path / "pop.yaml").write_text(EXAMPLE.read_text().replace(
+        "          map: pop_u1_bumps.csv", "          peripheral: {per_side: 4, pitch: 0.4, inset: 0.1}"))
+    code, _out, err = cli_runner("substrate", tmp_path / "pop.yaml", "-o", tmp_path / "out")
+    assert code == 2 and "die U1: with a ball map the package is routed from its netlist" in err, err
 
 
 # -- side-trace variant (interconnect: side_trace) ---------------------------------------------
@@ -256,8 +300,15 @@ def test_side_trace_joins_each_land_to_its_ball_over_the_edge():
     b = result.board
     top, balls = by_owner(b, "POP"), by_owner(b, "BALLS")
     assert (len(top), len(balls)) == (56, 15 * 15 - 9 * 9)
-    assert set(b.vias.kind) == {"blind"} and len(b.vias) == 32
-    assert sorted({(int(t), int(u)) for t, u in zip(b.vias.top, b.vias.bottom)}) == [(0, 1), (2, 3)]
+    # carrier vias only: chip 2's routes drop from a land (L1-L2), chip 1's and the balls' rise to L3
+    assert set(b.vias.kind) == {"blind"} and len(b.vias) == 88
+    assert Counter((int(t), int(u)) for t, u in zip(b.vias.top, b.vias.bottom)) == {(0, 1): 24, (2, 3): 64}
+    per_net = Counter(b.nets[n] for n in b.pads.net[balls])
+    assert {n: per_net[n] for n in ("GND", "VDD_CORE", "VDDQ", "VDD2", "")} == \
+        {"GND": 44, "VDD_CORE": 30, "VDDQ": 8, "VDD2": 8, "": 2}
+    routing = b.extras.sidecar["routing"]
+    assert routing["unrouted"] == [] and routing["no_connect"] == ["D3", "M13"]
+    assert routing["nets"]["VDD2"]["length_mm"] > 8 * 0.65  # on the lands only: joined by traces below the resin
     cs = b.extras.castellated
     assert len(cs) == 56 and all(c.pad == 0.35 and c.drill == 0.2 for c in cs)
     assert all(abs(c.x) == 6.0 or abs(c.y) == 6.0 for c in cs)
@@ -280,7 +331,7 @@ def test_side_trace_joins_each_land_to_its_ball_over_the_edge():
 
 
 def test_side_trace_pitch_too_fine_is_refused(cli_runner, tmp_path):
-    (tmp_path / "pop_u2_bumps.csv").write_text((EXAMPLES / "pop_u2_bumps.csv").read_text())
+    copy_maps(tmp_path)
     spec = tmp_path / "bad.yaml"
     text = SIDE.read_text()
     assert text.count("side_trace: {drill: 0.2, pad: 0.35}") == 1
@@ -295,7 +346,7 @@ def test_side_trace_pitch_too_fine_is_refused(cli_runner, tmp_path):
 
 
 def test_side_trace_needs_the_lands_on_the_outer_ball_ring(cli_runner, tmp_path):
-    (tmp_path / "pop_u2_bumps.csv").write_text((EXAMPLES / "pop_u2_bumps.csv").read_text())
+    copy_maps(tmp_path)
     spec = tmp_path / "bad.yaml"
     spec.write_text(SIDE.read_text().replace("      layout: [15, 15]\n      perimeter_rings: 3",
                                              "      layout: [17, 17]\n      perimeter_rings: 4"))
@@ -326,8 +377,8 @@ def test_side_trace_passes_kicad_drc(kicad_cli, side_board):
 
 @pytest.mark.kicad
 def test_side_trace_pcbnew_reads_back(pcbnew_python, side_board):
-    """56 castellated pads on every copper layer; each land's net = its ball's; without the edge
-    footprint every land/ball pair falls apart (the edge is the only connection)."""
+    """56 castellated pads on every copper layer on 35 nets; each land's net = its ball's; without the
+    edge footprint every land/ball pair falls apart (the edge is the only connection across the resin)."""
     _result, pcb = side_board
     script = r"""
 import json, os, sys, pcbnew
@@ -352,8 +403,9 @@ sys.stdout.flush()
 os._exit(0)  # skip SWIG's exit-time leak notice about the connectivity pointer (it prints on stdout)
 """
     got = run_pcbnew(pcbnew_python, script, str(pcb))
-    assert got == {"edge": 56, "castellated": 56, "all_copper": 56, "edge_nets": 56, "same_net": 56,
-                   "unconnected": 0, "without_edge": 56}
+    assert got["without_edge"] > 0
+    assert got == {"edge": 56, "castellated": 56, "all_copper": 56, "edge_nets": 35, "same_net": 56,
+                   "unconnected": 0, "without_edge": got["without_edge"]}
 
 
 def test_castellation_clearance_check_binds():
@@ -373,3 +425,20 @@ def test_castellation_clearance_check_binds():
              if v.rule == "pop_castellation_clearance"]
     assert len(found) == 1 and found[0].items == (c.name,) and found[0].measured == pytest.approx(0.01)
     assert not [v for v in pop_checks(spec, b) if v.rule.startswith("pop_castellation")]
+
+
+def test_a_signal_on_two_lands_is_joined_below_the_resin(tmp_path):
+    """A memory signal on two PoP lands (the issue's one open net): the tree below the resin joins the two
+    sites (their through vias) on chip 1's layer."""
+    copy_maps(tmp_path)
+    for csv, old, new in (("pop_top_map.csv", "\nN15,CK_C\n", "\nN15,CK_T\n"),
+                          ("pop_balls.csv", "\nP16,CK_C\n", "\nP16,CK_T\n")):
+        text = (tmp_path / csv).read_text()
+        assert text.count(old) == 1
+        (tmp_path / csv).write_text(text.replace(old, new))
+    (tmp_path / "pop.yaml").write_text(EXAMPLE.read_text())
+    result = build_substrate(load_specs([tmp_path / "pop.yaml"])[0].spec)
+    assert result.report.ok, result.report.text()
+    ck = result.board.extras.sidecar["routing"]["nets"]["CK_T"]
+    assert ck["length_by_layer_mm"].keys() == {"L3"} and ck["length_mm"] >= 2 * 0.65 - 1e-6
+    assert ck["vias"] == 2  # the two sites' through vias

@@ -43,9 +43,12 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import math
+from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any, Literal
+from dataclasses import replace
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import shapely
@@ -53,7 +56,9 @@ from pydantic import Field, model_validator
 
 from kisubstrate.families.buildup import terminal_sites
 from kisubstrate.families.cavity import note_drawings
+from kisubstrate.families.flipchip import check_routed
 from kisubstrate.families.grid_array import BgaSpec, build_grid_array, terminal_footprint_spec
+from kisubstrate.families.pop_pipeline import PopPipeline, die_drawings
 from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.assign import assign_around_centroid
 from kisubstrate.geometry.board import (
@@ -127,6 +132,7 @@ class PopSpec(SubstrateSpec):
     """Flip-chip PoP: two carriers with a flip chip each (back to back), resin, through vias, PoP lands."""
 
     family: Literal["pop"] = "pop"
+    routes_netlist: ClassVar[bool] = True
     stackup: Stackup | None = Field(None, description="built from carriers, resin, adhesive and the dies "
                                                       "(leave empty)")
     carriers: tuple[Carrier, Carrier] = Field(description="first (bottom, BGA side) and second (top) carrier")
@@ -148,6 +154,10 @@ class PopSpec(SubstrateSpec):
         "through_via", description="top land to ball: through vias (resin + both carriers) or conductive traces "
                                    "over the package side (castellations at the outline)")
     side_trace: SideTrace = Field(default_factory=SideTrace)
+    pours: dict[Literal["POP", "CHIP2", "CHIP1", "BGA"], list[str]] = Field(
+        default_factory=dict, description="nets poured on a copper layer (POP = L1, CHIP2 = L2, CHIP1 = L3, BGA = L4; "
+                                          "several nets split the layer), each reaching every one of its lands, "
+                                          "bumps and balls on that layer; with a ball map only")
 
     @model_validator(mode="before")
     @classmethod
@@ -171,12 +181,17 @@ class PopSpec(SubstrateSpec):
                 diel["plies"] = [{"thickness": round(upper, 6), "material": rmat, "role": "resin (chip 2 level)"},
                                  {"thickness": t_adh, "material": amat, "role": "adhesive"},
                                  {"thickness": round(lower, 6), "material": rmat, "role": "resin (chip 1 level)"}]
+            pours = data.get("pours") or {}
             layers = [{"copper": c2.get("copper", 0.015), "name": "POP"},
                       {"dielectric": c2["core"], "material": c2.get("material", "BT"), "type": "core"},
                       {"copper": c2.get("copper", 0.015), "name": "CHIP2"}, diel,
                       {"copper": c1.get("copper", 0.015), "name": "CHIP1"},
                       {"dielectric": c1["core"], "material": c1.get("material", "BT"), "type": "core"},
                       {"copper": c1.get("copper", 0.015), "name": "BGA"}]
+            if isinstance(pours, dict):
+                for lay in layers:
+                    if lay.get("name") in pours and pours[lay["name"]]:
+                        lay.update(role="mixed", nets=pours[lay["name"]])
         except (KeyError, TypeError, ValueError, IndexError, AttributeError):
             return data  # the field validators report what is missing or wrong
         return {**data, "stackup": {"layers": layers, "materials": {"DAF": ADHESIVE},
@@ -194,6 +209,14 @@ class PopSpec(SubstrateSpec):
         self.stackup.material(self.adhesive.material)
         if self.vias.through is None:
             raise ValueError("give vias.through (drill, pad) for the through vias")
+        if self.terminals.ball_map is not None:
+            for d in self.dies:
+                if d.pads.map is None:
+                    raise ValueError(f"die {d.name}: with a ball map the package is routed from its netlist: give "
+                                     "the die's bumps with their nets as a bump map (pads: {map: file.csv}, header "
+                                     "'pad,x,y,net')")
+        elif self.pours:
+            raise ValueError("pours need the netlist: give terminals.ball_map (ball,net)")
         return self
 
     def through(self) -> ViaSize:
@@ -244,8 +267,79 @@ def zstack_report(spec: PopSpec, z: dict | None = None) -> list[str]:
             f"  carriers + resin {z['carrier_stack']:.3f} mm, with mask {z['package_height']:.3f} mm"]
 
 
+_BOARDS: OrderedDict[str, BoardGeom] = OrderedDict()
+_KEEP = 4  # routed boards kept per process (the footprint's package lengths come from the same routing)
+
+
 def build_board(spec: PopSpec) -> BoardGeom:
-    """Build both carriers of the PoP package as one 4-copper board (see the module docstring)."""
+    """Build both carriers of the PoP package as one 4-copper board (see the module docstring).
+
+    With a bottom ball map the nets come from the package netlist and the shared router joins
+    them (:class:`~kisubstrate.families.pop_pipeline.PopPipeline`); routing is deterministic, so
+    the last few boards are kept per spec text (the footprint's package lengths reuse them).
+    Without one, each die pad is fanned out to its own through via (a demonstrator).
+    """
+    if spec.terminals.ball_map is None:
+        return _build_fanout(spec)
+    key = spec.model_dump_json()
+    if key not in _BOARDS:
+        _BOARDS[key] = _build_routed(spec)
+        while len(_BOARDS) > _KEEP:
+            _BOARDS.popitem(last=False)
+    _BOARDS.move_to_end(key)
+    return copy.deepcopy(_BOARDS[key])
+
+
+def _build_routed(spec: PopSpec) -> BoardGeom:
+    """The netlist-routed board: the pipeline's copper, with the family's drawings, notes and z-stack."""
+    pipe = PopPipeline(spec)
+    board = pipe.run()
+    b = pipe.s.b
+    drawings, dies = die_drawings(spec)
+    b.drawings.extend(drawings)
+    bx, by = spec.body[0] / 2, spec.body[1] / 2
+    castellated = pipe.castellated
+    through = sum(1 for v in board.vias.kind if v == "through")
+    carrier = len(board.vias) - through
+    routing = board.extras.sidecar["routing"]
+    summary, notes, z = _notes(spec, castellated, through, carrier)
+    sig = [m for m in routing["nets"].values() if m["kind"] == "signal"]
+    summary.append(f"routed {len(sig)} signal net(s) on {', '.join(routing['signal_layers_used']) or '-'}, "
+                   f"{sum(m['length_mm'] for m in routing['nets'].values()):.1f} mm of trace; "
+                   f"{len(routing['nets']) - len(sig)} poured net(s); {len(routing['no_connect'])} NC terminal(s)")
+    summary += [f"UNROUTED {u['net']}: {u['reason']}" for u in routing["unrouted"][:20]]
+    b.drawings += note_drawings(notes, bx + 1.0, -by)
+    users = dict(USER_LAYERS) | ({SIDE_LAYER: "Side.Traces"} if castellated else {})
+    b.extras = BoardExtras(dies=dies, body=shapely.box(-bx, -by, bx, by), user_layers=users,
+                           castellated=tuple(castellated),
+                           files={"-fab-notes.txt": "\n".join(notes) + "\n"} | board.extras.files,
+                           summary=tuple(summary), sidecar={"zstack": _zstack_sidecar(z), "routing": routing})
+    return b.build()
+
+
+def _zstack_sidecar(z: dict) -> dict:
+    return {k: v for k, v in z.items() if k not in ("terms", "standoff_needs")} | \
+        {"terms": [list(x) for x in z["terms"]], "standoff_needs": [list(x) for x in z["standoff_needs"]]}
+
+
+def _notes(spec: PopSpec, castellated, through: int, carrier: int) -> tuple[list[str], list[str], dict]:
+    """The CLI summary, the fab-note lines and the z-stack figures of a board."""
+    z = zstack(spec)
+    summary = zstack_report(spec, z)
+    via = spec.through()
+    notes = summary + [
+        f"CARRIERS: 1st {spec.carriers[0].kind} {spec.carriers[0].material} {spec.carriers[0].core:g} mm (L3-L4), "
+        f"2nd {spec.carriers[1].kind} {spec.carriers[1].material} {spec.carriers[1].core:g} mm (L1-L2); "
+        f"resin {spec.resin.material} {spec.resin.thickness:g} mm with adhesive {spec.adhesive.thickness:g} mm.",
+        *([f"THROUGH VIAS: {through} x drill {via.drill:g} mm / pad {via.pad:g} mm, L1-L4 through both "
+           "carriers and the resin, filled and capped (via-in-pad under PoP lands and balls)."]
+          if spec.interconnect == "through_via" else side_trace_notes(spec, castellated, carrier)),
+        "KiCad copper: L1 F.Cu (PoP lands), L2 In1.Cu (chip 2 bumps), L3 In2.Cu (chip 1 bumps), L4 B.Cu (BGA)."]
+    return list(summary), notes, z
+
+
+def _build_fanout(spec: PopSpec) -> BoardGeom:
+    """Without a netlist: each die pad fanned out to its own through via of the innermost PoP ring."""
     rules = spec.substrate_rules()
     w = spec.width()
     via = spec.through()
@@ -416,27 +510,20 @@ def side_traces(spec: PopSpec, b: BoardBuilder, top, bottom, net_of_site: dict[i
     rules = spec.substrate_rules()
     st, w = spec.side_trace, spec.width()
     bx, by = spec.body[0] / 2, spec.body[1] / 2
-    hx, hy = float(np.max(np.abs(top.x))), float(np.max(np.abs(top.y)))
-    side = np.floor((np.arctan2(top.y / hy, top.x / hx) + math.pi / 4 + 1e-9) / (math.pi / 2)).astype(int) % 4
+    side = _sides(top)
     stop = rules.copper_to_edge + w / 2 + 0.001
     if st.pad / 2 <= stop:
         raise SpecError(f"side_trace.pad {st.pad:g} mm: the castellation must reach {stop:g} mm inside the outline "
                         "to meet the trace that stops copper_to_edge short of it", field="side_trace.pad")
-    land = max(spec.top_lands.land, spec.terminals.land_mm())
-    bx_, by_ = np.asarray(bottom.x, float), np.asarray(bottom.y, float)
+    check_side_trace_ring(spec, top, bottom)
     out = []
     for s, name in enumerate(top.names):
+        if s not in net_of_site:  # a land with no net has no side trace
+            continue
         k = int(side[s])
         dx, dy = ((1, 0), (0, 1), (-1, 0), (0, -1))[k]
         x, y = float(top.x[s]), float(top.y[s])
         lat = -x * dy + y * dx  # coordinate along the edge
-        o = x * dx + y * dy  # coordinate outward
-        ahead = ((bx_ * dx + by_ * dy) > o + 1e-6) & (np.abs(-bx_ * dy + by_ * dx - lat)
-                                                      < land / 2 + w / 2 + rules.clearance)
-        if ahead.any():
-            raise SpecError(f"side_trace: top land {name} has a ball or land outward of it on its way to the package "
-                            "edge; the side-trace variant needs the top lands on the outermost ball ring",
-                            field="interconnect")
         edge = bx if dx else by
         e = edge - stop
         net = net_of_site[s]
@@ -446,6 +533,48 @@ def side_traces(spec: PopSpec, b: BoardBuilder, top, bottom, net_of_site: dict[i
         out.append(Castellation(f"S{name}", cx, cy, pad=st.pad, drill=st.drill, net=net, side=k))
         b.drawings.append(Drawing(((cx, cy), (snap(cx + 0.3 * dx), snap(cy + 0.3 * dy))), SIDE_LAYER, closed=False))
     return out
+
+
+def _sides(top) -> np.ndarray:
+    """The package side each top land's side trace leaves by: 0 +x, 1 +y, 2 -x, 3 -y.
+
+    Corners take the next side counter-clockwise.
+    """
+    hx, hy = float(np.max(np.abs(top.x))), float(np.max(np.abs(top.y)))
+    return np.floor((np.arctan2(top.y / hy, top.x / hx) + math.pi / 4 + 1e-9) / (math.pi / 2)).astype(int) % 4
+
+
+def check_side_trace_ring(spec: PopSpec, top, bottom) -> None:
+    """Refuse a top land with a ball or land outward of it: its side trace would run into them.
+
+    Args:
+        spec: the validated :class:`PopSpec` (trace width, lands, rules; mm).
+        top: populated sites of the top PoP land grid (x, y in mm).
+        bottom: populated sites of the bottom ball grid (x, y in mm).
+
+    Raises:
+        SpecError: naming the first such land (field ``interconnect``).
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec
+        >>> spec = example_spec("pop_side_trace")
+        >>> check_side_trace_ring(spec, top_sites(spec), grid_sites(spec.terminals)) is None
+        True
+    """
+    rules, w = spec.substrate_rules(), spec.width()
+    land = max(spec.top_lands.land, spec.terminals.land_mm())
+    bx_, by_ = np.asarray(bottom.x, float), np.asarray(bottom.y, float)
+    side = _sides(top)
+    for s, name in enumerate(top.names):
+        dx, dy = ((1, 0), (0, 1), (-1, 0), (0, -1))[int(side[s])]
+        x, y = float(top.x[s]), float(top.y[s])
+        lat, o = -x * dy + y * dx, x * dx + y * dy  # along the edge, outward
+        ahead = ((bx_ * dx + by_ * dy) > o + 1e-6) & (np.abs(-bx_ * dy + by_ * dx - lat)
+                                                      < land / 2 + w / 2 + rules.clearance)
+        if ahead.any():
+            raise SpecError(f"side_trace: top land {name} has a ball or land outward of it on its way to the package "
+                            "edge; the side-trace variant needs the top lands on the outermost ball ring",
+                            field="interconnect")
 
 
 def side_trace_notes(spec: PopSpec, castellated: list[Castellation], carrier_vias: int) -> list[str]:
@@ -501,7 +630,8 @@ def pop_checks(spec: PopSpec, board: BoardGeom | None = None, rules: Any = None,
         dies = board.extras.dies
         v = board.vias
         d = shapely.distance(shapely.points(v.x, v.y), dies) - v.size / 2
-        for k in np.flatnonzero(d < spec.die_via_clearance - 5e-7).tolist():
+        resin = (v.top <= 1) & (v.bottom >= 2)  # a carrier via stays in its carrier, under a die or not
+        for k in np.flatnonzero(resin & (d < spec.die_via_clearance - 5e-7)).tolist():
             out.append(Violation("pop_via_under_die", (v.key(k),), (float(v.x[k]), float(v.y[k])), "resin",
                                  float(d[k]), spec.die_via_clearance,
                                  "through via too close to (or under) a die: it must run through resin only"))
@@ -578,11 +708,40 @@ def castellation_checks(spec: PopSpec, board: BoardGeom, cs: Sequence[Castellati
 
 
 def build_footprint(spec: PopSpec):
-    """Two footprints: the bottom BGA land pattern (board side) and the PoP top land pattern (memory side)."""
+    """Two footprints: the bottom BGA land pattern (board side) and the PoP top land pattern (memory side).
+
+    With a ball map, each bottom pad carries its net's routed length inside the package (mm) as
+    KiCad's pad ``die_length``, so a board designer's length matching includes the package.
+    """
     bottom, top = spec.footprint_specs()
-    return build_grid_array(bottom) + build_grid_array(top)
+    fps = build_grid_array(bottom)
+    if spec.terminals.ball_map is not None:
+        lengths = package_lengths(spec)
+        fps = [replace(fp, pads=[replace(g, die_length=np.array([lengths.get(n, 0.0) for n in g.names]))
+                                 for g in fp.pads]) for fp in fps]
+    return fps + build_grid_array(top)
 
 
-register(Family(name="pop", spec=PopSpec, footprint=build_footprint, substrate=build_board, checks=(pop_checks,),
+def package_lengths(spec: PopSpec) -> dict[str, float]:
+    """Ball name → routed trace length of its signal net inside the package (mm; poured nets and NC absent).
+
+    Args:
+        spec: the validated spec with a ball map; its substrate is routed (or taken from
+            :func:`build_board`'s store).
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec
+        >>> lengths = package_lengths(example_spec("pop"))
+        >>> "A1" in lengths, lengths["A2"] > 0   # A1 is GND (poured: die length 0), A2 an IO signal
+        (False, True)
+    """
+    nets = build_board(spec).extras.sidecar["routing"]["nets"]
+    net_of = spec.terminals.ball_map.net_of if spec.terminals.ball_map is not None else {}
+    return {ball: float(nets[net]["length_mm"]) for ball, net in net_of.items()
+            if net in nets and nets[net]["kind"] == "signal"}
+
+
+register(Family(name="pop", spec=PopSpec, footprint=build_footprint, substrate=build_board,
+                checks=(pop_checks, check_routed),
                 summary="flip-chip package-on-package: two carriers, back-to-back chips, resin, through vias, "
                         "PoP lands"))

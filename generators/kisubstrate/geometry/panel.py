@@ -272,6 +272,17 @@ def _check_options(o: PanelOptions, rules: Any, unit: BoardGeom) -> float:
     if o.rail < need_rail - 1e-9:
         raise SpecError(f"rail {fmt(o.rail)} mm too narrow for a {fmt(o.tooling_hole)} mm tooling hole / "
                         f"{fmt(o.fiducial)} mm fiducial (needs >= {fmt(need_rail)} mm)", field="rail")
+    cs = unit.extras.castellated
+    if cs:  # whole plated holes on the saw lines: the street keeps facing ones (and the bar) apart
+        pad, drill = max(c.pad for c in cs), max(c.drill for c in cs)
+        need = pad + o.bar_width + 2 * rules.clearance if o.plating else \
+            max(pad + rules.clearance, drill + rules.hole_to_hole)
+        if o.street < need - 1e-9:
+            bar = f" and the {fmt(o.bar_width)} mm plating bar between them" if o.plating else ""
+            raise SpecError(f"saw street {fmt(o.street)} mm: the unit's castellations ({len(cs)} plated holes on its "
+                            f"outline, pad {fmt(pad)} mm) face the next unit's across the street{bar}; it needs >= "
+                            f"{fmt(need)} mm (pad + clearance{' + bar + clearance' if o.plating else ''})",
+                            field="street")
     x0, y0, x1, y1 = unit.outline.bounds
     if abs(x0 + x1) > 1e-6 or abs(y0 + y1) > 1e-6:
         raise SpecError("unit outline must be centred on the origin", field="unit")
@@ -351,6 +362,10 @@ def build_panel(unit: BoardGeom, rules: Any, options: PanelOptions | None = None
                                 "Dwgs.User", width=0.05, label=f"unit {tag} (saw line)"))
         if unit.extras.dies is not None:
             dies.append(shapely.affinity.translate(unit.extras.dies, ox, oy))
+        # a castellation is a plated hole on the saw line until singulation: in the panel a whole
+        # hole (a through via) still joining the unit's copper on every layer
+        for cs in unit.extras.castellated:
+            items.via(snap(cs.x + ox), snap(cs.y + oy), cs.pad, cs.drill, 0, unit.copper - 1, int(net[cs.net]))
 
     tied: list[str] = []
     untied: list[str] = []

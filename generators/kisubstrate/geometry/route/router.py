@@ -145,6 +145,41 @@ class Router:
         self._claim_column(x, y, top, bottom, net)
         return bottom - top
 
+    def place_via(self, x: float, y: float, pad: float, drill: float, top: int, bottom: int, net: int, *,
+                  kind: str) -> None:
+        """Add one fixed via spanning copper ``top`` … ``bottom`` in one drill, e.g. a family's through via.
+
+        It becomes an obstacle of its net on every layer it crosses, and a hole for ``hole_to_hole``.
+
+        Args:
+            x: centre x (mm).
+            y: centre y (mm).
+            pad: pad diameter (mm).
+            drill: drill diameter (mm).
+            top: upper copper layer index.
+            bottom: lower copper layer index (> ``top``).
+            net: net code.
+            kind: KiCad via kind (``through``, ``blind``, ``micro``).
+
+        Example:
+            >>> import shapely
+            >>> from kisubstrate.geometry.board import BoardBuilder
+            >>> from kisubstrate.geometry.route.grid import RouteGrid
+            >>> b = BoardBuilder("v", copper=4, outline=shapely.box(-1, -1, 1, 1))
+            >>> g = RouteGrid(b.outline, layers=4, pitch=0.05, width=0.025, clearance=0.025, via_pads=(0.3,),
+            ...               edge=0.1)
+            >>> r = Router(g, b, hops=[Hop(0.3, 0.15, "blind")] * 3, width=0.025)
+            >>> r.place_via(0.0, 0.0, 0.3, 0.15, 0, 3, b.net("GND"), kind="through")
+            >>> [int(g.node[L, 20, 20]) for L in range(4)], len(b.build().vias)
+            ([1, 1, 1, 1], 1)
+        """
+        self.b.via(x, y, pad, drill, top, bottom, net=net, kind=kind)
+        self._holes = np.vstack([self._holes, [(x, y, drill / 2, top, bottom)]])
+        self._mech = np.concatenate([self._mech, [kind != "micro"]])
+        n = bottom - top + 1
+        xs, ys = np.full(n, x), np.full(n, y)
+        self.grid.add(np.arange(top, bottom + 1), xs, ys, xs, ys, np.full(n, pad / 2), np.full(n, net))
+
     def _claim_column(self, x: float, y: float, top: int, bottom: int, net: int) -> None:
         hops = range(top, bottom)
         if not len(hops):
