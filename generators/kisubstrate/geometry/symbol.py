@@ -1,9 +1,9 @@
 """Schematic symbol of a package from its ball map: one pin per ball, named by net, laid out as KiCad's library does.
 
-Pins are the balls (pin number = ball name, pin name = net). Their electrical type and place
-follow KiCad's library for FPGAs and SoCs (KLC S4.2, S4.3):
+Pins are the balls (pin number = ball name, pin name = net, spaces written as ``_`` as KiCad
+does). Their electrical type and place follow KiCad's library for FPGAs and SoCs (KLC S4.2, S4.3):
 
-* **supplies** (``VDD…``, ``VCC…``, ``+3V3`` …) on the top edge, **grounds** (``GND…``,
+* **supplies** (``VDD…``, ``VCC…``, ``VREF…``, ``+3V3`` …) on the top edge, **grounds** (``GND…``,
   ``VSS…``) on the bottom edge, each net at one place: the first ball (natural order) a visible
   ``power_in`` pin, every other ball of the net a hidden ``passive`` pin stacked on it;
 * **signals** split between the left and right edges in natural order (``DQ2`` before
@@ -45,7 +45,7 @@ CHAR_WIDTH = 1.0 * FONT
 _SPLIT = re.compile(r"(\d+)")
 _TOKEN = re.compile(r"[^A-Z0-9+.]+")
 _GROUND = re.compile(r"^(?:[A-Z]{0,2}GND[A-Z0-9]*|VSS[A-Z0-9]*|[AD]VSS[A-Z0-9]*|GROUND|0V|EPAD_GND)$")
-_SUPPLY = re.compile(r"^(?:[ADP]?V(?:DD|CC|IO|PP|BAT|IN|SUP|BUS)[A-Z0-9]*|\+\d+(?:\.\d+)?V\d*|\+?\d+V\d+|"
+_SUPPLY = re.compile(r"^(?:[ADP]?V(?:DD|CC|IO|PP|BAT|IN|SUP|BUS|REF)[A-Z0-9]*|\+\d+(?:\.\d+)?V\d*|\+?\d+V\d+|"
                      r"VCORE|VMEM|VREG)$")
 _NOT_POWER = re.compile(r"^(?:SENSE|SNS|FB|MON|EN|PG|PGOOD|GOOD|OK|DET|SEL|CTRL|ADC)\d*$")
 _NC = {"NC", "N/C", "N.C.", "DNC", "NO_CONNECT", "NOCONNECT", "NIC"}
@@ -194,7 +194,8 @@ def build_symbol(name: str, balls: Sequence[str], nets: Sequence[str], *, footpr
     net_of = dict(zip(balls, nets))
 
     def label(kind: str, key: str) -> str:  # an NC ball keeps its map's name (NC, DNC); no net reads NC
-        return (net_of[key].strip() or "NC") if kind == "nc" else key
+        text = (net_of[key].strip() or "NC") if kind == "nc" else key
+        return text.replace(" ", "_")  # KiCad's pin names hold no spaces (it writes them as _)
 
     left_w = max((_text(label(k, key)) for k, key in left), default=0.0)
     right_w = max((_text(label(k, key)) for k, key in right), default=0.0)
