@@ -70,8 +70,8 @@ def pin_kind(net: str) -> Kind:
 
     The net name is read as a schematic would: the last part of a hierarchical name
     (``/DDR/VDDQ``), KiCad's subscript / overbar markup dropped (``V_{DD}`` is ``VDD``), then its
-    first word decides; a word like ``SENSE`` or ``EN`` after it makes it a signal
-    (``VDDQ_SENSE``).
+    first word decides; ``SENSE`` in it, or a word like ``SENSE`` or ``EN`` after it, makes it a
+    signal (``VDDQ_SENSE``, ``GNDSENSE``).
 
     Args:
         net: the net name from the ball map ("" = no net: the ball is not connected).
@@ -88,7 +88,7 @@ def pin_kind(net: str) -> Kind:
     words = [w for w in _TOKEN.split(plain) if w]
     if not words:
         return "signal"
-    if any(_NOT_POWER.match(w) for w in words[1:]):
+    if any(_NOT_POWER.match(w) for w in words[1:]) or re.search(r"SENSE|SNS", words[0]):
         return "signal"
     if _GROUND.match(words[0]):
         return "ground"
