@@ -30,7 +30,7 @@ from kisubstrate.kicad.sexpr import find_all, loads
 from kisubstrate.kicad.symbol import write_symbol_library
 
 DDR3_MAP = ROOT / "footprints" / "ballmaps" / "DDR3_x16_FBGA-96.csv"
-DDR3 = {"family": "bga", "name": "BGA-96_8.0x14.0mm_Layout9x16_P0.8mm_DDR3-x16", "body": [8.0, 14.0],
+DDR3 = {"family": "bga", "name": "BGA-96_8.0x14.0mm_Layout9x16_P0.8mm_Ball0.45mm_Pad0.36mm_NSMD_DDR3x16", "body": [8.0, 14.0],
         "pitch": 0.8, "layout": [9, 16], "missing": ["A4:T6"], "ball_diameter": 0.45,
         "ball_map": str(DDR3_MAP), "source": "JESD79-3 DDR3 x16 ballout"}
 KICAD10_ROOT = Path("/opt/kicad10")
@@ -93,7 +93,7 @@ def test_ddr3_pins_are_the_balls_named_by_net(ddr3):
     # 50 signals, 5 NC; VDD, VDDQ, VREFCA, VREFDQ, VSS, VSSQ visible power inputs, the other 35 balls stacked
     assert kinds == {"bidirectional": 50, "no_connect": 5, "power_in": 6, "passive": 35}
     assert sum(p.hidden for p in sym.pins) == 35 and all(p.etype == "passive" for p in sym.pins if p.hidden)
-    assert sym.footprint == "kisubstrate_Packages:BGA-96_8.0x14.0mm_Layout9x16_P0.8mm_DDR3-x16"
+    assert sym.footprint == "kisubstrate_Packages:BGA-96_8.0x14.0mm_Layout9x16_P0.8mm_Ball0.45mm_Pad0.36mm_NSMD_DDR3x16"
     assert sym.datasheet == "JESD79-3 DDR3 x16 ballout"
 
 
@@ -218,8 +218,8 @@ def test_library_export_and_pcm_tree_carry_the_symbols(tmp_path, cli_runner):
 def test_the_committed_library_has_the_ddr3_symbol():
     lib = ROOT / "footprints" / "kisubstrate_Packages"
     text = (lib / "kisubstrate_Packages.kicad_sym").read_text()
-    assert _fields(text)["Footprint"] == "kisubstrate_Packages:BGA-96_8.0x14.0mm_Layout9x16_P0.8mm_DDR3-x16"
-    assert (lib / "kisubstrate_Packages.pretty" / "BGA-96_8.0x14.0mm_Layout9x16_P0.8mm_DDR3-x16.kicad_mod").is_file()
+    assert _fields(text)["Footprint"] == "kisubstrate_Packages:BGA-96_8.0x14.0mm_Layout9x16_P0.8mm_Ball0.45mm_Pad0.36mm_NSMD_DDR3x16"
+    assert (lib / "kisubstrate_Packages.pretty" / "BGA-96_8.0x14.0mm_Layout9x16_P0.8mm_Ball0.45mm_Pad0.36mm_NSMD_DDR3x16.kicad_mod").is_file()
     assert "kisubstrate_Packages.kicad_sym" in (lib / "sym-lib-table").read_text()
 
 
@@ -271,7 +271,7 @@ def test_kicad_resaves_and_plots_the_symbols(oracle, kicad_cli, flipchip_library
                            capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, r.stderr
         svgs = sorted((work / "svg").glob("*.svg"))
-        assert [s.name for s in svgs] == ["BGA-96_8.0x14.0mm_Layout9x16_P0.8mm_DDR3-x16_unit1.svg",
+        assert [s.name for s in svgs] == ["BGA-96_8.0x14.0mm_Layout9x16_P0.8mm_Ball0.45mm_Pad0.36mm_NSMD_DDR3x16_unit1.svg",
                                           "FCBGA-400_unit1.svg"]
         assert all(s.stat().st_size > 50_000 and "<svg" in s.read_text()[:500] for s in svgs)
     finally:
