@@ -161,3 +161,9 @@ def test_library_package_footprints_load_in_kicad(packages, kicad_cli, tmp_path)
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert len(list((tmp_path / "svg").glob("*.svg"))) == len(list(pretty.glob("*.kicad_mod")))
+    # and its symbols: one SVG per symbol with a ball map
+    syms = tmp_path / "symbols" / "Kisubstrate_Packages.kicad_sym"
+    r = subprocess.run([kicad_cli, "sym", "export", "svg", str(syms), "-o", str(tmp_path / "sym")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert len(list((tmp_path / "sym").glob("*.svg"))) == syms.read_text().count("\n\t(symbol ") >= 3

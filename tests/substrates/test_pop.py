@@ -209,7 +209,8 @@ def test_cli_prints_the_zstack(cli_runner, tmp_path):
     assert "top package stand-off 0.2 mm vs mask 0.02 + parts 0 + warpage 0.05 = 0.070 mm: OK" in out
     assert "cavity 6.4 x 6.4 mm, depth 0.418 mm" in out
     written = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("."))
-    assert sum(name.endswith("-fab-notes.txt") for name in written) == 2 and len(written) == 10
+    assert sum(name.endswith("-fab-notes.txt") for name in written) == 2 and len(written) == 11
+    assert "kisubstrate_Substrates.kicad_sym" in written  # both packages' symbols, one library
 
 
 def test_ball_map_nets_reach_the_top_lands_and_conflicts_are_refused(tmp_path, cli_runner):
