@@ -8,8 +8,8 @@ others hidden at the same place) are written as KiCad 9 and 10 both read them.
 
 Example:
     >>> from kisubstrate.geometry.symbol import build_symbol
-    >>> text = write_symbol_library([build_symbol("P", ["A1", "A2"], ["GND", 'say "hi"'], footprint="L:P")])
-    >>> [line.strip() for line in text.splitlines()[1:3]], '(name "say \\"hi\\""' in text
+    >>> text = write_symbol_library([build_symbol("P", ["A1", "A2"], ["GND", 'V"Q'], footprint="L:P")])
+    >>> [line.strip() for line in text.splitlines()[1:3]], '(name "V\\"Q"' in text
     (['(version 20241209)', '(generator "kisubstrate")'], True)
 """
 
