@@ -140,6 +140,10 @@ def test_demo_byte_identical_rerun(tmp_path, cli_runner):
     for family in ("BGA-", "LGA-", "PGA-", "WLCSP-"):
         assert any(Path(m).name.startswith(family) for m in mods), family
     assert stdout.strip().splitlines()[-1].startswith("demo: ")
+    # the packages with a ball map (flip-chip) and the substrates have their symbols, naming the demo's footprints
+    syms = first["kisubstrate_demo.kicad_sym"].decode()
+    assert '(property "Footprint" "kisubstrate_demo:FCBGA-400_17.0x17.0mm_Die5.0x5.0mm_8L_P0.8mm_Footprint"' in syms
+    assert '(property "Footprint" "kisubstrate_demo:BUILDUP-196_15.0x15.0mm_Die6.0x6.0mm_4L_P1.0mm_Footprint"' in syms
     for m in mods:
         assert m in stdout
         name = Path(m).stem  # every footprint names its VRML model, and the model is there

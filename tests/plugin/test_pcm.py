@@ -96,6 +96,11 @@ def test_library_package_from_examples(packages):
                       for ls in load_specs(sorted(EXAMPLES.glob("*.yaml")))
                       for r in build_footprints(ls.spec) if r.report.ok)
     assert mods == expected and len(mods) >= 4
+    # the examples with a ball map ship their symbols, naming the footprints by the PCM nickname
+    syms = _zip(zips["kisubstrate-library"]).read("symbols/Kisubstrate_Packages.kicad_sym").decode()
+    assert '(property "Footprint" "PCM_Kisubstrate_Packages:FCBGA-400_17.0x17.0mm_Die5.0x5.0mm_8L_P0.8mm_Footprint"' \
+        in syms
+    assert '"Kisubstrate_Packages:' not in syms
 
 
 def test_zips_are_deterministic(packages, tmp_path):
@@ -156,3 +161,9 @@ def test_library_package_footprints_load_in_kicad(packages, kicad_cli, tmp_path)
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert len(list((tmp_path / "svg").glob("*.svg"))) == len(list(pretty.glob("*.kicad_mod")))
+    # and its symbols: one SVG per symbol with a ball map
+    syms = tmp_path / "symbols" / "Kisubstrate_Packages.kicad_sym"
+    r = subprocess.run([kicad_cli, "sym", "export", "svg", str(syms), "-o", str(tmp_path / "sym")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert len(list((tmp_path / "sym").glob("*.svg"))) == syms.read_text().count("\n\t(symbol ") >= 3

@@ -120,7 +120,7 @@ def test_cli_exit_codes(cli_runner, tmp_path):
     code, out, _err = cli_runner("substrate", EXAMPLE, "-o", tmp_path / "ok")
     assert code == 0 and "4 Cu" in out
     assert sorted(p.suffix for p in (tmp_path / "ok").iterdir() if not p.name.startswith(".")) == \
-        [".json", ".kicad_dru", ".kicad_pcb", ".kicad_pro"]
+        [".json", ".kicad_dru", ".kicad_pcb", ".kicad_pro", ".kicad_sym"]  # + the package symbol
     # a profile that the example violates (coarse HDI rules): exit 1, nothing written
     bad = tmp_path / "bad.yaml"
     bad.write_text(EXAMPLE.read_text().replace("rules: substrate-buildup", "rules: substrate-hdi"))

@@ -250,8 +250,9 @@ def test_cli_prints_the_zstack(cli_runner, tmp_path):
     assert "top package stand-off 0.2 mm vs mask 0.02 + parts 0 + warpage 0.05 = 0.070 mm: OK" in out
     assert "cavity 6.4 x 6.4 mm, depth 0.418 mm" in out
     written = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("."))
-    assert sum(name.endswith("-fab-notes.txt") for name in written) == 2 and len(written) == 11
+    assert sum(name.endswith("-fab-notes.txt") for name in written) == 2 and len(written) == 12
     assert sum(name.endswith("-nets.csv") for name in written) == 1  # the PoP's routed nets
+    assert "kisubstrate_Substrates.kicad_sym" in written  # both packages' symbols, one library
 
 
 @pytest.mark.parametrize("csv,old,new,words", [

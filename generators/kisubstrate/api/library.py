@@ -5,7 +5,9 @@
     DIR/<Lib>.pretty/<name>.kicad_mod     every footprint (rule-checked before anything is written)
     DIR/<Lib>.3dshapes/<name>.wrl         a VRML 2.0 model per footprint (kisubstrate.kicad.vrml)
     DIR/renders/<name>.svg                kicad-cli fp export svg, one call for the whole library
+    DIR/<Lib>.kicad_sym                   a schematic symbol per package with a ball map (pins = balls, by net)
     DIR/fp-lib-table                      the row to paste into a project or global table
+    DIR/sym-lib-table                     the symbol library's row (when there are symbols)
     DIR/catalogue.md                      every footprint with its render and land provenance
     DIR/provenance.csv                    footprint, item, size, rule, factor, source
 
@@ -61,7 +63,8 @@ from typing import Any, Callable, Iterable
 
 import yaml
 
-from kisubstrate.kicad.paths import lib_uri, model_path
+from kisubstrate.api.symbols import sym_lib_table
+from kisubstrate.kicad.paths import lib_uri, model_path, sym_uri
 from kisubstrate.kicad.target import check_kicad
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.library import expand_library, read_library_definition
@@ -132,6 +135,15 @@ class LibraryDef:
                    packages=expand_library(definition, file=file))
 
     # -- paths ---------------------------------------------------------------------------------
+    def sym_uri(self, models: str | None = None, kicad: int = 9) -> str:
+        """The ``uri`` of the sym-lib-table row, placed like the fp-lib-table row (:meth:`lib_uri`).
+
+        Args:
+            models: model mode overriding the definition's.
+            kicad: the KiCad release (9 or 10) whose path variables the row uses.
+        """
+        return sym_uri(self.name, models or self.models, pcm_dir=self.pcm_dir, kicad=kicad)
+
     @property
     def pcm_dir(self) -> str:
         """The PCM install folder name: identifier with '.' → '_'."""
@@ -174,6 +186,7 @@ class Entry:
     report: str
     provenance: list[dict[str, str]]
     summary: dict[str, str]
+    symbol: Any = None  # a SymbolGeom for a package whose ball map gives nets, else None
 
 
 def _split_provenance(item: str, text: str, land=None) -> dict[str, str]:
@@ -222,6 +235,7 @@ def _summary(geom, spec) -> dict[str, str]:
 def _build_chunk(job: tuple[list[tuple[int, int, Any]], str, str, dict, int]) -> list[Entry]:
     """Build, check and render text for a chunk of packages (worker process)."""
     from kisubstrate.api.footprint import build_footprints
+    from kisubstrate.api.symbols import footprint_symbol
     from kisubstrate.kicad.footprint import write_footprint
     from kisubstrate.kicad.vrml import vrml_model
 
@@ -241,7 +255,7 @@ def _build_chunk(job: tuple[list[tuple[int, int, Any]], str, str, dict, int]) ->
                              pads=geom.pad_count, kicad_mod=write_footprint(geom, model_path=model, kicad=kicad),
                              vrml=vrml_model(geom, pin_length=float(getattr(spec, "pin_length", 3.0) or 3.0)),
                              ok=res.report.ok, report=res.report.text(), provenance=prov,
-                             summary=_summary(geom, spec)))
+                             summary=_summary(geom, spec), symbol=footprint_symbol(res, lib_name)))
     return out
 
 
@@ -474,6 +488,11 @@ def catalogue_md(lib: LibraryDef, entries: list[Entry], *, renders: bool, models
               "profile before it was written. 3D models: "
               f"`{lib.model_path('<name>', models, target)}`. Land provenance for every footprint: "
               "[provenance.csv](provenance.csv) and the last column below.", ""]
+    with_symbol = [e.name for e in entries if e.symbol is not None]
+    if with_symbol:
+        lines += [f"Schematic symbols: {len(with_symbol)} package(s) with a ball map have a symbol in "
+                  f"`{lib.name}.kicad_sym` (one pin per ball, named by its net; the row to add: "
+                  "[sym-lib-table](sym-lib-table)): " + ", ".join(f"`{n}`" for n in with_symbol) + ".", ""]
     if renders:
         lines += [RENDER_NOTE.format(version=kicad) + f", layers {RENDER_LAYERS.replace(',', ', ')}; "
                   "Reference and Value hidden.", ""]
@@ -503,6 +522,27 @@ def catalogue_md(lib: LibraryDef, entries: list[Entry], *, renders: bool, models
     return "\n".join(lines)
 
 
+def _descr(lib: LibraryDef) -> str:
+    return (lib.description.splitlines() or [""])[0].replace('"', "'")[:200]
+
+
+def library_symbols(lib: LibraryDef, entries: Iterable[Entry], *, pcm: bool = False) -> str | None:
+    """The ``<Lib>.kicad_sym`` text of the entries with a symbol (ball map with nets), or None if none has one.
+
+    Args:
+        lib: the library definition (its name is the symbols' footprint library).
+        entries: the built footprints.
+        pcm: name the footprint library as KiCad's PCM adds it (``PCM_<Lib>``) in the Footprint fields.
+    """
+    from dataclasses import replace
+
+    from kisubstrate.api.symbols import symbol_library_text
+
+    nick = f"PCM_{lib.name}" if pcm else lib.name
+    return symbol_library_text(replace(e.symbol, footprint=f"{nick}:{e.name}") for e in entries
+                               if e.symbol is not None)
+
+
 def fp_lib_table(lib: LibraryDef, *, models: str | None = None, kicad: int = 9) -> str:
     """An ``fp-lib-table`` holding the library's row (paste the row into an existing table).
 
@@ -511,7 +551,7 @@ def fp_lib_table(lib: LibraryDef, *, models: str | None = None, kicad: int = 9) 
         models: model mode overriding the definition's (the row's path follows it).
         kicad: the KiCad release (9 or 10) whose path variables the row uses.
     """
-    descr = (lib.description.splitlines() or [""])[0].replace('"', "'")[:200]
+    descr = _descr(lib)
     return ("(fp_lib_table\n\t(version 7)\n"
             f'\t(lib (name "{lib.name}")(type "KiCad")(uri "{lib.lib_uri(models, kicad)}")(options "")'
             f'(descr "{descr}"))\n)\n')
@@ -588,7 +628,8 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
         kicad_cli: the ``kicad-cli`` executable for the renders (default: found on ``PATH``).
         progress: show a rich progress bar on stderr.
         pcm: write the PCM archive tree instead (``footprints/<Lib>.pretty``,
-            ``3dmodels/<Lib>.3dshapes``, models ``pcm`` unless given, no renders / tables);
+            ``3dmodels/<Lib>.3dshapes``, ``symbols/<Lib>.kicad_sym`` naming ``PCM_<Lib>`` footprints,
+            models ``pcm`` unless given, no renders / tables);
             the packager adds ``metadata.json`` and ``resources/`` and zips it (leaving out the
             ``.kisubstrate-manifest.json`` files).
         kicad: the KiCad release the footprints are written for: 9 (format 20241229) or 10 (format
@@ -652,8 +693,13 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
     for e in entries:
         plan.add(pretty / f"{e.name}.kicad_mod", e.kicad_mod)
         plan.add(shapes / f"{e.name}.wrl", e.vrml)
+    symbols = library_symbols(lib, entries, pcm=pcm)
+    if symbols is not None:
+        plan.add((out / "symbols" if pcm else out) / f"{lib.name}.kicad_sym", symbols)
     if not pcm:
         plan.add(out / "fp-lib-table", fp_lib_table(lib, models=models, kicad=kicad))
+        if symbols is not None:
+            plan.add(out / "sym-lib-table", sym_lib_table(lib.name, lib.sym_uri(models, kicad), _descr(lib)))
         plan.add(out / "provenance.csv", provenance_csv(entries))
     try:
         changed = plan.commit(force=force)

@@ -1,4 +1,4 @@
-"""``kisubstrate footprint``: one ``.kicad_mod`` (+ VRML model) per package of the given specs.
+"""``kisubstrate footprint``: one ``.kicad_mod`` (+ VRML model) per package of the given specs, + their symbols.
 
 Example::
 
@@ -32,12 +32,14 @@ def footprint(specs: tuple[Path, ...], output: Path, models: str, no_models: boo
     """Write one .kicad_mod per package of SPECS into OUTPUT (a .pretty folder).
 
     Each footprint's VRML 3D model goes into the sibling <Lib>.3dshapes folder (the same writer as
-    'kisubstrate library').
+    'kisubstrate library'). Packages whose ball map gives nets get a schematic symbol in the sibling
+    <Lib>.kicad_sym (one library per run: the symbols of SPECS).
     """
 
     def body() -> int:
         from kisubstrate.api.footprint import build_footprints, footprint_files
         from kisubstrate.api.specs import load_specs
+        from kisubstrate.api.symbols import footprint_symbol_file
 
         if output.suffix != ".pretty":
             raise_input(f"output '{output}' must be a KiCad library folder ending in .pretty")
@@ -49,14 +51,18 @@ def footprint(specs: tuple[Path, ...], output: Path, models: str, no_models: boo
         if not results:
             raise_input("no footprint families in the given specs (substrate specs: use 'kisubstrate substrate')")
         shapes = output.parent / f"{output.stem}.3dshapes"
+        symbols = footprint_symbol_file(results, output)
 
         def written():
             for r in results:
                 model = "" if no_models else f", model {shapes / (r.geometry.name + '.wrl')}"
                 click.echo(f"wrote {output / (r.geometry.name + '.kicad_mod')} ({r.geometry.pad_count} pads){model}")
+            for path, text in symbols:
+                count = text.count("\n\t(symbol ")
+                click.echo(f"wrote {path} ({count} symbol(s), pins named by the ball map's nets)")
 
         return write_checked([r.report for r in results],
-                             lambda: footprint_files(results, output, models=mode, kicad=target),
+                             lambda: footprint_files(results, output, models=mode, kicad=target) + symbols,
                              no_check=no_check, force=force, fmt=fmt, written=written)
 
     sys.exit(run_guarded(body))

@@ -19,7 +19,8 @@ from kisubstrate.plugin_support.pcm import build_packages
 @click.command(name="pcm")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="folder for the zips")
 @click.option("--library", type=click.Path(path_type=Path), default=None,
-              help="a .pretty folder to package (default: the bundled examples); a sibling .3dshapes is included")
+              help="a .pretty folder to package (default: the bundled examples); a sibling .3dshapes and "
+                   ".kicad_sym (symbols) are included")
 @click.option("--models", type=click.Path(path_type=Path), default=None, help="a .3dshapes folder of 3D models")
 @click.option("--plugin-dir", type=click.Path(path_type=Path), default=None,
               help="the plugin sources (default: plugin/ of this checkout)")

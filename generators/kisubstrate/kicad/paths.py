@@ -26,6 +26,11 @@ LIB_URI = {
     "pcm": "${KICAD9_3RD_PARTY}/footprints/{pcm_dir}/{lib}.pretty",
     "stock": "${KICAD9_FOOTPRINT_DIR}/{lib}.pretty",
 }
+SYM_URI = {
+    "project": "${KIPRJMOD}/{lib}.kicad_sym",
+    "pcm": "${KICAD9_3RD_PARTY}/symbols/{pcm_dir}/{lib}.kicad_sym",
+    "stock": "${KICAD9_SYMBOL_DIR}/{lib}.kicad_sym",
+}
 DEFAULT_PCM_DIR = "kisubstrate_library"
 
 
@@ -78,3 +83,19 @@ def lib_uri(lib: str, mode: str, *, pcm_dir: str = DEFAULT_PCM_DIR, kicad: int =
         kicad: the KiCad release (9 or 10) whose path variables the row uses.
     """
     return versioned_vars(fill(LIB_URI.get(mode, LIB_URI["project"]), lib=lib, pcm_dir=pcm_dir), kicad)
+
+
+def sym_uri(lib: str, mode: str, *, pcm_dir: str = DEFAULT_PCM_DIR, kicad: int = 9) -> str:
+    """The ``uri`` of the sym-lib-table row of symbol library ``lib`` (placed like :func:`lib_uri`).
+
+    Args:
+        lib: library name (the ``.kicad_sym`` file's stem).
+        mode: the model mode (``project``, ``pcm``, ``stock``; a template gives the ``project`` row).
+        pcm_dir: the PCM install folder name (identifier with '.' → '_').
+        kicad: the KiCad release (9 or 10) whose path variables the row uses.
+
+    Example:
+        >>> sym_uri("Lib", "pcm", kicad=10)
+        '${KICAD10_3RD_PARTY}/symbols/kisubstrate_library/Lib.kicad_sym'
+    """
+    return versioned_vars(fill(SYM_URI.get(mode, SYM_URI["project"]), lib=lib, pcm_dir=pcm_dir), kicad)

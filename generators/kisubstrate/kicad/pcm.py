@@ -189,7 +189,26 @@ def rewrite_model_paths(text: str, library: str, identifier: str, var: str = "KI
     return re.sub(r'\(model "[^"]*/' + re.escape(library) + r'\.3dshapes/', f'(model "{target}', text)
 
 
-def library_files(pretty: Path, *, version: str, list_icon: bytes, models: Path | None = None) -> dict[str, bytes]:
+def rewrite_footprint_fields(text: str, library: str) -> str:
+    """Point a symbol library's Footprint fields ``<library>:…`` at the library's PCM nickname ``PCM_<library>``.
+
+    KiCad's PCM adds an installed package's ``footprints/<library>.pretty`` to the footprint
+    library table as ``PCM_<library>``; the symbols shipped beside it must name that nickname.
+
+    Args:
+        text: ``.kicad_sym`` text.
+        library: the footprint library name (the ``.pretty`` folder's stem).
+
+    Example:
+        >>> rewrite_footprint_fields('(property "Footprint" "Lib:BGA-4"', "Lib")
+        '(property "Footprint" "PCM_Lib:BGA-4"'
+    """
+    head = '(property "Footprint" "'
+    return re.sub(re.escape(head + library + ":"), f"{head}PCM_{library}:", text)
+
+
+def library_files(pretty: Path, *, version: str, list_icon: bytes, models: Path | None = None,
+                  symbols: Path | None = None) -> dict[str, bytes]:
     """Files of the footprint library package from a ``.pretty`` folder (+ its ``.3dshapes``).
 
     Args:
@@ -199,6 +218,8 @@ def library_files(pretty: Path, *, version: str, list_icon: bytes, models: Path 
         models: the ``<Lib>.3dshapes`` folder: its ``.step`` / ``.stp`` / ``.wrl`` files are packaged
             and the footprints' model paths rewritten to the PCM install location
             (:func:`rewrite_model_paths`); None packages the footprints as they are.
+        symbols: a ``.kicad_sym`` library of the footprints' symbols, packaged as ``symbols/<Lib>.kicad_sym``
+            with its Footprint fields naming ``PCM_<Lib>`` (:func:`rewrite_footprint_fields`); None: no symbols.
 
     Returns:
         Archive path → file bytes, ready for :func:`deterministic_zip`.
@@ -214,6 +235,9 @@ def library_files(pretty: Path, *, version: str, list_icon: bytes, models: Path 
         for path in sorted(models.iterdir()):
             if path.is_file() and path.suffix.lower() in (".step", ".stp", ".wrl"):
                 files[f"3dmodels/{lib}.3dshapes/{path.name}"] = path.read_bytes()
+    if symbols is not None and symbols.is_file():
+        text = rewrite_footprint_fields(symbols.read_text(encoding="utf-8"), lib)
+        files[f"symbols/{symbols.name}"] = text.encode("utf-8")
     files["resources/icon.png"] = list_icon
     count = sum(1 for k in files if k.endswith(".kicad_mod"))
     files["metadata.json"] = _meta_bytes(metadata(

@@ -47,18 +47,23 @@ def runtime_requirements() -> list[str]:
 
 
 def _example_library(folder: Path) -> Path:
-    """Generate the bundled examples into ``folder/<DEFAULT_LIBRARY>.pretty`` (no 3D model paths)."""
+    """Generate the bundled examples into ``folder/<DEFAULT_LIBRARY>.pretty`` (no 3D model paths) + their symbols."""
     from kisubstrate.api.footprint import build_footprints
     from kisubstrate.api.outputs import OutputPlan
     from kisubstrate.api.specs import load_specs
+    from kisubstrate.api.symbols import footprint_symbol_file
     from kisubstrate.model.examples import examples_dir
 
     pretty = folder / f"{DEFAULT_LIBRARY}.pretty"
     plan = OutputPlan()
+    results = []
     for ls in load_specs(sorted(examples_dir().glob("*.yaml"))):
         for r in build_footprints(ls.spec, source=ls.file):
             if r.report.ok:
                 plan.add(pretty / f"{r.geometry.name}.kicad_mod", r.text(model_path=""))
+                results.append(r)
+    for path, text in footprint_symbol_file(results, pretty):  # the packages with a ball map
+        plan.add(path, text)
     plan.commit(force=True)
     return pretty
 
@@ -72,8 +77,8 @@ def build_packages(output: Path, *, library: Path | None = None, models: Path | 
 
     Args:
         output: folder for the zips (created if missing).
-        library: a ``.pretty`` folder to package; None generates the bundled examples that pass
-            their checks.
+        library: a ``.pretty`` folder to package (a sibling ``<Lib>.kicad_sym`` goes in as its symbols);
+            None generates the bundled examples that pass their checks, with their symbols.
         models: the library's ``.3dshapes`` folder; None takes the sibling ``<Lib>.3dshapes`` of
             ``library`` when it exists.
         plugin_dir: the plugin sources (``ipc/`` and ``swig/``); None finds ``plugin/`` of a checkout.
@@ -113,7 +118,9 @@ def build_packages(output: Path, *, library: Path | None = None, models: Path | 
             raise SpecError(f"'{library}' is not a .pretty folder", field="library")
         if models is None and library.with_suffix(".3dshapes").is_dir():
             models = library.with_suffix(".3dshapes")
-        lib = pcm.library_files(library, version=__version__, list_icon=icon64, models=models)
+        symbols = library.with_suffix(".kicad_sym")
+        lib = pcm.library_files(library, version=__version__, list_icon=icon64, models=models,
+                                symbols=symbols if symbols.is_file() else None)
         if not any(k.endswith(".kicad_mod") for k in lib):
             raise SpecError(f"'{library}' holds no .kicad_mod footprints", field="library")
         plan.add(output / f"kisubstrate-library-{library.stem}-{version}.zip", pcm.deterministic_zip(lib))
