@@ -26,8 +26,16 @@ def example() -> WaferStackSpec:
     return load_specs([EXAMPLE])[0].spec
 
 
-def load_variant(tmp_path: Path, **changes) -> WaferStackSpec:
+def example_data() -> dict:
+    """The example's package as a dict, its CSV maps given by absolute path."""
     data = yaml.safe_load(EXAMPLE.read_text())["packages"][0]
+    data["pads"] = dict(data["pads"], map=str(EXAMPLES / data["pads"]["map"]))
+    data["terminals"] = dict(data["terminals"], ball_map=str(EXAMPLES / data["terminals"]["ball_map"]))
+    return data
+
+
+def load_variant(tmp_path: Path, **changes) -> WaferStackSpec:
+    data = example_data()
     data.update(changes)
     f = tmp_path / "ws.yaml"
     f.write_text(yaml.safe_dump({"packages": [data]}))
@@ -104,8 +112,8 @@ def test_sites_larger_than_the_wafer_are_refused(tmp_path):
     ({"terminals": {"pitch": 0.8, "layout": [3, 3], "ball_diameter": 0.4}}, "terminals.pitch", "0.35 .. 0.5"),
     ({"dies": [{"name": "D1"}]}, "dies", "2 .. 8 dies (got 1)"),
     ({"wafer": {"diameter": 250}}, "wafer.diameter", "150"),
-    ({"pads": {"peripheral": {"per_side": 7, "pitch": 0.3, "inset": 0.22}, "size": 0.06}}, "pads",
-     "outer-ring balls"),
+    ({"pads": {"peripheral": {"per_side": 7, "pitch": 0.3, "inset": 0.22}, "size": 0.08},
+      "terminals": {"pitch": 0.4, "layout": [6, 6], "ball_diameter": 0.25}}, "pads", "outer-ring balls"),
 ])
 def test_bad_stacks_are_refused(tmp_path, changes, field, words):
     with pytest.raises(SpecError) as e:
@@ -114,7 +122,15 @@ def test_bad_stacks_are_refused(tmp_path, changes, field, words):
     assert f"field '{field}" in str(e.value), str(e.value)
 
 
-# -- the package board and footprint -------------------------------------------------------------------
+# -- the package board: the netlist routed on the RDL --------------------------------------------------
+def _balls_of(board) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for owner, name, net in zip(board.pads.owner, board.pads.name, board.pads.net):
+        if owner == "BALLS":
+            out.setdefault(board.nets[int(net)] if int(net) else "NC", []).append(str(name))
+    return out
+
+
 def test_board_layers_tsvs_and_routes():
     spec = example()
     r = build_substrate(spec)
@@ -124,18 +140,48 @@ def test_board_layers_tsvs_and_routes():
     assert b.copper == 5
     assert [lay.name for lay in spec.stackup.coppers()] == ["RDL", "D2.pattern", "D2.back", "D1.pattern", "HEAT"]
     kinds = list(b.vias.kind)
-    assert kinds.count("micro") == 20 and kinds.count("blind") == 20 and kinds.count("through") == 16
-    tsv = [i for i, k in enumerate(kinds) if k == "blind"]
-    assert set(b.vias.top[tsv].tolist()) == {1} and set(b.vias.bottom[tsv].tolist()) == {3}
-    assert len(b.tracks) == 20 and set(b.tracks.layer.tolist()) == {0}
-    # every track joins its via to a ball of the same net
-    balls = {(round(x, 6), round(y, 6)): int(n) for x, y, n in zip(b.pads.x, b.pads.y, b.pads.net)}
-    for x2, y2, n in zip(b.tracks.x2, b.tracks.y2, b.tracks.net):
-        assert balls[(round(float(x2), 6), round(float(y2), 6))] == int(n)
+    # 24 die pads: 20 with a resin via and a TSV to D1's pattern, 4 GND ones a TSV to the GND heat layer;
+    # 12 GND balls drop through thermal TSVs
+    assert kinds.count("micro") == 20 and kinds.count("blind") == 24 and kinds.count("through") == 12
+    tsv = np.array([k == "blind" for k in kinds])
+    gnd = b.nets.index("GND") if isinstance(b.nets, list) else next(k for k, v in b.nets.items() if v == "GND")
+    assert set(b.vias.top[tsv].tolist()) == {1}
+    assert set(b.vias.bottom[tsv & (b.vias.net == gnd)].tolist()) == {4}
+    assert set(b.vias.bottom[tsv & (b.vias.net != gnd)].tolist()) == {3}
+    assert set(b.tracks.layer.tolist()) == {0}
+    # the netlist: power and ground on several balls, no dead ball but the NC ones
+    balls = {n: sorted(v) for n, v in _balls_of(b).items()}
+    assert len(balls["GND"]) == 12 and len(balls["VDD"]) == 4 and len(balls["VDDIO"]) == 4
+    assert balls["NC"] == ["F3", "F4"]
+    assert sum(len(v) for n, v in balls.items() if n not in ("GND", "VDD", "VDDIO", "NC")) == 14
+    routing = b.extras.sidecar["routing"]
+    assert routing["unrouted"] == [] and routing["no_connect"] == ["F3", "F4"]
+    nets = routing["nets"]
+    assert nets["GND"]["kind"] == "plane" and nets["GND"]["vias"] == 4 + 12 and nets["GND"]["balls"] == 12
+    assert nets["VDD"]["kind"] == "power" and nets["VDD"]["balls"] == 4 and nets["VDD"]["length_mm"] > 1.0
+    signals = {k: m for k, m in nets.items() if m["kind"] == "signal"}
+    assert len(signals) == 14 and all(0.2 < m["length_mm"] < 1.0 for m in signals.values())
+    # power on the RDL at power_width, signals at the profile's trace width
+    widths = {b.nets[int(n)]: float(w) for n, w in zip(b.tracks.net, b.tracks.width)}
+    assert widths["VDD"] == widths["VDDIO"] == 0.04 and widths["SCL"] == 0.015
     heat = [z for z in b.zones if z.name == "heat"][0]
-    assert heat.layers == (4,) and b.nets[heat.net] == "HEAT"
+    assert heat.layers == (4,) and b.nets[heat.net] == "GND"
     files = substrate_files(r)
     assert any(k.endswith("-wafer-map.svg") for k in files)
+    csv = next(v for k, v in files.items() if k.endswith("-nets.csv"))
+    assert csv.splitlines()[0] == "net,kind,layers,length_mm,vias" and len(csv.splitlines()) == 1 + 17
+
+
+def test_die_pads_are_copper_on_every_die():
+    """Die pad k of every die: a 0.08 mm copper pad on each die's pattern layer, on its TSV column."""
+    b = build_substrate(example()).board
+    die = [i for i, o in enumerate(b.pads.owner) if o in ("D1", "D2")]
+    assert len(die) == 48
+    assert {(str(b.pads.owner[i]), int(b.pads.layer[i])) for i in die} == {("D2", 1), ("D1", 3)}
+    assert {float(b.pads.w[i]) for i in die} == {0.08} and {str(b.pads.shape[i]) for i in die} == {"rect"}
+    tsv = {(round(float(x), 6), round(float(y), 6)) for x, y, k in zip(b.vias.x, b.vias.y, b.vias.kind)
+           if k == "blind"}
+    assert {(round(float(b.pads.x[i]), 6), round(float(b.pads.y[i]), 6)) for i in die} == tsv
 
 
 def test_wlcsp_footprint_from_the_grid_builder():
@@ -154,8 +200,8 @@ def test_board_loads_in_pcbnew_and_passes_drc(kicad_cli, pcbnew_python, tmp_path
     assert rep["errors"] == [] and rep["unconnected"] == 0, rep["types"]
     got = run_pcbnew(pcbnew_python, PCBNEW_COUNT, str(pcb))
     assert got["copper"] == 6  # 5 physical layers + KiCad's placeholder (even count)
-    assert got["vias"] == 56 and got["via_kinds"] == {"micro": 20, "blind": 20, "through": 16}
-    assert got["pads"] == 36 and got["nets"] == 21 and got["zones"] == 1
+    assert got["vias"] == 56 and got["via_kinds"] == {"micro": 20, "blind": 24, "through": 12}
+    assert got["pads"] == 36 + 48 and got["nets"] == 17 and got["zones"] == 1
 
 
 @pytest.mark.kicad
@@ -208,49 +254,54 @@ def test_three_die_stack_odd_copper_count(kicad_cli, pcbnew_python, tmp_path):
     b = r.board
     assert b.copper == 7
     tsv = [i for i, k in enumerate(b.vias.kind) if k == "blind"]
-    assert set(b.vias.top[tsv].tolist()) == {1} and set(b.vias.bottom[tsv].tolist()) == {5}  # D3 -> D1 pattern
+    # D3 -> D1 pattern, GND on to the heat layer
+    assert set(b.vias.top[tsv].tolist()) == {1} and set(b.vias.bottom[tsv].tolist()) == {5, 6}
+    assert {str(b.pads.owner[i]): int(b.pads.layer[i]) for i in range(len(b.pads)) if b.pads.owner[i] != "BALLS"} \
+        == {"D3": 1, "D2": 3, "D1": 5}
     pcb = write_files(substrate_files(r), tmp_path / "ws3")
     rep = drc(kicad_cli, pcb)
     assert rep["errors"] == [] and rep["unconnected"] == 0, rep["types"]
     assert run_pcbnew(pcbnew_python, PCBNEW_COUNT, str(pcb))["copper"] == 8
 
 
-# -- ball-map nets: the footprint takes them, so the board must carry the same ones --------------------
-def _ball_map_variant(tmp_path: Path, rows: list[tuple[str, str]]) -> Path:
-    (tmp_path / "balls.csv").write_text("ball,net\n" + "".join(f"{b},{n}\n" for b, n in rows))
+# -- without a netlist: the issue-5 assignment, routed by the same router -------------------------------
+def _legacy(tmp_path: Path, **changes) -> WaferStackSpec:
+    return load_variant(tmp_path, pads={"peripheral": {"per_side": 5, "pitch": 0.4, "inset": 0.22}, "size": 0.08},
+                        terminals={"pitch": 0.4, "layout": [6, 6], "ball_diameter": 0.25}, heat_layer=True,
+                        **changes)
+
+
+def _board_nets(board) -> dict[str, str]:
+    return {str(n): board.nets[int(k)] for n, k, o in zip(board.pads.name, board.pads.net, board.pads.owner)
+            if int(k) and o == "BALLS"}
+
+
+def test_without_a_ball_map_pad_k_goes_to_an_outer_ball(tmp_path):
+    """20 peripheral pads, nets P1..P20, each on one outer-ring ball by angle; thermal balls only outside
+    the active area (given: 0.9 mm, so the 12 balls of ring 1; the 4 centre ones stay unconnected)."""
+    r = build_substrate(_legacy(tmp_path))
+    assert r.report.ok, r.report.text()
+    routed = _board_nets(r.board)
+    assert sorted(n for n in routed.values() if n != "HEAT") == sorted(f"P{k}" for k in range(1, 21))
+    assert list(routed.values()).count("HEAT") == 12
+    # the default active area (inside the pad ring) leaves no room for a thermal TSV
+    r = build_substrate(_legacy(tmp_path, active_area=None))
+    assert list(_board_nets(r.board).values()).count("HEAT") == 0
+
+
+@pytest.mark.parametrize("old, new, field, words", [
+    ("F3,NC", "F3,EXTRA", "terminals.ball_map", "line 34: net 'EXTRA' is on ball F3 but on no die pad"),
+    ("B1,SCL", "B1,NC", "pads.map", "'wafer_stack_pads.csv' line 9: net 'SCL' is on die pad D.8 but on no ball"),
+])
+def test_nets_on_one_side_only_are_refused(cli_runner, tmp_path, old, new, field, words):
+    """A net on balls but no die pad, or on die pads but no ball: one located line, nothing written."""
+    (tmp_path / "balls.csv").write_text((EXAMPLES / "wafer_stack_balls.csv").read_text().replace(old, new))
+    (tmp_path / "wafer_stack_pads.csv").write_text((EXAMPLES / "wafer_stack_pads.csv").read_text())
     data = yaml.safe_load(EXAMPLE.read_text())["packages"][0]
     data["terminals"] = dict(data["terminals"], ball_map="balls.csv")
     f = tmp_path / "ws.yaml"
     f.write_text(yaml.safe_dump({"packages": [data]}))
-    return f
-
-
-def _board_nets(board) -> dict[str, str]:
-    return {str(n): board.nets[int(k)] for n, k in zip(board.pads.name, board.pads.net) if int(k)}
-
-
-def test_ball_map_with_the_boards_nets_builds(tmp_path):
-    routed = _board_nets(build_substrate(example()).board)
-    # 20 die-pad nets on the outer ring, 16 thermal balls inside
-    assert len(routed) == 36 and list(routed.values()).count("HEAT") == 16
-    assert sorted(n for n in routed.values() if n != "HEAT") == sorted(f"P{k}" for k in range(1, 21))
-    spec = load_specs([_ball_map_variant(tmp_path, sorted(routed.items()))])[0].spec
-    r = build_substrate(spec)
-    assert r.report.ok, r.report.text()
-    assert _board_nets(r.board) == routed
-    fp = build_footprints(spec)[0].geometry
-    fp_nets = {str(name): net for g in fp.pads if g.nets is not None for name, net in zip(g.names, g.nets) if net}
-    assert fp_nets == routed  # the footprint and the board agree ball by ball
-
-
-def test_ball_map_nets_the_board_cannot_route_are_refused(cli_runner, tmp_path):
-    routed = _board_nets(build_substrate(example()).board)
-    rows = sorted(routed.items())
-    ball = next(b for b, n in rows if n.startswith("P"))
-    rows = [(b, "GND" if b == ball else n) for b, n in rows]
-    spec = _ball_map_variant(tmp_path, rows)
-    code, out, err = cli_runner("substrate", spec, "-o", tmp_path / "out")
+    code, out, err = cli_runner("substrate", f, "-o", tmp_path / "out")
     assert code == 2, (out, err)
-    assert "field 'terminals.ball_map'" in err and f"ball {ball} has net 'GND'" in err, err
-    assert f"net '{routed[ball]}' on the wafer-stack board" in err and "(1 ball(s) differ)" in err, err
-    assert not (tmp_path / "out").exists()
+    assert f"field '{field}'" in err and words in err, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
