@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -266,9 +267,9 @@ def test_three_die_stack_odd_copper_count(kicad_cli, pcbnew_python, tmp_path):
 
 # -- without a netlist: the issue-5 assignment, routed by the same router -------------------------------
 def _legacy(tmp_path: Path, **changes) -> WaferStackSpec:
-    return load_variant(tmp_path, pads={"peripheral": {"per_side": 5, "pitch": 0.4, "inset": 0.22}, "size": 0.08},
-                        terminals={"pitch": 0.4, "layout": [6, 6], "ball_diameter": 0.25}, heat_layer=True,
-                        **changes)
+    return load_variant(tmp_path, **{"pads": {"peripheral": {"per_side": 5, "pitch": 0.4, "inset": 0.22}, "size": 0.08},
+                                     "terminals": {"pitch": 0.4, "layout": [6, 6], "ball_diameter": 0.25},
+                                     "heat_layer": True, **changes})
 
 
 def _board_nets(board) -> dict[str, str]:
@@ -305,3 +306,109 @@ def test_nets_on_one_side_only_are_refused(cli_runner, tmp_path, old, new, field
     assert code == 2, (out, err)
     assert f"field '{field}'" in err and words in err, err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+# -- issue 13: die pads, TSV lands, thermal TSVs, heat layer, mask openings, placeholder -----------------
+@pytest.mark.parametrize("key", ["tsv", "resin_via"])
+def test_a_via_land_wider_than_the_die_pad_is_refused_by_1um(tmp_path, key):
+    """The TSV and the resin via land on the 0.08 mm die pad: 0.081 mm is refused, 0.079 and 0.08 fit."""
+    drill = 0.02 if key == "tsv" else 0.04
+    with pytest.raises(SpecError) as e:
+        load_variant(tmp_path, **{key: {"drill": drill, "pad": 0.081}})
+    assert f"field '{key}.pad'" in str(e.value) and "land 0.081 mm does not fit the 0.08 mm die pad" in str(e.value)
+    for pad in (0.079, 0.08):
+        assert getattr(load_variant(tmp_path, **{key: {"drill": drill, "pad": pad}}), key).pad == pad
+
+
+def test_thermal_tsv_in_the_active_area_is_refused_by_1um(tmp_path):
+    """GND ball C2 sits at (0.6, -0.2) with a 0.05 mm thermal TSV land (substrate-wlp): an active area
+    of ±0.576 mm reaches 1 µm into it (refused), ±0.574 mm stays 1 µm clear (built)."""
+    with pytest.raises(SpecError) as e:
+        build_substrate(load_variant(tmp_path, active_area=[1.152, 1.152]))
+    # (the ball map names the ball; the board mirrors columns: C2 is at x = +0.6)
+    assert "field 'active_area'" in str(e.value) and "reaches 0.001 mm into the dies' active area" in str(e.value)
+    assert "thermal TSV under ball C2" in str(e.value) or "thermal TSV under ball C5" in str(e.value), str(e.value)
+    r = build_substrate(load_variant(tmp_path, active_area=[1.148, 1.148]))
+    assert r.report.ok, r.report.text()
+    assert sum(k == "through" for k in r.board.vias.kind) == 12
+
+
+def test_default_active_area_is_inside_the_die_pad_ring(tmp_path):
+    """No active_area: the area inside the pad ring (pads at ±1.28, 0.08 mm: ±1.24) refuses every
+    thermal TSV under the balls, named with its ball-map line."""
+    spec = load_variant(tmp_path, active_area=None)
+    assert spec.active_rect() == pytest.approx((1.24, 1.24))
+    with pytest.raises(SpecError) as e:
+        build_substrate(spec)
+    assert "field 'terminals.ball_map'" in str(e.value) and "inside the die-pad ring" in str(e.value)
+    assert "wafer_stack_balls.csv' line 7: the thermal TSV under ball A6 at (-1, -1) mm" in str(e.value), str(e.value)
+
+
+def _notes(board) -> str:
+    return "\n".join(d.text for d in board.drawings if d.layer == "User.2" and d.text)
+
+
+@pytest.mark.parametrize("heat, words", [
+    ({"material": "aluminum", "thickness": 0.012, "net": "GND"}, "HEAT LAYER: aluminium 0.012 mm, plated sheet"),
+    ({"material": "CuMo", "thickness": 0.02, "thin_film": True, "net": "GND"}, "CuMo 0.02 mm, thin film"),
+    ({"thickness": 0.1, "support": True, "net": "GND"}, "copper 0.1 mm, plated sheet, support of the stack"),
+])
+def test_heat_layer_options_reach_stackup_notes_and_sidecar(tmp_path, heat, words):
+    spec = load_variant(tmp_path, heat_layer=heat)
+    r = build_substrate(spec)
+    assert r.report.ok, r.report.text()
+    assert spec.stackup.coppers()[-1].copper == heat["thickness"]
+    assert words in _notes(r.board)
+    side = r.board.extras.sidecar["heat_layer"]
+    assert side["thickness_mm"] == heat["thickness"] and side["support"] == heat.get("support", False)
+    assert side["material"] == {"aluminum": "aluminium"}.get(heat.get("material", "copper"), heat.get("material",
+                                                                                                     "copper"))
+
+
+@pytest.mark.parametrize("heat, field, words", [
+    ({"thin_film": True, "thickness": 0.021}, "heat_layer.thickness", "thin-film heat layer is at most 0.02 mm"),
+    ({"support": True, "thickness": 0.099}, "heat_layer.thickness", "at least 0.1 mm thick (got 0.099 mm)"),
+    ({"support": True}, "heat_layer.thickness", "at least 0.1 mm thick (got none)"),
+    ({"support": True, "thin_film": True, "thickness": 0.1}, "heat_layer.support", "a thin film cannot act"),
+])
+def test_heat_layer_that_cannot_be_built_is_refused_by_1um(tmp_path, heat, field, words):
+    with pytest.raises(SpecError) as e:
+        load_variant(tmp_path, heat_layer={**heat, "net": "GND"})
+    assert f"field '{field}'" in str(e.value) and words in str(e.value), str(e.value)
+
+
+def test_heat_layer_true_and_false_keep_working(tmp_path):
+    on = build_substrate(_legacy(tmp_path, heat_layer=True)).board
+    assert [z.name for z in on.zones] == ["heat"] and on.nets[on.zones[0].net] == "HEAT"
+    off = build_substrate(_legacy(tmp_path, heat_layer=False))
+    assert off.report.ok and off.board.zones == [] and sum(k == "through" for k in off.board.vias.kind) == 0
+
+
+@pytest.mark.parametrize("mask, copper, opening", [("smd", 0.25, 0.2), ("nsmd", 0.2, 0.25)])
+def test_ball_land_mask_opening_from_the_ball(tmp_path, mask, copper, opening):
+    """0.25 mm ball: the solder-wetted diameter is 80 % of it (0.2 mm). SMD: the opening is 0.2 mm on
+    a 0.25 mm land (25 µm overlap per side); NSMD: a 0.2 mm land in a 0.25 mm opening (was: 0.1 mm)."""
+    spec = load_variant(tmp_path, terminals={**example_data()["terminals"], "mask": mask})
+    b = build_substrate(spec).board
+    balls = [i for i, o in enumerate(b.pads.owner) if o == "BALLS"]
+    assert {float(b.pads.w[i]) for i in balls} == {copper}
+    assert {round(float(b.pads.w[i] + 2 * b.pads.mask[i]), 6) for i in balls} == {opening}
+    assert b.extras.sidecar["ball_land"] == {"ball_mm": 0.25, "mask": mask, "land_mm": copper, "opening_mm": opening}
+    assert f"BALL LANDS: {mask.upper()}, 0.25 mm ball, copper {copper:g} mm, mask opening {opening:g} mm" \
+        in _notes(b)
+
+
+@pytest.mark.kicad
+def test_placeholder_layer_is_empty_in_the_gerbers(kicad_cli, tmp_path):
+    """5 copper layers -> KiCad's 6 with an empty placeholder: its Gerber has no flash (D03), the
+    RDL's has the 36 balls, 20 resin vias and 12 thermal TSVs."""
+    pcb = write_files(substrate_files(build_substrate(example())), tmp_path / "ws")
+    out = tmp_path / "gbr"
+    r = subprocess.run([kicad_cli, "pcb", "export", "gerbers", "-o", str(out), str(pcb)], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    placeholder = list(out.glob("*-unused.g*"))
+    rdl = list(out.glob("*-RDL.gtl"))
+    assert len(placeholder) == 1 and len(rdl) == 1, sorted(p.name for p in out.iterdir())
+    assert placeholder[0].read_text().count("D03*") == 0
+    assert rdl[0].read_text().count("D03*") == 36 + 20 + 12

@@ -131,8 +131,8 @@ class HeatLayer(SpecModel):
         """The material as written in the outputs (``aluminum`` → ``aluminium``; alloys as given)."""
         return HEAT_METALS.get(self.material.lower(), self.material)
 
-    @model_validator(mode="after")
-    def _check(self) -> "HeatLayer":
+    def check(self) -> None:
+        """Refuse a layer that cannot be built (called by the spec's validator: located field errors)."""
         t = self.thickness
         if self.thin_film and self.support:
             raise FieldError("heat_layer.support", "a thin film cannot act as the support of the stack: give "
@@ -144,7 +144,6 @@ class HeatLayer(SpecModel):
             raise FieldError("heat_layer.thickness", f"a heat layer acting as the support of the thinned stack "
                              f"must be at least {fmt(SUPPORT_MIN)} mm thick (got "
                              f"{fmt(t) + ' mm' if t is not None else 'none'})")
-        return self
 
 
 class WaferSpec(SpecModel):
@@ -292,6 +291,8 @@ class WaferStackSpec(SubstrateRuleAccess, PackageSpec):
             raise FieldError("wafer", f"a {fmt(self.body[0])} x {fmt(self.body[1])} mm site does not fit the "
                              f"{self.wafer.diameter} mm wafer inside its {fmt(self.wafer.edge_exclusion)} mm edge "
                              f"exclusion (usable radius {fmt(usable)} mm)")
+        if self.heat is not None:
+            self.heat.check()
         _ = self.die  # pads on the die (raises located errors)
         names = [d.name for d in self.dies]
         if len(set(names)) != len(names):
