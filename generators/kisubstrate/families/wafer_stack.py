@@ -558,7 +558,9 @@ def _grid_for(b: BoardBuilder, spec: WaferStackSpec, sites, width: float) -> Rou
     g = b.build()
     p = g.pads
     on = p.layer == 0
-    rad = np.where(np.asarray(p.shape) == "circle", np.maximum(p.w, p.h) / 2, np.hypot(p.w, p.h) / 2)[on]
+    rad = np.where(np.asarray(p.shape) == "circle", np.maximum(p.w, p.h) / 2, np.hypot(p.w, p.h) / 2)
+    # an NSMD opening is wider than its copper: other nets' traces stay out of it (no solder-mask bridge)
+    rad = (rad + np.where(np.isnan(p.mask), 0.0, np.maximum(p.mask, 0.0)))[on]
     xs, ys, rs, ns = [p.x[on]], [p.y[on]], [rad], [p.net[on]]
     v = g.vias
     on = v.top == 0
