@@ -2,7 +2,7 @@
 
 Physical copper layers, top (ball side, built last on the wafer) first::
 
-    L1  RDL      ● ball lands, RDL traces from the die-pad vias to the balls   (KiCad F.Cu)
+    L1  RDL      ● ball lands, routed RDL traces from the die-pad vias to the balls   (KiCad F.Cu)
         resin sealing layer (dielectric)          ╎ resin via (micro) at each die pad
     L2  die N pattern face (pads)                  ║
         die N silicon                              ║ TSV (blind via) through the die layers
@@ -10,13 +10,17 @@ Physical copper layers, top (ball side, built last on the wafer) first::
         insulating layer                           ║
     L4  die N-1 pattern face … die 1 pattern face ─╜
         die 1 silicon
-    Ln  heat-radiation layer on the back of the lowest die (copper zone)   (KiCad B.Cu)
+    Ln  heat-radiation layer on the back of the lowest die (zone, e.g. GND)   (KiCad B.Cu)
 
-Every die has the same pad pattern (``pads``); pad k of every die sits on one TSV column
-(one net, ``P<k>``), reached from the RDL by a resin via and routed by one straight RDL
-trace to an outer-ring ball (angular matching, so traces do not cross). With
-``thermal_balls`` the inner balls (net ``HEAT``) drop through vias to the heat-radiation
-zone. The WLCSP land pattern for the board designer comes from the grid-array builder
+Every die has the same pad pattern (``pads``); pad k of every die sits on one TSV column,
+reached from the RDL by a resin via, and is drawn in copper on each die's pattern layer. The
+package netlist is the die pad map (``pad,x,y,net``) and the ball map (``ball,net``, many balls
+per net, NC): every net is routed on the RDL by the shared router (power / ground first at
+``power_width``), and the heat layer may carry a net (e.g. ``GND``): its pads' TSVs run on to it
+and its balls drop to it through thermal TSVs, which must stay out of the dies' ``active_area``.
+Without a ball map the issue-5 netlist is generated (pad k → an outer-ring ball by angle, net
+``P<k>``; with ``thermal_balls`` the inner balls clear of the active area on the heat net).
+The WLCSP land pattern for the board designer comes from the grid-array builder
 (``family: wlcsp``; pitch 0.35–0.5 mm, CSP courtyard). The balls (RDL, ``F.Cu``) face the PCB:
 the package mounts flipped, so the footprint is the board's balls mirrored in x, A1 top-left
 (the board names its ball columns mirrored; viewing convention: :mod:`kisubstrate.geometry.terminals`).
