@@ -192,6 +192,12 @@ def test_wlcsp_footprint_from_the_grid_builder():
     assert g.family == "wlcsp" and g.pad_count == 36 and g.name.endswith("_Footprint")
     xs = sorted({round(float(x), 6) for grp in g.pads for x in grp.x})
     assert xs == [-1.0, -0.6, -0.2, 0.2, 0.6, 1.0]
+    # each land carries its signal's routed RDL length (KiCad die_length); GND, VDD and NC balls none
+    die = {n: float(v) for grp in g.pads for n, v in zip(grp.names, grp.die_length)}
+    nets = build_substrate(example()).board.extras.sidecar["routing"]["nets"]
+    assert die["A2"] == nets["SPI_MISO"]["length_mm"] > 0.2 and die["B1"] == nets["SCL"]["length_mm"] > 0.2
+    assert die["A1"] == die["B3"] == die["F3"] == 0.0
+    assert sum(v > 0 for v in die.values()) == 14
 
 
 @pytest.mark.kicad

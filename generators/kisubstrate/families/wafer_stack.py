@@ -704,14 +704,36 @@ def _routing(b, spec, netlist, routed, unrouted, vias, sites, heat_net, balls) -
 
 
 def build_footprint(spec: WaferStackSpec):
-    """The WLCSP land pattern (shared grid-array builder), seen from the PCB's top.
+    """The WLCSP land pattern (shared grid-array builder), seen from the PCB's top, with package lengths.
 
     The balls sit on the RDL (F.Cu) and face the PCB, so the package mounts flipped and the lands
     are the board's balls mirrored in x, A1 top-left (the board names its ball columns mirrored;
-    see :mod:`kisubstrate.geometry.terminals`).
+    see :mod:`kisubstrate.geometry.terminals`). Each land carries its net's routed RDL length
+    (die pad to ball, mm) as KiCad's pad ``die_length`` (:func:`package_lengths`).
     """
-    return [replace(fp, description=fp.description + " Balls on the RDL face the PCB: the substrate board's "
-                    "balls mirrored in x.") for fp in build_grid_array(spec.wlcsp_spec())]
+    lengths = package_lengths(spec)
+    note = " Balls on the RDL face the PCB: the substrate board's balls mirrored in x."
+    return [replace(fp, description=fp.description + note,
+                    pads=[replace(g, die_length=np.array([lengths.get(n, 0.0) for n in g.names])) for g in fp.pads])
+            for fp in build_grid_array(spec.wlcsp_spec())]
+
+
+def package_lengths(spec: WaferStackSpec) -> dict[str, float]:
+    """Ball name → routed RDL length of its signal net inside the package (mm; 0 for power, ground and NC).
+
+    Args:
+        spec: the validated spec; its board is built and routed (about a second for the example).
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec
+        >>> package_lengths(example_spec("wafer_stack"))["A1"], package_lengths(example_spec("wafer_stack"))["F3"]
+        (0.0, 0.0)
+    """
+    g = build_board(spec)
+    nets = g.extras.sidecar["routing"]["nets"]
+    p = g.pads
+    signal = {name: m["length_mm"] for name, m in nets.items() if m["kind"] == "signal"}
+    return {str(n): float(signal.get(g.nets[int(k)], 0.0)) for o, n, k in zip(p.owner, p.name, p.net) if o == "BALLS"}
 
 
 # -- the wafer map ------------------------------------------------------------------------------------
