@@ -275,7 +275,7 @@ def test_three_die_stack_odd_copper_count(kicad_cli, pcbnew_python, tmp_path):
 def _legacy(tmp_path: Path, **changes) -> WaferStackSpec:
     return load_variant(tmp_path, **{"pads": {"peripheral": {"per_side": 5, "pitch": 0.4, "inset": 0.22}, "size": 0.08},
                                      "terminals": {"pitch": 0.4, "layout": [6, 6], "ball_diameter": 0.25},
-                                     "heat_layer": True, **changes})
+                                     "heat_layer": True, "power_width": None, **changes})
 
 
 def _board_nets(board) -> dict[str, str]:
@@ -418,3 +418,15 @@ def test_placeholder_layer_is_empty_in_the_gerbers(kicad_cli, tmp_path):
     assert len(placeholder) == 1 and len(rdl) == 1, sorted(p.name for p in out.iterdir())
     assert placeholder[0].read_text().count("D03*") == 0
     assert rdl[0].read_text().count("D03*") == 36 + 20 + 12
+
+
+def test_options_without_effect_are_refused(tmp_path):
+    """thermal_balls: false beside a ball map (its heat-net balls are the thermal balls) and a
+    power_width with no power net on the RDL change nothing: refused, located."""
+    with pytest.raises(SpecError) as e:
+        load_variant(tmp_path, thermal_balls=False)
+    assert "field 'thermal_balls'" in str(e.value) and "heat layer's net are the thermal balls" in str(e.value)
+    assert load_variant(tmp_path, thermal_balls=True).thermal_balls
+    with pytest.raises(SpecError) as e:
+        build_substrate(_legacy(tmp_path, power_width=0.04))
+    assert "field 'power_width'" in str(e.value) and "no net is routed as power" in str(e.value)

@@ -297,6 +297,9 @@ class WaferStackSpec(SubstrateRuleAccess, PackageSpec):
                              f"exclusion (usable radius {fmt(usable)} mm)")
         if self.heat is not None:
             self.heat.check()
+        if self.netlist_given() and "thermal_balls" in self.model_fields_set and not self.thermal_balls:
+            raise FieldError("thermal_balls", "with a ball-map netlist the balls of the heat layer's net are the "
+                             "thermal balls: drop thermal_balls, or give those balls another net")
         _ = self.die  # pads on the die (raises located errors)
         names = [d.name for d in self.dies]
         if len(set(names)) != len(names):
@@ -474,7 +477,12 @@ def build_board(spec: WaferStackSpec) -> BoardGeom:
     place_terminal_lands(b, sites, land=land, mask=t.mask, rules=rules, layer=0, margin=margin,
                          net_of_site={i: b.net(x.net) for i, x in enumerate(balls) if not is_no_connect(x.net)})
 
-    routed, unrouted = route_rdl(b, spec, [n for n in netlist.nets if not n.plane], sites)
+    to_route = [n for n in netlist.nets if not n.plane]
+    if spec.power_width is not None and not any(is_power(n) for n in to_route):
+        raise SpecError(f"power_width {fmt(spec.power_width)} mm is given but no net is routed as power / ground "
+                        f"on the RDL (names {POWER_NAME.pattern} or nets on {POWER_BALLS}+ balls): drop it",
+                        field="power_width")
+    routed, unrouted = route_rdl(b, spec, to_route, sites)
 
     if heat is not None:
         region = shapely.box(-bx, -by, bx, by).buffer(-rules.copper_to_edge - 0.01, join_style="mitre")
