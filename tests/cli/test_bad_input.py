@@ -381,8 +381,8 @@ def test_footprint_and_substrate_profiles_are_kept_apart(tmp_path: Path, cli_run
     assert "shipped: hdi-fine, ipc-default;" in str(e.value) and "substrate-" not in str(e.value)
     with pytest.raises(SpecError) as e:
         load_substrate_rules("ipc-default")
-    assert "'ipc-default' is a footprint rule profile; substrate profiles: substrate-buildup, substrate-hdi" \
-        in str(e.value) and e.value.field == "rules"
+    assert "'ipc-default' is a footprint rule profile; substrate profiles: substrate-buildup, substrate-hdi, " \
+        "substrate-wlp" in str(e.value) and e.value.field == "rules"
     assert load_substrate_rules("substrate-hdi").name == "substrate-hdi"
     from conftest import EXAMPLES
 

@@ -406,7 +406,7 @@ def test_both_profile_kinds_share_one_loader_and_its_messages(tmp_path, text, wo
     assert "cannot read substrate rule profile: No such file" in str(e.value) and e.value.field == "rules"
     with pytest.raises(SpecError) as e:
         load_substrate_rules("substrate-buildp")
-    assert "unknown substrate rule profile 'substrate-buildp' (shipped: substrate-buildup, substrate-hdi;" \
+    assert "unknown substrate rule profile 'substrate-buildp' (shipped: substrate-buildup, substrate-hdi, substrate-wlp;" \
         in str(e.value)
 
 

@@ -111,11 +111,14 @@ def test_ball_map_net_on_a1_reaches_the_footprints_top_left_ball(tmp_path, name)
     fam = families()[name]
     data = yaml.safe_load((EXAMPLES / f"{name}.yaml").read_text())
     pkg = data["packages"][0] if "packages" in data else data
-    # wafer_stack routes every outer ball from a die pad by angle (A1 from pad 5) and refuses a map net
-    # its board cannot carry (test_wafer_stack.py): its map gives A1 the routed net
-    net = "P5" if name == "wafer_stack" else "NET_A1"
+    # wafer_stack is routed from its whole netlist (die pad map + ball map): the example's map with
+    # A1 and A2 swapped, so that A1 alone carries SPI_MISO
+    net = "SPI_MISO" if name == "wafer_stack" else "NET_A1"
     csv = tmp_path / "map.csv"
     csv.write_text(f"ball,net\nA1,{net}\n")
+    if name == "wafer_stack":
+        csv.write_text((EXAMPLES / "wafer_stack_balls.csv").read_text().replace("A1,GND", "A1,SPI_MISO", 1)
+                       .replace("A2,SPI_MISO", "A2,GND", 1))
     if name == "flipchip":  # routed from a whole netlist: the example's map, its NC corner A1 given a net,
         csv.write_text((EXAMPLES / "flipchip_balls.csv").read_text().replace("\nA1,NC\n", f"\nA1,{net}\n"))
         pkg["dies"][0]["pads"] = {"plan": {"pitch": 0.2}, "size": 0.09}  # and bumps planned for it
@@ -192,5 +195,9 @@ def test_smd_land_overlap_comes_from_the_rule_profile(tmp_path, name):
         board = families()[name].substrate(source)
         p = board.pads
         masks = {float(p.mask[i]) for i in range(len(p)) if p.owner[i] == "BALLS"}
+        coppers = {float(p.w[i]) for i in range(len(p)) if p.owner[i] == "BALLS"}
         assert spec.terminals.mask == "smd"
-        assert masks == {-min(overlap, land / 4)}, (name, masks)
+        if name == "wafer_stack":  # ball_land: the opening is 80 % of the ball, the copper 2 x overlap larger
+            assert masks == {-overlap} and coppers == {round(0.8 * spec.terminals.ball_diameter + 2 * overlap, 6)}
+        else:  # the land-based rule (build-up still uses it)
+            assert masks == {-min(overlap, land / 4)}, (name, masks)

@@ -289,11 +289,16 @@ def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0, kic
     vx, vy, vs, vd = (fmt_array(a) for a in (v.x, v.y, v.size, v.drill))
     vt, vb, vn = v.top.tolist(), v.bottom.tolist(), v.net.tolist()
     protect = [TYPE_VII if p else "" for p in protected_vias(geom).tolist()] if kicad == 10 else [""] * len(v)
+    # an odd stack's placeholder layer carries no copper: a via crossing it keeps its end pads and
+    # drops the pads of the layers it does not connect (KiCad's "remove unused layers"), so the
+    # placeholder's Gerber has no flashes
+    cross = lm.placeholder is not None
     for i in range(len(v)):
         top, bot = vt[i], vb[i]
         word = _via_word(v.kind[i], top, bot, lm, geom.copper, kicad)
+        unused = " (remove_unused_layers yes) (keep_end_layers yes)" if cross and bot == geom.copper - 1 else ""
         L.append(f"\t(via {word}(at {vx[i]} {vy[i]}) (size {vs[i]}) "
-                 f'(drill {vd[i]}) (layers {qlay[top]} {qlay[bot]}){protect[i]}{inet[vn[i]]} '
+                 f'(drill {vd[i]}) (layers {qlay[top]} {qlay[bot]}){unused}{protect[i]}{inet[vn[i]]} '
                  f'(uuid "{item_uuid(name, v.key(i))}"))')
 
     # -- zones and rule areas --------------------------------------------------------------------
