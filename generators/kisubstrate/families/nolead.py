@@ -31,7 +31,7 @@ Example:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -84,8 +84,14 @@ class ThermalVias(SpecModel):
                                              "the exposed pad, outer via pads at its edge",
                                              json_schema_extra={"unit": "mm"})
     paste_via_clearance: float = length("paste kept this far from via holes", ge=0, le=2, default=0.1)
+    paste_avoid_vias: bool = Field(True, description="true: paste pads between the via lines, clear of the "
+                                   "holes; false: the plain paste grid over the vias (paste_grid)")
+    paste_grid: tuple[int, int] | None = Field(None, description="with paste_avoid_vias false: paste pads x, y "
+                                               "(default: the spec's ep_paste_grid)")
+    paste_coverage: float | None = Field(None, ge=0.2, le=1.0, description="paste area / exposed-pad area with "
+                                         "the vias (default: the spec's ep_paste_coverage)")
 
-    @field_validator("count", "grid", mode="before")
+    @field_validator("count", "grid", "paste_grid", mode="before")
     @classmethod
     def _pairs(cls, v: Any) -> Any:
         return None if v is None else _pair(v)
@@ -97,12 +103,41 @@ class ThermalVias(SpecModel):
             raise ValueError("via count per axis must be 1..50")
         return v
 
+    @field_validator("paste_grid")
+    @classmethod
+    def _paste_grid_ok(cls, v: tuple[int, int] | None) -> tuple[int, int] | None:
+        if v is not None and not all(1 <= n <= 50 for n in v):
+            raise ValueError("paste_grid per axis must be 1..50")
+        return v
+
     @field_validator("grid")
     @classmethod
     def _grid_ok(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
         if v is not None and not all(0 < g <= 20 for g in v):
             raise ValueError("via grid must be > 0 and <= 20 mm")
         return v
+
+
+class Numbering(SpecModel):
+    """How the leads are numbered (top view).
+
+    The lead positions are walked from ``start`` in ``direction``: counter-clockwise (``ccw``)
+    from the top lead of the left side means down the left side, along the bottom to the right,
+    up the right side and along the top to the left. ``offset`` shifts every number along that
+    walk: the lead at step k (0 = the first) gets number ``1 + (k + offset) mod N``, so
+    ``offset: 1`` numbers the leads 2, 3, …, N, 1 (pin 1 is the last lead of the walk).
+
+    Example:
+        >>> Numbering(start="top", direction="cw", offset=1).offset
+        1
+    """
+
+    start: Literal["left", "bottom", "right", "top"] = Field(
+        "left", description="side whose first lead (in the counting direction) starts the count")
+    direction: Literal["ccw", "cw"] = Field("ccw", description="counting direction seen from the top: ccw "
+                                            "(counter-clockwise, JEDEC) or cw")
+    offset: int = Field(0, ge=-1000, le=1000, description="shift of the numbers along the walk (KiCad's "
+                        "generator pad_numbers offset): step k gets 1 + (k + offset) mod N")
 
 
 class NoLeadSpec(PackageSpec):
@@ -137,15 +172,20 @@ class NoLeadSpec(PackageSpec):
                                      description="name prefix for non-generic parts (KLC), e.g. Texas")
     part_number: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-]*$", max_length=40,
                                     description="package code after the manufacturer, e.g. RGE0024H")
-    package_type: str | None = Field(None, pattern=r"^[A-Za-z][A-Za-z0-9]*$", max_length=20,
-                                     description="name prefix, e.g. QFN, VQFN, DFN, WSON (default per family)")
+    package_type: str | None = Field(None, pattern=r"^[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)*$", max_length=20,
+                                     description="name prefix, e.g. QFN, VQFN, DFN, WSON, W-PDFN, X2QFN "
+                                     "(default per family)")
     leads: int | None = Field(None, ge=2, le=1000, description="total number of leads (excluding the EP)")
     leads_per_side: tuple[int, int] | None = Field(
         None, description="qfn: leads on each of top/bottom and each of left/right; son: per side")
     pitch: float = length("lead pitch (centre to centre)", le=10)
     body: tuple[Toleranced, Toleranced] = Field(description="body size x, y (toleranced; one value = square)")
     lead_width: Toleranced = Field(description="lead (terminal) width b, toleranced")
-    lead_length: Toleranced = Field(description="lead (terminal) length L, toleranced")
+    lead_length: Toleranced | None = Field(None, description="lead (terminal) length L, toleranced; or give "
+                                           "body_to_inside_lead_edge")
+    body_to_inside_lead_edge: Toleranced | None = Field(
+        None, description="distance from the body edge to the inner (heel) edge of the leads, toleranced, when "
+        "the datasheet locates the leads by it instead of a lead length (all sides)")
     lead_width_tb: Toleranced | None = Field(None, description="qfn: width of the top/bottom leads when it "
                                              "differs from lead_width (which then means left/right)")
     lead_length_tb: Toleranced | None = Field(None, description="qfn: length of the top/bottom leads when it "
@@ -157,10 +197,17 @@ class NoLeadSpec(PackageSpec):
         "datasheet locates the leads by it rather than by the body edge")
     exposed_pad: tuple[Toleranced, Toleranced] | None = Field(
         None, description="exposed (thermal) pad size x, y of the package, toleranced")
-    ep_land: tuple[float, float] | None = Field(None, description="board land of the exposed pad "
-                                                "(default: the nominal exposed pad)",
-                                                json_schema_extra={"unit": "mm"})
+    ep_land: tuple[Toleranced, Toleranced] | None = Field(
+        None, description="board land of the exposed pad x, y (default: the nominal exposed pad); a "
+        "toleranced value gives its nominal")
+    ep_offset: tuple[float, float] = Field((0.0, 0.0), description="exposed pad centre from the package centre "
+                                           "x, y (mm, y down as in KiCad)", json_schema_extra={"unit": "mm"})
     ep_number: int | None = Field(None, ge=1, description="pad number of the exposed pad (default N + 1)")
+    numbering: Numbering = Field(default_factory=Numbering, description="lead numbering: start side, "
+                                 "direction, offset (default pin 1 at the top of the left side, ccw)")
+    corner_chamfer: float = length("chamfer leg (mm) on the inner corner of the first and last land of each "
+                                   "side of a qfn, towards the neighbouring side (KiCad's chamfer_edge_pins); "
+                                   "0 = none", ge=0, le=1, default=0.0)
     ep_paste_grid: tuple[int, int] | None = Field(None, description="paste pads on the exposed pad "
                                                   "(x, y); default about one per 1.5 mm")
     ep_paste_coverage: float = Field(0.65, ge=0.2, le=1.0, description="paste area / exposed-pad area "
@@ -188,8 +235,8 @@ class NoLeadSpec(PackageSpec):
                                      "density level)", ge=0, le=10, default=None)
 
     # -- field coercion ------------------------------------------------------------------------
-    @field_validator("body", "exposed_pad", "ep_land", "pad_span", "ep_paste_grid", "lead_center_span",
-                     mode="before")
+    @field_validator("body", "exposed_pad", "ep_land", "ep_offset", "pad_span", "ep_paste_grid",
+                     "lead_center_span", mode="before")
     @classmethod
     def _xy(cls, v: Any) -> Any:
         if v is None:
@@ -229,10 +276,18 @@ class NoLeadSpec(PackageSpec):
         return 2 * (nx + ny)
 
     def lead(self, axis: int) -> tuple[Toleranced, Toleranced]:
-        """(length, width) of the leads on the left/right sides (axis 0) or top/bottom sides (axis 1)."""
+        """(length, width) of the leads on the left/right sides (axis 0) or top/bottom sides (axis 1).
+
+        With ``body_to_inside_lead_edge`` the length is that distance less the pull-back.
+        """
+        width = self.lead_width if axis == 0 else self.lead_width_tb or self.lead_width
+        if self.lead_length is None:
+            assert self.body_to_inside_lead_edge is not None
+            b2i = self.body_to_inside_lead_edge
+            return (b2i - self.pull_back if self.pull_back is not None else b2i), width
         if axis == 0:
-            return self.lead_length, self.lead_width
-        return self.lead_length_tb or self.lead_length, self.lead_width_tb or self.lead_width
+            return self.lead_length, width
+        return self.lead_length_tb or self.lead_length, width
 
     @property
     def fillet_table(self) -> str:
@@ -245,7 +300,7 @@ class NoLeadSpec(PackageSpec):
     def ep_land_size(self) -> tuple[float, float] | None:
         """Board land of the exposed pad (mm), or None without an exposed pad."""
         if self.ep_land is not None:
-            return self.ep_land
+            return (self.ep_land[0].nominal, self.ep_land[1].nominal)
         if self.exposed_pad is None:
             return None
         return (self.exposed_pad[0].nominal, self.exposed_pad[1].nominal)
@@ -305,10 +360,23 @@ class NoLeadSpec(PackageSpec):
 
     def _check_sizes(self) -> None:
         """Positive sizes, leads narrower than the pitch, a non-negative pull-back."""
+        if (self.lead_length is None) == (self.body_to_inside_lead_edge is None):
+            raise FieldError("lead_length", "give lead_length or body_to_inside_lead_edge (one of them)")
+        if self.body_to_inside_lead_edge is not None:
+            for other in ("lead_length_tb", "lead_center_span"):
+                if getattr(self, other) is not None:
+                    raise FieldError(other, f"{other} does not go with body_to_inside_lead_edge")
+            b2i = self.body_to_inside_lead_edge
+            if b2i.minimum <= 0:
+                raise FieldError("body_to_inside_lead_edge",
+                                 f"body_to_inside_lead_edge must be > 0 mm (got {b2i.text()})")
+        if self.family == "son" and self.corner_chamfer > 0:
+            raise FieldError("corner_chamfer", "corner_chamfer is for qfn corner lands (a SON has no corners "
+                             "where two sides meet)")
         if self.family == "son" and (self.lead_width_tb is not None or self.lead_length_tb is not None):
             raise FieldError("lead_width_tb" if self.lead_width_tb is not None else "lead_length_tb",
                              "a SON/DFN has no top/bottom leads")
-        for t, what in ((self.lead_width, "lead_width"), (self.lead_length, "lead_length"),
+        for t, what in ((self.lead_width, "lead_width"), (self.lead(0)[0], "lead_length"),
                         (self.lead_width_tb, "lead_width_tb"), (self.lead_length_tb, "lead_length_tb")):
             if t is not None and t.minimum <= 0:
                 raise FieldError(what, f"{what} must be > 0 mm (got {t.text()})")
@@ -380,18 +448,25 @@ class NoLeadSpec(PackageSpec):
                                      f"exposed pad ({fmt(ep.nominal)} mm in {axis}) is larger than the body "
                                      f"({fmt(body_t.nominal)} mm)")
             inner = {"x": bx - 2 * (pb + lead[0]), "y": by - 2 * (pb + lead[1])}
-            for axis, ep, n in (("x", self.exposed_pad[0], ny), ("y", self.exposed_pad[1], nx)):
-                if n and ep.nominal >= inner[axis]:
-                    raise FieldError("exposed_pad",
-                                     f"exposed pad ({fmt(ep.nominal)} mm in {axis}) overlaps the leads (inner "
-                                     f"lead span {fmt(inner[axis])} mm)")
-        elif self.ep_land is not None or self.thermal_vias is not None:
-            raise FieldError("exposed_pad", "ep_land / thermal_vias need exposed_pad")
+            for k, (axis, ep, n) in enumerate((("x", self.exposed_pad[0], ny), ("y", self.exposed_pad[1], nx))):
+                # an offset pad reaches further towards one side: compare its far edge with the inner lead edge
+                reach = ep.nominal + 2 * abs(self.ep_offset[k])
+                if n and reach >= inner[axis]:
+                    what = "exposed_pad" if not self.ep_offset[k] else "ep_offset"
+                    raise FieldError(what,
+                                     f"exposed pad ({fmt(ep.nominal)} mm in {axis}, offset "
+                                     f"{fmt(self.ep_offset[k])} mm) overlaps the leads (inner lead span "
+                                     f"{fmt(inner[axis])} mm)")
+        elif self.ep_land is not None or self.thermal_vias is not None or any(self.ep_offset):
+            raise FieldError("exposed_pad", "ep_land / ep_offset / thermal_vias need exposed_pad")
         ep = self.ep_land_size
         if ep is not None:
-            if not all(0 < e < t.nominal for e, t in zip(ep, self.body)):
-                raise FieldError("ep_land",
-                                 f"ep_land {fmt(ep[0])}x{fmt(ep[1])} mm must be > 0 and smaller than the body")
+            if self.ep_land is not None and any(t.minimum <= 0 for t in self.ep_land):
+                raise FieldError("ep_land", "ep_land must be > 0 mm")
+            if not all(0 < e + 2 * abs(o) < t.nominal for e, o, t in zip(ep, self.ep_offset, self.body)):
+                raise FieldError("ep_land" if not any(self.ep_offset) else "ep_offset",
+                                 f"ep_land {fmt(ep[0])}x{fmt(ep[1])} mm at offset {fmt(self.ep_offset[0])}, "
+                                 f"{fmt(self.ep_offset[1])} mm must lie inside the body")
             if self.thermal_vias is not None:
                 self._vias_inside(ep)
 
@@ -469,7 +544,8 @@ def round_base(value: float, base: float) -> float:
 
 def ipc_land(body: Toleranced, lead_length: Toleranced, lead_width: Toleranced,
              pull_back: Toleranced | None, goals: dict[str, float], *, fab: float, place: float,
-             round_to: float, center_span: Toleranced | None = None) -> Land:
+             round_to: float, center_span: Toleranced | None = None,
+             inside_edge: Toleranced | None = None) -> Land:
     """Z, G, X (mm) of flat no-lead leads on two opposite sides (IPC-7351B, RMS stacking).
 
     The leads are located by the body (lead ends at ``body − 2·pull_back``) or, when a
@@ -488,6 +564,8 @@ def ipc_land(body: Toleranced, lead_length: Toleranced, lead_width: Toleranced,
         round_to: grid that Z, G and X are rounded to (mm), e.g. 0.05.
         center_span: centre-to-centre distance of opposite leads from a datasheet (toleranced,
             mm); when given it locates the leads instead of ``body`` and ``pull_back``.
+        inside_edge: distance from the body edge to the inner lead edge (toleranced, mm); when
+            given, S = body − 2·inside_edge and ``lead_length`` is not used.
 
     Example:
         >>> t = Toleranced.parse
@@ -500,7 +578,8 @@ def ipc_land(body: Toleranced, lead_length: Toleranced, lead_width: Toleranced,
         span, inner = center_span + lead_length, center_span - lead_length
     else:
         span = body - 2 * pull_back if pull_back is not None else body  # lead end to lead end
-        inner = span - 2 * lead_length  # S: inner lead edge to inner lead edge
+        # S: inner lead edge to inner lead edge
+        inner = body - 2 * inside_edge if inside_edge is not None else span - 2 * lead_length
     fp2 = fab ** 2 + place ** 2
     z = span.min_rms + 2 * goals["toe"] + math.sqrt(span.rms ** 2 + fp2)
     g = inner.max_rms - 2 * goals["heel"] - math.sqrt(inner.rms ** 2 + fp2)
@@ -534,6 +613,98 @@ def via_positions(tv: ThermalVias, ep: tuple[float, float], via_pad: float) -> t
             pitch = (ep[k] - via_pad) / (n - 1) if n > 1 else 0.0
         out.append(np.array([snap((i - (n - 1) / 2) * pitch) for i in range(n)]))
     return out[0], out[1]
+
+
+SIDE_NAMES = ("left", "bottom", "right", "top")
+
+
+def pad_numbers(sides: np.ndarray, numbering: Numbering) -> list[str]:
+    """Pad numbers of the leads given in counter-clockwise walk order.
+
+    Args:
+        sides: side of each lead (0 left, 1 bottom, 2 right, 3 top) in the counter-clockwise walk
+            from the top lead of the left side.
+        numbering: start side, direction and offset (:class:`Numbering`).
+
+    Example:
+        >>> sides = np.repeat([0, 1, 2, 3], 2)
+        >>> pad_numbers(sides, Numbering())
+        ['1', '2', '3', '4', '5', '6', '7', '8']
+        >>> pad_numbers(sides, Numbering(offset=1))
+        ['2', '3', '4', '5', '6', '7', '8', '1']
+        >>> pad_numbers(sides, Numbering(start="top", direction="cw"))
+        ['8', '7', '6', '5', '4', '3', '2', '1']
+    """
+    n = len(sides)
+    order = np.arange(n) if numbering.direction == "ccw" else np.arange(n)[::-1]
+    start = SIDE_NAMES.index(numbering.start)
+    first = np.flatnonzero(sides[order] == start)
+    if not len(first):
+        raise FieldError("numbering", f"numbering starts on the {numbering.start} side, which has no leads")
+    walk = np.roll(order, -int(first[0]))  # walk[k] = index (in ccw order) of the lead at step k
+    out = np.empty(n, dtype=int)
+    out[walk] = 1 + (np.arange(n) + numbering.offset) % n
+    return [str(v) for v in out.tolist()]
+
+
+def lead_pads(x: np.ndarray, y: np.ndarray, sides: np.ndarray, numbers: list[str], lr: tuple[float, float],
+              tb: tuple[float, float] | None, *, shape: str, layers: tuple[str, ...],
+              chamfer: float = 0.0) -> list[PadGroup]:
+    """Pad groups of the lead lands (one per side; chamfered corner lands apart).
+
+    Args:
+        x, y: land centres (mm), in counter-clockwise walk order.
+        sides: side of each land (0 left, 1 bottom, 2 right, 3 top).
+        numbers: pad number of each land.
+        lr: left/right land size (length along x, width), mm.
+        tb: top/bottom land size (width, length along y), mm; None for a SON.
+        shape: ``roundrect`` or ``rect``.
+        layers: KiCad layers of the lands.
+        chamfer: chamfer leg (mm) on the inner corner of the first and last land of each side,
+            towards the neighbouring side (qfn only); 0 = none.
+
+    Example:
+        >>> g = lead_pads(np.array([-1.0, -1.0]), np.array([-0.25, 0.25]), np.zeros(2, dtype=int), ["1", "2"],
+        ...               (0.8, 0.25), (0.25, 0.8), shape="roundrect", layers=("F.Cu",), chamfer=0.1)
+        >>> [(grp.names, grp.chamfer_corners) for grp in g]
+        [(['1'], ('top_right',)), (['2'], ('bottom_right',))]
+    """
+    out: list[PadGroup] = []
+    for k in range(4):
+        idx = np.flatnonzero(sides == k)
+        if not len(idx):
+            continue
+        size = lr if k in (0, 2) else tb
+        assert size is not None
+        ratio = _rratio(size) if shape == "roundrect" else 0.0
+        corners: dict[int, tuple[str, ...]] = {}
+        if chamfer > 0:
+            if chamfer > min(size) / 2 + 1e-9:
+                raise FieldError("corner_chamfer", f"corner_chamfer {fmt(chamfer)} mm is more than half the "
+                                 f"land width ({fmt(min(size))} mm)")
+            along = y[idx] if k in (0, 2) else x[idx]
+            ends = (int(idx[np.argmin(along)]), int(idx[np.argmax(along)]))
+            for j, end in enumerate(ends):
+                corners[end] = corners.get(end, ()) + (_inner_corner(k, j),)
+        plain = [i for i in idx.tolist() if i not in corners]
+        if plain:
+            out.append(PadGroup(names=[numbers[i] for i in plain], x=x[plain], y=y[plain], kind="smd",
+                                shape=shape, size=size, layers=layers, roundrect_ratio=ratio))  # type: ignore[arg-type]
+        for i, names in sorted(corners.items()):
+            out.append(PadGroup(names=[numbers[i]], x=x[[i]], y=y[[i]], kind="smd", shape="roundrect", size=size,
+                                layers=layers, roundrect_ratio=ratio, chamfer_ratio=snap(chamfer / min(size)),
+                                chamfer_corners=tuple(sorted(set(names), key=CORNER_ORDER.index))))
+    return out
+
+
+CORNER_ORDER = ("top_left", "top_right", "bottom_left", "bottom_right")
+
+
+def _inner_corner(side: int, end: int) -> str:
+    """The land corner facing the package centre at the low (end 0) or high (end 1) end of a side."""
+    if side in (0, 2):  # left / right lands: inner end is +x / -x, row runs along y
+        return ("top_" if end == 0 else "bottom_") + ("right" if side == 0 else "left")
+    return ("top_" if side == 1 else "bottom_") + ("left" if end == 0 else "right")
 
 
 def _rratio(size: tuple[float, float]) -> float:
@@ -644,13 +815,14 @@ def lands(spec: NoLeadSpec) -> tuple[Land | None, Land]:
         lead_length, lead_width = spec.lead(axis)
         land = ipc_land(spec.body[axis], lead_length, lead_width, spec.pull_back, goals, fab=fab,
                         place=place, round_to=spec.round_to,
-                        center_span=spec.lead_center_span[axis] if spec.lead_center_span else None)
+                        center_span=spec.lead_center_span[axis] if spec.lead_center_span else None,
+                        inside_edge=spec.body_to_inside_lead_edge)
         if spec.pad_size is not None:
             length, width = spec.pad_size
             center = spec.pad_span[axis] / 2 if spec.pad_span is not None else land.z / 2 - length / 2
             return Land(snap(2 * center + length), snap(2 * center - length), width)
         if ep is not None:
-            need = ep[axis] + 2 * spec.ep_lead_clearance
+            need = ep[axis] + 2 * abs(spec.ep_offset[axis]) + 2 * spec.ep_lead_clearance
             if land.g < need - 1e-9:
                 return Land(land.z, snap(need), land.x, heel_pulled=snap((need - land.g) / 2))
         return land
@@ -672,31 +844,37 @@ def build_nolead(spec: NoLeadSpec) -> list[FootprintGeom]:
     def row(count: int) -> np.ndarray:
         return np.array([snap((i - (count - 1) / 2) * p) for i in range(count)])
 
-    def side(names: range, x: np.ndarray, y: np.ndarray, size: tuple[float, float]) -> PadGroup:
-        size = (snap(size[0]), snap(size[1]))
-        return PadGroup(names=[str(i) for i in names], x=x, y=y, kind="smd", shape=shape, size=size,
-                        layers=layers, roundrect_ratio=_rratio(size))
-
-    # counter-clockwise from pin 1: left (down), bottom (right), right (up), top (left)
+    # lead positions walked counter-clockwise from the top of the left side:
+    # left (down), bottom (right), right (up), top (left); side 0..3 = left, bottom, right, top
     ys = row(ny)
-    lr = (land_lr.length, land_lr.x)
-    groups.append(side(range(1, ny + 1), np.full(ny, -land_lr.center), ys, lr))
+    xs = row(nx) if nx else np.zeros(0)
+    lr = (snap(land_lr.length), snap(land_lr.x))
+    walk_x = [np.full(ny, -land_lr.center)]
+    walk_y = [ys]
+    walk_side = [np.zeros(ny, dtype=int)]
     if nx:
         assert land_tb is not None
-        xs = row(nx)
-        tb = (land_tb.x, land_tb.length)
-        groups.append(side(range(ny + 1, ny + nx + 1), xs, np.full(nx, land_tb.center), tb))
-        groups.append(side(range(ny + nx + 1, 2 * ny + nx + 1), np.full(ny, land_lr.center), ys[::-1].copy(), lr))
-        groups.append(side(range(2 * ny + nx + 1, n + 1), xs[::-1].copy(), np.full(nx, -land_tb.center), tb))
+        tb = (snap(land_tb.x), snap(land_tb.length))
+        walk_x += [xs, np.full(ny, land_lr.center), xs[::-1]]
+        walk_y += [np.full(nx, land_tb.center), ys[::-1], np.full(nx, -land_tb.center)]
+        walk_side += [np.full(nx, 1), np.full(ny, 2), np.full(nx, 3)]
     else:
-        groups.append(side(range(ny + 1, n + 1), np.full(ny, land_lr.center), ys[::-1].copy(), lr))
+        walk_x.append(np.full(ny, land_lr.center))
+        walk_y.append(ys[::-1])
+        walk_side.append(np.full(ny, 2))
+    px, py, pside = (np.concatenate(a) for a in (walk_x, walk_y, walk_side))
+    numbers = pad_numbers(pside, spec.numbering)
+
+    groups += lead_pads(px, py, pside, numbers, lr, tb if nx else None, shape=shape, layers=layers,
+                        chamfer=spec.corner_chamfer)
 
     ep = spec.ep_land_size
     paste: list[PadGroup] = []
     via_info = ""
     ep_name = str(spec.ep_number or n + 1)
     if ep is not None:
-        groups.append(PadGroup(names=[ep_name], x=np.zeros(1), y=np.zeros(1), kind="smd", shape="rect",
+        ox, oy = spec.ep_offset
+        groups.append(PadGroup(names=[ep_name], x=np.full(1, ox), y=np.full(1, oy), kind="smd", shape="rect",
                                size=(snap(ep[0]), snap(ep[1])), layers=("F.Cu", "F.Mask"),
                                properties=("pad_prop_heatsink",)))
         vias = None
@@ -706,17 +884,23 @@ def build_nolead(spec: NoLeadSpec) -> list[FootprintGeom]:
             via_pad = snap(tv.drill + 2 * rules.annular_ring)
             vx, vy = via_positions(tv, ep, via_pad)
             gx, gy = np.meshgrid(vx, vy, indexing="ij")
-            groups.append(PadGroup(names=[ep_name] * gx.size, x=gx.ravel(), y=gy.ravel(), kind="thru_hole",
+            groups.append(PadGroup(names=[ep_name] * gx.size, x=gx.ravel() + ox, y=gy.ravel() + oy, kind="thru_hole",
                                    shape="circle", size=(via_pad, via_pad), layers=("*.Cu",), drill=tv.drill))
             bottom = (snap(min(ep[0], float(vx.max() - vx.min()) + via_pad)),
                       snap(min(ep[1], float(vy.max() - vy.min()) + via_pad)))
-            groups.append(PadGroup(names=[ep_name], x=np.zeros(1), y=np.zeros(1), kind="smd", shape="rect",
+            groups.append(PadGroup(names=[ep_name], x=np.full(1, ox), y=np.full(1, oy), kind="smd", shape="rect",
                                    size=bottom, layers=("B.Cu",)))
-            vias = (vx, vy)
-            keep = tv.drill / 2 + tv.paste_via_clearance
+            if tv.paste_avoid_vias:
+                vias = (vx, vy)
+                keep = tv.drill / 2 + tv.paste_via_clearance
             via_info = (f"; {gx.size} thermal vias {tv.count[0]}x{tv.count[1]} drill {fmt(tv.drill)} mm "
                         f"(pad {fmt(via_pad)} mm, tented)")
-        paste = paste_pads(ep, coverage=spec.ep_paste_coverage, grid=spec.ep_paste_grid, vias=vias, keep=keep)
+        coverage, grid = spec.ep_paste_coverage, spec.ep_paste_grid
+        if tv is not None:
+            coverage = tv.paste_coverage if tv.paste_coverage is not None else coverage
+            grid = tv.paste_grid if tv.paste_grid is not None else grid
+        paste = paste_pads(ep, coverage=coverage, grid=grid, vias=vias, keep=keep)
+        paste = [replace(g, x=g.x + ox, y=g.y + oy) for g in paste] if ox or oy else paste
         groups += paste
 
     # -- drawings -----------------------------------------------------------------------------------
@@ -773,7 +957,9 @@ def build_nolead(spec: NoLeadSpec) -> list[FootprintGeom]:
     else:
         leads = f"{nx} leads top/bottom, {ny} left/right"
     parts = [f"{pkg}-{n}, {leads}, body {spec.body[0].text()}x{spec.body[1].text()} mm, pitch {fmt(p)} mm, "
-             f"lead width {spec.lead_width.text()} mm, length {spec.lead_length.text()} mm"
+             f"lead width {spec.lead_width.text()} mm, "
+             + (f"length {spec.lead_length.text()} mm" if spec.lead_length is not None else
+                f"body to inner lead edge {spec.body_to_inside_lead_edge.text()} mm")  # type: ignore[union-attr]
              + (f" (top/bottom: width {spec.lead(1)[1].text()} mm, length {spec.lead(1)[0].text()} mm)"
                 if spec.lead_width_tb is not None or spec.lead_length_tb is not None else "")
              + (f", pull-back {spec.pull_back.text()} mm" if spec.pull_back is not None else "")

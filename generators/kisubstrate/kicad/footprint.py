@@ -87,6 +87,9 @@ def _pad_lines(group: PadGroup, depth: int = 1) -> str:
         tail.append(f"{ind2}(remove_unused_layers no)")
     if group.shape == "roundrect":
         tail.append(f"{ind2}(roundrect_rratio {fmt(group.roundrect_ratio)})")
+        if group.chamfer_ratio > 0 and group.chamfer_corners:
+            tail.append(f"{ind2}(chamfer_ratio {fmt(group.chamfer_ratio)})")
+            tail.append(f"{ind2}(chamfer {' '.join(group.chamfer_corners)})")
     if group.mask_margin is not None:
         tail.append(f"{ind2}(solder_mask_margin {fmt(group.mask_margin)})")
     if group.paste_margin is not None:
