@@ -14,6 +14,7 @@ the conformance figure printed by ``python tests/footprints/test_nolead_conforma
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from pathlib import Path
@@ -31,17 +32,19 @@ TOL = 1e-3  # mm (1 µm)
 # (stock footprint, spec, source of the dimensions, known reason for a mismatch or None)
 CASES: list[tuple[str, dict, str, str | None]] = [
     ("Texas_RNH0030A_WQFN-30-1EP_2.5x4.5mm_P0.4mm_EP1.2x3.2mm",
-     dict(family="qfn", manufacturer="Texas", part_number="RNH0030A", package_type="WQFN", leads_per_side=[5, 10],
+     dict(corner_chamfer=0.167,
+          family="qfn", manufacturer="Texas", part_number="RNH0030A", package_type="WQFN", leads_per_side=[5, 10],
           pitch=0.4, body=["2.4..2.6", "4.4..4.6"],
           lead_width="0.15..0.25", lead_length="0.25..0.35", exposed_pad=["1.2+/-0.05", "3.2+/-0.05"]),
-     Q3 + "; TI RNH0030A (hd3ss3220.pdf p.44)", None),
+     Q3 + " (chamfer_edge_pins); TI RNH0030A (hd3ss3220.pdf p.44)", None),
     ("Diodes_ZL32_TQFN-32-1EP_3x6mm_P0.4mm_EP1.25x3.5mm",
      dict(family="qfn", manufacturer="Diodes", part_number="ZL32", package_type="TQFN", leads_per_side=[5, 11],
           pitch=0.4, body=["3+/-0.1", "6+/-0.1"],
           lead_width="0.2+/-0.05", lead_length="0.3+/-0.05", exposed_pad=[1.25, 3.5]),
      Q3 + " (EP land 1.25x3.5 from the datasheet land pattern); Diodes ZL32.pdf", None),
     ("QFN-32-1EP_4x4mm_P0.4mm_EP2.65x2.65mm",
-     dict(family="qfn", leads=32, pitch=0.4, body="4+/-0.05", lead_width="0.2+/-0.05", lead_length="0.4+/-0.05",
+     dict(corner_chamfer=0.1,
+          family="qfn", leads=32, pitch=0.4, body="4+/-0.05", lead_width="0.2+/-0.05", lead_length="0.4+/-0.05",
           exposed_pad="2.65+/-0.05"), Q3 + "; Renesas L32.4x4A", None),
     ("VQFN-32-1EP_4x4mm_P0.4mm_EP2.8x2.8mm",
      dict(family="qfn", package_type="VQFN", leads=32, pitch=0.4, body="3.9..4..4.1", lead_width="0.15..0.2..0.25",
@@ -54,11 +57,13 @@ CASES: list[tuple[str, dict, str, str | None]] = [
      dict(family="qfn", leads=32, pitch=0.4, body=4, lead_width="0.15..0.25", lead_length="0.3..0.4",
           exposed_pad="2.7..2.8..2.9", ep_land=2.9), Q3 + "; Microchip ATxmega E5 datasheet p.70", None),
     ("Texas_RHB0032M_VQFN-32-1EP_5x5mm_P0.5mm_EP2.1x2.1mm",
-     dict(family="qfn", manufacturer="Texas", part_number="RHB0032M", package_type="VQFN", leads=32, pitch=0.5,
+     dict(corner_chamfer=0.09,
+          family="qfn", manufacturer="Texas", part_number="RHB0032M", package_type="VQFN", leads=32, pitch=0.5,
           body=5, lead_width="0.2..0.25..0.3",
           lead_length="0.3..0.4..0.5", exposed_pad="2..2.1..2.2"), Q3 + "; TI dp83td510e.pdf p.91", None),
     ("TQFN-32-1EP_5x5mm_P0.5mm_EP2.1x2.1mm",
-     dict(family="qfn", package_type="TQFN", leads=32, pitch=0.5, body=5, lead_width="0.2..0.25..0.3",
+     dict(corner_chamfer=0.09,
+          family="qfn", package_type="TQFN", leads=32, pitch=0.5, body=5, lead_width="0.2..0.25..0.3",
           lead_length="0.3..0.4..0.5", exposed_pad="2..2.1..2.2"), Q3 + "; Maxim 21-0140 T3255-6", None),
     ("QFN-32-1EP_5x5mm_P0.5mm_EP3.1x3.1mm",
      dict(family="qfn", leads=32, pitch=0.5, body="5+/-0.1", lead_width="0.18..0.3", lead_length="0.3..0.5",
@@ -67,10 +72,12 @@ CASES: list[tuple[str, dict, str, str | None]] = [
      dict(family="qfn", package_type="HVQFN", leads=32, pitch=0.5, body="4.9..5..5.1", lead_width="0.18..0.3",
           lead_length="0.3..0.5", exposed_pad="2.95..3.25"), Q3 + "; NXP SOT617-1", None),
     ("TQFN-32-1EP_5x5mm_P0.5mm_EP3.1x3.1mm",
-     dict(family="qfn", package_type="TQFN", leads=32, pitch=0.5, body=5, lead_width="0.2..0.25..0.3",
+     dict(corner_chamfer=0.09,
+          family="qfn", package_type="TQFN", leads=32, pitch=0.5, body=5, lead_width="0.2..0.25..0.3",
           lead_length="0.3..0.4..0.5", exposed_pad="3..3.1..3.2"), Q3 + "; Maxim 21-0140 T3255-3", None),
     ("QFN-24-1EP_3x3mm_P0.4mm_EP1.75x1.6mm",
-     dict(family="qfn", leads=24, pitch=0.4, body="2.9..3..3.1", lead_width="0.15..0.2..0.25",
+     dict(corner_chamfer=0.12,
+          family="qfn", leads=24, pitch=0.4, body="2.9..3..3.1", lead_width="0.15..0.2..0.25",
           lead_length="0.25..0.3..0.35", exposed_pad=["1.65..1.7..1.75", "1.49..1.54..1.59"], ep_land=[1.75, 1.6]),
      Q24 + "; InvenSense MPU-9250 p.39", None),
     ("QFN-24-1EP_3x4mm_P0.4mm_EP1.65x2.65mm",
@@ -102,10 +109,12 @@ CASES: list[tuple[str, dict, str, str | None]] = [
      dict(family="qfn", leads_per_side=[5, 7], pitch=0.5, body=["4+/-0.1", "5+/-0.1"], lead_width="0.25+/-0.05",
           lead_length="0.4+/-0.1", exposed_pad=["2.65+/-0.1", "3.65+/-0.1"]), Q24 + "; ADI/LTC 05-08-1696", None),
     ("QFN-24-1EP_5x5mm_P0.65mm_EP3.2x3.2mm",
-     dict(family="qfn", leads=24, pitch=0.65, body="5+/-0.1", lead_width="0.3+/-0.05", lead_length="0.55+/-0.1",
+     dict(corner_chamfer=0.15,
+          family="qfn", leads=24, pitch=0.65, body="5+/-0.1", lead_width="0.3+/-0.05", lead_length="0.55+/-0.1",
           exposed_pad="3.2+/-0.1"), Q24 + "; ADI/LTC 05-08-1747 UH24", None),
     ("QFN-24-1EP_5x5mm_P0.65mm_EP3.25x3.25mm",
-     dict(family="qfn", leads=24, pitch=0.65, body="4.9..5..5.1", lead_width="0.25..0.3..0.35",
+     dict(corner_chamfer=0.15,
+          family="qfn", leads=24, pitch=0.65, body="4.9..5..5.1", lead_width="0.25..0.3..0.35",
           lead_length="0.35..0.4..0.45", exposed_pad="3.2..3.25..3.3"), Q24 + "; Semtech", None),
     ("QFN-24-1EP_5x5mm_P0.65mm_EP3.4x3.4mm",
      dict(family="qfn", leads=24, pitch=0.65, body="5+/-0.1", lead_width="0.25+/-0.05", lead_length="0.4+/-0.05",
@@ -375,19 +384,26 @@ def _stock_pads(name: str) -> dict[str, list[tuple[float, float, float, float]]]
         x, y = float(fields["at"][0]), float(fields["at"][1])
         rot = float(fields["at"][2]) if len(fields["at"]) > 2 else 0.0
         w, h = (float(v) for v in fields["size"])
+        chamfer = 0.0
         if sym(node[3]) == "custom":  # chamfered corner pads: copper = stroked polygon primitives
             xs, ys = [], []
             for prim in fields.get("primitives", []):
                 pf = {sym(c[0]): c[1:] for c in prim[1:] if isinstance(c, list) and c}
                 grow = float(pf.get("width", [0])[0]) / 2
-                for pt in pf.get("pts", []):
-                    xs += [float(pt[1]) - grow, float(pt[1]) + grow]
-                    ys += [float(pt[2]) - grow, float(pt[2]) + grow]
+                pts = [(float(pt[1]), float(pt[2])) for pt in pf.get("pts", []) if len(pt) == 3]
+                for px, py in pts:
+                    xs += [px - grow, px + grow]
+                    ys += [py - grow, py + grow]
+                for (ax, ay), (bx, by) in zip(pts, pts[1:] + pts[:1]):
+                    if abs(ax - bx) > 1e-6 and abs(ay - by) > 1e-6:  # the 45° edge: chamfer leg of the grown pad
+                        chamfer = max(chamfer, abs(ax - bx) + (2 - math.sqrt(2)) * grow)
             if xs:
                 w, h = max(w, max(xs) - min(xs)), max(h, max(ys) - min(ys))
+        elif "chamfer_ratio" in fields:
+            chamfer = float(fields["chamfer_ratio"][0]) * min(w, h)
         if round(rot) % 180 == 90:
             w, h = h, w
-        out.setdefault(str(sym(node[1])) if copper else "paste", []).append((x, y, w, h, drill))
+        out.setdefault(str(sym(node[1])) if copper else "paste", []).append((x, y, w, h, drill, chamfer))
     return out
 
 
@@ -404,7 +420,9 @@ def compare(name: str, spec: dict, *, paste: bool = False) -> list[str]:
         if not copper and g.layers != ("F.Paste",):
             continue
         for n, x, y in zip(g.names, g.x.tolist(), g.y.tolist()):
-            ours.setdefault(n if copper else "paste", []).append((x, y, g.size[0], g.size[1], g.drill or 0.0))
+            chamfer = g.chamfer_ratio * min(g.size) if g.chamfer_corners else 0.0
+            ours.setdefault(n if copper else "paste", []).append((x, y, g.size[0], g.size[1], g.drill or 0.0,
+                                                                  chamfer))
     stock = _stock_pads(name)
     if not paste:
         ours.pop("paste", None)
@@ -419,7 +437,8 @@ def compare(name: str, spec: dict, *, paste: bool = False) -> list[str]:
             continue
         for pa, pb in zip(a, b):
             if any(abs(u - v) > TOL for u, v in zip(pa, pb)):
-                diffs.append(f"pad {n}: ours (x, y, w, h, drill) {pa}, stock {pb}")
+                diffs.append(f"pad {n}: ours (x, y, w, h, drill, chamfer) {tuple(round(v, 6) for v in pa)}, "
+                             f"stock {tuple(round(v, 6) for v in pb)}")
     if fp.name != name.rpartition(":")[2]:
         diffs.append(f"name: ours {fp.name}")
     return diffs

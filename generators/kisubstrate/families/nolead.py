@@ -679,9 +679,9 @@ def lead_pads(x: np.ndarray, y: np.ndarray, sides: np.ndarray, numbers: list[str
         ratio = _rratio(size) if shape == "roundrect" else 0.0
         corners: dict[int, tuple[str, ...]] = {}
         if chamfer > 0:
-            if chamfer > min(size) / 2 + 1e-9:
-                raise FieldError("corner_chamfer", f"corner_chamfer {fmt(chamfer)} mm is more than half the "
-                                 f"land width ({fmt(min(size))} mm)")
+            if chamfer > min(size) + 1e-9:
+                raise FieldError("corner_chamfer", f"corner_chamfer {fmt(chamfer)} mm is more than the land "
+                                 f"width ({fmt(min(size))} mm)")
             along = y[idx] if k in (0, 2) else x[idx]
             ends = (int(idx[np.argmin(along)]), int(idx[np.argmax(along)]))
             for j, end in enumerate(ends):
