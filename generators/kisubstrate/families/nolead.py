@@ -86,12 +86,20 @@ class ThermalVias(SpecModel):
     paste_via_clearance: float = length("paste kept this far from via holes", ge=0, le=2, default=0.1)
     paste_avoid_vias: bool = Field(True, description="true: paste pads between the via lines, clear of the "
                                    "holes; false: the plain paste grid over the vias (paste_grid)")
-    paste_grid: tuple[int, int] | None = Field(None, description="with paste_avoid_vias false: paste pads x, y "
-                                               "(default: the spec's ep_paste_grid)")
+    paste_grid: tuple[int, int] | None = Field(
+        None, description="paste pads x, y over the exposed pad; with paste_avoid_vias false a plain grid "
+        "(default: the spec's ep_paste_grid), with it true split into paste_between_vias per via cell and "
+        "paste_rings_outside (as KiCad's generator derives them)")
+    paste_between_vias: tuple[int, int] | None = Field(
+        None, description="paste pads x, y in each cell between four vias, corners chamfered clear of the "
+        "holes (KiCad's paste_between_vias)")
+    paste_rings_outside: tuple[int, int] | None = Field(
+        None, description="rings of paste pads x, y between the outer vias and the pad edge (KiCad's "
+        "paste_rings_outside)")
     paste_coverage: float | None = Field(None, ge=0.2, le=1.0, description="paste area / exposed-pad area with "
                                          "the vias (default: the spec's ep_paste_coverage)")
 
-    @field_validator("count", "grid", "paste_grid", mode="before")
+    @field_validator("count", "grid", "paste_grid", "paste_between_vias", "paste_rings_outside", mode="before")
     @classmethod
     def _pairs(cls, v: Any) -> Any:
         return None if v is None else _pair(v)
@@ -109,6 +117,35 @@ class ThermalVias(SpecModel):
         if v is not None and not all(1 <= n <= 50 for n in v):
             raise ValueError("paste_grid per axis must be 1..50")
         return v
+
+    @field_validator("paste_between_vias", "paste_rings_outside")
+    @classmethod
+    def _layout_ok(cls, v: tuple[int, int] | None) -> tuple[int, int] | None:
+        if v is not None and not all(0 <= n <= 20 for n in v):
+            raise ValueError("paste pads per via cell / rings per axis must be 0..20")
+        return v
+
+    def paste_layout(self) -> tuple[tuple[int, int], tuple[int, int]] | None:
+        """(pads between vias, rings outside) per axis, or None for the default via-avoiding split.
+
+        Given directly, or derived from ``paste_grid`` as KiCad's generator does: ``p // (n − 1)``
+        pads per via cell (n vias in the axis) and the rest split into rings on both sides.
+
+        Example:
+            >>> ThermalVias(count=(5, 4), paste_grid=(4, 3)).paste_layout()
+            ((1, 1), (0, 0))
+            >>> ThermalVias(count=3, paste_grid=6).paste_layout()
+            ((2, 2), (1, 1))
+        """
+        if not self.paste_avoid_vias:
+            return None
+        if self.paste_between_vias is not None or self.paste_rings_outside is not None:
+            return self.paste_between_vias or (0, 0), self.paste_rings_outside or (0, 0)
+        if self.paste_grid is None:
+            return None
+        between = tuple(p // (n - 1) if n > 1 else p for p, n in zip(self.paste_grid, self.count))
+        rings = tuple((p - (n - 1) * b) // 2 for p, n, b in zip(self.paste_grid, self.count, between))
+        return between, rings  # type: ignore[return-value]
 
     @field_validator("grid")
     @classmethod
@@ -787,6 +824,113 @@ def paste_pads(ep: tuple[float, float], *, coverage: float, grid: tuple[int, int
     return out
 
 
+def _avoid_leg(half: tuple[float, float], gap: tuple[float, float], keep: float) -> float:
+    """Chamfer leg (mm) that keeps a pad corner ``keep`` from a via centre.
+
+    ``half`` is the pad's half size, ``gap`` the via centre's distance from the pad centre per
+    axis; the 45° chamfer line then lies ``keep`` from the via centre.
+    """
+    return max(0.0, half[0] + half[1] - gap[0] - gap[1] + math.sqrt(2) * keep)
+
+
+def _paste_block(cx: np.ndarray, cy: np.ndarray, count: tuple[int, int], pitch: tuple[float, float],
+                 size: tuple[float, float], corners: tuple[str, ...], via: tuple[float, float],
+                 keep: float) -> list[PadGroup]:
+    """Blocks of count[0] × count[1] paste pads centred at every (cx, cy) (mm).
+
+    The block's corner pads are chamfered at ``corners`` to keep ``keep`` from a via at offset
+    ``via`` from a block centre (mm; the blocks are symmetric, so one offset serves them all).
+    """
+    if not all(count) or not len(cx) or not len(cy):
+        return []
+    ox = (np.arange(count[0]) - (count[0] - 1) / 2) * pitch[0]
+    oy = (np.arange(count[1]) - (count[1] - 1) / 2) * pitch[1]
+    # the pad of the first block nearest that via sets the chamfer of every chamfered corner
+    near = (float(ox[np.argmin(np.abs(ox - via[0]))]), float(oy[np.argmin(np.abs(oy - via[1]))]))
+    leg = _avoid_leg((size[0] / 2, size[1] / 2), (abs(via[0] - near[0]), abs(via[1] - near[1])), keep)
+    size = (snap(size[0]), snap(size[1]))
+    plain: list[tuple[float, float]] = []
+    cut: dict[tuple[str, ...], list[tuple[float, float]]] = {}
+    for i, dx in enumerate(ox.tolist()):
+        for j, dy in enumerate(oy.tolist()):
+            mine = tuple(c for c in corners if (("left" in c and i == 0) or ("right" in c and i == count[0] - 1))
+                         and (("top" in c and j == 0) or ("bottom" in c and j == count[1] - 1)))
+            for x0 in cx.tolist():
+                for y0 in cy.tolist():
+                    (cut.setdefault(mine, []) if mine and leg > 0 else plain).append((snap(x0 + dx), snap(y0 + dy)))
+    out = []
+    for names, pts in [((), plain)] + sorted(cut.items()):
+        if not pts:
+            continue
+        arr = np.array(sorted(pts))
+        out.append(PadGroup(names=[""] * len(arr), x=arr[:, 0].copy(), y=arr[:, 1].copy(), kind="smd",
+                            shape="roundrect", size=size, layers=("F.Paste",), roundrect_ratio=_rratio(size),
+                            chamfer_ratio=snap(leg / min(size)) if names else 0.0, chamfer_corners=names))
+    return out
+
+
+def paste_around_vias(ep: tuple[float, float], vias: tuple[np.ndarray, np.ndarray], *, between: tuple[int, int],
+                      rings: tuple[int, int], coverage: float, keep: float) -> list[PadGroup]:
+    """Paste pads between the thermal vias and in rings outside them, corners chamfered clear of the holes.
+
+    Each cell between four neighbouring vias holds ``between`` paste pads (x, y) at the via
+    pitch / ``between``; the band between the outer vias and the pad edge holds ``rings``
+    rows of pads (x, y). Pads are ``√coverage`` of their share of the pitch (of the pad / inner
+    count when there are no rings); every corner that faces a via is chamfered at 45° so that
+    it keeps ``keep`` (drill / 2 + paste clearance) from the via centre. This is the layout of
+    KiCad's generator (``paste_between_vias``, ``paste_rings_outside``).
+
+    Args:
+        ep: exposed-pad land size x, y (mm), centred on (0, 0).
+        vias: via centre coordinates along x and along y (mm), evenly spaced.
+        between: paste pads per via cell in x, y (0 = none).
+        rings: paste rings outside the outer vias in x, y (0 = none).
+        coverage: paste area fraction that sets the pad size (0 < coverage ≤ 1).
+        keep: paste keep-out radius around each via centre (mm).
+
+    Example:
+        >>> g = paste_around_vias((6.0, 4.8), (np.linspace(-3, 3, 5) * 0.75, np.linspace(-2.4, 2.4, 4)),
+        ...                       between=(1, 1), rings=(0, 0), coverage=0.65, keep=0.265)
+        >>> sum(len(p) for p in g), g[0].size
+        (12, (1.209339, 1.289978))
+    """
+    red = math.sqrt(coverage)
+    nv = (len(vias[0]), len(vias[1]))
+    pitch = tuple(float(v[1] - v[0]) if len(v) > 1 else 0.0 for v in vias)
+    first = (float(vias[0].min()), float(vias[1].min()))
+    inner_grid = tuple(pitch[k] / between[k] if between[k] else 0.0 for k in range(2))
+    if any(rings):
+        inner = tuple(inner_grid[k] * red for k in range(2))
+    else:
+        inner = tuple(ep[k] / ((nv[k] - 1) * between[k]) * red if between[k] and nv[k] > 1 else 0.0
+                      for k in range(2))
+    cells = tuple(np.array([first[k] + (i + 0.5) * pitch[k] for i in range(nv[k] - 1)]) for k in range(2))
+    out: list[PadGroup] = []
+    all4 = ("top_left", "top_right", "bottom_left", "bottom_right")
+    out += _paste_block(cells[0], cells[1], between, inner_grid, inner, all4,  # type: ignore[arg-type]
+                        (pitch[0] / 2, pitch[1] / 2), keep)
+    if any(rings):
+        ring = tuple((ep[k] - (nv[k] - 1) * pitch[k]) / 2 for k in range(2))
+        ogrid = tuple(ring[k] / rings[k] if rings[k] else ring[k] for k in range(2))
+        outer = (ogrid[0] * red, ogrid[1] * red)
+        side_x = first[0] - ring[0] / 2  # centre of the left band; the right one mirrors it
+        side_y = first[1] - ring[1] / 2
+        if rings[0] and between[1]:
+            for x0, corners in ((side_x, ("top_right", "bottom_right")), (-side_x, ("top_left", "bottom_left"))):
+                out += _paste_block(np.array([x0]), cells[1], (rings[0], between[1]), (ogrid[0], inner_grid[1]),
+                                    (outer[0], inner[1]), corners, (ring[0] / 2, pitch[1] / 2), keep)
+        if rings[1] and between[0]:
+            for y0, corners in ((side_y, ("bottom_left", "bottom_right")), (-side_y, ("top_left", "top_right"))):
+                out += _paste_block(cells[0], np.array([y0]), (between[0], rings[1]), (inner_grid[0], ogrid[1]),
+                                    (inner[0], outer[1]), corners, (pitch[0] / 2, ring[1] / 2), keep)
+        if all(rings):
+            for x0, y0, corner in ((side_x, side_y, "bottom_right"), (side_x, -side_y, "top_right"),
+                                   (-side_x, side_y, "bottom_left"), (-side_x, -side_y, "top_left")):
+                out += _paste_block(np.array([x0]), np.array([y0]), rings, ogrid, outer,  # type: ignore[arg-type]
+                                    (corner,), (ring[0] / 2, ring[1] / 2), keep)
+    return out
+
+
 def paste_coverage(ep: tuple[float, float], groups: list[PadGroup]) -> float:
     """Paste area / exposed-pad area (rounded corners counted)."""
     area = 0.0
@@ -883,6 +1027,7 @@ def build_nolead(spec: NoLeadSpec) -> list[FootprintGeom]:
         if tv is not None:
             via_pad = snap(tv.drill + 2 * rules.annular_ring)
             vx, vy = via_positions(tv, ep, via_pad)
+            vias_xy = (vx, vy)
             gx, gy = np.meshgrid(vx, vy, indexing="ij")
             groups.append(PadGroup(names=[ep_name] * gx.size, x=gx.ravel() + ox, y=gy.ravel() + oy, kind="thru_hole",
                                    shape="circle", size=(via_pad, via_pad), layers=("*.Cu",), drill=tv.drill))
@@ -899,7 +1044,12 @@ def build_nolead(spec: NoLeadSpec) -> list[FootprintGeom]:
         if tv is not None:
             coverage = tv.paste_coverage if tv.paste_coverage is not None else coverage
             grid = tv.paste_grid if tv.paste_grid is not None else grid
-        paste = paste_pads(ep, coverage=coverage, grid=grid, vias=vias, keep=keep)
+        layout = tv.paste_layout() if tv is not None else None
+        if tv is not None and layout is not None:
+            paste = paste_around_vias(ep, vias_xy, between=layout[0], rings=layout[1], coverage=coverage,
+                                      keep=tv.drill / 2 + tv.paste_via_clearance)
+        else:
+            paste = paste_pads(ep, coverage=coverage, grid=grid, vias=vias, keep=keep)
         paste = [replace(g, x=g.x + ox, y=g.y + oy) for g in paste] if ox or oy else paste
         groups += paste
 
