@@ -134,8 +134,8 @@ class ThermalVias(SpecModel):
         Example:
             >>> ThermalVias(count=(5, 4), paste_grid=(4, 3)).paste_layout()
             ((1, 1), (0, 0))
-            >>> ThermalVias(count=3, paste_grid=6).paste_layout()
-            ((2, 2), (1, 1))
+            >>> ThermalVias(count=4, paste_grid=5).paste_layout()
+            ((1, 1), (1, 1))
         """
         if not self.paste_avoid_vias:
             return None
@@ -892,7 +892,7 @@ def paste_around_vias(ep: tuple[float, float], vias: tuple[np.ndarray, np.ndarra
         >>> g = paste_around_vias((6.0, 4.8), (np.linspace(-3, 3, 5) * 0.75, np.linspace(-2.4, 2.4, 4)),
         ...                       between=(1, 1), rings=(0, 0), coverage=0.65, keep=0.265)
         >>> sum(len(p) for p in g), g[0].size
-        (12, (1.209339, 1.289978))
+        (12, (1.209339, 1.289961))
     """
     red = math.sqrt(coverage)
     nv = (len(vias[0]), len(vias[1]))
