@@ -370,7 +370,22 @@ class NoLeadSpec(PackageSpec):
         lead, pb = self._check_leads_fit_the_body()
         self._check_exposed_pad(lead, pb)
         self._check_fixed_lands()
+        self._check_numbering_and_chamfer()
         return self
+
+    def _check_numbering_and_chamfer(self) -> None:
+        """The numbering starts on a side with leads; a corner chamfer fits the corner lands."""
+        nx, _ = self.sides
+        if not nx and self.numbering.start in ("top", "bottom"):
+            raise FieldError("numbering", f"numbering.start '{self.numbering.start}': a SON/DFN has leads on the "
+                             "left and right sides only")
+        if self.corner_chamfer > 0:
+            tb, lr = lands(self)
+            for land, what in ((lr, "left/right"), (tb, "top/bottom")):
+                width = min(land.x, land.length) if land is not None else 0.0
+                if land is not None and self.corner_chamfer > width + 1e-9:
+                    raise FieldError("corner_chamfer", f"corner_chamfer {fmt(self.corner_chamfer)} mm is more than "
+                                     f"the {what} land width ({fmt(width)} mm)")
 
     def _check_lead_counts(self) -> None:
         """``leads`` / ``leads_per_side`` consistent with the family (two or four sides)."""
@@ -506,6 +521,7 @@ class NoLeadSpec(PackageSpec):
                                  f"{fmt(self.ep_offset[1])} mm must lie inside the body")
             if self.thermal_vias is not None:
                 self._vias_inside(ep)
+                self._paste_clear_of_vias(ep)
 
     def _check_fixed_lands(self) -> None:
         """Datasheet lands (``pad_size`` / ``pad_span``) and the exposed pad's number."""
@@ -521,6 +537,30 @@ class NoLeadSpec(PackageSpec):
         if self.ep_number is not None and self.ep_number <= self.lead_count and ep is not None:
             raise FieldError("ep_number",
                              f"ep_number {self.ep_number} collides with a lead number (1..{self.lead_count})")
+
+    def _paste_clear_of_vias(self, ep: tuple[float, float]) -> None:
+        """Paste pads laid out between / around the vias keep clear of every hole."""
+        tv = self.thermal_vias
+        assert tv is not None
+        layout = tv.paste_layout()
+        if layout is None:
+            return
+        via_pad = tv.drill + 2 * self.rule_set().annular_ring
+        vias = via_positions(tv, ep, via_pad)
+        keep = tv.drill / 2 + tv.paste_via_clearance
+        coverage = tv.paste_coverage if tv.paste_coverage is not None else self.ep_paste_coverage
+        groups = paste_around_vias(ep, vias, between=layout[0], rings=layout[1], coverage=coverage, keep=keep)
+        outlines = np.concatenate([g.outlines() for g in groups]) if groups else np.zeros(0, dtype=object)
+        if len(outlines) and shapely.union_all(outlines).area < shapely.area(outlines).sum() - 1e-9:
+            raise FieldError("thermal_vias", f"paste pads between the vias ({layout[0][0]}x{layout[0][1]} per cell, "
+                             f"rings {layout[1][0]}x{layout[1][1]}) overlap each other: use fewer pads or a lower "
+                             "paste_coverage")
+        gap = via_paste_gap(groups, vias)
+        if gap < keep - 1e-6:
+            raise FieldError("thermal_vias", f"paste pads between the vias ({layout[0][0]}x{layout[0][1]} per cell, "
+                             f"rings {layout[1][0]}x{layout[1][1]}) come {fmt(gap)} mm from a via centre; they "
+                             f"must keep drill/2 + paste_via_clearance = {fmt(keep)} mm: use fewer rings or pads, "
+                             "a lower paste_coverage or another via grid")
 
     def _vias_inside(self, ep: tuple[float, float]) -> None:
         tv = self.thermal_vias
@@ -929,6 +969,22 @@ def paste_around_vias(ep: tuple[float, float], vias: tuple[np.ndarray, np.ndarra
                 out += _paste_block(np.array([x0]), np.array([y0]), rings, ogrid, outer,  # type: ignore[arg-type]
                                     (corner,), (ring[0] / 2, ring[1] / 2), keep)
     return out
+
+
+def via_paste_gap(groups: list[PadGroup], vias: tuple[np.ndarray, np.ndarray]) -> float:
+    """Smallest distance (mm) from a via centre to a paste pad outline (inf without pads).
+
+    Example:
+        >>> g = paste_pads((2.0, 2.0), coverage=0.5, grid=(1, 1))
+        >>> round(via_paste_gap(g, (np.array([0.0]), np.array([0.0]))), 6)
+        0.0
+    """
+    if not groups:
+        return math.inf
+    outlines = np.concatenate([g.outlines() for g in groups])
+    gx, gy = np.meshgrid(vias[0], vias[1], indexing="ij")
+    centres = shapely.points(np.stack([gx.ravel(), gy.ravel()], axis=1))
+    return float(shapely.distance(outlines[:, None], centres[None, :]).min())
 
 
 def paste_coverage(ep: tuple[float, float], groups: list[PadGroup]) -> float:
