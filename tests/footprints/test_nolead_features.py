@@ -6,6 +6,7 @@ edges at ±1 µm and KiCad reading the chamfered lands back."""
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 
 import numpy as np
@@ -317,3 +318,15 @@ def test_kicad_cli_upgrades_chamfered_lands(chamfer_lib, kicad_cli, tmp_path):
         text = (out / f"{res.geometry.name}.kicad_mod").read_text(encoding="utf-8")
         assert text.count('(pad "') == res.geometry.pad_count
         assert text.count("(chamfer top_right)") + text.count("smd custom") >= 1
+
+
+def test_readme_documents_every_no_lead_key():
+    from pathlib import Path
+
+    from kisubstrate.families.nolead import NoLeadSpec, Numbering, ThermalVias
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## No-lead packages"):text.index("## Library for board designers")]
+    for model in (NoLeadSpec, ThermalVias, Numbering):
+        missing = [k for k in model.model_fields if not re.search(rf"\b{k}\b", section)]
+        assert not missing, (model.__name__, missing)
