@@ -918,7 +918,8 @@ def paste_around_vias(ep: tuple[float, float], vias: tuple[np.ndarray, np.ndarra
     rows of pads (x, y). Pads are ``√coverage`` of their share of the pitch (of the pad / inner
     count when there are no rings); every corner that faces a via is chamfered at 45° so that
     it keeps ``keep`` (drill / 2 + paste clearance) from the via centre. This is the layout of
-    KiCad's generator (``paste_between_vias``, ``paste_rings_outside``).
+    KiCad's generator (``paste_between_vias``, ``paste_rings_outside``), except that pads which
+    that sizing would overlap take ``√coverage`` of their pitch instead.
 
     Args:
         ep: exposed-pad land size x, y (mm), centred on (0, 0).
@@ -941,9 +942,10 @@ def paste_around_vias(ep: tuple[float, float], vias: tuple[np.ndarray, np.ndarra
     inner_grid = tuple(pitch[k] / between[k] if between[k] else 0.0 for k in range(2))
     if any(rings):
         inner = tuple(inner_grid[k] * red for k in range(2))
-    else:
-        inner = tuple(ep[k] / ((nv[k] - 1) * between[k]) * red if between[k] and nv[k] > 1 else 0.0
+    else:  # KiCad's sizing spreads the pad over all cells; where that would overlap, the pitch's share
+        inner = tuple((ep[k] / ((nv[k] - 1) * between[k]) * red if between[k] and nv[k] > 1 else 0.0)
                       for k in range(2))
+        inner = tuple(v if v < inner_grid[k] else inner_grid[k] * red for k, v in enumerate(inner))
     cells = tuple(np.array([first[k] + (i + 0.5) * pitch[k] for i in range(nv[k] - 1)]) for k in range(2))
     out: list[PadGroup] = []
     all4 = ("top_left", "top_right", "bottom_left", "bottom_right")
