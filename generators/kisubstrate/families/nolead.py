@@ -336,8 +336,9 @@ class NoLeadSpec(PackageSpec):
     @property
     def ep_land_size(self) -> tuple[float, float] | None:
         """Board land of the exposed pad (mm), or None without an exposed pad."""
-        if self.ep_land is not None:
-            return (self.ep_land[0].nominal, self.ep_land[1].nominal)
+        if self.ep_land is not None:  # (floats when a caller builds the model without validation)
+            x, y = (float(getattr(v, "nominal", v)) for v in self.ep_land)
+            return (x, y)
         if self.exposed_pad is None:
             return None
         return (self.exposed_pad[0].nominal, self.exposed_pad[1].nominal)
