@@ -931,7 +931,7 @@ def paste_around_vias(ep: tuple[float, float], vias: tuple[np.ndarray, np.ndarra
         keep: paste keep-out radius around each via centre (mm).
 
     Example:
-        >>> g = paste_around_vias((6.0, 4.8), (np.linspace(-3, 3, 5) * 0.75, np.linspace(-2.4, 2.4, 4)),
+        >>> g = paste_around_vias((6.0, 4.8), (np.linspace(-3, 3, 5), np.linspace(-2.4, 2.4, 4)),
         ...                       between=(1, 1), rings=(0, 0), coverage=0.65, keep=0.265)
         >>> sum(len(p) for p in g), g[0].size
         (12, (1.209339, 1.289961))
