@@ -82,10 +82,11 @@ def pads(fp: list) -> list[dict]:
     for p in children(fp, "pad"):
         at, size = child(p, "at"), child(p, "size")
         mm = child(p, "solder_mask_margin")
+        rr = child(p, "roundrect_rratio")
         out.append({"name": p[1], "kind": p[2], "shape": p[3], "x": float(at[1]), "y": float(at[2]),
                     "w": float(size[1]), "h": float(size[2]), "layers": tuple(child(p, "layers")[1:]),
                     "props": [c[1] for c in children(p, "property")],
-                    "mask": float(mm[1]) if mm else 0.0})
+                    "mask": float(mm[1]) if mm else 0.0, "rratio": float(rr[1]) if rr else 0.0})
     return out
 
 
@@ -100,11 +101,25 @@ def pad_shape(p: dict, grow: float = 0.0):
         r = p["w"] / 2 + grow
         return shapely.Point(p["x"], p["y"]).buffer(r / math.cos(math.pi / 64), quad_segs=16)
     w, h = p["w"] / 2 + grow, p["h"] / 2 + grow
+    r = p["rratio"] * min(p["w"], p["h"]) if p["shape"] == "roundrect" else 0.0
+    if r > 0:  # rounded corners: the core box grown by the radius (+ grow), corners circumscribed
+        core = shapely.box(p["x"] - w + r + grow, p["y"] - h + r + grow, p["x"] + w - r - grow, p["y"] + h - r - grow)
+        return core.buffer((r + grow) / math.cos(math.pi / 1024), quad_segs=256)
     return shapely.box(p["x"] - w, p["y"] - h, p["x"] + w, p["y"] + h)
 
 
 NAME_RE = re.compile(r"^(BGA|WLCSP|LGA|PGA)-(\d+)_\d+(\.\d+)?x\d+(\.\d+)?mm_Layout(\d+)x(\d+)_P\d+(\.\d+)?"
-                     r"(x\d+(\.\d+)?)?mm(_[A-Za-z0-9.]+)*$")
+                     r"(x\d+(\.\d+)?)?mm(_[A-Za-z0-9.-]+)*$")
+# KLC no-lead names: QFN-32-1EP_5x5mm_P0.5mm_EP3.1x3.1mm[_ThermalVias]; the count is of the leads
+NOLEAD_RE = re.compile(r"^(QFN|DFN|SON)-(\d+)-1EP_[\d.]+x[\d.]+mm_P[\d.]+mm_EP[\d.]+x[\d.]+mm(_ThermalVias)?$")
+NOLEAD = ("QFN", "DFN", "SON")
+
+
+def lead_pads(fp: list) -> list[dict]:
+    """The numbered lead lands of a no-lead footprint (not the exposed pad, its vias or paste)."""
+    pl = pads(fp)
+    ep = {p["name"] for p in pl if "pad_prop_heatsink" in p["props"]}
+    return [p for p in pl if p["name"] and p["name"] not in ep]
 
 
 def test_library_is_big_enough_and_covers_the_families():
@@ -113,7 +128,9 @@ def test_library_is_big_enough_and_covers_the_families():
     kinds = {}
     for name in lib:
         kinds.setdefault(name.split("-")[0], []).append(name)
-    assert {k: len(v) >= 10 for k, v in kinds.items()} == {"BGA": True, "WLCSP": True, "LGA": True, "PGA": True}
+    assert {k: len(v) >= 10 for k, v in kinds.items() if k not in ("SON",)} == \
+        {"BGA": True, "WLCSP": True, "LGA": True, "PGA": True, "QFN": True, "DFN": True}
+    assert len(kinds["SON"]) >= 4 and sum("PoP-Top-Lands" in n for n in kinds["BGA"]) >= 4
     bga_pitches = {re.search(r"_P([\d.]+)mm", n).group(1) for n in kinds["BGA"]}
     assert {"0.4", "0.5", "0.65", "0.75", "0.8", "1.0", "1.27"} <= bga_pitches
     wl_pitches = {re.search(r"_P([\d.]+)mm", n).group(1) for n in kinds["WLCSP"]}
@@ -123,9 +140,14 @@ def test_library_is_big_enough_and_covers_the_families():
 def test_names_files_and_values_agree():
     for name, fp in library().items():
         assert fp[0] == "footprint" and fp[1] == name
-        m = NAME_RE.match(name)
-        assert m, name
-        assert int(m.group(2)) == len(pads(fp)), name  # pin count in the name is the pad count
+        if name.split("-")[0] in NOLEAD:
+            m = NOLEAD_RE.match(name)
+            assert m, name
+            assert int(m.group(2)) == len(lead_pads(fp)), name  # lead count in the name
+        else:
+            m = NAME_RE.match(name)
+            assert m, name
+            assert int(m.group(2)) == len(pads(fp)), name  # pin count in the name is the pad count
         assert re.fullmatch(r"[A-Za-z0-9_.+-]+", name)
         props = {p[1]: p for p in children(fp, "property")}
         assert props["Value"][2] == name
@@ -149,6 +171,19 @@ def test_layers_and_pad_properties():
         layers = {child(g, "layer")[1] for g in fp[1:] if isinstance(g, list) and g[0].startswith("fp_")}
         assert layers == {"F.SilkS", "F.Fab", "F.CrtYd"}, name
         attr = child(fp, "attr")[1]
+        if family in NOLEAD:  # leads, the exposed pad (heatsink), paste-only pads, thermal vias + B.Cu pad
+            assert attr == "smd", name
+            ep = {p["name"] for p in pads(fp) if "pad_prop_heatsink" in p["props"]}
+            assert len(ep) == 1, name
+            for p in pads(fp):
+                if p["name"] in ep:
+                    assert (p["kind"], p["layers"]) in {("smd", ("F.Cu", "F.Mask")), ("thru_hole", ("*.Cu",)),
+                                                        ("smd", ("B.Cu",))}, (name, p)
+                elif p["name"]:
+                    assert (p["kind"], p["layers"], p["props"]) == ("smd", ("F.Cu", "F.Mask", "F.Paste"), []), name
+                else:
+                    assert (p["kind"], p["layers"]) == ("smd", ("F.Paste",)), name
+            continue
         for p in pads(fp):
             if family == "PGA":
                 assert (attr, p["kind"], p["layers"]) == ("through_hole", "thru_hole", ("*.Cu", "*.Mask"))
@@ -189,8 +224,8 @@ def test_courtyard_on_grid_closed_and_around_body_and_pads():
         cx0, cy0, cx1, cy1 = court.bounds
         offsets = [ex0 - cx0, ey0 - cy0, cx1 - ex1, cy1 - ey1]
         family = name.split("-")[0]
-        low = {"BGA": 0.5, "WLCSP": 0.15, "LGA": 0.25, "PGA": 0.5}[family]  # per-family offsets (profiles)
-        high = {"BGA": 1.0, "WLCSP": 0.5, "LGA": 0.25, "PGA": 0.5}[family]
+        low = {"BGA": 0.5, "WLCSP": 0.15, "LGA": 0.25, "PGA": 0.5, "QFN": 0.25, "DFN": 0.25, "SON": 0.25}[family]
+        high = {"BGA": 1.0, "WLCSP": 0.5, "LGA": 0.25, "PGA": 0.5, "QFN": 0.25, "DFN": 0.25, "SON": 0.25}[family]
         assert all(low - 1e-9 <= o <= high + 0.01 + 1e-9 for o in offsets), (name, offsets)
 
 
@@ -301,7 +336,10 @@ def test_every_model_exists_and_parses():
         assert math.isclose(min(bx), x0, abs_tol=1e-3) and math.isclose(max(bx), x1, abs_tol=1e-3)
         assert math.isclose(min(by), -y1, abs_tol=1e-3) and math.isclose(max(by), -y0, abs_tol=1e-3)
         terminals = sum(1 for d in vr["defs"] if d.startswith("T")) + len(vr["uses"])
-        assert terminals == len(pads(fp)), name
+        if name.split("-")[0] in NOLEAD:  # one per land: leads, exposed pad (and its B.Cu pad)
+            assert terminals == sum(p["kind"] == "smd" and p["layers"] != ("F.Paste",) for p in pads(fp)), name
+        else:
+            assert terminals == len(pads(fp)), name
 
 
 def test_vrml_reader_rejects_broken_models():

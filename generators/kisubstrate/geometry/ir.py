@@ -31,6 +31,9 @@ class PadGroup:
         mask_margin: per-pad solder-mask expansion (mm, negative = mask-defined); None inherits.
         paste_margin: per-pad solder-paste margin (mm); None inherits.
         roundrect_ratio: corner radius / min(size) for ``roundrect``.
+        chamfer_ratio: chamfer leg / min(size) of a ``roundrect`` (0 = none, at most 0.5).
+        chamfer_corners: the chamfered corners, KiCad names ``top_left``, ``top_right``,
+            ``bottom_left``, ``bottom_right`` (top = −y).
         properties: KiCad fabrication property, e.g. ``pad_prop_bga``.
         nets: optional net name per pad ("" = no net).
         die_length: optional package length per pad (mm, KiCad's pad ``die_length``: the trace
@@ -48,6 +51,8 @@ class PadGroup:
     mask_margin: float | None = None
     paste_margin: float | None = None
     roundrect_ratio: float = 0.25
+    chamfer_ratio: float = 0.0
+    chamfer_corners: tuple[str, ...] = ()
     properties: tuple[str, ...] = ()
     nets: list[str] | None = None
     die_length: np.ndarray | None = None
@@ -76,10 +81,42 @@ class PadGroup:
                 else 0.5 * min(w, h)
             radius = min(radius, 0.5 * min(w, h))
             proto = circumscribed_roundrect(w, h, radius) if radius > 0 else shapely.box(-w / 2, -h / 2, w / 2, h / 2)
+            if self.chamfer_ratio > 0 and self.chamfer_corners:
+                proto = chamfer_corners(proto, w, h, self.chamfer_ratio * min(self.size), self.chamfer_corners,
+                                        grow)
         coords = shapely.get_coordinates(proto)
         n = len(self.names)
         rings = coords[None, :, :] + np.stack([self.x, self.y], axis=1)[:, None, :]
         return shapely.polygons(rings.reshape(n, -1, 2))
+
+
+CORNER_SIGNS = {"top_left": (-1, -1), "top_right": (1, -1), "bottom_left": (-1, 1), "bottom_right": (1, 1)}
+
+
+def chamfer_corners(proto: shapely.Polygon, w: float, h: float, leg: float, corners: tuple[str, ...],
+                    grow: float = 0.0) -> shapely.Polygon:
+    """Cut 45° chamfers off the corners of a pad outline centred on (0, 0).
+
+    Args:
+        proto: the pad outline (mm), already grown by ``grow``.
+        w, h: outline width and height (mm, grown).
+        leg: chamfer leg on the ungrown pad (mm); the grown outline's chamfer line lies ``grow``
+            further out, as KiCad grows a chamfered pad.
+        corners: KiCad corner names (``top_left`` … ``bottom_right``, top = −y).
+        grow: how far ``proto`` was grown (mm).
+
+    Example:
+        >>> p = chamfer_corners(shapely.box(-0.5, -0.15, 0.5, 0.15), 1.0, 0.3, 0.15, ("top_right",))
+        >>> round(p.area, 6)
+        0.28875
+    """
+    leg = leg + grow * (2 - np.sqrt(2))  # the chamfer line offset outward by grow
+    cut = []
+    for name in corners:
+        sx, sy = CORNER_SIGNS[name]
+        cx, cy = sx * w / 2, sy * h / 2
+        cut.append(shapely.Polygon([(cx, cy), (cx - sx * leg, cy), (cx, cy - sy * leg)]))
+    return shapely.difference(proto, shapely.union_all(cut))
 
 
 def circumscribed_circle(radius: float, *, segments: int = 32) -> shapely.Polygon:

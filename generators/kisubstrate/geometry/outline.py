@@ -95,7 +95,8 @@ def pad_keepout(pads: list[PadGroup], *, grow: float, near: shapely.Geometry | N
                 continue
             sub = PadGroup(names=[group.names[k] for k in idx.tolist()], x=group.x[idx],
                            y=group.y[idx], kind=group.kind, shape=group.shape, size=group.size,
-                           layers=group.layers, roundrect_ratio=group.roundrect_ratio)
+                           layers=group.layers, roundrect_ratio=group.roundrect_ratio,
+                           chamfer_ratio=group.chamfer_ratio, chamfer_corners=group.chamfer_corners)
             parts.append(sub.outlines(grow))
         else:
             parts.append(group.outlines(grow))

@@ -69,6 +69,48 @@ def _line_text(g: Line, depth: int = 1) -> str:
             f"{i}\t(layer {quote(g.layer)})\n{i})")
 
 
+MAX_NATIVE_CHAMFER = 0.5  # KiCad's chamfered pads allow a chamfer of at most half the smaller side
+
+
+def chamfered_outline(w: float, h: float, radius: float, leg: float,
+                      corners: tuple[str, ...]) -> list[tuple[float, float]]:
+    """Polygon (relative to the pad centre, mm) that, stroked ``2·radius`` wide, draws a chamfered land.
+
+    The w × h land has corners rounded by ``radius`` and 45° chamfers of ``leg`` (measured on
+    the land's edges) at ``corners`` (KiCad names, top = −y); the polygon is the land shrunk by
+    ``radius``, as KiCad's library draws such lands (custom pads).
+
+    Example:
+        >>> chamfered_outline(1.0, 0.3, 0.0, 0.15, ("top_right",))
+        [(-0.5, -0.15), (0.35, -0.15), (0.5, 0.0), (0.5, 0.15), (-0.5, 0.15)]
+    """
+    a, b = w / 2 - radius, h / 2 - radius
+    inner = max(0.0, min(leg - (2 - 2 ** 0.5) * radius, 2 * a, 2 * b))
+    pts: list[tuple[float, float]] = []
+    for name, (sx, sy) in (("top_left", (-1, -1)), ("top_right", (1, -1)), ("bottom_right", (1, 1)),
+                           ("bottom_left", (-1, 1))):
+        cx, cy = sx * a, sy * b
+        if name not in corners or inner <= 0:
+            pts.append((cx, cy))
+            continue
+        # walking clockwise (y down): the point on the incoming edge first
+        along_x, along_y = (cx - sx * inner, cy), (cx, cy - sy * inner)
+        pts += [along_y, along_x] if sx == sy else [along_x, along_y]
+    return [(round(x, 6) + 0.0, round(y, 6) + 0.0) for x, y in pts]
+
+
+def _chamfered_primitives(group: PadGroup, ind: str) -> str:
+    """``options`` and ``primitives`` of a custom pad drawing a chamfered land."""
+    w, h = group.size
+    radius = group.roundrect_ratio * min(w, h) if group.shape == "roundrect" else 0.0
+    pts = chamfered_outline(w, h, radius, group.chamfer_ratio * min(w, h), group.chamfer_corners)
+    i2, i3, i4 = ind + "\t", ind + "\t\t", ind + "\t\t\t"
+    xy = "\n".join(f"{i4}\t(xy {fmt(x)} {fmt(y)})" for x, y in pts)
+    return (f"{ind}(options\n{i2}(clearance outline)\n{i2}(anchor circle)\n{ind})\n"
+            f"{ind}(primitives\n{i2}(gr_poly\n{i3}(pts\n{xy}\n{i3})\n{i3}(width {fmt(2 * radius)})\n"
+            f"{i3}(fill yes)\n{i2})\n{ind})")
+
+
 def _pad_lines(group: PadGroup, depth: int = 1) -> str:
     """Render every pad of a group; coordinates formatted once per distinct value.
 
@@ -77,7 +119,13 @@ def _pad_lines(group: PadGroup, depth: int = 1) -> str:
     ind = "\t" * depth
     ind2 = ind + "\t"
     w, h = group.size
-    tail = [f"{ind2}(size {fmt(w)} {fmt(h)})"]
+    custom = group.chamfer_corners and group.chamfer_ratio > MAX_NATIVE_CHAMFER
+    shape = "custom" if custom else group.shape
+    if custom:  # anchor: a circle at the centre, inside the polygon that draws the land
+        anchor = min(w, h) / 2
+        tail = [f"{ind2}(size {fmt(anchor)} {fmt(anchor)})"]
+    else:
+        tail = [f"{ind2}(size {fmt(w)} {fmt(h)})"]
     if group.drill is not None:
         tail.append(f"{ind2}(drill {fmt(group.drill)})")
     for prop in group.properties:
@@ -85,15 +133,20 @@ def _pad_lines(group: PadGroup, depth: int = 1) -> str:
     tail.append(f"{ind2}(layers {' '.join(quote(layer) for layer in group.layers)})")
     if group.kind == "thru_hole":
         tail.append(f"{ind2}(remove_unused_layers no)")
-    if group.shape == "roundrect":
+    if custom:
+        tail.append(_chamfered_primitives(group, ind2))
+    elif group.shape == "roundrect":
         tail.append(f"{ind2}(roundrect_rratio {fmt(group.roundrect_ratio)})")
+        if group.chamfer_ratio > 0 and group.chamfer_corners:
+            tail.append(f"{ind2}(chamfer_ratio {fmt(group.chamfer_ratio)})")
+            tail.append(f"{ind2}(chamfer {' '.join(group.chamfer_corners)})")
     if group.mask_margin is not None:
         tail.append(f"{ind2}(solder_mask_margin {fmt(group.mask_margin)})")
     if group.paste_margin is not None:
         tail.append(f"{ind2}(solder_paste_margin {fmt(group.paste_margin)})")
     tail_text = "\n".join(tail)
     head = f"{ind}(pad "
-    kind_shape = f" {group.kind} {group.shape}\n{ind2}(at "
+    kind_shape = f" {group.kind} {shape}\n{ind2}(at "
     close = f"\n{ind})"
     xs, ys = group.x.tolist(), group.y.tolist()
     names = group.names

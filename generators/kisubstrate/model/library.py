@@ -248,7 +248,8 @@ def _fit(pkg: dict, sec: LibrarySection, *, file: str, where: str) -> dict | Non
         if isinstance(pkg.get(key), (int, float)):
             pkg[key] = [pkg[key], pkg[key]]
     if isinstance(pkg.get("body"), list):
-        pkg["body"] = [float(v) for v in pkg["body"]]
+        # numbers become floats; toleranced sizes ("3 +/- 0.1", no-lead families) stay as written
+        pkg["body"] = [float(v) if isinstance(v, (int, float)) else v for v in pkg["body"]]
     if sec.layout is None and sec.body is None:
         return pkg
     edge = float(sec.edge)  # type: ignore[arg-type]  # the section model requires it with fit
