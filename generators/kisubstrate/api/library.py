@@ -3,7 +3,9 @@
 ``kisubstrate library footprints/library.yaml -o footprints/kisubstrate_Packages`` writes::
 
     DIR/<Lib>.pretty/<name>.kicad_mod     every footprint (rule-checked before anything is written)
-    DIR/<Lib>.3dshapes/<name>.wrl         a VRML 2.0 model per footprint (kisubstrate.kicad.vrml)
+    DIR/<Lib>.3dshapes/<model>.step      a STEP model per package (kisubstrate.kicad.step; with the
+                                          ``step`` extra, else none and footprints name the .wrl)
+    DIR/<Lib>.3dshapes/<model>.wrl       a VRML 2.0 model per package (kisubstrate.kicad.vrml)
     DIR/renders/<name>.svg                kicad-cli fp export svg, one call for the whole library
     DIR/fp-lib-table                      the row to paste into a project or global table
     DIR/catalogue.md                      every footprint with its render and land provenance
@@ -169,7 +171,8 @@ class Entry:
     family: str
     pads: int
     kicad_mod: str
-    vrml: str
+    model: str  # the 3D model file stem (footprint name without _ThermalVias and the like)
+    models: dict[str, str | bytes]  # suffix (.wrl, .step) → content
     ok: bool
     report: str
     provenance: list[dict[str, str]]
@@ -223,7 +226,7 @@ def _build_chunk(job: tuple[list[tuple[int, int, Any]], str, str, dict, int]) ->
     """Build, check and render text for a chunk of packages (worker process)."""
     from kisubstrate.api.footprint import build_footprints
     from kisubstrate.kicad.footprint import write_footprint
-    from kisubstrate.kicad.vrml import vrml_model
+    from kisubstrate.kicad.step import model_files, model_name, model_reference
 
     items, base_dir, lib_name, model_paths, kicad = job
     out = []
@@ -236,10 +239,12 @@ def _build_chunk(job: tuple[list[tuple[int, int, Any]], str, str, dict, int]) ->
             prov = [{"footprint": geom.name, "family": geom.family, "item": item,
                      **_split_provenance(item, text, land if item == "land" else None), "text": text}
                     for item, text in sorted(geom.provenance.items(), key=_item_order)]
-            model = model_paths.get(geom.name) or model_paths["__template__"].replace("{name}", geom.name)
+            stem = model_name(geom.name)
+            model = model_reference(model_paths.get(geom.name) or model_paths["__template__"].replace("{name}", stem))
             out.append(Entry(index=index, section=section, name=geom.name, family=geom.family,
                              pads=geom.pad_count, kicad_mod=write_footprint(geom, model_path=model, kicad=kicad),
-                             vrml=vrml_model(geom, pin_length=float(getattr(spec, "pin_length", 3.0) or 3.0)),
+                             model=stem,
+                             models=model_files(geom, pin_length=float(getattr(spec, "pin_length", 3.0) or 3.0)),
                              ok=res.report.ok, report=res.report.text(), provenance=prov,
                              summary=_summary(geom, spec)))
     return out
@@ -651,7 +656,8 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
         pretty, shapes = out / "footprints" / pretty.name, out / "3dmodels" / shapes.name
     for e in entries:
         plan.add(pretty / f"{e.name}.kicad_mod", e.kicad_mod)
-        plan.add(shapes / f"{e.name}.wrl", e.vrml)
+        for suffix, data in e.models.items():  # footprints sharing a model write the same bytes
+            plan.add(shapes / f"{e.model}{suffix}", data)
     if not pcm:
         plan.add(out / "fp-lib-table", fp_lib_table(lib, models=models, kicad=kicad))
         plan.add(out / "provenance.csv", provenance_csv(entries))

@@ -31,13 +31,14 @@ def footprint(specs: tuple[Path, ...], output: Path, models: str, no_models: boo
               fmt: str, kicad: str | None) -> None:
     """Write one .kicad_mod per package of SPECS into OUTPUT (a .pretty folder).
 
-    Each footprint's VRML 3D model goes into the sibling <Lib>.3dshapes folder (the same writer as
-    'kisubstrate library').
+    Each footprint's 3D models (VRML, and STEP when the 'step' extra is installed) go into the sibling
+    <Lib>.3dshapes folder (the same writers as 'kisubstrate library').
     """
 
     def body() -> int:
         from kisubstrate.api.footprint import build_footprints, footprint_files
         from kisubstrate.api.specs import load_specs
+        from kisubstrate.kicad.step import model_name, model_reference
 
         if output.suffix != ".pretty":
             raise_input(f"output '{output}' must be a KiCad library folder ending in .pretty")
@@ -52,7 +53,8 @@ def footprint(specs: tuple[Path, ...], output: Path, models: str, no_models: boo
 
         def written():
             for r in results:
-                model = "" if no_models else f", model {shapes / (r.geometry.name + '.wrl')}"
+                stem = shapes / model_name(r.geometry.name)
+                model = "" if no_models else f", model {model_reference(str(stem) + '.wrl')}"
                 click.echo(f"wrote {output / (r.geometry.name + '.kicad_mod')} ({r.geometry.pad_count} pads){model}")
 
         return write_checked([r.report for r in results],
