@@ -183,8 +183,10 @@ def _fix_header(text: str, name: str) -> str:
                   "'Open CASCADE STEP processor','');\n", head, flags=re.S)
     # occurrence ids come from a process-wide counter: number them from 1 in each file
     count = iter(range(1, 1 << 30))
-    rest = re.sub(r"NEXT_ASSEMBLY_USAGE_OCCURRENCE\('\d+'",
-                  lambda _m: f"NEXT_ASSEMBLY_USAGE_OCCURRENCE('{next(count)}'", rest)
+    # (and the line is wrapped where the old id's length put it: write each on one line)
+    rest = re.sub(r"NEXT_ASSEMBLY_USAGE_OCCURRENCE\('\d+'(.*?)\);",
+                  lambda m: f"NEXT_ASSEMBLY_USAGE_OCCURRENCE('{next(count)}'{''.join(m.group(1).split())});",
+                  rest, flags=re.S)
     return head + sep + rest
 
 
