@@ -38,7 +38,8 @@ def footprint(specs: tuple[Path, ...], output: Path, models: str, no_models: boo
     def body() -> int:
         from kisubstrate.api.footprint import build_footprints, footprint_files
         from kisubstrate.api.specs import load_specs
-        from kisubstrate.kicad.step import model_name, model_reference
+        from kisubstrate.kicad.step import NO_STEP_NOTICE, model_name, model_reference
+        from kisubstrate.kicad.step import available as step_available
 
         if output.suffix != ".pretty":
             raise_input(f"output '{output}' must be a KiCad library folder ending in .pretty")
@@ -50,6 +51,8 @@ def footprint(specs: tuple[Path, ...], output: Path, models: str, no_models: boo
         if not results:
             raise_input("no footprint families in the given specs (substrate specs: use 'kisubstrate substrate')")
         shapes = output.parent / f"{output.stem}.3dshapes"
+        if not no_models and not step_available():
+            click.echo(NO_STEP_NOTICE, err=True)
 
         def written():
             for r in results:

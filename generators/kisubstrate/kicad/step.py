@@ -49,6 +49,11 @@ from kisubstrate.kicad.vrml import (
 
 FIXED_TIMESTAMP = "2000-01-01T00:00:00"
 """Written into the STEP header instead of the time of writing (byte-identical re-runs)."""
+NO_STEP_NOTICE = ("note: no STEP models: OpenCascade is not installed (pip install 'kisubstrate[step]'); "
+                  "writing VRML models only")
+"""The one line the commands print when they write VRML models only."""
+
+
 @lru_cache(maxsize=1)
 def available() -> bool:
     """Whether the OpenCascade kernel (``OCP``, the ``step`` extra) can be imported."""
