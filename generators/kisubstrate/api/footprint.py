@@ -81,8 +81,8 @@ def generate_footprint(spec: Any, *, check: bool = True) -> FootprintResult:
 
 
 def footprint_files(results: Iterable[Any], pretty: str | Path, *, models: str | None = "project",
-                    kicad: int = 9, step: bool | None = None) -> list[tuple[Path, str | bytes]]:
-    """(path, content) of built footprints in a ``.pretty`` folder, each with its 3D models.
+                    kicad: int = 9, step: bool | None = None) -> list[tuple[Path, str]]:
+    """(path, text) of built footprints in a ``.pretty`` folder, each with its 3D models.
 
     The models (VRML, and STEP where OpenCascade is installed: :mod:`kisubstrate.kicad.step`) go
     into the sibling ``<Lib>.3dshapes`` folder, named by :func:`~kisubstrate.kicad.step.model_name`
@@ -110,7 +110,7 @@ def footprint_files(results: Iterable[Any], pretty: str | Path, *, models: str |
     if models is not None:
         model_path(lib, "x", models)  # validates the mode (SpecError, field 'models')
     shapes = pretty.parent / f"{pretty.stem}.3dshapes"
-    out: list[tuple[Path, str | bytes]] = []
+    out: list[tuple[Path, str]] = []
     written: set[Path] = set()
     for r in results:
         name = r.geometry.name

@@ -172,7 +172,7 @@ class Entry:
     pads: int
     kicad_mod: str
     model: str  # the 3D model file stem (footprint name without _ThermalVias and the like)
-    models: dict[str, str | bytes]  # suffix (.wrl, .step) → content
+    models: dict[str, str]  # suffix (.wrl, .step) → text
     ok: bool
     report: str
     provenance: list[dict[str, str]]

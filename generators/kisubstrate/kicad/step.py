@@ -236,8 +236,8 @@ def _add_colours(text: str, colours: dict[str, tuple[float, float, float]]) -> s
     return text[:end] + "".join(line + "\n" for line in out) + text[end:]
 
 
-def model_files(geom: FootprintGeom, *, pin_length: float = 3.0, step: bool | None = None) -> dict[str, str | bytes]:
-    """The 3D model files of a footprint: suffix → content, ``.wrl`` always, ``.step`` with OpenCascade.
+def model_files(geom: FootprintGeom, *, pin_length: float = 3.0, step: bool | None = None) -> dict[str, str]:
+    """The 3D model files of a footprint: suffix → text, ``.wrl`` always, ``.step`` (ASCII) with OpenCascade.
 
     Args:
         geom: the footprint (mm).
@@ -254,9 +254,9 @@ def model_files(geom: FootprintGeom, *, pin_length: float = 3.0, step: bool | No
     """
     from kisubstrate.kicad.vrml import vrml_model
 
-    out: dict[str, str | bytes] = {".wrl": vrml_model(geom, pin_length=pin_length)}
+    out = {".wrl": vrml_model(geom, pin_length=pin_length)}
     if step if step is not None else available():
-        out[".step"] = step_model(geom, pin_length=pin_length)
+        out[".step"] = step_model(geom, pin_length=pin_length).decode("ascii")
     return out
 
 
