@@ -348,14 +348,17 @@ def test_no_check_json_prints_only_json(cli_runner, tmp_path):
     assert doc["ok"] is False and {v["rule"] for v in doc["packages"][0]["violations"]} == {"track_width"}
 
 
-def test_footprint_without_opencascade_writes_vrml_only_with_a_notice(tmp_path, cli_runner, monkeypatch):
-    """KiCad's own Python (the plugin) or a plain `pip install .`: no STEP, one line saying so, no crash."""
+@pytest.mark.parametrize("how", ["no-opencascade", "--no-step"])
+def test_footprint_without_opencascade_or_with_no_step_writes_vrml_only(tmp_path, cli_runner, monkeypatch, how):
+    """KiCad's own Python (the plugin) or a plain `pip install .`: no STEP, one line saying so, no crash;
+    `--no-step` asks for the same without the notice."""
     import kisubstrate.kicad.step as step
 
-    monkeypatch.setattr(step, "available", lambda: False)
+    if how == "no-opencascade":
+        monkeypatch.setattr(step, "available", lambda: False)
     out = tmp_path / "proj" / "Lib.pretty"
-    code, stdout, err = cli_runner("footprint", EXAMPLES / "pga.yaml", "-o", out)
-    assert code == 0 and err.strip() == step.NO_STEP_NOTICE
+    code, stdout, err = cli_runner("footprint", EXAMPLES / "pga.yaml", "-o", out, *([how] if how[0] == "-" else []))
+    assert code == 0 and err.strip() == (step.NO_STEP_NOTICE if how == "no-opencascade" else "")
     (mod,) = out.glob("*.kicad_mod")
     assert f'(model "${{KIPRJMOD}}/Lib.3dshapes/{mod.stem}.wrl"' in mod.read_text()
     models = sorted(p.name for p in (tmp_path / "proj" / "Lib.3dshapes").iterdir() if not p.name.startswith("."))

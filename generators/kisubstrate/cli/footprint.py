@@ -22,13 +22,14 @@ from kisubstrate.cli.common import kicad_option, located, raise_input, resolve_k
 @click.option("--models", default="project", show_default=True,
               help="3D model path written into each footprint: project (${KIPRJMOD}/<Lib>.3dshapes, for a "
                    "project-local library), pcm, stock (${KICAD9_3DMODEL_DIR}) or a template with {lib} and {name}")
-@click.option("--no-models", is_flag=True, help="write no VRML models and no (model) line in the footprints")
+@click.option("--no-models", is_flag=True, help="write no 3D models and no (model) line in the footprints")
+@click.option("--no-step", is_flag=True, help="write the VRML model only (faster; the footprint names the .wrl)")
 @click.option("--no-check", is_flag=True, help="write despite rule violations (prints a warning)")
 @click.option("--force", is_flag=True, help="overwrite files changed since kisubstrate wrote them")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="report format")
 @kicad_option
-def footprint(specs: tuple[Path, ...], output: Path, models: str, no_models: bool, no_check: bool, force: bool,
-              fmt: str, kicad: str | None) -> None:
+def footprint(specs: tuple[Path, ...], output: Path, models: str, no_models: bool, no_step: bool, no_check: bool,
+              force: bool, fmt: str, kicad: str | None) -> None:
     """Write one .kicad_mod per package of SPECS into OUTPUT (a .pretty folder).
 
     Each footprint's 3D models (VRML, and STEP when the 'step' extra is installed) go into the sibling
@@ -51,17 +52,18 @@ def footprint(specs: tuple[Path, ...], output: Path, models: str, no_models: boo
         if not results:
             raise_input("no footprint families in the given specs (substrate specs: use 'kisubstrate substrate')")
         shapes = output.parent / f"{output.stem}.3dshapes"
-        if not no_models and not step_available():
+        step = False if no_step else None  # None: STEP where OpenCascade is installed
+        if not no_models and not no_step and not step_available():
             click.echo(NO_STEP_NOTICE, err=True)
 
         def written():
             for r in results:
                 stem = shapes / model_name(r.geometry.name)
-                model = "" if no_models else f", model {model_reference(str(stem) + '.wrl')}"
+                model = "" if no_models else f", model {model_reference(str(stem) + '.wrl', step=step)}"
                 click.echo(f"wrote {output / (r.geometry.name + '.kicad_mod')} ({r.geometry.pad_count} pads){model}")
 
         return write_checked([r.report for r in results],
-                             lambda: footprint_files(results, output, models=mode, kicad=target),
+                             lambda: footprint_files(results, output, models=mode, kicad=target, step=step),
                              no_check=no_check, force=force, fmt=fmt, written=written)
 
     sys.exit(run_guarded(body))
