@@ -6,7 +6,7 @@ Both sides are timed from process start to exit (``time.perf_counter`` around
 * **kisubstrate**: ``kisubstrate footprint spec.yaml -o <tmp>/b.pretty`` for an N x N BGA
   (a temporary spec: 0.8 mm pitch, 0.4 mm round pads, body edge 1 mm outside the outer balls):
   interpreter start, imports, spec loading and validation, build, every footprint rule check,
-  ``.kicad_mod`` + VRML text, atomic save with manifest;
+  ``.kicad_mod`` + VRML text (``--no-step``: no STEP model), atomic save with manifest;
 * **wizard**: ``/usr/bin/python3 benchmarks/wizard_driver.py once …``: interpreter start,
   ``import pcbnew`` + ``bga_wizard``, ``BuildFootprint()`` of the same grid and
   ``PCB_IO_KICAD_SEXPR().FootprintSave`` to a fresh ``.pretty`` (it checks nothing);
@@ -102,7 +102,8 @@ def jobs_for(n: int, spec: Path, *, wizard: bool,
         python: the interpreter that imports pcbnew (KiCad's bindings).
     """
     jobs: dict[str, Callable[[Path], list[str]]] = {
-        "kisubstrate": lambda d: cli_command() + ["footprint", str(spec), "-o", str(d / "b.pretty")],
+        # --no-step: the VRML model as before STEP models came (the wizard writes no 3D model at all)
+        "kisubstrate": lambda d: cli_command() + ["footprint", str(spec), "-o", str(d / "b.pretty"), "--no-step"],
         "python_start": lambda d: [sys.executable, "-c", "pass"],
         "deps_floor": lambda d: [sys.executable, "-c", DEPS_FLOOR],
     }
@@ -121,7 +122,7 @@ def loaded_modules(spec: Path, folder: Path) -> list[str]:
         folder: an empty folder for the output library.
     """
     cmd = [sys.executable, "-c", PROBE, str(HERE.parent / "generators"), "footprint", str(spec),
-           "-o", str(folder / "p.pretty")]
+           "-o", str(folder / "p.pretty"), "--no-step"]
     r = subprocess.run(cmd, capture_output=True, text=True, env=child_env())
     if r.returncode != 0:
         raise RuntimeError(f"probe failed: {r.stderr[-2000:]}")

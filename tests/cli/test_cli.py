@@ -16,6 +16,7 @@ import pytest
 
 from conftest import EXAMPLES, example_files
 from kisubstrate.api.outputs import MANIFEST
+from kisubstrate.kicad.vrml import model_name
 from kisubstrate.model.datafile import data_path
 from stack_util import small_buildup
 
@@ -146,8 +147,9 @@ def test_demo_byte_identical_rerun(tmp_path, cli_runner):
     assert '(property "Footprint" "kisubstrate_demo:BUILDUP-196_15.0x15.0mm_Die6.0x6.0mm_4L_P1.0mm_Footprint"' in syms
     for m in mods:
         assert m in stdout
-        name = Path(m).stem  # every footprint names its VRML model, and the model is there
-        assert f'(model "${{KIPRJMOD}}/kisubstrate_demo.3dshapes/{name}.wrl"' in first[m].decode()
+        name = model_name(Path(m).stem)  # every footprint names its STEP model; it and its VRML twin are there
+        assert f'(model "${{KIPRJMOD}}/kisubstrate_demo.3dshapes/{name}.step"' in first[m].decode()
+        assert first[f"kisubstrate_demo.3dshapes/{name}.step"].startswith(b"ISO-10303-21;")
         assert first[f"kisubstrate_demo.3dshapes/{name}.wrl"].startswith(b"#VRML V2.0")
     code, stdout2, _ = cli_runner("demo", "-o", out)
     assert code == 0 and tree_bytes(out) == first and tree_stamps(out) == stamps
@@ -257,8 +259,8 @@ def test_unwritable_output_is_a_clean_error(tmp_path, cli_runner):
     assert (tmp_path / "Lib.pretty").read_text() == "not a folder\n"
 
 
-# -- 3D models of the footprint command (the library export's VRML writer) ------------------------
-def test_footprint_writes_the_vrml_model_the_footprint_names(tmp_path, cli_runner):
+# -- 3D models of the footprint command (the library export's STEP and VRML writers) --------------
+def test_footprint_writes_the_step_and_vrml_models_the_footprint_names(tmp_path, cli_runner):
     out = tmp_path / "proj" / "Lib.pretty"
     code, stdout, err = cli_runner("footprint", EXAMPLES / "lga.yaml", EXAMPLES / "pga.yaml", "-o", out)
     assert (code, err) == (0, ""), err
@@ -268,10 +270,11 @@ def test_footprint_writes_the_vrml_model_the_footprint_names(tmp_path, cli_runne
         name = mod.stem
         wrl = tmp_path / "proj" / "Lib.3dshapes" / f"{name}.wrl"
         assert wrl.read_text().startswith("#VRML V2.0 utf8")
+        assert wrl.with_suffix(".step").read_text().startswith("ISO-10303-21;")
         # the path resolves for a project-local library: ${KIPRJMOD} = tmp_path/proj
-        assert f'(model "${{KIPRJMOD}}/Lib.3dshapes/{name}.wrl"' in mod.read_text()
-        assert ".step" not in mod.read_text()
-        assert f"model {wrl}" in stdout
+        assert f'(model "${{KIPRJMOD}}/Lib.3dshapes/{name}.step"' in mod.read_text()
+        assert ".wrl" not in mod.read_text()
+        assert f"model {wrl.with_suffix('.step')}" in stdout
     # the same bytes as the library export writes for the same footprint and mode
     from kisubstrate.api.footprint import build_footprints
     from kisubstrate.api.specs import load_specs
@@ -285,10 +288,10 @@ def test_footprint_models_option_and_no_models(tmp_path, cli_runner):
     out = tmp_path / "Lib.pretty"
     assert cli_runner("footprint", EXAMPLES / "lga.yaml", "-o", out, "--models", "stock", "--kicad", "9")[0] == 0
     (mod,) = out.glob("*.kicad_mod")
-    assert f'(model "${{KICAD9_3DMODEL_DIR}}/Lib.3dshapes/{mod.stem}.wrl"' in mod.read_text()
+    assert f'(model "${{KICAD9_3DMODEL_DIR}}/Lib.3dshapes/{mod.stem}.step"' in mod.read_text()
     ten = tmp_path / "ten" / "Lib.pretty"  # KiCad 10's own path variable
     assert cli_runner("footprint", EXAMPLES / "lga.yaml", "-o", ten, "--models", "stock", "--kicad", "10")[0] == 0
-    assert f'(model "${{KICAD10_3DMODEL_DIR}}/Lib.3dshapes/{mod.stem}.wrl"' in (ten / mod.name).read_text()
+    assert f'(model "${{KICAD10_3DMODEL_DIR}}/Lib.3dshapes/{mod.stem}.step"' in (ten / mod.name).read_text()
     bare = tmp_path / "bare" / "Lib.pretty"
     assert cli_runner("footprint", EXAMPLES / "lga.yaml", "-o", bare, "--no-models")[0] == 0
     (mod,) = bare.glob("*.kicad_mod")
@@ -367,3 +370,20 @@ def test_no_check_json_prints_only_json(cli_runner, tmp_path):
     assert code == 0 and "warning: writing 1 substrate(s)" in err
     doc = json.loads(out)
     assert doc["ok"] is False and {v["rule"] for v in doc["packages"][0]["violations"]} == {"track_width"}
+
+
+@pytest.mark.parametrize("how", ["no-opencascade", "--no-step"])
+def test_footprint_without_opencascade_or_with_no_step_writes_vrml_only(tmp_path, cli_runner, monkeypatch, how):
+    """KiCad's own Python (the plugin) or a plain `pip install .`: no STEP, one line saying so, no crash;
+    `--no-step` asks for the same without the notice."""
+    import kisubstrate.kicad.step as step
+
+    if how == "no-opencascade":
+        monkeypatch.setattr(step, "available", lambda: False)
+    out = tmp_path / "proj" / "Lib.pretty"
+    code, stdout, err = cli_runner("footprint", EXAMPLES / "pga.yaml", "-o", out, *([how] if how[0] == "-" else []))
+    assert code == 0 and err.strip() == (step.NO_STEP_NOTICE if how == "no-opencascade" else "")
+    (mod,) = out.glob("*.kicad_mod")
+    assert f'(model "${{KIPRJMOD}}/Lib.3dshapes/{mod.stem}.wrl"' in mod.read_text()
+    models = sorted(p.name for p in (tmp_path / "proj" / "Lib.3dshapes").iterdir() if not p.name.startswith("."))
+    assert models == [f"{mod.stem}.wrl"]

@@ -63,6 +63,7 @@ def grid_specs(draw, families=("bga", "lga", "pga", "wlcsp"), depops=None, max_s
         spec["pin_diameter"] = round(small * draw(st.floats(0.15, 0.3)), 2)
         spec["pad_diameter"] = round(small * 0.6, 2)
         spec["drill"] = round(spec["pin_diameter"] + 0.1, 2)
+        spec["origin"] = "center"  # the grid in the package frame (the pin-1 anchor: its own property below)
     span = ((cols - 1) * px, (rows - 1) * py)
     margin = (draw(st.floats(0.0, 3.0)), draw(st.floats(0.0, 3.0)))
     body = [round(s + m + 0.2, 2) for s, m in zip(span, margin)]
@@ -475,3 +476,20 @@ def test_full_check_minimum_equals_bruteforce(case, required):
     (group,) = fp.pads
     r = np.full(len(group), group.size[0] / 2)
     _compare(reported, group.names, *brute_circle_gaps(group.x, group.y, r), required)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(grid_specs(families=("pga",)))
+def test_pga_pin1_anchor_is_the_centred_footprint_moved_by_pin_1(case):
+    """KLC F7.2: the default anchor is pin 1; everything else is the centred footprint moved by −pin 1."""
+    spec, _ = case
+    centred = generate_footprint(spec).geometry
+    anchored = generate_footprint({**spec, "origin": "pin1"}).geometry
+    first = centred.pad_table()[0]
+    dx, dy = -first[1], -first[2]
+    assert anchored.pad_table()[0][1:3] == (0.0, 0.0)
+    for a, c in zip(anchored.pad_table(), centred.pad_table()):
+        assert a[0] == c[0] and abs(a[1] - c[1] - dx) < 1e-9 and abs(a[2] - c[2] - dy) < 1e-9
+    assert all(abs(a - c - d) < 1e-9 for a, c, d in zip(anchored.body.bounds, centred.body.bounds, (dx, dy) * 2))
+    assert all(abs(a - c - d) < 1e-9
+               for a, c, d in zip(anchored.courtyard.bounds, centred.courtyard.bounds, (dx, dy) * 2))

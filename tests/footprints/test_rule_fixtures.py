@@ -194,7 +194,7 @@ def test_annular_ring(tmp_path, cli_runner, pad, fails):
     # one per padstack: the square pin 1 alone, the 8 round pins together
     assert sorted(v["items"] for v in vs) == [["A1", "its drill"], ["A2", "+7 pads"]]
     v = next(v for v in vs if v["items"][0] == "A2")
-    assert v["where"] == [0.0, -2.54] and v["layer"] == "*.Cu"
+    assert v["where"] == [2.54, 0.0] and v["layer"] == "*.Cu"  # anchor on A1 (KLC F7.2)
     assert v["measured"] == pytest.approx(0.149, abs=1e-9) and v["required"] == 0.15
 
 
@@ -209,7 +209,7 @@ def test_hole_to_hole(tmp_path, cli_runner, drill, fails):
         return
     assert code == 1 and len(vs) == 12 and {v["rule"] for v in vs} == {"hole_to_hole"}
     v = find(vs, "A1", "A2")
-    assert v["where"] == [-0.5, -1.0] and v["layer"] == "drill"
+    assert v["where"] == [0.5, 0.0] and v["layer"] == "drill"  # anchor on A1 (KLC F7.2)
     assert v["measured"] == pytest.approx(0.249, abs=1e-9) and v["required"] == 0.25
 
 

@@ -180,9 +180,10 @@ def test_export_writes_library_models_catalogue_provenance(tmp_path, cli_runner)
     assert "5 footprints" in stdout and "ms per footprint" in stdout
     mods = sorted((out / "Small_Lib.pretty").glob("*.kicad_mod"))
     wrls = sorted((out / "Small_Lib.3dshapes").glob("*.wrl"))
-    assert [p.stem for p in mods] == [p.stem for p in wrls] and len(mods) == 5
+    steps = sorted((out / "Small_Lib.3dshapes").glob("*.step"))
+    assert [p.stem for p in mods] == [p.stem for p in wrls] == [p.stem for p in steps] and len(mods) == 5
     text = mods[0].read_text()
-    assert f'(model "${{KICAD9_3RD_PARTY}}/3dmodels/kisubstrate_library/Small_Lib.3dshapes/{mods[0].stem}.wrl"' \
+    assert f'(model "${{KICAD9_3RD_PARTY}}/3dmodels/kisubstrate_library/Small_Lib.3dshapes/{mods[0].stem}.step"' \
         in text
     assert '(uri "${KICAD9_3RD_PARTY}/footprints/kisubstrate_library/Small_Lib.pretty")' in \
         (out / "fp-lib-table").read_text()
@@ -199,7 +200,7 @@ def test_export_writes_library_models_catalogue_provenance(tmp_path, cli_runner)
     smaller = _small(tmp_path, [{**BGA_SECTION, "sweep": {"body": [5, 8]}}])
     res = export_library(smaller, out, renders=False, jobs=1, models="pcm")
     assert sorted(p.name for p in res.removed) == sorted(
-        [m.name for m in mods if "11.0x11.0" in m.name] + [w.name for w in wrls if "11.0x11.0" in w.name])
+        [p.name for p in mods + wrls + steps if "11.0x11.0" in p.name])
     assert len(list((out / "Small_Lib.pretty").glob("*.kicad_mod"))) == 3
 
 
@@ -301,7 +302,7 @@ def test_every_footprint_loads_in_pcbnew(pcbnew_python):
         n = len(mine)
         smd = sum(p["kind"] == "smd" for p in mine)  # a no-lead part's thermal vias are plated holes
         assert info["pads"] == n and info["value"] == name
-        assert info["models"] == [f"${{KIPRJMOD}}/{LIB}.3dshapes/{name}.wrl"]
+        assert info["models"] == [f"${{KIPRJMOD}}/{LIB}.3dshapes/{name}.step"]
         assert info["bga"] == (n if family in ("BGA", "WLCSP") else 0), name
         assert info["smd"] == smd and (smd == (0 if family == "PGA" else n) or "_ThermalVias" in name), name
         assert info["courtyard"] == 1
@@ -313,11 +314,12 @@ def test_pcm_tree(tmp_path, cli_runner):
                                  "--pcm", "-q", "--kicad", "9")
     assert code == 0, stdout
     tree = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and not p.name.startswith("."))
-    assert len(tree) == 10 and {t.split("/")[0] for t in tree} == {"footprints", "3dmodels"}
+    assert len(tree) == 15 and {t.split("/")[0] for t in tree} == {"footprints", "3dmodels"}
     assert all(t.startswith(("footprints/Small_Lib.pretty/", "3dmodels/Small_Lib.3dshapes/")) for t in tree)
     mod = next((out / "footprints" / "Small_Lib.pretty").glob("*.kicad_mod"))
-    assert f'"${{KICAD9_3RD_PARTY}}/3dmodels/com_example_bga/Small_Lib.3dshapes/{mod.stem}.wrl"' in mod.read_text()
+    assert f'"${{KICAD9_3RD_PARTY}}/3dmodels/com_example_bga/Small_Lib.3dshapes/{mod.stem}.step"' in mod.read_text()
     assert (out / "3dmodels" / "Small_Lib.3dshapes" / f"{mod.stem}.wrl").is_file()
+    assert (out / "3dmodels" / "Small_Lib.3dshapes" / f"{mod.stem}.step").is_file()
 
 
 def test_a_later_family_adds_a_section_qfn_son(tmp_path):
@@ -336,13 +338,17 @@ def test_a_later_family_adds_a_section_qfn_son(tmp_path):
     out = tmp_path / "out"
     res = export_library(_small(tmp_path, [qfn, son]), out, renders=False, jobs=2)
     assert not res.violations and len(res.entries) == 5
+    # a _ThermalVias footprint shares its twin's models (the vias are not part of the package)
+    models = sorted(p.name for p in (out / "Small_Lib.3dshapes").iterdir() if not p.name.startswith("."))
+    assert len(models) == 2 * 3 and not any("ThermalVias" in m for m in models)
     for e in res.entries:
         fp = parse_sexpr(e.kicad_mod)
         copper = [p for p in children(fp, "pad") if p[2] == "smd"
-                  and any(str(layer).endswith(".Cu") for layer in children(p, "layers")[0][1:])]
+                  and "F.Cu" in children(p, "layers")[0][1:]]  # the EP's B.Cu copy is no package land
         vias = [p for p in children(fp, "pad") if p[2] == "thru_hole"]
         assert bool(vias) == e.name.endswith("_ThermalVias")
-        vr = parse_vrml((out / "Small_Lib.3dshapes" / f"{e.name}.wrl").read_text())
+        assert f'.3dshapes/{e.model}.step"' in e.kicad_mod and e.model == e.name.replace("_ThermalVias", "")
+        vr = parse_vrml((out / "Small_Lib.3dshapes" / f"{e.model}.wrl").read_text())
         terminals = sum(1 for d in vr["defs"] if d.startswith("T")) + len(vr["uses"])
         assert terminals == len(copper), e.name  # leads + EP; no vias, no paste-only pads
     cat = (out / "catalogue.md").read_text()
@@ -367,7 +373,7 @@ def test_re_export_plots_only_changed_footprints(tmp_path, kicad_cli):
     # one package changes (ball 0.5 -> 0.55 on the 11 mm body): one new footprint is plotted
     changed = {**BGA_SECTION, "variants": [{}, {"perimeter_rings": 2, "min_layout": 7, "ball_diameter": 0.55}]}
     again = export_library(_small(tmp_path, [changed]), out, jobs=1, kicad_cli=kicad_cli)
-    assert again.rendered == 2 and len(again.removed) == 6  # 2 new names; old .kicad_mod/.wrl/.svg pruned
+    assert again.rendered == 2 and len(again.removed) == 8  # 2 new names; old .kicad_mod/.wrl/.step/.svg pruned
     fresh = tmp_path / "fresh"
     export_library(_small(tmp_path, [changed]), fresh, jobs=1, kicad_cli=kicad_cli)
     assert _tree(out) == _tree(fresh)

@@ -4,6 +4,12 @@ Names, layers, courtyard (0.05 mm lines on the 0.01 mm grid, offset around body 
 silk clear of pads (shapely, exact circles), pin-1 markers, ``pad_prop_bga``, line widths,
 Reference / Value / ``${REFERENCE}`` texts, descr / tags / model path, and the 3D model each
 footprint names (exists, VRML 2.0 header, geometry, one terminal per pad).
+
+The KLC rules the issue-14 review found broken are checked over the library **and** every
+footprint the demo writes (the bundled examples, built as ``kisubstrate demo`` builds them):
+F9.1 (a source URL in the description), F9.3 (a STEP model, with its VRML twin, named without
+board-only suffixes), F6.3 (exposed pads and thermal vias: ``pad_prop_heatsink``, solid zone
+connection), F7.2 (through-hole anchor on pin 1) and square SMD lands only with a reason given.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import shapely
+
+from kisubstrate.kicad.vrml import model_name
 
 ROOT = Path(__file__).resolve().parents[2]
 LIB_DIR = ROOT / "footprints" / "kisubstrate_Packages"
@@ -83,10 +91,12 @@ def pads(fp: list) -> list[dict]:
         at, size = child(p, "at"), child(p, "size")
         mm = child(p, "solder_mask_margin")
         rr = child(p, "roundrect_rratio")
+        zc = child(p, "zone_connect")
         out.append({"name": p[1], "kind": p[2], "shape": p[3], "x": float(at[1]), "y": float(at[2]),
                     "w": float(size[1]), "h": float(size[2]), "layers": tuple(child(p, "layers")[1:]),
                     "props": [c[1] for c in children(p, "property")],
-                    "mask": float(mm[1]) if mm else 0.0, "rratio": float(rr[1]) if rr else 0.0})
+                    "mask": float(mm[1]) if mm else 0.0, "rratio": float(rr[1]) if rr else 0.0,
+                    "zone_connect": int(zc[1]) if zc else None})
     return out
 
 
@@ -162,7 +172,7 @@ def test_names_files_and_values_agree():
         assert 0.5 <= num(child(child(child(user[0], "effects"), "font"), "size")) <= 1.0
         assert child(fp, "descr")[1] and child(fp, "tags")[1]
         assert child(fp, "embedded_fonts")[1] == "no"
-        assert child(fp, "model")[1] == f"${{KIPRJMOD}}/{LIB}.3dshapes/{name}.wrl"
+        assert child(fp, "model")[1] == f"${{KIPRJMOD}}/{LIB}.3dshapes/{model_name(name)}.step"
 
 
 def test_layers_and_pad_properties():
@@ -279,7 +289,8 @@ def test_pin1_markers():
         assert mx < x0 + 0.5 and my < y0 + 0.5 and math.dist((mx, my), (x0, y0)) < 1.0, (name, mx, my)
         first = pads(fp)[0]
         assert first["x"] == min(p["x"] for p in pads(fp) if p["y"] == first["y"])  # pad 1 is top-left
-        assert first["x"] < 0 and first["y"] < 0
+        cx, cy = (x0 + max(xs)) / 2, (y0 + max(ys)) / 2  # body centre (PGA: the anchor is pin 1, F7.2)
+        assert first["x"] < cx and first["y"] < cy
 
 
 # -- 3D models -------------------------------------------------------------------------------------
@@ -323,7 +334,8 @@ def parse_vrml(text: str) -> dict:
 def test_every_model_exists_and_parses():
     for name, fp in library().items():
         path = child(fp, "model")[1].replace("${KIPRJMOD}", str(LIB_DIR))
-        model = Path(path)
+        assert Path(path).is_file(), path
+        model = Path(path).with_suffix(".wrl")  # KiCad's renderer-friendly twin
         assert model.is_file(), path
         vr = parse_vrml(model.read_text(encoding="utf-8"))
         assert all("faces" in s for s in vr["sets"])
@@ -370,3 +382,142 @@ def test_every_render_is_well_formed_svg_showing_every_pad():
             assert circles == round_pads, name  # one copper disc per ball land
         else:
             assert circles >= round_pads, name
+
+
+# -- KLC rules over the library and the demo's footprints (issue 14) -------------------------------
+@lru_cache(maxsize=None)
+def demo() -> dict[str, tuple[list, dict[str, bytes]]]:
+    """Footprint name → (parsed tree, model files by name) of every footprint ``kisubstrate demo`` writes."""
+    from kisubstrate.api.footprint import build_footprints, footprint_files
+    from kisubstrate.api.specs import load_specs
+
+    out: dict[str, tuple[list, dict[str, bytes]]] = {}
+    for f in sorted((ROOT / "footprints" / "examples").glob("*.yaml")):
+        for ls in load_specs([f]):
+            for r in build_footprints(ls.spec, source=ls.file):
+                files = dict(footprint_files([r], Path("demo/kisubstrate_demo.pretty")))  # as api/demo.py
+                mod = files.pop(Path(f"demo/kisubstrate_demo.pretty/{r.geometry.name}.kicad_mod"))
+                out[r.geometry.name] = (parse_sexpr(mod), {p.name: d.encode() for p, d in files.items()})
+    return out
+
+
+def every_footprint():
+    """(origin, name, tree) of the library's and the demo's footprints."""
+    for name, fp in library().items():
+        yield "library", name, fp
+    for name, (fp, _) in demo().items():
+        yield "demo", name, fp
+
+
+def test_the_demo_writes_every_family_checked_here():
+    names = list(demo())
+    assert len(names) >= 15
+    for prefix in ("BGA-", "LGA-", "PGA-", "WLCSP-", "QFN-", "DFN-"):
+        assert any(n.startswith(prefix) for n in names), prefix
+    assert any(n.endswith("_ThermalVias") for n in names)
+
+
+def test_f9_1_every_description_names_its_source_with_a_url():
+    for origin, name, fp in every_footprint():
+        descr = child(fp, "descr")[1]
+        assert re.search(r"https?://[\w.-]+\.[a-z]{2,}/\S+", descr), (origin, name, descr)
+
+
+def test_f9_3_every_footprint_names_a_step_model_with_a_vrml_twin():
+    for origin, name, fp in every_footprint():
+        path = child(fp, "model")[1]
+        stem = model_name(name)
+        assert stem == name or stem == name.replace("_ThermalVias", ""), name  # only board-only suffixes dropped
+        assert path.endswith(f".3dshapes/{stem}.step"), (origin, name, path)
+        if origin == "library":
+            shapes = LIB_DIR / f"{LIB}.3dshapes"
+            data = {p: (shapes / p).read_bytes()[:20] for p in (f"{stem}.step", f"{stem}.wrl")}
+        else:
+            data = demo()[name][1] or {}
+            if not data:  # a _ThermalVias twin: its model files were written with its base footprint
+                data = next(files for other, (_, files) in demo().items() if model_name(other) == stem and files)
+        assert data[f"{stem}.step"].startswith(b"ISO-10303-21;"), (origin, name)
+        assert data[f"{stem}.wrl"].startswith(b"#VRML V2.0 utf8"), (origin, name)
+
+
+def _heatsink_problems(fp: list) -> list[str]:
+    """KLC F6.3 as KiCad's stock QFN-…_ThermalVias footprints do it: every copper pad of an exposed
+    pad number (the F.Cu pad, its B.Cu copy, its thermal vias) carries ``pad_prop_heatsink`` and
+    connects solid to zones (``zone_connect 2``)."""
+    smd = child(fp, "attr")[1] == "smd"
+    pl = pads(fp)
+    ep_numbers = {p["name"] for p in pl if "pad_prop_heatsink" in p["props"]}
+    ep_numbers |= {p["name"] for p in pl if smd and p["kind"] == "thru_hole"}  # thermal vias
+    bad = []
+    for p in pl:
+        copper = any(layer.endswith(".Cu") for layer in p["layers"])
+        if p["name"] in ep_numbers and p["name"] and copper:
+            if "pad_prop_heatsink" not in p["props"] or p["zone_connect"] != 2:
+                bad.append(f"pad {p['name']} {p['kind']} at ({p['x']}, {p['y']}) on {p['layers']}: "
+                           f"props {p['props']}, zone_connect {p['zone_connect']}")
+    return bad
+
+
+def test_f6_3_exposed_pads_and_thermal_vias_are_heatsinks_connected_solid():
+    checked = 0
+    for origin, name, fp in every_footprint():
+        assert _heatsink_problems(fp) == [], (origin, name)
+        checked += any("pad_prop_heatsink" in p["props"] for p in pads(fp))
+    assert checked >= 5  # the demo's QFN / DFN exposed pads, with and without thermal vias
+
+
+def test_f6_3_check_rejects_a_stock_style_pad_without_the_solid_connection():
+    fp = next(fp for n, (fp, _) in demo().items() if n.endswith("_ThermalVias"))
+    text = re.sub(r"\(zone_connect 2\)", "", _unparse(fp), count=1)
+    assert len(_heatsink_problems(parse_sexpr(text))) == 1
+    text = re.sub(r"\(property pad_prop_heatsink\)", "", _unparse(fp), count=1)
+    assert len(_heatsink_problems(parse_sexpr(text))) == 1
+
+
+def _unparse(node) -> str:
+    if isinstance(node, list):
+        return "(" + " ".join(_unparse(c) for c in node) + ")"
+    return node if re.fullmatch(r"[^\s()\"]+", node) and not node.startswith("${") else \
+        '"' + node.replace('"', '\\"') + '"'
+
+
+def test_f7_2_through_hole_footprints_are_anchored_on_pin_1():
+    seen = 0
+    for origin, name, fp in every_footprint():
+        if child(fp, "attr")[1] != "through_hole":
+            continue
+        first = pads(fp)[0]
+        assert first["name"] in ("1", "A1") and (first["x"], first["y"]) == (0.0, 0.0), (origin, name, first)
+        assert first["shape"] == "rect"
+        seen += 1
+    assert seen >= 10
+
+
+def test_f7_2_pga_origin_center_keeps_the_centre_and_the_model_follows_the_anchor():
+    from kisubstrate.api.footprint import build_footprints
+    from kisubstrate.kicad.vrml import vrml_model
+
+    spec = {"family": "pga", "body": [10, 10], "pitch": 2.54, "layout": [3, 3], "pin_diameter": 0.46}
+    pin1 = build_footprints(spec)[0].geometry
+    centre = build_footprints({**spec, "origin": "center"})[0].geometry
+    assert pin1.pad_table()[0][1:3] == (0.0, 0.0)
+    assert centre.pad_table()[0][1:3] == (-2.54, -2.54)
+    assert centre.body.bounds == (-5.0, -5.0, 5.0, 5.0) and pin1.body.bounds == (-2.46, -2.46, 7.54, 7.54)
+    # same shapes, moved with the anchor: the model needs no offset
+    assert pin1.model.offset == centre.model.offset == (0.0, 0.0, 0.0)
+    body = re.search(r"DEF BODY .*?point \[ ([^\]]*) \]", vrml_model(pin1), re.S).group(1)
+    xs = [float(v.split()[0]) * 2.54 for v in body.split(",")]
+    assert (round(min(xs), 3), round(max(xs), 3)) == (-2.46, 7.54)
+
+
+def test_square_smd_lands_say_why_they_are_not_roundrect():
+    squares = 0
+    for origin, name, fp in every_footprint():
+        if not name.startswith("LGA"):
+            continue
+        rect = [p for p in pads(fp) if p["kind"] == "smd" and p["shape"] == "rect"]
+        if rect:
+            squares += 1
+            assert "_SquareLands" in name or "roundrect" in child(fp, "descr")[1], (origin, name)
+            assert "roundrect" in child(fp, "descr")[1], (origin, name)
+    assert squares >= 10

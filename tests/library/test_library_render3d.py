@@ -81,11 +81,12 @@ def png_rgb(path: Path) -> tuple[int, int, bytes]:
 def test_kicad_renders_the_library_models(tmp_path, kicad_cli, pcbnew_python):
     board = tmp_path / "models.kicad_pcb"
     paths = run_pcbnew(pcbnew_python, BOARD, str(LIB_DIR / f"{LIB}.pretty"), str(board), *PICKS)
-    assert sorted(paths) == sorted(f"${{KIPRJMOD}}/{LIB}.3dshapes/{n}.wrl" for n in PICKS)
+    assert sorted(paths) == sorted(f"${{KIPRJMOD}}/{LIB}.3dshapes/{n}.step" for n in PICKS)
     shapes = tmp_path / f"{LIB}.3dshapes"
     shapes.mkdir()
     for n in PICKS:  # the designer's project: models beside the board
-        shutil.copy(LIB_DIR / f"{LIB}.3dshapes" / f"{n}.wrl", shapes)
+        for suffix in (".step", ".wrl"):
+            shutil.copy(LIB_DIR / f"{LIB}.3dshapes" / f"{n}{suffix}", shapes)
 
     def render(name: str) -> tuple[int, int, bytes]:
         png = tmp_path / name

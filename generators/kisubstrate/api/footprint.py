@@ -20,8 +20,8 @@ from kisubstrate.families import registry
 from kisubstrate.geometry.ir import FootprintGeom
 from kisubstrate.kicad.footprint import write_footprint
 from kisubstrate.kicad.paths import model_path
+from kisubstrate.kicad.step import model_files, model_name, model_reference
 from kisubstrate.kicad.target import check_kicad
-from kisubstrate.kicad.vrml import vrml_model
 from kisubstrate.model.errors import SpecError
 from kisubstrate.rules.footprint import check_footprint
 from kisubstrate.rules.report import Report
@@ -80,25 +80,28 @@ def generate_footprint(spec: Any, *, check: bool = True) -> FootprintResult:
     return results[0]
 
 
-def footprint_files(results: Iterable[Any], pretty: str | Path, *,
-                    models: str | None = "project", kicad: int = 9) -> list[tuple[Path, str]]:
-    """(path, text) of built footprints in a ``.pretty`` folder, each with its VRML model.
+def footprint_files(results: Iterable[Any], pretty: str | Path, *, models: str | None = "project",
+                    kicad: int = 9, step: bool | None = None) -> list[tuple[Path, str]]:
+    """(path, text) of built footprints in a ``.pretty`` folder, each with its 3D models.
 
-    The models go into the sibling ``<Lib>.3dshapes`` folder and each footprint names its model
-    with the library export's path modes (``project``: ``${KIPRJMOD}/<Lib>.3dshapes/<name>.wrl``);
-    ``models=None`` writes no models and no ``(model …)`` line. Used by ``kisubstrate footprint``
-    and the plugin's "save to library", so both write the same bytes.
+    The models (VRML, and STEP where OpenCascade is installed: :mod:`kisubstrate.kicad.step`) go
+    into the sibling ``<Lib>.3dshapes`` folder, named by :func:`~kisubstrate.kicad.step.model_name`
+    (footprints differing only by ``_ThermalVias`` share them); each footprint names its model with
+    the library export's path modes (``project``: ``${KIPRJMOD}/<Lib>.3dshapes/<model>.step``, or
+    ``.wrl`` without STEP); ``models=None`` writes no models and no ``(model …)`` line. Used by
+    ``kisubstrate footprint`` and the plugin's "save to library", so both write the same bytes.
 
     Args:
         results: :class:`FootprintResult` objects (their ``spec`` gives the pin length).
         pretty: the library folder, ``…/<Lib>.pretty``.
         models: ``project``, ``pcm``, ``stock``, a template with ``{lib}`` and ``{name}``, or None.
         kicad: the KiCad release to write for: 9 (format 20241229) or 10 (format 20260206).
+        step: write STEP models; None: where OpenCascade is installed.
 
     Example:
         >>> res = build_footprints({"family": "lga", "body": [3, 3], "pitch": 1, "layout": [2, 2],
         ...                         "pad_diameter": 0.5})
-        >>> [(p.parent.name, p.suffix) for p, _ in footprint_files(res, "out/Mine.pretty")]
+        >>> [(p.parent.name, p.suffix) for p, _ in footprint_files(res, "out/Mine.pretty", step=False)]
         [('Mine.pretty', '.kicad_mod'), ('Mine.3dshapes', '.wrl')]
     """
     pretty = Path(pretty)
@@ -108,13 +111,19 @@ def footprint_files(results: Iterable[Any], pretty: str | Path, *,
         model_path(lib, "x", models)  # validates the mode (SpecError, field 'models')
     shapes = pretty.parent / f"{pretty.stem}.3dshapes"
     out: list[tuple[Path, str]] = []
+    written: set[Path] = set()
     for r in results:
         name = r.geometry.name
         if models is None:
             out.append((pretty / f"{name}.kicad_mod", write_footprint(r.geometry, model_path="", kicad=kicad)))
             continue
-        path = model_path(lib, name, models, kicad=kicad)
+        stem = model_name(name)
+        path = model_reference(model_path(lib, stem, models, kicad=kicad), step=step)
         out.append((pretty / f"{name}.kicad_mod", write_footprint(r.geometry, model_path=path, kicad=kicad)))
+        if shapes / stem in written:  # shared with a footprint before (e.g. its _ThermalVias twin)
+            continue
+        written.add(shapes / stem)
         pin = float(getattr(r.spec, "pin_length", 3.0) or 3.0)
-        out.append((shapes / f"{name}.wrl", vrml_model(r.geometry, pin_length=pin)))
+        for suffix, data in model_files(r.geometry, pin_length=pin, step=step).items():
+            out.append((shapes / f"{stem}{suffix}", data))
     return out

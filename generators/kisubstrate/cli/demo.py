@@ -30,6 +30,10 @@ def demo(output: Path, force: bool, kicad: str | None) -> None:
 
         t0 = time.perf_counter()
         target = resolve_kicad(kicad)
+        from kisubstrate.kicad.step import NO_STEP_NOTICE, available
+
+        if not available():
+            click.echo(NO_STEP_NOTICE, err=True)
         written = run_demo(examples_dir(), output, force=force, echo=click.echo, kicad=target)
         click.echo(f"demo: {len(written)} file(s) in {output} for KiCad {target} ({time.perf_counter() - t0:.2f} s)")
         return EXIT_OK

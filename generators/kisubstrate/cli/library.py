@@ -35,6 +35,10 @@ def library_command(spec: Path, output: Path, models: str | None, no_renders: bo
     """Export the footprint library defined in SPEC (e.g. footprints/library.yaml) into OUTPUT."""
 
     def body() -> int:
+        from kisubstrate.kicad.step import NO_STEP_NOTICE, available
+
+        if not available():
+            click.echo(NO_STEP_NOTICE, err=True)
         res = export_library(spec, output, models=models, renders=not no_renders, jobs=jobs, force=force,
                              check=not no_check, progress=not quiet, pcm=pcm, kicad=resolve_kicad(kicad))
         if res.violations:

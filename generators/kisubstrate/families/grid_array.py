@@ -39,7 +39,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from kisubstrate import __version__
 from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.grid import ball_grid
-from kisubstrate.geometry.ir import Circle, FootprintGeom, Line, Model3D, PadGroup, Poly
+from kisubstrate.geometry.ir import Circle, FootprintGeom, Line, Model3D, PadGroup, Poly, translated
 from kisubstrate.geometry.outline import (
     courtyard_rect,
     fab_outline,
@@ -226,6 +226,8 @@ class PgaSpec(GridArraySpec):
     drill: float | None = length("hole diameter (default: pin + drill_allowance, rounded up)", le=6,
                                  default=None)
     pin_length: float = length("pin length below the body (3D model)", le=20, default=3.0)
+    origin: Literal["pin1", "center"] = Field("pin1", description="footprint anchor: pin1 = on pin 1 "
+                                              "(A1, KLC F7.2 for through-hole parts), center = package centre")
 
     @model_validator(mode="after")
     def _pin_fits(self) -> "PgaSpec":
@@ -401,7 +403,7 @@ def build_grid_array(spec: GridArraySpec) -> list[FootprintGeom]:
                                    f"{spec.pad_count_expected()}", f"pitch {fmt(min(px, py))}mm"]))
     lib = FAMILY_LIBRARY[family]
     height = spec.height if spec.height is not None else DEFAULT_HEIGHT[family]
-    return [FootprintGeom(
+    geom = FootprintGeom(
         name=name, family=family, description=description, tags=tags, attr=attr, pads=groups,
         graphics=graphics, body=shapely.box(-bx, -by, bx, by), courtyard=courtyard,
         reference_at=(0.0, snap(ref_y)), value_at=(0.0, snap(cy1 + 0.75)),
@@ -411,7 +413,12 @@ def build_grid_array(spec: GridArraySpec) -> list[FootprintGeom]:
         rules=rules.name, height=height,
         ball=getattr(spec, "ball_diameter", 0.0) or getattr(spec, "pin_diameter", 0.0) or 0.0,
         courtyard_offset=offset, pitch_x=px, pitch_y=py, land=land,
-    )]
+    )
+    if isinstance(spec, PgaSpec) and spec.origin == "pin1":
+        # KLC F7.2: a through-hole footprint's anchor is pin 1; pads, drawings and the 3D model
+        # (built from this geometry, offset 0) move together
+        geom = translated(geom, -float(groups[0].x[0]), -float(groups[0].y[0]))
+    return [geom]
 
 
 def _ys(g) -> tuple[float, ...]:

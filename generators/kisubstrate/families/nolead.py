@@ -66,6 +66,7 @@ ROUNDRECT_RATIO = 0.25  # KLC / kicad-footprint-generator: 25 % ...
 ROUNDRECT_MAX_RADIUS = 0.25  # ... but at most 0.25 mm
 PASTE_PAD_TARGET = 1.5  # auto paste grid: about one paste pad per 1.5 mm of exposed pad
 MIN_PASTE_PAD = 0.1
+ZONE_SOLID = 2  # KLC F6.3: exposed pad, its B.Cu copy and its thermal vias connect solid to zones
 
 
 def _pair(v: Any) -> Any:
@@ -1079,7 +1080,7 @@ def build_nolead(spec: NoLeadSpec) -> list[FootprintGeom]:
         ox, oy = spec.ep_offset
         groups.append(PadGroup(names=[ep_name], x=np.full(1, ox), y=np.full(1, oy), kind="smd", shape="rect",
                                size=(snap(ep[0]), snap(ep[1])), layers=("F.Cu", "F.Mask"),
-                               properties=("pad_prop_heatsink",)))
+                               properties=("pad_prop_heatsink",), zone_connect=ZONE_SOLID))
         vias = None
         keep = 0.0
         tv = spec.thermal_vias
@@ -1089,11 +1090,13 @@ def build_nolead(spec: NoLeadSpec) -> list[FootprintGeom]:
             vias_xy = (vx, vy)
             gx, gy = np.meshgrid(vx, vy, indexing="ij")
             groups.append(PadGroup(names=[ep_name] * gx.size, x=gx.ravel() + ox, y=gy.ravel() + oy, kind="thru_hole",
-                                   shape="circle", size=(via_pad, via_pad), layers=("*.Cu",), drill=tv.drill))
+                                   shape="circle", size=(via_pad, via_pad), layers=("*.Cu",), drill=tv.drill,
+                                   properties=("pad_prop_heatsink",), zone_connect=ZONE_SOLID))
             bottom = (snap(min(ep[0], float(vx.max() - vx.min()) + via_pad)),
                       snap(min(ep[1], float(vy.max() - vy.min()) + via_pad)))
             groups.append(PadGroup(names=[ep_name], x=np.full(1, ox), y=np.full(1, oy), kind="smd", shape="rect",
-                                   size=bottom, layers=("B.Cu",)))
+                                   size=bottom, layers=("B.Cu",), properties=("pad_prop_heatsink",),
+                                   zone_connect=ZONE_SOLID))
             if tv.paste_avoid_vias:
                 vias = (vx, vy)
                 keep = tv.drill / 2 + tv.paste_via_clearance

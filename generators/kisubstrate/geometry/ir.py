@@ -38,6 +38,8 @@ class PadGroup:
         nets: optional net name per pad ("" = no net).
         die_length: optional package length per pad (mm, KiCad's pad ``die_length``: the trace
             length inside the package from the die to this terminal; 0 = none written).
+        zone_connect: KiCad's pad zone connection (0 none, 1 thermal relief, 2 solid, 3 thermal
+            for THT only); None inherits the footprint's / board's.
     """
 
     names: list[str]
@@ -56,6 +58,7 @@ class PadGroup:
     properties: tuple[str, ...] = ()
     nets: list[str] | None = None
     die_length: np.ndarray | None = None
+    zone_connect: int | None = None
 
     def __len__(self) -> int:
         return len(self.names)
@@ -278,3 +281,43 @@ class FootprintGeom:
             for name, x, y in zip(g.names, g.x.tolist(), g.y.tolist()):
                 rows.append((name, x, y, g.size[0], g.size[1]))
         return rows
+
+
+def translated(fp: FootprintGeom, dx: float, dy: float) -> FootprintGeom:
+    """The footprint moved by (``dx``, ``dy``) mm: pads, graphics, body, courtyard and fields.
+
+    Used to put a footprint's anchor elsewhere (e.g. on pin 1 of a through-hole part, KLC F7.2);
+    coordinates are rounded to 1 nm so that grid values stay exact in the file.
+
+    Args:
+        fp: the footprint (mm, footprint frame).
+        dx: shift in x (mm).
+        dy: shift in y (mm; KiCad's y points down).
+
+    Example:
+        >>> fp = FootprintGeom("X", "pga", "", "", "through_hole", [], [Text("t", (1, 1), "F.Fab")],
+        ...                    shapely.box(-1, -1, 1, 1), shapely.box(-2, -2, 2, 2), (0, -3), (0, 3))
+        >>> moved = translated(fp, 1.27, 1.27)
+        >>> moved.body.bounds, moved.graphics[0].at, moved.reference_at
+        ((0.27, 0.27, 2.27, 2.27), (2.27, 2.27), (1.27, -1.73))
+    """
+    from dataclasses import replace
+
+    def p(xy) -> tuple[float, float]:
+        return (round(float(xy[0]) + dx, 9), round(float(xy[1]) + dy, 9))
+
+    def g(item):
+        if isinstance(item, Line):
+            return replace(item, start=p(item.start), end=p(item.end))
+        if isinstance(item, Poly):
+            return replace(item, points=tuple(p(q) for q in item.points))
+        if isinstance(item, Circle):
+            return replace(item, center=p(item.center))
+        return replace(item, at=p(item.at))
+
+    def shape(poly):
+        return shapely.set_precision(shapely.transform(poly, lambda c: c + np.array([dx, dy])), 1e-9)
+
+    pads = [replace(grp, x=np.round(grp.x + dx, 9), y=np.round(grp.y + dy, 9)) for grp in fp.pads]
+    return replace(fp, pads=pads, graphics=[g(item) for item in fp.graphics], body=shape(fp.body),
+                   courtyard=shape(fp.courtyard), reference_at=p(fp.reference_at), value_at=p(fp.value_at))

@@ -144,6 +144,8 @@ def _pad_lines(group: PadGroup, depth: int = 1) -> str:
         tail.append(f"{ind2}(solder_mask_margin {fmt(group.mask_margin)})")
     if group.paste_margin is not None:
         tail.append(f"{ind2}(solder_paste_margin {fmt(group.paste_margin)})")
+    if group.zone_connect is not None:
+        tail.append(f"{ind2}(zone_connect {int(group.zone_connect)})")
     tail_text = "\n".join(tail)
     head = f"{ind}(pad "
     kind_shape = f" {group.kind} {shape}\n{ind2}(at "

@@ -17,7 +17,11 @@ sensible model without touching this module:
 * plated through-hole pads → pins (cylinders of the pin diameter, ``pin_length`` below the
   board), body on stand-offs;
 * other SMD copper pads → lands (thin boxes or discs of the pad size), body on the lands;
-* plated holes in SMD footprints (thermal vias), paste-only and non-plated pads → nothing.
+* plated holes in SMD footprints (thermal vias), pads not on ``F.Cu`` (paste-only, the
+  exposed pad's ``B.Cu`` copy) and non-plated pads → nothing.
+
+The model's name is the footprint's without board-only suffixes (:func:`model_name`), so a
+footprint and its ``_ThermalVias`` twin share one model.
 
 Example:
     >>> from kisubstrate.families.registry import get
@@ -156,13 +160,32 @@ def cylinder_mesh(radius: float, z0: float, z1: float, *, segments: int = 12):
     return pts, faces
 
 
+SHAPE_NEUTRAL_SUFFIXES = ("_ThermalVias",)
+"""Name suffixes for board-side features only: footprints differing by them share one 3D model."""
+
+
+def model_name(footprint_name: str) -> str:
+    """The 3D model file stem of a footprint: its name without suffixes that do not change the package.
+
+    Args:
+        footprint_name: the footprint name, e.g. ``QFN-32-1EP_5x5mm_P0.5mm_EP3.1x3.1mm_ThermalVias``.
+
+    Example:
+        >>> model_name("QFN-32-1EP_5x5mm_P0.5mm_EP3.1x3.1mm_ThermalVias")
+        'QFN-32-1EP_5x5mm_P0.5mm_EP3.1x3.1mm'
+    """
+    for suffix in SHAPE_NEUTRAL_SUFFIXES:
+        footprint_name = footprint_name.replace(suffix, "")
+    return footprint_name
+
+
 def terminal_kind(group: PadGroup, geom: FootprintGeom) -> str | None:
     """``ball``, ``pin``, ``land`` or None (not part of the package: vias, paste-only pads, NPTH)."""
     ball = float(geom.ball or 0.0)
     if group.kind == "thru_hole":
         # plated holes are pins of through-hole parts; in SMD footprints they are thermal vias
         return "pin" if geom.attr == "through_hole" else None
-    if group.kind != "smd" or not any(layer.endswith(".Cu") for layer in group.layers):
+    if group.kind != "smd" or "F.Cu" not in group.layers:  # B.Cu copies of an exposed pad: board side
         return None
     return "ball" if "pad_prop_bga" in group.properties and ball > 0 else "land"
 
@@ -181,14 +204,16 @@ def _terminal(group: PadGroup, geom: FootprintGeom, standoff: float, pin_length:
     return ("land", *box_mesh(-w / 2, -h / 2, 0.0, w / 2, h / 2, LAND_THICKNESS), LAND_COLOUR)
 
 
-def vrml_model(geom: FootprintGeom, *, pin_length: float = 3.0) -> str:
-    """VRML 2.0 text of a footprint's package (see the module docstring); ends with a newline.
+def standoff_height(geom: FootprintGeom) -> float:
+    """Height of the package body's underside above the board (mm), from its terminals.
+
+    Collapsed balls (60 % of the ball diameter), pins (30 % of the height, at most 1 mm) or
+    lands (their thickness); never more than 80 % of the package height. The VRML and STEP
+    models share it, so both put the body at the same height.
 
     Args:
-        geom: the footprint; uses ``body``, ``pads``, ``height`` and ``ball`` (mm).
-        pin_length: length of through-hole pins below the board (mm).
+        geom: the footprint; uses ``pads``, ``height`` and ``ball`` (mm).
     """
-    minx, miny, maxx, maxy = (float(v) for v in geom.body.bounds)
     height = float(geom.height or 1.0)
     ball = float(geom.ball or 0.0)
     kinds = {terminal_kind(g, geom) for g in geom.pads}
@@ -198,18 +223,42 @@ def vrml_model(geom: FootprintGeom, *, pin_length: float = 3.0) -> str:
         standoff = min(1.0, 0.3 * height)
     else:
         standoff = LAND_THICKNESS
-    standoff = min(standoff, 0.8 * height)
+    return min(standoff, 0.8 * height)
+
+
+def pin1_mark_box(geom: FootprintGeom) -> tuple[float, float, float, float, float, float]:
+    """The pin-1 mark on the body's top face as a box ``(x0, y0, z0, x1, y1, z1)`` in the model frame (mm, y up).
+
+    A light square at the top-left (A1) corner, 12 % of the smaller body side (0.1 … 1 mm), 0.01 mm thick.
+
+    Args:
+        geom: the footprint; uses ``body`` and ``height`` (mm).
+    """
+    minx, miny, maxx, maxy = (float(v) for v in geom.body.bounds)
+    height = float(geom.height or 1.0)
+    side = max(0.1, min(1.0, 0.12 * min(maxx - minx, maxy - miny)))
+    inset = 0.5 * side
+    x0, y1 = minx + inset, -miny - inset
+    return (x0, y1 - side, height, x0 + side, y1, height + 0.01)
+
+
+def vrml_model(geom: FootprintGeom, *, pin_length: float = 3.0) -> str:
+    """VRML 2.0 text of a footprint's package (see the module docstring); ends with a newline.
+
+    Args:
+        geom: the footprint; uses ``body``, ``pads``, ``height`` and ``ball`` (mm).
+        pin_length: length of through-hole pins below the board (mm).
+    """
+    minx, miny, maxx, maxy = (float(v) for v in geom.body.bounds)
+    height = float(geom.height or 1.0)
+    standoff = standoff_height(geom)
     out = ["#VRML V2.0 utf8",
-           f"# {geom.name}",
+           f"# {model_name(geom.name)}",
            "# generated by kisubstrate; units 2.54 mm (KiCad VRML convention); z = 0 is the board"]
     colour = BODY_COLOURS.get(geom.family, DEFAULT_BODY_COLOUR)
     pts, faces = box_mesh(minx, -maxy, standoff, maxx, -miny, height)
     out.append(f"DEF BODY Shape {{ {_material(colour, shininess=0.1, specular=0.1)}\n  {_faceset(pts, faces)} }}")
-    # pin-1 mark: a thin light square on the top face at the A1 (top-left) corner
-    side = max(0.1, min(1.0, 0.12 * min(maxx - minx, maxy - miny)))
-    inset = 0.5 * side
-    x0, y1 = minx + inset, -miny - inset
-    pts, faces = box_mesh(x0, y1 - side, height, x0 + side, y1, height + 0.01)
+    pts, faces = box_mesh(*pin1_mark_box(geom))
     out.append(f"DEF PIN1 Shape {{ {_material(MARK_COLOUR)}\n  {_faceset(pts, faces)} }}")
     for k, group in enumerate(geom.pads):
         xs, ys = group.x.tolist(), group.y.tolist()

@@ -130,12 +130,15 @@ def save_to_library(result: Any, pretty: str | Path, *, force: bool = False, kic
 def library_model_path(pretty: str | Path, name: str) -> str:
     """The 3D model path :func:`save_to_library` writes into footprint ``name`` of ``pretty``.
 
-    >>> library_model_path("/x/Mine.pretty", "BGA-4")
-    '${KIPRJMOD}/Mine.3dshapes/BGA-4.wrl'
+    The ``.step`` where OpenCascade is installed, else the ``.wrl`` (KiCad's own Python).
+
+    >>> library_model_path("/x/Mine.pretty", "BGA-4").rsplit(".", 1)[0]
+    '${KIPRJMOD}/Mine.3dshapes/BGA-4'
     """
     from kisubstrate.api.library import LibraryDef
+    from kisubstrate.kicad.step import model_name, model_reference
 
-    return LibraryDef(name=Path(pretty).stem).model_path(name, "project")
+    return model_reference(LibraryDef(name=Path(pretty).stem).model_path(model_name(name), "project"))
 
 
 @dataclass
