@@ -63,6 +63,8 @@ import yaml
 
 from kisubstrate.kicad.paths import lib_uri, model_path
 from kisubstrate.kicad.target import check_kicad
+from kisubstrate.model import yamlio
+from kisubstrate.model.datafile import MAX_YAML_BYTES, read_text_limited
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.library import expand_library, read_library_definition
 
@@ -103,13 +105,18 @@ class LibraryDef:
         """
         path = Path(path)
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yamlio.safe_load(read_text_limited(path, MAX_YAML_BYTES, what="library definition"))
         except FileNotFoundError:
             raise SpecError("file not found", file=str(path)) from None
+        except UnicodeDecodeError:
+            raise SpecError("not a UTF-8 text file", file=str(path)) from None
+        except OSError as exc:
+            raise SpecError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark else ""
-            raise SpecError(f"invalid YAML{where}", file=str(path)) from None
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or "syntax error"
+            raise SpecError(f"invalid YAML{where}: {problem}", file=str(path)) from None
         return cls.from_dict(data, file=str(path), base_dir=str(path.parent))
 
     @classmethod

@@ -162,6 +162,13 @@ class LeadframeSpec(SubstrateRuleAccess, PackageSpec):
     def _rules_exist(cls, v: str, info: ValidationInfo) -> str:
         return resolve_rules(v, info, load_substrate_rules)
 
+    @field_validator("footprint_rules")
+    @classmethod
+    def _footprint_rules_exist(cls, v: str, info: ValidationInfo) -> str:
+        from kisubstrate.model.rules import load_rules
+
+        return resolve_rules(v, info, load_rules, "footprint_rules")
+
     # -- derived ---------------------------------------------------------------------------------
     def nolead(self, *, top: bool = False) -> QfnSpec | SonSpec:
         """The no-lead spec of the board-side lands (third surfaces), or with ``top`` of the fourth surfaces.

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -39,6 +40,40 @@ def data_path(*parts: str) -> Path:
     return _data_root().joinpath(*parts)
 
 
+MAX_YAML_BYTES = 1_000_000
+"""Largest spec, library or rule-profile file (bytes); the shipped ones are under 10 kB."""
+MAX_CSV_BYTES = 8_000_000
+"""Largest CSV side file (ball map, bump map, pinout; bytes): a 100 x 100 pinout with long net names is ~1 MB."""
+
+
+def read_text_limited(path: str | Path, limit: int, *, what: str = "file", encoding: str = "utf-8") -> str:
+    """The text of a user's file, refused before reading when it is larger than ``limit`` bytes.
+
+    Args:
+        path: the file.
+        limit: the largest size accepted (bytes), e.g. :data:`MAX_YAML_BYTES`.
+        what: what the file is, for the message (``"spec file"``, ``"ball map"``).
+        encoding: the text encoding (``utf-8-sig`` for CSV files from spreadsheets).
+
+    Raises:
+        SpecError: the file is too large (the size and the limit in the message).
+        OSError: it cannot be read; UnicodeDecodeError: it is not text in ``encoding``.
+
+    Example:
+        >>> read_text_limited(data_path("rules", "ipc-default.yaml"), 10, what="rule profile")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        kisubstrate.model.errors.SpecError: ...ipc-default.yaml: rule profile is ... bytes; the limit is 10 bytes
+    """
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size > limit:
+            raise SpecError(f"{what} is {size:,} bytes; the limit is {limit:,} bytes", file=str(path))
+        data = fh.read(limit + 1)
+    if len(data) > limit:  # grew while read, or a device
+        raise SpecError(f"{what} is over the limit of {limit:,} bytes", file=str(path))
+    return data.decode(encoding)
+
+
 def read_yaml_mapping(path: str | Path, *, what: str, field: str | None = None) -> dict[str, Any]:
     """Read a YAML file whose top level is a mapping (an empty file reads as ``{}``).
 
@@ -53,7 +88,9 @@ def read_yaml_mapping(path: str | Path, *, what: str, field: str | None = None) 
     """
     where = str(path)
     try:
-        data = yamlio.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = yamlio.safe_load(read_text_limited(path, MAX_YAML_BYTES, what=what))
+    except SpecError as exc:
+        raise SpecError(exc.reason, file=where, field=field) from None
     except OSError as exc:
         raise SpecError(f"cannot read {what}: {exc.strerror or exc}", file=where, field=field) from None
     except UnicodeDecodeError:

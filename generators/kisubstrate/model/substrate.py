@@ -550,6 +550,13 @@ class SubstrateSpec(SubstrateRuleAccess, PackageSpec):
     def _rules_exist(cls, v: str, info: ValidationInfo) -> str:
         return resolve_rules(v, info, load_substrate_rules)
 
+    @field_validator("footprint_rules")
+    @classmethod
+    def _footprint_rules_exist(cls, v: str, info: ValidationInfo) -> str:
+        from kisubstrate.model.rules import load_rules
+
+        return resolve_rules(v, info, load_rules, "footprint_rules")
+
     @field_validator("body")
     @classmethod
     def _body_positive(cls, v: tuple[float, float]) -> tuple[float, float]:
