@@ -118,7 +118,8 @@ CASES = [
     Case("body-negative", spec(pkg(body="[-5, 5]")), "body sides must be > 0 and <= 500 mm", "#1", "body"),
     Case("body-zero", spec(pkg(body="[5, 0]")), "body sides must be > 0 and <= 500 mm", "#1", "body"),
     # YAML 1.1 reads 1e6 (no dot) as a string; it must still be judged as the number 1 000 000
-    Case("body-1e6", spec(pkg(body="[1e6, 5]")), "body sides must be > 0 and <= 500 mm", "#1", "body"),
+    Case("body-1e6", spec(pkg(body="[1e6, 5]")), "must be between -1000 and 1000 (lengths in mm; got 1e+06)",
+         "#1", "body[0]"),
     Case("body-nan", spec(pkg(body="[.nan, 5]")), "must be a finite number (got nan)", "#1", "body[0]"),
     Case("pitch-inf", spec(pkg(pitch=".inf")), "must be a finite number (got inf)", "#1", "pitch"),
     Case("pitch-zero", spec(pkg(pitch="0")), "pitch must be > 0 and <= 100 mm (got 0)", "#1", "pitch"),

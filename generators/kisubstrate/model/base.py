@@ -57,9 +57,19 @@ def text_problem(value: str, limit: int = MAX_TEXT) -> str | None:
     return None
 
 
+MAX_NUMBER = 1000.0
+"""Largest magnitude of any decimal number in a spec (lengths are <= 1000 mm; counts are whole numbers)."""
+
+
 def _check_texts(value: Any, path: str = "") -> None:
-    """Raise FieldError(path, reason) for the first bad text inside ``value`` (str, list, tuple, dict keys/values)."""
-    if isinstance(value, str):
+    """Raise FieldError(path, reason) for the first bad text or out-of-range decimal inside ``value``."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise FieldError(path, f"must be a finite number (got {value!r})")
+        if abs(value) > MAX_NUMBER:
+            raise FieldError(path, f"must be between -{MAX_NUMBER:g} and {MAX_NUMBER:g} (lengths in mm; got "
+                                   f"{value:g})")
+    elif isinstance(value, str):
         problem = text_problem(value)
         if problem:
             raise FieldError(path, f"{problem} (got {clip(value)})")
@@ -84,10 +94,22 @@ class SpecModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True,
                               allow_inf_nan=False)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _safe_raw_text(cls, data: Any) -> Any:
+        # text that a field parses into something else (a toleranced "0.2 .. 0.3", a ball range)
+        # is checked as given; mappings below are nested models, which check their own
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if isinstance(value, (str, float)) or (isinstance(value, (list, tuple))
+                                                       and not any(isinstance(v, dict) for v in value)):
+                    _check_texts(value, str(key))
+        return data
+
     @field_validator("*", mode="after")
     @classmethod
     def _safe_text(cls, value: Any) -> Any:
-        if isinstance(value, (str, list, tuple, dict)):
+        if isinstance(value, (str, float, list, tuple, dict)):
             try:
                 _check_texts(value)
             except FieldError as exc:
@@ -144,6 +166,15 @@ def length(description: str, *, gt: float | None = 0.0, ge: float | None = None,
         kwargs["gt"] = gt
     return Field(default, **kwargs)
 
+
+GridCount = Annotated[int, Field(ge=0, le=400)]
+"""Columns or rows of a grid (balls, bumps, sidewall sites, a void or island in a grid): 0..400."""
+PasteCount = Annotated[int, Field(ge=1, le=20)]
+"""Paste sub-pads of an exposed pad in x or y: 1..20."""
+ViaCount = Annotated[int, Field(ge=1, le=100)]
+"""Thermal vias of an exposed pad in x or y: 1..100."""
+LeadCount = Annotated[int, Field(ge=0, le=1000)]
+"""Leads on one side of a package: 0..1000."""
 
 Mm = Annotated[float, AfterValidator(_finite)]
 """A finite length in millimetres."""

@@ -14,6 +14,8 @@ Example:
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 from functools import lru_cache
 from importlib import resources
@@ -23,7 +25,7 @@ from typing import Any
 import yaml
 
 from kisubstrate.model import yamlio
-from kisubstrate.model.errors import SpecError
+from kisubstrate.model.errors import SpecError, clip
 
 
 @lru_cache(maxsize=1)
@@ -72,6 +74,56 @@ def read_text_limited(path: str | Path, limit: int, *, what: str = "file", encod
     if len(data) > limit:  # grew while read, or a device
         raise SpecError(f"{what} is over the limit of {limit:,} bytes", file=str(path))
     return data.decode(encoding)
+
+
+def read_csv_rows(path: str | Path, *, what: str, field: str) -> list[tuple[int, list[str]]]:
+    r"""The non-blank, non-comment rows of a user's CSV side file, each with its line number.
+
+    The file is at most :data:`MAX_CSV_BYTES`, UTF-8 (a spreadsheet's byte-order mark is
+    dropped), and no cell holds a control character or more than
+    :data:`~kisubstrate.model.base.MAX_TEXT` characters (cells become net and pad names in KiCad files).
+
+    Args:
+        path: the CSV file.
+        what: what the file is, for messages (``"ball map"``, ``"die pad map"``).
+        field: the spec field that named the file (``ball_map``, ``pad_map``).
+
+    Raises:
+        SpecError: unreadable, too large, not UTF-8, not CSV, or a bad cell (with its line); located at ``field``.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> f = pathlib.Path(tempfile.mkdtemp()) / "m.csv"
+        >>> _ = f.write_text("ball,net\n# a comment\nA1,GND\n")
+        >>> read_csv_rows(f, what="ball map", field="ball_map")
+        [(1, ['ball', 'net']), (3, ['A1', 'GND'])]
+    """
+    from kisubstrate.model.base import text_problem
+
+    shown = f"{what} '{path}'"
+    try:
+        text = read_text_limited(path, MAX_CSV_BYTES, what=what, encoding="utf-8-sig")
+    except SpecError as exc:
+        raise SpecError(f"{shown}: {exc.reason}", field=field) from None
+    except OSError as exc:
+        raise SpecError(f"cannot read {shown}: {exc.strerror or exc}", field=field) from None
+    except UnicodeDecodeError:
+        raise SpecError(f"{shown} is not UTF-8 text", field=field) from None
+    reader = csv.reader(io.StringIO(text))
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        for row in reader:
+            if not any(c.strip() for c in row) or row[0].lstrip().startswith("#"):
+                continue
+            for cell in row:
+                problem = text_problem(cell)
+                if problem:
+                    raise SpecError(f"{shown} line {reader.line_num}: a cell {problem} (got {clip(cell)})",
+                                    field=field)
+            rows.append((reader.line_num, row))
+    except csv.Error as exc:
+        raise SpecError(f"{shown} line {reader.line_num}: not valid CSV ({exc})", field=field) from None
+    return rows
 
 
 def read_yaml_mapping(path: str | Path, *, what: str, field: str | None = None) -> dict[str, Any]:

@@ -190,7 +190,8 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> t
         info = model.model_fields.get(loc[0])
         if info is not None and info.description:
             msg = f"expected {info.description}"
-    if "input" in err and kind not in ("model_type", "dict_type") and not isinstance(err["input"], dict):
+    if "input" in err and kind not in ("model_type", "dict_type") and not isinstance(err["input"], dict) \
+            and "(got " not in msg:
         msg = f"{msg} (got {clip(err['input'])})"
     return field, msg
 
