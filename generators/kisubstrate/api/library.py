@@ -48,13 +48,14 @@ import csv
 import hashlib
 import io
 import json
+import multiprocessing
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -252,6 +253,11 @@ def _build_chunk(job: tuple[list[tuple[int, int, Any]], str, str, dict, int]) ->
     return out
 
 
+def _ignore_sigint() -> None:
+    """Worker initializer: Ctrl-C goes to the whole process group; only the parent acts on it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def build_library(lib: LibraryDef, *, jobs: int | None = None, models: str | None = None,
                   progress: Callable[[int], None] | None = None, kicad: int = 9) -> list[Entry]:
     """Build every footprint of a library in a process pool; entries in definition order.
@@ -305,11 +311,21 @@ def build_library(lib: LibraryDef, *, jobs: int | None = None, models: str | Non
             if progress:
                 progress(len(p[0]))
     else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for p, part in zip(payload, pool.map(_build_chunk, payload)):
+        # workers ignore Ctrl-C; on Ctrl-C (or any error) here they are terminated, not waited for
+        # (a process-pool executor would wait for its running chunks and can hang on a broken pipe)
+        pool = multiprocessing.get_context().Pool(processes=jobs, initializer=_ignore_sigint)
+        try:
+            for p, part in zip(payload, pool.imap(_build_chunk, payload)):
                 entries += part
                 if progress:
                     progress(len(p[0]))
+        except BaseException:
+            pool.terminate()
+            raise
+        else:
+            pool.close()
+        finally:
+            pool.join()
     seen: dict[str, int] = {}
     for e in entries:
         if e.name in seen:
@@ -605,8 +621,6 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
         SpecError: invalid definition, no kicad-cli while ``renders`` is on, or kicad-cli failed or
             wrote no render for a footprint (its exit code alone is not trusted).
     """
-    from kisubstrate.api.outputs import OutputPlan
-
     out = Path(output)
     kicad = check_kicad(kicad)
     lib = LibraryDef.load(spec)
@@ -651,6 +665,21 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
                 if f.is_file():
                     reuse[e.name] = f.read_text(encoding="utf-8")
         renderer = Renderer(entries, cli, lib_name=lib.name, reuse=reuse)
+    try:
+        return _write_library(lib, entries, out, renderer, seconds, t0, models=models, renders=renders,
+                              force=force, pcm=pcm, kicad=kicad)
+    except BaseException:  # Ctrl-C or an error: stop KiCad, remove its scratch folder
+        if renderer:
+            renderer.cancel()
+        raise
+
+
+def _write_library(lib: LibraryDef, entries: list[Entry], out: Path, renderer: "Renderer | None",
+                   seconds: dict[str, float], t0: float, *, models: str | None, renders: bool, force: bool,
+                   pcm: bool, kicad: int) -> ExportResult:
+    """The write phase of :func:`export_library` (footprints, models, tables, then the renders; ``t0``: start)."""
+    from kisubstrate.api.outputs import OutputPlan
+
     # footprints, models and tables are written while KiCad renders
     plan = OutputPlan()
     pretty, shapes, rdir = out / f"{lib.name}.pretty", out / f"{lib.name}.3dshapes", out / "renders"
@@ -662,12 +691,7 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
     if not pcm:
         plan.add(out / "fp-lib-table", fp_lib_table(lib, models=models, kicad=kicad))
         plan.add(out / "provenance.csv", provenance_csv(entries))
-    try:
-        changed = plan.commit(force=force)
-    except BaseException:
-        if renderer:
-            renderer.cancel()
-        raise
+    changed = plan.commit(force=force)
     seconds["write"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     second = OutputPlan()

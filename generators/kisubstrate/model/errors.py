@@ -114,6 +114,14 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+class Interrupted(BaseException):
+    """Ctrl-C (SIGINT) in the ``kisubstrate`` command: raised by its signal handler.
+
+    A ``BaseException`` (like ``KeyboardInterrupt``) so no ``except Exception`` swallows it, but
+    not a ``KeyboardInterrupt``, which click would turn into "Aborted!" and exit code 1.
+    """
+
+
 class FieldError(ValueError):
     """A validator's complaint about one field (mm values in the message).
 
