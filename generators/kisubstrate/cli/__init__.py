@@ -97,10 +97,19 @@ def main() -> None:
     # 2-core machine, far more on a busy one); kisubstrate does no BLAS work (no matmul, no linalg)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
-        cli(prog_name="kisubstrate")
+        try:
+            cli(prog_name="kisubstrate")
+        finally:
+            # the interpreter's shutdown restores the default handler: a Ctrl-C from here on would kill
+            # the process by the signal; hold it back and answer it below instead
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     except Interrupted:
         _exit_interrupted(print_line=True)
     except SystemExit as exc:
         if exc.code == EXIT_INTERRUPTED:
             _exit_interrupted(print_line=False)  # run_guarded printed the line
+        if signal.SIGINT in signal.sigpending():
+            _exit_interrupted(print_line=True)
         raise
+    if signal.SIGINT in signal.sigpending():
+        _exit_interrupted(print_line=True)
