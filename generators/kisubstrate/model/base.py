@@ -61,9 +61,16 @@ MAX_NUMBER = 1000.0
 """Largest magnitude of any decimal number in a spec (lengths are <= 1000 mm; counts are whole numbers)."""
 
 
+MAX_INT = 1_000_000
+"""Largest magnitude of any whole number in a spec (each count field has its own, smaller limit)."""
+
+
 def _check_texts(value: Any, path: str = "") -> None:
     """Raise FieldError(path, reason) for the first bad text or out-of-range decimal inside ``value``."""
-    if isinstance(value, float):
+    if isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > MAX_INT:
+            raise FieldError(path, f"must be between -{MAX_INT:,} and {MAX_INT:,} (got {value:.6g})")
+    elif isinstance(value, float):
         if not math.isfinite(value):
             raise FieldError(path, f"must be a finite number (got {value!r})")
         if abs(value) > MAX_NUMBER:
@@ -101,7 +108,7 @@ class SpecModel(BaseModel):
         # is checked as given; mappings below are nested models, which check their own
         if isinstance(data, dict):
             for key, value in data.items():
-                if isinstance(value, (str, float)) or (isinstance(value, (list, tuple))
+                if isinstance(value, (str, float, int)) or (isinstance(value, (list, tuple))
                                                        and not any(isinstance(v, dict) for v in value)):
                     _check_texts(value, str(key))
         return data
@@ -109,7 +116,7 @@ class SpecModel(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _safe_text(cls, value: Any) -> Any:
-        if isinstance(value, (str, float, list, tuple, dict)):
+        if isinstance(value, (str, float, int, list, tuple, dict)):
             try:
                 _check_texts(value)
             except FieldError as exc:

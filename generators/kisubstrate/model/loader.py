@@ -75,6 +75,14 @@ def _lines(text: str) -> tuple[list[int], list[dict[str, int]]]:
     return pkg_lines, key_lines
 
 
+def _near(side: str, spec: Path) -> str:
+    """A side file's path as messages show it: relative to the spec's folder when inside it."""
+    try:
+        return str(Path(side).relative_to(spec.parent))
+    except ValueError:
+        return side
+
+
 def _quoted(value: Any) -> str:
     """A value for a message, in quotes: ``'bgaa'``, ``'5'``, ``'[1, 2]'`` (cut when long)."""
     return clip(value) if isinstance(value, str) else f"'{clip(value)}'"
@@ -311,7 +319,7 @@ def load_spec_file(path: str | Path, resolve: Callable[[str], type[BaseModel]],
         except SpecError as exc:  # raised by validators that read side files (rule profile, ball map)
             if exc.field and i < len(key_lines) and exc.field in key_lines[i]:
                 line = f" (line {key_lines[i][exc.field]})"
-            reason = exc.reason if not exc.file or exc.file == file else f"{exc.file}: {exc.reason}"
+            reason = exc.reason if not exc.file or exc.file == file else f"{_near(exc.file, path)}: {exc.reason}"
             raise SpecError(reason, file=file, package=f"{label}{line}", field=exc.field) from None
         name = getattr(spec, "resolved_name", None)
         if name:
