@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kisubstrate.model import yamlio
 from kisubstrate.model.base import MAX_NUMBER, MAX_TEXT
 from kisubstrate.model.datafile import MAX_YAML_BYTES
-from kisubstrate.model.errors import MAX_MESSAGE
+from kisubstrate.model.errors import MAX_MESSAGE, SpecError, clip
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "footprints" / "examples"
@@ -215,3 +217,47 @@ def test_pop_top_land_pitch_below_ball(tmp_path: Path, cli_runner) -> None:
     refused(cli_runner, tmp_path, spec, command="footprint", field="top_lands.ball_diameter",
             reason="ball_diameter 0.3 mm must be smaller than the pitch 0.25 mm")
     refused(cli_runner, tmp_path, spec, command="substrate", field="top_lands", reason="top land A1")
+
+
+def test_models_template_checked(tmp_path: Path, cli_runner) -> None:
+    (tmp_path / "spec.yaml").write_text("packages:\n" + BGA)
+    code, out, err = cli_runner("footprint", tmp_path / "spec.yaml", "-o", tmp_path / "o" / "L.pretty", "--models",
+                                "x\x01/{lib}/{name}")
+    assert (code, out) == (2, "")
+    assert err.strip() == ("error: field 'models': models template must not hold control characters (\\x01 at "
+                           "character 2) (got 'x\\x01/{lib}/{name}')")
+    assert not (tmp_path / "o").exists()
+
+
+# -- properties ---------------------------------------------------------------------------------------
+text_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=300),
+                           lambda inner: st.lists(inner, max_size=10) | st.dictionaries(st.text(max_size=10), inner,
+                                                                                        max_size=5),
+                           max_leaves=30)
+
+
+@settings(max_examples=100, deadline=None)
+@given(value=text_values, limit=st.integers(8, 120))
+def test_clip_is_one_bounded_line(value, limit: int) -> None:
+    """Any value a file can hold is shown on one line, bounded by the limit (plus the length note)."""
+    shown = clip(value, limit)
+    assert "\n" not in shown and "\r" not in shown and "\x00" not in shown
+    assert len(shown) <= 2 * limit + 30
+
+
+@settings(max_examples=100, deadline=None)
+@given(reason=st.text(max_size=1000), field=st.text(max_size=200), package=st.text(max_size=200))
+def test_spec_error_is_one_line_of_bounded_length(reason: str, field: str, package: str) -> None:
+    text = str(SpecError(reason, file="/a/spec.yaml", package=package or None, field=field or None))
+    assert len(text.splitlines()) <= 1 and not any(c in text for c in "\x00\r\n\x1b\u2028")
+    assert len(text) <= MAX_MESSAGE + 20
+
+
+@settings(max_examples=100, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list("[]{}&*!:,- \n'\"ab1#|>")), max_size=200))
+def test_yaml_loader_raises_only_yaml_errors(text: str) -> None:
+    """Arbitrary YAML-ish text loads or raises a yaml error — never RecursionError, MemoryError or a hang."""
+    try:
+        yamlio.safe_load(text)
+    except yaml.YAMLError:
+        pass

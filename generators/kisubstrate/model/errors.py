@@ -35,7 +35,10 @@ def clip(value: Any, limit: int = 60) -> str:
         >>> clip("a\nb"), clip([1, [2, 3], {"k": "v"}]), clip(list(range(1000)), 20)
         ("'a\\nb'", "[1, [2, 3], {'k': 'v'}]", '[0, 1, 2, 3, 4, 5, …] (1000 items)')
     """
-    return _clip(value, max(limit, 8))
+    limit = max(limit, 8)
+    shown = _clip(value, limit)
+    cap = 2 * limit + 30  # nested length notes come on top of the items
+    return shown if len(shown) <= cap else shown[:cap - 1] + "…"
 
 
 def _clip(value: Any, limit: int) -> str:
