@@ -118,9 +118,10 @@ CASES = [
     Case("body-negative", spec(pkg(body="[-5, 5]")), "body sides must be > 0 and <= 500 mm", "#1", "body"),
     Case("body-zero", spec(pkg(body="[5, 0]")), "body sides must be > 0 and <= 500 mm", "#1", "body"),
     # YAML 1.1 reads 1e6 (no dot) as a string; it must still be judged as the number 1 000 000
-    Case("body-1e6", spec(pkg(body="[1e6, 5]")), "body sides must be > 0 and <= 500 mm", "#1", "body"),
-    Case("body-nan", spec(pkg(body="[.nan, 5]")), "body sides must be > 0 and <= 500 mm", "#1", "body"),
-    Case("pitch-inf", spec(pkg(pitch=".inf")), "pitch must be > 0 and <= 100 mm", "#1", "pitch"),
+    Case("body-1e6", spec(pkg(body="[1e6, 5]")), "must be between -1000 and 1000 (lengths in mm; got 1e+06)",
+         "#1", "body[0]"),
+    Case("body-nan", spec(pkg(body="[.nan, 5]")), "must be a finite number (got nan)", "#1", "body[0]"),
+    Case("pitch-inf", spec(pkg(pitch=".inf")), "must be a finite number (got inf)", "#1", "pitch"),
     Case("pitch-zero", spec(pkg(pitch="0")), "pitch must be > 0 and <= 100 mm (got 0)", "#1", "pitch"),
     Case("pitch-negative-y", spec(pkg(pitch="[0.8, -0.8]")), "pitch must be > 0", "#1", "pitch"),
     Case("layout-zero", spec(pkg(layout="[0, 5]")), "columns and rows must be between 1 and 400", "#1", "layout"),
@@ -233,7 +234,8 @@ CASES = [
     Case("name-slash", spec(pkg(name="../evil")), "no spaces or slashes: it becomes the file name", "'../evil'",
          "name"),
     Case("name-absolute", spec(pkg(name="/tmp/evil")), "no spaces or slashes", "'/tmp/evil'", "name"),
-    Case("name-too-long", spec(pkg(name="A" * 300)), "must be at most 200 characters", "'" + "A" * 57 + "...'",
+    Case("name-too-long", spec(pkg(name="A" * 300)), "must be at most 200 characters",
+         "'" + "A" * 37 + "…' (300 characters)",
          "name"),
     Case("name-spaces", spec(pkg(name='"my part"')), "no spaces or slashes", "'my part'", "name"),
 ]

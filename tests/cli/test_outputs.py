@@ -90,7 +90,7 @@ def test_crash_during_write_keeps_old_file(tmp_path, monkeypatch):
 
 def test_hard_kill_during_write_keeps_old_file(tmp_path):
     """A process killed (os._exit) mid-write: the target keeps its old bytes; at most a hidden
-    ``.name.*.tmp`` is left, which KiCad ignores and the next write does not trip over."""
+    ``.name.<pid>.*.kisubstrate-tmp`` is left, which KiCad ignores and the next write removes."""
     target = tmp_path / "a.kicad_mod"
     target.write_bytes(b"old\n")
     script = f"""
@@ -111,9 +111,13 @@ kio.atomic_write(kio.Path({str(target)!r}), b"y" * 100000)
     assert r.returncode == 9
     assert target.read_bytes() == b"old\n"
     leftovers = [n for n in listing(tmp_path) if n != "a.kicad_mod"]
-    assert all(n.startswith(".a.kicad_mod.") and n.endswith(".tmp") for n in leftovers), leftovers
-    atomic_write(target, b"new\n")
+    assert leftovers and all(n.startswith(".a.kicad_mod.") and n.endswith(".kisubstrate-tmp")
+                             for n in leftovers), leftovers
+    plan = OutputPlan()
+    plan.add(target, b"new\n")
+    plan.commit(force=True)
     assert target.read_bytes() == b"new\n"
+    assert [n for n in listing(tmp_path) if n.endswith(".kisubstrate-tmp")] == []  # the stale temp file is gone
 
 
 def test_plan_unchanged_rerun_rewrites_nothing(tmp_path):

@@ -52,13 +52,14 @@ import csv
 import hashlib
 import io
 import json
+import multiprocessing
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -68,6 +69,8 @@ import yaml
 from kisubstrate.api.symbols import sym_lib_table
 from kisubstrate.kicad.paths import lib_uri, model_path, sym_uri
 from kisubstrate.kicad.target import check_kicad
+from kisubstrate.model import yamlio
+from kisubstrate.model.datafile import MAX_YAML_BYTES, read_text_limited
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.library import expand_library, read_library_definition
 
@@ -108,13 +111,18 @@ class LibraryDef:
         """
         path = Path(path)
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yamlio.safe_load(read_text_limited(path, MAX_YAML_BYTES, what="library definition"))
         except FileNotFoundError:
             raise SpecError("file not found", file=str(path)) from None
+        except UnicodeDecodeError:
+            raise SpecError("not a UTF-8 text file", file=str(path)) from None
+        except OSError as exc:
+            raise SpecError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark else ""
-            raise SpecError(f"invalid YAML{where}", file=str(path)) from None
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or "syntax error"
+            raise SpecError(f"invalid YAML{where}: {problem}", file=str(path)) from None
         return cls.from_dict(data, file=str(path), base_dir=str(path.parent))
 
     @classmethod
@@ -264,6 +272,11 @@ def _build_chunk(job: tuple[list[tuple[int, int, Any]], str, str, dict, int]) ->
     return out
 
 
+def _ignore_sigint() -> None:
+    """Worker initializer: Ctrl-C goes to the whole process group; only the parent acts on it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def build_library(lib: LibraryDef, *, jobs: int | None = None, models: str | None = None,
                   progress: Callable[[int], None] | None = None, kicad: int = 9) -> list[Entry]:
     """Build every footprint of a library in a process pool; entries in definition order.
@@ -317,11 +330,21 @@ def build_library(lib: LibraryDef, *, jobs: int | None = None, models: str | Non
             if progress:
                 progress(len(p[0]))
     else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for p, part in zip(payload, pool.map(_build_chunk, payload)):
+        # workers ignore Ctrl-C; on Ctrl-C (or any error) here they are terminated, not waited for
+        # (a process-pool executor would wait for its running chunks and can hang on a broken pipe)
+        pool = multiprocessing.get_context().Pool(processes=jobs, initializer=_ignore_sigint)
+        try:
+            for p, part in zip(payload, pool.imap(_build_chunk, payload)):
                 entries += part
                 if progress:
                     progress(len(p[0]))
+        except BaseException:
+            pool.terminate()
+            raise
+        else:
+            pool.close()
+        finally:
+            pool.join()
     seen: dict[str, int] = {}
     for e in entries:
         if e.name in seen:
@@ -647,8 +670,6 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
         SpecError: invalid definition, no kicad-cli while ``renders`` is on, or kicad-cli failed or
             wrote no render for a footprint (its exit code alone is not trusted).
     """
-    from kisubstrate.api.outputs import OutputPlan
-
     out = Path(output)
     kicad = check_kicad(kicad)
     lib = LibraryDef.load(spec)
@@ -693,6 +714,21 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
                 if f.is_file():
                     reuse[e.name] = f.read_text(encoding="utf-8")
         renderer = Renderer(entries, cli, lib_name=lib.name, reuse=reuse)
+    try:
+        return _write_library(lib, entries, out, renderer, seconds, t0, models=models, renders=renders,
+                              force=force, pcm=pcm, kicad=kicad)
+    except BaseException:  # Ctrl-C or an error: stop KiCad, remove its scratch folder
+        if renderer:
+            renderer.cancel()
+        raise
+
+
+def _write_library(lib: LibraryDef, entries: list[Entry], out: Path, renderer: "Renderer | None",
+                   seconds: dict[str, float], t0: float, *, models: str | None, renders: bool, force: bool,
+                   pcm: bool, kicad: int) -> ExportResult:
+    """The write phase of :func:`export_library` (footprints, models, tables, then the renders; ``t0``: start)."""
+    from kisubstrate.api.outputs import OutputPlan
+
     # footprints, models and tables are written while KiCad renders
     plan = OutputPlan()
     pretty, shapes, rdir = out / f"{lib.name}.pretty", out / f"{lib.name}.3dshapes", out / "renders"
@@ -710,12 +746,7 @@ def export_library(spec: str | Path, output: str | Path, *, models: str | None =
         if symbols is not None:
             plan.add(out / "sym-lib-table", sym_lib_table(lib.name, lib.sym_uri(models, kicad), _descr(lib)))
         plan.add(out / "provenance.csv", provenance_csv(entries))
-    try:
-        changed = plan.commit(force=force)
-    except BaseException:
-        if renderer:
-            renderer.cancel()
-        raise
+    changed = plan.commit(force=force)
     seconds["write"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     second = OutputPlan()

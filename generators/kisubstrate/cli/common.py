@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable
 import click
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+INTERRUPTED_MESSAGE = "interrupted; nothing half-written (writes are atomic)"
 
 
 def fail_input(message: str) -> None:
@@ -33,11 +34,12 @@ def fail_input(message: str) -> None:
 def run_guarded(fn: Callable[[], int]) -> int:
     """Run a command body; map our errors to one message and an exit code (never a traceback).
 
-    ``SpecError`` / ``OverwriteError`` / ``OSError`` → 2, ``KeyboardInterrupt`` → 130, anything
+    ``SpecError`` / ``OverwriteError`` / ``OSError`` → 2, Ctrl-C (``Interrupted``, ``KeyboardInterrupt``) → 130,
+    anything
     else → 3 (``KISUBSTRATE_DEBUG=1`` re-raises it with its traceback).
     """
     from kisubstrate.api.outputs import OverwriteError
-    from kisubstrate.model.errors import SpecError
+    from kisubstrate.model.errors import Interrupted, SpecError
 
     try:
         return fn()
@@ -48,8 +50,8 @@ def run_guarded(fn: Callable[[], int]) -> int:
     except OSError as exc:  # output folder unwritable, a file where a folder should be, disk full
         where = f" '{exc.filename}'" if exc.filename else ""
         fail_input(f"cannot write{where}: {exc.strerror or exc}")
-    except KeyboardInterrupt:
-        click.echo("interrupted; nothing half-written (writes are atomic)", err=True)
+    except (KeyboardInterrupt, Interrupted):
+        click.echo(INTERRUPTED_MESSAGE, err=True)
         sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback for users
         if os.environ.get("KISUBSTRATE_DEBUG"):

@@ -67,7 +67,7 @@ from kisubstrate.geometry.board import (
 )
 from kisubstrate.geometry.ir import FootprintGeom
 from kisubstrate.geometry.terminals import place_terminal_lands, ring_index
-from kisubstrate.model.base import SpecModel, length
+from kisubstrate.model.base import GridCount, SpecModel, length
 from kisubstrate.model.errors import SpecError
 from kisubstrate.model.substrate import SubstrateSpec, Terminals
 from kisubstrate.rules.board import copper_items, layer_name
@@ -94,7 +94,7 @@ class Sidewall(SpecModel):
 
     pitch: float = length("hole pitch along a row (= top-ring land pitch)", le=5)
     rows: int = Field(2, ge=1, le=6, description="rows (rings) of holes")
-    layout: tuple[int, int] = Field(description="sites per outer row in x, y (a perimeter grid)")
+    layout: tuple[GridCount, GridCount] = Field(description="sites per outer row in x, y (a perimeter grid)")
     drill: float = length("finished hole diameter", le=2)
     annular_ring: float = length("annular ring of the hole pads", le=1)
     wall_margin: float = length("drill edge to cavity wall", ge=0, gt=None, le=5, default=0.2)

@@ -34,7 +34,7 @@ from typing import Literal
 
 import numpy as np
 import shapely
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from kisubstrate import __version__
 from kisubstrate.families.registry import Family, register
@@ -52,6 +52,7 @@ from kisubstrate.model.base import PackageSpec, body_positive, length, resolve_r
 from kisubstrate.model.errors import FieldError, SpecError
 from kisubstrate.model.grid import GridSpec
 from kisubstrate.model.land import land_diameter
+from kisubstrate.model.loader import describe_validation_error
 from kisubstrate.model.rules import RuleSet, load_rules
 from kisubstrate.model.units import fmt, fmt_mm_name, snap
 
@@ -267,7 +268,7 @@ TERMINAL_GRID_KEYS = ("pitch", "layout", "missing", "center_void", "perimeter_ri
 
 def terminal_footprint_spec(model: type[GridArraySpec], package, grid: GridSpec, *, suffix: str = "_Footprint",
                             flipped: bool = False, keys: tuple[str, ...] = TERMINAL_GRID_KEYS,
-                            **lands) -> GridArraySpec:
+                            field: str = "terminals", **lands) -> GridArraySpec:
     """The grid-array footprint spec of a substrate package's terminals (one place for every family).
 
     Args:
@@ -280,7 +281,11 @@ def terminal_footprint_spec(model: type[GridArraySpec], package, grid: GridSpec,
         flipped: the package mounts with ``F.Cu`` towards the PCB (``offset`` x mirrored; see
             :func:`kisubstrate.geometry.terminals.footprint_grid`).
         keys: the grid fields copied (default :data:`TERMINAL_GRID_KEYS`).
+        field: the spec field that holds ``grid`` (``terminals``, ``top_lands``), for messages.
         lands: the land fields of ``model`` (mm), e.g. ``ball_diameter=0.5, pad_diameter=0.4``.
+
+    Raises:
+        SpecError: the footprint spec is invalid (located at ``field`` and the footprint's field).
 
     Example:
         >>> from kisubstrate.families.registry import example_spec
@@ -288,9 +293,13 @@ def terminal_footprint_spec(model: type[GridArraySpec], package, grid: GridSpec,
         >>> terminal_footprint_spec(BgaSpec, pkg, pkg.terminals, ball_diameter=0.5).resolved_name
         'BUILDUP-196_15.0x15.0mm_Die6.0x6.0mm_4L_P1.0mm_Footprint'
     """
-    return model(family=model.model_fields["family"].default, body=package.body, rules=package.footprint_rules,
-                 source=package.source, name=f"{package.resolved_name}{suffix}",
-                 **footprint_grid(grid, keys, flipped=flipped), **lands)
+    try:
+        return model(family=model.model_fields["family"].default, body=package.body, rules=package.footprint_rules,
+                     source=package.source, name=f"{package.resolved_name}{suffix}",
+                     **footprint_grid(grid, keys, flipped=flipped), **lands)
+    except ValidationError as exc:  # e.g. a PoP top-land pitch below its ball diameter: one located line
+        sub, msg = describe_validation_error(exc, model)
+        raise SpecError(msg, field=f"{field}.{sub}" if sub else field) from None
 
 
 # --------------------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ from kisubstrate.families.cavity import note_drawings
 from kisubstrate.families.nolead import QfnSpec, SonSpec, ThermalVias, build_nolead
 from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.board import BoardBuilder, BoardExtras, BoardGeom, Drawing
-from kisubstrate.model.base import PackageSpec, SpecModel, length, resolve_rules
+from kisubstrate.model.base import LeadCount, PackageSpec, PasteCount, SpecModel, length, resolve_rules
 from kisubstrate.model.errors import FieldError
 from kisubstrate.model.substrate import (
     Stackup,
@@ -142,7 +142,7 @@ class LeadframeSpec(SubstrateRuleAccess, PackageSpec):
     family: Literal["leadframe"] = "leadframe"
     layout: Literal["quad", "dual"] = Field("quad", description="leads on four sides (QFN) or two (SON)")
     leads: int | None = Field(None, ge=2, le=400, description="total number of leads")
-    leads_per_side: tuple[int, int] | None = Field(None, description="quad: [top/bottom, left/right]; "
+    leads_per_side: tuple[LeadCount, LeadCount] | None = Field(None, description="quad: [top/bottom, left/right]; "
                                                    "dual: [0, per side]")
     pitch: float = length("lead pitch", le=5)
     body: tuple[Toleranced, Toleranced] = Field(description="mould body x, y, toleranced (one value = square)")
@@ -173,7 +173,8 @@ class LeadframeSpec(SubstrateRuleAccess, PackageSpec):
     dies: LeadframeDies
     stack: StackCheck | None = Field(default_factory=StackCheck, description="stacking check; null for none")
     density: Literal["least", "nominal", "most"] = Field("nominal", description="IPC-7351B density level")
-    ep_paste_grid: tuple[int, int] | None = Field(None, description="paste pads on the exposed pad (x, y)")
+    ep_paste_grid: tuple[PasteCount, PasteCount] | None = Field(None, description="paste pads on the exposed pad "
+                                                                    "(x, y)")
     ep_paste_coverage: float = Field(0.65, ge=0.2, le=1.0, description="paste / exposed-pad area")
     thermal_vias: ThermalVias | None = Field(None, description="thermal vias in the exposed pad")
     rules: str = Field("substrate-buildup", description="substrate rule profile of the layout board")
@@ -198,6 +199,13 @@ class LeadframeSpec(SubstrateRuleAccess, PackageSpec):
     @classmethod
     def _rules_exist(cls, v: str, info: ValidationInfo) -> str:
         return resolve_rules(v, info, load_substrate_rules)
+
+    @field_validator("footprint_rules")
+    @classmethod
+    def _footprint_rules_exist(cls, v: str, info: ValidationInfo) -> str:
+        from kisubstrate.model.rules import load_rules
+
+        return resolve_rules(v, info, load_rules, "footprint_rules")
 
     # -- derived ---------------------------------------------------------------------------------
     def nolead(self, *, top: bool = False) -> QfnSpec | SonSpec:

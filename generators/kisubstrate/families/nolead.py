@@ -47,7 +47,7 @@ from kisubstrate.geometry.outline import (
     fab_reference,
     silk_outline,
 )
-from kisubstrate.model.base import PackageSpec, SpecModel, length, resolve_rules
+from kisubstrate.model.base import LeadCount, PackageSpec, PasteCount, SpecModel, ViaCount, length, resolve_rules
 from kisubstrate.model.errors import FieldError
 from kisubstrate.model.ipc import nolead_fillets
 from kisubstrate.model.rules import RuleSet, load_rules
@@ -79,7 +79,7 @@ def _pair(v: Any) -> Any:
 class ThermalVias(SpecModel):
     """Thermal vias in the exposed pad (tented plated holes, numbered as the exposed pad)."""
 
-    count: tuple[int, int] = Field(description="vias in x and y (columns, rows)")
+    count: tuple[ViaCount, ViaCount] = Field(description="vias in x and y (columns, rows)")
     drill: float = length("via drill diameter", le=2, default=0.2)
     grid: tuple[float, float] | None = Field(None, description="via pitch x, y (mm); default: spread over "
                                              "the exposed pad, outer via pads at its edge",
@@ -214,7 +214,7 @@ class NoLeadSpec(PackageSpec):
                                      description="name prefix, e.g. QFN, VQFN, DFN, WSON, W-PDFN, X2QFN "
                                      "(default per family)")
     leads: int | None = Field(None, ge=2, le=1000, description="total number of leads (excluding the EP)")
-    leads_per_side: tuple[int, int] | None = Field(
+    leads_per_side: tuple[LeadCount, LeadCount] | None = Field(
         None, description="qfn: leads on each of top/bottom and each of left/right; son: per side")
     pitch: float = length("lead pitch (centre to centre)", le=10)
     body: tuple[Toleranced, Toleranced] = Field(description="body size x, y (toleranced; one value = square)")
@@ -240,13 +240,13 @@ class NoLeadSpec(PackageSpec):
         "toleranced value gives its nominal")
     ep_offset: tuple[float, float] = Field((0.0, 0.0), description="exposed pad centre from the package centre "
                                            "x, y (mm, y down as in KiCad)", json_schema_extra={"unit": "mm"})
-    ep_number: int | None = Field(None, ge=1, description="pad number of the exposed pad (default N + 1)")
+    ep_number: int | None = Field(None, ge=1, le=10000, description="pad number of the exposed pad (default N + 1)")
     numbering: Numbering = Field(default_factory=Numbering, description="lead numbering: start side, "
                                  "direction, offset (default pin 1 at the top of the left side, ccw)")
     corner_chamfer: float = length("chamfer leg (mm) on the inner corner of the first and last land of each "
                                    "side of a qfn, towards the neighbouring side (KiCad's chamfer_edge_pins); "
                                    "0 = none", ge=0, le=1, default=0.0)
-    ep_paste_grid: tuple[int, int] | None = Field(None, description="paste pads on the exposed pad "
+    ep_paste_grid: tuple[PasteCount, PasteCount] | None = Field(None, description="paste pads on the exposed pad "
                                                   "(x, y); default about one per 1.5 mm")
     ep_paste_coverage: float = Field(0.65, ge=0.2, le=1.0, description="paste area / exposed-pad area "
                                      "(kicad-footprint-generator default 0.65)")

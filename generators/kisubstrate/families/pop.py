@@ -229,8 +229,8 @@ class PopSpec(SubstrateSpec):
         t, tl = self.terminals, self.top_lands
         bottom = terminal_footprint_spec(BgaSpec, self, t, ball_diameter=t.ball_diameter,
                                          pad_diameter=t.board_pad_diameter)
-        top = terminal_footprint_spec(BgaSpec, self, tl, suffix="_PoP-Top-Lands", ball_diameter=tl.ball_diameter,
-                                      pad_diameter=tl.land)
+        top = terminal_footprint_spec(BgaSpec, self, tl, suffix="_PoP-Top-Lands", field="top_lands",
+                                      ball_diameter=tl.ball_diameter, pad_diameter=tl.land)
         return bottom, top
 
 

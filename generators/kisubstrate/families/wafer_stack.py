@@ -201,6 +201,13 @@ class WaferStackSpec(SubstrateRuleAccess, PackageSpec):
     def _rules_exist(cls, v: str, info: ValidationInfo) -> str:
         return resolve_rules(v, info, load_substrate_rules)
 
+    @field_validator("footprint_rules")
+    @classmethod
+    def _footprint_rules_exist(cls, v: str, info: ValidationInfo) -> str:
+        from kisubstrate.model.rules import load_rules
+
+        return resolve_rules(v, info, load_rules, "footprint_rules")
+
     # -- derived -----------------------------------------------------------------------------------
     def default_name(self) -> str:
         """``WLCSP-<balls>-<dies>Die-TSV_<x>x<y>mm_P<pitch>mm``."""

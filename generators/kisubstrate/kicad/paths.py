@@ -14,7 +14,8 @@ Example:
 from __future__ import annotations
 
 from kisubstrate.kicad.target import versioned_vars
-from kisubstrate.model.errors import SpecError
+from kisubstrate.model.base import text_problem
+from kisubstrate.model.errors import SpecError, clip
 
 MODEL_PRESETS = {
     "project": "${KIPRJMOD}/{lib}.3dshapes/{name}.wrl",
@@ -69,6 +70,9 @@ def model_path(lib: str, name: str, mode: str, *, pcm_dir: str = DEFAULT_PCM_DIR
         if "{name}" not in mode:
             raise SpecError(f"models must be one of {', '.join(MODEL_PRESETS)} or a template with "
                             "{lib} and {name}", field="models")
+        problem = text_problem(mode)
+        if problem:  # the template becomes the (model …) path inside every footprint
+            raise SpecError(f"models template {problem} (got {clip(mode)})", field="models")
         template = mode
     return versioned_vars(fill(template, lib=lib, name=name, pcm_dir=pcm_dir), kicad)
 

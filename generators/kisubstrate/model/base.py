@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import re
 import typing
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kisubstrate.model.errors import FieldError
+from kisubstrate.model.errors import FieldError, SpecError, clip
 
 
 def _type_args(annotation: Any) -> set[Any]:
@@ -25,12 +26,104 @@ def _holds_bool(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and any(_holds_bool(v) for v in value)
 
 
+MAX_TEXT = 1000
+"""Longest text value in a spec, profile or CSV side file (characters): names, nets, paths, sources."""
+
+_BAD_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+
+
+def text_problem(value: str, limit: int = MAX_TEXT) -> str | None:
+    r"""Why a text value cannot go into a KiCad file or a file name, or None if it can.
+
+    Refused: longer than ``limit`` characters; control characters (NUL, tab, newline, ESC, DEL,
+    C1), line / paragraph separators, lone surrogates and non-characters (KiCad cuts a string at
+    a NUL, and a newline would break its one-line fields and our one-line messages).
+
+    Args:
+        value: the text.
+        limit: the most characters allowed.
+
+    Example:
+        >>> text_problem("GND"), text_problem("GN\x00D")
+        (None, 'must not hold control characters (\\x00 at character 3)')
+    """
+    if len(value) > limit:
+        return f"must be at most {limit} characters"
+    bad = _BAD_CHARS.search(value)
+    if bad:
+        code = ord(bad.group())
+        shown = f"\\x{code:02x}" if code < 256 else f"\\u{code:04x}"
+        return f"must not hold control characters ({shown} at character {bad.start() + 1})"
+    return None
+
+
+MAX_NUMBER = 1000.0
+"""Largest magnitude of any decimal number in a spec (lengths are <= 1000 mm; counts are whole numbers)."""
+
+
+MAX_INT = 1_000_000
+"""Largest magnitude of any whole number in a spec (each count field has its own, smaller limit)."""
+
+
+def _check_texts(value: Any, path: str = "") -> None:
+    """Raise FieldError(path, reason) for the first bad text or out-of-range decimal inside ``value``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > MAX_INT:
+            raise FieldError(path, f"must be between -{MAX_INT:,} and {MAX_INT:,} (got {value:.6g})")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise FieldError(path, f"must be a finite number (got {value!r})")
+        if abs(value) > MAX_NUMBER:
+            raise FieldError(path, f"must be between -{MAX_NUMBER:g} and {MAX_NUMBER:g} (lengths in mm; got "
+                                   f"{value:g})")
+    elif isinstance(value, str):
+        problem = text_problem(value)
+        if problem:
+            raise FieldError(path, f"{problem} (got {clip(value)})")
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check_texts(item, f"{path}.{i}" if path else str(i))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            sub = f"{path}.{key}" if path else str(key)
+            _check_texts(key, sub)
+            _check_texts(item, sub)
+
+
 class SpecModel(BaseModel):
-    """Base of every spec model: frozen, strict about unknown keys."""
+    """Base of every spec model: frozen, strict about unknown keys, finite numbers, safe text.
+
+    Every text field (and text inside lists and mappings) is checked by :func:`text_problem`.
+    """
 
     # defer_build: a model's validator is built when first used, not at import (the CLI imports
     # every family; building all their schemas up front cost ~0.2 s of every run)
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True,
+                              allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _safe_raw_text(cls, data: Any) -> Any:
+        # text that a field parses into something else (a toleranced "0.2 .. 0.3", a ball range)
+        # is checked as given; mappings below are nested models, which check their own
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if isinstance(value, (str, float, int)) or (isinstance(value, (list, tuple))
+                                                       and not any(isinstance(v, dict) for v in value)):
+                    _check_texts(value, str(key))
+        return data
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _safe_text(cls, value: Any) -> Any:
+        if isinstance(value, (str, float, int, list, tuple, dict)):
+            try:
+                _check_texts(value)
+            except FieldError as exc:
+                if not exc.field:
+                    raise ValueError(str(exc)) from None
+                raise
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -81,6 +174,15 @@ def length(description: str, *, gt: float | None = 0.0, ge: float | None = None,
     return Field(default, **kwargs)
 
 
+GridCount = Annotated[int, Field(ge=0, le=400)]
+"""Columns or rows of a grid (balls, bumps, sidewall sites, a void or island in a grid): 0..400."""
+PasteCount = Annotated[int, Field(ge=1, le=20)]
+"""Paste sub-pads of an exposed pad in x or y: 1..20."""
+ViaCount = Annotated[int, Field(ge=1, le=100)]
+"""Thermal vias of an exposed pad in x or y: 1..100."""
+LeadCount = Annotated[int, Field(ge=0, le=1000)]
+"""Leads on one side of a package: 0..1000."""
+
 Mm = Annotated[float, AfterValidator(_finite)]
 """A finite length in millimetres."""
 
@@ -88,7 +190,7 @@ KLC_NAME_CHARS = r"^[A-Za-z0-9][A-Za-z0-9_.,+\-]*$"
 """Characters allowed in a footprint / board name (KLC G1.1); also keeps files inside their folder."""
 
 
-def resolve_rules(value: str | None, info: Any, load: Any) -> str | None:
+def resolve_rules(value: str | None, info: Any, load: Any, field: str = "rules") -> str | None:
     """Validate a spec's ``rules`` value (a shipped profile name or a YAML path).
 
     A ``.yaml`` path relative to the spec's folder (validation context ``base_dir``) is made
@@ -107,6 +209,7 @@ def resolve_rules(value: str | None, info: Any, load: Any) -> str | None:
         info: pydantic's ``ValidationInfo``; its ``context`` may hold ``base_dir`` (the spec's folder).
         load: the profile loader to try (``load_rules`` or ``load_substrate_rules``); called with
             the resolved value, it raises ``SpecError`` if the profile is unknown or invalid.
+        field: the spec field the value came from, for messages (``rules``, ``footprint_rules``).
 
     Example:
         >>> resolve_rules("x.yaml", type("I", (), {"context": {"base_dir": "/specs"}})(), lambda v: None)
@@ -120,7 +223,12 @@ def resolve_rules(value: str | None, info: Any, load: Any) -> str | None:
     path = Path(value)
     if path.suffix in (".yaml", ".yml") and base and not path.is_absolute():
         value = str(Path(base) / path)
-    load(value)
+    try:
+        load(value)
+    except SpecError as exc:
+        if field == exc.field:
+            raise
+        raise SpecError(exc.reason, file=exc.file, package=exc.package, field=field) from None
     return value
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import Field, field_validator
 
-from kisubstrate.model.base import SpecModel, length
+from kisubstrate.model.base import GridCount, SpecModel, length
 from kisubstrate.model.grid import row_names
 
 MAX_PLAN_SIDE = 2000
@@ -36,7 +36,8 @@ class BumpPlan(SpecModel):
     """A planned flip-chip bump array: pitch, optional layout and edge clearance (mm)."""
 
     pitch: float = length("bump pitch", le=5)
-    layout: tuple[int, int] | None = Field(None, description="columns, rows; default as many as fit on the die")
+    layout: tuple[GridCount, GridCount] | None = Field(None, description="columns, rows; default as many as fit "
+                                                       "on the die")
     edge: float | None = length("outer bump centre to the die edge; default max(pitch/2, pad size/2 + 0.05)",
                                 ge=0, le=50, default=None)
 

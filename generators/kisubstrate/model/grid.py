@@ -6,8 +6,7 @@ ball / bump / pin grid, so footprint and substrate cannot disagree on names or p
 
 from __future__ import annotations
 
-import csv
-import io
+import collections
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,7 +15,8 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from kisubstrate.model.base import SpecModel
+from kisubstrate.model.base import GridCount, SpecModel
+from kisubstrate.model.datafile import read_csv_rows
 from kisubstrate.model.errors import FieldError, SpecError
 
 JEDEC_ALPHABET = "ABCDEFGHJKLMNPRTUVWY"
@@ -102,22 +102,15 @@ def read_ball_map(path: Path) -> BallMap:
     * **grid**: no header, one CSV row per ball row (top view, row A first), each cell
       the ball name at that site, empty or ``-`` where no ball is.
     """
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise SpecError(f"cannot read ball map '{path}': {exc.strerror or exc}", field="ball_map") from None
-    except UnicodeDecodeError:
-        raise SpecError(f"ball map '{path}' is not UTF-8 text", field="ball_map") from None
-    reader = csv.reader(io.StringIO(text))
-    numbered = [(reader.line_num, r) for r in reader if any(c.strip() for c in r)
-                and not r[0].lstrip().startswith("#")]
+    numbered = read_csv_rows(path, what="ball map", field="ball_map")
     rows = [r for _n, r in numbered]
     if not rows:
         raise SpecError(f"ball map '{path}' is empty", field="ball_map")
     header = [c.strip().lower() for c in rows[0]]
-    if header and header[0] in ("ball", "pin", "pad", "name"):
+    if header and header[0] in ("ball", "pin", "pad", "name", "land", "site", "bump"):
         if len(header) < 2 or header[1] not in ("net", "signal"):
-            raise SpecError(f"ball map '{path}': a list map needs the header 'ball,net'", field="ball_map")
+            raise SpecError(f"ball map '{path}': a list map needs the header 'ball,net' (or 'land,net')",
+                            field="ball_map")
         nets, lines = [], []
         seen = set()
         for lineno, row in numbered[1:]:
@@ -134,8 +127,8 @@ def read_ball_map(path: Path) -> BallMap:
     width = max(len(r) for r in rows)
     names = tuple(tuple(("" if c.strip() in ("", "-") else c.strip()) for c in r + [""] * (width - len(r)))
                   for r in rows)
-    flat = [n for r in names for n in r if n]
-    dupes = sorted({n for n in flat if flat.count(n) > 1})
+    counts = collections.Counter(n for r in names for n in r if n)
+    dupes = sorted(n for n, k in counts.items() if k > 1)
     if dupes:
         raise SpecError(f"ball map '{path}': names used twice: {', '.join(dupes[:5])}", field="ball_map")
     return BallMap(path=str(path), names=names)
@@ -149,9 +142,9 @@ class GridSpec(SpecModel):
     layout: tuple[int, int] = Field(description="columns, rows of the full grid")
     missing: list[str] = Field(default_factory=list,
                                description="balls not populated, e.g. [A1, B2] or ranges [C3:F6]")
-    center_void: tuple[int, int] | None = Field(None, description="columns, rows removed from the centre")
-    perimeter_rings: int | None = Field(None, ge=1, description="keep only this many outer rings")
-    center_island: tuple[int, int] | None = Field(
+    center_void: tuple[GridCount, GridCount] | None = Field(None, description="columns, rows removed from the centre")
+    perimeter_rings: int | None = Field(None, ge=1, le=200, description="keep only this many outer rings")
+    center_island: tuple[GridCount, GridCount] | None = Field(
         None, description="with perimeter_rings: columns, rows kept in the centre (thermal balls)")
     stagger: Literal["a1", "b1"] | None = Field(
         None, description="staggered grid: 'a1' keeps sites with even row+column (A1 present), 'b1' odd")

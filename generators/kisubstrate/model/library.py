@@ -36,7 +36,7 @@ from pydantic import (
 )
 
 from kisubstrate.model.base import SpecModel, length
-from kisubstrate.model.errors import FieldError, SpecError
+from kisubstrate.model.errors import FieldError, SpecError, clip
 from kisubstrate.model.loader import describe_validation_error
 
 LIB_NAME = r"^[A-Za-z][A-Za-z0-9_.+-]{0,99}$"
@@ -242,8 +242,30 @@ pcm_id, sections)
         raise _located(exc, LibraryDefinition, "top-level", file=file, package=None) from None
 
 
+MAX_PACKAGES = 10_000
+"""Most packages one library definition may expand to (the shipped library has ~300)."""
+_SIZE_LIMITS = {"body": (500.0, "mm"), "pitch": (100.0, "mm"), "layout": (400, "")}
+
+
+def _check_sizes(pkg: dict, *, file: str, where: str) -> None:
+    """Body, pitch and layout of a package before fitting and filtering: finite, > 0, within the family limits.
+
+    A value a filter would drop (``max_layout``) must still be a valid value, not silently skipped.
+    """
+    for key, (limit, unit) in _SIZE_LIMITS.items():
+        value = pkg.get(key)
+        values = value if isinstance(value, (list, tuple)) else [value]
+        for v in values:
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                continue
+            if not (math.isfinite(v) and 0 < v <= limit):
+                raise SpecError(f"{key} values must be finite, > 0 and <= {limit:g}{' ' + unit if unit else ''} "
+                                f"(got {clip(value)})", file=file, package=where, field=key)
+
+
 def _fit(pkg: dict, sec: LibrarySection, *, file: str, where: str) -> dict | None:
     """Square shorthands and ``layout: fit`` / ``body: fit`` (grid families); None: no grid of 2 fits."""
+    _check_sizes(pkg, file=file, where=where)
     for key in ("body", "layout"):
         if isinstance(pkg.get(key), (int, float)):
             pkg[key] = [pkg[key], pkg[key]]
@@ -296,6 +318,10 @@ def expand_library(definition: LibraryDefinition, *, file: str = "") -> list[tup
         if sec.sweep is None:
             continue
         keys = list(sec.sweep)
+        total = len(out) + math.prod(len(sec.sweep[key]) for key in keys) * len(sec.variants or [None])
+        if total > MAX_PACKAGES:
+            raise SpecError(f"the sweep expands to {total:,} packages; the limit is {MAX_PACKAGES:,}", file=file,
+                            package=where, field="sweep")
         for combo in itertools.product(*(sec.sweep[key] for key in keys)):
             base = dict(defaults)
             for key, value in zip(keys, combo):

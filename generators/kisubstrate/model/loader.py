@@ -20,7 +20,8 @@ from pydantic import BaseModel, ValidationError
 
 from kisubstrate.model import yamlio
 from kisubstrate.model.base import KLC_NAME_CHARS
-from kisubstrate.model.errors import FieldError, SpecError
+from kisubstrate.model.datafile import MAX_YAML_BYTES, read_text_limited
+from kisubstrate.model.errors import FieldError, SpecError, clip
 
 TOP_LEVEL_KEYS = ("packages", "defaults")
 
@@ -38,8 +39,7 @@ class LoadedSpec:
 def package_label(raw: Any, index: int) -> str:
     """How messages name a package: its ``name`` if given, else ``#n`` (1-based)."""
     if isinstance(raw, dict) and isinstance(raw.get("name"), str) and raw["name"].strip():
-        name = raw["name"].strip()
-        return f"'{name}'" if len(name) <= 60 else f"'{name[:57]}...'"
+        return clip(raw["name"].strip(), 40)
     return f"#{index + 1}"
 
 
@@ -63,6 +63,8 @@ def _lines(text: str) -> tuple[list[int], list[dict[str, int]]]:
                     keys = {}
                     if isinstance(item, yaml.MappingNode):
                         for k, _ in item.value:
+                            if not isinstance(k, yaml.ScalarNode):
+                                continue
                             if k.value in keys:
                                 raise SpecError(f"key given twice (lines {keys[k.value]} and "
                                                 f"{k.start_mark.line + 1}); keep one",
@@ -71,6 +73,42 @@ def _lines(text: str) -> tuple[list[int], list[dict[str, int]]]:
                             keys[k.value] = k.start_mark.line + 1
                     key_lines.append(keys)
     return pkg_lines, key_lines
+
+
+def _near(side: str, spec: Path) -> str:
+    """A side file's path as messages show it: relative to the spec's folder when inside it."""
+    try:
+        return str(Path(side).relative_to(spec.parent))
+    except ValueError:
+        return side
+
+
+def _quoted(value: Any) -> str:
+    """A value for a message, in quotes: ``'bgaa'``, ``'5'``, ``'[1, 2]'`` (cut when long)."""
+    return clip(value) if isinstance(value, str) else f"'{clip(value)}'"
+
+
+def _model_at(model: type[BaseModel], loc: list[str]) -> type[BaseModel]:
+    """The model that holds the field at ``loc`` (``['dies', '0', 'pads']`` → ``DiePads``); ``model`` if unknown."""
+    current = model
+    for part in loc:
+        if part.isdigit():
+            continue
+        info = current.model_fields.get(part)
+        if info is None:
+            return current
+        nested = [t for t in _model_types(info.annotation)]
+        if not nested:
+            return current
+        current = nested[0]
+    return current
+
+
+def _model_types(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models named in an annotation (through Optional, list, tuple, dict)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _model_types(arg)]
 
 
 def _tuple_args(annotation: Any) -> list[tuple]:
@@ -91,7 +129,9 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> t
     """(field path, message) for the first error of a pydantic ValidationError."""
     errors = exc.errors(include_url=False)
     # a typo'd key also makes its real key "missing": report the typo, it is the cause
-    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    # a NaN / infinity is the cause however many union branches refused it
+    err = next((e for e in errors if e["type"] == "extra_forbidden"),
+               next((e for e in errors if e["type"] == "finite_number"), errors[0]))
     # drop pydantic's union-branch and validator tags ('float', 'tuple[float, float]', 'function-after[..]')
     raw_loc = [p for p in err["loc"] if isinstance(p, int) or not _is_branch_tag(str(p))]
     loc = [str(p) for p in raw_loc]
@@ -100,7 +140,7 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> t
     kind = err["type"]
     cause = (err.get("ctx") or {}).get("error")
     if isinstance(cause, FieldError):
-        loc = [*loc, cause.field]
+        loc = [*loc, *cause.field.split(".")]
     elif kind == "value_error" and not loc:
         # a cross-field check whose message starts with the field it is about ("ball_diameter 0.8 mm ...")
         first = str(err["msg"]).removeprefix("Value error, ").split(" ")[0]
@@ -108,10 +148,11 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> t
             loc = [first]
     field = "".join(f"[{p}]" if p.isdigit() and i else (f".{p}" if i else p) for i, p in enumerate(loc))
     if kind == "extra_forbidden":
-        known = list(model.model_fields)
-        typo = loc[-1].lower() if loc else ""
-        # prefer a required key that is missing ('ball' -> 'ball_diameter', not 'ball_map')
-        absent = [str(e["loc"][0]) for e in errors if e["type"] == "missing" and len(e["loc"]) == 1]
+        known = list(_model_at(model, loc[:-1]).model_fields)
+        typo = loc[-1][:40].lower() if loc else ""
+        # prefer a required key that is missing at the same place ('ball' -> 'ball_diameter', not 'ball_map')
+        absent = [str(e["loc"][-1]) for e in errors if e["type"] == "missing"
+                  and [str(p) for p in e["loc"][:-1] if isinstance(p, int) or not _is_branch_tag(str(p))] == loc[:-1]]
         close = ([m for m in absent if m.startswith(typo)]
                  or difflib.get_close_matches(typo, absent, n=1, cutoff=0.5)
                  or difflib.get_close_matches(typo, known, n=1)) if typo else []
@@ -127,7 +168,8 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> t
         msg = "must be " + msg[len("Input should be "):]
     plain = {"float_parsing": "must be a number", "float_type": "must be a number",
              "int_parsing": "must be a whole number", "int_type": "must be a whole number",
-             "int_from_float": "must be a whole number", "string_type": "must be text"}
+             "int_from_float": "must be a whole number", "string_type": "must be text",
+             "finite_number": "must be a finite number"}
     if kind in plain:
         msg = plain[kind]
     if kind == "literal_error" and isinstance(err.get("input"), str):
@@ -152,15 +194,13 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> t
     if kind == "string_pattern_mismatch" and (err.get("ctx") or {}).get("pattern") == KLC_NAME_CHARS:
         msg = ("may only use letters, digits and _ . , + - and must start with a letter or digit "
                "(no spaces or slashes: it becomes the file name)")
-    elif union and loc:
+    elif union and loc and kind != "finite_number":
         info = model.model_fields.get(loc[0])
         if info is not None and info.description:
             msg = f"expected {info.description}"
-    if "input" in err and kind not in ("model_type", "dict_type") and not isinstance(err["input"], dict):
-        shown = repr(err["input"])
-        if len(shown) > 60:
-            shown = shown[:57] + "..."
-        msg = f"{msg} (got {shown})"
+    if "input" in err and kind not in ("model_type", "dict_type") and not isinstance(err["input"], dict) \
+            and "(got " not in msg:
+        msg = f"{msg} (got {clip(err['input'])})"
     return field, msg
 
 
@@ -210,7 +250,7 @@ def load_spec_file(path: str | Path, resolve: Callable[[str], type[BaseModel]],
     path = Path(path)
     file = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text_limited(path, MAX_YAML_BYTES, what="spec file")
     except FileNotFoundError:
         raise SpecError("file not found", file=file) from None
     except IsADirectoryError:
@@ -219,6 +259,10 @@ def load_spec_file(path: str | Path, resolve: Callable[[str], type[BaseModel]],
         raise SpecError("not a UTF-8 text file", file=file) from None
     except OSError as exc:
         raise SpecError(f"cannot read: {exc.strerror}", file=file) from None
+    try:  # before the full parse: a key twice inside a package is reported with the package
+        pkg_lines, key_lines = _lines(text)
+    except SpecError as exc:
+        raise SpecError(exc.reason, file=file, package=exc.package, field=exc.field) from None
     try:
         data = yamlio.safe_load(text)
     except yaml.YAMLError as exc:
@@ -232,9 +276,9 @@ def load_spec_file(path: str | Path, resolve: Callable[[str], type[BaseModel]],
         raise SpecError("top level must be a mapping with 'packages:' (a list of package specs)", file=file)
     for key in data:
         if key not in TOP_LEVEL_KEYS:
-            close = difflib.get_close_matches(str(key), TOP_LEVEL_KEYS, n=1)
+            close = difflib.get_close_matches(str(key)[:40], TOP_LEVEL_KEYS, n=1) if isinstance(key, str) else []
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise SpecError(f"unknown top-level key '{key}'{hint}; expected 'packages' and optional "
+            raise SpecError(f"unknown top-level key {_quoted(key)}{hint}; expected 'packages' and optional "
                             "'defaults'", file=file)
     packages = data.get("packages")
     if not isinstance(packages, list) or not packages:
@@ -244,10 +288,6 @@ def load_spec_file(path: str | Path, resolve: Callable[[str], type[BaseModel]],
     if not isinstance(defaults, dict):
         raise SpecError("'defaults' must be a mapping of keys shared by every package", file=file,
                         field="defaults")
-    try:
-        pkg_lines, key_lines = _lines(text)
-    except SpecError as exc:
-        raise SpecError(exc.reason, file=file, package=exc.package, field=exc.field) from None
     context = {"base_dir": str(path.parent)}
     loaded: list[LoadedSpec] = []
     seen_names: dict[str, str] = {}
@@ -263,9 +303,9 @@ def load_spec_file(path: str | Path, resolve: Callable[[str], type[BaseModel]],
             raise SpecError(f"required field is missing (one of: {', '.join(families)})", file=file,
                             package=f"{label}{line}", field="family")
         if not isinstance(family, str) or family not in families:
-            close = difflib.get_close_matches(str(family).lower(), families, n=1)
+            close = difflib.get_close_matches(family[:40].lower(), families, n=1) if isinstance(family, str) else []
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise SpecError(f"unknown family '{family}'{hint}; known: {', '.join(families)}",
+            raise SpecError(f"unknown family {_quoted(family)}{hint}; known: {', '.join(families)}",
                             file=file, package=f"{label}{line}", field="family")
         model = resolve(family)
         try:
@@ -279,7 +319,7 @@ def load_spec_file(path: str | Path, resolve: Callable[[str], type[BaseModel]],
         except SpecError as exc:  # raised by validators that read side files (rule profile, ball map)
             if exc.field and i < len(key_lines) and exc.field in key_lines[i]:
                 line = f" (line {key_lines[i][exc.field]})"
-            reason = exc.reason if not exc.file or exc.file == file else f"{exc.file}: {exc.reason}"
+            reason = exc.reason if not exc.file or exc.file == file else f"{_near(exc.file, path)}: {exc.reason}"
             raise SpecError(reason, file=file, package=f"{label}{line}", field=exc.field) from None
         name = getattr(spec, "resolved_name", None)
         if name:

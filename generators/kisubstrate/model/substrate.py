@@ -28,8 +28,6 @@ Example:
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -42,6 +40,7 @@ from pydantic import (
 )
 
 from kisubstrate.model.base import (
+    GridCount,
     PackageSpec,
     SpecModel,
     body_positive,
@@ -49,6 +48,7 @@ from kisubstrate.model.base import (
     resolve_rules,
 )
 from kisubstrate.model.bumpplan import BumpPlan, plan_sites
+from kisubstrate.model.datafile import read_csv_rows
 from kisubstrate.model.errors import FieldError, SpecError
 from kisubstrate.model.grid import GridSpec
 from kisubstrate.model.profiles import load_profile
@@ -245,7 +245,7 @@ class AreaPads(SpecModel):
     """An area bump array on the die (centred)."""
 
     pitch: float = length("bump pitch", le=5)
-    layout: tuple[int, int] = Field(description="columns, rows")
+    layout: tuple[GridCount, GridCount] = Field(description="columns, rows")
 
 
 class DiePad(SpecModel):
@@ -260,13 +260,7 @@ class DiePad(SpecModel):
 
 def read_die_pad_map(path: Path) -> list[DiePad]:
     """Read a die pad map CSV with header ``pad,x,y[,net]`` (mm, relative to the die centre)."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise SpecError(f"cannot read die pad map '{path}': {exc.strerror or exc}", field="pad_map") from None
-    reader = csv.reader(io.StringIO(text))
-    numbered = [(reader.line_num, r) for r in reader if any(c.strip() for c in r)
-                and not r[0].lstrip().startswith("#")]
+    numbered = read_csv_rows(path, what="die pad map", field="pad_map")
     rows = [r for _n, r in numbered]
     if not rows or [c.strip().lower() for c in rows[0][:3]] != ["pad", "x", "y"]:
         raise SpecError(f"die pad map '{path}' needs the header 'pad,x,y[,net]'", field="pad_map")
@@ -555,6 +549,13 @@ class SubstrateSpec(SubstrateRuleAccess, PackageSpec):
     @classmethod
     def _rules_exist(cls, v: str, info: ValidationInfo) -> str:
         return resolve_rules(v, info, load_substrate_rules)
+
+    @field_validator("footprint_rules")
+    @classmethod
+    def _footprint_rules_exist(cls, v: str, info: ValidationInfo) -> str:
+        from kisubstrate.model.rules import load_rules
+
+        return resolve_rules(v, info, load_rules, "footprint_rules")
 
     @field_validator("body")
     @classmethod

@@ -33,6 +33,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic.json_schema import JsonSchemaValue
 
+from kisubstrate.model.errors import clip
+
 ACCEPTED_FORMS = ("a number (0.25)", "'nom +/- tol' ('0.25 +/- 0.05')", "'nom +a -b' ('0.4 +0.1 -0.05')",
                   "'min .. max' ('0.18 .. 0.30')", "'min .. nom .. max' ('0.18 .. 0.25 .. 0.30')",
                   "a mapping {min, nom, max} or {nom, tol}")
@@ -42,9 +44,12 @@ _ASYM = re.compile(rf"^({_NUM})([+-]{_NUM})([+-]{_NUM})$")
 _EPS = 1e-9
 
 
+_MAX_MM = 1000.0  # as every length of a spec (kisubstrate.model.base.MAX_NUMBER)
+
+
 def _bad(text: Any, why: str = "") -> ValueError:
     extra = f" ({why})" if why else ""
-    return ValueError(f"cannot read {text!r} as a toleranced size{extra}; accepted forms: "
+    return ValueError(f"cannot read {clip(text)} as a toleranced size{extra}; accepted forms: "
                       + ", ".join(ACCEPTED_FORMS))
 
 
@@ -118,6 +123,8 @@ class Toleranced(BaseModel):
         for v in (lo, nom, hi):
             if not math.isfinite(v):
                 raise _bad(text, "not a finite number")
+            if abs(v) > _MAX_MM:
+                raise _bad(text, f"{v:g} is beyond ±{_MAX_MM:g} mm")
         if lo > hi + _EPS:
             raise _bad(text, f"minimum {lo:g} is larger than maximum {hi:g}")
         if not lo - _EPS <= nom <= hi + _EPS:
