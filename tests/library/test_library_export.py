@@ -293,6 +293,8 @@ print(json.dumps(out))
 def test_every_footprint_loads_in_pcbnew(pcbnew_python):
     from test_library_klc import library, pads
 
+    from kisubstrate.kicad.vrml import model_name
+
     got = run_pcbnew(pcbnew_python, PCBNEW_LOAD_ALL, str(LIB_DIR / f"{LIB}.pretty"))
     lib = library()
     assert sorted(got) == sorted(lib) and len(got) >= 300
@@ -302,7 +304,7 @@ def test_every_footprint_loads_in_pcbnew(pcbnew_python):
         n = len(mine)
         smd = sum(p["kind"] == "smd" for p in mine)  # a no-lead part's thermal vias are plated holes
         assert info["pads"] == n and info["value"] == name
-        assert info["models"] == [f"${{KIPRJMOD}}/{LIB}.3dshapes/{name}.step"]
+        assert info["models"] == [f"${{KIPRJMOD}}/{LIB}.3dshapes/{model_name(name)}.step"]
         assert info["bga"] == (n if family in ("BGA", "WLCSP") else 0), name
         assert info["smd"] == smd and (smd == (0 if family == "PGA" else n) or "_ThermalVias" in name), name
         assert info["courtyard"] == 1
