@@ -101,6 +101,9 @@ class SubstratePipeline:
 
     phases = ("stackup", "dies", "terminals", "netlist", "planes", "route", "fills")
 
+    escape_beyond = ESCAPE_BEYOND_DIE
+    """How far (mm) a bump's fixed escape runs past its die edge (a family may set its own)."""
+
     def __init__(self, spec) -> None:
         self.spec = spec
         self.rules = spec.substrate_rules()
@@ -167,11 +170,19 @@ class SubstratePipeline:
                 edge = min(die.size[0] / 2 - abs(pad.x), die.size[1] / 2 - abs(pad.y))
                 s.bumps.append(Bump(die.name, pad.name, dx + pad.x, dy + pad.y, pad.net, p.map_file or "", pad.line,
                                     depth=max(0, int(round((edge - p.size / 2) / pitch))), die=k))
+        self.assign_pad_nets()
         b = s.b
         for t in s.bumps:
             die = spec.dies[t.die]
             b.pad(t.owner, t.name, t.x, t.y, die.pads.size, layer=0, net=0 if is_no_connect(t.net) else b.net(t.net),
                   mask=self._bump_mask(die))
+
+    def assign_pad_nets(self) -> None:
+        """Hook: give nets to the die pads in ``self.s.bumps`` before they are placed (default: as given).
+
+        A family whose dies have generated pads without nets (e.g. peripheral rows) derives them
+        from the ball map here.
+        """
 
     def _bump_mask(self, die) -> float:
         """Solder-mask opening margin of a bump pad (mm).
@@ -233,7 +244,7 @@ class SubstratePipeline:
             (x, y), (w, h) = d.position, d.size
             rows, cols = np.mgrid[0:grid.shape[0], 0:grid.shape[1]]
             gx, gy = grid.x(cols), grid.y(rows)
-            reach = ESCAPE_BEYOND_DIE - 1e-9
+            reach = self.escape_beyond - 1e-9
             keep |= (np.abs(gx - x) < w / 2 + reach) & (np.abs(gy - y) < h / 2 + reach)
         s.router.keep_out = keep
         assert s.netlist is not None
@@ -469,7 +480,7 @@ class SubstratePipeline:
             n, tang, room = (0, 1 if dx >= 0 else -1), (1, 0), w / 2 - abs(dx)
         else:
             n, tang, room = (1 if dy >= 0 else -1, 0), (0, 1), h / 2 - abs(dy)
-        steps = max(1, math.ceil((room + ESCAPE_BEYOND_DIE) / grid.pitch - 1e-9))
+        steps = max(1, math.ceil((room + self.escape_beyond) / grid.pitch - 1e-9))
         r0, c0 = grid.cell(t.x, t.y)
         # rings inside the outer one leave through the channels (half a pitch sideways) on every layer,
         # so that the outer bumps' sites stay free for a column down to a deeper layer
