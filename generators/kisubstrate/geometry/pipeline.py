@@ -318,8 +318,9 @@ class SubstratePipeline:
                                            "blocked", t.x, t.y, last))
                 continue
             up = bottom
-            for L in reversed(layers[:-1]):  # as high as the column stays free and in the net's area
-                if router.column_free(cell, L, up, code) is None and self._inside_region(L, code, t.x, t.y):
+            for L in reversed(layers[:-1]):  # as high as the column stays free, in the net's area and stackable
+                if router.column_free(cell, L, up, code) is None and self._inside_region(L, code, t.x, t.y) and \
+                        self._stackable(L, last):
                     up = L
                 else:
                     break
@@ -334,6 +335,14 @@ class SubstratePipeline:
                                            t.x, t.y, L))
             else:
                 reached.add(L)
+
+    def _stackable(self, top: int, bottom: int) -> bool:
+        """True if a via column from copper ``top`` to ``bottom`` stacks no more microvias than the profile allows."""
+        run = longest = 0
+        for hop in range(top, bottom):
+            run = run + 1 if self.s.hops[hop].kind == "micro" else 0
+            longest = max(longest, run)
+        return longest <= self.rules.max_stack
 
     def _stitch(self, net, code: int, top: int, bottom: int, most: int = STITCHES) -> bool:
         """Join the net's planes on copper ``top`` and ``bottom`` by up to ``most`` via columns.
