@@ -5,32 +5,35 @@
     die side (copper 1 = KiCad F.Cu)   ┌carrier plane┐  ┌──die (face up)──┐  ┌carrier┐
                                         ▓▓▓▓▓▓▓▓▓▓▓▓▓ ·· ▒ pad   …   pad ▒ ·· ▓▓▓▓▓▓▓
     dielectric 1 ───────────────────────────────────────── ║ microvia ║ ──────────────
-    copper 2 (trace layer, ring 0)            ═══════ trace ╝          ╚ column …
+    copper 2 (signal layer)                   ═══════ trace ╝          ╚ column …
     dielectric 2 …
     copper N (terminal side, B.Cu)      ● ball lands with via-in-pad (stacked microvias)
 
-Routing (deterministic, no search): the terminal grid is split into rings from the
-outside in; ring ``k`` is routed on trace layer ``k + 1`` (copper 2 … N-1). Every die
-pad gets a column of microvias from copper 1 down to its trace layer (stacked, or
-staggered outward by ``vias.stagger``), a short escape segment perpendicular to its
-die edge, and one straight segment to its ball, where a stacked column continues to
-the ball land on copper N. Below the trace layers (ball pitch), a dielectric too thick
-for a microvia (a core) is crossed by a blind/buried via if ``vias.blind`` is given.
-The carrier is tied to the unused balls under it by columns that clear the routing. Pads
-and balls are matched in angular order around the die (with the best cyclic shift), so
-traces on one layer do not cross. A board the rules reject is reported, never written.
+The substrate pipeline (:mod:`kisubstrate.geometry.pipeline`, :class:`BuildupPipeline`) routes the
+package netlist: the ball map (``ball,net``; many balls per net, NC for none) and the die's pads —
+a pad map with nets always wins; peripheral or area pads get their nets from the ball map
+(:func:`~kisubstrate.geometry.padnets.assign_pad_nets`: signals in the angular order of their
+balls, power/ground pads interleaved). Copper 1 is the carrier plane of ``carrier.net`` outside
+the cavity (no traces; the die pads reach the signal layers by microvia columns); the other
+layers take their roles (``signal``, ``plane`` with nets, ``mixed``). Power and ground are tied
+to their planes by via columns under the die pads and over the balls (stacked no higher than
+the profile's ``max_stack``; the carrier is stitched to its net's plane below); every signal net
+is routed from its pad to its ball(s) with 0°/45°/90° traces, escaping ``escape`` mm past the
+cavity gap. Without a ball map each die pad gets its own net and a ball (outer rings first) and
+the carrier the other balls outside the cavity. A net that cannot be routed is reported (rule
+``unrouted``) and nothing is written.
 
 Example:
     >>> from kisubstrate.families.buildup import BuildupSpec, build_board
     >>> spec = BuildupSpec.model_validate({
-    ...     "family": "buildup", "body": [6, 6],
+    ...     "family": "buildup", "body": [7, 7],
     ...     "stackup": {"layers": [{"copper": 0.015}, {"dielectric": 0.035}, {"copper": 0.015},
     ...                            {"dielectric": 0.035}, {"copper": 0.015}]},
     ...     "dies": [{"size": [2, 2], "pads": {"peripheral": {"per_side": 4, "pitch": 0.3}}}],
-    ...     "terminals": {"pitch": 1.0, "layout": [5, 5], "ball_diameter": 0.5}})
+    ...     "terminals": {"pitch": 1.0, "layout": [6, 6], "ball_diameter": 0.5}})
     >>> board = build_board(spec)
-    >>> board.copper, len(board.nets) - 1, sorted(set(board.vias.kind))
-    (3, 17, ['micro'])
+    >>> board.copper, len(board.nets) - 1, sorted(set(board.vias.kind)), board.extras.sidecar["routing"]["unrouted"]
+    (3, 17, ['micro'], [])
 """
 
 from __future__ import annotations
@@ -192,7 +195,11 @@ def default_ball_map(spec: BuildupSpec) -> tuple[BallMap, dict[tuple[str, str], 
         for j, k in enumerate(routed):
             net_of[int(ch[match[j]])] = names[k]
     if carrier is not None:
-        net_of.update(carrier_balls(spec, sites, {sites.names[i]: n for i, n in net_of.items()}))
+        mine = carrier_balls(spec, sites, {sites.names[i]: n for i, n in net_of.items()})
+        if not mine:
+            raise SpecError(f"the die pads take every ball clear of the dies ({len(routed)}), none is left to tie the "
+                            "carrier to: add balls, give a ball map, or set carrier: null", field="carrier.balls")
+        net_of.update(mine)
     nets = tuple((name, net_of.get(i, "NC")) for i, name in enumerate(sites.names))
     return BallMap(path="", nets=nets, lines=tuple(0 for _ in nets)), pad_net
 
