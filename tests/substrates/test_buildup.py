@@ -25,35 +25,75 @@ def example_spec():
 
 
 # ---------------------------------------------------------------------------------------------
-def test_example_builds_clean_and_connects_every_die_pad():
+def ball_map_counts() -> dict[str, int]:
+    """Balls per net of the example's pinout (buildup_balls.csv), NC included."""
+    nets = [line.split(",")[1] for line in (EXAMPLES / "buildup_balls.csv").read_text().splitlines()[1:]]
+    return {n: nets.count(n) for n in set(nets)}
+
+
+def test_example_connects_every_ball_of_its_pinout():
+    """The vendor-style pinout: GND on 69 balls, VDD_CORE on 41, VDD_IO on 20, 62 signals, 4 NC corners;
+    every ball but the 4 NC carries its net, the die's 96 pads are planned from the map (62 signals, 34
+    power/ground pads interleaved) and every signal is routed on copper 2."""
     spec = example_spec()
     result = build_substrate(spec)
     assert result.report.ok, result.report.text()
     b = result.board
-    assert b.copper == 4
-    die = [i for i, o in enumerate(b.pads.owner) if o == "U1"]
-    balls = [i for i, o in enumerate(b.pads.owner) if o == "BALLS"]
+    assert b.copper == 6
+    die = np.array([i for i, o in enumerate(b.pads.owner) if o == "U1"])
+    balls = np.array([i for i, o in enumerate(b.pads.owner) if o == "BALLS"])
     assert len(die) == 96 and len(balls) == 196
-    # every die pad has its own net, and exactly one ball carries it
-    die_nets = b.pads.net[die]
-    assert len(set(die_nets.tolist())) == 96 and 0 not in die_nets
-    carrier = b.nets.index("CARRIER")
-    ball_nets = b.pads.net[balls]
-    assert sorted(ball_nets[(ball_nets > 0) & (ball_nets != carrier)].tolist()) == sorted(die_nets.tolist())
-    # the carrier is tied to the 16 unused balls under it whose columns clear the routing
-    n_carrier = int((ball_nets == carrier).sum())
-    assert n_carrier == 16
-    # vias: die-pad columns (ring 0: 1 hop, ring 1: 2 hops) + ball columns (ring 0: 2, ring 1: 1)
-    # = 96 x 3, plus a 3-hop column per carrier ball
-    assert set(b.vias.kind) == {"micro"} and len(b.vias) == 96 * 3 + 3 * n_carrier
-    assert (b.vias.bottom - b.vias.top == 1).all()
+    ball_net = {b.pads.name[i]: b.nets[int(b.pads.net[i])] for i in balls}
+    counts = ball_map_counts()
+    assert (counts["GND"], counts["VDD_CORE"], counts["VDD_IO"], counts["NC"]) == (69, 41, 20, 4)
+    for net in ("GND", "VDD_CORE", "VDD_IO"):
+        assert sum(1 for n in ball_net.values() if n == net) == counts[net]
+    assert sorted(n for n, net in ball_net.items() if net == "") == ["A1", "A14", "P1", "P14"]  # only NC dead
+    pad_net = [b.nets[int(b.pads.net[i])] for i in die]
+    signals = sorted(n for n, c in counts.items() if c == 1)
+    assert len(signals) == 62 and sorted(n for n in pad_net if n in signals) == signals
+    assert {n: pad_net.count(n) for n in ("GND", "VDD_CORE", "VDD_IO")} == {"GND": 17, "VDD_CORE": 9, "VDD_IO": 8}
+    # power/ground pads interleaved: going round the die, never more than 2 signal pads in a row
+    ang = np.arctan2(b.pads.y[die], b.pads.x[die])
+    kinds = [pad_net[k] in signals for k in np.argsort(ang)]
+    run = longest = 0
+    for sig in kinds + kinds:
+        run = run + 1 if sig else 0
+        longest = max(longest, run)
+    assert longest == 2
+    # signals in the angular order of their balls: one cyclic descent only
+    where = {n: (b.pads.x[i], b.pads.y[i]) for i in balls for n in [b.nets[int(b.pads.net[i])]] if n in signals}
+    ball_ang = [np.arctan2(where[pad_net[k]][1], where[pad_net[k]][0]) for k in np.argsort(ang) if
+                pad_net[k] in signals]
+    assert sum(1 for x, y in zip(ball_ang, ball_ang[1:] + ball_ang[:1]) if y < x) == 1
+    routing = b.extras.sidecar["routing"]
+    assert routing["unrouted"] == [] and routing["signal_layers_used"] == ["L2"]
+    assert routing["no_connect"] == ["A1", "A14", "P1", "P14"]
+    for net in signals:
+        m = routing["nets"][net]
+        assert m["kind"] == "signal" and set(m["length_by_layer_mm"]) == {"L2"} and 2.5 < m["length_mm"] < 8
+        assert m["vias"] == 5  # one microvia from the pad to copper 2, four from copper 2 down to the ball
+    assert {n: routing["nets"][n]["layer"] for n in ("GND", "VDD_CORE", "VDD_IO")} == \
+        {"GND": "L1,L3", "VDD_CORE": "L4", "VDD_IO": "L5"}
+    # only microvias, one dielectric each; zones: the carrier (GND, copper 1), GND, VDD_CORE, VDD_IO planes
+    assert set(b.vias.kind) == {"micro"} and (b.vias.bottom - b.vias.top == 1).all()
+    assert sorted((z.layers[0], b.nets[z.net]) for z in b.zones if z.keepout is None) == \
+        [(0, "GND"), (2, "GND"), (3, "VDD_CORE"), (4, "VDD_IO")]
+    carrier = next(z for z in b.zones if z.layers == (0,) and z.keepout is None)
+    cavity = next(z for z in b.zones if z.name == "cavity")
+    assert cavity.outline.bounds == pytest.approx((-3.1, -3.1, 3.1, 3.1))
+    # the body less the 0.1 mm edge pull-back and the cavity: no other net's copper on copper 1 outside the cavity
+    assert carrier.fill.intersection(cavity.outline).area == 0
+    assert carrier.fill.area == pytest.approx(14.8 ** 2 - 6.2 ** 2, abs=0.01)
 
 
 def test_routes_are_connected_graphs():
-    """Per net: die pad → via column → tracks → via column → ball form one connected graph (our own proof)."""
+    """Per signal net: die pad → via column → tracks → via column → ball form one connected graph (our own proof)."""
     b = build_substrate(example_spec()).board
+    signal = {n for n, m in b.extras.sidecar["routing"]["nets"].items() if m["kind"] == "signal"}
+    assert len(signal) == 62
     for net in range(1, len(b.nets)):
-        if b.nets[net] == "CARRIER":
+        if b.nets[net] not in signal:
             continue
         nodes = {}
 
@@ -114,18 +154,32 @@ def test_footprint_and_substrate_agree_on_balls():
     assert ball_layer == {board.copper - 1}
     sites = terminal_sites(spec)
     assert sites.names[0] == "A1" and len(sites.names) == fp.geometry.pad_count
+    # each footprint pad carries its ball's routed package length as KiCad's die length (0 on planes and NC)
+    nets = board.extras.sidecar["routing"]["nets"]
+    net_of = {board.pads.name[i]: board.nets[int(board.pads.net[i])] for i, o in enumerate(board.pads.owner)
+              if o == "BALLS"}
+    die_length = {n: float(v) for g in fp.geometry.pads for n, v in zip(g.names, g.die_length)}
+    for ball, net in net_of.items():
+        want = nets[net]["length_mm"] if net in nets and nets[net]["kind"] == "signal" else 0.0
+        assert die_length[ball] == pytest.approx(want, abs=1e-9), ball
+    assert sum(1 for v in die_length.values() if v > 2.5) == 62
+    assert die_length["A2"] == nets["DQ0"]["length_mm"] > 4
 
 
 def test_cli_exit_codes(cli_runner, tmp_path):
     code, out, _err = cli_runner("substrate", EXAMPLE, "-o", tmp_path / "ok")
-    assert code == 0 and "4 Cu" in out
-    assert sorted(p.suffix for p in (tmp_path / "ok").iterdir() if not p.name.startswith(".")) == \
-        [".json", ".kicad_dru", ".kicad_pcb", ".kicad_pro"]
-    # a profile that the example violates (coarse HDI rules): exit 1, nothing written
+    assert code == 0 and "6 Cu" in out and "routed 62 signal net(s) on L2" in out
+    assert sorted(p.name.replace(example_spec().resolved_name, "") for p in (tmp_path / "ok").iterdir()
+                  if not p.name.startswith(".")) == \
+        ["-bumps.csv", "-nets.csv", ".kicad_dru", ".kicad_pcb", ".kicad_pro", ".kisubstrate.json"]
+    # die pads at 0.14 mm pitch: no room for a microvia (0.12 mm pad) under each with 25 um clearance;
+    # every signal is unrouted and named: exit 1, nothing written
     bad = tmp_path / "bad.yaml"
-    bad.write_text(EXAMPLE.read_text().replace("rules: substrate-buildup", "rules: substrate-hdi"))
+    (tmp_path / "buildup_balls.csv").write_text((EXAMPLES / "buildup_balls.csv").read_text())
+    bad.write_text(EXAMPLE.read_text().replace("pitch: 0.2, inset: 0.15", "pitch: 0.14, inset: 0.15")
+                   .replace("per_side: 24", "per_side: 20"))
     code, out, _err = cli_runner("substrate", bad, "-o", tmp_path / "bad")
-    assert code == 1 and "copper_clearance" in out and not (tmp_path / "bad").exists()
+    assert code == 1 and "unrouted 62" in out and not (tmp_path / "bad").exists()
     code, _out, _err = cli_runner("substrate", bad, "-o", tmp_path / "bad", "--no-check")
     assert code == 0 and (tmp_path / "bad").exists()
     # invalid input: exit 2 naming the field
@@ -164,7 +218,8 @@ def test_kicad_applies_rules_file_and_project(kicad_cli, example_board, tmp_path
     dru = tmp_path / pcb.with_suffix(".kicad_dru").name
     dru.write_text(dru.read_text() + '(rule "canary"\n\t(constraint track_width (min 5mm)))\n')
     report = kicad_drc(kicad_cli, tmp_path / pcb.name)
-    assert drc_types(report).get("track_width") == len(result.board.tracks)
+    # KiCad reports at most 199 violations of one type (seen with KiCad 9.0.8 and 10.0.6)
+    assert len(result.board.tracks) > 199 and drc_types(report).get("track_width") == 199
     pro = tmp_path / pcb.with_suffix(".kicad_pro").name
     data = json.loads(pro.read_text())
     assert data["board"]["design_settings"]["rule_severities"]["creepage"] == "ignore"
@@ -216,10 +271,10 @@ print(json.dumps({"copper": b.GetCopperLayerCount(), "vias": vias, "nets": nets,
             layers.append(["dielectric", float(props["thickness"]), props["material"],
                            float(props["epsilon_r"]), float(props["loss_tangent"])])
     got["layers"] = layers
-    assert got["copper"] == spec.stackup.copper_count == 4
+    assert got["copper"] == spec.stackup.copper_count == 6
     want = []
     ci = 0
-    names = ["F.Cu", "In1.Cu", "In2.Cu", "B.Cu"]
+    names = ["F.Cu", "In1.Cu", "In2.Cu", "In3.Cu", "In4.Cu", "B.Cu"]
     for lay in spec.stackup.layers:
         if lay.is_copper:
             want.append(["copper", lay.thickness, names[ci]])
@@ -229,7 +284,7 @@ print(json.dumps({"copper": b.GetCopperLayerCount(), "vias": vias, "nets": nets,
             want.append(["dielectric", lay.thickness, lay.material, m.epsilon_r, m.loss_tangent])
     assert got["layers"] == want
     assert got["vias"] == {"micro": len(result.board.vias)}
-    assert got["nets"] == len(result.board.nets) - 1 == 97
+    assert got["nets"] == len(result.board.nets) - 1 == 65  # 62 signals, GND, VDD_CORE, VDD_IO
     sites = terminal_sites(spec)
     assert len(got["balls"]) == len(sites.names)
     for name, x, y in zip(sites.names, sites.x.tolist(), sites.y.tolist()):
@@ -243,9 +298,9 @@ def test_fab_outputs(kicad_cli, cli_runner, example_board, tmp_path):
     assert code == 0, err
     folder = tmp_path / pcb.stem
     drills = sorted(p.name.replace(pcb.stem, "") for p in (folder / "drill").glob("*.drl"))
-    assert drills == ["-front-in1.drl", "-in1-in2.drl", "-in2-back.drl", ".drl"]
+    assert drills == ["-front-in1.drl", "-in1-in2.drl", "-in2-in3.drl", "-in3-in4.drl", "-in4-back.drl", ".drl"]
     gerbers = {p.suffix for p in (folder / "gerber").iterdir()}
-    assert {".gtl", ".g1", ".g2", ".gbl", ".gbrjob"} <= gerbers
+    assert {".gtl", ".g1", ".g2", ".g3", ".g4", ".gbl", ".gbrjob"} <= gerbers
     job = json.loads(next((folder / "gerber").glob("*.gbrjob")).read_text())
     materials = {m.get("Material") for m in job["MaterialStackup"] if m.get("Type") == "Dielectric"}
     assert materials == {"ABF"}
