@@ -204,6 +204,15 @@ def default_ball_map(spec: BuildupSpec) -> tuple[BallMap, dict[tuple[str, str], 
     return BallMap(path="", nets=nets, lines=tuple(0 for _ in nets)), pad_net
 
 
+def over_cavity(spec: BuildupSpec, x, y) -> np.ndarray:
+    """True where a via column at (x, y) (mm, arrays) would reach into the cavity on copper 1.
+
+    Its microvia pad, with the clearance, touches the cavity outline.
+    """
+    reach = spec.micro().pad / 2 + spec.substrate_rules().clearance
+    return shapely.contains_xy(shapely.buffer(cavity_outline(spec), reach, join_style="mitre"), x, y)
+
+
 def carrier_balls(spec: BuildupSpec, sites, taken: dict[str, str]) -> dict[int, str]:
     """The balls tied to the carrier that no net claims: site index → the carrier's net.
 
@@ -223,7 +232,7 @@ def carrier_balls(spec: BuildupSpec, sites, taken: dict[str, str]) -> dict[int, 
     if want == "none":
         raise SpecError("carrier.balls: none leaves the carrier plane tied to no ball: give the carrier's "
                         "balls, 'auto', or a ball map with the carrier's net", field="carrier.balls")
-    under = shapely.contains_xy(cavity_outline(spec), sites.x, sites.y)
+    under = over_cavity(spec, sites.x, sites.y)
     if want == "auto":
         return {i: spec.carrier.net for i, n in enumerate(sites.names) if n not in taken and not under[i]}
     unknown = [n for n in want if n not in index]
@@ -360,9 +369,8 @@ class BuildupPipeline(SubstratePipeline):
     def _tie_balls(self, net, layers: list[int], last: int) -> None:
         """The pipeline's ball columns; a ball of a net only the carrier pours must stand outside the cavity."""
         if self.carrier is not None and layers == [0]:
-            cavity = cavity_outline(self.spec)
             for t in net.balls:
-                if cavity.intersects(shapely.Point(t.x, t.y).buffer(self.spec.micro().pad / 2)):
+                if over_cavity(self.spec, t.x, t.y):
                     raise SpecError(f"{t.where()}{t.label} is on the carrier's net '{net.name}' but lies under the "
                                     "die cavity, where the carrier on copper 1 has no copper: pour the net on a "
                                     "plane layer below too, or give the ball another net", field="terminals.ball_map")
