@@ -440,7 +440,7 @@ def test_core_crossed_by_blind_vias(kicad_cli, tmp_path):
     assert result.report.ok, result.report.text()
     v = result.board.vias
     assert {(k, int(t)) for k, t in zip(v.kind, v.top) if k == "blind"} == {("blind", 2)}
-    # every ball column crosses the core: 40 die-pad balls and the carrier's balls (every other ball clear of the cavity)
+    # every ball column crosses the core: 40 die-pad balls, the carrier's balls (the others clear of the cavity)
     balls = [i for i, o in enumerate(result.board.pads.owner) if o == "BALLS"]
     tied = sum(1 for i in balls if result.board.pads.net[i])
     assert sum(k == "blind" for k in v.kind) == tied and tied > 40
@@ -449,65 +449,109 @@ def test_core_crossed_by_blind_vias(kicad_cli, tmp_path):
 
 
 def test_die_pad_map_and_ball_map_nets_are_honoured(tmp_path):
-    """A die pad map with nets and a ball map with the same nets: each pad is routed to the ball
-    carrying its net, on the trace layer of that ball's ring."""
-    from kisubstrate.api.specs import validate_spec
-    from kisubstrate.api.substrate import build_substrate
-
+    """A die pad map with nets always wins; each pad is routed to the ball(s) carrying its net (GND on two
+    balls joined by one trace tree); the balls the map does not list go to the carrier."""
     (tmp_path / "pads.csv").write_text("pad,x,y,net\nP1,-0.8,-0.85,VDD\nP2,0.8,-0.85,IO1\n"
                                        "P3,0.8,0.85,IO2\nP4,-0.8,0.85,GND\n")
-    (tmp_path / "balls.csv").write_text("ball,net\nA1,VDD\nA5,IO1\nE5,IO2\nB2,GND\n")
+    (tmp_path / "balls.csv").write_text("ball,net\nA1,VDD\nA7,IO1\nG7,IO2\nB2,GND\nF2,GND\nD1,NC\n")
     spec = validate_spec({
-        "family": "buildup", "name": "MAPPED", "body": [6, 6],
+        "family": "buildup", "name": "MAPPED", "body": [8, 8],
         "stackup": {"layers": [{"copper": 0.015}, {"dielectric": 0.035}, {"copper": 0.015},
                                {"dielectric": 0.035}, {"copper": 0.015}, {"dielectric": 0.035},
                                {"copper": 0.015}]},
         "dies": [{"size": [2, 2], "pads": {"map": "pads.csv"}}],
-        "terminals": {"pitch": 1.0, "layout": [5, 5], "ball_diameter": 0.5, "ball_map": "balls.csv"}},
+        "terminals": {"pitch": 1.0, "layout": [7, 7], "ball_diameter": 0.5, "ball_map": "balls.csv"}},
         base_dir=str(tmp_path))
     result = build_substrate(spec)
     b = result.board
     assert result.report.ok, result.report.text()
     net_of = {b.pads.name[i]: b.nets[int(b.pads.net[i])] for i in range(len(b.pads))}
     assert [net_of[p] for p in ("P1", "P2", "P3", "P4")] == ["VDD", "IO1", "IO2", "GND"]
-    assert [net_of[p] for p in ("A1", "A5", "E5", "B2")] == ["VDD", "IO1", "IO2", "GND"]
-    # B2 is in ring 1 -> its trace runs on the second trace layer (index 2); A1 in ring 0 -> index 1
-    gnd, vdd = b.nets.index("GND"), b.nets.index("VDD")
-    assert set(b.tracks.layer[b.tracks.net == gnd].tolist()) == {2}
-    assert set(b.tracks.layer[b.tracks.net == vdd].tolist()) == {1}
+    assert [net_of[p] for p in ("A1", "A7", "G7", "B2", "F2", "D1")] == ["VDD", "IO1", "IO2", "GND", "GND", ""]
+    routing = b.extras.sidecar["routing"]
+    assert sorted(n for n, m in routing["nets"].items() if m["kind"] == "signal") == ["GND", "IO1", "IO2", "VDD"]
+    assert routing["nets"]["GND"]["vias"] == 1 + 2 * 2  # pad to copper 2, two ball columns up to it
+    # the carrier: the 49 balls less the 6 listed and the 9 under the cavity (grown by a via pad and clearance)
+    balls = [i for i, o in enumerate(b.pads.owner) if o == "BALLS"]
+    assert sum(1 for i in balls if net_of[b.pads.name[i]] == "CARRIER") == 49 - 6 - 9
 
 
-def test_shared_nets_refused_except_the_carrier(tmp_path):
-    """GND on several balls: refused naming the net (the router is one pad to one ball), unless GND is
-    the carrier net, whose balls are joined by the carrier plane through microvia columns."""
-    from kisubstrate.api.specs import validate_spec
-    from kisubstrate.api.substrate import build_substrate
-    from kisubstrate.model.errors import SpecError
-
-    (tmp_path / "balls.csv").write_text("ball,net\nC1,GND\nC5,GND\nA3,GND\n")
-    data = {"family": "buildup", "name": "GNDS", "body": [6, 6],
-            "stackup": {"layers": [{"copper": 0.015}, {"dielectric": 0.035}, {"copper": 0.015},
-                                   {"dielectric": 0.035}, {"copper": 0.015}]},
-            "dies": [{"size": [1.6, 1.6], "pads": {"peripheral": {"per_side": 2, "pitch": 0.4}}}],
-            "terminals": {"pitch": 1.0, "layout": [5, 5], "ball_diameter": 0.5, "ball_map": "balls.csv"}}
-    with pytest.raises(SpecError, match="net GND joins A3, C1, C5"):
-        build_substrate(validate_spec({**data, "carrier": {"net": "CARRIER"}}, base_dir=str(tmp_path)))
-    result = build_substrate(validate_spec({**data, "carrier": {"net": "GND", "balls": "none"}},
-                                           base_dir=str(tmp_path)))
+def test_power_and_ground_on_many_balls_through_planes(tmp_path):
+    """GND on 17 balls and VDD on 8 poured by planes, the die's peripheral pads planned from the map; and a
+    net only the carrier pours (GND on copper 1 of a three-layer stack) tied to its balls, not to the die."""
+    rows = "ABCDEFG"
+    nets = {}
+    for r in range(7):
+        for c in range(7):
+            ring = min(r, c, 6 - r, 6 - c)
+            nets[f"{rows[r]}{c + 1}"] = ("GND" if (r + c) % 2 else "VDD") if ring == 1 else \
+                ("GND" if ring > 1 else f"S{r}{c}")
+    sig = sorted(n for n in set(nets.values()) if n.startswith("S"))
+    for n in sig[16:]:  # 16 signals on the outer ring, the rest NC
+        nets[next(b for b, v in nets.items() if v == n)] = "NC"
+    (tmp_path / "balls.csv").write_text("ball,net\n" + "".join(f"{b},{n}\n" for b, n in nets.items()))
+    layers = [{"copper": 0.015}, {"dielectric": 0.035}, {"copper": 0.015, "role": "signal"}, {"dielectric": 0.035},
+              {"copper": 0.015, "role": "plane", "nets": ["GND"]}, {"dielectric": 0.035},
+              {"copper": 0.015, "role": "plane", "nets": ["VDD"]}, {"dielectric": 0.035}, {"copper": 0.015}]
+    data = {"family": "buildup", "name": "PLANES", "body": [8, 8], "stackup": {"layers": layers},
+            "dies": [{"size": [2, 2], "pads": {"peripheral": {"per_side": 6, "pitch": 0.25}}}],
+            "carrier": {"net": "GND"},
+            "terminals": {"pitch": 1.0, "layout": [7, 7], "ball_diameter": 0.5, "ball_map": "balls.csv"}}
+    result = build_substrate(validate_spec(data, base_dir=str(tmp_path)))
+    assert result.report.ok, result.report.text()
+    b = result.board
+    ball_net = {b.pads.name[i]: b.nets[int(b.pads.net[i])] for i, o in enumerate(b.pads.owner) if o == "BALLS"}
+    pad_net = [b.nets[int(b.pads.net[i])] for i, o in enumerate(b.pads.owner) if o == "U1"]
+    assert sum(n == "GND" for n in ball_net.values()) == 8 + 9 and sum(n == "VDD" for n in ball_net.values()) == 8
+    assert sorted(n for n, v in ball_net.items() if v == "") == sorted(b for b, v in nets.items() if v == "NC")
+    assert len(pad_net) == 24 and sorted(n for n in pad_net if n.startswith("S")) == sig[:16]
+    assert pad_net.count("GND") == 4 and pad_net.count("VDD") == 4
+    assert b.extras.sidecar["routing"]["nets"]["GND"]["layer"] == "L1,L3"
+    # the carrier alone: GND on three balls, the die's pads left unconnected (nothing on the die is GND)
+    (tmp_path / "gnd.csv").write_text("ball,net\nC1,GND\nC5,GND\nA3,GND\n")
+    small = {"family": "buildup", "name": "GNDS", "body": [6, 6],
+             "stackup": {"layers": [{"copper": 0.015}, {"dielectric": 0.035}, {"copper": 0.015},
+                                    {"dielectric": 0.035}, {"copper": 0.015}]},
+             "dies": [{"size": [1.6, 1.6], "pads": {"peripheral": {"per_side": 2, "pitch": 0.4}}}],
+             "carrier": {"net": "GND"},
+             "terminals": {"pitch": 1.0, "layout": [5, 5], "ball_diameter": 0.5, "ball_map": "gnd.csv"}}
+    result = build_substrate(validate_spec(small, base_dir=str(tmp_path)))
     assert result.report.ok, result.report.text()
     b = result.board
     gnd = b.nets.index("GND")
-    balls = sorted(b.pads.name[i] for i in np.flatnonzero(b.pads.net == gnd))
-    assert balls == ["A3", "C1", "C5"]
-    assert int((b.vias.net == gnd).sum()) == 3 * 2  # one 2-hop column per GND ball
+    assert sorted(b.pads.name[i] for i in np.flatnonzero(b.pads.net == gnd)) == ["A3", "C1", "C5"]
+    assert int((b.vias.net == gnd).sum()) == 3 * 2  # one 2-hop column per GND ball, up to the carrier
+    with pytest.raises(SpecError, match="carrier.balls: the ball map gives the carrier's net 'GND' its balls"):
+        build_substrate(validate_spec({**small, "carrier": {"net": "GND", "balls": ["A1"]}}, base_dir=str(tmp_path)))
 
 
-# -- nets on balls without a trace layer (substrate review item 1) ---------------------------------
-def test_pad_net_on_an_inner_ball_is_a_spec_error_naming_the_ball(tmp_path):
+def test_a_net_on_a_ball_under_the_die_is_reported_unrouted(tmp_path, cli_runner):
+    """A signal whose only ball lies in the die's escape area: a located 'unrouted' violation naming the net
+    and why; exit 1, nothing written."""
     (tmp_path / "pads.csv").write_text("pad,x,y,net\nP1,-0.8,-0.85,NX\nP2,0.8,-0.85,IO1\n")
-    (tmp_path / "balls.csv").write_text("ball,net\nC3,NX\n")
+    (tmp_path / "balls.csv").write_text("ball,net\nC3,NX\nA5,IO1\n")
     data = small_buildup(dies=[{"size": [2, 2], "pads": {"map": "pads.csv"}}],
                          terminals={"pitch": 1.0, "layout": [5, 5], "ball_diameter": 0.5, "ball_map": "balls.csv"})
-    with pytest.raises(SpecError, match=r"P1 \(net NX\) maps to ball C3 in ring 3") as exc:
+    result = build_substrate(validate_spec(data, base_dir=str(tmp_path)))
+    unrouted = [v for v in result.report.violations if v.rule == "unrouted"]
+    assert [v.items for v in unrouted] == [("net/NX",)] and "lies in the die's escape area" in unrouted[0].message
+    assert unrouted[0].where == (0.0, 0.0)
+    import yaml
+
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump({"packages": [data]}))
+    code, out, _err = cli_runner("substrate", tmp_path / "s.yaml", "-o", tmp_path / "out")
+    assert code == 1 and "net 'NX' not routed" in out and not (tmp_path / "out").exists()
+
+
+def test_too_few_die_pads_for_the_pinout_is_refused_naming_the_die(tmp_path):
+    (tmp_path / "balls.csv").write_text("ball,net\n" + "".join(f"A{c},S{c}\n" for c in range(1, 6)) +
+                                        "E1,GND\nE5,VDD\n")
+    layers = [{"copper": 0.015}, {"dielectric": 0.035}, {"copper": 0.015}, {"dielectric": 0.035},
+              {"copper": 0.015, "role": "plane", "nets": ["GND", "VDD"]}, {"dielectric": 0.035}, {"copper": 0.015}]
+    data = small_buildup(stackup={"layers": layers},
+                         dies=[{"size": [2, 2], "pads": {"peripheral": {"per_side": [2, 2, 1, 1], "pitch": 0.3}}}],
+                         terminals={"pitch": 1.0, "layout": [5, 5], "ball_diameter": 0.5, "ball_map": "balls.csv"})
+    with pytest.raises(SpecError, match=r"die U1: the ball map has 5 signal net\(s\) and 2 power/ground net\(s\) "
+                                        r"\(GND, VDD\), but the die has 6 pads") as exc:
         build_substrate(validate_spec(data, base_dir=str(tmp_path)))
-    assert exc.value.field == "terminals.ball_map"
+    assert exc.value.field == "dies.pads"
