@@ -69,8 +69,9 @@ class Carrier(SpecModel):
     cavity_gap: float = length("gap between die edge and cavity wall", le=5, default=0.1)
     material: Literal["copper", "aluminium"] = Field("copper", description="carrier metal (documentation)")
     balls: Literal["auto", "none"] | list[str] = Field(
-        "auto", description="balls tied to the carrier by stacked microvia columns: 'auto' = every unused "
-        "ball under the carrier whose column clears the routing, 'none', or a list of ball names")
+        "auto", description="balls tied to the carrier by stacked microvia columns: 'auto' = every ball "
+        "outside the cavity that no net claims (without a ball map: no die pad's; with one: not listed), or a "
+        "list of ball names (without a ball map); 'none' is refused with the reason (the carrier must be tied)")
 
 
 class BuildupSpec(SubstrateSpec):
