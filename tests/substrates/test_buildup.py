@@ -1,6 +1,7 @@
-"""Build-up family (family: buildup): the example routes every die pad, KiCad accepts it (DRC 0 errors /
-0 unconnected), applies its rules file and project, reads back the spec and exports fab files; odd stacks,
-blind vias through a core, and die-pad / ball maps with nets."""
+"""Build-up family (family: buildup) on the substrate pipeline: the example's vendor-style pinout (power and
+ground on many balls through planes, die pads planned from the ball map) connects every ball but the NC ones,
+KiCad accepts it (DRC 0 errors / 0 unconnected), applies its rules file and project, reads back the spec and
+exports fab files; odd stacks, blind vias through a core, pad maps with nets, the carrier, refusals."""
 
 from __future__ import annotations
 
