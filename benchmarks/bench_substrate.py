@@ -2,7 +2,7 @@
 
 Boards:
 
-* **example** — ``footprints/examples/buildup.yaml`` (4 Cu, 96 nets, ~770 pads + vias + tracks);
+* **example** — ``footprints/examples/buildup.yaml`` (6 Cu, 65 nets, ~1,230 pads + vias + tracks);
 * **scaled** — the example tiled ``T x T`` times (default 12 x 12 = 144 packages, ~111 k pads +
   vias + track segments, 13.8 k nets; carrier zones left out), plus seeded clearance
   violations (pairs of tracks 0.02 mm apart on L2 under some dies) so both tools have findings

@@ -18,8 +18,9 @@ def small_board(copper: int) -> BoardBuilder:
 
 
 def small_buildup(**extra) -> dict:
-    """A 6 x 6 mm three-copper build-up spec (16 die pads, 5 x 5 balls); ``extra`` keys replace its own."""
-    return {"family": "buildup", "name": "SMALL", "body": [6, 6],
+    """A 6 x 6 mm three-copper build-up spec (16 die pads, 5 x 5 balls, no carrier: the pads take every ball
+    clear of the die); ``extra`` keys replace its own."""
+    return {"family": "buildup", "name": "SMALL", "body": [6, 6], "carrier": None,
             "stackup": {"layers": [{"copper": 0.015}, {"dielectric": 0.035}, {"copper": 0.015},
                                    {"dielectric": 0.035}, {"copper": 0.015}]},
             "dies": [{"size": [2, 2], "pads": {"peripheral": {"per_side": 4, "pitch": 0.3}}}],

@@ -1,6 +1,7 @@
-"""Build-up family (family: buildup): the example routes every die pad, KiCad accepts it (DRC 0 errors /
-0 unconnected), applies its rules file and project, reads back the spec and exports fab files; odd stacks,
-blind vias through a core, and die-pad / ball maps with nets."""
+"""Build-up family (family: buildup) on the substrate pipeline: the example's vendor-style pinout (power and
+ground on many balls through planes, die pads planned from the ball map) connects every ball but the NC ones,
+KiCad accepts it (DRC 0 errors / 0 unconnected), applies its rules file and project, reads back the spec and
+exports fab files; odd stacks, blind vias through a core, pad maps with nets, the carrier, refusals."""
 
 from __future__ import annotations
 
@@ -25,35 +26,75 @@ def example_spec():
 
 
 # ---------------------------------------------------------------------------------------------
-def test_example_builds_clean_and_connects_every_die_pad():
+def ball_map_counts() -> dict[str, int]:
+    """Balls per net of the example's pinout (buildup_balls.csv), NC included."""
+    nets = [line.split(",")[1] for line in (EXAMPLES / "buildup_balls.csv").read_text().splitlines()[1:]]
+    return {n: nets.count(n) for n in set(nets)}
+
+
+def test_example_connects_every_ball_of_its_pinout():
+    """The vendor-style pinout: GND on 69 balls, VDD_CORE on 41, VDD_IO on 20, 62 signals, 4 NC corners;
+    every ball but the 4 NC carries its net, the die's 96 pads are planned from the map (62 signals, 34
+    power/ground pads interleaved) and every signal is routed on copper 2."""
     spec = example_spec()
     result = build_substrate(spec)
     assert result.report.ok, result.report.text()
     b = result.board
-    assert b.copper == 4
-    die = [i for i, o in enumerate(b.pads.owner) if o == "U1"]
-    balls = [i for i, o in enumerate(b.pads.owner) if o == "BALLS"]
+    assert b.copper == 6
+    die = np.array([i for i, o in enumerate(b.pads.owner) if o == "U1"])
+    balls = np.array([i for i, o in enumerate(b.pads.owner) if o == "BALLS"])
     assert len(die) == 96 and len(balls) == 196
-    # every die pad has its own net, and exactly one ball carries it
-    die_nets = b.pads.net[die]
-    assert len(set(die_nets.tolist())) == 96 and 0 not in die_nets
-    carrier = b.nets.index("CARRIER")
-    ball_nets = b.pads.net[balls]
-    assert sorted(ball_nets[(ball_nets > 0) & (ball_nets != carrier)].tolist()) == sorted(die_nets.tolist())
-    # the carrier is tied to the 16 unused balls under it whose columns clear the routing
-    n_carrier = int((ball_nets == carrier).sum())
-    assert n_carrier == 16
-    # vias: die-pad columns (ring 0: 1 hop, ring 1: 2 hops) + ball columns (ring 0: 2, ring 1: 1)
-    # = 96 x 3, plus a 3-hop column per carrier ball
-    assert set(b.vias.kind) == {"micro"} and len(b.vias) == 96 * 3 + 3 * n_carrier
-    assert (b.vias.bottom - b.vias.top == 1).all()
+    ball_net = {b.pads.name[i]: b.nets[int(b.pads.net[i])] for i in balls}
+    counts = ball_map_counts()
+    assert (counts["GND"], counts["VDD_CORE"], counts["VDD_IO"], counts["NC"]) == (69, 41, 20, 4)
+    for net in ("GND", "VDD_CORE", "VDD_IO"):
+        assert sum(1 for n in ball_net.values() if n == net) == counts[net]
+    assert sorted(n for n, net in ball_net.items() if net == "") == ["A1", "A14", "P1", "P14"]  # only NC dead
+    pad_net = [b.nets[int(b.pads.net[i])] for i in die]
+    signals = sorted(n for n, c in counts.items() if c == 1)
+    assert len(signals) == 62 and sorted(n for n in pad_net if n in signals) == signals
+    assert {n: pad_net.count(n) for n in ("GND", "VDD_CORE", "VDD_IO")} == {"GND": 17, "VDD_CORE": 9, "VDD_IO": 8}
+    # power/ground pads interleaved: going round the die, never more than 2 signal pads in a row
+    ang = np.arctan2(b.pads.y[die], b.pads.x[die])
+    kinds = [pad_net[k] in signals for k in np.argsort(ang)]
+    run = longest = 0
+    for sig in kinds + kinds:
+        run = run + 1 if sig else 0
+        longest = max(longest, run)
+    assert longest == 2
+    # signals in the angular order of their balls: one cyclic descent only
+    where = {n: (b.pads.x[i], b.pads.y[i]) for i in balls for n in [b.nets[int(b.pads.net[i])]] if n in signals}
+    ball_ang = [np.arctan2(where[pad_net[k]][1], where[pad_net[k]][0]) for k in np.argsort(ang) if
+                pad_net[k] in signals]
+    assert sum(1 for x, y in zip(ball_ang, ball_ang[1:] + ball_ang[:1]) if y < x) == 1
+    routing = b.extras.sidecar["routing"]
+    assert routing["unrouted"] == [] and routing["signal_layers_used"] == ["L2"]
+    assert routing["no_connect"] == ["A1", "A14", "P1", "P14"]
+    for net in signals:
+        m = routing["nets"][net]
+        assert m["kind"] == "signal" and set(m["length_by_layer_mm"]) == {"L2"} and 2.5 < m["length_mm"] < 8
+        assert m["vias"] == 5  # one microvia from the pad to copper 2, four from copper 2 down to the ball
+    assert {n: routing["nets"][n]["layer"] for n in ("GND", "VDD_CORE", "VDD_IO")} == \
+        {"GND": "L1,L3", "VDD_CORE": "L4", "VDD_IO": "L5"}
+    # only microvias, one dielectric each; zones: the carrier (GND, copper 1), GND, VDD_CORE, VDD_IO planes
+    assert set(b.vias.kind) == {"micro"} and (b.vias.bottom - b.vias.top == 1).all()
+    assert sorted((z.layers[0], b.nets[z.net]) for z in b.zones if z.keepout is None) == \
+        [(0, "GND"), (2, "GND"), (3, "VDD_CORE"), (4, "VDD_IO")]
+    carrier = next(z for z in b.zones if z.layers == (0,) and z.keepout is None)
+    cavity = next(z for z in b.zones if z.name == "cavity")
+    assert cavity.outline.bounds == pytest.approx((-3.1, -3.1, 3.1, 3.1))
+    # the body less the 0.1 mm edge pull-back and the cavity: no other net's copper on copper 1 outside the cavity
+    assert carrier.fill.intersection(cavity.outline).area == 0
+    assert carrier.fill.area == pytest.approx(14.8 ** 2 - 6.2 ** 2, abs=0.01)
 
 
 def test_routes_are_connected_graphs():
-    """Per net: die pad → via column → tracks → via column → ball form one connected graph (our own proof)."""
+    """Per signal net: die pad → via column → tracks → via column → ball form one connected graph (our own proof)."""
     b = build_substrate(example_spec()).board
+    signal = {n for n, m in b.extras.sidecar["routing"]["nets"].items() if m["kind"] == "signal"}
+    assert len(signal) == 62
     for net in range(1, len(b.nets)):
-        if b.nets[net] == "CARRIER":
+        if b.nets[net] not in signal:
             continue
         nodes = {}
 
@@ -114,18 +155,33 @@ def test_footprint_and_substrate_agree_on_balls():
     assert ball_layer == {board.copper - 1}
     sites = terminal_sites(spec)
     assert sites.names[0] == "A1" and len(sites.names) == fp.geometry.pad_count
+    # each footprint pad carries its ball's routed package length as KiCad's die length (0 on planes and NC)
+    nets = board.extras.sidecar["routing"]["nets"]
+    net_of = {board.pads.name[i]: board.nets[int(board.pads.net[i])] for i, o in enumerate(board.pads.owner)
+              if o == "BALLS"}
+    die_length = {n: float(v) for g in fp.geometry.pads for n, v in zip(g.names, g.die_length)}
+    for ball, net in net_of.items():
+        want = nets[net]["length_mm"] if net in nets and nets[net]["kind"] == "signal" else 0.0
+        assert die_length[ball] == pytest.approx(want, abs=1e-9), ball
+    assert sum(1 for v in die_length.values() if v > 2.5) == 62
+    assert die_length["A2"] == nets["DQ0"]["length_mm"] > 4
 
 
 def test_cli_exit_codes(cli_runner, tmp_path):
     code, out, _err = cli_runner("substrate", EXAMPLE, "-o", tmp_path / "ok")
-    assert code == 0 and "4 Cu" in out
-    assert sorted(p.suffix for p in (tmp_path / "ok").iterdir() if not p.name.startswith(".")) == \
-        [".json", ".kicad_dru", ".kicad_pcb", ".kicad_pro", ".kicad_sym"]  # + the package symbol
-    # a profile that the example violates (coarse HDI rules): exit 1, nothing written
+    assert code == 0 and "6 Cu" in out and "routed 62 signal net(s) on L2" in out
+    assert sorted(p.name.replace(example_spec().resolved_name, "") for p in (tmp_path / "ok").iterdir()
+                  if not p.name.startswith(".")) == \
+        ["-bumps.csv", "-nets.csv", ".kicad_dru", ".kicad_pcb", ".kicad_pro", ".kisubstrate.json",
+         "kisubstrate_Substrates.kicad_sym"]  # + the package symbol
+    # die pads at 0.14 mm pitch: no room for a microvia (0.12 mm pad) under each with 25 um clearance;
+    # every signal is unrouted and named: exit 1, nothing written
     bad = tmp_path / "bad.yaml"
-    bad.write_text(EXAMPLE.read_text().replace("rules: substrate-buildup", "rules: substrate-hdi"))
+    (tmp_path / "buildup_balls.csv").write_text((EXAMPLES / "buildup_balls.csv").read_text())
+    bad.write_text(EXAMPLE.read_text().replace("pitch: 0.2, inset: 0.15", "pitch: 0.14, inset: 0.15")
+                   .replace("per_side: 24", "per_side: 20"))
     code, out, _err = cli_runner("substrate", bad, "-o", tmp_path / "bad")
-    assert code == 1 and "copper_clearance" in out and not (tmp_path / "bad").exists()
+    assert code == 1 and "unrouted 62" in out and not (tmp_path / "bad").exists()
     code, _out, _err = cli_runner("substrate", bad, "-o", tmp_path / "bad", "--no-check")
     assert code == 0 and (tmp_path / "bad").exists()
     # invalid input: exit 2 naming the field
@@ -164,7 +220,8 @@ def test_kicad_applies_rules_file_and_project(kicad_cli, example_board, tmp_path
     dru = tmp_path / pcb.with_suffix(".kicad_dru").name
     dru.write_text(dru.read_text() + '(rule "canary"\n\t(constraint track_width (min 5mm)))\n')
     report = kicad_drc(kicad_cli, tmp_path / pcb.name)
-    assert drc_types(report).get("track_width") == len(result.board.tracks)
+    # KiCad reports at most 199 violations of one type (seen with KiCad 9.0.8 and 10.0.6)
+    assert len(result.board.tracks) > 199 and drc_types(report).get("track_width") == 199
     pro = tmp_path / pcb.with_suffix(".kicad_pro").name
     data = json.loads(pro.read_text())
     assert data["board"]["design_settings"]["rule_severities"]["creepage"] == "ignore"
@@ -216,10 +273,10 @@ print(json.dumps({"copper": b.GetCopperLayerCount(), "vias": vias, "nets": nets,
             layers.append(["dielectric", float(props["thickness"]), props["material"],
                            float(props["epsilon_r"]), float(props["loss_tangent"])])
     got["layers"] = layers
-    assert got["copper"] == spec.stackup.copper_count == 4
+    assert got["copper"] == spec.stackup.copper_count == 6
     want = []
     ci = 0
-    names = ["F.Cu", "In1.Cu", "In2.Cu", "B.Cu"]
+    names = ["F.Cu", "In1.Cu", "In2.Cu", "In3.Cu", "In4.Cu", "B.Cu"]
     for lay in spec.stackup.layers:
         if lay.is_copper:
             want.append(["copper", lay.thickness, names[ci]])
@@ -229,7 +286,7 @@ print(json.dumps({"copper": b.GetCopperLayerCount(), "vias": vias, "nets": nets,
             want.append(["dielectric", lay.thickness, lay.material, m.epsilon_r, m.loss_tangent])
     assert got["layers"] == want
     assert got["vias"] == {"micro": len(result.board.vias)}
-    assert got["nets"] == len(result.board.nets) - 1 == 97
+    assert got["nets"] == len(result.board.nets) - 1 == 65  # 62 signals, GND, VDD_CORE, VDD_IO
     sites = terminal_sites(spec)
     assert len(got["balls"]) == len(sites.names)
     for name, x, y in zip(sites.names, sites.x.tolist(), sites.y.tolist()):
@@ -243,9 +300,9 @@ def test_fab_outputs(kicad_cli, cli_runner, example_board, tmp_path):
     assert code == 0, err
     folder = tmp_path / pcb.stem
     drills = sorted(p.name.replace(pcb.stem, "") for p in (folder / "drill").glob("*.drl"))
-    assert drills == ["-front-in1.drl", "-in1-in2.drl", "-in2-back.drl", ".drl"]
+    assert drills == ["-front-in1.drl", "-in1-in2.drl", "-in2-in3.drl", "-in3-in4.drl", "-in4-back.drl", ".drl"]
     gerbers = {p.suffix for p in (folder / "gerber").iterdir()}
-    assert {".gtl", ".g1", ".g2", ".gbl", ".gbrjob"} <= gerbers
+    assert {".gtl", ".g1", ".g2", ".g3", ".g4", ".gbl", ".gbrjob"} <= gerbers
     job = json.loads(next((folder / "gerber").glob("*.gbrjob")).read_text())
     materials = {m.get("Material") for m in job["MaterialStackup"] if m.get("Type") == "Dielectric"}
     assert materials == {"ABF"}
@@ -257,26 +314,28 @@ def test_render_layers_cross_section_and_markers(kicad_cli, cli_runner, tmp_path
     """`render` draws every copper layer and the board (kicad-cli SVG), the stackup cross-section,
     and, for a board written with --no-check, red markers at the violations on the layer pictures."""
     bad = tmp_path / "bad.yaml"
+    (tmp_path / "buildup_balls.csv").write_text((EXAMPLES / "buildup_balls.csv").read_text())
     bad.write_text(EXAMPLE.read_text().replace("pitch: 0.2, inset: 0.15", "pitch: 0.14, inset: 0.15")
                    .replace("per_side: 24", "per_side: 20"))
     code, _out, _err = cli_runner("substrate", bad, "-o", tmp_path / "b", "--no-check")
     assert code == 0
     info = json.loads(next((tmp_path / "b").glob("*.kisubstrate.json")).read_text())
     n_viol = len(info["report"]["violations"])
-    assert n_viol > 0 and {v["rule"] for v in info["report"]["violations"]} == {"copper_clearance"}
+    rules = {v["rule"] for v in info["report"]["violations"]}
+    assert n_viol == 124 and rules == {"unrouted", "unconnected"}  # 62 signals: not routed, so open
     code, out, err = cli_runner("render", tmp_path / "b", "--no-png")
     assert code == 0, err
     pics = sorted(p.name.rsplit("-", 1)[-1] for p in (tmp_path / "b" / "render").iterdir()
                   if not p.name.startswith("."))
     # written through OutputPlan: manifest present, a hand-edited picture is not overwritten
     assert (tmp_path / "b" / "render" / ".kisubstrate-manifest.json").exists()
-    assert pics == ["B_Cu.svg", "F_Cu.svg", "In1_Cu.svg", "In2_Cu.svg", "board.svg", "stackup.svg",
-                    "violations.svg"]
+    assert pics == ["B_Cu.svg", "F_Cu.svg", "In1_Cu.svg", "In2_Cu.svg", "In3_Cu.svg", "In4_Cu.svg", "board.svg",
+                    "stackup.svg", "violations.svg"]
     render = tmp_path / "b" / "render"
     board_svg = next(render.glob("*-board.svg")).read_text()
-    assert board_svg.count("<title>copper_clearance") == n_viol
+    assert sum(board_svg.count(f"<title>{rule}") for rule in rules) == n_viol
     stack = next(render.glob("*-stackup.svg")).read_text()
-    assert stack.count("ABF prepreg 35.0 µm") == 3 and "micro L1-L2" in stack and "micro L3-L4" in stack
+    assert stack.count("ABF prepreg 35.0 µm") == 5 and "micro L1-L2" in stack and "micro L5-L6" in stack
     next(render.glob("*-F_Cu.svg")).write_text("<svg/>")
     code, _out, err = cli_runner("render", tmp_path / "b", "--no-png")
     assert code == 2 and "--force" in err and next(render.glob("*-F_Cu.svg")).read_text() == "<svg/>"
@@ -296,7 +355,7 @@ def test_odd_stack_maps_to_even_kicad_board(kicad_cli, tmp_path):
     from kisubstrate.kicad.sexpr import find_all, loads
 
     spec = validate_spec({
-        "family": "buildup", "name": "ODD3", "body": [6, 6],
+        "family": "buildup", "name": "ODD3", "body": [6, 6], "carrier": None,
         "stackup": {"layers": [{"copper": 0.015}, {"dielectric": 0.035, "material": "BCB"}, {"copper": 0.015},
                                {"dielectric": 0.04, "material": "polyimide"}, {"copper": 0.015}]},
         "dies": [{"size": [2, 2], "pads": {"peripheral": {"per_side": 4, "pitch": 0.3}}}],
@@ -328,8 +387,8 @@ def test_demo_list_and_check_include_the_buildup(cli_runner, tmp_path):
     assert code == 0, err
     name = example_spec().resolved_name
     folder = tmp_path / "demo" / "substrates" / name
-    assert sorted(p.suffix for p in folder.iterdir() if not p.name.startswith(".")) == \
-        [".json", ".kicad_dru", ".kicad_pcb", ".kicad_pro"]
+    assert sorted(p.name.replace(name, "") for p in folder.iterdir() if not p.name.startswith(".")) == \
+        ["-bumps.csv", "-nets.csv", ".kicad_dru", ".kicad_pcb", ".kicad_pro", ".kisubstrate.json"]
     assert "substrate buildup" in out and (tmp_path / "demo" / "kisubstrate_demo.pretty" /
                                              f"{name}_Footprint.kicad_mod").exists()
     code, out, _err = cli_runner("check", EXAMPLE, "--format", "json")
@@ -338,22 +397,31 @@ def test_demo_list_and_check_include_the_buildup(cli_runner, tmp_path):
 
 
 @pytest.mark.kicad
-def test_microvia_aspect_ratio_enforced_by_kicad_per_layer_pair(kicad_cli, cli_runner, tmp_path):
+def test_microvia_aspect_ratio_enforced_by_kicad_per_layer_pair(kicad_cli, tmp_path):
     """KiCad 9 has no aspect-ratio rule; the .kicad_dru gives each microvia layer pair a minimum hole of
-    depth / ratio, so KiCad flags exactly the microvias our IPC-2226 check flags (thick last dielectric)."""
+    depth / ratio, so KiCad flags exactly the microvias our IPC-2226 check flags (thick last dielectric).
+    The pipeline refuses to route such a stack (exit 2, naming vias.blind), so the example's routed board is
+    checked and written against the thickened stack."""
+    from kisubstrate.api.substrate import SubstrateResult
+    from kisubstrate.rules.board import check_board
+
     text = EXAMPLE.read_text()
     k = text.rfind("dielectric: 0.035")
     thick = tmp_path / "thick.yaml"
+    (tmp_path / "buildup_balls.csv").write_text((EXAMPLES / "buildup_balls.csv").read_text())
     thick.write_text(text[:k] + "dielectric: 0.07" + text[k + len("dielectric: 0.035"):])
-    code, out, _err = cli_runner("substrate", thick, "-o", tmp_path / "t", "--no-check", "--format", "json")
-    assert code == 0
     spec = load_specs([thick])[0].spec
-    result = build_substrate(spec)
-    mine = {item_uuid(result.name, k) for v in result.report.violations for k in v.items}
-    assert {v.rule for v in result.report.violations} == {"microvia_aspect_ratio"} and len(mine) > 50
-    report = kicad_drc(kicad_cli, tmp_path / "t" / f"{result.name}.kicad_pcb")
-    theirs = {i["uuid"] for v in report["violations"] for i in v["items"]}
-    assert drc_types(report) == {"microvia_drill_out_of_range": len(mine)} and theirs == mine
+    with pytest.raises(SpecError, match="dielectric 5 .* too deep for a 0.06 mm microvia") as exc:
+        build_substrate(spec)
+    assert exc.value.field == "vias.blind"
+    board = build_substrate(example_spec()).board
+    report = check_board(board, spec.substrate_rules(), stackup=spec.stackup)
+    result = SubstrateResult(spec=spec, board=board, report=report)
+    mine = {item_uuid(result.name, k) for v in report.violations for k in v.items}
+    assert {v.rule for v in report.violations} == {"microvia_aspect_ratio"} and len(mine) > 50
+    kicad = kicad_drc(kicad_cli, write_result(result, tmp_path / "t"))
+    theirs = {i["uuid"] for v in kicad["violations"] for i in v["items"]}
+    assert drc_types(kicad) == {"microvia_drill_out_of_range": len(mine)} and theirs == mine
 
 
 @pytest.mark.kicad
@@ -367,76 +435,125 @@ def test_core_crossed_by_blind_vias(kicad_cli, tmp_path):
     data = {"family": "buildup", "name": "CORE4", "body": [8, 8], "stackup": {"layers": layers},
             "dies": [{"size": [3, 3], "pads": {"peripheral": {"per_side": 10, "pitch": 0.2}}}],
             "terminals": {"pitch": 0.8, "layout": [9, 9], "ball_diameter": 0.45}}
-    refused = build_substrate(validate_spec(data))
-    assert {v.rule for v in refused.report.violations} == {"microvia_aspect_ratio"}
+    with pytest.raises(SpecError, match=r"dielectric 3 \(0.115 mm with the copper below\) is too deep") as exc:
+        build_substrate(validate_spec(data))
+    assert exc.value.field == "vias.blind"
     result = build_substrate(validate_spec({**data, "vias": {"blind": {"drill": 0.1, "pad": 0.25}}}))
     assert result.report.ok, result.report.text()
     v = result.board.vias
     assert {(k, int(t)) for k, t in zip(v.kind, v.top) if k == "blind"} == {("blind", 2)}
+    # every ball column crosses the core: 40 die-pad balls, the carrier's balls (the others clear of the cavity)
+    balls = [i for i, o in enumerate(result.board.pads.owner) if o == "BALLS"]
+    tied = sum(1 for i in balls if result.board.pads.net[i])
+    assert sum(k == "blind" for k in v.kind) == tied and tied > 40
     report = kicad_drc(kicad_cli, write_result(result, tmp_path))
     assert report["violations"] == [] and report["unconnected_items"] == []
 
 
 def test_die_pad_map_and_ball_map_nets_are_honoured(tmp_path):
-    """A die pad map with nets and a ball map with the same nets: each pad is routed to the ball
-    carrying its net, on the trace layer of that ball's ring."""
-    from kisubstrate.api.specs import validate_spec
-    from kisubstrate.api.substrate import build_substrate
-
+    """A die pad map with nets always wins; each pad is routed to the ball(s) carrying its net (GND on two
+    balls joined by one trace tree); the balls the map does not list go to the carrier."""
     (tmp_path / "pads.csv").write_text("pad,x,y,net\nP1,-0.8,-0.85,VDD\nP2,0.8,-0.85,IO1\n"
                                        "P3,0.8,0.85,IO2\nP4,-0.8,0.85,GND\n")
-    (tmp_path / "balls.csv").write_text("ball,net\nA1,VDD\nA5,IO1\nE5,IO2\nB2,GND\n")
+    (tmp_path / "balls.csv").write_text("ball,net\nA1,VDD\nA7,IO1\nG7,IO2\nB2,GND\nF2,GND\nD1,NC\n")
     spec = validate_spec({
-        "family": "buildup", "name": "MAPPED", "body": [6, 6],
+        "family": "buildup", "name": "MAPPED", "body": [8, 8],
         "stackup": {"layers": [{"copper": 0.015}, {"dielectric": 0.035}, {"copper": 0.015},
                                {"dielectric": 0.035}, {"copper": 0.015}, {"dielectric": 0.035},
                                {"copper": 0.015}]},
         "dies": [{"size": [2, 2], "pads": {"map": "pads.csv"}}],
-        "terminals": {"pitch": 1.0, "layout": [5, 5], "ball_diameter": 0.5, "ball_map": "balls.csv"}},
+        "terminals": {"pitch": 1.0, "layout": [7, 7], "ball_diameter": 0.5, "ball_map": "balls.csv"}},
         base_dir=str(tmp_path))
     result = build_substrate(spec)
     b = result.board
     assert result.report.ok, result.report.text()
     net_of = {b.pads.name[i]: b.nets[int(b.pads.net[i])] for i in range(len(b.pads))}
     assert [net_of[p] for p in ("P1", "P2", "P3", "P4")] == ["VDD", "IO1", "IO2", "GND"]
-    assert [net_of[p] for p in ("A1", "A5", "E5", "B2")] == ["VDD", "IO1", "IO2", "GND"]
-    # B2 is in ring 1 -> its trace runs on the second trace layer (index 2); A1 in ring 0 -> index 1
-    gnd, vdd = b.nets.index("GND"), b.nets.index("VDD")
-    assert set(b.tracks.layer[b.tracks.net == gnd].tolist()) == {2}
-    assert set(b.tracks.layer[b.tracks.net == vdd].tolist()) == {1}
+    assert [net_of[p] for p in ("A1", "A7", "G7", "B2", "F2", "D1")] == ["VDD", "IO1", "IO2", "GND", "GND", ""]
+    routing = b.extras.sidecar["routing"]
+    assert sorted(n for n, m in routing["nets"].items() if m["kind"] == "signal") == ["GND", "IO1", "IO2", "VDD"]
+    assert routing["nets"]["GND"]["vias"] == 1 + 2 * 2  # pad to copper 2, two ball columns up to it
+    # the carrier: the 49 balls less the 6 listed and the 9 under the cavity (grown by a via pad and clearance)
+    balls = [i for i, o in enumerate(b.pads.owner) if o == "BALLS"]
+    assert sum(1 for i in balls if net_of[b.pads.name[i]] == "CARRIER") == 49 - 6 - 9
 
 
-def test_shared_nets_refused_except_the_carrier(tmp_path):
-    """GND on several balls: refused naming the net (the router is one pad to one ball), unless GND is
-    the carrier net, whose balls are joined by the carrier plane through microvia columns."""
-    from kisubstrate.api.specs import validate_spec
-    from kisubstrate.api.substrate import build_substrate
-    from kisubstrate.model.errors import SpecError
-
-    (tmp_path / "balls.csv").write_text("ball,net\nC1,GND\nC5,GND\nA3,GND\n")
-    data = {"family": "buildup", "name": "GNDS", "body": [6, 6],
-            "stackup": {"layers": [{"copper": 0.015}, {"dielectric": 0.035}, {"copper": 0.015},
-                                   {"dielectric": 0.035}, {"copper": 0.015}]},
-            "dies": [{"size": [1.6, 1.6], "pads": {"peripheral": {"per_side": 2, "pitch": 0.4}}}],
-            "terminals": {"pitch": 1.0, "layout": [5, 5], "ball_diameter": 0.5, "ball_map": "balls.csv"}}
-    with pytest.raises(SpecError, match="net GND joins A3, C1, C5"):
-        build_substrate(validate_spec({**data, "carrier": {"net": "CARRIER"}}, base_dir=str(tmp_path)))
-    result = build_substrate(validate_spec({**data, "carrier": {"net": "GND", "balls": "none"}},
-                                           base_dir=str(tmp_path)))
+def test_power_and_ground_on_many_balls_through_planes(tmp_path):
+    """GND on 17 balls and VDD on 8 poured by planes, the die's peripheral pads planned from the map; and a
+    net only the carrier pours (GND on copper 1 of a three-layer stack) tied to its balls, not to the die."""
+    rows = "ABCDEFG"
+    nets = {}
+    for r in range(7):
+        for c in range(7):
+            ring = min(r, c, 6 - r, 6 - c)
+            nets[f"{rows[r]}{c + 1}"] = ("GND" if (r + c) % 2 else "VDD") if ring == 1 else \
+                ("GND" if ring > 1 else f"S{r}{c}")
+    sig = sorted(n for n in set(nets.values()) if n.startswith("S"))
+    for n in sig[16:]:  # 16 signals on the outer ring, the rest NC
+        nets[next(b for b, v in nets.items() if v == n)] = "NC"
+    (tmp_path / "balls.csv").write_text("ball,net\n" + "".join(f"{b},{n}\n" for b, n in nets.items()))
+    layers = [{"copper": 0.015}, {"dielectric": 0.035}, {"copper": 0.015, "role": "signal"}, {"dielectric": 0.035},
+              {"copper": 0.015, "role": "plane", "nets": ["GND"]}, {"dielectric": 0.035},
+              {"copper": 0.015, "role": "plane", "nets": ["VDD"]}, {"dielectric": 0.035}, {"copper": 0.015}]
+    data = {"family": "buildup", "name": "PLANES", "body": [8, 8], "stackup": {"layers": layers},
+            "dies": [{"size": [2, 2], "pads": {"peripheral": {"per_side": 6, "pitch": 0.25}}}],
+            "carrier": {"net": "GND"},
+            "terminals": {"pitch": 1.0, "layout": [7, 7], "ball_diameter": 0.5, "ball_map": "balls.csv"}}
+    result = build_substrate(validate_spec(data, base_dir=str(tmp_path)))
+    assert result.report.ok, result.report.text()
+    b = result.board
+    ball_net = {b.pads.name[i]: b.nets[int(b.pads.net[i])] for i, o in enumerate(b.pads.owner) if o == "BALLS"}
+    pad_net = [b.nets[int(b.pads.net[i])] for i, o in enumerate(b.pads.owner) if o == "U1"]
+    assert sum(n == "GND" for n in ball_net.values()) == 8 + 9 and sum(n == "VDD" for n in ball_net.values()) == 8
+    assert sorted(n for n, v in ball_net.items() if v == "") == sorted(b for b, v in nets.items() if v == "NC")
+    assert len(pad_net) == 24 and sorted(n for n in pad_net if n.startswith("S")) == sig[:16]
+    assert pad_net.count("GND") == 4 and pad_net.count("VDD") == 4
+    assert b.extras.sidecar["routing"]["nets"]["GND"]["layer"] == "L1,L3"
+    # the carrier alone: GND on three balls, the die's pads left unconnected (nothing on the die is GND)
+    (tmp_path / "gnd.csv").write_text("ball,net\nC1,GND\nC5,GND\nA3,GND\n")
+    small = {"family": "buildup", "name": "GNDS", "body": [6, 6],
+             "stackup": {"layers": [{"copper": 0.015}, {"dielectric": 0.035}, {"copper": 0.015},
+                                    {"dielectric": 0.035}, {"copper": 0.015}]},
+             "dies": [{"size": [1.6, 1.6], "pads": {"peripheral": {"per_side": 2, "pitch": 0.4}}}],
+             "carrier": {"net": "GND"},
+             "terminals": {"pitch": 1.0, "layout": [5, 5], "ball_diameter": 0.5, "ball_map": "gnd.csv"}}
+    result = build_substrate(validate_spec(small, base_dir=str(tmp_path)))
     assert result.report.ok, result.report.text()
     b = result.board
     gnd = b.nets.index("GND")
-    balls = sorted(b.pads.name[i] for i in np.flatnonzero(b.pads.net == gnd))
-    assert balls == ["A3", "C1", "C5"]
-    assert int((b.vias.net == gnd).sum()) == 3 * 2  # one 2-hop column per GND ball
+    assert sorted(b.pads.name[i] for i in np.flatnonzero(b.pads.net == gnd)) == ["A3", "C1", "C5"]
+    assert int((b.vias.net == gnd).sum()) == 3 * 2  # one 2-hop column per GND ball, up to the carrier
+    with pytest.raises(SpecError, match="carrier.balls: the ball map gives the carrier's net 'GND' its balls"):
+        build_substrate(validate_spec({**small, "carrier": {"net": "GND", "balls": ["A1"]}}, base_dir=str(tmp_path)))
 
 
-# -- nets on balls without a trace layer (substrate review item 1) ---------------------------------
-def test_pad_net_on_an_inner_ball_is_a_spec_error_naming_the_ball(tmp_path):
+def test_a_net_on_a_ball_under_the_die_is_reported_unrouted(tmp_path, cli_runner):
+    """A signal whose only ball lies in the die's escape area: a located 'unrouted' violation naming the net
+    and why; exit 1, nothing written."""
     (tmp_path / "pads.csv").write_text("pad,x,y,net\nP1,-0.8,-0.85,NX\nP2,0.8,-0.85,IO1\n")
-    (tmp_path / "balls.csv").write_text("ball,net\nC3,NX\n")
+    (tmp_path / "balls.csv").write_text("ball,net\nC3,NX\nA5,IO1\n")
     data = small_buildup(dies=[{"size": [2, 2], "pads": {"map": "pads.csv"}}],
                          terminals={"pitch": 1.0, "layout": [5, 5], "ball_diameter": 0.5, "ball_map": "balls.csv"})
-    with pytest.raises(SpecError, match=r"P1 \(net NX\) maps to ball C3 in ring 3") as exc:
+    result = build_substrate(validate_spec(data, base_dir=str(tmp_path)))
+    unrouted = [v for v in result.report.violations if v.rule == "unrouted"]
+    assert [v.items for v in unrouted] == [("net/NX",)] and "lies in the die's escape area" in unrouted[0].message
+    assert unrouted[0].where == (0.0, 0.0)
+    import yaml
+
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump({"packages": [data]}))
+    code, out, _err = cli_runner("substrate", tmp_path / "s.yaml", "-o", tmp_path / "out")
+    assert code == 1 and "net 'NX' not routed" in out and not (tmp_path / "out").exists()
+
+
+def test_too_few_die_pads_for_the_pinout_is_refused_naming_the_die(tmp_path):
+    (tmp_path / "balls.csv").write_text("ball,net\n" + "".join(f"A{c},S{c}\n" for c in range(1, 6)) +
+                                        "E1,GND\nE5,VDD\n")
+    layers = [{"copper": 0.015}, {"dielectric": 0.035}, {"copper": 0.015}, {"dielectric": 0.035},
+              {"copper": 0.015, "role": "plane", "nets": ["GND", "VDD"]}, {"dielectric": 0.035}, {"copper": 0.015}]
+    data = small_buildup(stackup={"layers": layers},
+                         dies=[{"size": [2, 2], "pads": {"peripheral": {"per_side": [2, 2, 1, 1], "pitch": 0.3}}}],
+                         terminals={"pitch": 1.0, "layout": [5, 5], "ball_diameter": 0.5, "ball_map": "balls.csv"})
+    with pytest.raises(SpecError, match=r"die U1: the ball map has 5 signal net\(s\) and 2 power/ground net\(s\) "
+                                        r"\(GND, VDD\), but the die has 6 pads") as exc:
         build_substrate(validate_spec(data, base_dir=str(tmp_path)))
-    assert exc.value.field == "terminals.ball_map"
+    assert exc.value.field == "dies.pads"

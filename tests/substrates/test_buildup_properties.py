@@ -24,7 +24,7 @@ from stack_util import kicad_drc, write_result
 
 RULE_IDS = {"copper_clearance", "annular_ring", "hole_to_hole", "copper_to_edge", "microvia_aspect_ratio",
             "microvia_depth", "microvia_span", "microvia_stack", "mask_web", "terminal_outside_body",
-            "die_outside_body", "track_width", "via_drill", "via_diameter"}
+            "die_outside_body", "track_width", "via_drill", "via_diameter", "unrouted", "unconnected"}
 MATERIALS = ["ABF", "BT", "FR-4", "FR-5", "polyimide", "BCB", "PTFE", "epoxy", "ceramic"]
 
 
@@ -56,9 +56,7 @@ def buildup_specs(draw, thin: bool = False):
     return {"family": "buildup", "name": "PROP", "body": body, "stackup": {"layers": layers},
             "dies": [{"size": die, "pads": {"peripheral": {"per_side": per_side, "pitch": pad_pitch}}}],
             "terminals": {"pitch": pitch, "layout": [cols, rows], "ball_diameter": round(0.5 * pitch, 3),
-                          "land": round(0.45 * pitch, 3), **grid},
-            "vias": {"columns": draw(st.sampled_from(["stacked", "staggered"])),
-                     "stagger": draw(st.sampled_from([0.0, 0.15]))}}
+                          "land": round(0.45 * pitch, 3), **grid}}
 
 
 @st.composite
@@ -105,7 +103,7 @@ def outcome(data, base_dir: str | None = None):
         return "refused", exc.field
     files = substrate_files(result)
     assert sorted(files) == sorted(f"{result.name}{s}" for s in (".kicad_pcb", ".kicad_pro", ".kicad_dru",
-                                                                 ".kisubstrate.json"))
+                                                                 ".kisubstrate.json", "-nets.csv", "-bumps.csv"))
     tree = loads(files[f"{result.name}.kicad_pcb"])
     b = result.board
     assert (sum(1 for _ in find_all(tree, "via")), sum(1 for _ in find_all(tree, "segment"))) == \
@@ -129,7 +127,8 @@ def test_random_buildups_never_crash(data):
     kind, detail = outcome(data)
     BUILDUPS_BUILT.saw(kind)
     if kind == "refused":
-        assert detail in {None, "stackup.layers", "terminals", "dies", "carrier.balls", "terminals.ball_map"} or \
+        assert detail in {None, "stackup.layers", "terminals", "dies", "carrier.balls", "carrier.net",
+                          "terminals.ball_map"} or \
             detail.startswith(("dies", "terminals", "stackup", "vias", "body")), detail
     elif kind == "ok":
         b = detail.board
@@ -170,14 +169,14 @@ def test_net_mapped_buildups_route_each_net_to_its_ball(case):
         return
     if kind == "ok":
         b = detail.board
-        net_of = {b.pads.name[i]: b.nets[int(b.pads.net[i])] for i in range(len(b.pads))}
+        net_of = {(b.pads.owner[i], b.pads.name[i]): b.nets[int(b.pads.net[i])] for i in range(len(b.pads))}
         want = {}
         for line in csvs["balls.csv"].splitlines()[1:]:
             ball, net = line.split(",")
             want[ball] = net
         for ball, net in want.items():
-            assert net_of[ball] == net
-            pad = [p for p in net_of if net_of[p] == net and p != ball]
+            assert net_of[("BALLS", ball)] == net
+            pad = [p for (o, p), n in net_of.items() if n == net and o == "U1"]
             assert len(pad) == 1, (net, pad)
             assert int(np.count_nonzero(b.tracks.net == b.nets.index(net))) >= 1
 
@@ -201,3 +200,83 @@ def test_random_clean_buildups_pass_kicad_drc(kicad_cli, tmp_path_factory, data)
     report = kicad_drc(kicad_cli, pcb)
     assert report["violations"] == [] and report["unconnected_items"] == [], \
         (data, [(v["type"], v["description"]) for v in report["violations"][:5]])
+
+
+@st.composite
+def netlist_buildup_specs(draw):
+    """A build-up spec with a pinout: GND and VDD on many balls (planes on copper 3 / 4 and the carrier),
+    signals on balls clear of the die, a few NC; the die's peripheral pads planned from it.
+
+    Returns (spec data, {file name: CSV text}).
+    """
+    pitch = draw(st.sampled_from([0.8, 1.0]))
+    n = draw(st.integers(7, 11))
+    body = round(n * pitch + draw(st.sampled_from([0.6, 1.0])), 3)
+    die = round(draw(st.floats(1.2, 0.4 * n * pitch)), 2)
+    pad_pitch = draw(st.sampled_from([0.2, 0.25, 0.3]))
+    per_side = draw(st.integers(2, max(2, min(16, int((die - 0.4) / pad_pitch)))))
+    letters = row_names(n)
+    half = (n - 1) / 2
+    clear, inner = [], []
+    for r in range(n):
+        for c in range(n):
+            x, y = (c - half) * pitch, (r - half) * pitch
+            (clear if max(abs(x), abs(y)) > die / 2 + 0.5 else inner).append(f"{letters[r]}{c + 1}")
+    n_sig = draw(st.integers(1, max(1, min(4 * per_side - 2, len(clear) - 2))))
+    order = draw(st.permutations(clear))
+    nets = {b: f"SIG{k}" for k, b in enumerate(order[:n_sig])}
+    rest = list(order[n_sig:]) + inner
+    rest.sort()
+    kinds = draw(st.lists(st.sampled_from(["GND", "GND", "VDD", "NC"]), min_size=len(rest), max_size=len(rest)))
+    nets.update(zip(rest, kinds))
+    for must in ("GND", "VDD"):  # both rails on at least one ball
+        if must not in nets.values():
+            nets[rest[0 if must == "GND" else -1]] = must
+    if "GND" not in nets.values():
+        return draw(netlist_buildup_specs())
+    signal_layers = draw(st.integers(1, 2))
+    layers = [{"copper": 0.015}]
+    for role in ["signal"] * signal_layers + ["GND", "VDD"]:
+        layers.append({"dielectric": 0.03, "material": "ABF"})
+        layers.append({"copper": 0.015, "role": "signal"} if role == "signal" else
+                      {"copper": 0.015, "role": "plane", "nets": [role]})
+    layers += [{"dielectric": 0.03, "material": "ABF"}, {"copper": 0.015}]
+    data = {"family": "buildup", "name": "NETS", "body": [body, body], "stackup": {"layers": layers},
+            "dies": [{"size": [die, die], "pads": {"peripheral": {"per_side": per_side, "pitch": pad_pitch}}}],
+            "carrier": {"net": "GND"},
+            "terminals": {"pitch": pitch, "layout": [n, n], "ball_diameter": round(0.5 * pitch, 3),
+                          "land": round(0.45 * pitch, 3), "ball_map": "balls.csv"}}
+    return data, {"balls.csv": "ball,net\n" + "".join(f"{b},{v}\n" for b, v in sorted(nets.items()))}
+
+
+# a fixed (derandomised) sample of 6 pinouts: KiCad checks every one that builds clean, at least 2
+NETLISTS_CLEAN = Share("ok", at_least=0.3)
+
+
+@pytest.mark.kicad
+@NETLISTS_CLEAN.required
+@settings(max_examples=6, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(case=netlist_buildup_specs())
+def test_random_pinouts_connect_every_ball_and_pass_kicad_drc(kicad_cli, tmp_path_factory, case):
+    """Whenever a pinout builds clean, every ball not marked NC carries its net and KiCad's DRC finds 0 errors
+    and 0 unconnected items; otherwise the refusal names a field or a rule."""
+    data, csvs = case
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, text in csvs.items():
+            (Path(tmp) / name).write_text(text)
+        kind, detail = outcome(data, base_dir=tmp)
+    NETLISTS_CLEAN.saw(kind)
+    if kind == "refused":
+        assert detail is not None
+        return
+    if kind != "ok":
+        return
+    b = detail.board
+    want = dict(line.split(",") for line in csvs["balls.csv"].splitlines()[1:])
+    got = {b.pads.name[i]: b.nets[int(b.pads.net[i])] for i, o in enumerate(b.pads.owner) if o == "BALLS"}
+    assert {k: v for k, v in got.items() if v} == {k: v for k, v in want.items() if v != "NC"}
+    pcb = write_result(detail, tmp_path_factory.mktemp("nets"))
+    report = kicad_drc(kicad_cli, pcb)
+    assert report["violations"] == [] and report["unconnected_items"] == [], \
+        (data, csvs, [(v["type"], v["description"]) for v in report["violations"][:5]])

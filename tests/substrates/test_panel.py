@@ -41,21 +41,23 @@ def test_panel_geometry_by_hand(buildup_panel):
     assert np.allclose(g.pads.x[owners], unit.pads.x[u] - 7.65)
     # nets: one copy per unit, renamed per unit, plus PLATING
     assert len(g.nets) - 1 == 2 * (len(unit.nets) - 1) + 1
-    assert "/R1C2/CARRIER" in g.nets and "PLATING" in g.nets
+    assert "/R1C2/GND" in g.nets and "PLATING" in g.nets
     # three tooling holes and three fiducials per outer layer, in the rails (2.5 mm from the edge)
     assert sorted(panel.holes) == sorted([(17.95, 10.3, 2.0), (-17.95, 0.0, 2.0), (17.95, 0.0, 2.0)])
     assert len(panel.fiducials) == 6
 
 
 def test_plating_tails_by_hand(buildup_panel):
-    """14 x 14 balls at 1 mm: the outer ring holds 4 * 14 - 4 = 52 balls, the next 4 * 12 - 4 = 44; the 96
-    die pads fill both. Ring-0 lands run straight out (52 one-segment tails per unit); ring-1 lands
-    are boxed in by ring 0 and jog 45° by half the land spacing (0.5 mm) into the gap between two
-    ring-0 lands, then run out 0.5 mm from their tails (44 two-segment tails): 52 + 2 * 44 = 140
-    tail segments per unit, and every die-pad net is tied."""
-    _, panel = buildup_panel
-    die_nets = [n for n in panel.tied if n.startswith("U1_")]
-    assert len(die_nets) == 96 and not [n for n in panel.untied if n.startswith("U1_")]
+    """14 x 14 balls at 1 mm, the example's pinout: 40 signals on the outer ring and 22 on the next, GND,
+    VDD_CORE and VDD_IO on many balls. One tail per net: ring-0 lands run straight out (40 signals and GND
+    from a ring-0 ball: 41 one-segment tails per unit); ring-1 lands are boxed in by ring 0 and jog 45° by
+    half the land spacing (0.5 mm) into the gap between two ring-0 lands, then run out 0.5 mm from their
+    tails (22 signals, VDD_CORE and VDD_IO: 24 two-segment tails): 41 + 2 * 24 = 89 tail segments per unit,
+    and every one of the 65 nets is tied."""
+    spec, panel = buildup_panel
+    die_nets = sorted(panel.tied)
+    assert len(die_nets) == 65 and panel.untied == []
+    assert {"GND", "VDD_CORE", "VDD_IO", "DQ0", "RESET_N"} <= set(die_nets)
     g = panel.geom
     t = g.tracks
     plating = g.nets.index("PLATING")
@@ -63,8 +65,8 @@ def test_plating_tails_by_hand(buildup_panel):
     # bars on both outer layers: 3 vertical street lines x 1 span + 2 horizontal lines x 2 spans, per layer
     assert len(bars) == 2 * (3 * 1 + 2 * 2)
     unit_die = {g.nets.index(f"/R{1}C{c}/{n}") for c in (1, 2) for n in die_nets}
-    tails = np.flatnonzero(np.isin(t.net, list(unit_die)) & (t.width == 0.05) & (t.layer == 3))
-    assert len(tails) == 2 * (52 + 2 * 44)
+    tails = np.flatnonzero(np.isin(t.net, list(unit_die)) & (t.width == 0.05) & (t.layer == g.copper - 1))
+    assert len(tails) == 2 * (41 + 2 * 24)
     # every tail stops exactly the etch-back gap (= clearance 0.025 mm) short of a bar
     d, _, _ = segment_segment_distance(
         np.repeat(t.x1[tails], len(bars)), np.repeat(t.y1[tails], len(bars)),
@@ -75,8 +77,8 @@ def test_plating_tails_by_hand(buildup_panel):
     per_net: dict[int, float] = {}
     for net, gp in zip(t.net[tails].tolist(), gap.tolist()):
         per_net[net] = min(per_net.get(net, 9.0), gp)
-    assert len(per_net) == 2 * 96 and np.allclose(list(per_net.values()), 0.025, atol=1e-6)
-    # a jogged tail: ring-1 ball B2 at (-5.5, -5.5) of unit R1C1 (centre x -7.65) leaves towards -x (the
+    assert len(per_net) == 2 * 65 and np.allclose(list(per_net.values()), 0.025, atol=1e-6)
+    # a jogged tail: ring-1 ball B2 (signal A2) at (-5.5, -5.5) of unit R1C1 (centre x -7.65) leaves towards -x (the
     # first of the tied nearest edges), jogs half a pitch to (-6.0, -6.0) (between A1 and B1), then
     # runs out to x = -(7.5 + (0.3 - 0.1) / 2 - 0.025 - 0.05 / 2) = -7.55 in the unit frame
     b2 = [i for i, (o, n) in enumerate(zip(g.pads.owner, g.pads.name)) if o == "BALLS_R1C1" and n == "B2"][0]

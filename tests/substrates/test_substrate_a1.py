@@ -123,8 +123,8 @@ def test_ball_map_net_on_a1_reaches_the_footprints_top_left_ball(tmp_path, name)
         csv.write_text((EXAMPLES / "flipchip_balls.csv").read_text().replace("\nA1,NC\n", f"\nA1,{net}\n"))
         pkg["dies"][0]["pads"] = {"plan": {"pitch": 0.2}, "size": 0.09}  # and bumps planned for it
     (pkg["lands"] if name == "cavity" else pkg["terminals"])["ball_map"] = str(csv)
-    if name == "buildup":  # the example routes all 96 outer balls: free one for the mapped net
-        pkg["dies"][0]["pads"]["peripheral"]["per_side"] = 23
+    if name == "buildup":  # routed from a whole netlist: the example's pinout, its NC corner A1 given a net
+        csv.write_text((EXAMPLES / "buildup_balls.csv").read_text().replace("\nA1,NC\n", f"\nA1,{net}\n"))
     spec = validate_spec(pkg, base_dir=str(EXAMPLES))
     fp = fam.footprint(spec)[0]
     pads = [(n, float(x), float(y), net) for g in fp.pads for n, x, y, net in
@@ -142,7 +142,7 @@ def test_ball_map_net_on_a1_reaches_the_footprints_top_left_ball(tmp_path, name)
     assert got == net, (name, got)
 
 
-BUILDUP_3L = {"family": "buildup", "body": [6, 6],
+BUILDUP_3L = {"family": "buildup", "body": [6, 6], "carrier": None,
               "stackup": {"layers": [{"copper": 0.015}, {"dielectric": 0.035}, {"copper": 0.015},
                                      {"dielectric": 0.035}, {"copper": 0.015}]},
               "terminals": {"pitch": 1.0, "layout": [5, 5], "ball_diameter": 0.5}}

@@ -102,6 +102,9 @@ class SubstratePipeline:
 
     phases = ("stackup", "dies", "terminals", "netlist", "planes", "route", "fills")
 
+    escape_beyond = ESCAPE_BEYOND_DIE
+    """How far (mm) a bump's fixed escape runs past its die edge (a family may set its own)."""
+
     def __init__(self, spec) -> None:
         self.spec = spec
         self.rules = spec.substrate_rules()
@@ -168,6 +171,7 @@ class SubstratePipeline:
                 edge = min(die.size[0] / 2 - abs(pad.x), die.size[1] / 2 - abs(pad.y))
                 s.bumps.append(Bump(die.name, pad.name, dx + pad.x, dy + pad.y, pad.net, p.map_file or "", pad.line,
                                     depth=max(0, int(round((edge - p.size / 2) / pitch))), die=k))
+        self.assign_pad_nets()
         b = s.b
         for t in s.bumps:
             die = spec.dies[t.die]
@@ -180,6 +184,13 @@ class SubstratePipeline:
         if id(die) not in cache:
             cache[id(die)] = bump_pitch(die)
         return cache[id(die)]
+
+    def assign_pad_nets(self) -> None:
+        """Hook: give nets to the die pads in ``self.s.bumps`` before they are placed (default: as given).
+
+        A family whose dies have generated pads without nets (e.g. peripheral rows) derives them
+        from the ball map here.
+        """
 
     def _bump_mask(self, die) -> float:
         """Solder-mask opening margin of a bump pad (mm).
@@ -241,7 +252,7 @@ class SubstratePipeline:
             (x, y), (w, h) = d.position, d.size
             rows, cols = np.mgrid[0:grid.shape[0], 0:grid.shape[1]]
             gx, gy = grid.x(cols), grid.y(rows)
-            reach = ESCAPE_BEYOND_DIE - 1e-9
+            reach = self.escape_beyond - 1e-9
             keep |= (np.abs(gx - x) < w / 2 + reach) & (np.abs(gy - y) < h / 2 + reach)
         s.router.keep_out = keep
         assert s.netlist is not None
@@ -315,8 +326,9 @@ class SubstratePipeline:
                                            "blocked", t.x, t.y, last))
                 continue
             up = bottom
-            for L in reversed(layers[:-1]):  # as high as the column stays free and in the net's area
-                if router.column_free(cell, L, up, code) is None and self._inside_region(L, code, t.x, t.y):
+            for L in reversed(layers[:-1]):  # as high as the column stays free, in the net's area and stackable
+                if router.column_free(cell, L, up, code) is None and self._inside_region(L, code, t.x, t.y) and \
+                        self._stackable(L, last):
                     up = L
                 else:
                     break
@@ -331,6 +343,14 @@ class SubstratePipeline:
                                            t.x, t.y, L))
             else:
                 reached.add(L)
+
+    def _stackable(self, top: int, bottom: int) -> bool:
+        """True if a via column from copper ``top`` to ``bottom`` stacks no more microvias than the profile allows."""
+        run = longest = 0
+        for hop in range(top, bottom):
+            run = run + 1 if self.s.hops[hop].kind == "micro" else 0
+            longest = max(longest, run)
+        return longest <= self.rules.max_stack
 
     def _stitch(self, net, code: int, top: int, bottom: int, most: int = STITCHES) -> bool:
         """Join the net's planes on copper ``top`` and ``bottom`` by up to ``most`` via columns.
@@ -477,7 +497,7 @@ class SubstratePipeline:
             n, tang, room = (0, 1 if dx >= 0 else -1), (1, 0), w / 2 - abs(dx)
         else:
             n, tang, room = (1 if dy >= 0 else -1, 0), (0, 1), h / 2 - abs(dy)
-        steps = max(1, math.ceil((room + ESCAPE_BEYOND_DIE) / grid.pitch - 1e-9))
+        steps = max(1, math.ceil((room + self.escape_beyond) / grid.pitch - 1e-9))
         r0, c0 = grid.cell(t.x, t.y)
         # rings inside the outer one leave through the channels (half a pitch sideways) on every layer,
         # so that the outer bumps' sites stay free for a column down to a deeper layer

@@ -45,8 +45,8 @@ def plane_zones(geom: BoardGeom, *, layer: int, nets: list[int], clearance: floa
         clearance: copper-to-copper clearance between nets (mm).
         edge: copper-to-board-edge clearance (mm).
         name: zone name prefix (``<name>-<layer>-<net>``).
-        regions: the area of each net of a split plane (e.g. from :func:`split_regions`); default the
-            Voronoi cells of each net's vias on the layer.
+        regions: the area of each net (a split plane, e.g. from :func:`split_regions`, or one net kept
+            to a part of the layer); default the Voronoi cells of each net's vias on the layer.
     """
     ax, ay, bx, by, r, lay, net, _src, _idx = copper_items(geom)
     on = lay == layer
@@ -58,7 +58,7 @@ def plane_zones(geom: BoardGeom, *, layer: int, nets: list[int], clearance: floa
     if len(ax):
         cores[pts] = shapely.points(ax[pts], ay[pts])
     inner = shapely.buffer(geom.outline, -(edge + _EPS), join_style="mitre")
-    if regions is not None and len(nets) > 1:
+    if regions is not None:
         regions = {n: shapely.intersection(g, inner) for n, g in regions.items()}
     else:
         regions = _regions(inner, ax, ay, bx, by, net, pts, nets, clearance)

@@ -273,6 +273,9 @@ class Router:
         stubs: dict[int, list[tuple[int, int]]] = {}
         if self.keep_out is not None:
             free &= ~self.keep_out
+            for x, y, _tl in (t for t, c in zip(ends, cells[len(starts):]) if self.keep_out[c]):
+                return Unrouted(name, f"the terminal at ({x:.3f}, {y:.3f}) lies in the die's escape area, where no "
+                                f"trace runs on copper {L + 1}: give the net a ball clear of the die", x, y, L)
             for i, (x, y, _tl) in enumerate(starts):
                 if not self.keep_out[cells[i]]:
                     continue
@@ -325,6 +328,8 @@ class Router:
                 return [(r + r0, c + c0) for r, c in path]
         # where the wave stopped: the reached cell nearest the tree
         reached = np.argwhere(step >= 0) + (r0, c0)
+        if not len(reached):  # the start cell itself is not free
+            return float(g.x(cell[1])), float(g.y(cell[0]))
         tr = np.argwhere(tree)
         d = np.abs(reached[:, None, :] - tr[None, :min(len(tr), 64), :]).max(axis=2).min(axis=1)
         r, c = reached[int(np.argmin(d))]
