@@ -522,3 +522,48 @@ def test_square_smd_lands_say_why_they_are_not_roundrect():
             assert "_SquareLands" in name or "roundrect" in child(fp, "descr")[1], (origin, name)
             assert "roundrect" in child(fp, "descr")[1], (origin, name)
     assert squares >= 10
+
+
+# -- the generic rules over the demo's footprints too -------------------------------------------
+def test_demo_footprints_follow_the_generic_rules():
+    """Fields and fonts, layers, line widths, a closed courtyard on the 0.01 mm grid around body and pads,
+    silk clear of pads and a pin-1 mark: the same rules as the library, for every footprint the demo writes
+    (substrate packages' board-side footprints included)."""
+    expected = {"F.SilkS": 0.12, "F.Fab": 0.1, "F.CrtYd": 0.05}
+    for name, (fp, _) in demo().items():
+        assert fp[0] == "footprint" and fp[1] == name and re.fullmatch(r"[A-Za-z0-9_.+-]+", name), name
+        props = {p[1]: p for p in children(fp, "property")}
+        assert props["Value"][2] == name and props["Reference"][2] == "REF**", name
+        assert child(props["Reference"], "layer")[1] == "F.SilkS" and child(props["Value"], "layer")[1] == "F.Fab"
+        font = child(child(props["Reference"], "effects"), "font")
+        assert (num(child(font, "size")), num(child(font, "thickness"))) == (1.0, 0.15), name
+        user = [t for t in children(fp, "fp_text") if t[1] == "user"]
+        assert [t[2] for t in user] == ["${REFERENCE}"] and child(user[0], "layer")[1] == "F.Fab", name
+        assert child(fp, "descr")[1] and child(fp, "tags")[1], name
+        layers = {child(g, "layer")[1] for g in fp[1:] if isinstance(g, list) and g[0].startswith("fp_")}
+        assert layers == {"F.SilkS", "F.Fab", "F.CrtYd"}, name
+        for layer, w in expected.items():
+            items = graphics(fp, layer)
+            assert items and {width(g) for g in items} == {w}, (name, layer)
+        crt = graphics(fp, "F.CrtYd")
+        assert len(crt) == 1 and crt[0][0] == "fp_poly", name
+        pts = points(crt[0])
+        assert all(abs(v * 100 - round(v * 100)) < 1e-6 for xy in pts for v in xy), name
+        court = shapely.Polygon(pts)
+        body = shapely.Polygon(points([g for g in graphics(fp, "F.Fab") if g[0] == "fp_poly"][0]))
+        pl = pads(fp)
+        assert court.buffer(1e-6).contains(body), name
+        assert all(court.buffer(1e-6).contains(pad_shape(p)) for p in pl if p["layers"] != ("F.Paste",)), name
+        need = _silk_clearance(fp)
+        for g in graphics(fp, "F.SilkS"):
+            gp = points(g)
+            if g[0] == "fp_line":
+                geom = shapely.LineString(gp)
+            elif g[0] == "fp_poly":
+                geom = shapely.Polygon(gp)
+            else:
+                e = child(g, "end")
+                geom = shapely.Point(gp[0]).buffer(math.dist(gp[0], (float(e[1]), float(e[2]))) * 1.01)
+            assert float(_pad_gaps(geom, pl).min()) - width(g) / 2 >= need - 1e-6, (name, g[0], gp[:2])
+        marks = [g for g in graphics(fp, "F.SilkS") if g[0] in ("fp_poly", "fp_circle")]
+        assert len(marks) >= 1 or any(len(points(g)) >= 3 for g in graphics(fp, "F.SilkS")), name
