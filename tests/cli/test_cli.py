@@ -144,7 +144,7 @@ def test_demo_byte_identical_rerun(tmp_path, cli_runner):
     # the packages with a ball map (flip-chip) and the substrates have their symbols, naming the demo's footprints
     syms = first["kisubstrate_demo.kicad_sym"].decode()
     assert '(property "Footprint" "kisubstrate_demo:FCBGA-400_17.0x17.0mm_Die5.0x5.0mm_8L_P0.8mm_Footprint"' in syms
-    assert '(property "Footprint" "kisubstrate_demo:BUILDUP-196_15.0x15.0mm_Die6.0x6.0mm_4L_P1.0mm_Footprint"' in syms
+    assert '(property "Footprint" "kisubstrate_demo:BUILDUP-196_15.0x15.0mm_Die6.0x6.0mm_6L_P1.0mm_Footprint"' in syms
     for m in mods:
         assert m in stdout
         name = model_name(Path(m).stem)  # every footprint names its STEP model; it and its VRML twin are there
@@ -330,21 +330,21 @@ def test_check_against_another_profile(tmp_path, cli_runner):
 
 
 def test_check_substrate_against_another_substrate_profile(tmp_path, cli_runner):
-    """A substrate profile checks the substrate boards: the cavity fits substrate-hdi; the 0.4 mm-pitch wafer
-    stack does not (its 0.1 mm clearance between 0.3 mm microvia pads at 0.4 mm pitch); a profile file of
-    substrate keys is a substrate profile; the footprints are not checked by it."""
-    code, out, _ = cli_runner("check", EXAMPLES / "cavity.yaml", EXAMPLES / "wafer_stack.yaml",
+    """A substrate profile checks the substrate boards: the cavity fits substrate-hdi; the PoP's 40 um traces and
+    0.15 mm through vias do not (HDI: 100 um lines, 0.2 mm drills); a profile file of substrate keys is a
+    substrate profile; the footprints are not checked by it."""
+    code, out, _ = cli_runner("check", EXAMPLES / "cavity.yaml", EXAMPLES / "pop.yaml",
                               "--rules", "substrate-hdi", "--format", "json")
     doc = json.loads(out)
     assert code == 1 and [p["profile"] for p in doc["packages"]] == ["substrate-hdi", "substrate-hdi"]
-    cav, waf = doc["packages"]
-    assert cav["ok"] and not cav["package"].endswith("_Footprint") and not waf["ok"]
-    assert {v["rule"] for v in waf["violations"]} >= {"copper_clearance"}
-    assert all(v["required"] == pytest.approx(0.1) for v in waf["violations"] if v["rule"] == "copper_clearance")
+    cav, pop = doc["packages"]
+    assert cav["ok"] and not cav["package"].endswith("_Footprint") and not pop["ok"]
+    assert {v["rule"] for v in pop["violations"]} >= {"track_width", "via_drill"}
+    assert all(v["required"] == pytest.approx(0.1) for v in pop["violations"] if v["rule"] == "track_width")
     prof = tmp_path / "fab.yaml"
     prof.write_text(data_path("rules", "substrate-buildup.yaml").read_text().replace("name: substrate-buildup",
-                                                                          "name: fab"))
-    code, out, _ = cli_runner("check", EXAMPLES / "wafer_stack.yaml", "--rules", prof, "--format", "json")
+                                                                                  "name: fab"))
+    code, out, _ = cli_runner("check", EXAMPLES / "cavity.yaml", "--rules", prof, "--format", "json")
     assert code == 0 and json.loads(out)["packages"][0]["profile"] == "fab"
 
 

@@ -192,7 +192,7 @@ def test_substrate_command_writes_the_package_symbols(tmp_path, cli_runner):
     code, stdout, err = cli_runner("substrate", EXAMPLES / "buildup.yaml", "-o", out, "--footprint-lib", "Subs")
     assert code == 0, stdout + err
     text = (out / "Subs.kicad_sym").read_text()
-    assert _fields(text)["Footprint"] == "Subs:BUILDUP-196_15.0x15.0mm_Die6.0x6.0mm_4L_P1.0mm_Footprint"
+    assert _fields(text)["Footprint"] == "Subs:BUILDUP-196_15.0x15.0mm_Die6.0x6.0mm_6L_P1.0mm_Footprint"
     assert len(_read_pins(text)) == 196
     code, _, err = cli_runner("substrate", EXAMPLES / "buildup.yaml", "-o", tmp_path / "bad", "--footprint-lib", "a:b")
     assert code == 2 and "--footprint-lib" in err and not (tmp_path / "bad").exists()

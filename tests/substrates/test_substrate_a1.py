@@ -47,6 +47,10 @@ def test_flipped_asymmetric_grid_keeps_names_and_positions_together():
     data = yaml.safe_load((EXAMPLES / "wafer_stack.yaml").read_text())
     pkg = data["packages"][0] if "packages" in data else data
     pkg["terminals"].update(missing=["B2"], offset=[0.05, 0.0])
+    pkg["terminals"].pop("ball_map", None)  # the example's pinout names B2: depopulate a grid without one
+    pkg.pop("power_width", None)  # (no power nets without the pinout)
+    pkg.get("pads", {}).pop("map", None)
+    pkg["pads"].setdefault("peripheral", {"per_side": 5, "pitch": 0.4, "inset": 0.22})
     spec = validate_spec(pkg, base_dir=str(EXAMPLES))
     fp = _assert_footprint_is_the_board_seen_from_the_pcb("wafer_stack", spec)
     at = {n: (float(x), float(y)) for g in fp.pads for n, x, y in zip(g.names, g.x, g.y)}
@@ -123,6 +127,10 @@ def test_ball_map_net_on_a1_reaches_the_footprints_top_left_ball(tmp_path, name)
         csv.write_text((EXAMPLES / "flipchip_balls.csv").read_text().replace("\nA1,NC\n", f"\nA1,{net}\n"))
         pkg["dies"][0]["pads"] = {"plan": {"pitch": 0.2}, "size": 0.09}  # and bumps planned for it
     (pkg["lands"] if name == "cavity" else pkg["terminals"])["ball_map"] = str(csv)
+    if name == "pop":  # routed from a whole netlist: the example's balls with A1 (GND) and A2 (IO15) swapped
+        net = "IO15"
+        csv.write_text((EXAMPLES / "pop_balls.csv").read_text().replace("\nA1,GND\n", "\nA1,IO15\n", 1)
+                       .replace("\nA2,IO15\n", "\nA2,GND\n", 1))
     if name == "buildup":  # routed from a whole netlist: the example's pinout, its NC corner A1 given a net
         csv.write_text((EXAMPLES / "buildup_balls.csv").read_text().replace("\nA1,NC\n", f"\nA1,{net}\n"))
     spec = validate_spec(pkg, base_dir=str(EXAMPLES))

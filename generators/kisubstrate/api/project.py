@@ -53,7 +53,7 @@ def project_files(board: BoardGeom, stackup: Any, rules: Any, spec: Any, *,
         >>> board = get("buildup").substrate(spec)
         >>> files = project_files(board, spec.stackup, spec.substrate_rules(), spec, sidecar={"name": board.name})
         >>> sorted(name.removeprefix(board.name) for name in files)
-        ['.kicad_dru', '.kicad_pcb', '.kicad_pro', '.kisubstrate.json']
+        ['-bumps.csv', '-nets.csv', '.kicad_dru', '.kicad_pcb', '.kicad_pro', '.kisubstrate.json']
     """
     n = board.name
     files = {

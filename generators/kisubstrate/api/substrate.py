@@ -10,7 +10,7 @@ Example:
     >>> from kisubstrate.model.examples import examples_dir
     >>> spec = load_specs([examples_dir() / "buildup.yaml"])[0].spec
     >>> result = build_substrate(spec)
-    >>> result.report.ok, sorted(substrate_files(result))[0].endswith(".kicad_dru")
+    >>> result.report.ok, sorted(substrate_files(result))[-1].endswith(".kisubstrate.json")
     (True, True)
 """
 

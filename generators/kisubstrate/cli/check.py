@@ -48,9 +48,8 @@ def check(specs: tuple[Path, ...], fmt: str, profile: str | None) -> None:
 
 def _check_against(loaded: list, profile: str, fmt: str) -> int:
     """``check --rules PROFILE``: every footprint (footprint profile) or substrate (substrate profile) of ``loaded``."""
-    from kisubstrate.api.check import check_substrates_against
+    from kisubstrate.api.check import check_substrates_against, profile_kind
     from kisubstrate.api.footprint import build_footprints
-    from kisubstrate.model.profiles import profile_kind
     from kisubstrate.model.rules import load_rules
     from kisubstrate.rules.footprint import check_footprint
 

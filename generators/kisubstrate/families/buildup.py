@@ -209,6 +209,16 @@ def over_cavity(spec: BuildupSpec, x, y) -> np.ndarray:
     """True where a via column at (x, y) (mm, arrays) would reach into the cavity on copper 1.
 
     Its microvia pad, with the clearance, touches the cavity outline.
+
+    Args:
+        spec: the validated build-up spec (cavity, microvia size and clearance from its profile).
+        x: x of each column (mm, array).
+        y: y of each column (mm, array).
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec
+        >>> over_cavity(example_spec("buildup"), np.array([0.0, 7.0]), np.array([0.0, 7.0])).tolist()
+        [True, False]
     """
     reach = spec.micro().pad / 2 + spec.substrate_rules().clearance
     return shapely.contains_xy(shapely.buffer(cavity_outline(spec), reach, join_style="mitre"), x, y)

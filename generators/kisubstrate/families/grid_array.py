@@ -291,7 +291,7 @@ def terminal_footprint_spec(model: type[GridArraySpec], package, grid: GridSpec,
         >>> from kisubstrate.families.registry import example_spec
         >>> pkg = example_spec("buildup")
         >>> terminal_footprint_spec(BgaSpec, pkg, pkg.terminals, ball_diameter=0.5).resolved_name
-        'BUILDUP-196_15.0x15.0mm_Die6.0x6.0mm_4L_P1.0mm_Footprint'
+        'BUILDUP-196_15.0x15.0mm_Die6.0x6.0mm_6L_P1.0mm_Footprint'
     """
     try:
         return model(family=model.model_fields["family"].default, body=package.body, rules=package.footprint_rules,

@@ -307,14 +307,13 @@ class LeadframeSpec(SubstrateRuleAccess, PackageSpec):
                                  + " leaves nothing; give a thicker frame or a deeper step")
             total = f"bump {fmt(h['bump'])} + die {fmt(t)} mm"
             if die.exposed and abs(h[key]) > tol + 1e-9:
-                raise FieldError(field, f"die {k} is exposed, so its back face must be flush with the {surface} "
-                                 f"surfaces: {total} = {fmt(snap(h['bump'] + t))} mm but the face-{face} recess "
-                                 f"(step) is {fmt(step)} mm deep (flush within {fmt(tol)} mm)")
+                raise FieldError(field, f"exposed die {k} must be flush with the {surface} surfaces: {total} = "
+                                 f"{fmt(snap(h['bump'] + t))} mm, face-{face} recess (step) {fmt(step)} mm "
+                                 f"(within {fmt(tol)} mm)")
             if not die.exposed and h[key] < cover - 1e-9:
-                where = "under its back" if k == 1 else "over its back below the fourth surfaces"
+                where = "under its back" if k == 1 else "over its back"
                 raise FieldError(field, f"die {k} in the {fmt(step)} mm face-{face} recess: {total} leaves "
-                                 f"{fmt(h[key])} mm of mould {where} (least {fmt(cover)} mm, rule profile "
-                                 "encapsulant_cover)" + ("; or make it exposed (flush)" if k == 1 else ""))
+                                 f"{fmt(h[key])} mm of mould {where} (least {fmt(cover)} mm, encapsulant_cover)")
 
     def notes(self) -> list[str]:
         """Fabrication-note lines: frame, half-etch, protective layer, bumps and the z budget (mm)."""

@@ -143,6 +143,30 @@ def _net_tokens(nets: list[str], kicad: int) -> list[str]:
     return [""] + [f" (net {quote(n)})" for n in nets[1:]]
 
 
+def _off_centre_inner_tracks(geom) -> set[int]:
+    """Vias touched on an inner layer of their span by a track of their net that does not end on the via's centre."""
+    v, t = geom.vias, geom.tracks
+    by_net: dict[int, list[int]] = {}
+    for k, n in enumerate(t.net.tolist()):
+        by_net.setdefault(n, []).append(k)
+    out = set()
+    for i, n in enumerate(v.net.tolist()):
+        ks = [k for k in by_net.get(n, ()) if v.top[i] < t.layer[k] < v.bottom[i]]
+        if not ks:
+            continue
+        ks = np.array(ks)
+        ax, ay, bx, by = t.x1[ks], t.y1[ks], t.x2[ks], t.y2[ks]
+        dx, dy = bx - ax, by - ay
+        ll = np.maximum(dx * dx + dy * dy, 1e-18)
+        u = np.clip(((v.x[i] - ax) * dx + (v.y[i] - ay) * dy) / ll, 0.0, 1.0)
+        d = np.hypot(ax + u * dx - v.x[i], ay + u * dy - v.y[i])
+        touch = d <= v.size[i] / 2 + t.width[ks] / 2 + 1e-9
+        centred = (np.hypot(ax - v.x[i], ay - v.y[i]) < 1e-6) | (np.hypot(bx - v.x[i], by - v.y[i]) < 1e-6)
+        if (touch & ~centred).any():
+            out.add(i)
+    return out
+
+
 def _via_word(kind: str, top: int, bottom: int, lm: LayerMap, copper: int, kicad: int) -> str:
     """The via type word KiCad writes before ``(at …)`` (with its trailing space; "" for a through via).
 
@@ -291,12 +315,15 @@ def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0, kic
     protect = [TYPE_VII if p else "" for p in protected_vias(geom).tolist()] if kicad == 10 else [""] * len(v)
     # an odd stack's placeholder layer carries no copper: a via crossing it keeps its end pads and
     # drops the pads of the layers it does not connect (KiCad's "remove unused layers"), so the
-    # placeholder's Gerber has no flashes
+    # placeholder's Gerber has no flashes. KiCad keeps an inner pad only where it sees a connection; a
+    # track ending off the via's centre on an inner layer could lose its pad, so such a via keeps them all.
     cross = lm.placeholder is not None
+    keep_all = _off_centre_inner_tracks(geom) if cross else set()
     for i in range(len(v)):
         top, bot = vt[i], vb[i]
         word = _via_word(v.kind[i], top, bot, lm, geom.copper, kicad)
-        unused = " (remove_unused_layers yes) (keep_end_layers yes)" if cross and bot == geom.copper - 1 else ""
+        unused = " (remove_unused_layers yes) (keep_end_layers yes)" \
+            if cross and bot == geom.copper - 1 and i not in keep_all else ""
         L.append(f"\t(via {word}(at {vx[i]} {vy[i]}) (size {vs[i]}) "
                  f'(drill {vd[i]}) (layers {qlay[top]} {qlay[bot]}){unused}{protect[i]}{inet[vn[i]]} '
                  f'(uuid "{item_uuid(name, v.key(i))}"))')

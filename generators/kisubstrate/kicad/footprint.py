@@ -80,6 +80,14 @@ def chamfered_outline(w: float, h: float, radius: float, leg: float,
     the land's edges) at ``corners`` (KiCad names, top = −y); the polygon is the land shrunk by
     ``radius``, as KiCad's library draws such lands (custom pads).
 
+    Args:
+        w: land width (mm).
+        h: land height (mm).
+        radius: corner rounding radius (mm; 0 for square corners).
+        leg: chamfer leg along the land's edges (mm).
+        corners: the chamfered corners, KiCad names (``top_left``, ``top_right``, ``bottom_right``,
+            ``bottom_left``).
+
     Example:
         >>> chamfered_outline(1.0, 0.3, 0.0, 0.15, ("top_right",))
         [(-0.5, -0.15), (0.35, -0.15), (0.5, 0.0), (0.5, 0.15), (-0.5, 0.15)]

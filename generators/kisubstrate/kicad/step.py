@@ -59,7 +59,12 @@ def available() -> bool:
     """Whether the OpenCascade kernel (``OCP``, the ``step`` extra) can be imported."""
     try:
         import OCP.STEPCAFControl  # noqa: F401
-    except ImportError:
+    except ImportError as exc:
+        # Ctrl-C while the extension loads surfaces as an ImportError caused by the interrupt (a BaseException
+        # that is no Exception: KeyboardInterrupt, the CLI's Interrupted): re-raise it, the kernel is not missing
+        cause = exc.__cause__ or exc.__context__
+        if cause is not None and not isinstance(cause, Exception):
+            raise cause from None
         return False
     return True
 

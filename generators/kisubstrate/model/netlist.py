@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from kisubstrate.model.errors import SpecError
 
@@ -55,8 +56,11 @@ class Terminal:
         return f"ball {self.name}" if self.owner == "BALLS" else f"{self.owner}.{self.name}"
 
     def where(self) -> str:
-        """``file line N: `` prefix of a message about this terminal, or ``""`` when generated."""
-        return f"'{self.source}' line {self.line}: " if self.source and self.line else ""
+        """``'file.csv' line N: `` prefix of a message about this terminal, or ``""`` when generated.
+
+        The CSV is named by its file name: the message already names the spec file it belongs to.
+        """
+        return f"'{Path(self.source).name}' line {self.line}: " if self.source and self.line else ""
 
 
 @dataclass(frozen=True)

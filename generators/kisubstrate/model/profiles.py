@@ -17,7 +17,7 @@ call it with their models):
     >>> load_profile(Clearance, "footprint", "hdi-fine").copper_clearance
     0.075
     >>> shipped_profiles("substrate")
-    ['substrate-buildup', 'substrate-hdi']
+    ['substrate-buildup', 'substrate-hdi', 'substrate-wlp']
 """
 
 from __future__ import annotations
@@ -85,39 +85,6 @@ def profile_path(kind: Kind, name_or_path: str, *, base_dir: str | None = None) 
         raise SpecError(f"unknown {_NOUN[kind]} '{name_or_path}' (shipped: {', '.join(shipped_profiles(kind))}; "
                         "or give a .yaml path)", field="rules")
     return path
-
-
-def profile_kind(name_or_path: str) -> tuple[Kind, str]:
-    """Which kind a profile is, and the name to load it by (a path made absolute).
-
-    A shipped name is a substrate profile when it starts with ``substrate-``; a YAML file is the
-    kind whose keys it validates against.
-
-    Args:
-        name_or_path: shipped name or YAML path (relative to the working folder).
-
-    Raises:
-        SpecError: unknown name, unreadable file, or a file that is neither kind (field ``rules``).
-
-    Example:
-        >>> profile_kind("substrate-hdi"), profile_kind("hdi-fine")
-        (('substrate', 'substrate-hdi'), ('footprint', 'hdi-fine'))
-    """
-    from kisubstrate.model.rules import RuleSet
-    from kisubstrate.model.substrate import SubstrateRules
-
-    candidate = Path(name_or_path)
-    if not (candidate.suffix in (".yaml", ".yml") or candidate.is_file()):
-        kind = _kind_of(name_or_path)
-        profile_path(kind, name_or_path)  # raises for an unknown name
-        return kind, name_or_path
-    where = str(candidate.resolve())
-    try:
-        load_profile(SubstrateRules, "substrate", where)
-        return "substrate", where
-    except SpecError:
-        load_profile(RuleSet, "footprint", where)  # neither kind: the footprint profile's message
-        return "footprint", where
 
 
 def load_profile(model: type[M], kind: Kind, name_or_path: str, *, base_dir: str | None = None) -> M:
