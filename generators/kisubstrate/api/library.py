@@ -332,7 +332,17 @@ def build_library(lib: LibraryDef, *, jobs: int | None = None, models: str | Non
     else:
         # workers ignore Ctrl-C; on Ctrl-C (or any error) here they are terminated, not waited for
         # (a process-pool executor would wait for its running chunks and can hang on a broken pipe)
-        pool = multiprocessing.get_context().Pool(processes=jobs, initializer=_ignore_sigint)
+        # a terminated pool leaves its semaphores to multiprocessing's resource tracker, which would warn
+        # about them on stderr after Ctrl-C (Python 3.14): the tracker starts with the pool and takes this
+        saved = os.environ.get("PYTHONWARNINGS")
+        os.environ["PYTHONWARNINGS"] = "ignore::UserWarning:multiprocessing.resource_tracker"
+        try:
+            pool = multiprocessing.get_context().Pool(processes=jobs, initializer=_ignore_sigint)
+        finally:
+            if saved is None:
+                os.environ.pop("PYTHONWARNINGS", None)
+            else:
+                os.environ["PYTHONWARNINGS"] = saved
         try:
             for p, part in zip(payload, pool.imap(_build_chunk, payload)):
                 entries += part
