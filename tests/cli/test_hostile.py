@@ -199,7 +199,10 @@ def test_unknown_nested_key_lists_that_level(tmp_path: Path, cli_runner) -> None
 
 def test_cavity_ball_map_land_net_list(tmp_path: Path, cli_runner) -> None:
     data = yaml.safe_load((EXAMPLES / "cavity.yaml").read_text())
-    (tmp_path / "lands.csv").write_text("land,net\nA2,VCC\nA3,SIG1\n")
+    # the example's pinout as a land,net list (header "land"), with its net IO4 (land A4) renamed VCC
+    rows = (EXAMPLES / "cavity_balls.csv").read_text().replace("ball,net", "land,net", 1)
+    (tmp_path / "lands.csv").write_text(rows.replace("\nA4,IO4\n", "\nA4,VCC\n", 1))
+    (tmp_path / "cavity_pads.csv").write_text((EXAMPLES / "cavity_pads.csv").read_text().replace(",IO4\n", ",VCC\n"))
     data["packages"][0]["lands"]["ball_map"] = "lands.csv"
     spec = tmp_path / "ok.yaml"
     spec.write_text(yaml.safe_dump(data))

@@ -1,4 +1,5 @@
-"""Cavity package (family: cavity): the example builds clean and routes every die pad, the cavity is a
+"""Cavity package, open variant (``structure: open``, ``data/cavity_open.yaml``): the example builds
+clean and routes every die pad, the cavity is a
 KiCad object (rule areas, user-layer outline, .kicad_dru, fab note) that KiCad really enforces, each
 cavity rule refuses its failing spec, and the footprint matches the substrate's ring lands."""
 
@@ -6,12 +7,13 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 import shapely
 
-from conftest import EXAMPLES, KICAD_MAJOR, run_pcbnew
+from conftest import KICAD_MAJOR, run_pcbnew
 from kisubstrate.api.footprint import build_footprints
 from kisubstrate.api.specs import load_specs
 from kisubstrate.api.substrate import SubstrateResult, build_substrate, substrate_files
@@ -21,7 +23,7 @@ from kisubstrate.kicad.board import item_uuid
 from kisubstrate.kicad.layers import LayerMap
 from stack_util import kicad_drc, write_result
 
-EXAMPLE = EXAMPLES / "cavity.yaml"
+EXAMPLE = Path(__file__).parent / "data" / "cavity_open.yaml"
 
 
 def example_spec():

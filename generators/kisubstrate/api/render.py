@@ -83,12 +83,20 @@ def cross_section_svg(info: dict, *, width: float = 900.0) -> str:
         if floor:
             ci_floor = sum(1 for lay in info["layers"][:floor[0]] if lay["kind"] == "copper")
             yb = ys[ci_floor][0]
-            body.append(f'<rect x="{x0 + w * 0.55}" y="{y0:.2f}" width="{w * 0.4}" height="{yb - y0:.2f}" '
-                        'fill="#ffffff" stroke="#c62828" stroke-width="1" stroke-dasharray="5,3"/>')
-            body.append(f'<text x="{x0 + w * 0.57}" y="{y0 + 16:.2f}" fill="#c62828">cavity '
-                        f'{cav["size"][0]:g} x {cav["size"][1]:g} mm</text>')
-            body.append(f'<text x="{x0 + w * 0.57}" y="{y0 + 30:.2f}" fill="#c62828">depth '
-                        f'{cav["depth"] * 1000:.0f} µm</text>')
+            if cav.get("structure") == "laminated":  # resin-filled, under the second substrate
+                yt = yb - cav["depth"] * scale
+                body.append(f'<rect x="{x0 + w * 0.55}" y="{yt:.2f}" width="{w * 0.4}" height="{yb - yt:.2f}" '
+                            'fill="#d7ccc8" stroke="#c62828" stroke-width="1" stroke-dasharray="5,3"/>')
+                ty = yt
+                kind = f'cavity, {cav.get("resin", "resin")}-filled'
+            else:
+                body.append(f'<rect x="{x0 + w * 0.55}" y="{y0:.2f}" width="{w * 0.4}" height="{yb - y0:.2f}" '
+                            'fill="#ffffff" stroke="#c62828" stroke-width="1" stroke-dasharray="5,3"/>')
+                ty = y0
+                kind = "cavity"
+            for k, line in enumerate((kind, f'{cav["size"][0]:g} x {cav["size"][1]:g} mm',
+                                      f'depth {cav["depth"] * 1000:.0f} µm')):
+                body.append(f'<text x="{x0 + w * 0.57}" y="{ty + 16 + 14 * k:.2f}" fill="#c62828">{line}</text>')
     column_of: dict[int, int] = {}  # bottom copper of a drawn span -> its column
     columns = 0
     for span in sorted(info.get("via_spans", []), key=lambda s: (s["top"], s["bottom"])):

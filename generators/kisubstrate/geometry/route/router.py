@@ -192,7 +192,8 @@ class Router:
 
     # -- nets -------------------------------------------------------------------------------------
     def route(self, net: int, name: str, starts: list[tuple[float, float, int]],
-              ends: list[tuple[float, float, int]], *, layers: list[int], escape=None) -> Routed | Unrouted:
+              ends: list[tuple[float, float, int]], *, layers: list[int], escape=None,
+              joined: bool = False) -> Routed | Unrouted:
         """Route one net on the first of ``layers`` that takes it.
 
         Args:
@@ -204,10 +205,12 @@ class Router:
             escape: ``escape(x, y, layer) -> cells or None``: the fixed path out of the keep-out
                 area (:attr:`keep_out`, e.g. the die's bump field) from a start terminal inside it;
                 the search never enters the keep-out area otherwise.
+            joined: the starts are already joined to each other (e.g. through a plane): each end
+                needs a path to any of them, not the starts to each other.
         """
         first: Unrouted | None = None
         for L in layers:
-            res = self._try(net, name, starts, ends, L, escape)
+            res = self._try(net, name, starts, ends, L, escape, joined)
             if isinstance(res, Routed):
                 return res
             first = first or res
@@ -258,7 +261,7 @@ class Router:
         """
         self._claim_column(float(self.grid.x(cell[1])), float(self.grid.y(cell[0])), top, bottom, net)
 
-    def _try(self, net: int, name: str, starts, ends, L: int, escape) -> Routed | Unrouted:
+    def _try(self, net: int, name: str, starts, ends, L: int, escape, joined: bool = False) -> Routed | Unrouted:
         g = self.grid
         terms = starts + ends
         cells = [g.cell(x, y) for x, y, _ in terms]
@@ -286,7 +289,8 @@ class Router:
                 free[tuple(np.array(stub).T)] = True
         ends_at = [stubs[i][-1] if i in stubs else c for i, c in enumerate(cells)]
         tree = np.zeros(g.shape, bool)
-        tree[ends_at[0]] = True
+        for cell in ends_at[:len(starts) if joined else 1]:
+            tree[cell] = True
         paths = [st for st in stubs.values() if len(st) > 1]
         for (x, y, _tl), cell in zip(terms[1:], ends_at[1:]):
             if tree[cell]:
