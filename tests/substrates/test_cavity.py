@@ -133,7 +133,7 @@ FAILING = {
     "sidewall_hole_wall": ("cavity: {size: [6.4, 6.4]", "cavity: {size: [6.8, 6.8]"),
     "sidewall_hole_outline": ("body: [10.0, 10.0]", "body: [9.4, 9.4]"),
     "die_fits_cavity": ("size: [4.0, 4.0]", "size: [6.2, 6.2]"),
-    "encapsulation_cover": ("encapsulation: {height: 0.35,", "encapsulation: {margin: 0.05, height: 0.35,"),
+    "encapsulation_cover": ("encapsulation: {height: 0.4,", "encapsulation: {margin: 0.05, height: 0.4,"),
     "cavity_depth": ("    die_attach: 0.025", "    die_attach: 0.08"),
 }
 
@@ -159,7 +159,20 @@ def test_failing_messages_name_the_measure():
     tall = validate_spec(data)
     rep = build_substrate(tall).report
     (v,) = [v for v in rep.violations if v.rule == "cavity_depth"]
-    assert "die attach 0.025 + die 0.3 + wire loop 0.1 = 0.425 mm" in v.message and v.required == 0.35
+    assert "die attach 0.025 + die 0.3 + wire loop 0.1 + resin over the loop 0.05 (profile encapsulant_cover) = " \
+        "0.475 mm" in v.message and v.required == 0.4
+
+
+@pytest.mark.parametrize("height, ok", [(0.375, True), (0.374, False)])
+def test_resin_covers_the_wire_loop_by_the_profiles_margin(height, ok):
+    """attach 0.025 + die 0.2 + loop 0.1 + encapsulant_cover 0.05 = 0.375 mm: 1 um lower is refused."""
+    data = example_spec().model_dump(mode="json", exclude={"terminals"})
+    data["encapsulation"]["height"] = height
+    from kisubstrate.api.specs import validate_spec
+
+    spec = validate_spec(data)
+    got = [v for v in cavity_checks(spec, build_substrate(spec).board) if v.rule == "cavity_depth"]
+    assert (got == []) == ok
 
 
 @pytest.mark.parametrize("old,new,field", [

@@ -135,8 +135,13 @@ def test_layer_roles_are_refused_by_families_that_do_not_route_by_them(tmp_path,
 
     from kisubstrate.families import registry
 
+    import shutil
+
     checked = 0
-    for example in sorted((Path(__file__).resolve().parents[2] / "footprints" / "examples").glob("*.yaml")):
+    examples = Path(__file__).resolve().parents[2] / "footprints" / "examples"
+    for csv in examples.glob("*.csv"):  # the specs' side files (pad and ball maps)
+        shutil.copy(csv, tmp_path / csv.name)
+    for example in sorted(examples.glob("*.yaml")):
         data = yaml.safe_load(example.read_text())
         pkg = data["packages"][0]
         if "stackup" not in pkg or registry.get(pkg["family"]).spec.routes_netlist:

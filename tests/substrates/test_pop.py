@@ -248,10 +248,10 @@ def test_cli_prints_the_zstack(cli_runner, tmp_path):
     assert code == 0, err
     assert "Z-STACK: bump 1 0.06 + die U1 0.1 + adhesive 0.02 + die U2 0.1 + bump 2 0.06 = 0.340 mm" in out
     assert "top package stand-off 0.2 mm vs mask 0.02 + parts 0 + warpage 0.05 = 0.070 mm: OK" in out
-    assert "cavity 6.4 x 6.4 mm, depth 0.418 mm" in out
+    assert "cavity 6.4 x 6.4 mm, depth 0.400 mm (resin-filled under the second substrate" in out
     written = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("."))
-    assert sum(name.endswith("-fab-notes.txt") for name in written) == 2 and len(written) == 12
-    assert sum(name.endswith("-nets.csv") for name in written) == 1  # the PoP's routed nets
+    assert sum(name.endswith("-fab-notes.txt") for name in written) == 2 and len(written) == 13
+    assert sum(name.endswith("-nets.csv") for name in written) == 2  # the PoP's and the cavity's routed nets
     assert "kisubstrate_Substrates.kicad_sym" in written  # both packages' symbols, one library
 
 

@@ -126,7 +126,8 @@ class Sidewall(SpecModel):
 class RingLands(SpecModel):
     """Solder lands on the top ring (L1), one on every sidewall site (the package terminals)."""
 
-    diameter: float = length("land (copper) diameter", le=5)
+    diameter: float | None = length("solder-defined land diameter: the copper (nsmd) or the mask opening (smd); "
+                                    "default 0.8 x ball (IPC-7095); required for an LGA", le=5, default=None)
     ball_diameter: float | None = length("solder ball diameter; none for an LGA", le=5, default=None)
     mask: Literal["smd", "nsmd"] = Field("smd", description="mask-defined (smd) or copper-defined (nsmd)")
     board_pad_diameter: float | None = length("board-side land of the footprint", le=5, default=None)
@@ -216,7 +217,7 @@ class CavitySpec(SubstrateSpec):
                                  "sidewall.rows rings")
             rings = (sw.get("rows") or 2) if open_ else lands.get("rings")
             t = {"pitch": sw.get("pitch"), "layout": sw.get("layout"), "perimeter_rings": rings,
-                 "ball_diameter": lands.get("ball_diameter") or lands.get("diameter"),
+                 "ball_diameter": lands.get("ball_diameter") or lands.get("diameter"),  # LGA: the land itself
                  "land": lands.get("diameter"), "mask": lands.get("mask", "smd"),
                  "board_pad_diameter": lands.get("board_pad_diameter")}
             if lands.get("ball_map"):
@@ -226,6 +227,8 @@ class CavitySpec(SubstrateSpec):
 
     @model_validator(mode="after")
     def _structure(self) -> "CavitySpec":
+        if self.lands.diameter is None and self.lands.ball_diameter is None:
+            raise ValueError("lands: give ball_diameter (a BGA) or diameter (an LGA land)")
         if self.stackup.copper_count != 3:
             raise ValueError("a cavity package has 3 copper layers: ring (2nd substrate), floor and heat plate "
                              "(1st substrate, copper on both sides)")
@@ -494,8 +497,9 @@ def _build_open(spec: CavitySpec) -> BoardGeom:
         b.via(sx, sy, sw.pad, sw.drill, 0, 1, net=net, kind="blind")
 
     # -- top-ring lands (terminals) on L1 -----------------------------------------------------------------
-    place_terminal_lands(b, sites, land=t.land_mm(), mask=t.mask, rules=rules, layer=0, nets=ball_net,
-                         net_of_site=site_used)
+    land, margin = t.land_and_margin(rules)
+    place_terminal_lands(b, sites, land=land, mask=t.mask, rules=rules, layer=0, nets=ball_net,
+                         net_of_site=site_used, margin=margin)
 
     return _finish(b, spec, holes=len(site_used))
 
@@ -521,7 +525,7 @@ def _hole_slots(spec: CavitySpec, sites) -> tuple[Any, np.ndarray, np.ndarray]:
     if len(sites.x):
         tree = shapely.STRtree(shapely.points(sites.x, sites.y))
         _, d = tree.query_nearest(pts, return_distance=True, all_matches=False)
-        ok &= d - sw.pad / 2 - t.land_mm() / 2 >= rules.clearance - TOL
+        ok &= d - sw.pad / 2 - t.land_mm(rules) / 2 >= rules.clearance - TOL
     return slots, ring, ok
 
 
@@ -804,7 +808,8 @@ def build_laminated(spec: CavitySpec) -> BoardGeom:
     land_terms = [Terminal("BALLS", n, float(x), float(y), land_net[i], bm.path if bm else "",
                            dict(zip((k for k, _ in bm.nets), bm.lines)).get(n, 0) if bm else 0)
                   for i, (n, x, y) in enumerate(zip(sites.names, sites.x.tolist(), sites.y.tolist()))]
-    place_terminal_lands(b, sites, land=t.land_mm(), mask=t.mask, rules=rules, layer=0,
+    land, margin = t.land_and_margin(rules)
+    place_terminal_lands(b, sites, land=land, mask=t.mask, rules=rules, layer=0, margin=margin,
                          net_of_site={i: b.net(n) for i, n in enumerate(land_net) if not is_no_connect(n)})
     if bm is not None:  # every net joins the die to the lands (a located message otherwise)
         bumps = [Terminal(die.name, p.name, dx + p.x, dy + p.y, n, "", 0) for p, n in zip(pads, nets)]
@@ -1125,6 +1130,11 @@ def fab_notes(spec: CavitySpec, *, holes: int, thermal: dict | None = None) -> l
     d0 = spec.dies[0]
     die_line = (f"DIE: {d0.size[0]:g} x {d0.size[1]:g} x {d0.thickness:g} mm on the die pad (In1.Cu, net "
                 f"{spec.die_pad.net}), attach {spec.die_attach:g} mm, wire loop {spec.loop_height:g} mm.")
+    t = spec.terminals
+    copper, margin = t.land_and_margin(spec.substrate_rules())
+    land_line = (f"LANDS: {t.mask.upper()}, copper {copper:g} mm, mask opening {round(copper + 2 * margin, 6):g} mm"
+                 + (f" for a {spec.lands.ball_diameter:g} mm ball" if spec.lands.ball_diameter else "")
+                 + (" (IPC-7095: solder land 80 % of the ball)" if spec.lands.diameter is None else "") + ".")
     if spec.structure == "laminated":
         second, spacer = d1.plies[0], d1.plies[1:]
         lines = [
@@ -1138,8 +1148,7 @@ def fab_notes(spec: CavitySpec, *, holes: int, thermal: dict | None = None) -> l
             "cavity (rule area 'cavity').",
             f"SIDEWALL: {holes} plated holes (F.Cu-In1.Cu; F.Cu-B.Cu for the heat plate's net), drill {sw.drill:g} "
             f"mm, pad {sw.pad:g} mm, between the lands; filled and capped (IPC-4761 VII).",
-            f"LANDS: {spec.lands.diameter:g} mm on the second substrate (F.Cu), over the cavity and the sidewall, "
-            f"{spec.terminals.mask.upper()}.",
+            land_line,
             die_line,
         ]
     else:
@@ -1150,6 +1159,7 @@ def fab_notes(spec: CavitySpec, *, holes: int, thermal: dict | None = None) -> l
             f"{st.finish} (wire-bondable); no copper on F.Cu inside (rule area 'cavity').",
             f"SIDEWALL: {holes} plated holes F.Cu-In1.Cu, drill {sw.drill:g} mm, pad {sw.pad:g} mm, "
             f"{spec.hole_rings} row(s) at {sw.pitch:g} mm pitch; filled and capped (IPC-4761 VII), via-in-pad.",
+            land_line,
             die_line,
             f"ENCAPSULATION: {spec.encapsulation.material}, height {spec.resin_height():g} mm "
             "(outline on User.4), must not rise above the ring.",
@@ -1298,10 +1308,12 @@ def cavity_checks(spec: CavitySpec, board: BoardGeom, rules: Any = None) -> list
                                  f"encapsulant_cover) = {need:.3f} mm, more than the spacer's {depth:.3f} mm under "
                                  "the second substrate"))
     else:
-        if stack > eh + 1e-9:
-            out.append(Violation("cavity_depth", ("die stack",), (0.0, 0.0), "z", stack, eh,
+        cover_z = (rules or spec.substrate_rules()).encapsulant_cover
+        if stack + cover_z > eh + 1e-9:
+            out.append(Violation("cavity_depth", ("die stack",), (0.0, 0.0), "z", stack + cover_z, eh,
                                  f"die attach {spec.die_attach:g} + die {d0.thickness:g} + wire loop "
-                                 f"{spec.loop_height:g} = {stack:.3f} mm above the encapsulation height {eh:g} mm"))
+                                 f"{spec.loop_height:g} + resin over the loop {cover_z:g} (profile encapsulant_cover)"
+                                 f" = {stack + cover_z:.3f} mm above the encapsulation height {eh:g} mm"))
         if eh > depth + 1e-9:
             out.append(Violation("cavity_depth", ("encapsulation",), (0.0, 0.0), "z", eh, depth,
                                  f"encapsulation {eh:g} mm rises above the cavity depth {depth:.3f} mm (ring surface)"))

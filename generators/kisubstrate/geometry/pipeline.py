@@ -218,8 +218,9 @@ class SubstratePipeline:
                                     line.get(name, 0)))
         b = s.b
         net_of_site = {i: b.net(ball.net) for i, ball in enumerate(s.balls) if not is_no_connect(ball.net)}
-        place_terminal_lands(b, sites, land=t.land_mm(), mask=t.mask, rules=self.rules, layer=b.copper - 1,
-                             net_of_site=net_of_site)
+        land, margin = t.land_and_margin(self.rules)
+        place_terminal_lands(b, sites, land=land, mask=t.mask, rules=self.rules, layer=b.copper - 1,
+                             net_of_site=net_of_site, margin=margin)
         self._sites = sites
 
     def netlist(self) -> None:
@@ -630,7 +631,7 @@ class SubstratePipeline:
             at = (np.hypot(items[:, 0] - x, items[:, 1] - y) < 1e-6) & (items[:, 0] == items[:, 2]) & \
                  (items[:, 1] == items[:, 3])
             r = float(items[at, 4].max()) if at.any() else 0.0
-            ends.append(max(r, t.land_mm() / 2) if L == b.copper - 1 else r)
+            ends.append(max(r, t.land_mm(self.rules) / 2) if L == b.copper - 1 else r)
         gap = dist - ends[0] - ends[1]
         holds = max(0, math.floor((gap - self.rules.clearance + 1e-9) / (self.width + self.rules.clearance)))
         tr = b.tracks_on(L)

@@ -38,6 +38,7 @@ from typing import Literal
 import numpy as np
 
 from kisubstrate.geometry.grid import Grid, ball_grid, grid_mask, row_names
+from kisubstrate.model.substrate import solder_land
 
 
 def grid_mask_of(g) -> np.ndarray:
@@ -141,47 +142,15 @@ def land_mask_margin(land: float, mask: Literal["smd", "nsmd"], rules) -> float:
     return -min(rules.smd_overlap, land / 4)
 
 
-SOLDER_LAND_FRACTION = 0.8
-"""Solder-defined land diameter of a ball as a fraction of the ball diameter.
-
-IPC-7095 (BGA design and assembly) sizes the package and board lands at about 80 % of the ball
-(75–85 % in vendor WLCSP guides, e.g. TI SNVA009 "DSBGA wafer chip-scale package", NXP AN10439
-"Wafer level chip scale package"): the joint is wetted over that diameter, whether copper (NSMD)
-or the solder-mask opening (SMD) defines it.
-"""
-
-
 def ball_land(ball: float, mask: Literal["smd", "nsmd"], rules, land: float | None = None) -> tuple[float, float]:
-    """Copper land diameter and solder-mask margin of a ball land, from the ball and the land type (mm).
-
-    The solder-wetted diameter is ``land`` if given, else :data:`SOLDER_LAND_FRACTION` × ball.
-
-    * **NSMD**: the copper is that diameter; the opening is the copper + 2 × ``mask_margin``.
-    * **SMD**: the opening is that diameter; the copper is larger by the mask overlap
-      (``smd_overlap``, the solder-resist registration) on each side, so the opening always lies on
-      copper. (The old rule — opening = land − 2 × overlap — opened 0.10 mm for a 0.25 mm ball.)
-
-    Args:
-        ball: ball diameter (mm).
-        mask: ``"nsmd"`` or ``"smd"``.
-        rules: the substrate rule profile (``mask_margin``, ``smd_overlap``; mm).
-        land: the solder-defined diameter (mm; the copper for NSMD, the opening for SMD); None =
-            80 % of the ball.
-
-    Returns:
-        ``(copper land diameter, mask margin per side)`` in mm; the margin is negative for SMD
-        (the mask covers the land's rim), as :meth:`BoardBuilder.pad` takes it.
+    """Copper land diameter and solder-mask margin of a ball land (mm): :func:`kisubstrate.model.substrate.solder_land`.
 
     Example:
         >>> from kisubstrate.model.substrate import load_substrate_rules
-        >>> r = load_substrate_rules("substrate-buildup")
-        >>> ball_land(0.25, "smd", r), ball_land(0.25, "nsmd", r)
-        ((0.3, -0.05), (0.2, 0.05))
+        >>> ball_land(0.25, "smd", load_substrate_rules("substrate-buildup"))
+        (0.3, -0.05)
     """
-    solder = land if land is not None else round(SOLDER_LAND_FRACTION * ball, 6)
-    if mask == "nsmd":
-        return solder, rules.mask_margin
-    return round(solder + 2 * rules.smd_overlap, 6), -rules.smd_overlap
+    return solder_land(ball, mask, rules, land)
 
 
 def place_terminal_lands(b, sites: Grid, *, land: float, mask: Literal["smd", "nsmd"], rules, layer: int,

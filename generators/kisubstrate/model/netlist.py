@@ -122,8 +122,11 @@ def build_netlist(bumps: list[Terminal], balls: list[Terminal], *, plane_nets: s
         bs, ls = by_net[name]
         if not bs:
             t = ls[0]
-            raise SpecError(f"{t.where() or 'ball map: '}net '{name}' is on {t.label} but on no die pad: give a die "
-                            "pad this net (pad map or bump plan) or mark the ball NC", field="terminals.ball_map")
+            maps = sorted({Path(b.source).name for b in bumps if b.source})
+            where = f"a pad of the die pad map {', '.join(repr(m) for m in maps)} (dies.pads.map)" if maps else \
+                "a die pad (pad map or bump plan)"
+            raise SpecError(f"{t.where() or 'ball map: '}net '{name}' is on {t.label} but on no die pad: give {where} "
+                            "this net, or mark the ball NC", field="terminals.ball_map")
         if not ls:
             t = bs[0]
             raise SpecError(f"{t.where() or 'die pads: '}net '{name}' is on die pad {t.label} but on no ball: give a "

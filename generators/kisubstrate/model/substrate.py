@@ -419,20 +419,73 @@ class DieSpec(SpecModel):
         return self
 
 
+SOLDER_LAND_FRACTION = 0.8
+"""Solder-defined land diameter of a ball as a fraction of the ball diameter.
+
+IPC-7095 (BGA design and assembly) sizes the package and board lands at about 80 % of the ball
+(75–85 % in vendor WLCSP guides, e.g. TI SNVA009 "DSBGA wafer chip-scale package", NXP AN10439
+"Wafer level chip scale package"): the joint is wetted over that diameter, whether copper (NSMD)
+or the solder-mask opening (SMD) defines it.
+"""
+
+
+def solder_land(ball: float, mask: Literal["smd", "nsmd"], rules, land: float | None = None) -> tuple[float, float]:
+    """Copper land diameter and solder-mask margin of a ball land, from the ball and the land type (mm).
+
+    The solder-wetted diameter is ``land`` if given, else :data:`SOLDER_LAND_FRACTION` × ball.
+
+    * **NSMD**: the copper is that diameter; the opening is the copper + 2 × ``mask_margin``.
+    * **SMD**: the opening is that diameter; the copper is larger by the mask overlap
+      (``smd_overlap``, the solder-resist registration) on each side, so the opening always lies on
+      copper. (The old rule — opening = land − 2 × overlap — opened 0.10 mm for a 0.25 mm ball.)
+
+    Args:
+        ball: ball diameter (mm).
+        mask: ``"nsmd"`` or ``"smd"``.
+        rules: the substrate rule profile (``mask_margin``, ``smd_overlap``; mm).
+        land: the solder-defined diameter (mm; the copper for NSMD, the opening for SMD); None =
+            80 % of the ball.
+
+    Returns:
+        ``(copper land diameter, mask margin per side)`` in mm; the margin is negative for SMD
+        (the mask covers the land's rim).
+
+    Example:
+        >>> r = load_substrate_rules("substrate-buildup")
+        >>> solder_land(0.25, "smd", r), solder_land(0.25, "nsmd", r)
+        ((0.3, -0.05), (0.2, 0.05))
+    """
+    solder = land if land is not None else round(SOLDER_LAND_FRACTION * ball, 6)
+    if mask == "nsmd":
+        return solder, rules.mask_margin
+    return round(solder + 2 * rules.smd_overlap, 6), -rules.smd_overlap
+
+
 class Terminals(GridSpec):
     """The ball / bump / pin grid on the outermost (bottom) layer: the footprint families' GridSpec."""
 
     kind: Literal["ball", "bump", "pin"] = Field("ball", description="solder ball, bump or pin")
     ball_diameter: float = length("ball / bump / pin diameter", le=10)
-    land: float | None = length("substrate land (copper) diameter; default 0.8 x ball", le=10, default=None)
+    land: float | None = length("solder-defined land diameter: the copper (nsmd) or the solder-mask opening "
+                                "(smd); default 0.8 x ball (IPC-7095)", le=10, default=None)
     mask: Literal["nsmd", "smd"] = Field("smd", description="substrate ball pads: smd (mask-defined, usual "
                                          "for substrates) or nsmd")
     board_pad_diameter: float | None = length("board-side land for the footprint; default IPC-7352", le=10,
                                               default=None)
 
-    def land_mm(self) -> float:
-        """Substrate ball land diameter (mm)."""
-        return self.land if self.land is not None else round(0.8 * self.ball_diameter, 4)
+    def land_mm(self, rules=None) -> float:
+        """Substrate ball land copper diameter (mm): :meth:`land_and_margin` (without a profile, the solder land)."""
+        if rules is None:
+            return self.land if self.land is not None else round(SOLDER_LAND_FRACTION * self.ball_diameter, 4)
+        return self.land_and_margin(rules)[0]
+
+    def land_and_margin(self, rules) -> tuple[float, float]:
+        """Copper land diameter and solder-mask margin per side (mm) of the ball lands (:func:`solder_land`).
+
+        Args:
+            rules: the substrate rule profile (``mask_margin``, ``smd_overlap``; mm).
+        """
+        return solder_land(self.ball_diameter, self.mask, rules, self.land)
 
 
 class ViaSize(SpecModel):
@@ -589,9 +642,10 @@ class SubstrateSpec(SubstrateRuleAccess, PackageSpec):
                 raise ValueError(f"die {die.name} ({w:g} x {h:g} mm at {dx:g}, {dy:g}) lies outside the body")
         t = self.terminals
         px, py = t.pitch_xy
+        copper = t.land_mm(self.substrate_rules())
         for axis, n, p, half, off in (("x", t.columns, px, bx, t.offset[0]), ("y", t.rows, py, by, t.offset[1])):
-            if (n - 1) * p / 2 + abs(off) + t.land_mm() / 2 > half + 1e-9:
+            if (n - 1) * p / 2 + abs(off) + copper / 2 > half + 1e-9:
                 raise ValueError(f"terminal grid ({n} x {p:g} mm in {axis}) does not fit in the body")
-        if t.land_mm() >= min(px, py):
-            raise ValueError(f"terminal land {t.land_mm():g} mm must be smaller than the pitch")
+        if copper >= min(px, py):
+            raise ValueError(f"terminal land {copper:g} mm (copper) must be smaller than the pitch")
         return self
