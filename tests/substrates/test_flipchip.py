@@ -131,16 +131,16 @@ def test_a_net_on_one_side_only_is_named_with_its_file_and_line():
 
 
 def test_layer_roles_are_refused_by_families_that_do_not_route_by_them(tmp_path, cli_runner):
+    import shutil
+
     import yaml
 
     from kisubstrate.families import registry
 
-    import shutil
-
     checked = 0
     examples = Path(__file__).resolve().parents[2] / "footprints" / "examples"
-    for csv in examples.glob("*.csv"):  # the specs' side files (pad and ball maps)
-        shutil.copy(csv, tmp_path / csv.name)
+    for side in examples.glob("*.csv"):  # the specs' side files (pad and ball maps)
+        shutil.copy(side, tmp_path / side.name)
     for example in sorted(examples.glob("*.yaml")):
         data = yaml.safe_load(example.read_text())
         pkg = data["packages"][0]

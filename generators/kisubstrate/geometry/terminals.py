@@ -145,6 +145,12 @@ def land_mask_margin(land: float, mask: Literal["smd", "nsmd"], rules) -> float:
 def ball_land(ball: float, mask: Literal["smd", "nsmd"], rules, land: float | None = None) -> tuple[float, float]:
     """Copper land diameter and solder-mask margin of a ball land (mm): :func:`kisubstrate.model.substrate.solder_land`.
 
+    Args:
+        ball: ball diameter (mm).
+        mask: ``"nsmd"`` or ``"smd"``.
+        rules: the substrate rule profile (``mask_margin``, ``smd_overlap``; mm).
+        land: the solder-defined diameter (mm); None = 80 % of the ball.
+
     Example:
         >>> from kisubstrate.model.substrate import load_substrate_rules
         >>> ball_land(0.25, "smd", load_substrate_rules("substrate-buildup"))
