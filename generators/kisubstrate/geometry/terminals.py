@@ -38,7 +38,6 @@ from typing import Literal
 import numpy as np
 
 from kisubstrate.geometry.grid import Grid, ball_grid, grid_mask, row_names
-from kisubstrate.model.substrate import solder_land
 
 
 def grid_mask_of(g) -> np.ndarray:
@@ -156,6 +155,8 @@ def ball_land(ball: float, mask: Literal["smd", "nsmd"], rules, land: float | No
         >>> ball_land(0.25, "smd", load_substrate_rules("substrate-buildup"))
         (0.3, -0.05)
     """
+    from kisubstrate.model.substrate import solder_land  # substrate models: not loaded for a footprint
+
     return solder_land(ball, mask, rules, land)
 
 
