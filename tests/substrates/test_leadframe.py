@@ -262,3 +262,77 @@ def test_protective_layer_bumps_and_step_reach_the_board(tmp_path):
                                          dies={"first": {"size": 3.5, "thickness": 0.07, "exposed": True},
                                                "second": {"size": 3.8, "thickness": 0.02}}))
     assert substrate_files(other)[f"{other.board.name}.kicad_pcb"] != pcb["ti"]
+
+
+def _half_etch(board, layer: str) -> list:
+    import shapely
+
+    return [shapely.Polygon(d.points) for d in board.drawings if d.layer == layer and d.closed and not d.text]
+
+
+def test_half_etch_step_is_drawn_per_lead():
+    """The half-etched (stepped) part of every lead is a closed outline on its face's user layer: face A
+    (User.3 "Half.Etch.A") from the third surface's inner end to the tip, face B (User.4 "Half.Etch.B") from
+    the fourth's; each outline's area is lead width x step length; in the board file and the sidecar."""
+    r = build_substrate(example())
+    b = r.board
+    leads = lead_lines(example())
+    w, length = 0.25, 1.05
+    for layer, full in (("User.3", 0.40), ("User.4", 0.40)):
+        polys = _half_etch(b, layer)
+        assert len(polys) == 24
+        assert [round(p.area, 9) for p in polys] == [round(w * (length - full), 9)] * 24 == [0.1625] * 24
+        for k, p in enumerate(polys):  # centred on lead k, half-way between the full surface and the tip
+            mid = full + (length - full) / 2
+            cx, cy = leads.x[k] + leads.ux[k] * mid, leads.y[k] + leads.uy[k] * mid
+            assert math.isclose(p.centroid.x, cx, abs_tol=1e-9) and math.isclose(p.centroid.y, cy, abs_tol=1e-9)
+    pcb = substrate_files(r)[f"{b.name}.kicad_pcb"]
+    assert '(43 "User.3" user "Half.Etch.A")' in pcb and '(45 "User.4" user "Half.Etch.B")' in pcb
+    assert pcb.count('(layer "User.3")') == 24 and pcb.count('(layer "User.4")') == 24
+    assert b.extras.sidecar["half_etch"] == {"step_mm": 0.125, "leads": 24,
+                                             "layers": {"A": "User.3", "B": "User.4"},
+                                             "length_mm": {"A": 0.65, "B": 0.65},
+                                             "area_mm2": {"A": 3.9, "B": 3.9}}
+
+
+def test_half_etch_without_fourth_surface_covers_face_b(tmp_path):
+    """No fourth surface: face B is recessed over the whole lead (area = width x lead length)."""
+    b = build_substrate(load_variant(tmp_path, fourth=None, stack=None)).board
+    assert [round(p.area, 9) for p in _half_etch(b, "User.4")] == [round(0.25 * 1.05, 9)] * 24
+    assert [round(p.area, 9) for p in _half_etch(b, "User.3")] == [0.1625] * 24
+
+
+def test_step_changes_only_the_half_etch_layers():
+    """The step on the same frame against the frame without its half-etch outlines: the board files differ in
+    exactly the Half.Etch layers (their declaration and one outline per lead and face), nothing else.
+    (A leadframe without any step is refused: its dies sit in the recesses, ``step`` > 0.)"""
+    import dataclasses
+
+    r = build_substrate(example())
+    b = r.board
+    flat = dataclasses.replace(b, drawings=[d for d in b.drawings if d.layer not in ("User.3", "User.4")],
+                               extras=dataclasses.replace(b.extras, user_layers={"User.2": "Fab.Notes"}))
+    stepped = substrate_files(r)[f"{b.name}.kicad_pcb"].splitlines()
+    plain = substrate_files(dataclasses.replace(r, board=flat))[f"{b.name}.kicad_pcb"].splitlines()
+    extra = [x for x in stepped if x not in set(plain)]
+    assert not [x for x in plain if x not in set(stepped)]
+    assert len(extra) == 2 + 48 and all('"User.3"' in x or '"User.4"' in x for x in extra)
+
+
+@pytest.mark.parametrize("protective, label", [
+    ("titanium", "Titanium protective layer 0.5 µm"), ("aluminum", "Aluminium protective layer 1.0 µm"),
+    ("polyimide", "Polyimide protective layer 5.0 µm"), ("solder_resist", "solder mask 20.0 µm")])
+def test_cross_section_labels_the_protective_material(tmp_path, protective, label):
+    """The cross-section picture names the mask layers by their material (from the sidecar's mask_material):
+    a metal or polyimide protective layer is not called "solder mask"."""
+    import json
+
+    from kisubstrate.api.render import cross_section_svg
+
+    r = build_substrate(load_variant(tmp_path, protective=protective, protective_thickness=None))
+    info = json.loads(substrate_files(r)[f"{r.board.name}.kisubstrate.json"])
+    assert info["mask_material"] == {"titanium": "Titanium", "aluminum": "Aluminium", "polyimide": "Polyimide",
+                                     "solder_resist": None}[protective]
+    svg = cross_section_svg(info)
+    assert svg.count(label) == 2  # top and bottom
+    assert ("solder mask" in svg) == (protective == "solder_resist")

@@ -11,7 +11,7 @@ Example:
     >>> board = get("cavity").substrate(spec)
     >>> files = project_files(board, spec.stackup, spec.substrate_rules(), spec)
     >>> [name.removeprefix(board.name) for name in files]
-    ['.kicad_pcb', '.kicad_pro', '.kicad_dru', '-fab-notes.txt']
+    ['.kicad_pcb', '.kicad_pro', '.kicad_dru', '-fab-notes.txt', '-nets.csv']
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ import json
 from typing import Any
 
 from kisubstrate.geometry.board import BoardGeom
+from kisubstrate.geometry.protection import protection
 from kisubstrate.kicad.board import write_board
 from kisubstrate.kicad.layers import LayerMap
-from kisubstrate.kicad.project import write_dru, write_project
+from kisubstrate.kicad.project import via_protection_dru, write_dru, write_project
 
 
 def project_files(board: BoardGeom, stackup: Any, rules: Any, spec: Any, *,
@@ -31,9 +32,12 @@ def project_files(board: BoardGeom, stackup: Any, rules: Any, spec: Any, *,
 
     ``<name>.kicad_pcb`` (zones connect pads at ``rules.clearance``), ``<name>.kicad_pro`` (the
     profile's minima, the spec's net class), ``<name>.kicad_dru`` (the profile's rules, one
-    aspect-ratio rule per microvia layer pair the board uses, then ``board.extras.dru_extra``),
+    aspect-ratio rule per microvia layer pair the board uses, then ``board.extras.dru_extra``, then the
+    via-protection block of :func:`~kisubstrate.kicad.project.via_protection_dru`),
     ``<name>.kisubstrate.json`` if ``sidecar`` is given, then ``board.extras.files``
-    (``<name><suffix>``, e.g. ``-fab-notes.txt``).
+    (``<name><suffix>``, e.g. ``-fab-notes.txt``). Whatever the family, a board with filled and capped
+    vias (:func:`~kisubstrate.geometry.protection.protection`) gets the ``VIA PROTECTION`` line at the end
+    of ``<name>-fab-notes.txt`` (the file is created if the family writes none).
 
     Args:
         board: the board (mm, KiCad frame); its name is the file stem.
@@ -53,18 +57,24 @@ def project_files(board: BoardGeom, stackup: Any, rules: Any, spec: Any, *,
         >>> board = get("buildup").substrate(spec)
         >>> files = project_files(board, spec.stackup, spec.substrate_rules(), spec, sidecar={"name": board.name})
         >>> sorted(name.removeprefix(board.name) for name in files)
-        ['-bumps.csv', '-nets.csv', '.kicad_dru', '.kicad_pcb', '.kicad_pro', '.kisubstrate.json']
+        ['-bumps.csv', '-fab-notes.txt', '-nets.csv', '.kicad_dru', '.kicad_pcb', '.kicad_pro', '.kisubstrate.json']
     """
     n = board.name
+    lm = LayerMap(board.copper)
+    prot = protection(board)
+    dru_extra = "\n".join(x for x in (board.extras.dru_extra, via_protection_dru(prot, lm)) if x)
     files = {
         f"{n}.kicad_pcb": write_board(board, stackup, carrier_clearance=rules.clearance, kicad=kicad),
         f"{n}.kicad_pro": write_project(n, rules, width=spec.width(), micro=spec.micro()),
-        f"{n}.kicad_dru": write_dru(rules, micro=spec.micro(), width=spec.width(), extra=board.extras.dru_extra,
+        f"{n}.kicad_dru": write_dru(rules, micro=spec.micro(), width=spec.width(), extra=dru_extra,
                                     pairs=microvia_pairs(board, stackup)),
     }
     if sidecar is not None:
         files[f"{n}.kisubstrate.json"] = json.dumps(sidecar, indent=1, sort_keys=True) + "\n"
-    for suffix, text in board.extras.files.items():  # family extras, e.g. "-fab-notes.txt"
+    extras = dict(board.extras.files)
+    if prot.total:  # every family: the filled and capped vias, appended to (or starting) the fab notes
+        extras["-fab-notes.txt"] = extras.get("-fab-notes.txt", "") + prot.note()
+    for suffix, text in extras.items():  # family extras, e.g. "-fab-notes.txt"
         files[f"{n}{suffix}"] = text
     return files
 

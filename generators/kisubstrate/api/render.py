@@ -24,6 +24,19 @@ _COLORS = {"copper": "#c87533", "mask": "#2e7d32"}
 _DIEL = ["#e8dca8", "#d9c98a", "#efe4b8", "#cbbf8f"]
 
 
+def mask_label(info: dict) -> str:
+    """What the mask layers are: ``solder mask``, or ``<material> protective layer``.
+
+    The material is the sidecar's ``mask_material`` (a leadframe's polyimide, titanium or aluminium).
+
+    Example:
+        >>> mask_label({"mask_material": "Titanium"}), mask_label({"mask_material": None}), mask_label({})
+        ('Titanium protective layer', 'solder mask', 'solder mask')
+    """
+    material = info.get("mask_material")
+    return f"{material} protective layer" if material else "solder mask"
+
+
 def cross_section_svg(info: dict, *, width: float = 900.0) -> str:
     """Stackup drawn to scale (thickness axis), labelled with materials, εr/tanδ, thicknesses and via spans.
 
@@ -33,11 +46,13 @@ def cross_section_svg(info: dict, *, width: float = 900.0) -> str:
 
     Args:
         info: the substrate sidecar (``<name>.kisubstrate.json``): ``layers``, ``via_spans``,
-            ``mask_thickness``, ``name``, ``finish``, optional ``cavity``.
+            ``mask_thickness``, ``name``, ``finish``, optional ``cavity`` and ``mask_material`` (the
+            mask layers' label, :func:`mask_label`).
         width: the least picture width (px).
     """
-    layers = [{"kind": "mask", "thickness": info["mask_thickness"], "name": "solder mask"}] + info["layers"] + \
-             [{"kind": "mask", "thickness": info["mask_thickness"], "name": "solder mask"}]
+    mask = mask_label(info)
+    layers = [{"kind": "mask", "thickness": info["mask_thickness"], "name": mask}] + info["layers"] + \
+             [{"kind": "mask", "thickness": info["mask_thickness"], "name": mask}]
     total = sum(lay["thickness"] for lay in layers)
     scale = 520.0 / total  # px per mm
     x0, y0, w = 40.0, 40.0, 420.0
@@ -57,7 +72,7 @@ def cross_section_svg(info: dict, *, width: float = 900.0) -> str:
             ci += 1
         elif lay["kind"] == "mask":
             color = _COLORS["mask"]
-            label = f'solder mask {lay["thickness"] * 1000:.1f} µm'
+            label = f'{lay["name"]} {lay["thickness"] * 1000:.1f} µm'
         else:
             color = _DIEL[k % len(_DIEL)]
             label = (f'{lay["material"]} {lay["type"]} {lay["thickness"] * 1000:.1f} µm, '

@@ -77,6 +77,9 @@ def build_substrate(spec: Any, *, check: bool = True) -> SubstrateResult:
 def sidecar(result: SubstrateResult) -> dict:
     """Stackup, via spans and the check report as JSON-ready data (read by ``kisubstrate render``).
 
+    ``mask_material`` is the material of the mask layers when it is not a plain solder mask (a
+    leadframe's polyimide, titanium or aluminium protective layer), else None.
+
     A via span is ``stacked`` when some via of it sits on (same centre as) a via ending at its top layer.
     """
     spec, board = result.spec, result.board
@@ -104,7 +107,8 @@ def sidecar(result: SubstrateResult) -> dict:
     stacked = {(k, int(t), int(b)) for p, k, t, b in zip(xy, v.kind, v.top, v.bottom) if (p, int(t)) in ends}
     return {"name": board.name, "family": spec.family, "copper": board.copper, "kicad_copper": lm.kicad_count,
             "outline": [[round(x, 6), round(y, 6)] for x, y in list(board.outline.exterior.coords)[:-1]],
-            "mask_thickness": st.mask_thickness, "finish": st.finish, "layers": layers,
+            "mask_thickness": st.mask_thickness, "mask_material": st.mask_material, "finish": st.finish,
+            "layers": layers,
             "via_spans": [{"kind": k, "top": t, "bottom": b, "stacked": (k, t, b) in stacked} for k, t, b in spans],
             "counts": {"pads": len(board.pads), "vias": len(board.vias), "tracks": len(board.tracks),
                        "nets": len(board.nets) - 1},

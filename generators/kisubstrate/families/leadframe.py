@@ -514,6 +514,57 @@ def stack_alignment(spec: LeadframeSpec) -> StackAlignment:
 
 
 # -- the leadframe layout board -----------------------------------------------------------------
+HALF_ETCH_USER = {"A": "User.3", "B": "User.4"}
+"""KiCad user layer of each face's half-etched (stepped) regions: face A (board side, ``B.Cu``), face B (``F.Cu``)."""
+HALF_ETCH_LAYER_NAME = {"A": "Half.Etch.A", "B": "Half.Etch.B"}
+"""The names of those user layers as KiCad shows them."""
+HALF_ETCH_LAYER = HALF_ETCH_USER
+"""The layer a half-etch outline is drawn on (the ``User.<k>`` name the board file uses)."""
+
+
+def half_etch_length(spec: LeadframeSpec, face: str) -> float:
+    """Length (mm) of the half-etched part of a lead on ``face`` "A" or "B".
+
+    From the end of the exposed (full-thickness) surface (third on face A, fourth on face B; none = 0)
+    to the lead's inner tip.
+    """
+    full = spec.third.nominal if face == "A" else (spec.fourth.nominal if spec.fourth is not None else 0.0)
+    return snap(spec.lead_length - full)
+
+
+def half_etch(spec: LeadframeSpec) -> dict[str, list[shapely.Polygon]]:
+    """Per face ("A", "B"), one rectangle per lead (mm): the region recessed by ``step`` on that face.
+
+    Face A is etched from the third surface's inner end to the lead tip (the first surfaces), face B
+    from the fourth surface's (the lead end without a fourth surface) to the tip (the second surfaces);
+    each rectangle is lead width x :func:`half_etch_length`. No step (``step_mm() == 0``) or no etched
+    length on a face: no rectangle on that face.
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec
+        >>> spec = example_spec("leadframe")
+        >>> etch = half_etch(spec)
+        >>> len(etch["A"]), round(etch["A"][0].area, 6), round(etch["B"][0].area, 6)
+        (24, 0.1625, 0.1625)
+    """
+    if spec.step_mm() <= 0:
+        return {}
+    leads = lead_lines(spec)
+    w = spec.lead_width.nominal
+    out: dict[str, list[shapely.Polygon]] = {}
+    for face in ("A", "B"):
+        length = half_etch_length(spec, face)
+        if length <= 0:
+            continue
+        start = spec.lead_length - length
+        cx, cy = leads.at(start + length / 2)
+        hx = np.where(leads.ux != 0, length / 2, w / 2)
+        hy = np.where(leads.ux != 0, w / 2, length / 2)
+        out[face] = [shapely.box(snap(x - ax), snap(y - ay), snap(x + ax), snap(y + ay))
+                     for x, y, ax, ay in zip(cx.tolist(), cy.tolist(), hx.tolist(), hy.tolist())]
+    return out
+
+
 def build_board(spec: LeadframeSpec) -> BoardGeom:
     """The leadframe layout: face B (second/fourth surfaces) on copper 0 = F.Cu, face A (first/third) on B.Cu."""
     rules = spec.substrate_rules()
@@ -581,11 +632,20 @@ def build_board(spec: LeadframeSpec) -> BoardGeom:
                    f"(tolerance {fmt(a.tolerance)} mm)",)
     notes = spec.notes()
     b.drawings.extend(note_drawings(notes, bx + fr + 1.0, -by, size=0.25))
+    etch = half_etch(spec)
+    for face, polys in etch.items():
+        b.drawings.extend(Drawing(tuple(shapely.get_coordinates(p.exterior)[:-1].tolist()), HALF_ETCH_LAYER[face],
+                                  width=0.01) for p in polys)
     sidecar["heights"] = spec.heights()
+    sidecar["half_etch"] = {"step_mm": spec.step_mm(), "layers": {f: HALF_ETCH_LAYER[f] for f in etch},
+                            "length_mm": {f: half_etch_length(spec, f) for f in etch},
+                            "leads": len(lead_lines(spec).number),
+                            "area_mm2": {f: round(float(sum(p.area for p in polys)), 6) for f, polys in etch.items()}}
     b.extras = BoardExtras(dies=dies, body=shapely.box(-bx - fr, -by - fr, bx + fr, by + fr),
                            files={"-stack-alignment.txt": stack_report(spec),
                                   "-fab-notes.txt": "\n".join(notes) + "\n"},
-                           user_layers={"User.2": "Fab.Notes"},
+                           user_layers={"User.2": "Fab.Notes", **{HALF_ETCH_USER[f]: HALF_ETCH_LAYER_NAME[f]
+                                                                  for f in etch}},
                            terminal_owner="THIRD",  # the board-side lands (third surfaces, B.Cu)
                            sidecar=sidecar, summary=summary)
     return b.build()

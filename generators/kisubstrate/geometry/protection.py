@@ -25,6 +25,8 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import shapely
 
@@ -80,3 +82,64 @@ def protected_vias(board: BoardGeom) -> np.ndarray:
         One bool per via of ``board.vias``, in order.
     """
     return _stacked(board) | _in_pad(board)
+
+
+@dataclass(frozen=True)
+class Protection:
+    """How many vias of a board are filled and capped (IPC-4761 Type VII), and why.
+
+    Attributes:
+        total: protected vias (count); ``in_pad`` and ``stacked`` may overlap (``both``).
+        in_pad: vias whose centre lies in a pad of their net on an end layer (count).
+        stacked: vias in a stacked microvia column (count).
+        both: vias counted in ``in_pad`` and in ``stacked`` (count).
+        spans: per via span holding protected vias: (top, bottom physical copper index, protected
+            count, vias of the span, largest drill of the span in mm), in layer order.
+    """
+
+    total: int
+    in_pad: int
+    stacked: int
+    both: int
+    spans: tuple[tuple[int, int, int, int, float], ...]
+
+    def note(self) -> str:
+        """The fab-notes section (one line + a newline), or "" when no via is protected.
+
+        Example:
+            >>> Protection(3, 2, 2, 1, ((0, 1, 3, 3, 0.06),)).note()[:94]
+            'VIA PROTECTION: 3 via(s) copper filled and capped (IPC-4761 Type VII): 2 via-in-pad, 2 in stac'
+        """
+        if not self.total:
+            return ""
+        both = f" ({self.both} both)" if self.both else ""
+        return (f"VIA PROTECTION: {self.total} via(s) copper filled and capped (IPC-4761 Type VII): "
+                f"{self.in_pad} via-in-pad, {self.stacked} in stacked microvia columns{both}; "
+                "KiCad 10 boards mark each via (filling yes) (capping yes), the .kicad_dru rules via_fill_* "
+                "bound the filled drill per via span.\n")
+
+
+def protection(board: BoardGeom) -> Protection:
+    """Counts of :func:`protected_vias` (in a pad, stacked, both) and the via spans holding them.
+
+    Example:
+        >>> from kisubstrate.geometry.board import BoardBuilder
+        >>> b = BoardBuilder("demo", copper=4, outline=((-2, -2), (2, -2), (2, 2), (-2, 2)))
+        >>> n = b.net("SIG")
+        >>> b.via(0, 0, 0.12, 0.06, 0, 1, net=n, kind="micro")
+        >>> b.via(0, 0, 0.12, 0.06, 1, 2, net=n, kind="micro")
+        >>> b.via(1, 0, 0.12, 0.07, 2, 3, net=n, kind="micro")
+        >>> p = protection(b.build())
+        >>> p.total, p.in_pad, p.stacked, p.spans
+        (2, 0, 2, ((0, 1, 1, 1, 0.06), (1, 2, 1, 1, 0.06)))
+    """
+    stacked, in_pad = _stacked(board), _in_pad(board)
+    prot = stacked | in_pad
+    v = board.vias
+    spans = []
+    top, bottom = v.top.astype(int), v.bottom.astype(int)
+    for t, b in sorted({(int(t), int(b)) for t, b in zip(top[prot], bottom[prot])}):
+        mine = (top == t) & (bottom == b)
+        spans.append((t, b, int((mine & prot).sum()), int(mine.sum()), round(float(v.drill[mine].max()), 6)))
+    return Protection(total=int(prot.sum()), in_pad=int(in_pad.sum()), stacked=int(stacked.sum()),
+                      both=int((stacked & in_pad).sum()), spans=tuple(spans))

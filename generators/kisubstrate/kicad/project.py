@@ -150,3 +150,50 @@ def write_dru(rules, *, micro=None, width: float | None = None, extra: str = "",
     if extra:
         lines.append(extra)
     return "\n".join(lines) + "\n"
+
+
+def via_protection_dru(prot, lm) -> str:
+    """``.kicad_dru`` block of the filled and capped vias (IPC-4761 Type VII), "" when none.
+
+    KiCad's rules cannot test a via's filling, capping or whether it sits in a pad, so the block
+    states the requirement in comments (counts, per via span) and binds what KiCad can test: per
+    via span holding protected vias, one rule ``via_fill_<top>_<bottom>`` that names the span by its
+    layers (``existsOnLayer`` on both ends, not on the layer above or below) and disallows a via of
+    that span whose drill exceeds the largest filled drill of the span (the fill the fab qualifies).
+
+    Args:
+        prot: a :class:`~kisubstrate.geometry.protection.Protection` of the board.
+        lm: the board's :class:`~kisubstrate.kicad.layers.LayerMap`.
+
+    Example:
+        >>> from kisubstrate.geometry.protection import Protection
+        >>> from kisubstrate.kicad.layers import LayerMap
+        >>> text = via_protection_dru(Protection(2, 0, 2, 0, ((1, 2, 2, 3, 0.06),)), LayerMap(4))
+        >>> text.splitlines()[-3]
+        '(rule "via_fill_In1.Cu_In2.Cu"'
+        >>> text.splitlines()[-2].split(" && ")[1:3]
+        ["A.existsOnLayer('In1.Cu')", "A.existsOnLayer('In2.Cu')"]
+        >>> text.splitlines()[-2].split(" && ")[3:5]
+        ["!A.existsOnLayer('F.Cu')", "!A.existsOnLayer('B.Cu')"]
+        >>> text.splitlines()[-2].endswith("A.Hole > 0.06mm" + chr(34) + ")"), text.splitlines()[-1].strip()
+        (True, '(constraint disallow via micro_via buried_via))')
+    """
+    if not prot.total:
+        return ""
+    from kisubstrate.kicad.layers import kicad_copper_name
+
+    lines = [f"# via protection (IPC-4761 Type VII, copper filled and capped): {prot.total} via(s), "
+             f"{prot.in_pad} via-in-pad, {prot.stacked} in stacked microvia columns ({prot.both} both);",
+             "# KiCad 10 boards carry (filling yes) (capping yes) on each of them. Per via span: a via wider",
+             "# than the span's largest filled drill is not covered by the fill and is disallowed."]
+    for top, bottom, count, of, drill in prot.spans:
+        a, b = lm.kicad_index(top), lm.kicad_index(bottom)
+        upper, lower = kicad_copper_name(a, lm.kicad_count), kicad_copper_name(b, lm.kicad_count)
+        outside = [kicad_copper_name(k, lm.kicad_count) for k in (a - 1, b + 1) if 0 <= k < lm.kicad_count]
+        cond = " && ".join([f"A.existsOnLayer('{upper}')", f"A.existsOnLayer('{lower}')",
+                            *(f"!A.existsOnLayer('{x}')" for x in outside)])
+        lines += [f"# {upper}-{lower}: {count} of {of} via(s) filled and capped, drill up to {mm(drill)}",
+                  f'(rule "via_fill_{upper}_{lower}"',
+                  f"\t(condition \"A.Type == 'Via' && {cond} && A.Hole > {mm(drill)}\")",
+                  "\t(constraint disallow via micro_via buried_via))"]
+    return "\n".join(lines)
