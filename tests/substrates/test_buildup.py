@@ -172,7 +172,7 @@ def test_cli_exit_codes(cli_runner, tmp_path):
     assert code == 0 and "6 Cu" in out and "routed 62 signal net(s) on L2" in out
     assert sorted(p.name.replace(example_spec().resolved_name, "") for p in (tmp_path / "ok").iterdir()
                   if not p.name.startswith(".")) == \
-        ["-bumps.csv", "-nets.csv", ".kicad_dru", ".kicad_pcb", ".kicad_pro", ".kisubstrate.json",
+        ["-bumps.csv", "-fab-notes.txt", "-nets.csv", ".kicad_dru", ".kicad_pcb", ".kicad_pro", ".kisubstrate.json",
          "kisubstrate_Substrates.kicad_sym"]  # + the package symbol
     # die pads at 0.14 mm pitch: no room for a microvia (0.12 mm pad) under each with 25 um clearance;
     # every signal is unrouted and named: exit 1, nothing written
@@ -388,7 +388,8 @@ def test_demo_list_and_check_include_the_buildup(cli_runner, tmp_path):
     name = example_spec().resolved_name
     folder = tmp_path / "demo" / "substrates" / name
     assert sorted(p.name.replace(name, "") for p in folder.iterdir() if not p.name.startswith(".")) == \
-        ["-bumps.csv", "-nets.csv", ".kicad_dru", ".kicad_pcb", ".kicad_pro", ".kisubstrate.json"]
+        ["-bumps.csv", "-fab-notes.txt", "-nets.csv", ".kicad_dru", ".kicad_pcb", ".kicad_pro",
+         ".kisubstrate.json"]
     assert "substrate buildup" in out and (tmp_path / "demo" / "kisubstrate_demo.pretty" /
                                              f"{name}_Footprint.kicad_mod").exists()
     code, out, _err = cli_runner("check", EXAMPLE, "--format", "json")

@@ -103,7 +103,8 @@ def outcome(data, base_dir: str | None = None):
         return "refused", exc.field
     files = substrate_files(result)
     assert sorted(files) == sorted(f"{result.name}{s}" for s in (".kicad_pcb", ".kicad_pro", ".kicad_dru",
-                                                                 ".kisubstrate.json", "-nets.csv", "-bumps.csv"))
+                                                                 ".kisubstrate.json", "-nets.csv", "-bumps.csv",
+                                                                 "-fab-notes.txt"))
     tree = loads(files[f"{result.name}.kicad_pcb"])
     b = result.board
     assert (sum(1 for _ in find_all(tree, "via")), sum(1 for _ in find_all(tree, "segment"))) == \
