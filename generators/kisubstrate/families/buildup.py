@@ -23,6 +23,20 @@ cavity gap. Without a ball map each die pad gets its own net and a ball (outer r
 the carrier the other balls outside the cavity. A net that cannot be routed is reported (rule
 ``unrouted``) and nothing is written.
 
+**The carrier** (``carrier``, lengths in mm) covers the die's passive face and sides: the die sits
+in a cavity of the metal, ``floor`` (default 0.05) of it under the die, the die attached by
+``die_attach`` (default 0.025), the cavity wall ``cavity_gap`` from the die edge; its
+``thickness`` defaults to floor + die attach + the thickest die, so the die face is flush with
+the carrier face, on which the build-up starts. ``material`` is copper or aluminium (``aluminum``
+accepted, written ``aluminium``). The family check :func:`carrier_checks` reports a die face more
+than ``flush_tolerance`` (default 0.005) above or below the carrier face (rule
+``carrier_flush``: die attach + die against thickness − floor). The via columns are stacked
+microvias, each filled with ``vias.column_metal`` (copper or aluminium) and capped (IPC-4761
+Type VII). All of it, with the stackup, goes into the fab notes (:func:`fab_notes`: text on
+``User.2`` "Fab.Notes" beside the body and ``<name>-fab-notes.txt``) and the sidecar's ``carrier``
+and ``columns`` sections; KiCad's stackup has no layer for the carrier metal (copper 1 is its
+face) nor a via material, so neither appears there.
+
 Example:
     >>> from kisubstrate.families.buildup import BuildupSpec, build_board
     >>> spec = BuildupSpec.model_validate({
