@@ -70,7 +70,6 @@ from kisubstrate.geometry.padnets import assign_pad_nets
 from kisubstrate.geometry.pipeline import SubstratePipeline
 from kisubstrate.geometry.protection import protected_vias
 from kisubstrate.geometry.terminals import grid_sites, ring_index
-from kisubstrate.kicad.layers import LayerMap
 from kisubstrate.model.base import SpecModel, length
 from kisubstrate.model.errors import FieldError, SpecError
 from kisubstrate.model.grid import BallMap
@@ -615,6 +614,19 @@ def column_summary(spec: BuildupSpec, board: BoardGeom) -> dict[str, Any]:
             else None}
 
 
+def kicad_copper(k: int, count: int) -> str:
+    """KiCad name of physical copper layer ``k`` (0-based) of ``count``: F.Cu, In1.Cu …, B.Cu.
+
+    An odd stack keeps these names (KiCad's empty placeholder layer sits inside the last dielectric,
+    see :mod:`kisubstrate.kicad.layers`), so the families layer need not import the writer.
+
+    Example:
+        >>> [kicad_copper(k, 3) for k in range(3)]
+        ['F.Cu', 'In1.Cu', 'B.Cu']
+    """
+    return "F.Cu" if k == 0 else "B.Cu" if k == count - 1 else f"In{k}.Cu"
+
+
 def _role(spec: BuildupSpec, k: int) -> str:
     """What copper layer ``k`` carries, for the fab notes."""
     coppers = spec.stackup.coppers()
@@ -649,7 +661,7 @@ def fab_notes(spec: BuildupSpec, *, columns: dict[str, Any] | None = None) -> li
         '  die U1 6 x 6 x 0.2 mm face up: face at 0.275 mm = carrier face 0.275 mm, flush within 0.005 mm.'
     """
     st = spec.stackup
-    lm = LayerMap(st.copper_count)
+    n = st.copper_count
     out = [f"BUILD-UP PACKAGE {spec.body[0]:g} x {spec.body[1]:g} mm, {st.copper_count} copper layers, die side "
            f"(L1 F.Cu) first; {len(terminal_sites(spec).names)} ball sites at "
            f"{spec.terminals.pitch_xy[0]:g} mm pitch on L{st.copper_count} B.Cu."]
@@ -686,7 +698,7 @@ def fab_notes(spec: BuildupSpec, *, columns: dict[str, Any] | None = None) -> li
     for lay in st.layers:
         if lay.is_copper:
             name = f" '{lay.name}'" if lay.name else ""
-            out.append(f"  L{k + 1} {lm.name(k)}{name} copper {fmt(lay.thickness)} mm: {_role(spec, k)}")
+            out.append(f"  L{k + 1} {kicad_copper(k, n)}{name} copper {fmt(lay.thickness)} mm: {_role(spec, k)}")
             k += 1
         else:
             j += 1
