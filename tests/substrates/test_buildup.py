@@ -558,3 +558,168 @@ def test_too_few_die_pads_for_the_pinout_is_refused_naming_the_die(tmp_path):
                                         r"\(GND, VDD\), but the die has 6 pads") as exc:
         build_substrate(validate_spec(data, base_dir=str(tmp_path)))
     assert exc.value.field == "dies.pads"
+
+
+# ---------------------------------------------------------------------------------------------
+# the carrier (metal, thickness, floor, die flush), the column metal and the fab notes: every option reaches
+# the outputs or is refused
+def carried(carrier: dict | None = None, **extra) -> dict:
+    """small_buildup with a GND carrier and a 7 x 7 grid at 0.8 mm (balls left over for the carrier)."""
+    return small_buildup(carrier={"net": "GND", **(carrier or {})},
+                         terminals={"pitch": 0.8, "layout": [7, 7], "ball_diameter": 0.4}, **extra)
+
+
+def sidecar_of(result) -> dict:
+    return json.loads(substrate_files(result)[f"{result.name}.kisubstrate.json"])
+
+
+def test_example_fab_notes_on_user2_in_the_notes_file_and_sidecar(example_board):
+    """The example's fab notes: carrier (copper, 0.275 mm = 0.05 floor + 0.025 attach + 0.2 die, covering the
+    die's passive face and sides, die flush), columns (copper-filled, capped), the stackup; the same lines are
+    the text items on User.2 ("Fab.Notes"); the sidecar carries the carrier and column values."""
+    from kisubstrate.kicad.sexpr import find_all, loads
+
+    result, pcb = example_board
+    notes = (pcb.parent / f"{pcb.stem}-fab-notes.txt").read_text().splitlines()
+    assert notes == [
+        "BUILD-UP PACKAGE 15 x 15 mm, 6 copper layers, die side (L1 F.Cu) first; 196 ball sites at 1 mm pitch on "
+        "L6 B.Cu.",
+        "CARRIER: copper 0.275 mm, net GND, covers the die's passive face and sides (die in a cavity of the carrier):",
+        "  floor 0.05 mm of copper under the die's passive face, die attach 0.025 mm; cavity depth 0.225 mm;",
+        "  cavity wall 0.1 mm from the die edge (outline on User.1 'Cavity'); L1 F.Cu is the carrier face outside the "
+        "cavity.",
+        "  die U1 6 x 6 x 0.2 mm face up: face at 0.275 mm = carrier face 0.275 mm, flush within 0.005 mm.",
+        "COLUMNS: 292 via columns (210 with microvias stacked, up to 4 high); each microvia filled with copper and "
+        "capped (IPC-4761 Type VII);",
+        "  at most 4 microvias on each other (profile max_stack); microvia drill 0.06 mm, pad 0.12 mm.",
+        "STACKUP (L1 die side first): 0.265 mm without mask, mask 0.02 mm each side, finish ENEPIG:",
+        "  L1 F.Cu 'DIE' copper 0.015 mm: carrier face (net GND) + die pads",
+        "  dielectric 1 ABF 0.035 mm (prepreg)",
+        "  L2 In1.Cu 'SIG' copper 0.015 mm: signal",
+        "  dielectric 2 ABF 0.035 mm (prepreg)",
+        "  L3 In2.Cu 'GND' copper 0.015 mm: plane GND",
+        "  dielectric 3 ABF 0.035 mm (prepreg)",
+        "  L4 In3.Cu 'VCORE' copper 0.015 mm: plane VDD_CORE",
+        "  dielectric 4 ABF 0.035 mm (prepreg)",
+        "  L5 In4.Cu 'VIO' copper 0.015 mm: plane VDD_IO",
+        "  dielectric 5 ABF 0.035 mm (prepreg)",
+        "  L6 B.Cu 'BALL' copper 0.015 mm: ball lands"]
+    tree = loads(pcb.read_text())
+    texts = [t[1] for t in find_all(tree, "gr_text") if next(find_all(t, "layer"))[1] == "User.2"]
+    assert texts == notes
+    assert ["41", "User.2", "user", "Fab.Notes"] == [str(x) for x in next(
+        lay for lay in next(find_all(tree, "layers"))[1:] if lay[1] == "User.2")]
+    info = json.loads(pcb.with_suffix(".kisubstrate.json").read_text())
+    assert info["carrier"] == {
+        "material": "copper", "net": "GND", "thickness_mm": 0.275, "thickness_given": False, "floor_mm": 0.05,
+        "die_attach_mm": 0.025, "cavity_gap_mm": 0.1, "cavity_depth_mm": 0.225, "covers": ["passive face", "sides"],
+        "flush_tolerance_mm": 0.005,
+        "dies": [{"name": "U1", "thickness_mm": 0.2, "face_mm": 0.275, "step_mm": 0.0, "flush": True}]}
+    v = result.board.vias
+    assert info["columns"] == {
+        "metal": "copper", "columns": 292, "stacked_columns": 210, "tallest": 4, "max_stack": 4, "vias": len(v),
+        "filled_and_capped": len(v), "ipc_4761": "VII", "microvia": {"drill_mm": 0.06, "pad_mm": 0.12},
+        "blind": None}
+    assert len(v) == 720 and len({(x, y) for x, y in zip(v.x.tolist(), v.y.tolist())}) == 292
+    assert "carrier copper 0.275 mm, floor 0.05 mm under the die, die face flush within 0.005 mm" in \
+        result.board.extras.summary
+
+
+def test_carrier_and_column_metal_aluminum_is_aluminium_everywhere():
+    """The patent's spelling 'aluminum' (any case) is accepted and written 'aluminium': spec, notes, sidecar."""
+    spec = validate_spec(carried({"material": "aluminum"}, vias={"column_metal": "Aluminum"}))
+    assert (spec.carrier.material, spec.vias.column_metal) == ("aluminium", "aluminium")
+    result = build_substrate(spec)
+    assert result.report.ok, result.report.text()
+    notes = result.board.extras.files["-fab-notes.txt"].splitlines()
+    assert notes[1].startswith("CARRIER: aluminium 0.275 mm, net GND, covers the die's passive face and sides")
+    assert notes[2] == "  floor 0.05 mm of aluminium under the die's passive face, die attach 0.025 mm; cavity depth " \
+                       "0.225 mm;"
+    assert notes[5].startswith("COLUMNS: ") and "each microvia filled with aluminium and capped" in notes[5]
+    info = sidecar_of(result)
+    assert (info["carrier"]["material"], info["columns"]["metal"]) == ("aluminium", "aluminium")
+    assert validate_spec(carried({"material": "copper"})).carrier.material == "copper"
+
+
+@pytest.mark.parametrize("field, data", [
+    ("carrier.material", carried({"material": "gold"})),
+    ("vias.column_metal", carried(vias={"column_metal": "tungsten"})),
+])
+def test_a_metal_other_than_copper_or_aluminium_is_refused(field, data):
+    with pytest.raises(SpecError, match="not a metal the build-up family builds: copper or aluminium "
+                                        r"\(also spelt aluminum\)") as exc:
+        validate_spec(data)
+    assert exc.value.field == field
+
+
+def test_carrier_thickness_default_given_and_refused():
+    """Default thickness = floor + die attach + the thickest die; a given one is written as given; one that
+    leaves no cavity over the floor is refused naming carrier.thickness and the flush value."""
+    spec = validate_spec(carried({"floor": 0.08, "die_attach": 0.02}, dies=[
+        {"size": [2, 2], "thickness": 0.15, "pads": {"peripheral": {"per_side": 4, "pitch": 0.3}}}]))
+    assert spec.carrier_thickness() == 0.25  # 0.08 + 0.02 + 0.15
+    assert validate_spec(carried({"thickness": 0.3})).carrier_thickness() == 0.3
+    assert validate_spec(small_buildup()).carrier_thickness() is None
+    with pytest.raises(SpecError, match=r"carrier thickness 0.05 mm leaves no cavity over its 0.05 mm floor: give a "
+                                        r"thickness of floor \+ die attach \+ die \(0.275 mm\)") as exc:
+        validate_spec(carried({"thickness": 0.05}))
+    assert exc.value.field == "carrier.thickness"
+
+
+@pytest.mark.parametrize("thickness, step, ok", [
+    (0.281, -0.006, False),  # die face 6 um below the carrier face: fails by 1 um
+    (0.279, -0.004, True),   # 4 um below: passes by 1 um
+    (0.269, 0.006, False),   # 6 um proud of the carrier face: fails by 1 um
+    (0.271, 0.004, True),    # 4 um proud: passes by 1 um
+    (0.275, 0.0, True),
+])
+def test_die_face_flush_with_the_carrier_face_within_the_tolerance(thickness, step, ok):
+    """attach 0.025 + die 0.2 = 0.225 mm against thickness - floor 0.05, tolerance 0.005 mm: a located
+    carrier_flush violation (die centre, layer z) with the step as measured and the tolerance as required."""
+    from kisubstrate.families.buildup import carrier_checks
+
+    spec = validate_spec(carried({"thickness": thickness}))
+    found = carrier_checks(spec, None)
+    result = build_substrate(spec)
+    info = sidecar_of(result)
+    assert info["carrier"]["dies"][0]["step_mm"] == step and info["carrier"]["dies"][0]["flush"] is ok
+    assert info["carrier"]["thickness_mm"] == thickness and info["carrier"]["thickness_given"] is True
+    if ok:
+        assert found == [] and result.report.ok, result.report.text()
+        return
+    assert len(found) == 1
+    v = found[0]
+    assert (v.rule, v.items, v.where, v.layer) == ("carrier_flush", ("die/U1", "carrier"), (0.0, 0.0), "z")
+    assert v.measured == pytest.approx(abs(step), abs=1e-12) and v.required == 0.005
+    side = "above" if step > 0 else "below"
+    assert v.message == (f"die U1 face {side} the carrier face by 0.006 mm: die attach 0.025 + die 0.2 = 0.225 mm "
+                         f"against carrier thickness {thickness:g} - floor 0.05 = {thickness - 0.05:.3f} mm (flush "
+                         "tolerance 0.005 mm)")
+    # the family check runs in build_substrate: the report (and the sidecar) carry it, the notes say so
+    assert [r["rule"] for r in info["report"]["violations"]] == ["carrier_flush"]
+    die_line = result.board.extras.files["-fab-notes.txt"].splitlines()[4]
+    assert die_line == (f"  die U1 2 x 2 x 0.2 mm face up: face at 0.275 mm vs carrier face {thickness:g} mm: "
+                        f"NOT flush (step {step:g} mm, tolerance 0.005 mm).")
+
+
+def test_flush_tolerance_is_a_spec_field_and_the_cli_refuses_to_write(cli_runner, tmp_path):
+    """A looser carrier.flush_tolerance accepts the 6 um step; the default refuses it: exit 1, nothing written."""
+    from kisubstrate.families.buildup import carrier_checks
+
+    assert carrier_checks(validate_spec(carried({"thickness": 0.281, "flush_tolerance": 0.006})), None) == []
+    spec_file = tmp_path / "s.json"
+    spec_file.write_text(json.dumps({"packages": [carried({"thickness": 0.281})]}))
+    code, out, _err = cli_runner("substrate", spec_file, "-o", tmp_path / "out")
+    assert code == 1 and "carrier_flush" in out and "measured 0.0060 mm, required 0.0050 mm" in out
+    assert not (tmp_path / "out").exists()
+
+
+def test_without_a_carrier_the_notes_say_so():
+    result = build_substrate(validate_spec(small_buildup()))
+    assert result.report.ok, result.report.text()
+    notes = result.board.extras.files["-fab-notes.txt"].splitlines()
+    assert notes[1] == "CARRIER: none (carrier: null); the die is not in a metal carrier."
+    assert notes[2].startswith("COLUMNS: ") and notes[-1] == "  L3 B.Cu copper 0.015 mm: ball lands"
+    assert notes[-5] == "  L1 F.Cu copper 0.015 mm: die pads, signal"
+    info = sidecar_of(result)
+    assert info["carrier"] is None and info["columns"]["metal"] == "copper"

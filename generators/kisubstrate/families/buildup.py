@@ -23,6 +23,20 @@ cavity gap. Without a ball map each die pad gets its own net and a ball (outer r
 the carrier the other balls outside the cavity. A net that cannot be routed is reported (rule
 ``unrouted``) and nothing is written.
 
+**The carrier** (``carrier``, lengths in mm) covers the die's passive face and sides: the die sits
+in a cavity of the metal, ``floor`` (default 0.05) of it under the die, the die attached by
+``die_attach`` (default 0.025), the cavity wall ``cavity_gap`` from the die edge; its
+``thickness`` defaults to floor + die attach + the thickest die, so the die face is flush with
+the carrier face, on which the build-up starts. ``material`` is copper or aluminium (``aluminum``
+accepted, written ``aluminium``). The family check :func:`carrier_checks` reports a die face more
+than ``flush_tolerance`` (default 0.005) above or below the carrier face (rule
+``carrier_flush``: die attach + die against thickness − floor). The via columns are stacked
+microvias, each filled with ``vias.column_metal`` (copper or aluminium) and capped (IPC-4761
+Type VII). All of it, with the stackup, goes into the fab notes (:func:`fab_notes`: text on
+``User.2`` "Fab.Notes" beside the body and ``<name>-fab-notes.txt``) and the sidecar's ``carrier``
+and ``columns`` sections; KiCad's stackup has no layer for the carrier metal (copper 1 is its
+face) nor a via material, so neither appears there.
+
 Example:
     >>> from kisubstrate.families.buildup import BuildupSpec, build_board
     >>> spec = BuildupSpec.model_validate({
@@ -41,37 +55,109 @@ from __future__ import annotations
 import copy
 from collections import OrderedDict
 from dataclasses import replace
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import shapely
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from kisubstrate.families.flipchip import check_routed
 from kisubstrate.families.grid_array import BgaSpec, PgaSpec, build_grid_array, terminal_footprint_spec
 from kisubstrate.families.registry import Family, is_flipped, register
 from kisubstrate.geometry.assign import assign_around_centroid
-from kisubstrate.geometry.board import BoardGeom, Drawing, Zone
+from kisubstrate.geometry.board import BoardGeom, Drawing, Zone, note_drawings
 from kisubstrate.geometry.padnets import assign_pad_nets
 from kisubstrate.geometry.pipeline import SubstratePipeline
+from kisubstrate.geometry.protection import protected_vias
 from kisubstrate.geometry.terminals import grid_sites, ring_index
 from kisubstrate.model.base import SpecModel, length
-from kisubstrate.model.errors import SpecError
+from kisubstrate.model.errors import FieldError, SpecError
 from kisubstrate.model.grid import BallMap
 from kisubstrate.model.netlist import Net, Netlist, build_netlist
-from kisubstrate.model.substrate import SubstrateSpec
+from kisubstrate.model.substrate import SubstrateSpec, ViaSpec
+from kisubstrate.model.units import fmt
+from kisubstrate.rules.report import Violation
+
+METALS = {"copper": "copper", "aluminium": "aluminium", "aluminum": "aluminium"}
+"""Carrier and column metals by accepted spelling (any case): the patent's ``aluminum`` is ``aluminium``."""
+
+DIE_ATTACH = 0.025
+"""Default die-attach thickness (mm) between the die's passive face and the carrier floor (as the
+cavity family's ``die_attach``)."""
+
+TOL = 1e-9
+"""Slack (mm) of the flush comparison: float noise only, far below the 1 µm the check resolves."""
+
+FLUSH_TOLERANCE = 0.005
+"""Default ``carrier.flush_tolerance`` (mm): how far the die face may stand above or below the
+carrier face and still count as coplanar (5 µm, the order of the build-up dielectric's own
+thickness variation, so the first dielectric covers both faces evenly)."""
+
+
+def metal_name(value: Any) -> Any:
+    """The metal as written in the outputs: ``copper`` or ``aluminium`` (``aluminum`` accepted, any case).
+
+    Args:
+        value: the spec's text (other types are left to the field's own validation).
+
+    Raises:
+        ValueError: any other metal, naming the accepted ones (the loader adds the field and the value).
+
+    Example:
+        >>> metal_name("Aluminum"), metal_name("copper")
+        ('aluminium', 'copper')
+    """
+    if not isinstance(value, str):
+        return value
+    metal = METALS.get(value.strip().lower())
+    if metal is None:
+        raise ValueError("not a metal the build-up family builds: copper or aluminium (also spelt aluminum)")
+    return metal
 
 
 class Carrier(SpecModel):
-    """The metal carrier around the die: a copper plane region on copper 1 with the cavity cut out."""
+    """The metal carrier around the die (all lengths mm).
+
+    The die sits face up in a cavity of the carrier, which covers its passive face (the carrier
+    ``floor`` under it, the die attached by ``die_attach``) and its sides (the cavity wall
+    ``cavity_gap`` from the die edge); the die face is flush with the carrier face, on which the
+    build-up starts: copper 1 is a plane of ``net`` outside the cavity.
+    """
 
     net: str = Field("CARRIER", max_length=60, description="net of the carrier plane")
-    cavity_gap: float = length("gap between die edge and cavity wall", le=5, default=0.1)
-    material: Literal["copper", "aluminium"] = Field("copper", description="carrier metal (documentation)")
+    cavity_gap: float = length("gap between die edge and cavity wall (the carrier covering the die's sides)",
+                               le=5, default=0.1)
+    material: Literal["copper", "aluminium"] = Field(
+        "copper", description="carrier metal: copper or aluminium (also spelt aluminum); in the fab notes and sidecar")
+    thickness: float | None = length("carrier metal thickness (default: floor + die attach + the thickest die, "
+                                     "so the die face is flush with the carrier face)", le=5, default=None)
+    floor: float = length("carrier metal under the die's passive face (cavity floor)", le=2, default=0.05)
+    die_attach: float = length("die attach between the die's passive face and the carrier floor", ge=0, gt=None,
+                               le=1, default=DIE_ATTACH)
+    flush_tolerance: float = length("die face to carrier face: largest step still flush (coplanar)", ge=0,
+                                    gt=None, le=0.1, default=FLUSH_TOLERANCE)
     balls: Literal["auto", "none"] | list[str] = Field(
         "auto", description="balls tied to the carrier by stacked microvia columns: 'auto' = every ball "
         "outside the cavity that no net claims (without a ball map: no die pad's; with one: not listed), or a "
         "list of ball names (without a ball map); 'none' is refused with the reason (the carrier must be tied)")
+
+    @field_validator("material", mode="before")
+    @classmethod
+    def _metal(cls, v: Any) -> Any:
+        return metal_name(v)
+
+
+class BuildupVias(ViaSpec):
+    """The build-up's vias: sizes, stacked columns and the metal filling the columns."""
+
+    column_metal: Literal["copper", "aluminium"] = Field(
+        "copper", description="metal filling (and capping) the stacked microvia columns: copper or aluminium "
+        "(also spelt aluminum); in the fab notes and sidecar")
+
+    @field_validator("column_metal", mode="before")
+    @classmethod
+    def _metal(cls, v: Any) -> Any:
+        return metal_name(v)
 
 
 class BuildupSpec(SubstrateSpec):
@@ -81,6 +167,7 @@ class BuildupSpec(SubstrateSpec):
     routes_netlist: ClassVar[bool] = True
     carrier: Carrier | None = Field(default_factory=Carrier, description="metal carrier; null for none")
     escape: float = length("escape segment beyond the die edge before fanning out", le=5, default=0.1)
+    vias: BuildupVias = Field(default_factory=BuildupVias)
 
     @model_validator(mode="after")
     def _enough_layers(self) -> "BuildupSpec":
@@ -90,7 +177,30 @@ class BuildupSpec(SubstrateSpec):
         if self.vias.columns != "stacked":
             raise ValueError("vias.columns: the build-up router stacks its microvia columns (staggered columns "
                              "are not routed); remove vias.columns or set it to stacked")
+        c = self.carrier
+        if c is not None and c.thickness is not None and c.thickness <= c.floor + 1e-9:
+            raise FieldError("carrier.thickness", f"carrier thickness {fmt(c.thickness)} mm leaves no cavity over "
+                             f"its {fmt(c.floor)} mm floor: give a thickness of floor + die attach + die "
+                             f"({fmt(round(c.floor + c.die_attach + max(d.thickness for d in self.dies), 6))} mm), or "
+                             "leave it out")
         return self
+
+    def carrier_thickness(self) -> float | None:
+        """The carrier's metal thickness (mm): ``carrier.thickness``, or floor + die attach + the thickest die.
+
+        None without a carrier.
+
+        Example:
+            >>> from kisubstrate.families.registry import example_spec
+            >>> example_spec("buildup").carrier_thickness()   # 0.05 floor + 0.025 attach + 0.2 die
+            0.275
+        """
+        c = self.carrier
+        if c is None:
+            return None
+        if c.thickness is not None:
+            return c.thickness
+        return round(c.floor + c.die_attach + max(d.thickness for d in self.dies), 6)
 
     def footprint_spec(self) -> BgaSpec | PgaSpec:
         """The board-side footprint spec of this package from the same terminal grid."""
@@ -399,6 +509,243 @@ class BuildupPipeline(SubstratePipeline):
         b.drawings.append(Drawing(tuple(shapely.get_coordinates(cavity.exterior)[:-1].tolist()), "User.1",
                                   label="cavity"))
 
+    def finish(self) -> BoardGeom:
+        """The pipeline's board, its fab notes (``User.2``, ``-fab-notes.txt``), the sidecar's carrier and columns."""
+        board = super().finish()
+        spec = self.spec
+        columns = column_summary(spec, board)
+        notes = fab_notes(spec, columns=columns)
+        board.drawings += note_drawings(notes, spec.body[0] / 2 + 1.0, -spec.body[1] / 2)
+        ex = board.extras
+        summary = [f"columns: {columns['columns']} via columns ({columns['stacked_columns']} stacked) filled with "
+                   f"{columns['metal']} and capped"]
+        c = spec.carrier
+        if c is not None:
+            summary.insert(0, f"carrier {c.material} {fmt(spec.carrier_thickness())} mm, floor {fmt(c.floor)} mm under "
+                              f"the die, die face flush within {fmt(c.flush_tolerance)} mm")
+        board.extras = replace(ex, user_layers={**(ex.user_layers or {}), "User.2": "Fab.Notes"},
+                               files={**ex.files, "-fab-notes.txt": "\n".join(notes) + "\n"},
+                               summary=ex.summary + tuple(summary),
+                               sidecar={**ex.sidecar, "carrier": carrier_summary(spec), "columns": columns})
+        return board
+
+
+def flush_steps(spec: BuildupSpec) -> dict[str, float]:
+    """Die name → step (mm) from the carrier face to the die face: + the die stands proud, − it is sunk.
+
+    The die face stands at floor + die attach + die thickness, the carrier face at the carrier's
+    thickness; empty without a carrier.
+
+    Args:
+        spec: the validated build-up spec (``carrier`` lengths and the dies' ``thickness``, mm).
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec
+        >>> flush_steps(example_spec("buildup"))
+        {'U1': 0.0}
+    """
+    c = spec.carrier
+    if c is None:
+        return {}
+    top = spec.carrier_thickness()
+    return {d.name: round(c.floor + c.die_attach + d.thickness - top, 6) for d in spec.dies}
+
+
+def carrier_summary(spec: BuildupSpec) -> dict[str, Any] | None:
+    """The sidecar's ``carrier`` section (lengths in mm), or None without a carrier.
+
+    The carrier covers the die's passive face (``floor_mm`` of metal under it) and sides (the cavity
+    wall ``cavity_gap_mm`` from the die edge); each die's face is flush with the carrier face when
+    its ``step_mm`` is within ``flush_tolerance_mm``.
+
+    Args:
+        spec: the validated build-up spec.
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec
+        >>> c = carrier_summary(example_spec("buildup"))
+        >>> c["material"], c["thickness_mm"], c["cavity_depth_mm"], c["covers"], c["dies"][0]["flush"]
+        ('copper', 0.275, 0.225, ['passive face', 'sides'], True)
+    """
+    c = spec.carrier
+    if c is None:
+        return None
+    top = spec.carrier_thickness()
+    steps = flush_steps(spec)
+    return {"material": c.material, "net": c.net, "thickness_mm": top, "thickness_given": c.thickness is not None,
+            "floor_mm": c.floor, "die_attach_mm": c.die_attach, "cavity_gap_mm": c.cavity_gap,
+            "cavity_depth_mm": round(top - c.floor, 6), "covers": ["passive face", "sides"],
+            "flush_tolerance_mm": c.flush_tolerance,
+            "dies": [{"name": d.name, "thickness_mm": d.thickness,
+                      "face_mm": round(c.floor + c.die_attach + d.thickness, 6),
+                      "step_mm": steps[d.name], "flush": abs(steps[d.name]) <= c.flush_tolerance + TOL}
+                     for d in spec.dies]}
+
+
+def column_summary(spec: BuildupSpec, board: BoardGeom) -> dict[str, Any]:
+    """The sidecar's ``columns`` section: the via columns of the board and their metal.
+
+    A column is the vias sharing one centre (a stack of microvias, one dielectric each); the
+    stacked ones and vias in pads are filled and capped (IPC-4761 Type VII, written per via for
+    KiCad 10; :func:`~kisubstrate.geometry.protection.protected_vias`).
+
+    Args:
+        spec: the validated build-up spec (``vias.column_metal``, via sizes, the profile's ``max_stack``).
+        board: its routed board.
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec
+        >>> spec = example_spec("buildup")
+        >>> col = column_summary(spec, build_board(spec))
+        >>> col["metal"], col["tallest"], col["max_stack"], col["microvia"]
+        ('copper', 4, 4, {'drill_mm': 0.06, 'pad_mm': 0.12})
+    """
+    v = board.vias
+    centres: dict[tuple[int, int], int] = {}
+    for x, y in zip(np.rint(v.x * 1e6).astype(np.int64).tolist(), np.rint(v.y * 1e6).astype(np.int64).tolist()):
+        centres[(x, y)] = centres.get((x, y), 0) + 1
+    micro, blind = spec.micro(), spec.vias.blind
+    return {"metal": spec.vias.column_metal, "columns": len(centres),
+            "stacked_columns": sum(1 for n in centres.values() if n > 1),
+            "tallest": max(centres.values(), default=0), "max_stack": spec.substrate_rules().max_stack,
+            "vias": len(v), "filled_and_capped": int(protected_vias(board).sum()), "ipc_4761": "VII",
+            "microvia": {"drill_mm": micro.drill, "pad_mm": micro.pad},
+            "blind": {"drill_mm": blind.drill, "pad_mm": blind.pad} if blind is not None and "blind" in v.kind
+            else None}
+
+
+def kicad_copper(k: int, count: int) -> str:
+    """KiCad name of physical copper layer ``k`` (0-based) of ``count``: F.Cu, In1.Cu …, B.Cu.
+
+    An odd stack keeps these names (KiCad's empty placeholder layer sits inside the last dielectric,
+    see :mod:`kisubstrate.kicad.layers`), so the families layer need not import the writer.
+
+    Example:
+        >>> [kicad_copper(k, 3) for k in range(3)]
+        ['F.Cu', 'In1.Cu', 'B.Cu']
+    """
+    return "F.Cu" if k == 0 else "B.Cu" if k == count - 1 else f"In{k}.Cu"
+
+
+def _role(spec: BuildupSpec, k: int) -> str:
+    """What copper layer ``k`` carries, for the fab notes."""
+    coppers = spec.stackup.coppers()
+    lay = coppers[k]
+    if k == 0 and spec.carrier is not None:
+        return f"carrier face (net {spec.carrier.net}) + die pads"
+    role = lay.role or "signal"
+    text = role + (" " + ", ".join(lay.nets) if lay.nets else "")
+    if k == 0:
+        text = "die pads, " + text
+    if k == len(coppers) - 1:
+        text = "ball lands" + ("" if role == "signal" else ", " + text)
+    return text
+
+
+def fab_notes(spec: BuildupSpec, *, columns: dict[str, Any] | None = None) -> list[str]:
+    """Fabrication note lines of the build-up package (drawn on ``User.2``, written as ``-fab-notes.txt``).
+
+    The carrier (metal, thickness, floor, what it covers, the die face flush with it), the via
+    columns (metal, stacked microvias filled and capped) and the stackup, die side first.
+
+    Args:
+        spec: the validated build-up spec (lengths in mm).
+        columns: the board's :func:`column_summary` (column count and height); None leaves the counts out.
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec
+        >>> notes = fab_notes(example_spec("buildup"))
+        >>> notes[1]
+        "CARRIER: copper 0.275 mm, net GND, covers the die's passive face and sides (die in a cavity of the carrier):"
+        >>> notes[4]
+        '  die U1 6 x 6 x 0.2 mm face up: face at 0.275 mm = carrier face 0.275 mm, flush within 0.005 mm.'
+    """
+    st = spec.stackup
+    n = st.copper_count
+    out = [f"BUILD-UP PACKAGE {spec.body[0]:g} x {spec.body[1]:g} mm, {st.copper_count} copper layers, die side "
+           f"(L1 F.Cu) first; {len(terminal_sites(spec).names)} ball sites at "
+           f"{spec.terminals.pitch_xy[0]:g} mm pitch on L{st.copper_count} B.Cu."]
+    c = spec.carrier
+    if c is not None:
+        top = spec.carrier_thickness()
+        steps = flush_steps(spec)
+        out += [f"CARRIER: {c.material} {fmt(top)} mm, net {c.net}, covers the die's passive face and sides (die in "
+                "a cavity of the carrier):",
+                f"  floor {fmt(c.floor)} mm of {c.material} under the die's passive face, die attach "
+                f"{fmt(c.die_attach)} mm; cavity depth {fmt(round(top - c.floor, 6))} mm;",
+                f"  cavity wall {fmt(c.cavity_gap)} mm from the die edge (outline on User.1 'Cavity'); L1 F.Cu is "
+                "the carrier face outside the cavity."]
+        for d in spec.dies:
+            face = fmt(round(c.floor + c.die_attach + d.thickness, 6))
+            step = steps[d.name]
+            flush = abs(step) <= c.flush_tolerance + TOL
+            out.append(f"  die {d.name} {d.size[0]:g} x {d.size[1]:g} x {fmt(d.thickness)} mm face {d.face}: face at "
+                       f"{face} mm " + (f"= carrier face {fmt(top)} mm, flush within {fmt(c.flush_tolerance)} mm."
+                                        if flush else f"vs carrier face {fmt(top)} mm: NOT flush (step {fmt(step)} mm, "
+                                        f"tolerance {fmt(c.flush_tolerance)} mm)."))
+    else:
+        out.append("CARRIER: none (carrier: null); the die is not in a metal carrier.")
+    micro, blind = spec.micro(), spec.vias.blind
+    count = (f"{columns['columns']} via columns ({columns['stacked_columns']} with microvias stacked, up to "
+             f"{columns['tallest']} high)" if columns else "stacked microvias")
+    out += [f"COLUMNS: {count}; each microvia filled with {spec.vias.column_metal} and capped (IPC-4761 Type VII);",
+            f"  at most {spec.substrate_rules().max_stack} microvias on each other (profile max_stack); microvia drill "
+            f"{fmt(micro.drill)} mm, pad {fmt(micro.pad)} mm"
+            + (f"; blind vias drill {fmt(blind.drill)} mm, pad {fmt(blind.pad)} mm across a core." if blind else ".")]
+    out.append(f"STACKUP (L1 die side first): {fmt(round(st.thickness(), 6))} mm without mask, mask "
+               f"{fmt(st.mask_thickness)} mm each side, finish {st.finish}:")
+    k = j = 0
+    for lay in st.layers:
+        if lay.is_copper:
+            name = f" '{lay.name}'" if lay.name else ""
+            out.append(f"  L{k + 1} {kicad_copper(k, n)}{name} copper {fmt(lay.thickness)} mm: {_role(spec, k)}")
+            k += 1
+        else:
+            j += 1
+            out.append(f"  dielectric {j} {lay.material or st.default_material} {fmt(lay.thickness)} mm ({lay.type})")
+    return out
+
+
+def carrier_checks(spec: BuildupSpec, board: BoardGeom, rules: Any = None) -> list[Violation]:
+    """The die face must be flush (coplanar) with the carrier face: one ``carrier_flush`` violation per die.
+
+    Die attach + die thickness (the die face above the carrier floor) against carrier thickness −
+    floor (the cavity depth); a step larger than ``carrier.flush_tolerance`` either way is a
+    violation at the die's centre on layer ``z``, measured = the step's size, required = the
+    tolerance (mm). The family check of ``buildup`` (``Family.checks``), run by ``build_substrate``.
+
+    Args:
+        spec: the validated build-up spec (``carrier`` lengths and the dies' ``thickness``, mm).
+        board: its substrate board (unused: the heights are the spec's).
+        rules: the substrate rule profile (unused: the tolerance is ``carrier.flush_tolerance``).
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec
+        >>> spec = example_spec("buildup")
+        >>> carrier_checks(spec, None)
+        []
+        >>> bad = spec.model_copy(update={"carrier": spec.carrier.model_copy(update={"thickness": 0.3})})
+        >>> [(v.rule, v.items, v.measured, v.required) for v in carrier_checks(bad, None)]
+        [('carrier_flush', ('die/U1', 'carrier'), 0.025, 0.005)]
+    """
+    c = spec.carrier
+    if c is None:
+        return []
+    out = []
+    top = spec.carrier_thickness()
+    depth = round(top - c.floor, 6)
+    for d in spec.dies:
+        step = flush_steps(spec)[d.name]
+        if abs(step) > c.flush_tolerance + TOL:
+            stack = round(c.die_attach + d.thickness, 6)
+            out.append(Violation("carrier_flush", (f"die/{d.name}", "carrier"), (float(d.position[0]),
+                                 float(d.position[1])), "z", abs(step), c.flush_tolerance,
+                                 f"die {d.name} face {'above' if step > 0 else 'below'} the carrier face by "
+                                 f"{fmt(abs(step))} mm: die attach {fmt(c.die_attach)} + die {fmt(d.thickness)} = "
+                                 f"{fmt(stack)} mm against carrier thickness {fmt(top)} - floor {fmt(c.floor)} = "
+                                 f"{fmt(depth)} mm (flush tolerance {fmt(c.flush_tolerance)} mm)"))
+    return out
+
 
 def package_lengths(spec: BuildupSpec) -> dict[str, float]:
     """Ball name → routed trace length of its net inside the package (mm; 0 for plane nets and NC).
@@ -427,5 +774,5 @@ def build_footprint(spec: BuildupSpec):
 
 
 register(Family(name="buildup", spec=BuildupSpec, footprint=build_footprint, substrate=build_board,
-               checks=(check_routed,),
+                checks=(check_routed, carrier_checks),
                 summary="build-up package substrate: die in a metal-carrier cavity, stacked microvias, balls"))

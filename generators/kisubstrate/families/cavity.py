@@ -72,6 +72,7 @@ from kisubstrate.geometry.board import (
     CavityOutline,
     Drawing,
     Zone,
+    note_drawings,
 )
 from kisubstrate.geometry.grid import ball_grid
 from kisubstrate.geometry.ir import FootprintGeom
@@ -318,24 +319,6 @@ class CavitySpec(SubstrateSpec):
 
 
 # -- shared helpers (also used by the PoP family) --------------------------------------------------
-
-
-def note_drawings(lines: list[str], x: float, y: float, layer: str = "User.2", size: float = 0.3) -> list[Drawing]:
-    """Fabrication-note text lines (one text item per line) starting at (x, y), mm.
-
-    Args:
-        lines: the note lines, top to bottom (one text item each).
-        x: left end of the text lines (mm, board frame).
-        y: position of the first line (mm, board frame, y down); each next line sits ``1.6 * size`` lower.
-        layer: KiCad layer of the text (default ``User.2``, named "Fab.Notes" by the cavity and PoP boards).
-        size: text height (mm).
-
-    Example:
-        >>> [(d.points, d.text) for d in note_drawings(["CAVITY", "SIDEWALL"], 3.0, -2.0, size=0.5)]
-        [(((3.0, -2.0),), 'CAVITY'), (((3.0, -1.2),), 'SIDEWALL')]
-    """
-    return [Drawing(((x, y + k * size * 1.6),), layer, text=line, size=size, label="fab note")
-            for k, line in enumerate(lines)]
 
 
 def _poly_pts(poly: shapely.Polygon) -> tuple[tuple[float, float], ...]:

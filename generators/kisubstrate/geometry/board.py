@@ -126,6 +126,25 @@ class Drawing:
     fill: bool = False  # a filled polygon (e.g. a solder-mask opening on F.Mask / B.Mask)
 
 
+def note_drawings(lines: list[str], x: float, y: float, layer: str = "User.2", size: float = 0.3) -> list[Drawing]:
+    """Fabrication-note text lines (one text item per line) starting at (x, y), mm.
+
+    Args:
+        lines: the note lines, top to bottom (one text item each).
+        x: left end of the text lines (mm, board frame).
+        y: position of the first line (mm, board frame, y down); each next line sits ``1.6 * size`` lower.
+        layer: KiCad layer of the text (default ``User.2``, named "Fab.Notes" by the build-up, cavity
+            and PoP boards).
+        size: text height (mm).
+
+    Example:
+        >>> [(d.points, d.text) for d in note_drawings(["CAVITY", "SIDEWALL"], 3.0, -2.0, size=0.5)]
+        [(((3.0, -2.0),), 'CAVITY'), (((3.0, -1.2),), 'SIDEWALL')]
+    """
+    return [Drawing(((x, y + k * size * 1.6),), layer, text=line, size=size, label="fab note")
+            for k, line in enumerate(lines)]
+
+
 @dataclass(frozen=True)
 class Castellation:
     """A plated half-hole centred on the board outline (mm, KiCad frame).
@@ -437,4 +456,5 @@ def concat_vias(a: Vias, b: Vias) -> Vias:
 
 
 __all__ = ["BoardBuilder", "BoardExtras", "BoardGeom", "Castellation", "CavityOutline", "Drawing", "Pads", "Tracks",
-           "Vias", "Zone", "concat_tracks", "copper_items", "concat_vias", "replace_items", "snap"]
+           "Vias", "Zone", "concat_tracks", "copper_items", "concat_vias", "note_drawings", "replace_items",
+           "snap"]
