@@ -109,9 +109,10 @@ def test_chip1_is_mirrored_face_down():
 def test_stack_has_resin_and_adhesive_plies():
     spec = example_spec()
     diel = spec.stackup.dielectrics()
-    assert [d.material for d in diel] == ["polyimide", "epoxy", "BT"]
+    assert [d.material for d in diel] == ["polyimide", "LM-epoxy", "BT"]
     assert [(p.role, p.material, p.thickness) for p in diel[1].plies] == [
-        ("resin (chip 2 level)", "epoxy", 0.16), ("adhesive", "DAF", 0.02), ("resin (chip 1 level)", "epoxy", 0.16)]
+        ("resin (chip 2 level)", "LM-epoxy", 0.16), ("adhesive", "silicone", 0.02),
+        ("resin (chip 1 level)", "LM-epoxy", 0.16)]
     from kisubstrate.api.specs import validate_spec
 
     data = spec.model_dump(mode="json", exclude={"stackup"})
@@ -121,9 +122,9 @@ def test_stack_has_resin_and_adhesive_plies():
     lopsided = validate_spec(data)
     assert [p.thickness for p in lopsided.stackup.dielectrics()[1].plies] == [0.14, 0.02, 0.18]
     pcb = substrate_files(build_substrate(spec))[f"{spec.resolved_name}.kicad_pcb"]
-    assert ('(layer "dielectric 2" (type "prepreg") (thickness 0.16) (material "epoxy") (epsilon_r 3.8) '
-            '(loss_tangent 0.02) addsublayer (thickness 0.02) (material "DAF") (epsilon_r 3.5) (loss_tangent 0.01) '
-            'addsublayer (thickness 0.16) (material "epoxy")') in pcb
+    assert ('(layer "dielectric 2" (type "prepreg") (thickness 0.16) (material "LM-epoxy") (epsilon_r 3.8) '
+            '(loss_tangent 0.02) addsublayer (thickness 0.02) (material "silicone") (epsilon_r 2.68) '
+            '(loss_tangent 0.00133) addsublayer (thickness 0.16) (material "LM-epoxy")') in pcb
     z = zstack(spec)
     assert z["stack"] == 0.34 == z["resin"] and z["standoff_need"] == 0.07
     assert zstack_report(spec)[0] == ("Z-STACK: bump 1 0.06 + die U1 0.1 + adhesive 0.02 + die U2 0.1 + bump 2 0.06 "
