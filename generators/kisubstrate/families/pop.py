@@ -29,6 +29,23 @@ and the ball below it (L4) run outward to one castellation on the outline (a pla
 standing for the conductive trace over the package side, see :func:`side_traces`), and each chip
 reaches its own carrier's outer copper by an L1-L2 / L3-L4 via.
 
+**Materials and claims** (refused at load, naming the field, when not met):
+
+* ``bump_materials: [solder, gold]`` (default ``[solder, solder]``): per chip, beside ``bump_heights``
+  (the height after bonding; a solder bump's after its reflow collapse, a gold stud's as bonded). The
+  height must lie in :data:`BUMP_RANGE` of its material (solder 0.03-0.15 mm, gold 0.015-0.06 mm);
+  the z-stack sums the heights given.
+* ``carriers[k].kind: tape``: a TAB tape, a polyimide film with copper on both sides (the carrier's
+  two copper layers); its ``material`` defaults to polyimide (εr/tanδ in the KiCad stackup) and only
+  a film of :data:`TAPE_FILMS` is accepted; the fab notes say TAB tape.
+* ``adhesive.elastic: true`` / ``resin.low_hygroscopy: true``: the material's ``elastic_modulus``
+  must be at most :data:`ELASTIC_MAX_MODULUS` (1 GPa) / its ``moisture_absorption`` at most
+  :data:`LOW_HYGROSCOPY_MAX_ABSORPTION` (0.3 %); the values come from the built-in material table
+  or the spec's ``materials`` (same keys as ``stackup.materials``, plus these two).
+
+All of it is written to the fab notes (``CARRIERS``, ``BUMPS``, ``ADHESIVE``, ``RESIN``) and to the
+JSON sidecar (``materials``: :func:`materials_sidecar`).
+
 The **z-stack check** (``pop_zstack``) compares bump 1 + die 1 + adhesive + die 2 + bump 2 with
 the resin thickness (within ``zstack_tolerance``) and ``pop_standoff`` the memory package's
 collapsed ball stand-off with the mask + parts height + warpage it must clear; the full sum is
