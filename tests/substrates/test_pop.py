@@ -109,9 +109,10 @@ def test_chip1_is_mirrored_face_down():
 def test_stack_has_resin_and_adhesive_plies():
     spec = example_spec()
     diel = spec.stackup.dielectrics()
-    assert [d.material for d in diel] == ["polyimide", "epoxy", "BT"]
+    assert [d.material for d in diel] == ["polyimide", "LM-epoxy", "BT"]
     assert [(p.role, p.material, p.thickness) for p in diel[1].plies] == [
-        ("resin (chip 2 level)", "epoxy", 0.16), ("adhesive", "DAF", 0.02), ("resin (chip 1 level)", "epoxy", 0.16)]
+        ("resin (chip 2 level)", "LM-epoxy", 0.16), ("adhesive", "silicone", 0.02),
+        ("resin (chip 1 level)", "LM-epoxy", 0.16)]
     from kisubstrate.api.specs import validate_spec
 
     data = spec.model_dump(mode="json", exclude={"stackup"})
@@ -121,9 +122,9 @@ def test_stack_has_resin_and_adhesive_plies():
     lopsided = validate_spec(data)
     assert [p.thickness for p in lopsided.stackup.dielectrics()[1].plies] == [0.14, 0.02, 0.18]
     pcb = substrate_files(build_substrate(spec))[f"{spec.resolved_name}.kicad_pcb"]
-    assert ('(layer "dielectric 2" (type "prepreg") (thickness 0.16) (material "epoxy") (epsilon_r 3.8) '
-            '(loss_tangent 0.02) addsublayer (thickness 0.02) (material "DAF") (epsilon_r 3.5) (loss_tangent 0.01) '
-            'addsublayer (thickness 0.16) (material "epoxy")') in pcb
+    assert ('(layer "dielectric 2" (type "prepreg") (thickness 0.16) (material "LM-epoxy") (epsilon_r 3.8) '
+            '(loss_tangent 0.02) addsublayer (thickness 0.02) (material "silicone") (epsilon_r 2.68) '
+            '(loss_tangent 0.00133) addsublayer (thickness 0.16) (material "LM-epoxy")') in pcb
     z = zstack(spec)
     assert z["stack"] == 0.34 == z["resin"] and z["standoff_need"] == 0.07
     assert zstack_report(spec)[0] == ("Z-STACK: bump 1 0.06 + die U1 0.1 + adhesive 0.02 + die U2 0.1 + bump 2 0.06 "
@@ -443,3 +444,171 @@ def test_a_signal_on_two_lands_is_joined_below_the_resin(tmp_path):
     ck = result.board.extras.sidecar["routing"]["nets"]["CK_T"]
     assert ck["length_by_layer_mm"].keys() == {"L3"} and ck["length_mm"] >= 2 * 0.65 - 1e-6
     assert ck["vias"] == 2  # the two sites' through vias
+
+
+# -- claims: bump material, TAB tape, elastic adhesive, low-hygroscopy resin ------------------------
+def variant(folder, replacements, source=EXAMPLE):
+    """The example with ``replacements`` (old, new; each old once) written to ``folder`` beside its maps."""
+    text = source.read_text()
+    for old, new in replacements:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    copy_maps(folder)
+    path = folder / "variant.yaml"
+    path.write_text(text)
+    return path
+
+
+def refusal(path):
+    """The SpecError loading ``path`` raises."""
+    from kisubstrate.model.errors import SpecError
+
+    with pytest.raises(SpecError) as info:
+        load_specs([path])
+    return info.value
+
+
+@pytest.mark.parametrize("materials,chip,limit,inside", [
+    ("[solder, solder]", 0, 0.150, True), ("[solder, solder]", 0, 0.151, False),
+    ("[solder, solder]", 1, 0.030, True), ("[solder, solder]", 1, 0.029, False),
+    ("[solder, gold]", 1, 0.060, True), ("[solder, gold]", 1, 0.061, False),
+    ("[gold, solder]", 0, 0.015, True), ("[gold, solder]", 0, 0.014, False),
+])
+def test_bump_height_range_by_material_at_its_limits(materials, chip, limit, inside, tmp_path):
+    """BUMP_RANGE (solder 30-150 um after reflow, gold stud 15-60 um): each limit in, 1 um beyond it refused,
+    naming the field bump_heights[k]."""
+    heights = ["0.06", "0.06"]
+    heights[chip] = f"{limit:g}"
+    path = variant(tmp_path, [("bump_heights: [0.06, 0.06]", f"bump_heights: [{', '.join(heights)}]"),
+                              ("bump_materials: [solder, solder]", f"bump_materials: {materials}")])
+    if inside:
+        spec = load_specs([path])[0].spec
+        assert spec.bump_heights[chip] == limit
+        return
+    err = refusal(path)
+    material = materials.strip("[]").split(", ")[chip]
+    assert err.field == f"bump_heights[{chip}]"
+    assert f"{material} bump height {limit * 1000:g} um is outside the {material} range" in err.reason
+
+
+def test_gold_stud_bumps_reach_zstack_notes_and_sidecar():
+    """The side-trace example's chip 2 has gold studs (0.03 mm as bonded): the z-stack sums that height, the
+    fab note says it does not collapse, the sidecar records material, range and collapse."""
+    spec = side_spec()
+    assert spec.bump_materials == ("solder", "gold") and zstack(spec)["terms"][-1] == ("bump 2", 0.03)
+    result = build_substrate(spec)
+    assert result.report.ok, result.report.text()
+    notes = substrate_files(result)[f"{result.name}-fab-notes.txt"].splitlines()
+    assert "BUMPS: chip 1 (U1) solder 0.06 mm after reflow (solder collapses on reflow), range 0.03-0.15 mm; " \
+           "chip 2 (U2) gold 0.03 mm as bonded (gold stud, no reflow collapse), range 0.015-0.06 mm." in notes
+    assert notes[0].startswith("Z-STACK: bump 1 0.06 + die U1 0.1 + adhesive 0.02 + die U2 0.1 + bump 2 0.03 "
+                               "= 0.310 mm vs resin 0.31 mm")
+    sidecar = json.loads(substrate_files(result)[f"{result.name}.kisubstrate.json"])
+    assert sidecar["materials"]["bumps"] == [
+        {"chip": 1, "collapses_on_reflow": True, "die": "U1", "height_mm": 0.06, "material": "solder",
+         "range_mm": [0.03, 0.15]},
+        {"chip": 2, "collapses_on_reflow": False, "die": "U2", "height_mm": 0.03, "material": "gold",
+         "range_mm": [0.015, 0.06]}]
+
+
+def test_tape_carrier_is_polyimide_tab_tape_in_stackup_notes_and_sidecar(tmp_path, cli_runner):
+    """kind: tape with no material is a polyimide TAB tape: polyimide (er 3.5, tand 0.003) in the KiCad stackup
+    between the carrier's two copper layers, 'TAB tape' in the fab notes, tab_tape in the sidecar."""
+    path = variant(tmp_path, [("{core: 0.1, material: BT, copper: 0.015, kind: substrate}",
+                               "{core: 0.1, copper: 0.018, kind: tape}")])
+    spec = load_specs([path])[0].spec
+    assert [(c.kind, c.material) for c in spec.carriers] == [("tape", "polyimide"), ("tape", "polyimide")]
+    code, _out, err = cli_runner("substrate", path, "-o", tmp_path / "out")
+    assert code == 0, err
+    pcb = (tmp_path / "out" / f"{spec.resolved_name}.kicad_pcb").read_text()
+    assert ('(layer "In2.Cu" (type "copper") (thickness 0.018))\n\t\t\t(layer "dielectric 3" (type "core") '
+            '(thickness 0.1) (material "polyimide") (epsilon_r 3.5) (loss_tangent 0.003))\n\t\t\t'
+            '(layer "B.Cu" (type "copper") (thickness 0.018))') in pcb
+    assert ('(layer "dielectric 1" (type "core") (thickness 0.05) (material "polyimide") (epsilon_r 3.5) '
+            '(loss_tangent 0.003))') in pcb
+    notes = (tmp_path / "out" / f"{spec.resolved_name}-fab-notes.txt").read_text().splitlines()
+    assert ("CARRIERS: 1st TAB tape: polyimide film 0.1 mm (er 3.5, tand 0.003), copper 0.018 mm both sides "
+            "(L3-L4); 2nd TAB tape: polyimide film 0.05 mm (er 3.5, tand 0.003), copper 0.012 mm both sides "
+            "(L1-L2).") in notes
+    sidecar = json.loads((tmp_path / "out" / f"{spec.resolved_name}.kisubstrate.json").read_text())
+    assert sidecar["materials"]["carriers"][0] == {
+        "carrier": 1, "copper_layers": ["L3", "L4"], "copper_mm": 0.018, "core_mm": 0.1, "epsilon_r": 3.5,
+        "kind": "tape", "loss_tangent": 0.003, "material": "polyimide", "tab_tape": True}
+
+
+def test_example_tape_carrier_defaults_to_polyimide():
+    """pop.yaml gives its second carrier as kind: tape only; the substrate carrier stays BT."""
+    spec = example_spec()
+    assert [(c.kind, c.material) for c in spec.carriers] == [("substrate", "BT"), ("tape", "polyimide")]
+    notes = substrate_files(build_substrate(spec))[f"{spec.resolved_name}-fab-notes.txt"].splitlines()
+    assert ("CARRIERS: 1st substrate: BT core 0.1 mm (er 4.2, tand 0.012), copper 0.015 mm both sides (L3-L4); "
+            "2nd TAB tape: polyimide film 0.05 mm (er 3.5, tand 0.003), copper 0.012 mm both sides (L1-L2).") in notes
+
+
+@pytest.mark.parametrize("material", ["BT", "FR-4", "epoxy"])
+def test_tape_carrier_of_another_film_is_refused(material, tmp_path):
+    path = variant(tmp_path, [("{core: 0.05, copper: 0.012, kind: tape}",
+                               f"{{core: 0.05, material: {material}, copper: 0.012, kind: tape}}")])
+    err = refusal(path)
+    assert err.field == "carriers[1].material"
+    assert err.reason == (f"a tape carrier (TAB) is a polyimide tape with copper: material '{material}' is not a "
+                          "tape film (polyimide); use kind: substrate for a rigid core")
+
+
+def test_elastic_adhesive_and_low_hygroscopy_resin_reach_notes_and_sidecar():
+    """pop.yaml claims an elastic adhesive (silicone, 0.003 GPa) and a low-hygroscopy resin (0.2 %)."""
+    spec = example_spec()
+    result = build_substrate(spec)
+    files = substrate_files(result)
+    notes = files[f"{result.name}-fab-notes.txt"].splitlines()
+    assert "ADHESIVE: silicone 0.02 mm, elastic modulus 0.003 GPa: elastic (claimed; at most 1 GPa)." in notes
+    assert "RESIN: LM-epoxy 0.34 mm, water uptake 0.2 %: low hygroscopy (claimed; at most 0.3 %)." in notes
+    side = json.loads(files[f"{result.name}.kisubstrate.json"])["materials"]
+    assert side["adhesive"] == {"elastic": True, "elastic_max_gpa": 1.0, "elastic_modulus_gpa": 0.003,
+                                "epsilon_r": 2.68, "loss_tangent": 0.00133, "material": "silicone",
+                                "thickness_mm": 0.02}
+    assert side["resin"] == {"epsilon_r": 3.8, "loss_tangent": 0.02, "low_hygroscopy": True,
+                             "low_hygroscopy_max_pct": 0.3, "material": "LM-epoxy", "moisture_absorption_pct": 0.2,
+                             "thickness_mm": 0.34}
+    # unclaimed and unknown in the side-trace example: written as not given
+    side_notes = substrate_files(build_substrate(side_spec()))
+    text = side_notes[f"{side_spec().resolved_name}-fab-notes.txt"]
+    assert "ADHESIVE: DAF 0.02 mm, elastic modulus not given." in text
+    assert "RESIN: epoxy 0.31 mm, water uptake not given." in text
+
+
+@pytest.mark.parametrize("replacements,field,words", [
+    ([("material: silicone, elastic: true", "material: DAF, elastic: true")], "adhesive.elastic",
+     "material 'DAF' has no elastic_modulus: give it under materials"),
+    ([("material: silicone, elastic: true", "material: polyimide, elastic: true")], "adhesive.elastic",
+     "material 'polyimide' has elastic_modulus 2.5 GPa: an elastic adhesive needs at most 1 GPa"),
+    ([("material: silicone, elastic: true", "material: LM-epoxy, elastic: true"),
+      ("moisture_absorption: 0.2,", "moisture_absorption: 0.2, elastic_modulus: 1.001,")], "adhesive.elastic",
+     "material 'LM-epoxy' has elastic_modulus 1.001 GPa: an elastic adhesive needs at most 1 GPa"),
+    ([("material: LM-epoxy, low_hygroscopy: true", "material: epoxy, low_hygroscopy: true")],
+     "resin.low_hygroscopy", "material 'epoxy' has no moisture_absorption"),
+    ([("material: LM-epoxy, low_hygroscopy: true", "material: polyimide, low_hygroscopy: true")],
+     "resin.low_hygroscopy", "material 'polyimide' has moisture_absorption 2.8 %: a low-hygroscopy resin needs "
+     "at most 0.3 %"),
+    ([("moisture_absorption: 0.2", "moisture_absorption: 0.301")], "resin.low_hygroscopy",
+     "material 'LM-epoxy' has moisture_absorption 0.301 %: a low-hygroscopy resin needs at most 0.3 %"),
+])
+def test_unmet_material_claims_are_refused(replacements, field, words, tmp_path):
+    err = refusal(variant(tmp_path, replacements))
+    assert err.field == field and words in err.reason
+
+
+def test_material_claims_at_the_threshold_are_accepted(tmp_path, cli_runner):
+    """Modulus 1 GPa and water uptake 0.3 % meet the claims; without a claim any value (or none) is accepted."""
+    path = variant(tmp_path, [("material: silicone, elastic: true", "material: LM-epoxy, elastic: true"),
+                              ("moisture_absorption: 0.2,", "moisture_absorption: 0.3, elastic_modulus: 1.0,")])
+    spec = load_specs([path])[0].spec
+    assert spec.stackup.material("LM-epoxy").elastic_modulus == 1.0
+    unclaimed = variant(tmp_path, [("material: silicone, elastic: true", "material: polyimide"),
+                                   ("material: LM-epoxy, low_hygroscopy: true", "material: polyimide")])
+    assert not load_specs([unclaimed])[0].spec.adhesive.elastic
+    code, _out, err = cli_runner("substrate", unclaimed, "-o", tmp_path / "out")
+    assert code == 0, err
+    notes = next((tmp_path / "out").glob("*-fab-notes.txt")).read_text()
+    assert "ADHESIVE: polyimide 0.02 mm, elastic modulus 2.5 GPa." in notes
+    assert "RESIN: polyimide 0.34 mm, water uptake 2.8 %." in notes

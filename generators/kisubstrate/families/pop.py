@@ -29,6 +29,23 @@ and the ball below it (L4) run outward to one castellation on the outline (a pla
 standing for the conductive trace over the package side, see :func:`side_traces`), and each chip
 reaches its own carrier's outer copper by an L1-L2 / L3-L4 via.
 
+**Materials and claims** (refused at load, naming the field, when not met):
+
+* ``bump_materials: [solder, gold]`` (default ``[solder, solder]``): per chip, beside ``bump_heights``
+  (the height after bonding; a solder bump's after its reflow collapse, a gold stud's as bonded). The
+  height must lie in :data:`BUMP_RANGE` of its material (solder 0.03-0.15 mm, gold 0.015-0.06 mm);
+  the z-stack sums the heights given.
+* ``carriers[k].kind: tape``: a TAB tape, a polyimide film with copper on both sides (the carrier's
+  two copper layers); its ``material`` defaults to polyimide (εr/tanδ in the KiCad stackup) and only
+  a film of :data:`TAPE_FILMS` is accepted; the fab notes say TAB tape.
+* ``adhesive.elastic: true`` / ``resin.low_hygroscopy: true``: the material's ``elastic_modulus``
+  must be at most :data:`ELASTIC_MAX_MODULUS` (1 GPa) / its ``moisture_absorption`` at most
+  :data:`LOW_HYGROSCOPY_MAX_ABSORPTION` (0.3 %); the values come from the built-in material table
+  or the spec's ``materials`` (same keys as ``stackup.materials``, plus these two).
+
+All of it is written to the fab notes (``CARRIERS``, ``BUMPS``, ``ADHESIVE``, ``RESIN``) and to the
+JSON sidecar (``materials``: :func:`materials_sidecar`).
+
 The **z-stack check** (``pop_zstack``) compares bump 1 + die 1 + adhesive + die 2 + bump 2 with
 the resin thickness (within ``zstack_tolerance``) and ``pop_standoff`` the memory package's
 collapsed ball stand-off with the mask + parts height + warpage it must clear; the full sum is
@@ -73,10 +90,10 @@ from kisubstrate.geometry.route.grid import RouteGrid
 from kisubstrate.geometry.route.router import Hop, Routed, Router, Unrouted
 from kisubstrate.geometry.terminals import grid_sites, place_terminal_lands, ring_index
 from kisubstrate.model.base import SpecModel, length
-from kisubstrate.model.errors import SpecError
+from kisubstrate.model.errors import FieldError, SpecError
 from kisubstrate.model.grid import GridSpec
 from kisubstrate.model.netlist import Net, Netlist, Terminal, is_no_connect
-from kisubstrate.model.substrate import Stackup, SubstrateSpec, ViaSize
+from kisubstrate.model.substrate import Material, Stackup, SubstrateSpec, ViaSize
 from kisubstrate.model.units import snap
 from kisubstrate.rules.report import Violation
 
@@ -84,14 +101,72 @@ USER_LAYERS = {"User.2": "Fab.Notes", "User.3": "Dies"}
 SIDE_LAYER = "User.4"  # interconnect: side_trace -- the traces over the package side
 ADHESIVE = {"epsilon_r": 3.5, "loss_tangent": 0.01, "description": "die-attach film (typical placeholder)"}
 
+BUMP_RANGE: dict[str, tuple[float, float]] = {"solder": (0.03, 0.15), "gold": (0.015, 0.06)}
+"""Documented bump height after bonding (mm) by bump material; ``bump_heights`` outside it are refused.
+
+* ``solder``: 30-150 µm after the reflow collapse, from fine-pitch solder bumps (~30 µm) to C4 bumps
+  at 150-250 µm pitch (the typical flip-chip solder bump: 60 µm, ``leadframe.BUMP_HEIGHT``).
+* ``gold`` (stud bump, thermocompression / thermosonic): 15-60 µm, from half the typical 30 µm coined
+  stud (``leadframe.BUMP_HEIGHT``) up to a stud left with its tail, 60 µm at most (Intech Technologies,
+  "What is Au (gold) stud bumping?", https://intech-technologies.com/what-is-au-gold-stud-bumping/).
+
+The limits are kisubstrate's documented range around those typical heights, not a standard.
+"""
+COLLAPSES_ON_REFLOW = {"solder": True, "gold": False}
+AFTER = {"solder": ", after the reflow collapse", "gold": ", no reflow collapse"}
+"""A solder bump melts and collapses on reflow (its height is given after the collapse); a gold stud
+is bonded solid (thermocompression / thermosonic) and keeps its bonded height."""
+TAPE_FILMS = ("polyimide",)
+"""Dielectric films accepted for a TAB tape carrier (``kind: tape``); the first is the default."""
+ELASTIC_MAX_MODULUS = 1.0
+"""Largest Young's modulus (GPa) of an adhesive claimed ``elastic``: between a low-stress die attach
+(Loctite Ablestik 2200D, 0.34 GPa at 25 °C) and a rigid silver epoxy (Ablestik 2030SC, 3.3 GPa): Henkel
+die-attach selector guide, https://www.caplinq.com/die-attach-pastes.html (kisubstrate's threshold)."""
+LOW_HYGROSCOPY_MAX_ABSORPTION = 0.3
+"""Largest water uptake (%, ASTM D570 24 h immersion) of a resin claimed ``low_hygroscopy``: kisubstrate's
+threshold, about three times FR-4 laminate (0.10 %) and a tenth of polyimide film (Kapton HN, 2.8 %)."""
+
+
+def _carrier_material(carrier: dict) -> str:
+    """The core material of a raw carrier mapping: given, else polyimide for a tape, BT for a substrate."""
+    given = carrier.get("material")
+    if given not in (None, ""):
+        return given
+    return TAPE_FILMS[0] if carrier.get("kind") == "tape" else "BT"
+
 
 class Carrier(SpecModel):
-    """A chip carrier: a two-layer substrate or tape (core + copper on both sides)."""
+    """A chip carrier: a two-layer substrate, or a TAB tape (polyimide film with copper on both sides).
+
+    Example:
+        >>> Carrier(core=0.05, kind="tape").material
+        'polyimide'
+        >>> Carrier(core=0.1).material
+        'BT'
+    """
 
     core: float = length("core (dielectric) thickness", le=2)
-    material: str = Field("BT", description="core material (e.g. BT, polyimide for a tape carrier)")
-    copper: float = length("copper thickness, each side", le=0.2, default=0.015)
-    kind: Literal["substrate", "tape"] = Field("substrate", description="documentation")
+    material: str = Field("BT", description="core material; default BT for a substrate, polyimide for a tape "
+                                            "(a tape takes only a film of TAPE_FILMS: polyimide)")
+    copper: float = length("copper thickness, each side (a tape: its copper, L1/L2 or L3/L4)", le=0.2,
+                           default=0.015)
+    kind: Literal["substrate", "tape"] = Field("substrate", description="substrate, or tape: a TAB tape "
+                                               "(polyimide film + copper), named so in the fab notes")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_material(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("material") in (None, ""):
+            return {**data, "material": _carrier_material(data)}
+        return data
+
+    @model_validator(mode="after")
+    def _tape_film(self) -> "Carrier":
+        if self.kind == "tape" and self.material.lower() not in TAPE_FILMS:
+            raise FieldError("material", f"a tape carrier (TAB) is a polyimide tape with copper: material "
+                             f"'{self.material}' is not a tape film ({', '.join(TAPE_FILMS)}); use kind: substrate "
+                             "for a rigid core")
+        return self
 
 
 class Resin(SpecModel):
@@ -99,6 +174,8 @@ class Resin(SpecModel):
 
     thickness: float = length("gap between the carriers (resin thickness)", le=3)
     material: str = Field("epoxy")
+    low_hygroscopy: bool = Field(False, description="claim a low-hygroscopy resin: its material's "
+                                 "moisture_absorption must be at most LOW_HYGROSCOPY_MAX_ABSORPTION (0.3 %)")
 
 
 class Adhesive(SpecModel):
@@ -106,6 +183,8 @@ class Adhesive(SpecModel):
 
     thickness: float = length("adhesive thickness", le=0.5, default=0.02)
     material: str = Field("DAF", description="material; 'DAF' (die-attach film) is predefined")
+    elastic: bool = Field(False, description="claim an elastic adhesive: its material's elastic_modulus must be "
+                          "at most ELASTIC_MAX_MODULUS (1 GPa)")
 
 
 class TopLands(GridSpec):
@@ -142,8 +221,15 @@ class PopSpec(SubstrateSpec):
     carriers: tuple[Carrier, Carrier] = Field(description="first (bottom, BGA side) and second (top) carrier")
     resin: Resin
     adhesive: Adhesive = Field(default_factory=Adhesive)
-    bump_heights: tuple[float, float] = Field(description="collapsed bump height of chip 1 and chip 2 (mm)",
-                                              json_schema_extra={"unit": "mm"})
+    bump_heights: tuple[float, float] = Field(description="bump height after bonding of chip 1 and chip 2 (mm; "
+                                              "solder: after its reflow collapse), within BUMP_RANGE of its "
+                                              "material", json_schema_extra={"unit": "mm"})
+    bump_materials: tuple[Literal["solder", "gold"], Literal["solder", "gold"]] = Field(
+        ("solder", "solder"), description="bump material of chip 1 and chip 2: solder (collapses on reflow) or "
+                                          "gold (stud bump, no collapse)")
+    materials: dict[str, Material] = Field(default_factory=dict, description="extra / overriding materials "
+                                           "(epsilon_r, loss_tangent, elastic_modulus GPa, moisture_absorption %) "
+                                           "for the carriers, resin and adhesive")
     top_lands: TopLands
     top_package: TopPackage
     zstack_tolerance: float = length("allowed |die stack − resin| (bump collapse)", ge=0, gt=None, le=0.2,
@@ -178,7 +264,7 @@ class PopSpec(SubstrateSpec):
             lower = float(data["bump_heights"][0]) + float(data["dies"][0].get("thickness", 0.2))
             t_res = float(resin["thickness"])
             upper = t_res - lower - t_adh
-            rmat, amat = resin.get("material", "epoxy"), adh.get("material", "DAF")
+            rmat, amat = resin.get("material") or "epoxy", adh.get("material") or "DAF"
             diel = {"dielectric": t_res, "material": rmat, "type": "prepreg"}
             if upper > 1e-6:
                 # top first: chip 2 hangs from the second carrier above the adhesive, chip 1 sits below it
@@ -187,18 +273,20 @@ class PopSpec(SubstrateSpec):
                                  {"thickness": round(lower, 6), "material": rmat, "role": "resin (chip 1 level)"}]
             pours = data.get("pours") or {}
             layers = [{"copper": c2.get("copper", 0.015), "name": "POP"},
-                      {"dielectric": c2["core"], "material": c2.get("material", "BT"), "type": "core"},
+                      {"dielectric": c2["core"], "material": _carrier_material(c2), "type": "core"},
                       {"copper": c2.get("copper", 0.015), "name": "CHIP2"}, diel,
                       {"copper": c1.get("copper", 0.015), "name": "CHIP1"},
-                      {"dielectric": c1["core"], "material": c1.get("material", "BT"), "type": "core"},
+                      {"dielectric": c1["core"], "material": _carrier_material(c1), "type": "core"},
                       {"copper": c1.get("copper", 0.015), "name": "BGA"}]
             if isinstance(pours, dict):
                 for lay in layers:
                     if lay.get("name") in pours and pours[lay["name"]]:
                         lay.update(role="mixed", nets=pours[lay["name"]])
+            mats = data.get("materials") or {}
+            mats = {"DAF": ADHESIVE, **mats} if isinstance(mats, dict) else mats
         except (KeyError, TypeError, ValueError, IndexError, AttributeError):
             return data  # the field validators report what is missing or wrong
-        return {**data, "stackup": {"layers": layers, "materials": {"DAF": ADHESIVE},
+        return {**data, "stackup": {"layers": layers, "materials": mats,
                                     "finish": data.get("finish", "ENEPIG"),
                                     "mask_thickness": data.get("mask_thickness", 0.02)}}
 
@@ -210,7 +298,7 @@ class PopSpec(SubstrateSpec):
         for d in self.dies:
             if d.pads.peripheral is None and d.pads.map is None:
                 raise ValueError(f"die {d.name}: give peripheral bumps or a bump map (the fan-out is single-layer)")
-        self.stackup.material(self.adhesive.material)
+        self._claims()
         if self.vias.through is None:
             raise ValueError("give vias.through (drill, pad) for the through vias")
         if self.terminals.ball_map is not None:
@@ -222,6 +310,27 @@ class PopSpec(SubstrateSpec):
         elif self.pours:
             raise ValueError("pours need the netlist: give terminals.ball_map (ball,net)")
         return self
+
+    def _claims(self) -> None:
+        """Refuse a bump height outside its material's range, and a claim its material does not meet.
+
+        Each refusal names its field (``bump_heights[k]``, ``adhesive.elastic``, ``resin.low_hygroscopy``).
+        """
+        for k, (h, m) in enumerate(zip(self.bump_heights, self.bump_materials)):
+            lo, hi = BUMP_RANGE[m]
+            if not lo - 1e-9 <= h <= hi + 1e-9:
+                raise FieldError(f"bump_heights.{k}", f"chip {k + 1} ({self.dies[k].name}): {m} bump height "
+                                 f"{h * 1000:g} um is outside the {m} range {lo * 1000:g}-{hi * 1000:g} um "
+                                 f"(height after bonding{AFTER[m]}; bump_materials sets the material)")
+        self.stackup.material(self.adhesive.material)
+        for field, name, prop, unit, limit, what in claim_rows(self):
+            value = getattr(self.stackup.material(name), prop)
+            if value is None:
+                raise FieldError(field, f"material '{name}' has no {prop}: give it under materials: {{{name}: "
+                                 f"{{epsilon_r: .., loss_tangent: .., {prop}: <{unit}>}}}} to claim {what}")
+            if value > limit + 1e-12:
+                raise FieldError(field, f"material '{name}' has {prop} {value:g} {unit}: {what} needs at most "
+                                 f"{limit:g} {unit}")
 
     def through(self) -> ViaSize:
         """Through-via size."""
@@ -236,6 +345,29 @@ class PopSpec(SubstrateSpec):
         top = terminal_footprint_spec(BgaSpec, self, tl, suffix="_PoP-Top-Lands", field="top_lands",
                                       ball_diameter=tl.ball_diameter, pad_diameter=tl.land)
         return bottom, top
+
+
+def claim_rows(spec: PopSpec) -> list[tuple[str, str, str, str, float, str]]:
+    """The material claims a spec makes: (field, material, property, unit, upper limit, what is claimed).
+
+    Args:
+        spec: a :class:`PopSpec` (``adhesive.elastic``, ``resin.low_hygroscopy``; limits in GPa and %).
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec
+        >>> for row in claim_rows(example_spec("pop")):
+        ...     print(row[:5])
+        ('adhesive.elastic', 'silicone', 'elastic_modulus', 'GPa', 1.0)
+        ('resin.low_hygroscopy', 'LM-epoxy', 'moisture_absorption', '%', 0.3)
+    """
+    rows = []
+    if spec.adhesive.elastic:
+        rows.append(("adhesive.elastic", spec.adhesive.material, "elastic_modulus", "GPa", ELASTIC_MAX_MODULUS,
+                     "an elastic adhesive"))
+    if spec.resin.low_hygroscopy:
+        rows.append(("resin.low_hygroscopy", spec.resin.material, "moisture_absorption", "%",
+                     LOW_HYGROSCOPY_MAX_ABSORPTION, "a low-hygroscopy resin"))
+    return rows
 
 
 def top_sites(spec: PopSpec):
@@ -317,7 +449,8 @@ def _build_routed(spec: PopSpec) -> BoardGeom:
     b.extras = BoardExtras(dies=dies, body=shapely.box(-bx, -by, bx, by), user_layers=users,
                            castellated=tuple(castellated),
                            files={"-fab-notes.txt": "\n".join(notes) + "\n"} | board.extras.files,
-                           summary=tuple(summary), sidecar={"zstack": _zstack_sidecar(z), "routing": routing})
+                           summary=tuple(summary), sidecar={"zstack": _zstack_sidecar(z), "routing": routing,
+                                                            "materials": materials_sidecar(spec)})
     return b.build()
 
 
@@ -332,14 +465,97 @@ def _notes(spec: PopSpec, castellated, through: int, carrier: int) -> tuple[list
     summary = zstack_report(spec, z)
     via = spec.through()
     notes = summary + [
-        f"CARRIERS: 1st {spec.carriers[0].kind} {spec.carriers[0].material} {spec.carriers[0].core:g} mm (L3-L4), "
-        f"2nd {spec.carriers[1].kind} {spec.carriers[1].material} {spec.carriers[1].core:g} mm (L1-L2); "
-        f"resin {spec.resin.material} {spec.resin.thickness:g} mm with adhesive {spec.adhesive.thickness:g} mm.",
+        *material_notes(spec),
         *([f"THROUGH VIAS: {through} x drill {via.drill:g} mm / pad {via.pad:g} mm, L1-L4 through both "
            "carriers and the resin, filled and capped (via-in-pad under PoP lands and balls)."]
           if spec.interconnect == "through_via" else side_trace_notes(spec, castellated, carrier)),
         "KiCad copper: L1 F.Cu (PoP lands), L2 In1.Cu (chip 2 bumps), L3 In2.Cu (chip 1 bumps), L4 B.Cu (BGA)."]
     return list(summary), notes, z
+
+
+def _carrier_text(spec: PopSpec, k: int) -> str:
+    c = spec.carriers[k]
+    m = spec.stackup.material(c.material)
+    layers = ("L3-L4", "L1-L2")[k]
+    what = f"TAB tape: {c.material} film" if c.kind == "tape" else f"substrate: {c.material} core"
+    return (f"{('1st', '2nd')[k]} {what} {c.core:g} mm (er {m.epsilon_r:g}, tand {m.loss_tangent:g}), copper "
+            f"{c.copper:g} mm both sides ({layers})")
+
+
+def material_notes(spec: PopSpec) -> list[str]:
+    r"""Fab-note lines of the carriers (TAB tape or substrate), the bumps, the adhesive and the resin.
+
+    Each material's properties come from the spec's ``materials`` or the built-in table
+    (:data:`~kisubstrate.model.substrate.MATERIALS`); a claim (``adhesive.elastic``,
+    ``resin.low_hygroscopy``) is written with its threshold.
+
+    Args:
+        spec: a validated :class:`PopSpec` (thicknesses in mm, modulus in GPa, water uptake in %).
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec
+        >>> for line in material_notes(example_spec("pop"))[1:]:
+        ...     print(line.replace("mm; chip", "mm;\n  chip"))
+        BUMPS: chip 1 (U1) solder 0.06 mm after reflow (solder collapses on reflow), range 0.03-0.15 mm;
+          chip 2 (U2) solder 0.06 mm after reflow (solder collapses on reflow), range 0.03-0.15 mm.
+        ADHESIVE: silicone 0.02 mm, elastic modulus 0.003 GPa: elastic (claimed; at most 1 GPa).
+        RESIN: LM-epoxy 0.34 mm, water uptake 0.2 %: low hygroscopy (claimed; at most 0.3 %).
+    """
+    def prop(name: str, attr: str, unit: str, label: str, claimed: bool, limit: float, word: str) -> str:
+        v = getattr(spec.stackup.material(name), attr)
+        txt = f"{label} {v:g} {unit}" if v is not None else f"{label} not given"
+        return txt + (f": {word} (claimed; at most {limit:g} {unit})" if claimed else "")
+
+    bumps = "; ".join(
+        f"chip {k + 1} ({d.name}) {m} {h:g} mm "
+        + ("after reflow (solder collapses on reflow)" if COLLAPSES_ON_REFLOW[m]
+           else "as bonded (gold stud, no reflow collapse)")
+        + f", range {BUMP_RANGE[m][0]:g}-{BUMP_RANGE[m][1]:g} mm"
+        for k, (d, m, h) in enumerate(zip(spec.dies, spec.bump_materials, spec.bump_heights)))
+    adh, res = spec.adhesive, spec.resin
+    return [f"CARRIERS: {_carrier_text(spec, 0)}; {_carrier_text(spec, 1)}.",
+            f"BUMPS: {bumps}.",
+            f"ADHESIVE: {adh.material} {adh.thickness:g} mm, "
+            + prop(adh.material, "elastic_modulus", "GPa", "elastic modulus", adh.elastic, ELASTIC_MAX_MODULUS,
+                   "elastic") + ".",
+            f"RESIN: {res.material} {res.thickness:g} mm, "
+            + prop(res.material, "moisture_absorption", "%", "water uptake", res.low_hygroscopy,
+                   LOW_HYGROSCOPY_MAX_ABSORPTION, "low hygroscopy") + "."]
+
+
+def materials_sidecar(spec: PopSpec) -> dict:
+    """The ``materials`` entry of the JSON sidecar: carriers, bumps, adhesive and resin with their claims.
+
+    Args:
+        spec: a validated :class:`PopSpec` (mm, GPa, %).
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec
+        >>> side = materials_sidecar(example_spec("pop"))
+        >>> side["carriers"][1]["kind"], side["carriers"][1]["tab_tape"], side["bumps"][0]["collapses_on_reflow"]
+        ('tape', True, True)
+        >>> side["adhesive"]["elastic_modulus_gpa"], side["resin"]["moisture_absorption_pct"]
+        (0.003, 0.2)
+    """
+    def mat(name: str) -> dict:
+        m = spec.stackup.material(name)
+        return {"material": name, "epsilon_r": m.epsilon_r, "loss_tangent": m.loss_tangent}
+
+    adh, res = spec.adhesive, spec.resin
+    return {
+        "carriers": [{"carrier": k + 1, "kind": c.kind, "tab_tape": c.kind == "tape", **mat(c.material),
+                      "core_mm": c.core, "copper_mm": c.copper, "copper_layers": [["L3", "L4"], ["L1", "L2"]][k]}
+                     for k, c in enumerate(spec.carriers)],
+        "bumps": [{"chip": k + 1, "die": d.name, "material": m, "height_mm": h,
+                   "range_mm": list(BUMP_RANGE[m]), "collapses_on_reflow": COLLAPSES_ON_REFLOW[m]}
+                  for k, (d, m, h) in enumerate(zip(spec.dies, spec.bump_materials, spec.bump_heights))],
+        "adhesive": {**mat(adh.material), "thickness_mm": adh.thickness,
+                     "elastic_modulus_gpa": spec.stackup.material(adh.material).elastic_modulus,
+                     "elastic": adh.elastic, "elastic_max_gpa": ELASTIC_MAX_MODULUS},
+        "resin": {**mat(res.material), "thickness_mm": res.thickness,
+                  "moisture_absorption_pct": spec.stackup.material(res.material).moisture_absorption,
+                  "low_hygroscopy": res.low_hygroscopy, "low_hygroscopy_max_pct": LOW_HYGROSCOPY_MAX_ABSORPTION},
+    }
 
 
 def _build_fanout(spec: PopSpec) -> BoardGeom:
@@ -457,24 +673,13 @@ def _build_fanout(spec: PopSpec) -> BoardGeom:
         dies_poly.append(box)
         b.drawings.append(Drawing(tuple((float(a), float(c)) for a, c in shapely.get_coordinates(box.exterior)[:-1]),
                                   "User.3", label=f"die {d.name}"))
-    z = zstack(spec)
-    summary = zstack_report(spec, z)
-    notes = summary + [
-        f"CARRIERS: 1st {spec.carriers[0].kind} {spec.carriers[0].material} {spec.carriers[0].core:g} mm (L3-L4), "
-        f"2nd {spec.carriers[1].kind} {spec.carriers[1].material} {spec.carriers[1].core:g} mm (L1-L2); "
-        f"resin {spec.resin.material} {spec.resin.thickness:g} mm with adhesive {spec.adhesive.thickness:g} mm.",
-        *([f"THROUGH VIAS: {len(top.names)} x drill {via.drill:g} mm / pad {via.pad:g} mm, L1-L4 through both "
-           "carriers and the resin, filled and capped (via-in-pad under PoP lands and balls)."]
-          if spec.interconnect == "through_via" else side_trace_notes(spec, castellated, len(site_layer))),
-        "KiCad copper: L1 F.Cu (PoP lands), L2 In1.Cu (chip 2 bumps), L3 In2.Cu (chip 1 bumps), L4 B.Cu (BGA)."]
+    summary, notes, z = _notes(spec, castellated, len(top.names), len(site_layer))
     b.drawings += note_drawings(notes, bx + 1.0, -by)
     users = dict(USER_LAYERS) | ({SIDE_LAYER: "Side.Traces"} if castellated else {})
     b.extras = BoardExtras(dies=shapely.union_all(dies_poly), body=body, user_layers=users,
                            castellated=tuple(castellated), files={"-fab-notes.txt": "\n".join(notes) + "\n"},
                            summary=tuple(summary),
-                           sidecar={"zstack": {k: v for k, v in z.items() if k not in ("terms", "standoff_needs")}
-                                    | {"terms": [list(x) for x in z["terms"]],
-                                       "standoff_needs": [list(x) for x in z["standoff_needs"]]}})
+                           sidecar={"zstack": _zstack_sidecar(z), "materials": materials_sidecar(spec)})
     return b.build()
 
 

@@ -55,27 +55,49 @@ from kisubstrate.model.profiles import load_profile
 
 
 class Material(SpecModel):
-    """A dielectric material: relative permittivity and loss tangent (at ~1 GHz)."""
+    """A dielectric material: εr and tanδ (at ~1 GHz), modulus and water uptake (unknown: ``None``).
+
+    The mechanical and moisture properties are what a package claim rests on (an elastic adhesive,
+    a low-hygroscopy resin: see the ``pop`` family).
+
+    Example:
+        >>> m = Material(epsilon_r=2.68, loss_tangent=0.00133, elastic_modulus=0.003)
+        >>> m.elastic_modulus, m.moisture_absorption
+        (0.003, None)
+    """
 
     epsilon_r: float = Field(gt=1.0, le=100.0, description="relative permittivity εr")
     loss_tangent: float = Field(ge=0.0, le=1.0, description="dielectric loss tangent tanδ")
+    elastic_modulus: float | None = Field(None, gt=0.0, le=1000.0, description="Young's (tensile) modulus at "
+                                          "room temperature, GPa (an elastic adhesive: low)",
+                                          json_schema_extra={"unit": "GPa"})
+    moisture_absorption: float | None = Field(None, ge=0.0, le=100.0, description="water uptake, % by weight "
+                                              "(ASTM D570: 24 h immersion at 23 °C; a low-hygroscopy resin: low)",
+                                              json_schema_extra={"unit": "%"})
     description: str = Field("", description="what it is / where the numbers come from")
 
 
 MATERIALS: dict[str, Material] = {
-    name: Material(epsilon_r=er, loss_tangent=tan, description=desc) for name, er, tan, desc in (
-        ("FR-4", 4.5, 0.02, "KiCad stackup preset"),
-        ("FR-5", 4.3, 0.017, "high-Tg epoxy glass (typical datasheet value)"),
-        ("FR408-HR", 3.69, 0.0091, "KiCad stackup preset"),
-        ("epoxy", 3.8, 0.02, "unfilled epoxy mould / build-up resin (typical)"),
-        ("BT", 4.2, 0.012, "bismaleimide-triazine core (sample substrate4L placeholder)"),
-        ("ABF", 3.3, 0.008, "Ajinomoto build-up film (sample substrate4L placeholder)"),
-        ("polyimide", 3.5, 0.003, "polyimide film (KiCad preset family)"),
-        ("BCB", 2.65, 0.0008, "benzocyclobutene (Cyclotene datasheet typical)"),
-        ("PTFE", 2.1, 0.0002, "KiCad stackup preset"),
-        ("ceramic", 9.8, 0.0002, "96 % alumina (typical)"),
-        ("LTCC", 7.8, 0.002, "low-temperature co-fired ceramic (typical)"),
-        ("glass", 5.3, 0.005, "glass core (typical)"),
+    name: Material(epsilon_r=er, loss_tangent=tan, elastic_modulus=e, moisture_absorption=w, description=desc)
+    for name, er, tan, e, w, desc in (
+        # name, εr, tanδ, E (GPa), water uptake (%), description with the source of every number
+        ("FR-4", 4.5, 0.02, None, 0.10, "KiCad stackup preset; water uptake 0.10 % (ASTM D570 E-24/50 + D-24/23): "
+         "Hirosugi glass-epoxy FR-4 data, http://hirosugi.jp/technical/material/GG.html"),
+        ("FR-5", 4.3, 0.017, None, None, "high-Tg epoxy glass (typical datasheet value)"),
+        ("FR408-HR", 3.69, 0.0091, None, None, "KiCad stackup preset"),
+        ("epoxy", 3.8, 0.02, None, None, "unfilled epoxy mould / build-up resin (typical)"),
+        ("BT", 4.2, 0.012, None, None, "bismaleimide-triazine core (sample substrate4L placeholder)"),
+        ("ABF", 3.3, 0.008, None, None, "Ajinomoto build-up film (sample substrate4L placeholder)"),
+        ("polyimide", 3.5, 0.003, 2.5, 2.8, "polyimide film (KiCad preset family); E 2.5 GPa at 23 °C (ASTM "
+         "D882) and water uptake 2.8 % (ASTM D570, 24 h at 23 °C): DuPont Kapton HN technical data sheet"),
+        ("silicone", 2.68, 0.00133, 0.003, None, "silicone elastomer adhesive: εr 2.68 and tanδ 0.00133 at 100 kHz "
+         "(Dow Sylgard 184 data sheet; no GHz value given); E 1.3-3.0 MPa, upper end taken (Johnston et al., "
+         "J. Micromech. Microeng. 24 (2014) 035017)"),
+        ("BCB", 2.65, 0.0008, None, None, "benzocyclobutene (Cyclotene datasheet typical)"),
+        ("PTFE", 2.1, 0.0002, None, None, "KiCad stackup preset"),
+        ("ceramic", 9.8, 0.0002, None, None, "96 % alumina (typical)"),
+        ("LTCC", 7.8, 0.002, None, None, "low-temperature co-fired ceramic (typical)"),
+        ("glass", 5.3, 0.005, None, None, "glass core (typical)"),
     )}
 """Built-in dielectric table; a spec's ``stackup.materials`` extends or overrides it."""
 
