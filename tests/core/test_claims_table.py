@@ -28,5 +28,5 @@ def test_every_claim_row_names_an_existing_test():
 
 def test_every_family_of_a_package_design_has_a_table():
     text = (ROOT / "docs" / "claims.md").read_text(encoding="utf-8")
-    for family in ("cavity", "leadframe", "pop", "wafer_stack", "buildup"):
+    for family in ("cavity", "leadframe", "pop", "wafer_stack", "buildup"):  # the five package designs
         assert f"`family: {family}`" in text

@@ -93,7 +93,7 @@ from kisubstrate.model.base import SpecModel, length
 from kisubstrate.model.errors import FieldError, SpecError
 from kisubstrate.model.grid import GridSpec
 from kisubstrate.model.netlist import Net, Netlist, Terminal, is_no_connect
-from kisubstrate.model.substrate import Material, Stackup, SubstrateSpec, ViaSize
+from kisubstrate.model.substrate import Material, Stackup, SubstrateSpec, ViaSize, solder_land
 from kisubstrate.model.units import snap
 from kisubstrate.rules.report import Violation
 
@@ -190,9 +190,18 @@ class Adhesive(SpecModel):
 class TopLands(GridSpec):
     """Lands on the second carrier's top (L1) for the memory package: its ball grid seen from above."""
 
-    land: float = length("land (copper) diameter", le=5)
+    land: float | None = length("solder-defined land diameter: the copper (nsmd) or the mask opening (smd); "
+                                "default 0.8 x ball (IPC-7095)", le=5, default=None)
     ball_diameter: float = length("memory package ball diameter", le=5)
     mask: Literal["smd", "nsmd"] = Field("smd")
+
+    def land_and_margin(self, rules) -> tuple[float, float]:
+        """Copper land diameter and solder-mask margin per side (mm): :func:`~kisubstrate.model.substrate.solder_land`.
+
+        Args:
+            rules: the substrate rule profile (``mask_margin``, ``smd_overlap``; mm).
+        """
+        return solder_land(self.ball_diameter, self.mask, rules, self.land)
 
 
 class TopPackage(SpecModel):
@@ -644,7 +653,7 @@ def _build_fanout(spec: PopSpec) -> BoardGeom:
             b.track(ex, ey, float(top.x[s]), float(top.y[s]), w, layer=layer, net=net)
 
     # -- vias, top lands, bottom balls ---------------------------------------------------------------
-    land_t, land_b = tl.land, t.land_mm()
+    (land_t, margin_t), (land_b, margin_b) = tl.land_and_margin(rules), t.land_and_margin(rules)
     ball_site_net: dict[int, int] = {}
     top_site_net: dict[int, int] = {}
     for s, name in enumerate(top.names):
@@ -661,9 +670,9 @@ def _build_fanout(spec: PopSpec) -> BoardGeom:
             b.via(float(top.x[s]), float(top.y[s]), via.pad, via.drill, *span, net=net, kind="blind")
     castellated = side_traces(spec, b, top, bottom, top_site_net) if spec.interconnect == "side_trace" else []
     place_terminal_lands(b, top, land=land_t, mask=tl.mask, rules=rules, layer=0, net_of_site=top_site_net,
-                         owner="POP")
+                         owner="POP", margin=margin_t)
     place_terminal_lands(b, bottom, land=land_b, mask=t.mask, rules=rules, layer=3, nets=ball_net,
-                         net_of_site=ball_site_net)
+                         net_of_site=ball_site_net, margin=margin_b)
 
     # -- drawings, notes ------------------------------------------------------------------------------
     dies_poly = []
@@ -771,7 +780,7 @@ def check_side_trace_ring(spec: PopSpec, top, bottom) -> None:
         True
     """
     rules, w = spec.substrate_rules(), spec.width()
-    land = max(spec.top_lands.land, spec.terminals.land_mm())
+    land = max(spec.top_lands.land_and_margin(rules)[0], spec.terminals.land_mm(rules))
     bx_, by_ = np.asarray(bottom.x, float), np.asarray(bottom.y, float)
     side = _sides(top)
     for s, name in enumerate(top.names):
@@ -1086,10 +1095,12 @@ class PopPipeline(SubstratePipeline):
                                 f"({ball.net or 'NC'}), carry different nets: the {how} joins them; give both one "
                                 "net", field="top_lands")
             self.sites.append((i, j, land.net))
-        place_terminal_lands(b, top, land=tl.land, mask=tl.mask, rules=self.rules, layer=0, owner="POP",
-                             net_of_site={i: b.net(lt.net) for i, lt in enumerate(self.lands)
-                                          if not is_no_connect(lt.net)})
-        place_terminal_lands(b, bot, land=t.land_mm(), mask=t.mask, rules=self.rules, layer=3,
+        land_t, margin_t = tl.land_and_margin(self.rules)
+        land_b, margin_b = t.land_and_margin(self.rules)
+        place_terminal_lands(b, top, land=land_t, mask=tl.mask, rules=self.rules, layer=0, owner="POP",
+                             margin=margin_t, net_of_site={i: b.net(lt.net) for i, lt in enumerate(self.lands)
+                                                           if not is_no_connect(lt.net)})
+        place_terminal_lands(b, bot, land=land_b, mask=t.mask, rules=self.rules, layer=3, margin=margin_b,
                              net_of_site={j: b.net(bt.net) for j, bt in enumerate(s.balls)
                                           if not is_no_connect(bt.net)})
 
