@@ -77,9 +77,9 @@ from kisubstrate.geometry.board import (
 from kisubstrate.geometry.grid import ball_grid
 from kisubstrate.geometry.ir import FootprintGeom
 from kisubstrate.geometry.padnets import assign_pad_nets
-from kisubstrate.geometry.pipeline import ROUTE_PASSES, _nets_csv
+from kisubstrate.geometry.pipeline import ROUTE_PASSES, Bump, SubstratePipeline, _nets_csv
 from kisubstrate.geometry.route.grid import RouteGrid
-from kisubstrate.geometry.route.router import Routed, Router
+from kisubstrate.geometry.route.router import Routed, Router, route_in_passes
 from kisubstrate.geometry.terminals import place_terminal_lands, ring_index
 from kisubstrate.model.base import GridCount, SpecModel, length
 from kisubstrate.model.errors import SpecError
@@ -666,168 +666,210 @@ def _plate_holes(b: BoardBuilder, spec: CavitySpec, sites, land_net: list[str], 
 def build_laminated(spec: CavitySpec) -> BoardGeom:
     """The claimed structure: lands on the second substrate over the whole body, joined through the sidewall.
 
-    * **Lands** (L1, ``F.Cu``) on every site of the land grid, over the resin-filled cavity too,
-      with the ball map's nets (many lands per net, ``NC``).
-    * **Die pads** take their nets from the pad map, else from the ball map
-      (:func:`~kisubstrate.geometry.padnets.assign_pad_nets`: signals by the angle of their
-      lands, power and ground spread round the die), else their own names.
-    * **Floor** (L2): a finger per pad. A pad on the die mounting pad's net is down-bonded (a
-      short trace to the die pad, which thermal vias join to the heat plate); every other pad's
-      finger fans out (:func:`_stair_channels`) to its own hole on the ring between the lands
-      in the sidewall.
-    * **Holes**: blind L1-L2 (through L1-L3 for the heat plate's net, which also drops through
-      a hole in every land of that net in the sidewall ring).
-    * **L1 routing**: every net joins its holes and lands by octilinear traces
-      (:class:`~kisubstrate.geometry.route.router.Router`); the heat plate's net joins its lands
-      to any of its holes (they are joined through the plate). A net that cannot be routed is
-      reported (family check ``unrouted``), never written open.
+    Runs :class:`CavityPipeline` (see its phases).
 
     Args:
         spec: the validated cavity spec with ``structure: laminated``.
     """
-    rules = spec.substrate_rules()
-    w = spec.width()
-    bx, by = spec.body[0] / 2, spec.body[1] / 2
-    b = BoardBuilder(spec.resolved_name, copper=3, outline=shapely.box(-bx, -by, bx, by))
-    die = spec.dies[0]
-    dx, dy = die.position
-    sw, t = spec.sidewall, spec.terminals
-    sites = terminal_sites(spec)
-    bm = t.ball_map
-    ball_net = bm.net_of if bm is not None else {}
-    plate = spec.heat_plate is not None and spec.thermal_vias is not None
-    plate_net = spec.plate_net if spec.heat_plate is not None else None
-    pads = die.pad_list()
-    # -- die pad nets --------------------------------------------------------------------------------
-    if any(p.net for p in pads):
-        nets = [p.net or "" for p in pads]
-    elif bm is not None:
-        counts: dict[str, int] = {}
-        for n in ball_net.values():
-            if not is_no_connect(n):
-                counts[n] = counts.get(n, 0) + 1
-        power = {n for n, c in counts.items() if c >= 2 or n == spec.die_pad.net}
-        nets = assign_pad_nets(np.array([dx + p.x for p in pads]), np.array([dy + p.y for p in pads]), (dx, dy),
-                               sites.x, sites.y, [ball_net.get(n, "") for n in sites.names], power, die=die.name)
-    else:
-        nets = [f"{die.name}_{p.name}" for p in pads]
-    mount_net = spec.die_pad.net
-    on_lands = set(ball_net.values())
-    if mount_net in set(nets) | on_lands and not (plate and plate_net == mount_net):
-        raise SpecError(f"the die mounting pad's net {mount_net} is on die pads or lands: the laminated cavity joins "
-                        "it through thermal vias and the heat plate; give both (heat_plate.net the same)",
-                        field="die_pad.net")
-    # -- floor: fingers, down-bonds, fanned-out traces to the holes ----------------------------------
-    dw, dh = die.size[0] / 2, die.size[1] / 2
-    by_side: dict[str, list] = {s[0]: [] for s in SIDES}
-    bonded: dict[str, list] = {s[0]: [] for s in SIDES}
-    down: list[tuple[Any, str]] = []
-    net_of_pad = {p.name: n for p, n in zip(pads, nets)}
-    for p in pads:
-        gaps = {"right": dw - p.x, "left": dw + p.x, "bottom": dh - p.y, "top": dh + p.y}
-        side = min(gaps, key=lambda k: (gaps[k], k))
-        if is_no_connect(net_of_pad[p.name]):
-            continue
-        bonded[side].append(p)
-        if net_of_pad[p.name] == mount_net:
-            down.append((p, side))
+    return CavityPipeline(spec).run()
+
+
+class CavityPipeline(SubstratePipeline):
+    """The substrate pipeline with the laminated cavity's phases.
+
+    * **dies** — every die pad's net: the pad map, else the ball map
+      (:func:`~kisubstrate.geometry.padnets.assign_pad_nets`: signals by the angle of their
+      lands, power and ground spread round the die), else the pad's own name.
+    * **floor** (L2) — a finger per pad. A pad on the die mounting pad's net is down-bonded (a
+      short trace to the die pad, which thermal vias join to the heat plate); every other
+      finger fans out (:func:`_stair_channels`) to its own hole on the ring between the lands in
+      the sidewall: blind L1-L2, through L1-L3 for the heat plate's net.
+    * **terminals** — lands (L1, ``F.Cu``) on every site of the land grid, over the resin-filled
+      cavity too, with the ball map's nets (without one, each hole's nearest land); the heat
+      plate's net drops through a hole in each of its lands in the sidewall ring.
+    * **netlist** — :func:`~kisubstrate.model.netlist.build_netlist` over the die pads and the
+      lands (located messages).
+    * **route** — every net joins its holes and lands on L1 by octilinear traces (the shared
+      :class:`~kisubstrate.geometry.route.router.Router`); the heat plate's net joins its lands
+      to any of its holes (they are joined through the plate). A net that cannot be routed is
+      reported (family check ``unrouted``), never written open.
+
+    ``finish`` adds the die pad, thermal vias, heat plate, the cavity's KiCad objects and notes.
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec
+        >>> board = CavityPipeline(example_spec("cavity")).run()
+        >>> board.extras.sidecar["routing"]["unrouted"], len(board.pads)
+        ([], 188)
+
+    Args:
+        spec: the validated cavity spec with ``structure: laminated``.
+    """
+
+    phases = ("dies", "floor", "terminals", "netlist", "route")
+
+    def __init__(self, spec: CavitySpec) -> None:
+        super().__init__(spec)
+        t = spec.terminals
+        self.sites = terminal_sites(spec)
+        self.ball_map = t.ball_map
+        self.ball_net = t.ball_map.net_of if t.ball_map is not None else {}
+        self.plate = spec.heat_plate is not None and spec.thermal_vias is not None
+        self.plate_net = spec.plate_net if spec.heat_plate is not None else None
+        self.holes: dict[str, list[tuple[float, float]]] = {}
+        self.l2_len: dict[str, float] = {}
+        self.down: list[tuple[Any, str]] = []
+        self.vip: list[int] = []
+        self.no_connect: list[str] = []
+
+    def dies(self) -> None:
+        """The net of every die pad (pad map, ball map, or its own name)."""
+        spec, die = self.spec, self.spec.dies[0]
+        dx, dy = die.position
+        self.pads = pads = die.pad_list()
+        if any(p.net for p in pads):
+            nets = [p.net or "" for p in pads]
+        elif self.ball_map is not None:
+            counts: dict[str, int] = {}
+            for n in self.ball_net.values():
+                if not is_no_connect(n):
+                    counts[n] = counts.get(n, 0) + 1
+            power = {n for n, c in counts.items() if c >= 2 or n == spec.die_pad.net}
+            nets = assign_pad_nets(np.array([dx + p.x for p in pads]), np.array([dy + p.y for p in pads]), (dx, dy),
+                                   self.sites.x, self.sites.y, [self.ball_net.get(n, "") for n in self.sites.names],
+                                   power, die=die.name)
         else:
-            by_side[side].append(p)
-    finger_t = finger_positions(spec, bonded)
-    slots, ring, ok = _hole_slots(spec, sites)
-    fans = _stair_channels(spec, by_side, finger_t, slots, ring, ok, w)
-    fg = spec.fingers
-    holes: dict[str, list[tuple[float, float]]] = {}
-    l2_len: dict[str, float] = {}
-    n_holes = 0
-    for p, (fx, fy), pts, _slot in fans:
-        name = net_of_pad[p.name]
-        code = b.net(name)
-        fw, fh = (fg.width, fg.length) if abs(pts[0][1] - pts[1][1]) > 1e-9 or abs(pts[0][0]) < abs(pts[0][1]) \
-            else (fg.length, fg.width)
-        b.pad(die.name, p.name, fx, fy, fw, h=fh, shape="oval", layer=1, net=code)
-        for (x1, y1), (x2, y2) in zip(pts, pts[1:]):
-            b.track(x1, y1, x2, y2, w, layer=1, net=code)
-            l2_len[name] = l2_len.get(name, 0.0) + math.hypot(x2 - x1, y2 - y1)
-        hx, hy = pts[-1]
-        through = plate and name == plate_net
-        b.via(hx, hy, sw.pad, sw.drill, 0, 2 if through else 1, net=code, kind="through" if through else "blind")
-        holes.setdefault(name, []).append((hx, hy))
-        n_holes += 1
-        b.drawings.append(Drawing(((dx + p.x, dy + p.y), (fx, fy)), "User.3", width=0.025, closed=False,
-                                  label=f"bond wire {p.name}"))
-    m = spec.die_pad.margin
-    for p, side in down:  # down-bond: the finger tied to the die mounting pad by a short floor trace
-        normal, axis = next((nm, ax) for s, nm, ax in SIDES if s == side)
-        code = b.net(mount_net)
-        t_c = finger_t[p.name]
-        half_die_n = dh if axis == 0 else dw
-        die_n = (dy if axis == 0 else dx) * (normal[1] if axis == 0 else normal[0])
-        f = _xy(normal, axis, t_c, die_n + half_die_n + fg.gap + fg.length / 2)
-        fw, fh = (fg.width, fg.length) if axis == 0 else (fg.length, fg.width)
-        b.pad(die.name, p.name, f[0], f[1], fw, h=fh, shape="oval", layer=1, net=code)
-        end = _xy(normal, axis, t_c, die_n + half_die_n + m - w / 2)
-        b.track(f[0], f[1], end[0], end[1], w, layer=1, net=code)
-        b.drawings.append(Drawing(((dx + p.x, dy + p.y), f), "User.3", width=0.025, closed=False,
-                                  label=f"bond wire {p.name} (down-bond)"))
-    # -- lands (nets from the ball map, or each hole's nearest land) ---------------------------------
-    land_net: list[str] = [ball_net.get(n, "") for n in sites.names]
-    if bm is None:
-        taken = np.zeros(len(sites.names), bool)
-        for name, pts_ in holes.items():
-            for hx, hy in pts_:
-                d = np.where(taken, np.inf, np.round(np.hypot(sites.x - hx, sites.y - hy), 9))
-                if np.isfinite(d).any():
-                    i = int(np.argmin(d))
-                    taken[i] = True
-                    land_net[i] = name
-    # the heat plate's net drops through a hole in each of its lands in the sidewall ring
-    vip: list[int] = []
-    if plate:
-        vip = _plate_holes(b, spec, sites, land_net, [xy for v in holes.values() for xy in v], fill=bm is None)
-        for i in vip:
-            holes.setdefault(plate_net, []).append((float(sites.x[i]), float(sites.y[i])))
-        n_holes += len(vip)
-    land_terms = [Terminal("BALLS", n, float(x), float(y), land_net[i], bm.path if bm else "",
-                           dict(zip((k for k, _ in bm.nets), bm.lines)).get(n, 0) if bm else 0)
-                  for i, (n, x, y) in enumerate(zip(sites.names, sites.x.tolist(), sites.y.tolist()))]
-    land, margin = t.land_and_margin(rules)
-    place_terminal_lands(b, sites, land=land, mask=t.mask, rules=rules, layer=0, margin=margin,
-                         net_of_site={i: b.net(n) for i, n in enumerate(land_net) if not is_no_connect(n)})
-    if bm is not None:  # every net joins the die to the lands (a located message otherwise)
-        bumps = [Terminal(die.name, p.name, dx + p.x, dy + p.y, n, "", 0) for p, n in zip(pads, nets)]
-        netlist = build_netlist(bumps, land_terms, plane_nets=set())
-        no_connect = list(netlist.no_connect)
-    else:
-        no_connect = [n for n, net in zip(sites.names, land_net) if is_no_connect(net)]
-    # -- L1: lands to holes ----------------------------------------------------------------------------
-    vip_set = set(vip)
-    work = {}
-    for name in sorted(holes):
-        lands = [(float(sites.x[i]), float(sites.y[i])) for i in range(len(sites.names))
-                 if land_net[i] == name and i not in vip_set]
-        work[name] = (holes[name], lands)
-    routed, unrouted = _route_l1(b, spec, sites, work, plate_net if plate else None)
-    n_vias = {n: len(v) for n, v in holes.items()}
-    routing = {"nets": {}, "signal_layers_used": ["L1", "L2"], "escape_layers": ["L2"],
-               "no_connect": sorted(no_connect),
-               "unrouted": [{"net": u.net, "reason": u.reason, "x": round(u.x, 4), "y": round(u.y, 4), "layer": "F.Cu"}
-                            for u in unrouted]}
-    for r in routed:
-        l1 = round(r.length, 4)
-        l2 = round(l2_len.get(r.net, 0.0), 4)
-        routing["nets"][r.net] = {"kind": "plane" if r.net == plate_net and plate else "signal",
-                                  "layer": "L1+L2", "length_mm": round(l1 + l2, 4),
-                                  "length_by_layer_mm": {"L1": l1, "L2": l2}, "vias": n_vias.get(r.net, 0),
-                                  "balls": sum(1 for n in land_net if n == r.net)}
-    routing["nets"] = dict(sorted(routing["nets"].items()))
-    over = int(shapely.contains(cavity_shapes(spec)[1], shapely.points(sites.x, sites.y)).sum())
-    summary = (f"lands over the cavity: {over} of {len(sites.names)} lands; routed {len(routed)} net(s) lands to "
-               "sidewall holes on L1, "
-               f"{len(down)} down-bond(s); {len(no_connect)} NC land(s)",) + tuple(
-        f"UNROUTED {u['net']}: {u['reason']}" for u in routing["unrouted"][:20])
-    return _finish(b, spec, holes=n_holes, files={"-nets.csv": _nets_csv(routing)}, sidecar={"routing": routing},
-                   summary=summary)
+            nets = [f"{die.name}_{p.name}" for p in pads]
+        self.pad_nets = nets
+        mount = spec.die_pad.net
+        if mount in set(nets) | set(self.ball_net.values()) and not (self.plate and self.plate_net == mount):
+            raise SpecError(f"the die mounting pad's net {mount} is on die pads or lands: the laminated cavity joins "
+                            "it through thermal vias and the heat plate; give both (heat_plate.net the same)",
+                            field="die_pad.net")
+
+    def floor(self) -> None:
+        """Fingers, down-bonds, and the fanned-out floor traces to the sidewall holes (L2)."""
+        spec, b, w = self.spec, self.s.b, self.width
+        die, fg, sw = spec.dies[0], spec.fingers, spec.sidewall
+        dx, dy = die.position
+        dw, dh = die.size[0] / 2, die.size[1] / 2
+        mount_net = spec.die_pad.net
+        by_side: dict[str, list] = {s[0]: [] for s in SIDES}
+        bonded: dict[str, list] = {s[0]: [] for s in SIDES}
+        net_of_pad = {p.name: n for p, n in zip(self.pads, self.pad_nets)}
+        for p in self.pads:
+            gaps = {"right": dw - p.x, "left": dw + p.x, "bottom": dh - p.y, "top": dh + p.y}
+            side = min(gaps, key=lambda k: (gaps[k], k))
+            if is_no_connect(net_of_pad[p.name]):
+                continue
+            bonded[side].append(p)
+            if net_of_pad[p.name] == mount_net:
+                self.down.append((p, side))
+            else:
+                by_side[side].append(p)
+        finger_t = finger_positions(spec, bonded)
+        slots, ring, ok = _hole_slots(spec, self.sites)
+        for p, (fx, fy), pts, _slot in _stair_channels(spec, by_side, finger_t, slots, ring, ok, w):
+            name = net_of_pad[p.name]
+            code = b.net(name)
+            fw, fh = (fg.width, fg.length) if abs(pts[0][1] - pts[1][1]) > 1e-9 or abs(pts[0][0]) < abs(pts[0][1]) \
+                else (fg.length, fg.width)
+            b.pad(die.name, p.name, fx, fy, fw, h=fh, shape="oval", layer=1, net=code)
+            for (x1, y1), (x2, y2) in zip(pts, pts[1:]):
+                b.track(x1, y1, x2, y2, w, layer=1, net=code)
+                self.l2_len[name] = self.l2_len.get(name, 0.0) + math.hypot(x2 - x1, y2 - y1)
+            hx, hy = pts[-1]
+            through = self.plate and name == self.plate_net
+            b.via(hx, hy, sw.pad, sw.drill, 0, 2 if through else 1, net=code, kind="through" if through else "blind")
+            self.holes.setdefault(name, []).append((hx, hy))
+            b.drawings.append(Drawing(((dx + p.x, dy + p.y), (fx, fy)), "User.3", width=0.025, closed=False,
+                                      label=f"bond wire {p.name}"))
+        m = spec.die_pad.margin
+        for p, side in self.down:  # down-bond: the finger tied to the die mounting pad by a short floor trace
+            normal, axis = next((nm, ax) for s, nm, ax in SIDES if s == side)
+            code = b.net(mount_net)
+            t_c = finger_t[p.name]
+            half_die_n = dh if axis == 0 else dw
+            die_n = (dy if axis == 0 else dx) * (normal[1] if axis == 0 else normal[0])
+            f = _xy(normal, axis, t_c, die_n + half_die_n + fg.gap + fg.length / 2)
+            fw, fh = (fg.width, fg.length) if axis == 0 else (fg.length, fg.width)
+            b.pad(die.name, p.name, f[0], f[1], fw, h=fh, shape="oval", layer=1, net=code)
+            end = _xy(normal, axis, t_c, die_n + half_die_n + m - w / 2)
+            b.track(f[0], f[1], end[0], end[1], w, layer=1, net=code)
+            b.drawings.append(Drawing(((dx + p.x, dy + p.y), f), "User.3", width=0.025, closed=False,
+                                      label=f"bond wire {p.name} (down-bond)"))
+
+    def terminals(self) -> None:
+        """The lands with their nets; the heat plate's net through its lands in the sidewall ring."""
+        spec, b, sites, bm = self.spec, self.s.b, self.sites, self.ball_map
+        land_net: list[str] = [self.ball_net.get(n, "") for n in sites.names]
+        if bm is None:  # each hole's nearest free land takes its net
+            taken = np.zeros(len(sites.names), bool)
+            for name, pts in self.holes.items():
+                for hx, hy in pts:
+                    d = np.where(taken, np.inf, np.round(np.hypot(sites.x - hx, sites.y - hy), 9))
+                    if np.isfinite(d).any():
+                        i = int(np.argmin(d))
+                        taken[i] = True
+                        land_net[i] = name
+        if self.plate:
+            self.vip = _plate_holes(b, spec, sites, land_net, [xy for v in self.holes.values() for xy in v],
+                                    fill=bm is None)
+            for i in self.vip:
+                self.holes.setdefault(self.plate_net, []).append((float(sites.x[i]), float(sites.y[i])))
+        line = dict(zip((k for k, _ in bm.nets), bm.lines)) if bm else {}
+        self.s.balls = [Terminal("BALLS", n, float(x), float(y), land_net[i], bm.path if bm else "", line.get(n, 0))
+                        for i, (n, x, y) in enumerate(zip(sites.names, sites.x.tolist(), sites.y.tolist()))]
+        self.land_net = land_net
+        t = spec.terminals
+        land, margin = t.land_and_margin(self.rules)
+        place_terminal_lands(b, sites, land=land, mask=t.mask, rules=self.rules, layer=0, margin=margin,
+                             net_of_site={i: b.net(n) for i, n in enumerate(land_net) if not is_no_connect(n)})
+
+    def netlist(self) -> None:
+        """Every net joins the die to the lands (a located message otherwise); the NC lands."""
+        if self.ball_map is None:
+            self.no_connect = [n for n, net in zip(self.sites.names, self.land_net) if is_no_connect(net)]
+            return
+        die = self.spec.dies[0]
+        dx, dy = die.position
+        self.s.bumps = [Bump(die.name, p.name, dx + p.x, dy + p.y, n) for p, n in zip(self.pads, self.pad_nets)]
+        self.s.netlist = build_netlist(list(self.s.bumps), self.s.balls, plane_nets=set())
+        self.no_connect = list(self.s.netlist.no_connect)
+
+    def route(self) -> None:
+        """Every net's holes and lands joined on L1 (:func:`_route_l1`)."""
+        sites, vip = self.sites, set(self.vip)
+        work = {}
+        for name in sorted(self.holes):
+            lands = [(float(sites.x[i]), float(sites.y[i])) for i in range(len(sites.names))
+                     if self.land_net[i] == name and i not in vip]
+            work[name] = (self.holes[name], lands)
+        self.s.routed, self.s.unrouted = _route_l1(self.s.b, self.spec, sites, work,
+                                                   self.plate_net if self.plate else None)
+
+    def finish(self) -> BoardGeom:
+        """The routing measures, then the die pad, heat plate, cavity objects and notes (:func:`_finish`)."""
+        spec, sites = self.spec, self.sites
+        n_vias = {n: len(v) for n, v in self.holes.items()}
+        routing = {"nets": {}, "signal_layers_used": ["L1", "L2"], "escape_layers": ["L2"],
+                   "no_connect": sorted(self.no_connect),
+                   "unrouted": [{"net": u.net, "reason": u.reason, "x": round(u.x, 4), "y": round(u.y, 4),
+                                 "layer": "F.Cu"} for u in self.s.unrouted]}
+        for r in self.s.routed:
+            l1 = round(r.length, 4)
+            l2 = round(self.l2_len.get(r.net, 0.0), 4)
+            routing["nets"][r.net] = {"kind": "plane" if r.net == self.plate_net and self.plate else "signal",
+                                      "layer": "L1+L2", "length_mm": round(l1 + l2, 4),
+                                      "length_by_layer_mm": {"L1": l1, "L2": l2}, "vias": n_vias.get(r.net, 0),
+                                      "balls": sum(1 for n in self.land_net if n == r.net)}
+        routing["nets"] = dict(sorted(routing["nets"].items()))
+        over = int(shapely.contains(cavity_shapes(spec)[1], shapely.points(sites.x, sites.y)).sum())
+        summary = (f"lands over the cavity: {over} of {len(sites.names)} lands; routed {len(self.s.routed)} net(s) "
+                   f"lands to sidewall holes on L1, {len(self.down)} down-bond(s); {len(self.no_connect)} NC "
+                   "land(s)",) + tuple(f"UNROUTED {u['net']}: {u['reason']}" for u in routing["unrouted"][:20])
+        return _finish(self.s.b, spec, holes=sum(n_vias.values()), files={"-nets.csv": _nets_csv(routing)},
+                       sidecar={"routing": routing}, summary=summary)
 
 
 def _route_l1(b: BoardBuilder, spec: CavitySpec, sites, work: dict, plate_net: str | None):
@@ -857,38 +899,20 @@ def _route_l1(b: BoardBuilder, spec: CavitySpec, sites, work: dict, plate_net: s
         return (round(max(xs_) - min(xs_) + max(ys_) - min(ys_), 6), name)
 
     order = sorted((nm for nm in work if work[nm][1] or len(work[nm][0]) > 1 and nm != plate_net), key=span)
-    saved = grid.snapshot(), b.snapshot()
-    best = None
-    ever: list[str] = []
-    for k in range(ROUTE_PASSES):
-        if k:
-            grid.restore(saved[0])
-            b.restore(saved[1])
-        done, failed = [], []
-        for name in order:
-            hs, lands = work[name]
-            code = b.net(name)
-            if name == plate_net:
-                res = router.route(code, name, [(x, y, 0) for x, y in hs],
-                                   [(x, y, 0) for x, y in _nearest_to(lands, hs)], layers=[0], joined=True)
-            else:
-                pts = hs + lands
-                ordered = _nearest_first([Terminal("", "", x, y, name) for x, y in pts])
-                res = router.route(code, name, [(ordered[0].x, ordered[0].y, 0)],
-                                   [(q.x, q.y, 0) for q in ordered[1:]], layers=[0])
-            (done if isinstance(res, Routed) else failed).append(res)
-        if best is None or len(failed) < len(best[1]):
-            best = (done, failed, grid.snapshot(), b.snapshot())
-        if not failed:
-            break
-        now = [u.net for u in failed]
-        ever[:] = now + [nm for nm in ever if nm not in now]
-        rank = {nm: i for i, nm in enumerate(ever)}
-        order = sorted(order, key=lambda nm: rank.get(nm, len(rank)))
-    assert best is not None
-    b.restore(best[3])
-    done = list(best[0]) + [Routed(nm, 0) for nm in work if nm not in order]
-    return sorted(done, key=lambda r: r.net), best[1]
+
+    def one(name):
+        hs, lands = work[name]
+        code = b.net(name)
+        if name == plate_net:
+            return router.route(code, name, [(x, y, 0) for x, y in hs],
+                                [(x, y, 0) for x, y in _nearest_to(lands, hs)], layers=[0], joined=True)
+        ordered = _nearest_first([Terminal("", "", x, y, name) for x, y in hs + lands])
+        return router.route(code, name, [(ordered[0].x, ordered[0].y, 0)], [(q.x, q.y, 0) for q in ordered[1:]],
+                            layers=[0])
+
+    done, failed = route_in_passes(grid, b, order, one, str, passes=ROUTE_PASSES)
+    done = done + [Routed(nm, 0) for nm in work if nm not in order]
+    return sorted(done, key=lambda r: r.net), failed
 
 
 def _nearest_to(points: list[tuple[float, float]], roots: list[tuple[float, float]]) -> list[tuple[float, float]]:

@@ -62,7 +62,7 @@ from kisubstrate.geometry.board import (
 )
 from kisubstrate.geometry.pipeline import ROUTE_PASSES, _nets_csv
 from kisubstrate.geometry.route.grid import RouteGrid
-from kisubstrate.geometry.route.router import Routed, Router, Unrouted
+from kisubstrate.geometry.route.router import Routed, Router, Unrouted, route_in_passes
 from kisubstrate.geometry.terminals import ball_land, place_terminal_lands, ring_index
 from kisubstrate.model.base import PackageSpec, SpecModel, length, resolve_rules
 from kisubstrate.model.errors import FieldError, SpecError
@@ -621,30 +621,13 @@ def route_rdl(b: BoardBuilder, spec: WaferStackSpec, nets, sites) -> tuple[list[
             ys = [t.y for t in n.terminals]
             return (round(max(xs) - min(xs) + max(ys) - min(ys), 6), n.name)
 
-        order = sorted(group, key=span)
-        saved = grid.snapshot(), b.snapshot()
-        best = None
-        ever: list[str] = []
-        for k in range(ROUTE_PASSES):
-            if k:
-                grid.restore(saved[0])
-                b.restore(saved[1])
-            done, failed = [], []
-            for net in order:
-                res = _route_net(router, b, net, width)
-                (done if isinstance(res, Routed) else failed).append(res)
-            if best is None or len(failed) < len(best[1]):
-                best = (done, failed, grid.snapshot(), b.snapshot())
-            if not failed:
-                break
-            now = [u.net for u in failed]
-            ever[:] = now + [n for n in ever if n not in now]
-            rank = {n: i for i, n in enumerate(ever)}
-            order = sorted(order, key=lambda n: rank.get(n.name, len(rank)))
-        assert best is not None
-        b.restore(best[3])
-        routed += best[0]
-        unrouted += best[1]
+        def one(net, router=router, width=width):
+            return _route_net(router, b, net, width)
+
+        done, failed = route_in_passes(grid, b, sorted(group, key=span), one, lambda net: net.name,
+                                       passes=ROUTE_PASSES)
+        routed += done
+        unrouted += failed
     return routed, unrouted
 
 

@@ -354,6 +354,60 @@ class Router:
         return length
 
 
+def route_in_passes(grid, builder, items: list, route_one, name_of, *, passes: int) -> tuple[list, list]:
+    """Route ``items`` in order, again and again with the failed ones first, keeping the best pass.
+
+    Each pass starts from the grid and board as they were; it stops at the first pass with no
+    failure (or after ``passes``), and the board is left as the best pass made it.
+
+    Args:
+        grid: the :class:`~kisubstrate.geometry.route.grid.RouteGrid` (snapshot / restore).
+        builder: the ``BoardBuilder`` (snapshot / restore).
+        items: what to route, in the first pass's order (nets, names, ...).
+        route_one: ``route_one(item) -> Routed | Unrouted``.
+        name_of: ``name_of(item) -> str``, matched with ``Unrouted.net``.
+        passes: the most passes (count).
+
+    Returns:
+        ``(routed, unrouted)`` of the best pass.
+
+    Example:
+        >>> import shapely
+        >>> from kisubstrate.geometry.board import BoardBuilder
+        >>> from kisubstrate.geometry.route.grid import RouteGrid
+        >>> b = BoardBuilder("p", copper=1, outline=shapely.box(-1, -1, 1, 1))
+        >>> g = RouteGrid(b.outline, layers=1, pitch=0.05, width=0.025, clearance=0.025, via_pads=(0.1,), edge=0.1)
+        >>> r = Router(g, b, hops=[], width=0.025)
+        >>> one = lambda n: r.route(b.net(n), n, [(-0.5, 0.0, 0)], [(0.5, 0.0, 0)], layers=[0])
+        >>> done, failed = route_in_passes(g, b, ["A"], one, str, passes=3)
+        >>> [d.net for d in done], failed
+        (['A'], [])
+    """
+    order = list(items)
+    saved = grid.snapshot(), builder.snapshot()
+    best = None
+    ever: list[str] = []
+    for k in range(passes):
+        if k:
+            grid.restore(saved[0])
+            builder.restore(saved[1])
+        done, failed = [], []
+        for item in order:
+            res = route_one(item)
+            (done if isinstance(res, Routed) else failed).append(res)
+        if best is None or len(failed) < len(best[1]):
+            best = (done, failed, grid.snapshot(), builder.snapshot())
+        if not failed:
+            break
+        now = [u.net for u in failed]
+        ever[:] = now + [n for n in ever if n not in now]
+        rank = {n: i for i, n in enumerate(ever)}
+        order = sorted(order, key=lambda it: rank.get(name_of(it), len(rank)))
+    assert best is not None
+    builder.restore(best[3])
+    return best[0], best[1]
+
+
 def _direct_paths(a: tuple[int, int], b: tuple[int, int]) -> list[list[tuple[int, int]]]:
     """The two shortest octilinear paths from cell ``a`` to ``b``: diagonal first, then straight first."""
     dr, dc = b[0] - a[0], b[1] - a[1]
@@ -385,4 +439,4 @@ def _free_along(path: list[tuple[int, int]], free: np.ndarray, moves: np.ndarray
     return bool(moves[k, start[:, 0], start[:, 1]].all())
 
 
-__all__ = ["Hop", "Routed", "Router", "Unrouted"]
+__all__ = ["Hop", "Routed", "Router", "Unrouted", "route_in_passes"]
