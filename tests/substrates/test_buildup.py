@@ -580,7 +580,9 @@ def test_example_fab_notes_on_user2_in_the_notes_file_and_sidecar(example_board)
     from kisubstrate.kicad.sexpr import find_all, loads
 
     result, pcb = example_board
-    notes = (pcb.parent / f"{pcb.stem}-fab-notes.txt").read_text().splitlines()
+    lines = (pcb.parent / f"{pcb.stem}-fab-notes.txt").read_text().splitlines()
+    notes, protection = lines[:-1], lines[-1]  # the last line: the VIA PROTECTION note every family gets
+    assert protection.startswith("VIA PROTECTION: 720 via(s) copper filled and capped (IPC-4761 Type VII)")
     assert notes == [
         "BUILD-UP PACKAGE 15 x 15 mm, 6 copper layers, die side (L1 F.Cu) first; 196 ball sites at 1 mm pitch on "
         "L6 B.Cu.",
