@@ -218,3 +218,18 @@ def test_cavity_shapes_used_for_the_rule_area(example):
     dru = example.board.extras.dru_extra
     assert '(rule "cavity_no_holes"' in dru and "cavity_removed_layers" not in dru
     assert json.loads(json.dumps(example.board.extras.sidecar["cavity"]))["second_substrate_mm"] == 0.1
+
+
+def test_footprint_pads_carry_their_package_length(example):
+    """Each footprint pad's KiCad die length is its net's routed length on L1 + L2 (GND, joined by the plate: 0)."""
+    from kisubstrate.families.cavity import build_footprint
+
+    (fp,) = build_footprint(example.spec)
+    nets = example.board.extras.sidecar["routing"]["nets"]
+    got = {n: float(d) for g in fp.pads for n, d in zip(g.names, g.die_length)}
+    assert len(got) == 144
+    bm = example.spec.terminals.ball_map.net_of
+    for ball, net in bm.items():
+        want = 0.0 if net == "GND" else nets[net]["length_mm"]
+        assert got[ball] == pytest.approx(want, abs=1e-9), ball
+    assert sum(v > 0 for v in got.values()) == 44

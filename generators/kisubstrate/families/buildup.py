@@ -62,7 +62,14 @@ import shapely
 from pydantic import Field, field_validator, model_validator
 
 from kisubstrate.families.flipchip import check_routed
-from kisubstrate.families.grid_array import BgaSpec, PgaSpec, build_grid_array, terminal_footprint_spec
+from kisubstrate.families.grid_array import (
+    BgaSpec,
+    PgaSpec,
+    ball_lengths,
+    build_grid_array,
+    terminal_footprint_spec,
+    with_die_lengths,
+)
 from kisubstrate.families.registry import Family, is_flipped, register
 from kisubstrate.geometry.assign import assign_around_centroid
 from kisubstrate.geometry.board import BoardGeom, Drawing, Zone, note_drawings
@@ -753,11 +760,7 @@ def package_lengths(spec: BuildupSpec) -> dict[str, float]:
     Args:
         spec: the validated spec; its substrate is routed (or taken from :func:`build_board`'s store).
     """
-    board = build_board(spec)
-    nets = board.extras.sidecar["routing"]["nets"]
-    p = board.pads
-    return {p.name[i]: float(nets[board.nets[int(p.net[i])]]["length_mm"]) for i in range(len(p))
-            if p.owner[i] == "BALLS" and p.net[i] and board.nets[int(p.net[i])] in nets}
+    return ball_lengths(build_board(spec))
 
 
 def build_footprint(spec: BuildupSpec):
@@ -767,10 +770,7 @@ def build_footprint(spec: BuildupSpec):
     process) and each ball's routed trace length (die to ball, mm) becomes the pad's KiCad
     ``die_length``, so a board designer's length matching includes the package.
     """
-    fps = build_grid_array(spec.footprint_spec())
-    lengths = package_lengths(spec)
-    return [replace(fp, pads=[replace(g, die_length=np.array([lengths.get(n, 0.0) for n in g.names]))
-                              for g in fp.pads]) for fp in fps]
+    return with_die_lengths(build_grid_array(spec.footprint_spec()), package_lengths(spec))
 
 
 register(Family(name="buildup", spec=BuildupSpec, footprint=build_footprint, substrate=build_board,

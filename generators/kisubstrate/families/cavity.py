@@ -62,7 +62,14 @@ from pydantic import Field, model_validator
 
 from kisubstrate.families.buildup import terminal_sites
 from kisubstrate.families.flipchip import check_routed
-from kisubstrate.families.grid_array import BgaSpec, LgaSpec, build_grid_array, terminal_footprint_spec
+from kisubstrate.families.grid_array import (
+    BgaSpec,
+    LgaSpec,
+    ball_lengths,
+    build_grid_array,
+    terminal_footprint_spec,
+    with_die_lengths,
+)
 from kisubstrate.families.registry import Family, register
 from kisubstrate.families.wafer_stack import _nearest_first
 from kisubstrate.geometry.board import (
@@ -1355,12 +1362,20 @@ def cavity_checks(spec: CavitySpec, board: BoardGeom, rules: Any = None) -> list
 
 # -- footprint -----------------------------------------------------------------------------------
 def build_footprint(spec: CavitySpec) -> list[FootprintGeom]:
-    """Board-side land pattern: the top-ring lands seen from the board (package mounted cavity-down).
+    """Board-side land pattern: the lands seen from the board (the package mounts lands-down).
 
-    That is the board's lands mirrored in x, which is the grid-array footprint of the same
-    perimeter grid in the package top view (A1 top-left; the board names its columns mirrored).
+    That is the board's lands mirrored in x, which is the grid-array footprint of the same grid
+    in the package top view (A1 top-left; the board names its columns mirrored). Laminated with a
+    ball map: each pad carries its net's routed length in the package as KiCad's ``die_length``.
+
+    Args:
+        spec: the validated cavity spec.
     """
     fp = build_grid_array(spec.footprint_spec())[0]
+    if spec.structure == "laminated" and spec.terminals.ball_map is not None:
+        fp = with_die_lengths([fp], ball_lengths(build_board(spec)))[0]
+        return [replace(fp, description=fp.description + " Cavity package: the lands of the second substrate "
+                        "(over the cavity too) mirrored in x; pads carry their package length (die length).")]
     return [replace(fp, description=fp.description + " Cavity-down package: the substrate's ring lands "
                     "mirrored in x.")]
 

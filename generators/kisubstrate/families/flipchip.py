@@ -30,13 +30,11 @@ from __future__ import annotations
 
 import copy
 from collections import OrderedDict
-from dataclasses import replace
 from typing import ClassVar, Literal
 
-import numpy as np
 from pydantic import model_validator
 
-from kisubstrate.families.grid_array import BgaSpec, build_grid_array, terminal_footprint_spec
+from kisubstrate.families.grid_array import BgaSpec, build_grid_array, terminal_footprint_spec, with_die_lengths
 from kisubstrate.families.registry import Family, register
 from kisubstrate.geometry.board import BoardGeom
 from kisubstrate.geometry.pipeline import SubstratePipeline
@@ -99,10 +97,7 @@ def build_footprint(spec: FlipChipSpec):
     process) and each ball's routed trace length (die to ball, mm) becomes the pad's KiCad
     ``die_length``, so a board designer's length matching includes the package.
     """
-    fps = build_grid_array(spec.footprint_spec())
-    lengths = package_lengths(spec)
-    return [replace(fp, pads=[replace(g, die_length=np.array([lengths.get(n, 0.0) for n in g.names]))
-                              for g in fp.pads]) for fp in fps]
+    return with_die_lengths(build_grid_array(spec.footprint_spec()), package_lengths(spec))
 
 
 def package_lengths(spec: FlipChipSpec) -> dict[str, float]:

@@ -30,6 +30,7 @@ Example:
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Literal
 
 import numpy as np
@@ -428,6 +429,50 @@ def build_grid_array(spec: GridArraySpec) -> list[FootprintGeom]:
         # (built from this geometry, offset 0) move together
         geom = translated(geom, -float(groups[0].x[0]), -float(groups[0].y[0]))
     return [geom]
+
+
+def ball_lengths(board) -> dict[str, float]:
+    """Ball name → routed length of its net inside the package (mm), from a routed substrate board.
+
+    Read from the board's sidecar ``routing.nets`` (``length_mm``); balls of a net joined by a
+    plane (kind ``plane``), NC balls and unrouted nets are left out (their pads keep 0).
+
+    Args:
+        board: a routed substrate ``BoardGeom`` (terminal pads owned by ``BALLS``).
+
+    Example:
+        >>> from kisubstrate.families.registry import example_spec, get
+        >>> lengths = ball_lengths(get("cavity").substrate(example_spec("cavity")))
+        >>> len(lengths), round(lengths["A10"], 3)
+        (44, 3.216)
+    """
+    nets = board.extras.sidecar.get("routing", {}).get("nets", {})
+    p = board.pads
+    out: dict[str, float] = {}
+    for i in np.flatnonzero(np.asarray(p.net) > 0).tolist():
+        net = nets.get(board.nets[int(p.net[i])])
+        if p.owner[i] == "BALLS" and net is not None and net.get("kind") != "plane":
+            out[p.name[i]] = float(net["length_mm"])
+    return out
+
+
+def with_die_lengths(fps: list[FootprintGeom], lengths: dict[str, float]) -> list[FootprintGeom]:
+    """The footprints with each pad's KiCad ``die_length`` set from ``lengths`` (pad name → mm; others 0).
+
+    So a board designer's length matching includes the package.
+
+    Args:
+        fps: footprints (e.g. from :func:`build_grid_array`).
+        lengths: pad (ball) name → package length (mm), e.g. :func:`ball_lengths`.
+
+    Example:
+        >>> fp = build_grid_array(BgaSpec.model_validate({"family": "bga", "body": [2, 2], "pitch": 0.5,
+        ...     "layout": [2, 2], "ball_diameter": 0.3}))
+        >>> [g.die_length.tolist() for g in with_die_lengths(fp, {"A1": 1.5})[0].pads]
+        [[1.5, 0.0, 0.0, 0.0]]
+    """
+    return [replace(fp, pads=[replace(g, die_length=np.array([lengths.get(n, 0.0) for n in g.names]))
+                              for g in fp.pads]) for fp in fps]
 
 
 def _ys(g) -> tuple[float, ...]:
