@@ -273,8 +273,13 @@ def _build_chunk(job: tuple[list[tuple[int, int, Any]], str, str, dict, int]) ->
 
 
 def _ignore_sigint() -> None:
-    """Worker initializer: Ctrl-C goes to the whole process group; only the parent acts on it."""
+    """Worker initializer: Ctrl-C goes to the whole process group; only the parent acts on it.
+
+    A worker starts with SIGINT blocked (the parent holds it back while the pool starts); ignoring it
+    first drops a Ctrl-C that came in between, then it is unblocked.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def build_library(lib: LibraryDef, *, jobs: int | None = None, models: str | None = None,
@@ -336,14 +341,22 @@ def build_library(lib: LibraryDef, *, jobs: int | None = None, models: str | Non
         # about them on stderr after Ctrl-C (Python 3.14): the tracker starts with the pool and takes this
         saved = os.environ.get("PYTHONWARNINGS")
         os.environ["PYTHONWARNINGS"] = "ignore::UserWarning:multiprocessing.resource_tracker"
+        # Ctrl-C is held back while the pool starts: one landing half-way (some workers forked, the
+        # pool not yet bound to `pool`) would leave those workers running after the command exits;
+        # workers and the pool's threads inherit the mask, and a held-back Ctrl-C lands in the try below
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             pool = multiprocessing.get_context().Pool(processes=jobs, initializer=_ignore_sigint)
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            raise
         finally:
             if saved is None:
                 os.environ.pop("PYTHONWARNINGS", None)
             else:
                 os.environ["PYTHONWARNINGS"] = saved
         try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             for p, part in zip(payload, pool.imap(_build_chunk, payload)):
                 entries += part
                 if progress:
