@@ -13,7 +13,7 @@ import pytest
 import shapely
 import yaml
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, ROOT
 from kisubstrate.api.specs import load_specs, validate_spec
 from kisubstrate.api.substrate import SubstrateResult, build_substrate, substrate_files
 from kisubstrate.families.cavity import cavity_checks, cavity_shapes, finger_positions
@@ -233,3 +233,51 @@ def test_footprint_pads_carry_their_package_length(example):
         want = 0.0 if net == "GND" else nets[net]["length_mm"]
         assert got[ball] == pytest.approx(want, abs=1e-9), ball
     assert sum(v > 0 for v in got.values()) == 44
+
+
+# -- the L1 pour (copper 1 role: mixed) ------------------------------------------------------------
+def test_gnd_is_poured_on_the_land_layer(example):
+    """``role: mixed, nets: [GND]`` on copper 1: GND fills L1 between the lands and traces, joined to GND copper."""
+    b = example.board
+    gnd = b.nets.index("GND")
+    pours = [z for z in b.zones if z.layers == (0,) and z.keepout is None]
+    assert pours and {z.net for z in pours} == {gnd}
+    fill = shapely.union_all([z.fill for z in pours])
+    side = example.board.extras.sidecar["routing"]
+    assert side["pours"] == {"L1": {"GND": round(fill.area, 3)}} and 50 < fill.area < 70
+    assert side["nets"]["GND"]["poured_mm2"] == {"L1": round(fill.area, 3)}
+    # every piece touches a GND land or hole; other nets' lands lie outside the fill
+    land = (b.pads.layer == 0)
+    gnd_pts = shapely.points(b.pads.x[land & (b.pads.net == gnd)], b.pads.y[land & (b.pads.net == gnd)])
+    for piece in shapely.get_parts(fill):
+        assert shapely.intersects(piece, gnd_pts).any() or shapely.intersects(
+            piece, shapely.points(b.vias.x[b.vias.net == gnd], b.vias.y[b.vias.net == gnd])).any()
+    other = land & (b.pads.net != gnd)
+    assert not shapely.intersects(fill, shapely.points(b.pads.x[other], b.pads.y[other])).any()
+    assert "F.Cu poured with GND" in example.board.extras.files["-fab-notes.txt"]
+    pkg = _pkg()
+    for key in ("role", "nets"):
+        pkg["stackup"]["layers"][0].pop(key)
+    plain = build_substrate(_validate(pkg)).board
+    assert not [z for z in plain.zones if z.layers == (0,) and z.keepout is None]
+    assert "pours" not in plain.extras.sidecar["routing"]
+
+
+@pytest.mark.parametrize("edit, needle", [
+    (lambda p: p["stackup"]["layers"][2].update(role="mixed", nets=["GND"]), "copper layer 2"),
+    (lambda p: p["stackup"]["layers"][0].update(role="plane"), "copper layer 1"),
+    (lambda p: p["stackup"]["layers"][0].update(nets=["NOT_A_NET"]), "no land and no sidewall hole"),
+])
+def test_land_pour_refuses_what_the_family_does_not_draw(edit, needle):
+    pkg = _pkg()
+    edit(pkg)
+    with pytest.raises(SpecError, match=needle):
+        build_substrate(_validate(pkg))
+
+
+def test_open_cavity_takes_no_land_pour():
+    spec = yaml.safe_load((ROOT / "tests" / "substrates" / "data" / "cavity_open.yaml").read_text())
+    pkg = spec["packages"][0]
+    pkg["stackup"]["layers"][0].update(role="mixed", nets=["GND"])
+    with pytest.raises(SpecError, match="structure: laminated"):
+        _validate(pkg)

@@ -85,6 +85,7 @@ from kisubstrate.geometry.grid import ball_grid
 from kisubstrate.geometry.ir import FootprintGeom
 from kisubstrate.geometry.padnets import assign_pad_nets
 from kisubstrate.geometry.pipeline import ROUTE_PASSES, Bump, SubstratePipeline, _nets_csv
+from kisubstrate.geometry.planes import plane_zones
 from kisubstrate.geometry.route.grid import RouteGrid
 from kisubstrate.geometry.route.router import Routed, Router, route_in_passes
 from kisubstrate.geometry.terminals import place_terminal_lands, ring_index
@@ -232,6 +233,25 @@ class CavitySpec(SubstrateSpec):
                 t["ball_map"] = lands["ball_map"]
             data = {**data, "terminals": t}
         return data
+
+    @model_validator(mode="after")
+    def _roles_used(self) -> "CavitySpec":
+        # the floor (copper 2) and the heat plate (copper 3) are drawn by the family; the second
+        # substrate's land layer may pour nets between its lands and traces
+        for k, lay in enumerate(self.stackup.coppers()):
+            if lay.role is None and lay.nets is None:
+                continue
+            if self.structure != "laminated" or k != 0 or lay.role != "mixed" or not lay.nets:
+                raise ValueError(f"copper layer {k + 1}: the cavity family takes one layer role, 'role: mixed' with "
+                                 "'nets' on copper 1 (the second substrate's lands, structure: laminated), the "
+                                 "nets poured between its lands and traces; the floor (copper 2) and the heat "
+                                 "plate (copper 3) are drawn by the family")
+        return self
+
+    @property
+    def land_pours(self) -> list[str]:
+        """Nets poured on copper 1 (the lands' layer) between the lands and traces (``role: mixed``)."""
+        return list(self.stackup.coppers()[0].nets or ())
 
     @model_validator(mode="after")
     def _structure(self) -> "CavitySpec":
@@ -700,6 +720,8 @@ class CavityPipeline(SubstratePipeline):
       :class:`~kisubstrate.geometry.route.router.Router`); the heat plate's net joins its lands
       to any of its holes (they are joined through the plate). A net that cannot be routed is
       reported (family check ``unrouted``), never written open.
+    * **fills** — with ``role: mixed`` and ``nets`` on copper 1, those nets poured on L1 between
+      the lands and traces (:func:`~kisubstrate.geometry.planes.plane_zones`, KiCad zones with fills).
 
     ``finish`` adds the die pad, thermal vias, heat plate, the cavity's KiCad objects and notes.
 
@@ -713,7 +735,7 @@ class CavityPipeline(SubstratePipeline):
         spec: the validated cavity spec with ``structure: laminated``.
     """
 
-    phases = ("dies", "floor", "terminals", "netlist", "route")
+    phases = ("dies", "floor", "terminals", "netlist", "route", "fills")
 
     def __init__(self, spec: CavitySpec) -> None:
         super().__init__(spec)
@@ -728,6 +750,7 @@ class CavityPipeline(SubstratePipeline):
         self.down: list[tuple[Any, str]] = []
         self.vip: list[int] = []
         self.no_connect: list[str] = []
+        self.poured: dict[str, float] = {}
 
     def dies(self) -> None:
         """The net of every die pad (pad map, ball map, or its own name)."""
@@ -855,6 +878,26 @@ class CavityPipeline(SubstratePipeline):
         self.s.routed, self.s.unrouted = _route_l1(self.s.b, self.spec, sites, work,
                                                    self.plate_net if self.plate else None)
 
+    def fills(self) -> None:
+        """The nets of a ``role: mixed`` copper 1 poured between the lands and traces (:func:`plane_zones`).
+
+        The pour adds copper to nets already joined by their traces and holes: a piece that touches
+        none of its net's copper on L1 is dropped, so no island is written.
+        """
+        nets = self.spec.land_pours
+        if not nets:
+            return
+        b = self.s.b
+        on_l1 = set(self.land_net) | set(self.holes)
+        for n in nets:
+            if n not in on_l1:
+                raise SpecError(f"copper 1 pours net '{n}', which no land and no sidewall hole carries: pour a net "
+                                "of the ball map", field="stackup.layers")
+        zones = plane_zones(b.build(), layer=0, nets=[b.net(n) for n in nets], clearance=self.rules.clearance,
+                            edge=self.rules.copper_to_edge, name="lands-pour")
+        b.zones.extend(zones)
+        self.poured = {n: round(sum(z.fill.area for z in zones if z.net == b.net(n)), 3) for n in nets}
+
     def finish(self) -> BoardGeom:
         """The routing measures, then the die pad, heat plate, cavity objects and notes (:func:`_finish`)."""
         spec, sites = self.spec, self.sites
@@ -870,11 +913,18 @@ class CavityPipeline(SubstratePipeline):
                                       "layer": "L1+L2", "length_mm": round(l1 + l2, 4),
                                       "length_by_layer_mm": {"L1": l1, "L2": l2}, "vias": n_vias.get(r.net, 0),
                                       "balls": sum(1 for n in self.land_net if n == r.net)}
+        for n, area in self.poured.items():
+            if n in routing["nets"]:
+                routing["nets"][n]["poured_mm2"] = {"L1": area}
+        if self.poured:
+            routing["pours"] = {"L1": dict(sorted(self.poured.items()))}
         routing["nets"] = dict(sorted(routing["nets"].items()))
         over = int(shapely.contains(cavity_shapes(spec)[1], shapely.points(sites.x, sites.y)).sum())
         summary = (f"lands over the cavity: {over} of {len(sites.names)} lands; routed {len(self.s.routed)} net(s) "
                    f"lands to sidewall holes on L1, {len(self.down)} down-bond(s); {len(self.no_connect)} NC "
-                   "land(s)",) + tuple(f"UNROUTED {u['net']}: {u['reason']}" for u in routing["unrouted"][:20])
+                   "land(s)",)
+        summary += tuple(f"L1 poured with {n}: {a:g} mm2" for n, a in sorted(self.poured.items()))
+        summary += tuple(f"UNROUTED {u['net']}: {u['reason']}" for u in routing["unrouted"][:20])
         return _finish(self.s.b, spec, holes=sum(n_vias.values()), files={"-nets.csv": _nets_csv(routing)},
                        sidecar={"routing": routing}, summary=summary)
 
@@ -1165,6 +1215,9 @@ def fab_notes(spec: CavitySpec, *, holes: int, thermal: dict | None = None) -> l
             land_line,
             die_line,
         ]
+        if spec.land_pours:
+            lines.insert(4, f"  F.Cu poured with {', '.join(spec.land_pours)} between the lands and traces "
+                            "(zones with fills; refill keeps the clearances of the .kicad_dru).")
     else:
         lines = [
             f"CAVITY {cx:g} x {cy:g} mm (outline on User.1 'Cavity'), depth {spec.cavity_depth():.3f} mm:",

@@ -85,8 +85,11 @@ def plane_zones(geom: BoardGeom, *, layer: int, nets: list[int], clearance: floa
                 fill = shapely.MultiPolygon(inside) if len(inside) > 1 else inside[0]
                 zones.append(Zone(name=f"{name}-{layer}-{n}" + (f"-{k}" if len(parts) > 1 else ""), layers=(layer,),
                                   outline=shapely.Polygon(part.exterior), net=n, fill=fill))
-    # a part's outline may enclose another part (a region with a hole): distinct priorities
-    return [replace(z, priority=k) for k, z in enumerate(zones)] if len(zones) > 1 else zones
+    # a part's outline may enclose another part (a region with a hole), and KiCad's refill gives an
+    # overlap to the higher priority: the smaller the outline, the higher its zone's priority
+    rank = sorted(range(len(zones)), key=lambda k: (-round(zones[k].outline.area, 9), k))
+    prio = {k: p for p, k in enumerate(rank)}
+    return [replace(z, priority=prio[k]) for k, z in enumerate(zones)] if len(zones) > 1 else zones
 
 
 def _regions(inner, ax, ay, bx, by, net, pts, nets, clearance) -> dict[int, shapely.Geometry]:

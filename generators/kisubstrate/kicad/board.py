@@ -348,7 +348,9 @@ def write_board(geom: BoardGeom, stackup, *, carrier_clearance: float = 0.0, kic
                   "\t\t(fill (thermal_gap 0.2) (thermal_bridge_width 0.2))",
                   f"\t\t(polygon (pts {_pts(outline)}))", "\t)"]
             continue
-        L += [f"\t\t(connect_pads (clearance {fmt(carrier_clearance)}))", "\t\t(min_thickness 0.025)",
+        # pads join the fill solidly, as the written fill does (KiCad's default, thermal reliefs, would
+        # cut a refill well below it)
+        L += [f"\t\t(connect_pads yes (clearance {fmt(carrier_clearance)}))", "\t\t(min_thickness 0.025)",
               "\t\t(filled_areas_thickness no)",
               "\t\t(fill yes (thermal_gap 0.2) (thermal_bridge_width 0.2) (island_removal_mode 1))",
               f"\t\t(polygon (pts {_pts(outline)}))"]
