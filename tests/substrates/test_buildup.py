@@ -608,7 +608,7 @@ def test_example_fab_notes_on_user2_in_the_notes_file_and_sidecar(example_board)
         "  L6 B.Cu 'BALL' copper 0.015 mm: ball lands"]
     tree = loads(pcb.read_text())
     texts = [t[1] for t in find_all(tree, "gr_text") if next(find_all(t, "layer"))[1] == "User.2"]
-    assert texts == notes
+    assert texts == notes + [protection]  # the VIA PROTECTION line drawn under the family's note
     assert ["41", "User.2", "user", "Fab.Notes"] == [str(x) for x in next(
         lay for lay in next(find_all(tree, "layers"))[1:] if lay[1] == "User.2")]
     info = json.loads(pcb.with_suffix(".kisubstrate.json").read_text())

@@ -14,6 +14,7 @@ from kisubstrate.api.specs import load_specs
 from kisubstrate.api.substrate import build_substrate, has_substrate, substrate_files
 from kisubstrate.geometry.protection import _in_pad, _stacked, protected_vias
 from kisubstrate.kicad.board import item_uuid
+from kisubstrate.kicad.sexpr import find_all, loads
 from stack_util import kicad_drc, write_files
 
 NOTE = re.compile(r"^VIA PROTECTION: (\d+) via\(s\) copper filled and capped \(IPC-4761 Type VII\): (\d+) "
@@ -49,6 +50,16 @@ def test_fab_note_counts_are_protected_vias(spec):
     per_span = [int(n) for n in re.findall(r"^# \S+-\S+: (\d+) of \d+ via\(s\) filled and capped", dru, re.M)]
     assert sum(per_span) == total and dru.count('(rule "via_fill_') == len(per_span)
     assert substrate_files(result, kicad=10)[f"{b.name}.kicad_pcb"].count("(capping yes) (filling yes)") == total
+    # the same line drawn on User.2 ("Fab.Notes"), the last text there: under the family's note, same x and height
+    tree = loads(files[f"{b.name}.kicad_pcb"])
+    texts = [(t[1], [float(v) for v in next(find_all(t, "at"))[1:3]]) for t in find_all(tree, "gr_text")
+             if next(find_all(t, "layer"))[1] == "User.2"]
+    assert texts[-1][0] == NOTE.search(notes).string.splitlines()[-1]
+    if len(texts) > 1:
+        assert texts[-1][1][0] == texts[-2][1][0] and texts[-1][1][1] > max(y for _t, (_x, y) in texts[:-1])
+    else:  # a family without a note: right of the outline
+        assert texts[-1][1][0] > b.outline.bounds[2]
+    assert any(lay[1] == "User.2" and str(lay[-1]) == "Fab.Notes" for lay in next(find_all(tree, "layers"))[1:])
     assert substrate_files(build_substrate(spec, check=False)) == files  # byte-identical on re-run
 
 

@@ -20,7 +20,7 @@ import json
 from typing import Any
 
 from kisubstrate.geometry.board import BoardGeom
-from kisubstrate.geometry.protection import protection
+from kisubstrate.geometry.protection import protection, with_note_drawn
 from kisubstrate.kicad.board import write_board
 from kisubstrate.kicad.layers import LayerMap
 from kisubstrate.kicad.project import via_protection_dru, write_dru, write_project
@@ -37,7 +37,8 @@ def project_files(board: BoardGeom, stackup: Any, rules: Any, spec: Any, *,
     ``<name>.kisubstrate.json`` if ``sidecar`` is given, then ``board.extras.files``
     (``<name><suffix>``, e.g. ``-fab-notes.txt``). Whatever the family, a board with filled and capped
     vias (:func:`~kisubstrate.geometry.protection.protection`) gets the ``VIA PROTECTION`` line at the end
-    of ``<name>-fab-notes.txt`` (the file is created if the family writes none).
+    of ``<name>-fab-notes.txt`` (the file is created if the family writes none) and drawn on ``User.2``
+    under the family's note (:func:`~kisubstrate.geometry.protection.with_note_drawn`).
 
     Args:
         board: the board (mm, KiCad frame); its name is the file stem.
@@ -62,6 +63,8 @@ def project_files(board: BoardGeom, stackup: Any, rules: Any, spec: Any, *,
     n = board.name
     lm = LayerMap(board.copper)
     prot = protection(board)
+    if prot.total:  # the VIA PROTECTION line on User.2 as well as in the fab notes file
+        board = with_note_drawn(board, prot.note().strip())
     dru_extra = "\n".join(x for x in (board.extras.dru_extra, via_protection_dru(prot, lm)) if x)
     files = {
         f"{n}.kicad_pcb": write_board(board, stackup, carrier_clearance=rules.clearance, kicad=kicad),

@@ -25,12 +25,12 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import shapely
 
-from kisubstrate.geometry.board import BoardGeom
+from kisubstrate.geometry.board import BoardGeom, Drawing, note_drawings
 
 
 def _stacked(board: BoardGeom) -> np.ndarray:
@@ -143,3 +143,34 @@ def protection(board: BoardGeom) -> Protection:
         spans.append((t, b, int((mine & prot).sum()), int(mine.sum()), round(float(v.drill[mine].max()), 6)))
     return Protection(total=int(prot.sum()), in_pad=int(in_pad.sum()), stacked=int(stacked.sum()),
                       both=int((stacked & in_pad).sum()), spans=tuple(spans))
+
+
+def with_note_drawn(board: BoardGeom, line: str) -> BoardGeom:
+    """The board with one more fab-note line drawn on ``User.2``, under the family's last note line.
+
+    The line takes the x, text height and line pitch of the family's note (drawings labelled
+    ``fab note``); a board without a note gets it right of the outline at its top (``User.2``
+    named "Fab.Notes"), as the families place theirs. The board given is not changed.
+
+    Args:
+        board: the board (mm, KiCad frame, y down).
+        line: the text of the line, e.g. ``Protection.note().strip()``.
+
+    Example:
+        >>> from kisubstrate.geometry.board import BoardBuilder
+        >>> b = BoardBuilder("demo", copper=2, outline=((-2, -2), (2, -2), (2, 2), (-2, 2)))
+        >>> b.drawings += note_drawings(["STACKUP", "VIAS"], 3.0, -2.0, size=0.5)
+        >>> [(d.points, d.text) for d in with_note_drawn(b.build(), "VIA PROTECTION").drawings]
+        [(((3.0, -2.0),), 'STACKUP'), (((3.0, -1.2),), 'VIAS'), (((3.0, -0.4),), 'VIA PROTECTION')]
+    """
+    notes = [d for d in board.drawings if d.label == "fab note" and d.text]
+    if not notes:
+        minx, miny, maxx, maxy = board.outline.bounds
+        extras = replace(board.extras, user_layers={"User.2": "Fab.Notes", **(board.extras.user_layers or {})})
+        return replace(board, drawings=[*board.drawings, *note_drawings([line], maxx + 1.0, miny)], extras=extras)
+    last = max(notes, key=lambda d: d.points[0][1])
+    above = [d.points[0][1] for d in notes if d.layer == last.layer and d.points[0][1] < last.points[0][1]]
+    pitch = last.points[0][1] - max(above) if above else 1.6 * last.size
+    x, y = last.points[0]
+    drawn = Drawing(((x, round(y + pitch, 6)),), last.layer, text=line, size=last.size, label="fab note")
+    return replace(board, drawings=[*board.drawings, drawn])
