@@ -25,12 +25,20 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "footprints" / "examples"
 SYSTEM_PYTHON = "/usr/bin/python3"
 sys.path.insert(0, str(ROOT / "generators"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# Property tests: random examples on a developer's machine (new cases each run, failures kept in the local
+# database); in CI (KISUBSTRATE_REQUIRE_KICAD=1) the same examples each run, so a CI result can be replayed.
+# The wide random runs are in benchmarks/ (bench_connectivity.py, fuzz.py), with the seed printed.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("KISUBSTRATE_REQUIRE_KICAD") == "1":
+    settings.load_profile("ci")
 
 
 def pytest_addoption(parser) -> None:

@@ -889,8 +889,10 @@ def _paste_block(cx: np.ndarray, cy: np.ndarray, count: tuple[int, int], pitch: 
     oy = (np.arange(count[1]) - (count[1] - 1) / 2) * pitch[1]
     # the pad of the first block nearest that via sets the chamfer of every chamfered corner
     near = (float(ox[np.argmin(np.abs(ox - via[0]))]), float(oy[np.argmin(np.abs(oy - via[1]))]))
-    leg = _avoid_leg((size[0] / 2, size[1] / 2), (abs(via[0] - near[0]), abs(via[1] - near[1])), keep)
+    # 2 nm more than keep: the pads' centres and sizes snap to KiCad's 1 nm grid after this
+    leg = _avoid_leg((size[0] / 2, size[1] / 2), (abs(via[0] - near[0]), abs(via[1] - near[1])), keep + 2e-6)
     size = (snap(size[0]), snap(size[1]))
+    ratio = math.ceil(leg / min(size) * 1e6 - 1e-6) / 1e6  # rounded up: the chamfer never shorter than leg
     plain: list[tuple[float, float]] = []
     cut: dict[tuple[str, ...], list[tuple[float, float]]] = {}
     for i, dx in enumerate(ox.tolist()):
@@ -907,7 +909,7 @@ def _paste_block(cx: np.ndarray, cy: np.ndarray, count: tuple[int, int], pitch: 
         arr = np.array(sorted(pts))
         out.append(PadGroup(names=[""] * len(arr), x=arr[:, 0].copy(), y=arr[:, 1].copy(), kind="smd",
                             shape="roundrect", size=size, layers=("F.Paste",), roundrect_ratio=_rratio(size),
-                            chamfer_ratio=snap(leg / min(size)) if names else 0.0, chamfer_corners=names))
+                            chamfer_ratio=ratio if names else 0.0, chamfer_corners=names))
     return out
 
 

@@ -112,13 +112,22 @@ def chamfer_corners(proto: shapely.Polygon, w: float, h: float, leg: float, corn
         >>> p = chamfer_corners(shapely.box(-0.5, -0.15, 0.5, 0.15), 1.0, 0.3, 0.15, ("top_right",))
         >>> round(p.area, 6)
         0.28875
+        >>> w, h = 0.800391, 0.53445  # a rounded corner chamfered past its arc: no sliver left on the sides
+        >>> r = chamfer_corners(circumscribed_roundrect(w, h, 0.25 * h), w, h, 0.451669 * h, ("bottom_left",))
+        >>> round(float(shapely.distance(r, shapely.Point(-0.4375, 0.2714))), 4)
+        0.2
     """
     leg = leg + grow * (2 - np.sqrt(2))  # the chamfer line offset outward by grow
+    far = w + h
     cut = []
     for name in corners:
         sx, sy = CORNER_SIGNS[name]
         cx, cy = sx * w / 2, sy * h / 2
-        cut.append(shapely.Polygon([(cx, cy), (cx - sx * leg, cy), (cx, cy - sy * leg)]))
+        # everything beyond the chamfer line (a convex outline meets it only between its two leg ends), not
+        # just the corner triangle: a rounded corner's vertices on the triangle's sides would stay as slivers
+        a = (cx - sx * leg - far * sx, cy + far * sy)
+        b = (cx + far * sx, cy - sy * leg - far * sy)
+        cut.append(shapely.Polygon([a, b, (b[0] + far * sx, b[1] + far * sy), (a[0] + far * sx, a[1] + far * sy)]))
     return shapely.difference(proto, shapely.union_all(cut))
 
 
