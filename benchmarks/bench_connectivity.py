@@ -51,7 +51,16 @@ def strategies(family: str | None, folder: Path):
             if params:
                 (folder / name).mkdir(parents=True, exist_ok=True)
             if isinstance(strat, SearchStrategy):
-                yield f"{path.stem.removeprefix('test_')}.{name}", strat
+                yield f"{path.stem.removeprefix('test_')}.{name}", strat, module_rules(mod)
+
+
+def module_rules(mod) -> set[str]:
+    """The rule ids a property module accepts as located violations (its ``*_RULES`` / ``RULE_IDS`` sets)."""
+    out: set[str] = set()
+    for name, value in vars(mod).items():
+        if (name.endswith("_RULES") or name == "RULE_IDS") and isinstance(value, (set, frozenset)):
+            out |= value
+    return out
 
 
 def drc(cli: str, pcb: Path) -> tuple[int, int]:
@@ -68,11 +77,11 @@ def drc(cli: str, pcb: Path) -> tuple[int, int]:
 def run_specs(cli: str, count: int, seed: int, family: str | None, folder: Path) -> list[dict]:
     """Draw ``count`` specs of every strategy; a row of figures per strategy."""
     rows = []
-    for name, strat in strategies(family, folder):
+    for name, strat, rules in strategies(family, folder):
         row = {"strategy": name, "drawn": 0, "refused": 0, "violations": 0, "written": 0, "dirty": 0,
                "dirty_examples": []}
         t0 = time.perf_counter()
-        draw = _drawer(row, strat, count, seed, cli, folder)
+        draw = _drawer(row, strat, count, seed, cli, folder, rules)
         try:
             draw()
         except AssertionError as exc:  # a family_outcome invariant broke: report it, keep going
@@ -85,8 +94,12 @@ def run_specs(cli: str, count: int, seed: int, family: str | None, folder: Path)
     return rows
 
 
-def _drawer(row: dict, strat, count: int, seed: int, cli: str, folder: Path):
-    """The hypothesis test that draws ``count`` specs and fills ``row``."""
+def _drawer(row: dict, strat, count: int, seed: int, cli: str, folder: Path, rules: set[str]):
+    """The hypothesis test that draws ``count`` specs and fills ``row``.
+
+    A strategy that returns (spec, {file name: CSV text}) has its side files written beside the
+    spec (pad and ball maps); ``rules`` are the violation rules its module accepts.
+    """
     from hypothesis import HealthCheck, given, settings
     from hypothesis import seed as hseed
 
@@ -97,11 +110,16 @@ def _drawer(row: dict, strat, count: int, seed: int, cli: str, folder: Path):
               suppress_health_check=list(HealthCheck))
     @given(strat)
     def draw(data):
-        if isinstance(data, tuple):  # strategies that return (spec, extra)
-            data = data[0]
+        base_dir = None
+        if isinstance(data, tuple):  # strategies that return (spec, {file: text}) or (spec, extra)
+            data, extra = data[0], data[1]
+            if isinstance(extra, dict) and all(isinstance(v, str) for v in extra.values()):
+                base_dir = Path(tempfile.mkdtemp(dir=folder))
+                for fname, text in extra.items():
+                    (base_dir / fname).write_text(text)
         row["drawn"] += 1
-        kind, detail = family_outcome(data, set(BOARD_RULES) | {"unrouted", "unconnected", "copper_island",
-                                                                "cavity", "pop_zstack", "pop_standoff"})
+        kind, detail = family_outcome(data, set(BOARD_RULES) | rules | {"unrouted", "unconnected", "copper_island"},
+                                      base_dir=base_dir)
         if kind != "ok":
             row[kind] += 1
             return

@@ -110,15 +110,15 @@ BOARD_RULES = {"copper_clearance", "annular_ring", "hole_to_hole", "copper_to_ed
                "die_outside_body"}
 
 
-def family_outcome(data: dict, family_rules: set[str]):
-    """('refused', field), ('violations', rules) or ('ok', result)."""
+def family_outcome(data: dict, family_rules: set[str], base_dir=None):
+    """('refused', field), ('violations', rules) or ('ok', result); ``base_dir``: where the spec's side files are."""
     from kisubstrate.api.footprint import build_footprints
     from kisubstrate.api.specs import validate_spec
     from kisubstrate.api.substrate import build_substrate, substrate_files
     from kisubstrate.model.errors import SpecError
 
     try:
-        result = build_substrate(validate_spec(data))
+        result = build_substrate(validate_spec(data, base_dir=str(base_dir)) if base_dir else validate_spec(data))
     except SpecError as exc:
         assert str(exc) and exc.reason, "a refusal says why"
         return "refused", exc.field
