@@ -85,7 +85,6 @@ from kisubstrate.geometry.grid import ball_grid
 from kisubstrate.geometry.ir import FootprintGeom
 from kisubstrate.geometry.padnets import assign_pad_nets
 from kisubstrate.geometry.pipeline import ROUTE_PASSES, Bump, SubstratePipeline, _nets_csv
-from kisubstrate.geometry.planes import plane_zones
 from kisubstrate.geometry.route.grid import RouteGrid
 from kisubstrate.geometry.route.router import Routed, Router, route_in_passes
 from kisubstrate.geometry.terminals import place_terminal_lands, ring_index
@@ -721,7 +720,7 @@ class CavityPipeline(SubstratePipeline):
       to any of its holes (they are joined through the plate). A net that cannot be routed is
       reported (family check ``unrouted``), never written open.
     * **fills** — with ``role: mixed`` and ``nets`` on copper 1, those nets poured on L1 between
-      the lands and traces (:func:`~kisubstrate.geometry.planes.plane_zones`, KiCad zones with fills).
+      the lands and traces (the shared ``fills`` phase: KiCad zones with fills).
 
     ``finish`` adds the die pad, thermal vias, heat plate, the cavity's KiCad objects and notes.
 
@@ -736,6 +735,7 @@ class CavityPipeline(SubstratePipeline):
     """
 
     phases = ("dies", "floor", "terminals", "netlist", "route", "fills")
+    pour_name = "lands-pour"
 
     def __init__(self, spec: CavitySpec) -> None:
         super().__init__(spec)
@@ -879,23 +879,21 @@ class CavityPipeline(SubstratePipeline):
                                                    self.plate_net if self.plate else None)
 
     def fills(self) -> None:
-        """The nets of a ``role: mixed`` copper 1 poured between the lands and traces (:func:`plane_zones`).
+        """The nets of a ``role: mixed`` copper 1 poured between the lands and traces (the pipeline's ``fills``).
 
         The pour adds copper to nets already joined by their traces and holes: a piece that touches
         none of its net's copper on L1 is dropped, so no island is written.
         """
         nets = self.spec.land_pours
-        if not nets:
-            return
-        b = self.s.b
         on_l1 = set(self.land_net) | set(self.holes)
         for n in nets:
             if n not in on_l1:
                 raise SpecError(f"copper 1 pours net '{n}', which no land and no sidewall hole carries: pour a net "
                                 "of the ball map", field="stackup.layers")
-        zones = plane_zones(b.build(), layer=0, nets=[b.net(n) for n in nets], clearance=self.rules.clearance,
-                            edge=self.rules.copper_to_edge, name="lands-pour")
-        b.zones.extend(zones)
+        self.s.pours = [nets]  # copper 1 only: the floor and the heat plate are the family's own zones
+        before = len(self.s.b.zones)
+        super().fills()
+        zones, b = self.s.b.zones[before:], self.s.b
         self.poured = {n: round(sum(z.fill.area for z in zones if z.net == b.net(n)), 3) for n in nets}
 
     def finish(self) -> BoardGeom:

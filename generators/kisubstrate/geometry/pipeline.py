@@ -105,8 +105,12 @@ class SubstratePipeline:
     escape_beyond = ESCAPE_BEYOND_DIE
     """How far (mm) a bump's fixed escape runs past its die edge (a family may set its own)."""
 
+    pour_name = "plane"
+    """Name stem of the zones the ``fills`` phase pours (``<stem>-<layer>-<net>``)."""
+
     def __init__(self, spec) -> None:
         self.spec = spec
+        self._regions: dict[int, dict[int, shapely.Geometry]] = {}
         self.rules = spec.substrate_rules()
         self.width = spec.width()
         bx, by = spec.body[0] / 2, spec.body[1] / 2
@@ -274,7 +278,7 @@ class SubstratePipeline:
         """
         s = self.s
         inner = shapely.buffer(s.b.outline, -(self.rules.copper_to_edge + 1e-4), join_style="mitre")
-        self._regions: dict[int, dict[int, shapely.Geometry]] = {}
+        self._regions = {}
         for L, nets in enumerate(s.pours):
             if len(nets) < 2:
                 continue
@@ -530,7 +534,7 @@ class SubstratePipeline:
             if nets:
                 s.b.zones.extend(plane_zones(geom, layer=L, nets=[s.b.net(n) for n in nets],
                                              clearance=self.rules.clearance, edge=self.rules.copper_to_edge,
-                                             regions=self._regions.get(L)))
+                                             name=self.pour_name, regions=self._regions.get(L)))
 
     # -- result -----------------------------------------------------------------------------------
     def finish(self) -> BoardGeom:

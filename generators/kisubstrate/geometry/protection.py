@@ -165,9 +165,9 @@ def with_note_drawn(board: BoardGeom, line: str) -> BoardGeom:
     """
     notes = [d for d in board.drawings if d.label == "fab note" and d.text]
     if not notes:
-        minx, miny, maxx, maxy = board.outline.bounds
+        _x0, top, right, _y1 = board.outline.bounds
         extras = replace(board.extras, user_layers={"User.2": "Fab.Notes", **(board.extras.user_layers or {})})
-        return replace(board, drawings=[*board.drawings, *note_drawings([line], maxx + 1.0, miny)], extras=extras)
+        return replace(board, drawings=[*board.drawings, *note_drawings([line], right + 1.0, top)], extras=extras)
     last = max(notes, key=lambda d: d.points[0][1])
     above = [d.points[0][1] for d in notes if d.layer == last.layer and d.points[0][1] < last.points[0][1]]
     pitch = last.points[0][1] - max(above) if above else 1.6 * last.size
