@@ -59,6 +59,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,7 +72,7 @@ from kisubstrate.kicad.paths import lib_uri, model_path, sym_uri
 from kisubstrate.kicad.target import check_kicad
 from kisubstrate.model import yamlio
 from kisubstrate.model.datafile import MAX_YAML_BYTES, read_text_limited
-from kisubstrate.model.errors import SpecError
+from kisubstrate.model.errors import Interrupted, SpecError
 from kisubstrate.model.library import expand_library, read_library_definition
 
 RENDER_LAYERS = "F.Cu,F.SilkS,F.CrtYd,F.Fab"
@@ -361,12 +362,22 @@ def build_library(lib: LibraryDef, *, jobs: int | None = None, models: str | Non
                 entries += part
                 if progress:
                     progress(len(p[0]))
+        except (KeyboardInterrupt, Interrupted):
+            # Ctrl-C: Pool.terminate() joins the pool's handler threads, which can hang on an interrupted
+            # pool; it gets 2 s, then every worker still alive is killed and the command exits
+            stopper = threading.Thread(target=pool.terminate, daemon=True)
+            stopper.start()
+            stopper.join(2.0)
+            for worker in list(getattr(pool, "_pool", ())):
+                if worker.is_alive():
+                    worker.kill()
+            raise
         except BaseException:
             pool.terminate()
+            pool.join()
             raise
         else:
             pool.close()
-        finally:
             pool.join()
     seen: dict[str, int] = {}
     for e in entries:
